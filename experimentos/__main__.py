@@ -1,0 +1,3 @@
+from experimentos.cli import main
+
+main()

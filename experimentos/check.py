@@ -1,0 +1,155 @@
+"""`experimentos check`: every problem of a knowledge base, with path, field and a stable code.
+
+Codes (stable; tools match on them):
+  errors   encoding, file-too-large, frontmatter-missing, frontmatter-unclosed,
+           frontmatter-too-large, frontmatter-not-mapping, yaml-error, yaml-alias,
+           yaml-duplicate-key, yaml-tag, schema, read-error, symlink-outside-root,
+           id-path-mismatch, duplicate-id, dangling-reference, dependency-cycle, review-missing
+  warnings review-expired, unknown-file
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from experimentos.graph import BODY_LINK, DEPENDS_ON, Graph, is_page_ref
+from experimentos.models import DECISION_TYPES, Page, Problem, Status
+from experimentos.store import Workspace, id_for_path
+from experimentos.store.workspace import Scan
+
+
+@dataclass
+class CheckReport:
+    pages: int
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def failed(self, strict: bool = False) -> bool:
+        return bool(self.errors or (strict and self.warnings))
+
+    def to_dict(self) -> dict:
+        return {"pages": self.pages, "problems": [p.model_dump() for p in self.problems]}
+
+
+def check(workspace: Workspace, today: dt.date | None = None) -> CheckReport:
+    """Scan the workspace and validate every page and every edge between pages."""
+    return check_scan(workspace.scan(), today)
+
+
+def check_scan(scan: Scan, today: dt.date | None = None) -> CheckReport:
+    today = today or dt.date.today()
+    problems = list(scan.problems)
+    paths: dict[str, str] = {}
+    for doc in scan.documents:
+        expected = id_for_path(doc.path)
+        if expected != doc.id:
+            problems.append(
+                Problem(
+                    path=doc.path,
+                    field="id",
+                    code="id-path-mismatch",
+                    message=f"id {doc.id!r} does not match its path (expected {expected!r})",
+                )
+            )
+        if doc.id in paths:
+            problems.append(
+                Problem(
+                    path=doc.path,
+                    field="id",
+                    code="duplicate-id",
+                    message=f"id {doc.id!r} is also used by {paths[doc.id]}",
+                )
+            )
+        else:
+            paths[doc.id] = doc.path
+
+    pages = scan.pages()
+    graph = Graph(pages)
+    for edge in graph.missing():
+        kind = "body" if edge.kind == BODY_LINK else edge.kind
+        problems.append(
+            Problem(
+                path=paths[edge.source],
+                field=kind,
+                code="dangling-reference",
+                message=f"references {edge.target!r}, which does not exist",
+            )
+        )
+    for cycle in graph.cycles(DEPENDS_ON):
+        problems.append(
+            Problem(
+                path=paths[cycle[0]],
+                field=DEPENDS_ON,
+                code="dependency-cycle",
+                message="dependsOn cycle: " + " -> ".join(cycle),
+            )
+        )
+    for page in pages.values():
+        problems.extend(_review_problems(page, paths[page.id], pages, today))
+    return CheckReport(pages=len(scan.documents), problems=problems)
+
+
+def _review_problems(
+    page: Page, path: str, pages: dict[str, Page], today: dt.date
+) -> list[Problem]:
+    out = []
+    review = page.review
+    if review is not None:
+        for ref in review.evidence:
+            if is_page_ref(ref) and ref not in pages:
+                out.append(
+                    Problem(
+                        path=path,
+                        field="review.evidence",
+                        code="dangling-reference",
+                        message=f"evidence {ref!r} does not exist",
+                    )
+                )
+    if page.status is Status.accepted and page.type in DECISION_TYPES:
+        if review is None:
+            out.append(
+                Problem(
+                    path=path,
+                    field="review",
+                    code="review-missing",
+                    message=f"an accepted {page.type} needs a review with rationale and evidence",
+                )
+            )
+        else:
+            if not review.rationale.strip():
+                out.append(
+                    Problem(
+                        path=path,
+                        field="review.rationale",
+                        code="review-missing",
+                        message=f"an accepted {page.type} needs a review rationale",
+                    )
+                )
+            if not review.evidence:
+                out.append(
+                    Problem(
+                        path=path,
+                        field="review.evidence",
+                        code="review-missing",
+                        message=f"an accepted {page.type} needs at least one evidence id",
+                    )
+                )
+    if page.expires is not None and page.expires < today:
+        out.append(
+            Problem(
+                path=path,
+                field="expires",
+                code="review-expired",
+                severity="warning",
+                message=f"review expired on {page.expires.isoformat()}; re-review or deprecate",
+            )
+        )
+    return out

@@ -1,0 +1,78 @@
+"""The `experimentos` / `xos` command line: thin adapters over the library."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from experimentos import __version__
+from experimentos.cli import knowledge
+from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
+
+app = typer.Typer(
+    cls=Group,
+    help="Git-native experiment knowledge for coding agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"experimentos {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            "--root",
+            help="Knowledge root (default: nearest experimentos.toml, else the git root).",
+            envvar="EXPERIMENTOS_ROOT",
+        ),
+    ] = None,
+    json_out: JsonFlag = False,
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = None,
+) -> None:
+    current = state(ctx)
+    current.root = root
+    current.json = json_out
+
+
+app.command()(knowledge.init)
+app.command()(knowledge.check)
+app.add_typer(knowledge.page_app, name="page")
+app.add_typer(knowledge.graph_app, name="graph")
+app.add_typer(knowledge.schema_app, name="schema")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Where to create it (default: a temp dir).")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Seed a throwaway knowledge base with the starter pages and tour it."""
+    from experimentos.demo import run_demo
+
+    as_json = want_json(ctx, json_out)
+    if as_json:
+        emit_json(asdict(run_demo(directory, echo=lambda _line: None)))
+    else:
+        run_demo(directory, echo=typer.echo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,90 @@
+"""Shared CLI plumbing: global state, JSON output, and domain errors -> exit codes.
+
+Only typer and the framework-free errors module are imported here; the library is imported
+inside each command so that `experimentos --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from experimentos.errors import ConcurrentEdit, ExperimentosError, InvalidPage
+
+if TYPE_CHECKING:
+    from experimentos.store import Workspace
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+@dataclass
+class State:
+    root: Path | None = None
+    json: bool = False
+    _workspace: Workspace | None = None
+
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            from experimentos.store import Workspace
+
+            self._workspace = Workspace.discover(self.root)
+        return self._workspace
+
+
+def state(ctx: typer.Context) -> State:
+    root_ctx = ctx.find_root()
+    if not isinstance(root_ctx.obj, State):
+        root_ctx.obj = State()
+    return root_ctx.obj
+
+
+def want_json(ctx: typer.Context, flag: bool) -> bool:
+    """Whether to print JSON; remembered so that an error below is reported as JSON too."""
+    current = state(ctx)
+    current.json = flag or current.json
+    return current.json
+
+
+def emit_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def exit_code_for(exc: ExperimentosError) -> int:
+    return EXIT_PROBLEMS if isinstance(exc, ConcurrentEdit) else EXIT_USAGE
+
+
+def report_error(exc: ExperimentosError, as_json: bool) -> None:
+    lines = [f"error: {exc}"]
+    if isinstance(exc, InvalidPage):
+        lines = [f"error: {p}" for p in exc.problems]
+    for line in lines:
+        typer.echo(line, err=True)
+    if as_json:
+        error = {
+            "type": type(exc).__name__,
+            "message": exc.message,
+            "path": exc.path,
+            "field": exc.field,
+        }
+        if isinstance(exc, InvalidPage):
+            error["problems"] = [p.model_dump() for p in exc.problems]
+        emit_json({"error": error})
+
+
+class Group(TyperGroup):
+    """Turns a domain error raised anywhere below into a message and exit code, no traceback."""
+
+    def invoke(self, ctx):  # noqa: ANN001 - click signature
+        try:
+            return super().invoke(ctx)
+        except ExperimentosError as exc:
+            as_json = isinstance(ctx.obj, State) and ctx.obj.json
+            report_error(exc, as_json)
+            raise typer.Exit(exit_code_for(exc)) from None

@@ -1,0 +1,52 @@
+"""experimentos.toml: resolved once per workspace into a pydantic model."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from experimentos.errors import UsageError
+
+CONFIG_NAME = "experimentos.toml"
+
+DEFAULT_CONFIG_TEXT = """\
+# experimentos knowledge base configuration
+format = 1
+
+[index]
+# "minilm" (all-MiniLM-L6-v2, needs the `embeddings` extra) or "none" (full-text search only)
+embedder = "minilm"
+max_seq_length = 256
+"""
+
+
+class IndexConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    embedder: str = "minilm"
+    max_seq_length: int = Field(default=256, ge=16, le=512)
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal[1] = 1
+    index: IndexConfig = Field(default_factory=IndexConfig)
+
+
+def load_config(root: Path) -> Config:
+    """The workspace's configuration; defaults when the file is absent."""
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"not valid TOML: {exc}", path=path) from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise UsageError(err["msg"], path=path, field=field) from None

@@ -1,0 +1,90 @@
+"""`experimentos demo`: a tour on a throwaway knowledge base seeded with the starter pages."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from experimentos.check import check
+from experimentos.graph import Graph
+from experimentos.scaffold import copy_starter, init_workspace
+from experimentos.store import Workspace
+
+
+@dataclass
+class DemoResult:
+    root: str
+    pages: int
+    problems: int
+    by_type: dict[str, int] = field(default_factory=dict)
+    focus: str = ""
+    closure: list[str] = field(default_factory=list)
+    dependents: list[str] = field(default_factory=list)
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=experimentos demo",
+            "-c",
+            "user.email=demo@experimentos.invalid",
+            *args,
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def run_demo(directory: Path | None = None, echo: Callable[[str], None] = print) -> DemoResult:
+    """Seed a git repository with the starter knowledge, check it, and walk its graph."""
+    root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="experimentos-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    _git(root, "init", "-q")
+    init_workspace(root)
+    copied = copy_starter(root)
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "Seed the starter knowledge base")
+    echo(f"1. Knowledge base: {root} (git repository, {copied} starter pages committed)")
+
+    workspace = Workspace(root)
+    report = check(workspace)
+    echo(
+        f"2. experimentos check: {report.pages} pages, {len(report.errors)} errors, "
+        f"{len(report.warnings)} warnings"
+    )
+    for problem in report.problems:
+        echo(f"   {problem}")
+
+    scan = workspace.scan()
+    pages = scan.pages()
+    by_type = dict(sorted(Counter(p.type.value for p in pages.values()).items()))
+    echo("3. Pages by type: " + ", ".join(f"{k} {v}" for k, v in by_type.items()))
+    decision = sorted(p.id for p in pages.values() if p.decision_capable)
+    echo(f"   decision-capable (accepted policies and interventions): {len(decision)}")
+
+    graph = Graph(pages)
+    focus = max(
+        (p.id for p in pages.values() if p.type.value == "policy"),
+        key=lambda pid: (len(graph.closure(pid).nodes), pid),
+        default="",
+    )
+    result = DemoResult(str(root), report.pages, len(report.problems), by_type, focus)
+    if focus:
+        closure = graph.closure(focus)
+        result.closure = closure.ids
+        echo(f"4. experimentos graph deps {focus}")
+        for node in closure.nodes:
+            page = pages[node.id]
+            echo(f"   {'  ' * node.depth}{node.id}  [{page.status.value}]  {page.title}")
+        target = closure.nodes[-1].id
+        result.dependents = [n.id for n in graph.reverse(target)]
+        echo(f"5. experimentos graph rdeps {target}: " + ", ".join(result.dependents))
+    echo("Next: `experimentos --root " + str(root) + " page list` or `… page show <id>`.")
+    return result

@@ -1,0 +1,125 @@
+"""Page verbs: create, list, and change status under the review rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import subprocess
+
+from experimentos.errors import NotFound, ReviewRequired, UsageError
+from experimentos.graph import is_page_ref
+from experimentos.models import DECISION_TYPES, Page, PageType, Review, Status, _check_ref
+from experimentos.store import Document, Workspace, make_id, parse_type
+
+_BODY_SECTIONS: dict[PageType, tuple[str, ...]] = {
+    PageType.policy: ("Rule", "Rationale", "Evidence", "Counterexamples"),
+    PageType.intervention: ("What to do", "Why it works", "Limits"),
+    PageType.failure: ("Symptoms", "Why it happens", "How to recognise it"),
+    PageType.knowledge_card: ("Summary", "Details"),
+    PageType.claim: ("Claim", "What to verify locally"),
+    PageType.source: ("Source", "Notes"),
+}
+
+
+def parse_status(name: str) -> Status:
+    try:
+        return Status(name.strip().lower())
+    except ValueError:
+        names = ", ".join(s.value for s in Status)
+        raise UsageError(f"unknown status {name!r} (expected one of: {names})") from None
+
+
+def new_page(
+    workspace: Workspace, type_name: str, slug: str, title: str, summary: str = ""
+) -> Document:
+    """Create a draft page with the conventional sections of its type; refuse to overwrite."""
+    page_type = parse_type(type_name)
+    if not title.strip():
+        raise UsageError("a page needs a non-empty --title", field="title")
+    page_id = make_id(page_type, slug)
+    body = "\n".join(f"## {heading}\n" for heading in _BODY_SECTIONS[page_type])
+    page = Page(id=page_id, type=page_type, title=title.strip(), summary=summary.strip(), body=body)
+    return workspace.save(page)
+
+
+def list_pages(
+    workspace: Workspace, type_name: str | None = None, status_name: str | None = None
+) -> list[Page]:
+    """Pages that parse, sorted by id, optionally filtered by type and status."""
+    page_type = parse_type(type_name) if type_name else None
+    status = parse_status(status_name) if status_name else None
+    pages = workspace.scan().pages().values()
+    return sorted(
+        (
+            p
+            for p in pages
+            if (page_type is None or p.type is page_type) and (status is None or p.status is status)
+        ),
+        key=lambda p: p.id,
+    )
+
+
+def default_reviewer() -> str:
+    """The git user name, else the login name."""
+    try:
+        name = subprocess.run(
+            ["git", "config", "user.name"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        name = ""
+    return name or getpass.getuser()
+
+
+def set_status(
+    workspace: Workspace,
+    page_id: str,
+    status_name: str,
+    rationale: str = "",
+    evidence: list[str] | None = None,
+    reviewer: str | None = None,
+    today: dt.date | None = None,
+) -> Document:
+    """Change a page's status and record the review.
+
+    Accepting a policy or intervention (the decision-capable types) needs a rationale and at
+    least one evidence id; every evidence id that names a page must exist.
+    """
+    status = parse_status(status_name)
+    evidence = [e.strip() for e in evidence or [] if e.strip()]
+    rationale = rationale.strip()
+    doc = workspace.read(page_id)
+    page = doc.page
+    if status is page.status and not rationale:
+        raise UsageError(f"{page_id} is already {status}; give --rationale to re-review it")
+    if status is Status.accepted and page.type in DECISION_TYPES:
+        if not rationale:
+            raise ReviewRequired(
+                f"accepting a {page.type} needs --rationale",
+                path=doc.path,
+                field="review.rationale",
+            )
+        if not evidence:
+            raise ReviewRequired(
+                f"accepting a {page.type} needs at least one --evidence id",
+                path=doc.path,
+                field="review.evidence",
+            )
+    for ref in evidence:
+        try:
+            _check_ref(ref)
+        except ValueError as exc:
+            raise UsageError(str(exc), field="evidence") from None
+        if is_page_ref(ref) and not workspace.exists(ref):
+            raise NotFound(f"evidence {ref!r} does not exist", field="evidence")
+    update: dict = {"status": status}
+    if rationale or evidence:
+        update["review"] = Review(
+            reviewer=reviewer or default_reviewer(),
+            reviewed_at=today or dt.date.today(),
+            rationale=rationale,
+            evidence=evidence,
+        )
+    changed = page.model_copy(update=update)
+    # Re-validate: model_copy does not, and the file must stay valid.
+    changed = Page.model_validate(changed.model_dump(by_alias=True) | {"body": page.body})
+    return workspace.save(changed, like=doc)

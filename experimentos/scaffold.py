@@ -1,0 +1,61 @@
+"""`experimentos init` and the starter knowledge that ships with the package."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from experimentos.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT
+from experimentos.errors import ExperimentosError
+from experimentos.store.files import STATE_DIR
+from experimentos.store.paths import PAGE_DIRS
+
+LAYOUT_DIRS = (*sorted(PAGE_DIRS), "experiments", "briefs", "fixtures")
+_GITIGNORE_LINE = f"{STATE_DIR}/"
+
+
+def init_workspace(root: Path) -> list[str]:
+    """Create the knowledge layout in `root` (idempotent). Returns what was created."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    created: list[str] = []
+    for rel in LAYOUT_DIRS:
+        directory = root / rel
+        if not directory.is_dir():
+            directory.mkdir(parents=True)
+            (directory / ".gitkeep").touch()
+            created.append(rel + "/")
+    config = root / CONFIG_NAME
+    if not config.exists():
+        config.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
+        created.append(CONFIG_NAME)
+    gitignore = root / ".gitignore"
+    lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
+    if _GITIGNORE_LINE not in lines and STATE_DIR not in lines:
+        prefix = "\n" if lines and gitignore.read_text(encoding="utf-8")[-1:] != "\n" else ""
+        with gitignore.open("a", encoding="utf-8") as handle:
+            handle.write(f"{prefix}{_GITIGNORE_LINE}\n")
+        created.append(".gitignore entry")
+    return created
+
+
+def starter_root() -> Path:
+    """Directory holding the starter wiki/ and policies/ (inside the wheel, or the checkout)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_starter", here.parent):
+        if (candidate / "wiki").is_dir() and (candidate / "policies").is_dir():
+            return candidate
+    raise ExperimentosError("the starter knowledge is missing from this installation")
+
+
+def copy_starter(root: Path) -> int:
+    """Copy the starter knowledge pages into `root`; returns the number of pages copied."""
+    source = starter_root()
+    count = 0
+    for top in ("wiki", "policies"):
+        for path in sorted((source / top).rglob("*.md")):
+            target = root / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            count += 1
+    return count

@@ -1,0 +1,88 @@
+"""Atomic, checksum-guarded file writes that never leave the knowledge root."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from experimentos.errors import AlreadyExists, ConcurrentEdit, UnsafeId
+from experimentos.store.documents import checksum
+
+STATE_DIR = ".experimentos"
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether `path` (resolved, symlinks followed) lies inside `root`."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def safe_target(root: Path, rel: str) -> Path:
+    """The absolute path for a write to `rel`, refusing anything that would land outside root."""
+    target = root / rel
+    if target.is_symlink():
+        raise UnsafeId("refusing to write through a symlink", path=rel)
+    ancestor = target.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not inside(root, ancestor):
+        raise UnsafeId("path resolves outside the knowledge root", path=rel)
+    return target
+
+
+@contextlib.contextmanager
+def write_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock for the knowledge root, so check-then-rename is atomic across processes."""
+    state = root / STATE_DIR
+    state.mkdir(exist_ok=True)
+    with open(state / "write.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def atomic_write(root: Path, rel: str, data: bytes, *, expected: str | None) -> None:
+    """Write `data` to root/rel via temp file + rename.
+
+    `expected` is the checksum of the bytes the writer read, or None for a new file. If the file
+    on disk no longer has that checksum, the write is refused: nobody's edit is overwritten.
+    """
+    target = safe_target(root, rel)
+    with write_lock(root):
+        if target.exists():
+            if expected is None:
+                raise AlreadyExists("file already exists", path=rel)
+            current = checksum(target.read_bytes())
+            if current != expected:
+                raise ConcurrentEdit(
+                    "file changed on disk since it was read; re-read it and apply the change again",
+                    path=rel,
+                )
+        elif expected is not None:
+            raise ConcurrentEdit("file was deleted since it was read", path=rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

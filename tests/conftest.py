@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from experimentos.cli import app
+from experimentos.scaffold import init_workspace
+from experimentos.store import Workspace
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+@pytest.fixture
+def tmp_repo(tmp_path: Path):
+    """A real git repository in tmp_path; call it with a dict of files to write and commit."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+
+    def write(files: dict[str, str | bytes] | None = None, message: str = "files") -> Path:
+        for rel, content in (files or {}).items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "--allow-empty", "-m", message)
+        return root
+
+    return write
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> Workspace:
+    """An initialised knowledge base holding a copy of the project's starter pages."""
+    root = tmp_path / "kb"
+    init_workspace(root)
+    for top in ("wiki", "policies"):
+        shutil.copytree(PROJECT / top, root / top, dirs_exist_ok=True)
+    return Workspace(root)
+
+
+@pytest.fixture
+def empty_kb(tmp_path: Path) -> Workspace:
+    root = tmp_path / "empty"
+    init_workspace(root)
+    return Workspace(root)
+
+
+@pytest.fixture
+def cli():
+    """Run the CLI in-process: cli(root, *args) -> click Result (stdout and stderr apart)."""
+    runner = CliRunner()
+
+    def invoke(root: Path | None, *args: str):
+        prefix = ["--root", str(root)] if root is not None else []
+        return runner.invoke(app, [*prefix, *args], catch_exceptions=False)
+
+    return invoke
+
+
+def page_text(page_id: str, page_type: str, title: str = "T", extra: str = "", body: str = "") -> str:
+    return (
+        f"---\nid: {page_id}\ntype: {page_type}\ntitle: {title}\n{extra}---\n\n{body or 'Body.'}\n"
+    )

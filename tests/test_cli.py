@@ -1,0 +1,186 @@
+import json
+
+import pytest
+import typer
+
+from experimentos.cli import app
+
+from .conftest import PROJECT, git
+
+
+def all_commands():
+    root = typer.main.get_command(app)
+
+    def walk(cmd, path):
+        yield path, cmd
+        if hasattr(cmd, "commands"):
+            for name, sub in cmd.commands.items():
+                yield from walk(sub, [*path, name])
+
+    return list(walk(root, []))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in all_commands()], ids=lambda p: " ".join(p) or "-")
+def test_every_command_has_help_and_is_documented(cli, path):
+    result = cli(None, *path, "--help")
+    assert result.exit_code == 0
+    cmd = dict((tuple(p), c) for p, c in all_commands())[tuple(path)]
+    assert (cmd.help or "").strip(), f"{path} has no help text"
+    if path:
+        readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+        assert f"experimentos {' '.join(path)}" in readme, f"{path} is not in the README"
+
+
+def test_init_is_idempotent(tmp_path, cli):
+    target = tmp_path / "kb"
+    first = cli(None, "init", str(target), "--json")
+    assert first.exit_code == 0
+    assert "experimentos.toml" in json.loads(first.stdout)["created"]
+    assert (target / "wiki/failures").is_dir() and (target / "policies").is_dir()
+    second = cli(None, "--json", "init", str(target))
+    assert json.loads(second.stdout)["created"] == []
+    assert (target / ".gitignore").read_text().count(".experimentos/") == 1
+
+
+def test_root_is_discovered_from_a_subdirectory(tmp_path, cli, monkeypatch):
+    cli(None, "init", str(tmp_path / "kb"))
+    sub = tmp_path / "kb" / "wiki" / "failures"
+    monkeypatch.chdir(sub)
+    result = cli(None, "page", "new", "failure", "from-sub", "--title", "T")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "kb/wiki/failures/from-sub.md").is_file()
+
+
+def test_no_root_found_exits_2(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EXPERIMENTOS_ROOT", raising=False)
+    result = cli(None, "check")
+    assert result.exit_code == 2
+    assert "experimentos init" in result.stderr
+
+
+def test_page_lifecycle(empty_kb, cli):
+    root = empty_kb.root
+    made = cli(root, "page", "new", "policy", "keep-pins", "--title", "Keep pins",
+               "--summary", "Do not bump pinned deps.", "--json")
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout)["path"] == "policies/keep-pins.md"
+    assert cli(root, "page", "new", "policy", "keep-pins", "--title", "Again").exit_code == 2
+    assert cli(root, "page", "new", "widget", "x", "--title", "T").exit_code == 2
+    assert cli(root, "page", "new", "source", "s", "--title", " ").exit_code == 2
+    assert cli(root, "page", "new", "knowledge", "card", "--title", "Card").exit_code == 0
+    assert cli(root, "page", "new", "source", "pep-440", "--title", "PEP 440").exit_code == 0
+
+    shown = cli(root, "page", "show", "policy.keep-pins")
+    assert shown.stdout == (root / "policies/keep-pins.md").read_text()
+    data = json.loads(cli(root, "page", "show", "policy.keep-pins", "--json").stdout)
+    assert data["status"] == "draft" and data["summary"] == "Do not bump pinned deps."
+    assert "## Rule" in data["body"]
+
+    listed = json.loads(cli(root, "--json", "page", "list").stdout)
+    assert [p["id"] for p in listed] == ["knowledge.card", "policy.keep-pins", "source.pep-440"]
+    only = json.loads(cli(root, "page", "list", "--type", "policy", "--json").stdout)
+    assert [p["id"] for p in only] == ["policy.keep-pins"]
+    assert json.loads(cli(root, "page", "list", "--status", "accepted", "--json").stdout) == []
+    assert cli(root, "page", "list", "--status", "bogus").exit_code == 2
+    assert "policy.keep-pins" in cli(root, "page", "list").stdout
+
+
+def test_set_status_enforces_review_rules(empty_kb, cli):
+    root = empty_kb.root
+    cli(root, "page", "new", "policy", "p", "--title", "P")
+    cli(root, "page", "new", "source", "s", "--title", "S")
+    cli(root, "page", "new", "claim", "c", "--title", "C")
+    no_evidence = cli(root, "page", "set-status", "policy.p", "accepted", "--rationale", "r")
+    assert no_evidence.exit_code == 2 and "evidence" in no_evidence.stderr
+    no_rationale = cli(root, "page", "set-status", "policy.p", "accepted", "--evidence", "source.s")
+    assert no_rationale.exit_code == 2 and "rationale" in no_rationale.stderr
+    missing = cli(root, "page", "set-status", "policy.p", "accepted", "--rationale", "r",
+                  "--evidence", "source.nope")
+    assert missing.exit_code == 2 and "source.nope" in missing.stderr
+    assert json.loads(cli(root, "page", "show", "policy.p", "--json").stdout)["status"] == "draft"
+
+    ok = cli(root, "page", "set-status", "policy.p", "accepted", "--rationale", "seen twice",
+             "--evidence", "source.s,claim.c", "--reviewer", "ana", "--json")
+    assert ok.exit_code == 0, ok.output
+    review = json.loads(ok.stdout)["review"]
+    assert review["reviewer"] == "ana" and review["evidence"] == ["source.s", "claim.c"]
+    assert cli(root, "check", "--strict").exit_code == 0
+    # a claim may change status without evidence: it is evidence-only anyway
+    assert cli(root, "page", "set-status", "claim.c", "rejected").exit_code == 0
+    assert cli(root, "page", "set-status", "claim.c", "rejected").exit_code == 2
+    assert cli(root, "page", "set-status", "claim.c", "maybe").exit_code == 2
+
+
+def test_check_json_and_exit_codes(kb, cli):
+    clean = cli(kb.root, "check", "--json", "--strict")
+    assert clean.exit_code == 0, clean.output
+    report = json.loads(clean.stdout)
+    assert report["pages"] >= 15 and report["problems"] == []
+    (kb.root / "wiki/stray.txt").write_text("x")
+    warned = cli(kb.root, "check", "--json")
+    assert warned.exit_code == 0
+    problem = json.loads(warned.stdout)["problems"][0]
+    assert set(problem) == {"path", "field", "code", "severity", "message"}
+    assert cli(kb.root, "check", "--strict").exit_code == 1
+    assert "1 warnings" in cli(kb.root, "check").stdout
+
+
+def test_graph_commands(kb, cli):
+    pages = json.loads(cli(kb.root, "page", "list", "--type", "policy", "--json").stdout)
+    deepest = None
+    for p in pages:
+        data = json.loads(cli(kb.root, "graph", "deps", p["id"], "--json").stdout)
+        if deepest is None or len(data["nodes"]) > len(deepest["nodes"]):
+            deepest = data
+    assert len(deepest["nodes"]) >= 2
+    assert deepest["nodes"][0] == {**deepest["nodes"][0], "depth": 0, "via": None}
+    child = deepest["nodes"][1]["id"]
+    shallow = json.loads(cli(kb.root, "graph", "deps", deepest["root"], "--depth", "0",
+                             "--json").stdout)
+    assert [n["id"] for n in shallow["nodes"]] == [deepest["root"]]
+    text = cli(kb.root, "graph", "deps", deepest["root"]).stdout
+    assert deepest["root"] in text and child in text
+
+    rdeps = json.loads(cli(kb.root, "graph", "rdeps", child, "--json").stdout)
+    assert deepest["root"] in [d["id"] for d in rdeps["dependents"]]
+    assert child in cli(kb.root, "graph", "rdeps", child).stdout
+    assert cli(kb.root, "graph", "deps", "policy.does-not-exist").exit_code == 2
+
+
+def test_graph_reports_missing_targets(empty_kb, cli):
+    path = empty_kb.root / "policies/p.md"
+    path.write_text("---\nid: policy.p\ntype: policy\ntitle: P\ndependsOn: [failure.gone]\n---\n")
+    data = json.loads(cli(empty_kb.root, "graph", "deps", "policy.p", "--json").stdout)
+    assert data["missing"] == [{"source": "policy.p", "target": "failure.gone", "kind": "dependsOn"}]
+    assert "missing: failure.gone" in cli(empty_kb.root, "graph", "deps", "policy.p").stdout
+
+
+def test_schema_export_and_check(tmp_path, empty_kb, cli):
+    out = tmp_path / "schemas"
+    assert cli(empty_kb.root, "schema", "export", "--out", str(out), "--check").exit_code == 1
+    written = cli(empty_kb.root, "schema", "export", "--out", str(out), "--json")
+    assert json.loads(written.stdout)["written"] == [str(out / "page.schema.json")]
+    assert cli(empty_kb.root, "schema", "export", "--out", str(out), "--check").exit_code == 0
+    assert cli(empty_kb.root, "schema", "export").exit_code == 0
+    assert (empty_kb.root / "schemas/page.schema.json").is_file()
+
+
+def test_errors_as_json(empty_kb, cli):
+    result = cli(empty_kb.root, "page", "show", "policy.missing", "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["type"] == "NotFound"
+
+
+def test_demo_runs_in_a_directory(tmp_path, cli):
+    target = tmp_path / "demo"
+    result = cli(None, "demo", "--dir", str(target))
+    assert result.exit_code == 0, result.output
+    assert "0 errors" in result.stdout and "graph deps policy." in result.stdout
+    assert "Seed the starter knowledge base" in git(target, "log", "--oneline")
+    data = json.loads(cli(None, "demo", "--dir", str(tmp_path / "demo2"), "--json").stdout)
+    assert data["problems"] == 0 and data["pages"] >= 15 and len(data["closure"]) >= 2
+
+
+def test_version(cli):
+    assert cli(None, "--version").stdout.startswith("experimentos ")
