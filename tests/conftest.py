@@ -75,7 +75,8 @@ def cli():
     return invoke
 
 
-def page_text(page_id: str, page_type: str, title: str = "T", extra: str = "", body: str = "") -> str:
-    return (
-        f"---\nid: {page_id}\ntype: {page_type}\ntitle: {title}\n{extra}---\n\n{body or 'Body.'}\n"
-    )
+def page_text(
+    page_id: str, page_type: str, title: str = "T", extra: str = "", body: str = ""
+) -> str:
+    head = f"---\nid: {page_id}\ntype: {page_type}\ntitle: {title}\n{extra}---\n"
+    return f"{head}\n{body or 'Body.'}\n"

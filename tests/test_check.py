@@ -4,7 +4,9 @@ from experimentos.check import check
 
 from .conftest import page_text
 
-REVIEW = "review:\n  reviewer: me\n  reviewedAt: 2026-01-01\n  rationale: r\n  evidence: [source.s]\n"
+REVIEW = (
+    "review:\n  reviewer: me\n  reviewedAt: 2026-01-01\n  rationale: r\n  evidence: [source.s]\n"
+)
 
 
 def write(kb, rel, text):
@@ -25,24 +27,53 @@ def test_starter_knowledge_is_clean(kb):
 
 def test_every_semantic_problem_has_path_field_and_code(empty_kb):
     write(empty_kb, "wiki/sources/s.md", page_text("source.s", "source"))
-    write(empty_kb, "policies/no-review.md", page_text("policy.no-review", "policy",
-                                                        extra="status: accepted\n"))
-    write(empty_kb, "wiki/interventions/no-evidence.md", page_text(
-        "intervention.no-evidence", "intervention",
-        extra="status: accepted\nreview: {reviewer: me, reviewedAt: 2026-01-01, rationale: ''}\n"))
-    write(empty_kb, "policies/dangling.md", page_text(
-        "policy.dangling", "policy", extra="dependsOn: [failure.nope]\n",
-        body="Links to [[claim.nowhere]]."))
-    write(empty_kb, "wiki/failures/a.md", page_text("failure.a", "failure",
-                                                     extra="dependsOn: [failure.b]\n"))
-    write(empty_kb, "wiki/failures/b.md", page_text("failure.b", "failure",
-                                                     extra="dependsOn: [failure.a]\n"))
+    write(
+        empty_kb,
+        "policies/no-review.md",
+        page_text("policy.no-review", "policy", extra="status: accepted\n"),
+    )
+    write(
+        empty_kb,
+        "wiki/interventions/no-evidence.md",
+        page_text(
+            "intervention.no-evidence",
+            "intervention",
+            extra="status: accepted\nreview: {reviewer: me, reviewedAt: 2026-01-01}\n",
+        ),
+    )
+    write(
+        empty_kb,
+        "policies/dangling.md",
+        page_text(
+            "policy.dangling",
+            "policy",
+            extra="dependsOn: [failure.nope]\n",
+            body="Links to [[claim.nowhere]].",
+        ),
+    )
+    write(
+        empty_kb,
+        "wiki/failures/a.md",
+        page_text("failure.a", "failure", extra="dependsOn: [failure.b]\n"),
+    )
+    write(
+        empty_kb,
+        "wiki/failures/b.md",
+        page_text("failure.b", "failure", extra="dependsOn: [failure.a]\n"),
+    )
     write(empty_kb, "wiki/failures/c.md", page_text("failure.a", "failure"))  # duplicate id
-    write(empty_kb, "policies/old.md", page_text("policy.old", "policy",
-                                                  extra=f"status: accepted\n{REVIEW}"
-                                                  "expires: 2026-01-02\n"))
-    write(empty_kb, "policies/bad-evidence.md", page_text(
-        "policy.bad-evidence", "policy", extra=REVIEW.replace("source.s", "claim.missing")))
+    write(
+        empty_kb,
+        "policies/old.md",
+        page_text("policy.old", "policy", extra=f"status: accepted\n{REVIEW}expires: 2026-01-02\n"),
+    )
+    write(
+        empty_kb,
+        "policies/bad-evidence.md",
+        page_text(
+            "policy.bad-evidence", "policy", extra=REVIEW.replace("source.s", "claim.missing")
+        ),
+    )
     write(empty_kb, "wiki/notes.txt", "stray")
     write(empty_kb, "wiki/failures/Bad Name.md", "x")
 

@@ -61,8 +61,18 @@ def test_no_root_found_exits_2(tmp_path, cli, monkeypatch):
 
 def test_page_lifecycle(empty_kb, cli):
     root = empty_kb.root
-    made = cli(root, "page", "new", "policy", "keep-pins", "--title", "Keep pins",
-               "--summary", "Do not bump pinned deps.", "--json")
+    made = cli(
+        root,
+        "page",
+        "new",
+        "policy",
+        "keep-pins",
+        "--title",
+        "Keep pins",
+        "--summary",
+        "Do not bump pinned deps.",
+        "--json",
+    )
     assert made.exit_code == 0, made.output
     assert json.loads(made.stdout)["path"] == "policies/keep-pins.md"
     assert cli(root, "page", "new", "policy", "keep-pins", "--title", "Again").exit_code == 2
@@ -95,13 +105,34 @@ def test_set_status_enforces_review_rules(empty_kb, cli):
     assert no_evidence.exit_code == 2 and "evidence" in no_evidence.stderr
     no_rationale = cli(root, "page", "set-status", "policy.p", "accepted", "--evidence", "source.s")
     assert no_rationale.exit_code == 2 and "rationale" in no_rationale.stderr
-    missing = cli(root, "page", "set-status", "policy.p", "accepted", "--rationale", "r",
-                  "--evidence", "source.nope")
+    missing = cli(
+        root,
+        "page",
+        "set-status",
+        "policy.p",
+        "accepted",
+        "--rationale",
+        "r",
+        "--evidence",
+        "source.nope",
+    )
     assert missing.exit_code == 2 and "source.nope" in missing.stderr
     assert json.loads(cli(root, "page", "show", "policy.p", "--json").stdout)["status"] == "draft"
 
-    ok = cli(root, "page", "set-status", "policy.p", "accepted", "--rationale", "seen twice",
-             "--evidence", "source.s,claim.c", "--reviewer", "ana", "--json")
+    ok = cli(
+        root,
+        "page",
+        "set-status",
+        "policy.p",
+        "accepted",
+        "--rationale",
+        "seen twice",
+        "--evidence",
+        "source.s,claim.c",
+        "--reviewer",
+        "ana",
+        "--json",
+    )
     assert ok.exit_code == 0, ok.output
     review = json.loads(ok.stdout)["review"]
     assert review["reviewer"] == "ana" and review["evidence"] == ["source.s", "claim.c"]
@@ -136,8 +167,9 @@ def test_graph_commands(kb, cli):
     assert len(deepest["nodes"]) >= 2
     assert deepest["nodes"][0] == {**deepest["nodes"][0], "depth": 0, "via": None}
     child = deepest["nodes"][1]["id"]
-    shallow = json.loads(cli(kb.root, "graph", "deps", deepest["root"], "--depth", "0",
-                             "--json").stdout)
+    shallow = json.loads(
+        cli(kb.root, "graph", "deps", deepest["root"], "--depth", "0", "--json").stdout
+    )
     assert [n["id"] for n in shallow["nodes"]] == [deepest["root"]]
     text = cli(kb.root, "graph", "deps", deepest["root"]).stdout
     assert deepest["root"] in text and child in text
@@ -152,7 +184,8 @@ def test_graph_reports_missing_targets(empty_kb, cli):
     path = empty_kb.root / "policies/p.md"
     path.write_text("---\nid: policy.p\ntype: policy\ntitle: P\ndependsOn: [failure.gone]\n---\n")
     data = json.loads(cli(empty_kb.root, "graph", "deps", "policy.p", "--json").stdout)
-    assert data["missing"] == [{"source": "policy.p", "target": "failure.gone", "kind": "dependsOn"}]
+    missing = {"source": "policy.p", "target": "failure.gone", "kind": "dependsOn"}
+    assert data["missing"] == [missing]
     assert "missing: failure.gone" in cli(empty_kb.root, "graph", "deps", "policy.p").stdout
 
 

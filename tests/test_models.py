@@ -47,8 +47,17 @@ def test_unsafe_references_are_refused(ref):
 
 @pytest.mark.parametrize(
     "slug,ok",
-    [("keep-pins", True), ("v1.2-notes", True), ("a..b", False), ("a/b", False), ("", False),
-     ("UPPER", False), ("x" * 121, False), ("trailing.", False), ("-x", False)],
+    [
+        ("keep-pins", True),
+        ("v1.2-notes", True),
+        ("a..b", False),
+        ("a/b", False),
+        ("", False),
+        ("UPPER", False),
+        ("x" * 121, False),
+        ("trailing.", False),
+        ("-x", False),
+    ],
 )
 def test_slug_rules(slug, ok):
     assert (slug_problem(slug) is None) is ok
