@@ -1,0 +1,210 @@
+"""Search the index: full-text, vector, or hybrid (reciprocal rank fusion), grouped by page.
+
+Filters become LanceDB where-clauses, so they apply inside the search, not after it. Every
+answer names the mode that produced it; when vectors are unavailable, a vector or hybrid
+request is answered by full-text search and says so.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from experimentos.errors import UsageError
+from experimentos.index.table import Index, SyncSummary, _sql
+from experimentos.pages import parse_status
+from experimentos.store import parse_type
+
+MODES = ("hybrid", "vector", "fts")
+RRF_K = 60
+_COLUMNS = ["page_id", "type", "title", "status", "heading", "text"]
+_VALUE_RE = re.compile(r"^[\w.@/+:-]{1,100}$")
+
+
+class SearchHit(BaseModel):
+    id: str
+    type: str
+    title: str
+    status: str
+    score: float
+    heading: str
+    snippet: str
+
+
+class SearchResponse(BaseModel):
+    mode: str
+    results: list[SearchHit]
+    notice: str = ""
+
+
+@dataclass
+class Filters:
+    type: str | None = None
+    status: str | None = None
+    library: str | None = None
+    agent: str | None = None
+    model: str | None = None
+    extra: list[str] = field(default_factory=list)
+
+    def where(self) -> str | None:
+        """A SQL where-clause. A page without an appliesTo key applies to every value of it."""
+        clauses = []
+        if self.type:
+            clauses.append(f"type = {_sql(parse_type(self.type).value)}")
+        if self.status:
+            clauses.append(f"status = {_sql(parse_status(self.status).value)}")
+        for key in ("library", "agent", "model"):
+            value = getattr(self, key)
+            if value:
+                if not _VALUE_RE.match(value):
+                    raise UsageError(f"{value!r} is not a valid {key} name", field=key)
+                literal = _sql(value.lower())
+                clauses.append(f"(array_has({key}, {literal}) OR array_length({key}) = 0)")
+        clauses.extend(self.extra)
+        return " AND ".join(clauses) or None
+
+
+def search(
+    index: Index,
+    query: str,
+    mode: str = "hybrid",
+    limit: int = 10,
+    filters: Filters | None = None,
+    sync: bool = True,
+) -> SearchResponse:
+    """Search pages. Syncs changed files first unless told the caller just did."""
+    if not query or not query.strip():
+        raise UsageError("the search query is empty", field="query")
+    if mode not in MODES:
+        raise UsageError(f"unknown mode {mode!r} (expected one of: {', '.join(MODES)})")
+    if limit <= 0:
+        raise UsageError("limit must be positive", field="limit")
+    where = (filters or Filters()).where()
+    notice = ""
+    if sync:
+        summary: SyncSummary = index.sync()
+        if summary.rebuilt and summary.notice:
+            notice = summary.notice
+    if mode != "fts" and index.embedder is None:
+        why = f"vector search unavailable ({index.choice.reason}); answered with full-text search"
+        notice = f"{notice}; {why}" if notice else why
+        mode = "fts"
+    try:
+        hits = _run(index, query, mode, limit, where)
+    except (OSError, ValueError, RuntimeError) as exc:  # LanceDB's errors: rebuild and retry
+        summary = index.sync(rebuild=True)
+        why = f"rebuilt the index: it was unreadable ({type(exc).__name__})"
+        notice = f"{why}; {notice}" if notice else why
+        if summary.notice and summary.mode == "fts":
+            notice += f"; {summary.notice}"
+        hits = _run(index, query, mode, limit, where)
+    return SearchResponse(mode=mode, results=hits, notice=notice)
+
+
+def _run(index: Index, query: str, mode: str, limit: int, where: str | None) -> list[SearchHit]:
+    table = index.table()
+    if table is None:
+        return []
+    depth = max(limit * 5, 50)  # chunks per list: enough for several chunks per page
+    if mode == "fts":
+        ranked = _group(_fts(table, query, where, depth))
+        return [_hit(rows, rows[0]["_score"], query) for rows in ranked[:limit]]
+    if mode == "vector":
+        vector = index.embedder.embed([query])[0]
+        ranked = _group(_vector(table, vector, where, depth))
+        return [_hit(rows, 1.0 - rows[0]["_distance"], query) for rows in ranked[:limit]]
+    return _hybrid(index, table, query, where, depth, limit)
+
+
+def _fts(table: Any, query: str, where: str | None, depth: int) -> list[dict]:
+    builder = table.search(query, query_type="fts", fts_columns="text")
+    if where:
+        builder = builder.where(where, prefilter=True)
+    return builder.select(_COLUMNS).limit(depth).to_list()
+
+
+def _vector(table: Any, vector: Any, where: str | None, depth: int) -> list[dict]:
+    builder = (
+        table.search(vector, query_type="vector", vector_column_name="vector")
+        .distance_type("cosine")
+        .nprobes(64)
+    )
+    if where:
+        builder = builder.where(where, prefilter=True)
+    return builder.select(_COLUMNS).limit(depth).to_list()
+
+
+def _hybrid(
+    index: Index, table: Any, query: str, where: str | None, depth: int, limit: int
+) -> list[SearchHit]:
+    # Full-text search runs while the query is embedded; the two lists are fused by page rank.
+    fts_rows: list[dict] = []
+    errors: list[BaseException] = []
+
+    def run_fts() -> None:
+        try:
+            fts_rows.extend(_fts(table, query, where, depth))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=run_fts)
+    worker.start()
+    vector = index.embedder.embed([query])[0]
+    vec_rows = _vector(table, vector, where, depth)
+    worker.join()
+    if errors:
+        raise errors[0]
+    fused: dict[str, float] = {}
+    best: dict[str, tuple[int, list[dict]]] = {}
+    for ranked in (_group(fts_rows), _group(vec_rows)):
+        for rank, rows in enumerate(ranked):
+            pid = rows[0]["page_id"]
+            fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank + 1)
+            if pid not in best or rank < best[pid][0]:
+                best[pid] = (rank, rows)
+    order = sorted(fused, key=lambda pid: (-fused[pid], pid))[:limit]
+    return [_hit(best[pid][1], fused[pid], query) for pid in order]
+
+
+def _group(rows: list[dict]) -> list[list[dict]]:
+    """Chunks (best first) grouped by page, pages in the order of their best chunk."""
+    pages: dict[str, list[dict]] = {}
+    for row in rows:
+        pages.setdefault(row["page_id"], []).append(row)
+    return list(pages.values())
+
+
+def _hit(rows: list[dict], score: float, query: str) -> SearchHit:
+    row = rows[0]
+    return SearchHit(
+        id=row["page_id"],
+        type=row["type"],
+        title=row["title"],
+        status=row["status"],
+        score=round(float(score), 6),
+        heading=row["heading"],
+        snippet=snippet(row["text"], query, title=row["title"]),
+    )
+
+
+def snippet(text: str, query: str, title: str = "", width: int = 200) -> str:
+    """About `width` characters of `text` around the first query term it contains."""
+    if title and text.startswith(title):
+        text = text[len(title) :]
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    lowered = text.lower()
+    terms = sorted((t for t in re.findall(r"\w+", query.lower()) if len(t) > 2), key=len)
+    positions = [p for p in (lowered.find(t) for t in reversed(terms)) if p >= 0]
+    start = max(0, min(positions) - width // 4) if positions else 0
+    start = text.rfind(" ", 0, start) + 1 if start else 0
+    piece = text[start : start + width]
+    if start + width < len(text):
+        piece = piece[: piece.rfind(" ")] if " " in piece else piece
+        piece += " …"
+    return ("… " if start else "") + piece

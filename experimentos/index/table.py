@@ -1,0 +1,445 @@
+"""The derived LanceDB index under .experimentos/index/, kept in step with the files by hash.
+
+The Markdown files are the only truth: deleting .experimentos/ loses nothing. A manifest
+(meta.json) records, per page file, the content hash that is indexed; a sync hashes every page
+file, re-chunks only new and changed pages, re-embeds only chunks whose text is new, and
+removes rows of deleted pages. A schema or embedding-model change, or an unreadable index,
+triggers a rebuild with a one-line notice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from experimentos.embeddings import EmbedderChoice, resolve_embedder
+from experimentos.errors import InvalidPage
+from experimentos.index.chunks import chunk_page
+from experimentos.models import Page, Problem
+from experimentos.store import Workspace, id_for_path, parse_document
+from experimentos.store.files import STATE_DIR, inside
+from experimentos.store.paths import PAGE_DIRS
+
+SCHEMA_VERSION = 1
+TABLE = "chunks"
+APPLIES_KEYS = ("agent", "model", "toolchain", "repo_type", "library")
+VECTOR_INDEX_MIN_ROWS = 8192  # below this an exhaustive vector scan is fast and exact
+OPTIMIZE_EVERY = 20  # syncs with changes between compactions
+# Old table versions live this long after a compaction, so a reader in another process that
+# opened one a moment ago can finish.
+VERSION_RETENTION_SECONDS = 60
+_DELETE_BATCH = 400
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass
+class SyncSummary:
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    renamed: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+    chunks: int = 0  # rows in the index after the sync
+    embedded: int = 0  # chunks embedded by this sync (the rest reused their vectors)
+    seconds: float = 0.0
+    mode: str = "hybrid"
+    rebuilt: bool = False
+    notice: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.deleted or self.renamed)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["problems"] = [p.model_dump() for p in self.problems]
+        return data
+
+
+def _sql(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in_clause(column: str, values: list[str]) -> str:
+    return f"{column} IN ({', '.join(_sql(v) for v in values)})"
+
+
+class Index:
+    """A workspace's search index. Cheap to construct; opens LanceDB on first use."""
+
+    def __init__(self, workspace: Workspace, choice: EmbedderChoice | None = None):
+        self.workspace = workspace
+        self.choice = choice or resolve_embedder(workspace.config.index)
+        self.dir = workspace.root / STATE_DIR / "index"
+        self._db = None
+        self._table = None
+
+    # --- identity -----------------------------------------------------------------------------
+
+    @property
+    def embedder(self):  # noqa: ANN201
+        return self.choice.embedder
+
+    @property
+    def mode(self) -> str:
+        """The best mode this index can answer in: hybrid with an embedder, else fts."""
+        return "hybrid" if self.embedder is not None else "fts"
+
+    @property
+    def embedder_name(self) -> str:
+        return self.embedder.name if self.embedder is not None else "none"
+
+    # --- LanceDB plumbing ---------------------------------------------------------------------
+
+    def _connect(self):  # noqa: ANN202
+        if self._db is None:
+            os.environ.setdefault("LANCEDB_LOG", "error")
+            import lancedb
+
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._db = lancedb.connect(str(self.dir / "lance"))
+        return self._db
+
+    def table(self):  # noqa: ANN201
+        """The chunks table, or None when the index has no rows yet."""
+        if self._table is None:
+            db = self._connect()
+            if TABLE in db.list_tables().tables:
+                self._table = db.open_table(TABLE)
+        else:
+            self._table.checkout_latest()
+        return self._table
+
+    def _schema(self):  # noqa: ANN202
+        import pyarrow as pa
+
+        strings = pa.list_(pa.string())
+        fields = [
+            pa.field("id", pa.string()),
+            pa.field("path", pa.string()),
+            pa.field("page_id", pa.string()),
+            pa.field("type", pa.string()),
+            pa.field("status", pa.string()),
+            pa.field("confidence", pa.string()),
+            pa.field("title", pa.string()),
+            pa.field("heading", pa.string()),
+            pa.field("text", pa.string()),
+            pa.field("text_hash", pa.string()),
+            pa.field("page_hash", pa.string()),
+            pa.field("ord", pa.int32()),
+            *(pa.field(key, strings) for key in APPLIES_KEYS),
+            pa.field("tags", strings),
+        ]
+        if self.embedder is not None:
+            fields.append(pa.field("vector", pa.list_(pa.float32(), self.embedder.dim)))
+        return pa.schema(fields)
+
+    # --- manifest -----------------------------------------------------------------------------
+
+    @property
+    def _meta_path(self) -> Path:
+        return self.dir / "meta.json"
+
+    def _read_meta(self) -> tuple[dict | None, str]:
+        """(meta, why it cannot be used) — why is empty when the meta fits this configuration."""
+        try:
+            meta = json.loads(self._meta_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None, "no index yet"
+        except (OSError, ValueError):
+            return None, "index metadata is unreadable"
+        if not isinstance(meta, dict) or not isinstance(meta.get("pages"), dict):
+            return None, "index metadata is unreadable"
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            return None, f"index schema {meta.get('schema_version')} != {SCHEMA_VERSION}"
+        if meta.get("embedder") != self.embedder_name:
+            return None, f"embedder changed ({meta.get('embedder')} -> {self.embedder_name})"
+        return meta, ""
+
+    def _write_meta(self, meta: dict) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".meta.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(meta, handle)
+        os.replace(tmp, self._meta_path)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """One syncing process at a time; a second one waits, then finds little to do."""
+        state = self.workspace.root / STATE_DIR
+        state.mkdir(exist_ok=True)
+        with open(state / "index.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # --- sync ---------------------------------------------------------------------------------
+
+    def _page_files(self) -> dict[str, bytes]:
+        """Root-relative path -> bytes of every page file (symlinks leaving the root skipped)."""
+        root = self.workspace.root
+        out: dict[str, bytes] = {}
+        for directory in PAGE_DIRS:
+            base = root / directory
+            try:
+                entries = list(os.scandir(base))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                if not entry.name.endswith(".md"):
+                    continue
+                rel = f"{directory}/{entry.name}"
+                if id_for_path(rel) is None:
+                    continue
+                if entry.is_symlink() and not inside(root, Path(entry.path)):
+                    continue
+                try:
+                    with open(entry.path, "rb") as handle:
+                        out[rel] = handle.read()
+                except (IsADirectoryError, FileNotFoundError, PermissionError):
+                    continue
+        return out
+
+    def sync(self, rebuild: bool = False, progress: Progress | None = None) -> SyncSummary:
+        """Bring the index in line with the page files; returns what changed."""
+        started = time.perf_counter()
+        with self._lock():
+            summary = self._sync_locked(rebuild, progress)
+        summary.seconds = round(time.perf_counter() - started, 3)
+        return summary
+
+    def _sync_locked(self, rebuild: bool, progress: Progress | None) -> SyncSummary:
+        meta, why = (None, "rebuild requested") if rebuild else self._read_meta()
+        try:
+            return self._sync_once(meta, why, progress)
+        except (OSError, ValueError, RuntimeError) as exc:  # LanceDB's errors: rebuild, not trust
+            if meta is None:
+                raise
+            return self._sync_once(None, f"index is unreadable ({type(exc).__name__})", progress)
+
+    def _sync_once(self, meta: dict | None, why: str, progress: Progress | None) -> SyncSummary:
+        summary = SyncSummary(mode=self.mode)
+        if self.embedder is None:
+            summary.notice = f"full-text only: {self.choice.reason}"
+        if meta is None:
+            summary.rebuilt = True
+            if why not in ("no index yet", "rebuild requested"):
+                notice = f"rebuilding the index: {why}"
+                summary.notice = f"{notice}; {summary.notice}" if summary.notice else notice
+            self._reset()
+            meta = {
+                "schema_version": SCHEMA_VERSION,
+                "embedder": self.embedder_name,
+                "pages": {},
+                "chunks": 0,
+                "syncs_since_optimize": 0,
+            }
+
+        files = self._page_files()
+        indexed: dict[str, dict] = meta["pages"]
+        hashes = {rel: hashlib.sha256(raw).hexdigest() for rel, raw in files.items()}
+        changed = [rel for rel in sorted(files) if indexed.get(rel, {}).get("hash") != hashes[rel]]
+        deleted = sorted(set(indexed) - set(files))
+        summary.unchanged = len(files) - len(changed)
+
+        docs: dict[str, Page] = {}
+        for rel in changed:
+            try:
+                docs[rel] = parse_document(files[rel], rel).page
+            except InvalidPage as exc:
+                summary.invalid += 1
+                summary.problems.extend(exc.problems)
+        gone_bodies = {indexed[rel].get("body"): rel for rel in deleted if indexed[rel].get("body")}
+        for rel, page in docs.items():
+            if rel in indexed:
+                summary.updated += 1
+            elif _body_hash(page) in gone_bodies:
+                summary.renamed += 1
+            else:
+                summary.added += 1
+        summary.deleted = len(deleted) - summary.renamed
+        removed = [rel for rel in changed if rel in indexed] + deleted
+
+        if docs or removed:
+            # Only now is LanceDB opened: a sync with nothing to do never imports it.
+            table = None if summary.rebuilt else self.table()
+            table = self._apply(table, docs, hashes, removed, summary, progress)
+            for rel in removed:
+                indexed.pop(rel, None)
+            for rel, page in docs.items():
+                indexed[rel] = {"hash": hashes[rel], "id": page.id, "body": _body_hash(page)}
+            meta["syncs_since_optimize"] = meta.get("syncs_since_optimize", 0) + 1
+            if table is not None and (
+                summary.rebuilt or meta["syncs_since_optimize"] >= OPTIMIZE_EVERY
+            ):
+                self._optimize(table, full=summary.rebuilt)
+                meta["syncs_since_optimize"] = 0
+            meta["chunks"] = table.count_rows() if table is not None else 0
+            self._write_meta(meta)
+        elif summary.rebuilt:
+            self._write_meta(meta)
+        summary.chunks = meta.get("chunks", 0)
+        return summary
+
+    def _reset(self) -> None:
+        self._db = None
+        self._table = None
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+
+    def _apply(
+        self,
+        table: Any,
+        docs: dict[str, Page],
+        hashes: dict[str, str],
+        removed: list[str],
+        summary: SyncSummary,
+        progress: Progress | None,
+    ) -> Any:
+        rows: list[dict] = []
+        for rel, page in docs.items():
+            rows.extend(_rows(rel, page, hashes[rel]))
+        if self.embedder is not None and rows:
+            reuse = self._old_vectors(table, removed)
+            todo = [i for i, row in enumerate(rows) if row["text_hash"] not in reuse]
+            for row in rows:
+                if row["text_hash"] in reuse:
+                    row["vector"] = reuse[row["text_hash"]]
+            summary.embedded = len(todo)
+            done = 0
+
+            def tick(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress:
+                    progress("embedding", done, len(todo))
+
+            vectors = self.embedder.embed([rows[i]["text"] for i in todo], progress=tick)
+            for i, vector in zip(todo, vectors, strict=True):
+                rows[i]["vector"] = vector
+        if table is not None:
+            for start in range(0, len(removed), _DELETE_BATCH):
+                table.delete(_in_clause("path", removed[start : start + _DELETE_BATCH]))
+        if rows:
+            data = self._arrow(rows)
+            if table is None:
+                table = self._connect().create_table(TABLE, data=data, schema=self._schema())
+                self._table = table
+            else:
+                table.add(data)
+        if table is not None and not _has_index(table, "text"):
+            from lancedb.index import FTS
+
+            table.create_index("text", config=FTS(with_position=False), replace=True)
+        return table
+
+    def _arrow(self, rows: list[dict]):  # noqa: ANN202
+        import numpy as np
+        import pyarrow as pa
+
+        schema = self._schema()
+        columns = {}
+        for name in schema.names:
+            if name == "vector":
+                flat = np.asarray([r["vector"] for r in rows], dtype=np.float32).ravel()
+                columns[name] = pa.FixedSizeListArray.from_arrays(
+                    pa.array(flat, type=pa.float32()), self.embedder.dim
+                )
+            else:
+                columns[name] = pa.array([r[name] for r in rows], type=schema.field(name).type)
+        return pa.table(columns, schema=schema)
+
+    def _old_vectors(self, table: Any, paths: list[str]) -> dict[str, Any]:
+        """text_hash -> vector of rows about to be replaced, so unchanged chunks skip the model."""
+        if table is None or not paths:
+            return {}
+        out: dict[str, Any] = {}
+        for start in range(0, len(paths), _DELETE_BATCH):
+            batch = paths[start : start + _DELETE_BATCH]
+            rows = (
+                table.search()
+                .where(_in_clause("path", batch))
+                .select(["text_hash", "vector"])
+                .limit(None)
+                .to_arrow()
+            )
+            hashes = rows.column("text_hash").to_pylist()
+            dim = self.embedder.dim
+            vectors = rows.column("vector").combine_chunks().flatten().to_numpy().reshape(-1, dim)
+            out.update(zip(hashes, vectors, strict=True))
+        return out
+
+    def _optimize(self, table: Any, full: bool) -> None:
+        """Compact files, fold new rows into the indices, and drop old versions."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # short retention is deliberate
+            table.optimize(cleanup_older_than=dt.timedelta(seconds=VERSION_RETENTION_SECONDS))
+        if (
+            full
+            and self.embedder is not None
+            and table.count_rows() >= VECTOR_INDEX_MIN_ROWS
+            and not _has_index(table, "vector")
+        ):
+            from lancedb.index import IvfHnswSq
+
+            table.create_index("vector", config=IvfHnswSq(distance_type="cosine"), replace=True)
+
+    def stats(self) -> dict:
+        table = self.table()
+        return {
+            "mode": self.mode,
+            "embedder": self.embedder_name,
+            "chunks": table.count_rows() if table is not None else 0,
+            "versions": len(table.list_versions()) if table is not None else 0,
+        }
+
+
+def _has_index(table: Any, column: str) -> bool:
+    return any(column in idx.columns for idx in table.list_indices())
+
+
+def _body_hash(page: Page) -> str:
+    return hashlib.sha256(page.body.encode("utf-8")).hexdigest()[:32] if page.body.strip() else ""
+
+
+def _rows(rel: str, page: Page, page_hash: str) -> list[dict]:
+    applies = page.applies_to
+    base = {
+        "path": rel,
+        "page_id": page.id,
+        "type": page.type.value,
+        "status": page.status.value,
+        "confidence": page.confidence.value,
+        "title": page.title,
+        "page_hash": page_hash,
+        "tags": [t.lower() for t in page.tags],
+        **{k: [v.lower() for v in applies.values(k)] if applies else [] for k in APPLIES_KEYS},
+    }
+    return [
+        {
+            **base,
+            "id": f"{page.id}#{chunk.ord}",
+            "heading": chunk.heading,
+            "text": chunk.text,
+            "text_hash": chunk.text_hash,
+            "ord": chunk.ord,
+        }
+        for chunk in chunk_page(page)
+    ]
