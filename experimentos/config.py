@@ -20,6 +20,8 @@ format = 1
 # "minilm" (all-MiniLM-L6-v2, needs the `embeddings` extra) or "none" (full-text search only)
 embedder = "minilm"
 max_seq_length = 256
+# windows of a page that are embedded (each ~max_seq_length tokens); full-text covers all of it
+max_windows = 1
 """
 
 
@@ -27,6 +29,8 @@ class IndexConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     embedder: str = "minilm"
     max_seq_length: int = Field(default=256, ge=16, le=512)
+    # Windows embedded per page; full-text search always covers the whole page.
+    max_windows: int = Field(default=1, ge=1, le=64)
 
 
 class Config(BaseModel):

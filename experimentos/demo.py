@@ -11,6 +11,7 @@ from pathlib import Path
 
 from experimentos.check import check
 from experimentos.graph import Graph
+from experimentos.index import Index, search
 from experimentos.scaffold import copy_starter, init_workspace
 from experimentos.store import Workspace
 
@@ -24,6 +25,8 @@ class DemoResult:
     focus: str = ""
     closure: list[str] = field(default_factory=list)
     dependents: list[str] = field(default_factory=list)
+    search_mode: str = ""
+    search_results: list[str] = field(default_factory=list)
 
 
 def _git(root: Path, *args: str) -> None:
@@ -86,5 +89,18 @@ def run_demo(directory: Path | None = None, echo: Callable[[str], None] = print)
         target = closure.nodes[-1].id
         result.dependents = [n.id for n in graph.reverse(target)]
         echo(f"5. experimentos graph rdeps {target}: " + ", ".join(result.dependents))
-    echo("Next: `experimentos --root " + str(root) + " page list` or `… page show <id>`.")
+
+    task = "bump drizzle-kit to fix the migration default"
+    echo(f'6. experimentos search "{task}"  (builds the index first)')
+    index = Index(workspace)
+    summary = index.sync()
+    echo(f"   indexed {summary.pages} pages, {summary.chunks} vectors, mode {summary.mode}")
+    if summary.notice:
+        echo(f"   note: {summary.notice}")
+    response = search(index, task, limit=5, sync=False)
+    result.search_mode = response.mode
+    result.search_results = [hit.id for hit in response.results]
+    for hit in response.results:
+        echo(f"   {hit.score:.4f}  {hit.id}  [{hit.status}]")
+    echo("Next: `experimentos --root " + str(root) + " page list` or `… search <task>`.")
     return result

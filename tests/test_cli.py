@@ -4,6 +4,7 @@ import pytest
 import typer
 
 from experimentos.cli import app
+from experimentos.embeddings import embeddings_installed
 
 from .conftest import PROJECT, git
 
@@ -213,6 +214,8 @@ def test_demo_runs_in_a_directory(tmp_path, cli):
     assert "Seed the starter knowledge base" in git(target, "log", "--oneline")
     data = json.loads(cli(None, "demo", "--dir", str(tmp_path / "demo2"), "--json").stdout)
     assert data["problems"] == 0 and data["pages"] >= 15 and len(data["closure"]) >= 2
+    assert data["search_mode"] == ("hybrid" if embeddings_installed() else "fts")
+    assert "policy.keep-drizzle-kit-pin-verify-locally" in data["search_results"]
 
 
 def test_version(cli):

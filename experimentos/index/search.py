@@ -15,13 +15,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from experimentos.errors import UsageError
-from experimentos.index.table import Index, SyncSummary, _sql
+from experimentos.index.chunks import heading_at
+from experimentos.index.table import CHUNKS, PAGES, Index, SyncSummary, _sql
 from experimentos.pages import parse_status
 from experimentos.store import parse_type
 
 MODES = ("hybrid", "vector", "fts")
 RRF_K = 60
-_COLUMNS = ["page_id", "type", "title", "status", "heading", "text"]
+_PAGE_COLUMNS = ["page_id", "type", "title", "status", "doc"]
+_CHUNK_COLUMNS = ["page_id", "type", "title", "status", "heading", "text"]
 _VALUE_RE = re.compile(r"^[\w.@/+:-]{1,100}$")
 
 
@@ -106,28 +108,32 @@ def search(
 
 
 def _run(index: Index, query: str, mode: str, limit: int, where: str | None) -> list[SearchHit]:
-    table = index.table()
-    if table is None:
-        return []
-    depth = max(limit * 5, 50)  # chunks per list: enough for several chunks per page
+    depth = max(limit * 5, 50)
     if mode == "fts":
-        ranked = _group(_fts(table, query, where, depth))
-        return [_hit(rows, rows[0]["_score"], query) for rows in ranked[:limit]]
+        return [_page_hit(row, row["_score"], query) for row in _fts(index, query, where, limit)]
     if mode == "vector":
         vector = index.embedder.embed([query])[0]
-        ranked = _group(_vector(table, vector, where, depth))
-        return [_hit(rows, 1.0 - rows[0]["_distance"], query) for rows in ranked[:limit]]
-    return _hybrid(index, table, query, where, depth, limit)
+        ranked = _group(_vector(index, vector, where, depth))
+        return [_chunk_hit(rows[0], 1.0 - rows[0]["_distance"], query) for rows in ranked[:limit]]
+    return _hybrid(index, query, where, depth, limit)
 
 
-def _fts(table: Any, query: str, where: str | None, depth: int) -> list[dict]:
-    builder = table.search(query, query_type="fts", fts_columns="text")
+def _fts(index: Index, query: str, where: str | None, limit: int) -> list[dict]:
+    """Pages ranked by BM25 over their whole text."""
+    table = index.table(PAGES)
+    if table is None:
+        return []
+    builder = table.search(query, query_type="fts", fts_columns="doc")
     if where:
         builder = builder.where(where, prefilter=True)
-    return builder.select(_COLUMNS).limit(depth).to_list()
+    return builder.select(_PAGE_COLUMNS).limit(limit).to_list()
 
 
-def _vector(table: Any, vector: Any, where: str | None, depth: int) -> list[dict]:
+def _vector(index: Index, vector: Any, where: str | None, depth: int) -> list[dict]:
+    """Windows ranked by cosine similarity to the query."""
+    table = index.table(CHUNKS)
+    if table is None:
+        return []
     builder = (
         table.search(vector, query_type="vector", vector_column_name="vector")
         .distance_type("cosine")
@@ -135,51 +141,66 @@ def _vector(table: Any, vector: Any, where: str | None, depth: int) -> list[dict
     )
     if where:
         builder = builder.where(where, prefilter=True)
-    return builder.select(_COLUMNS).limit(depth).to_list()
+    return builder.select(_CHUNK_COLUMNS).limit(depth).to_list()
 
 
-def _hybrid(
-    index: Index, table: Any, query: str, where: str | None, depth: int, limit: int
-) -> list[SearchHit]:
-    # Full-text search runs while the query is embedded; the two lists are fused by page rank.
+def _hybrid(index: Index, query: str, where: str | None, depth: int, limit: int) -> list[SearchHit]:
+    # Full-text search runs while the query is embedded; the two page rankings are fused.
     fts_rows: list[dict] = []
     errors: list[BaseException] = []
 
     def run_fts() -> None:
         try:
-            fts_rows.extend(_fts(table, query, where, depth))
+            fts_rows.extend(_fts(index, query, where, depth))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             errors.append(exc)
 
     worker = threading.Thread(target=run_fts)
     worker.start()
     vector = index.embedder.embed([query])[0]
-    vec_rows = _vector(table, vector, where, depth)
+    vec_pages = [rows[0] for rows in _group(_vector(index, vector, where, depth))]
     worker.join()
     if errors:
         raise errors[0]
     fused: dict[str, float] = {}
-    best: dict[str, tuple[int, list[dict]]] = {}
-    for ranked in (_group(fts_rows), _group(vec_rows)):
-        for rank, rows in enumerate(ranked):
-            pid = rows[0]["page_id"]
-            fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank + 1)
-            if pid not in best or rank < best[pid][0]:
-                best[pid] = (rank, rows)
-    order = sorted(fused, key=lambda pid: (-fused[pid], pid))[:limit]
-    return [_hit(best[pid][1], fused[pid], query) for pid in order]
+    for ranked in (fts_rows, vec_pages):
+        for rank, row in enumerate(ranked):
+            fused[row["page_id"]] = fused.get(row["page_id"], 0.0) + 1.0 / (RRF_K + rank + 1)
+    by_fts = {row["page_id"]: row for row in fts_rows}
+    by_vec = {row["page_id"]: row for row in vec_pages}
+    hits = []
+    for pid in sorted(fused, key=lambda p: (-fused[p], p))[:limit]:
+        # The full-text row places the snippet where the query's words are; else the window.
+        if pid in by_fts:
+            hits.append(_page_hit(by_fts[pid], fused[pid], query))
+        else:
+            hits.append(_chunk_hit(by_vec[pid], fused[pid], query))
+    return hits
 
 
 def _group(rows: list[dict]) -> list[list[dict]]:
-    """Chunks (best first) grouped by page, pages in the order of their best chunk."""
+    """Windows (best first) grouped by page, pages in the order of their best window."""
     pages: dict[str, list[dict]] = {}
     for row in rows:
         pages.setdefault(row["page_id"], []).append(row)
     return list(pages.values())
 
 
-def _hit(rows: list[dict], score: float, query: str) -> SearchHit:
-    row = rows[0]
+def _page_hit(row: dict, score: float, query: str) -> SearchHit:
+    doc = row["doc"]
+    position = _first_term(doc, query, skip=len(row["title"]))
+    return SearchHit(
+        id=row["page_id"],
+        type=row["type"],
+        title=row["title"],
+        status=row["status"],
+        score=round(float(score), 6),
+        heading=heading_at(doc, position) if position is not None else "",
+        snippet=snippet(doc[len(row["title"]) :], query),
+    )
+
+
+def _chunk_hit(row: dict, score: float, query: str) -> SearchHit:
     return SearchHit(
         id=row["page_id"],
         type=row["type"],
@@ -187,21 +208,29 @@ def _hit(rows: list[dict], score: float, query: str) -> SearchHit:
         status=row["status"],
         score=round(float(score), 6),
         heading=row["heading"],
-        snippet=snippet(row["text"], query, title=row["title"]),
+        snippet=snippet(row["text"], query),
     )
 
 
-def snippet(text: str, query: str, title: str = "", width: int = 200) -> str:
+def _terms(query: str) -> list[str]:
+    return sorted(
+        {t for t in re.findall(r"\w+", query.lower()) if len(t) > 2}, key=len, reverse=True
+    )
+
+
+def _first_term(text: str, query: str, skip: int = 0) -> int | None:
+    lowered = text.lower()
+    positions = [p for p in (lowered.find(t, skip) for t in _terms(query)) if p >= 0]
+    return min(positions) if positions else None
+
+
+def snippet(text: str, query: str, width: int = 200) -> str:
     """About `width` characters of `text` around the first query term it contains."""
-    if title and text.startswith(title):
-        text = text[len(title) :]
     text = " ".join(text.split())
     if len(text) <= width:
         return text
-    lowered = text.lower()
-    terms = sorted((t for t in re.findall(r"\w+", query.lower()) if len(t) > 2), key=len)
-    positions = [p for p in (lowered.find(t) for t in reversed(terms)) if p >= 0]
-    start = max(0, min(positions) - width // 4) if positions else 0
+    position = _first_term(text, query)
+    start = max(0, position - width // 4) if position else 0
     start = text.rfind(" ", 0, start) + 1 if start else 0
     piece = text[start : start + width]
     if start + width < len(text):

@@ -1,10 +1,12 @@
 """The derived LanceDB index under .experimentos/index/, kept in step with the files by hash.
 
-The Markdown files are the only truth: deleting .experimentos/ loses nothing. A manifest
-(meta.json) records, per page file, the content hash that is indexed; a sync hashes every page
-file, re-chunks only new and changed pages, re-embeds only chunks whose text is new, and
-removes rows of deleted pages. A schema or embedding-model change, or an unreadable index,
-triggers a rebuild with a one-line notice.
+The Markdown files are the only truth: deleting .experimentos/ loses nothing. Two tables:
+`pages` (one row per page: filter columns and the full text, with a native full-text index)
+and, when an embedder is configured, `chunks` (windows of each page with their vectors and the
+same filter columns). A manifest (meta.json) records, per page file, the content hash that is
+indexed; a sync hashes every page file, re-parses only new and changed pages, re-embeds only
+windows whose text is new, and removes rows of deleted pages. A schema or embedding-model
+change, or an unreadable index, triggers a rebuild with a one-line notice.
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ from typing import Any
 
 from experimentos.embeddings import EmbedderChoice, resolve_embedder
 from experimentos.errors import InvalidPage
-from experimentos.index.chunks import chunk_page
+from experimentos.index.chunks import chunk_page, page_document, window_words
 from experimentos.models import Page, Problem
 from experimentos.store import Workspace, id_for_path, parse_document
 from experimentos.store.files import STATE_DIR, inside
 from experimentos.store.paths import PAGE_DIRS
 
-SCHEMA_VERSION = 1
-TABLE = "chunks"
+SCHEMA_VERSION = 2
+PAGES, CHUNKS = "pages", "chunks"  # page-level full text; window-level vectors
 APPLIES_KEYS = ("agent", "model", "toolchain", "repo_type", "library")
 VECTOR_INDEX_MIN_ROWS = 8192  # below this an exhaustive vector scan is fast and exact
 OPTIMIZE_EVERY = 20  # syncs with changes between compactions
@@ -53,7 +55,8 @@ class SyncSummary:
     renamed: int = 0
     unchanged: int = 0
     invalid: int = 0
-    chunks: int = 0  # rows in the index after the sync
+    pages: int = 0  # pages in the index after the sync
+    chunks: int = 0  # embedded windows in the index after the sync
     embedded: int = 0  # chunks embedded by this sync (the rest reused their vectors)
     seconds: float = 0.0
     mode: str = "hybrid"
@@ -87,7 +90,7 @@ class Index:
         self.choice = choice or resolve_embedder(workspace.config.index)
         self.dir = workspace.root / STATE_DIR / "index"
         self._db = None
-        self._table = None
+        self._tables: dict[str, Any] = {}
 
     # --- identity -----------------------------------------------------------------------------
 
@@ -102,7 +105,11 @@ class Index:
 
     @property
     def embedder_name(self) -> str:
-        return self.embedder.name if self.embedder is not None else "none"
+        """The embedder and the windowing it is fed; an index built otherwise is rebuilt."""
+        if self.embedder is None:
+            return "none"
+        settings = self.workspace.config.index
+        return f"{self.embedder.name}:windows{settings.max_windows}"
 
     # --- LanceDB plumbing ---------------------------------------------------------------------
 
@@ -115,39 +122,46 @@ class Index:
             self._db = lancedb.connect(str(self.dir / "lance"))
         return self._db
 
-    def table(self):  # noqa: ANN201
-        """The chunks table, or None when the index has no rows yet."""
-        if self._table is None:
+    def table(self, name: str = PAGES):  # noqa: ANN201
+        """A table of the index (PAGES or CHUNKS), or None when it has no rows yet."""
+        table = self._tables.get(name)
+        if table is None:
             db = self._connect()
-            if TABLE in db.list_tables().tables:
-                self._table = db.open_table(TABLE)
+            if name in db.list_tables().tables:
+                table = self._tables[name] = db.open_table(name)
         else:
-            self._table.checkout_latest()
-        return self._table
+            table.checkout_latest()
+        return table
 
-    def _schema(self):  # noqa: ANN202
+    def _schema(self, name: str):  # noqa: ANN202
         import pyarrow as pa
 
         strings = pa.list_(pa.string())
-        fields = [
-            pa.field("id", pa.string()),
+        common = [
             pa.field("path", pa.string()),
             pa.field("page_id", pa.string()),
             pa.field("type", pa.string()),
             pa.field("status", pa.string()),
             pa.field("confidence", pa.string()),
             pa.field("title", pa.string()),
-            pa.field("heading", pa.string()),
-            pa.field("text", pa.string()),
-            pa.field("text_hash", pa.string()),
-            pa.field("page_hash", pa.string()),
-            pa.field("ord", pa.int32()),
             *(pa.field(key, strings) for key in APPLIES_KEYS),
             pa.field("tags", strings),
         ]
-        if self.embedder is not None:
-            fields.append(pa.field("vector", pa.list_(pa.float32(), self.embedder.dim)))
-        return pa.schema(fields)
+        if name == PAGES:
+            return pa.schema(
+                [*common, pa.field("page_hash", pa.string()), pa.field("doc", pa.string())]
+            )
+        return pa.schema(
+            [
+                *common,
+                pa.field("id", pa.string()),
+                pa.field("ord", pa.int32()),
+                pa.field("heading", pa.string()),
+                pa.field("text", pa.string()),
+                pa.field("text_hash", pa.string()),
+                pa.field("vector", pa.list_(pa.float32(), self.embedder.dim)),
+            ]
+        )
 
     # --- manifest -----------------------------------------------------------------------------
 
@@ -247,7 +261,7 @@ class Index:
                 "schema_version": SCHEMA_VERSION,
                 "embedder": self.embedder_name,
                 "pages": {},
-                "chunks": 0,
+                "counts": {PAGES: 0, CHUNKS: 0},
                 "syncs_since_optimize": 0,
             }
 
@@ -278,48 +292,51 @@ class Index:
 
         if docs or removed:
             # Only now is LanceDB opened: a sync with nothing to do never imports it.
-            table = None if summary.rebuilt else self.table()
-            table = self._apply(table, docs, hashes, removed, summary, progress)
+            self._apply(docs, hashes, removed, summary, progress)
             for rel in removed:
                 indexed.pop(rel, None)
             for rel, page in docs.items():
                 indexed[rel] = {"hash": hashes[rel], "id": page.id, "body": _body_hash(page)}
             meta["syncs_since_optimize"] = meta.get("syncs_since_optimize", 0) + 1
-            if table is not None and (
-                summary.rebuilt or meta["syncs_since_optimize"] >= OPTIMIZE_EVERY
-            ):
-                self._optimize(table, full=summary.rebuilt)
+            if summary.rebuilt or meta["syncs_since_optimize"] >= OPTIMIZE_EVERY:
+                self._optimize()
                 meta["syncs_since_optimize"] = 0
-            meta["chunks"] = table.count_rows() if table is not None else 0
+            meta["counts"] = {
+                name: table.count_rows() if (table := self.table(name)) is not None else 0
+                for name in (PAGES, CHUNKS)
+            }
             self._write_meta(meta)
         elif summary.rebuilt:
             self._write_meta(meta)
-        summary.chunks = meta.get("chunks", 0)
+        counts = meta.get("counts", {})
+        summary.pages, summary.chunks = counts.get(PAGES, 0), counts.get(CHUNKS, 0)
         return summary
 
     def _reset(self) -> None:
         self._db = None
-        self._table = None
+        self._tables = {}
         if self.dir.exists():
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True)
 
     def _apply(
         self,
-        table: Any,
         docs: dict[str, Page],
         hashes: dict[str, str],
         removed: list[str],
         summary: SyncSummary,
         progress: Progress | None,
-    ) -> Any:
-        rows: list[dict] = []
-        for rel, page in docs.items():
-            rows.extend(_rows(rel, page, hashes[rel]))
-        if self.embedder is not None and rows:
-            reuse = self._old_vectors(table, removed)
-            todo = [i for i, row in enumerate(rows) if row["text_hash"] not in reuse]
-            for row in rows:
+    ) -> None:
+        page_rows = [_page_row(rel, page, hashes[rel]) for rel, page in docs.items()]
+        chunk_rows: list[dict] = []
+        if self.embedder is not None:
+            settings = self.workspace.config.index
+            words = window_words(settings.max_seq_length)
+            for row, page in zip(page_rows, docs.values(), strict=True):
+                chunk_rows.extend(_chunk_rows(row, page, words, settings.max_windows))
+            reuse = self._old_vectors(removed)
+            todo = [i for i, row in enumerate(chunk_rows) if row["text_hash"] not in reuse]
+            for row in chunk_rows:
                 if row["text_hash"] in reuse:
                     row["vector"] = reuse[row["text_hash"]]
             summary.embedded = len(todo)
@@ -331,30 +348,34 @@ class Index:
                 if progress:
                     progress("embedding", done, len(todo))
 
-            vectors = self.embedder.embed([rows[i]["text"] for i in todo], progress=tick)
+            vectors = self.embedder.embed([chunk_rows[i]["text"] for i in todo], progress=tick)
             for i, vector in zip(todo, vectors, strict=True):
-                rows[i]["vector"] = vector
-        if table is not None:
-            for start in range(0, len(removed), _DELETE_BATCH):
-                table.delete(_in_clause("path", removed[start : start + _DELETE_BATCH]))
-        if rows:
-            data = self._arrow(rows)
-            if table is None:
-                table = self._connect().create_table(TABLE, data=data, schema=self._schema())
-                self._table = table
-            else:
-                table.add(data)
-        if table is not None and not _has_index(table, "text"):
+                chunk_rows[i]["vector"] = vector
+        for name, rows in ((PAGES, page_rows), (CHUNKS, chunk_rows)):
+            if name == CHUNKS and self.embedder is None:
+                continue
+            table = self.table(name)
+            if table is not None:
+                for start in range(0, len(removed), _DELETE_BATCH):
+                    table.delete(_in_clause("path", removed[start : start + _DELETE_BATCH]))
+            if rows:
+                data = self._arrow(name, rows)
+                if table is None:
+                    table = self._connect().create_table(name, data=data, schema=self._schema(name))
+                    self._tables[name] = table
+                else:
+                    table.add(data)
+        pages = self.table(PAGES)
+        if pages is not None and not _has_index(pages, "doc"):
             from lancedb.index import FTS
 
-            table.create_index("text", config=FTS(with_position=False), replace=True)
-        return table
+            pages.create_index("doc", config=FTS(with_position=False), replace=True)
 
-    def _arrow(self, rows: list[dict]):  # noqa: ANN202
+    def _arrow(self, name: str, rows: list[dict]):  # noqa: ANN202
         import numpy as np
         import pyarrow as pa
 
-        schema = self._schema()
+        schema = self._schema(name)
         columns = {}
         for name in schema.names:
             if name == "vector":
@@ -366,8 +387,9 @@ class Index:
                 columns[name] = pa.array([r[name] for r in rows], type=schema.field(name).type)
         return pa.table(columns, schema=schema)
 
-    def _old_vectors(self, table: Any, paths: list[str]) -> dict[str, Any]:
-        """text_hash -> vector of rows about to be replaced, so unchanged chunks skip the model."""
+    def _old_vectors(self, paths: list[str]) -> dict[str, Any]:
+        """text_hash -> vector of rows about to be replaced, so unchanged windows skip the model."""
+        table = self.table(CHUNKS)
         if table is None or not paths:
             return {}
         out: dict[str, Any] = {}
@@ -386,29 +408,32 @@ class Index:
             out.update(zip(hashes, vectors, strict=True))
         return out
 
-    def _optimize(self, table: Any, full: bool) -> None:
+    def _optimize(self) -> None:
         """Compact files, fold new rows into the indices, and drop old versions."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # short retention is deliberate
-            table.optimize(cleanup_older_than=dt.timedelta(seconds=VERSION_RETENTION_SECONDS))
+        for name in (PAGES, CHUNKS):
+            table = self.table(name)
+            if table is None:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # short retention is deliberate
+                table.optimize(cleanup_older_than=dt.timedelta(seconds=VERSION_RETENTION_SECONDS))
+        chunks = self.table(CHUNKS)
         if (
-            full
-            and self.embedder is not None
-            and table.count_rows() >= VECTOR_INDEX_MIN_ROWS
-            and not _has_index(table, "vector")
+            chunks is not None
+            and chunks.count_rows() >= VECTOR_INDEX_MIN_ROWS
+            and not _has_index(chunks, "vector")
         ):
             from lancedb.index import IvfHnswSq
 
-            table.create_index("vector", config=IvfHnswSq(distance_type="cosine"), replace=True)
+            chunks.create_index("vector", config=IvfHnswSq(distance_type="cosine"), replace=True)
 
     def stats(self) -> dict:
-        table = self.table()
-        return {
-            "mode": self.mode,
-            "embedder": self.embedder_name,
-            "chunks": table.count_rows() if table is not None else 0,
-            "versions": len(table.list_versions()) if table is not None else 0,
-        }
+        out: dict[str, Any] = {"mode": self.mode, "embedder": self.embedder_name}
+        for name in (PAGES, CHUNKS):
+            table = self.table(name)
+            out[name] = table.count_rows() if table is not None else 0
+            out[f"{name}_versions"] = len(table.list_versions()) if table is not None else 0
+        return out
 
 
 def _has_index(table: Any, column: str) -> bool:
@@ -419,27 +444,32 @@ def _body_hash(page: Page) -> str:
     return hashlib.sha256(page.body.encode("utf-8")).hexdigest()[:32] if page.body.strip() else ""
 
 
-def _rows(rel: str, page: Page, page_hash: str) -> list[dict]:
+def _page_row(rel: str, page: Page, page_hash: str) -> dict:
     applies = page.applies_to
-    base = {
+    return {
         "path": rel,
         "page_id": page.id,
         "type": page.type.value,
         "status": page.status.value,
         "confidence": page.confidence.value,
         "title": page.title,
-        "page_hash": page_hash,
         "tags": [t.lower() for t in page.tags],
         **{k: [v.lower() for v in applies.values(k)] if applies else [] for k in APPLIES_KEYS},
+        "page_hash": page_hash,
+        "doc": page_document(page),
     }
+
+
+def _chunk_rows(page_row: dict, page: Page, words: int, max_windows: int) -> list[dict]:
+    base = {k: v for k, v in page_row.items() if k not in ("page_hash", "doc")}
     return [
         {
             **base,
             "id": f"{page.id}#{chunk.ord}",
+            "ord": chunk.ord,
             "heading": chunk.heading,
             "text": chunk.text,
             "text_hash": chunk.text_hash,
-            "ord": chunk.ord,
         }
-        for chunk in chunk_page(page)
+        for chunk in chunk_page(page, words, max_windows)
     ]
