@@ -187,28 +187,27 @@ def _group(rows: list[dict]) -> list[list[dict]]:
 
 
 def _page_hit(row: dict, score: float, query: str) -> SearchHit:
+    """A hit from a full-text row: the snippet and heading are where the query's words are."""
     doc = row["doc"]
     position = _first_term(doc, query, skip=len(row["title"]))
-    return SearchHit(
-        id=row["page_id"],
-        type=row["type"],
-        title=row["title"],
-        status=row["status"],
-        score=round(float(score), 6),
-        heading=heading_at(doc, position) if position is not None else "",
-        snippet=snippet(doc[len(row["title"]) :], query),
-    )
+    heading = heading_at(doc, position) if position is not None else ""
+    return _hit(row, score, heading, snippet(doc[len(row["title"]) :], query))
 
 
 def _chunk_hit(row: dict, score: float, query: str) -> SearchHit:
+    """A hit from a vector row: the window that matched."""
+    return _hit(row, score, row["heading"], snippet(row["text"], query))
+
+
+def _hit(row: dict, score: float, heading: str, text: str) -> SearchHit:
     return SearchHit(
         id=row["page_id"],
         type=row["type"],
         title=row["title"],
         status=row["status"],
         score=round(float(score), 6),
-        heading=row["heading"],
-        snippet=snippet(row["text"], query),
+        heading=heading,
+        snippet=text,
     )
 
 

@@ -11,9 +11,7 @@ change, or an unreadable index, triggers a rebuild with a one-line notice.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -21,7 +19,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,7 @@ from experimentos.errors import InvalidPage
 from experimentos.index.chunks import chunk_page, page_document, window_words
 from experimentos.models import Page, Problem
 from experimentos.store import Workspace, id_for_path, parse_document
-from experimentos.store.files import STATE_DIR, inside
+from experimentos.store.files import STATE_DIR, inside, state_lock
 from experimentos.store.paths import PAGE_DIRS
 
 SCHEMA_VERSION = 2
@@ -191,18 +189,6 @@ class Index:
             json.dump(meta, handle)
         os.replace(tmp, self._meta_path)
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        """One syncing process at a time; a second one waits, then finds little to do."""
-        state = self.workspace.root / STATE_DIR
-        state.mkdir(exist_ok=True)
-        with open(state / "index.lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
     # --- sync ---------------------------------------------------------------------------------
 
     def _page_files(self) -> dict[str, bytes]:
@@ -233,7 +219,8 @@ class Index:
     def sync(self, rebuild: bool = False, progress: Progress | None = None) -> SyncSummary:
         """Bring the index in line with the page files; returns what changed."""
         started = time.perf_counter()
-        with self._lock():
+        # One syncing process at a time; a second one waits, then finds little to do.
+        with state_lock(self.workspace.root, "index.lock"):
             summary = self._sync_locked(rebuild, progress)
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary

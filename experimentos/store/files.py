@@ -38,16 +38,21 @@ def safe_target(root: Path, rel: str) -> Path:
 
 
 @contextlib.contextmanager
-def write_lock(root: Path) -> Iterator[None]:
-    """An exclusive lock for the knowledge root, so check-then-rename is atomic across processes."""
+def state_lock(root: Path, name: str) -> Iterator[None]:
+    """An exclusive, cross-process lock file `name` under the root's .experimentos/."""
     state = root / STATE_DIR
     state.mkdir(exist_ok=True)
-    with open(state / "write.lock", "a+b") as handle:
+    with open(state / name, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_lock(root: Path) -> contextlib.AbstractContextManager[None]:
+    """The lock that makes a writer's check-then-rename atomic across processes."""
+    return state_lock(root, "write.lock")
 
 
 def atomic_write(root: Path, rel: str, data: bytes, *, expected: str | None) -> None:
