@@ -22,6 +22,8 @@ embedder = "minilm"
 max_seq_length = 256
 # windows of a page that are embedded (each ~max_seq_length tokens); full-text covers all of it
 max_windows = 1
+# hybrid fusion: "convex" (normalised scores, 0.5/0.5) or "rrf" (reciprocal rank fusion)
+fusion = "convex"
 """
 
 
@@ -31,6 +33,9 @@ class IndexConfig(BaseModel):
     max_seq_length: int = Field(default=256, ge=16, le=512)
     # Windows embedded per page; full-text search always covers the whole page.
     max_windows: int = Field(default=1, ge=1, le=64)
+    # How hybrid search fuses the full-text and vector rankings: "convex" (0.5/0.5 over
+    # min-max-normalised scores) or "rrf" (reciprocal rank fusion, k=60).
+    fusion: Literal["convex", "rrf"] = "convex"
 
 
 class Config(BaseModel):

@@ -308,3 +308,26 @@ def test_unknown_embedder_is_a_usage_error(tmp_path, cli):
     kb = make_kb(tmp_path, embedder="word2vec")
     result = cli(kb.root, "index")
     assert result.exit_code == 2 and "index.embedder" in result.stderr
+
+
+def test_fusion_functions_by_hand():
+    from experimentos.index.search import convex_fusion, reciprocal_rank_fusion
+
+    fts = [("a", 10.0), ("b", 6.0), ("c", 2.0)]
+    vec = [("c", 0.9), ("a", 0.5)]
+    fused = convex_fusion(fts, vec)
+    # a: 0.5*1 + 0.5*0 ; b: 0.5*0.5 ; c: 0.5*0 + 0.5*1
+    assert fused == pytest.approx({"a": 0.5, "b": 0.25, "c": 0.5})
+    assert convex_fusion([("x", 3.0)], []) == {"x": 0.5}
+    rrf = reciprocal_rank_fusion(fts, vec, k=60)
+    assert rrf == pytest.approx({"a": 1 / 61 + 1 / 62, "b": 1 / 62, "c": 1 / 63 + 1 / 61})
+
+
+@needs_model
+def test_rrf_fusion_can_be_configured(hybrid_kb):
+    (hybrid_kb.root / "experimentos.toml").write_text('[index]\nfusion = "rrf"\n')
+    index = Index(Workspace(hybrid_kb.root))
+    response = search(index, "should I upgrade drizzle-kit for the migration bug", limit=4)
+    assert response.mode == "hybrid"
+    assert set(ids(response)[:2]) == {"claim.bump", "policy.keep-pins"}
+    assert response.results[0].score < 0.05  # an RRF score, not a normalised one
