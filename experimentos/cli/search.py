@@ -58,6 +58,7 @@ def index(
         "renamed",
         "unchanged",
         "invalid",
+        "pages",
         "chunks",
         "embedded",
         "seconds",

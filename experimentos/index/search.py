@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -50,7 +50,6 @@ class Filters:
     library: str | None = None
     agent: str | None = None
     model: str | None = None
-    extra: list[str] = field(default_factory=list)
 
     def where(self) -> str | None:
         """A SQL where-clause. A page without an appliesTo key applies to every value of it."""
@@ -66,7 +65,6 @@ class Filters:
                     raise UsageError(f"{value!r} is not a valid {key} name", field=key)
                 literal = _sql(value.lower())
                 clauses.append(f"(array_has({key}, {literal}) OR array_length({key}) = 0)")
-        clauses.extend(self.extra)
         return " AND ".join(clauses) or None
 
 
