@@ -85,7 +85,7 @@ def slug_problem(slug: str) -> str | None:
     return None
 
 
-def _check_ref(value: str) -> str:
+def check_ref(value: str) -> str:
     if len(value) > SLUG_MAX + 20 or not _REF_RE.match(value) or value.endswith("."):
         raise ValueError(f"{value!r} is not a valid reference id (expected e.g. failure.some-slug)")
     return value
@@ -130,7 +130,7 @@ PageId = Annotated[
 Ref = Annotated[
     str,
     BeforeValidator(_scalar_text),
-    AfterValidator(_check_ref),
+    AfterValidator(check_ref),
     Field(json_schema_extra={"pattern": REF_PATTERN}),
 ]
 RefList = Annotated[list[Ref], BeforeValidator(_none_to_list)]

@@ -8,8 +8,8 @@ import subprocess
 
 from experimentos.errors import NotFound, ReviewRequired, UsageError
 from experimentos.graph import is_page_ref
-from experimentos.models import DECISION_TYPES, Page, PageType, Review, Status, _check_ref
-from experimentos.store import Document, Workspace, make_id, parse_type
+from experimentos.models import DECISION_TYPES, Page, PageType, Review, Status, check_ref
+from experimentos.store import Document, Workspace, make_id, parse_status, parse_type
 
 _BODY_SECTIONS: dict[PageType, tuple[str, ...]] = {
     PageType.policy: ("Rule", "Rationale", "Evidence", "Counterexamples"),
@@ -19,14 +19,6 @@ _BODY_SECTIONS: dict[PageType, tuple[str, ...]] = {
     PageType.claim: ("Claim", "What to verify locally"),
     PageType.source: ("Source", "Notes"),
 }
-
-
-def parse_status(name: str) -> Status:
-    try:
-        return Status(name.strip().lower())
-    except ValueError:
-        names = ", ".join(s.value for s in Status)
-        raise UsageError(f"unknown status {name!r} (expected one of: {names})") from None
 
 
 def new_page(
@@ -106,7 +98,7 @@ def set_status(
             )
     for ref in evidence:
         try:
-            _check_ref(ref)
+            check_ref(ref)
         except ValueError as exc:
             raise UsageError(str(exc), field="evidence") from None
         if is_page_ref(ref) and not workspace.exists(ref):

@@ -16,9 +16,8 @@ from pydantic import BaseModel
 
 from experimentos.errors import UsageError
 from experimentos.index.chunks import heading_at
-from experimentos.index.table import CHUNKS, PAGES, Index, SyncSummary, _sql
-from experimentos.pages import parse_status
-from experimentos.store import parse_type
+from experimentos.index.table import CHUNKS, PAGES, Index, SyncSummary, sql_literal
+from experimentos.store import parse_status, parse_type
 
 MODES = ("hybrid", "vector", "fts")
 RRF_K = 60
@@ -55,15 +54,15 @@ class Filters:
         """A SQL where-clause. A page without an appliesTo key applies to every value of it."""
         clauses = []
         if self.type:
-            clauses.append(f"type = {_sql(parse_type(self.type).value)}")
+            clauses.append(f"type = {sql_literal(parse_type(self.type).value)}")
         if self.status:
-            clauses.append(f"status = {_sql(parse_status(self.status).value)}")
+            clauses.append(f"status = {sql_literal(parse_status(self.status).value)}")
         for key in ("library", "agent", "model"):
             value = getattr(self, key)
             if value:
                 if not _VALUE_RE.match(value):
                     raise UsageError(f"{value!r} is not a valid {key} name", field=key)
-                literal = _sql(value.lower())
+                literal = sql_literal(value.lower())
                 clauses.append(f"(array_has({key}, {literal}) OR array_length({key}) = 0)")
         return " AND ".join(clauses) or None
 

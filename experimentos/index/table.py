@@ -72,12 +72,12 @@ class SyncSummary:
         return data
 
 
-def _sql(value: str) -> str:
+def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
 def _in_clause(column: str, values: list[str]) -> str:
-    return f"{column} IN ({', '.join(_sql(v) for v in values)})"
+    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
 
 
 class Index:

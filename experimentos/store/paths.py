@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from experimentos.errors import UnsafeId, UsageError
-from experimentos.models import PREFIX_TYPE, TYPE_LAYOUT, PageType, slug_problem
+from experimentos.models import PREFIX_TYPE, TYPE_LAYOUT, PageType, Status, slug_problem
 
 # Directories (relative to the knowledge root) that hold pages, and the type each holds.
 PAGE_DIRS: dict[str, PageType] = {directory: t for t, (_, directory) in TYPE_LAYOUT.items()}
@@ -24,6 +24,14 @@ def parse_type(name: str) -> PageType:
     except ValueError:
         names = ", ".join(t.value for t in PageType)
         raise UsageError(f"unknown page type {name!r} (expected one of: {names})") from None
+
+
+def parse_status(name: str) -> Status:
+    try:
+        return Status(name.strip().lower())
+    except ValueError:
+        names = ", ".join(s.value for s in Status)
+        raise UsageError(f"unknown status {name!r} (expected one of: {names})") from None
 
 
 def split_id(page_id: str) -> tuple[PageType, str]:
