@@ -24,6 +24,18 @@ def git(root: Path, *args: str) -> str:
     ).stdout
 
 
+def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write `files` (relative path -> text or bytes) under `root` and return it."""
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
 @pytest.fixture
 def tmp_repo(tmp_path: Path):
     """A real git repository in tmp_path; call it with a dict of files to write and commit."""
@@ -32,13 +44,7 @@ def tmp_repo(tmp_path: Path):
     git(root, "init", "-q")
 
     def write(files: dict[str, str | bytes] | None = None, message: str = "files") -> Path:
-        for rel, content in (files or {}).items():
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
+        write_files(root, files or {})
         git(root, "add", "-A")
         git(root, "commit", "-q", "--allow-empty", "-m", message)
         return root

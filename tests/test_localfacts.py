@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -9,18 +8,7 @@ from experimentos import localfacts
 from experimentos.errors import NotFound
 from experimentos.localfacts import LocalVersion, ManifestProblem, read_local_facts
 
-
-def write_repo(root: Path, files: dict[str, str | bytes]) -> Path:
-    """Write `files` (relative path -> content) under `root` and return it."""
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return root
-
+from .conftest import write_files
 
 DRIZZLE_PACKAGE_JSON = json.dumps(
     {
@@ -188,7 +176,7 @@ def py(name, declared, locked, source) -> LocalVersion:
 
 
 def test_npm_repo_with_package_lock_v3(tmp_path):
-    facts = read_local_facts(write_repo(tmp_path, DRIZZLE_FILES))
+    facts = read_local_facts(write_files(tmp_path, DRIZZLE_FILES))
     assert facts.repo == str(tmp_path)
     assert facts.manifests == ["package.json", "package-lock.json"]
     assert facts.problems == []
@@ -225,7 +213,7 @@ def test_npm_names_are_lowercased_and_v1_lock_is_read(tmp_path):
             }
         ),
     }
-    facts = read_local_facts(write_repo(tmp_path, files))
+    facts = read_local_facts(write_files(tmp_path, files))
     assert facts.problems == []
     assert facts.versions == {
         "jsonstream": npm("JSONStream", "^1.3.5", "1.3.5", "package-lock.json"),
@@ -236,7 +224,7 @@ def test_npm_names_are_lowercased_and_v1_lock_is_read(tmp_path):
 
 def test_npm_shrinkwrap_is_read_like_a_package_lock(tmp_path):
     lock = {"lockfileVersion": 2, "packages": {"node_modules/ms": {"version": "2.1.3"}}}
-    facts = read_local_facts(write_repo(tmp_path, {"npm-shrinkwrap.json": json.dumps(lock)}))
+    facts = read_local_facts(write_files(tmp_path, {"npm-shrinkwrap.json": json.dumps(lock)}))
     assert facts.versions == {"ms": npm("ms", None, "2.1.3", "npm-shrinkwrap.json")}
 
 
@@ -311,7 +299,7 @@ def test_pnpm_lock_v9_reads_the_root_importer_and_drops_peer_suffixes(tmp_path):
         "package.json": json.dumps({"dependencies": {"next": "^15.1.0", "react": "^19.0.0"}}),
         "pnpm-lock.yaml": PNPM_V9,
     }
-    facts = read_local_facts(write_repo(tmp_path, files))
+    facts = read_local_facts(write_files(tmp_path, files))
     assert facts.manifests == ["package.json", "pnpm-lock.yaml"]
     assert facts.problems == []
     assert facts.versions == {
@@ -329,13 +317,13 @@ def test_pnpm_lock_v9_reads_the_root_importer_and_drops_peer_suffixes(tmp_path):
     ],
 )
 def test_pnpm_lock_older_formats_at_top_level(tmp_path, text, expected):
-    facts = read_local_facts(write_repo(tmp_path, {"pnpm-lock.yaml": text}))
+    facts = read_local_facts(write_files(tmp_path, {"pnpm-lock.yaml": text}))
     assert facts.problems == []
     assert {key: v.locked for key, v in facts.versions.items()} == expected
 
 
 def test_python_repo_with_pyproject_uv_lock_and_requirements(tmp_path):
-    facts = read_local_facts(write_repo(tmp_path, PYTHON_FILES))
+    facts = read_local_facts(write_files(tmp_path, PYTHON_FILES))
     assert facts.manifests == [
         "pyproject.toml",
         "requirements-dev.txt",
@@ -427,7 +415,7 @@ content-hash = "0f3c5a"
 
 def test_poetry_tables_groups_and_poetry_lock(tmp_path):
     files = {"pyproject.toml": POETRY_PYPROJECT, "poetry.lock": POETRY_LOCK}
-    facts = read_local_facts(write_repo(tmp_path, files))
+    facts = read_local_facts(write_files(tmp_path, files))
     assert facts.manifests == ["pyproject.toml", "poetry.lock"]
     assert facts.problems == []
     pyproject, lock = "pyproject.toml", "poetry.lock"
@@ -448,7 +436,7 @@ def test_lock_wins_over_a_pin_whatever_the_order(tmp_path):
         "requirements.txt": "httpx==0.26.0\n",
         "uv.lock": '[[package]]\nname = "httpx"\nversion = "0.27.2"\n',
     }
-    facts = read_local_facts(write_repo(tmp_path, files))
+    facts = read_local_facts(write_files(tmp_path, files))
     assert facts.versions["httpx"] == py("httpx", "==0.26.0", "0.27.2", "uv.lock")
 
 
@@ -463,7 +451,7 @@ def test_malformed_files_are_reported_and_the_rest_is_read(tmp_path):
         "requirements.txt": "flask>=3.0\nnot a requirement!!\n\nitsdangerous==2.2.0\n",
         "yarn.lock": "# yarn lockfile v1\n",
     }
-    facts = read_local_facts(write_repo(tmp_path, files))
+    facts = read_local_facts(write_files(tmp_path, files))
     assert facts.manifests == ["requirements.txt", "poetry.lock"]
     assert facts.versions == {
         "flask": py("flask", ">=3.0", None, "requirements.txt"),
@@ -506,7 +494,7 @@ def test_wrong_shapes_inside_a_readable_file_are_reported(tmp_path):
             '[project.optional-dependencies]\ntest = [3, "pytest>=8", "bad spec ==="]\n'
         ),
     }
-    facts = read_local_facts(write_repo(tmp_path, files))
+    facts = read_local_facts(write_files(tmp_path, files))
     assert facts.manifests == ["package.json", "pyproject.toml"]
     assert set(facts.versions) == {"eslint", "pytest"}
     messages = [(p.path, p.message.split(":", 2)[0:2]) for p in facts.problems]
@@ -532,7 +520,7 @@ def test_files_over_the_size_limit_and_bad_encodings_are_problems(tmp_path, monk
         "requirements.txt": b"flask==3.0.0\n\xff\xfe\n",
         "requirements-ok.txt": "flask==3.0.0\n",
     }
-    facts = read_local_facts(write_repo(tmp_path, files))
+    facts = read_local_facts(write_files(tmp_path, files))
     assert facts.manifests == ["requirements-ok.txt"]
     assert facts.problems == [
         ManifestProblem(path="package.json", message="file is larger than 64 bytes; not read"),
@@ -542,7 +530,7 @@ def test_files_over_the_size_limit_and_bad_encodings_are_problems(tmp_path, monk
 
 def test_a_byte_order_mark_is_accepted(tmp_path):
     text = "\ufeff" + json.dumps({"dependencies": {"ms": "2.1.3"}})
-    facts = read_local_facts(write_repo(tmp_path, {"package.json": text}))
+    facts = read_local_facts(write_files(tmp_path, {"package.json": text}))
     assert facts.problems == []
     assert facts.versions == {"ms": npm("ms", "2.1.3", None, "package.json")}
 

@@ -15,7 +15,9 @@ from experimentos.versions import (
     parse_semver,
     path_matches,
 )
-from tests.test_localfacts import DRIZZLE_FILES, PYTHON_FILES, write_repo
+
+from .conftest import write_files
+from .test_localfacts import DRIZZLE_FILES, PYTHON_FILES
 
 # (range, version, satisfies) per node-semver's README and its default options; every row was
 # checked against node-semver 7 itself.
@@ -321,7 +323,7 @@ def test_a_contradiction_excludes_and_an_unknown_does_not():
 
 @pytest.fixture
 def drizzle(tmp_path) -> LocalFacts:
-    return read_local_facts(write_repo(tmp_path / "drizzle", DRIZZLE_FILES))
+    return read_local_facts(write_files(tmp_path / "drizzle", DRIZZLE_FILES))
 
 
 def test_drizzle_kit_0_30_4_contradicts_a_page_for_0_31(drizzle):
@@ -434,7 +436,7 @@ def test_versions_without_a_library_are_unknown(drizzle):
 
 
 def test_python_versions_come_from_the_lock(tmp_path):
-    local = read_local_facts(write_repo(tmp_path / "py", PYTHON_FILES))
+    local = read_local_facts(write_files(tmp_path / "py", PYTHON_FILES))
     context = MatchContext(local=local)
     assert applies(AppliesTo(library="httpx", versions=">=0.28"), context).reasons == [
         "versions: httpx 0.27.2 does not satisfy >=0.28"
