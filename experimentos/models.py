@@ -80,13 +80,13 @@ def slug_problem(slug: str) -> str | None:
         return "slug contains a path separator or NUL"
     if ".." in slug:
         return "slug contains '..'"
-    if not _SLUG_RE.match(slug) or slug.endswith("."):
+    if not _SLUG_RE.fullmatch(slug) or slug.endswith("."):
         return "slug must be lowercase [a-z0-9][a-z0-9.-]* and may not end with '.'"
     return None
 
 
 def check_ref(value: str) -> str:
-    if len(value) > SLUG_MAX + 20 or not _REF_RE.match(value) or value.endswith("."):
+    if len(value) > SLUG_MAX + 20 or not _REF_RE.fullmatch(value) or value.endswith("."):
         raise ValueError(f"{value!r} is not a valid reference id (expected e.g. failure.some-slug)")
     return value
 

@@ -38,7 +38,17 @@ def test_id_prefix_must_match_type():
 
 
 @pytest.mark.parametrize(
-    "ref", ["policy../etc", "policy.a/b", "Policy.x", "policy.", "policy.-x", "x", "policy.a\x00"]
+    "ref",
+    [
+        "policy../etc",
+        "policy.a/b",
+        "Policy.x",
+        "policy.",
+        "policy.-x",
+        "x",
+        "policy.a\x00",
+        "a.b\n",
+    ],
 )
 def test_unsafe_references_are_refused(ref):
     with pytest.raises(ValidationError):
@@ -57,6 +67,7 @@ def test_unsafe_references_are_refused(ref):
         ("x" * 121, False),
         ("trailing.", False),
         ("-x", False),
+        ("abc\n", False),
     ],
 )
 def test_slug_rules(slug, ok):

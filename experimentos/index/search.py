@@ -60,7 +60,7 @@ class Filters:
         for key in ("library", "agent", "model"):
             value = getattr(self, key)
             if value:
-                if not _VALUE_RE.match(value):
+                if not _VALUE_RE.fullmatch(value):
                     raise UsageError(f"{value!r} is not a valid {key} name", field=key)
                 literal = sql_literal(value.lower())
                 clauses.append(f"(array_has({key}, {literal}) OR array_length({key}) = 0)")
