@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experimentos.check import check
+from experimentos.check import check_scan
 from experimentos.graph import Graph
 from experimentos.index import Index, search
 from experimentos.scaffold import copy_starter, init_workspace
@@ -57,7 +57,8 @@ def run_demo(directory: Path | None = None, echo: Callable[[str], None] = print)
     echo(f"1. Knowledge base: {root} (git repository, {copied} starter pages committed)")
 
     workspace = Workspace(root)
-    report = check(workspace)
+    scan = workspace.scan()
+    report = check_scan(scan)
     echo(
         f"2. experimentos check: {report.pages} pages, {len(report.errors)} errors, "
         f"{len(report.warnings)} warnings"
@@ -65,7 +66,6 @@ def run_demo(directory: Path | None = None, echo: Callable[[str], None] = print)
     for problem in report.problems:
         echo(f"   {problem}")
 
-    scan = workspace.scan()
     pages = scan.pages()
     by_type = dict(sorted(Counter(p.type.value for p in pages.values()).items()))
     echo("3. Pages by type: " + ", ".join(f"{k} {v}" for k, v in by_type.items()))
