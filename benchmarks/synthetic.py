@@ -41,7 +41,7 @@ def sentences() -> list[str]:
     return text
 
 
-def make_page(i: int, rng: random.Random, pool: list[str]) -> str:
+def make_page(i: int, rng: random.Random, pool: list[str], ids: list[str] | None = None) -> str:
     page_type = rng.choices([t for t, _ in _TYPES], [w for _, w in _TYPES])[0]
     prefix = TYPE_LAYOUT[page_type][0]
     title = " ".join(rng.choice(pool).split()[:8]).rstrip(".,:;") + f" ({i})"
@@ -58,6 +58,9 @@ def make_page(i: int, rng: random.Random, pool: list[str]) -> str:
     applies = ""
     if rng.random() < 0.3:
         applies = f"appliesTo:\n  library: {rng.choice(_LIBRARIES)}\n"
+    if ids and rng.random() < 0.3:  # dependsOn edges to earlier pages, as real pages have
+        targets = sorted({rng.choice(ids) for _ in range(rng.randint(1, 2))})
+        applies += f"dependsOn: [{', '.join(targets)}]\n"
     status = rng.choice(["accepted", "accepted", "draft"])
     review = ""
     if status == "accepted" and page_type in (PageType.policy, PageType.intervention):
@@ -76,14 +79,18 @@ def yaml_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def build(root: Path, pages: int, seed: int = 7, embedder: str = "minilm") -> Workspace:
-    """Write `pages` synthetic pages into a new knowledge root."""
+def build(
+    root: Path, pages: int, seed: int = 7, embedder: str = "minilm", edges: bool = False
+) -> Workspace:
+    """Write `pages` synthetic pages into a new knowledge root (with dependsOn edges if asked)."""
     init_workspace(root)
     (root / "experimentos.toml").write_text(f'[index]\nembedder = "{embedder}"\n')
     rng = random.Random(seed)
     pool = sentences()
+    ids: list[str] = []
     for i in range(pages):
-        text = make_page(i, rng, pool)
+        text = make_page(i, rng, pool, ids if edges else None)
+        ids.append(text.split("\nid: ", 1)[1].split("\n", 1)[0])
         prefix = text.split("\nid: ", 1)[1].split(".", 1)[0]
         page_type = next(t for t, (p, _) in TYPE_LAYOUT.items() if p == prefix)
         path = root / TYPE_LAYOUT[page_type][1] / f"s{i}.md"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 from collections import Counter
@@ -12,7 +13,7 @@ from pathlib import Path
 from experimentos.check import check_scan
 from experimentos.graph import Graph
 from experimentos.index import Index, search
-from experimentos.scaffold import copy_starter, init_workspace
+from experimentos.scaffold import copy_starter, init_workspace, starter_root
 from experimentos.store import Workspace
 
 
@@ -27,6 +28,11 @@ class DemoResult:
     dependents: list[str] = field(default_factory=list)
     search_mode: str = ""
     search_results: list[str] = field(default_factory=list)
+    brief_id: str = ""
+    brief_tokens: int = 0
+    knowledge_boundaries: dict[str, list[str]] = field(default_factory=dict)
+    local_versions: dict[str, str] = field(default_factory=dict)
+    excluded: list[str] = field(default_factory=list)
 
 
 def _git(root: Path, *args: str) -> None:
@@ -102,5 +108,39 @@ def run_demo(directory: Path | None = None, echo: Callable[[str], None] = print)
     result.search_results = [hit.id for hit in response.results]
     for hit in response.results:
         echo(f"   {hit.score:.4f}  {hit.id}  [{hit.status}]")
-    echo("Next: `experimentos --root " + str(root) + " page list` or `… search <task>`.")
+    _brief(workspace, root, result, echo)
+    echo(
+        f'Next: `experimentos --root {root} brief "<task>" --repo <repo>`, '
+        f"or serve agents with `experimentos --root {root} mcp serve`."
+    )
     return result
+
+
+def _brief(workspace: Workspace, root: Path, result: DemoResult, echo: Callable) -> None:
+    import yaml
+
+    from experimentos.briefs.compiler import compile_brief
+    from experimentos.briefs.models import BriefRequest
+    from experimentos.briefs.render import render_brief
+    from experimentos.live import Live
+
+    fixture = root / "fixtures" / "drizzle-pin"
+    shutil.copytree(starter_root() / "fixtures" / "drizzle-pin", fixture, dirs_exist_ok=True)
+    spec = yaml.safe_load((fixture / "fixture.yaml").read_text(encoding="utf-8"))
+    request = BriefRequest(
+        task=spec["task"], repo=str(fixture), libraries=spec["libraries"], files=spec["files"]
+    )
+    echo(f'7. experimentos brief "{request.task}" --repo fixtures/drizzle-pin')
+    live = Live(workspace, watch=False)
+    brief = compile_brief(live, request)
+    live.close()
+    context = brief.agent_work_context()
+    result.brief_id = brief.brief_id
+    result.brief_tokens = brief.token_estimate
+    result.knowledge_boundaries = context["knowledge_boundaries"]
+    result.local_versions = {
+        k: v.locked or v.declared or "" for k, v in brief.local_versions.items()
+    }
+    result.excluded = [x.id for x in brief.excluded]
+    for line in render_brief(brief).splitlines():
+        echo(f"   {line}" if line else "")

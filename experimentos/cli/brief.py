@@ -1,0 +1,130 @@
+"""`experimentos brief` and `experimentos mcp`: briefs for people, and the server for agents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
+
+mcp_app = typer.Typer(
+    cls=Group, help="Serve briefs and knowledge to agents over MCP.", no_args_is_help=True
+)
+
+
+def brief(
+    ctx: typer.Context,
+    task: Annotated[str, typer.Argument(help="What the agent is about to do.")],
+    repo: Annotated[
+        Path | None,
+        typer.Option("--repo", help="Target repository whose manifests are read [default: .]."),
+    ] = None,
+    library: Annotated[
+        list[str] | None, typer.Option("--library", "-l", help="A library the task involves.")
+    ] = None,
+    agent: Annotated[str | None, typer.Option(help="The agent, e.g. claude-code.")] = None,
+    model: Annotated[str | None, typer.Option(help="The model the agent runs.")] = None,
+    toolchain: Annotated[str | None, typer.Option(help="The toolchain, e.g. shell.")] = None,
+    repo_type: Annotated[str | None, typer.Option(help="Kind of repository.")] = None,
+    file: Annotated[
+        list[str] | None,
+        typer.Option("--file", "-f", help="A repo-relative file the task touches."),
+    ] = None,
+    budget: Annotated[int, typer.Option(help="Token budget.")] = 2000,
+    depth: Annotated[int, typer.Option(help="dependsOn hops to load.")] = 2,
+    write: Annotated[bool, typer.Option("--write", help="Also write briefs/<id>.md.")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show why each page was chosen or excluded.")
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Compile the work brief for a task: the reviewed knowledge that applies, within a budget."""
+    from experimentos.briefs.compiler import compile_brief
+    from experimentos.briefs.models import BriefRequest
+    from experimentos.briefs.render import render_brief, write_brief
+    from experimentos.live import Live
+
+    as_json = want_json(ctx, json_out)
+    workspace = state(ctx).workspace()
+    request = BriefRequest(
+        task=task,
+        repo=str(repo if repo is not None else Path.cwd()),
+        libraries=library or [],
+        agent=agent,
+        model=model,
+        toolchain=toolchain,
+        repo_type=repo_type,
+        files=file or [],
+        budget=budget,
+        depth=depth,
+    )
+    live = Live(workspace, watch=False)
+    try:
+        result = compile_brief(live, request)
+    finally:
+        live.close()
+    path = write_brief(workspace, result) if write else None
+    if as_json:
+        data = result.model_dump(mode="json")
+        data["agent_work_context"] = result.agent_work_context()
+        data["path"] = path
+        emit_json(data)
+        return
+    typer.echo(render_brief(result, explain=explain), nl=False)
+    if path:
+        typer.echo(f"\nwritten: {path}", err=True)
+
+
+@mcp_app.command("serve")
+def serve(
+    ctx: typer.Context,
+    transport: Annotated[
+        str, typer.Option(help="stdio, or http (streamable HTTP on 127.0.0.1).")
+    ] = "stdio",
+    port: Annotated[int, typer.Option(help="Port for --transport http.")] = 8765,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Refuse every tool that writes.")
+    ] = False,
+) -> None:
+    """Run the MCP server (stdio by default). Logs go to stderr; stdout is the protocol."""
+    from experimentos.errors import UsageError
+
+    if transport not in ("stdio", "http"):
+        raise UsageError(
+            f"unknown transport {transport!r} (expected stdio or http)", field="transport"
+        )
+    if not 0 < port < 65536:
+        raise UsageError(f"port {port} is out of range", field="port")
+    from experimentos.mcp.server import build_server, warm_up
+
+    workspace = state(ctx).workspace()
+    server = build_server(workspace, read_only=read_only)
+    warm_up(server)
+    if transport == "stdio":
+        server.run("stdio")
+    else:
+        typer.echo(f"experimentos MCP server on http://127.0.0.1:{port}/mcp", err=True)
+        server.run("streamable-http", host="127.0.0.1", port=port)
+
+
+@mcp_app.command("config")
+def config(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Option(help="claude-code, codex or cursor.")],
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Configure the server read-only.")
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Print the snippet an MCP client needs to start this server, with absolute paths."""
+    from experimentos.mcp.clients import client_config
+
+    workspace = state(ctx).workspace()
+    snippet, where = client_config(client, workspace.root, read_only=read_only)
+    if want_json(ctx, json_out):
+        emit_json({"client": client, "where": where, "snippet": snippet})
+        return
+    typer.echo(f"# {where}", err=True)
+    typer.echo(snippet, nl=False)

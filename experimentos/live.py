@@ -1,0 +1,182 @@
+"""The knowledge base as a long-lived process sees it: parsed once, reloaded only where it changed.
+
+A `Snapshot` is an immutable view of every page (plus the graph and lookup tables briefs need).
+`load_snapshot` re-parses only files whose stat changed since the previous snapshot. `Live` keeps
+a snapshot and the search index warm for the MCP server and refreshes both when the
+`ChangeWatcher` reports a change, so an edit on disk is visible to the next answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from experimentos.errors import InvalidPage, NotFound
+from experimentos.graph import Graph
+from experimentos.localfacts import python_key
+from experimentos.models import Page, Problem
+from experimentos.store import Workspace
+from experimentos.store.documents import Document
+from experimentos.store.files import inside
+from experimentos.store.paths import PAGE_DIRS, id_for_path
+from experimentos.store.watch import ChangeWatcher
+
+TEXT_KEYS = ("agent", "model", "toolchain", "repo_type")
+_Stat = tuple[int, int, int]
+
+
+@dataclass
+class Snapshot:
+    """Every page that parsed, by id, with what briefs look up per request precomputed."""
+
+    documents: dict[str, Document]  # by root-relative path
+    stats: dict[str, _Stat]  # of each parsed file, to tell later whether it changed
+    failed: dict[str, tuple[_Stat, list[Problem]]]  # files that did not parse, and why
+    pages: dict[str, Page] = field(init=False)
+    checksums: dict[str, str] = field(init=False)
+    graph: Graph = field(init=False)
+    content_hash: str = field(init=False)
+    # appliesTo value -> page ids, per key (text keys casefolded, libraries PEP 503-normalised)
+    by_value: dict[str, dict[str, set[str]]] = field(init=False)
+    with_paths: list[str] = field(init=False)  # pages scoped by path globs
+    cache: dict = field(init=False)  # per-snapshot memo (rendered entries, token counts)
+
+    def __post_init__(self) -> None:
+        self.pages, self.checksums = {}, {}
+        for rel in sorted(self.documents):
+            doc = self.documents[rel]
+            if doc.id not in self.pages:  # duplicate ids: the first path wins, as in a scan
+                self.pages[doc.id] = doc.page
+                self.checksums[doc.id] = doc.checksum
+        self.graph = Graph(self.pages)
+        digest = hashlib.sha256()
+        for page_id in sorted(self.checksums):
+            digest.update(f"{page_id}\0{self.checksums[page_id]}\n".encode())
+        self.content_hash = digest.hexdigest()
+        self.by_value = {key: defaultdict(set) for key in (*TEXT_KEYS, "library")}
+        self.with_paths = []
+        for page in self.pages.values():
+            scope = page.applies_to
+            if scope is None:
+                continue
+            for key in TEXT_KEYS:
+                for value in scope.values(key):
+                    self.by_value[key][value.strip().casefold()].add(page.id)
+            for value in scope.values("library"):
+                self.by_value["library"][python_key(value)].add(page.id)
+            if scope.paths:
+                self.with_paths.append(page.id)
+        self.cache = {}
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for rel in sorted(self.failed) for p in self.failed[rel][1]]
+
+    def page(self, page_id: str) -> Page:
+        page = self.pages.get(page_id)
+        if page is None:
+            raise NotFound(f"no page {page_id!r}", field="id")
+        return page
+
+
+def _page_files(root: Path) -> dict[str, tuple[Path, _Stat]]:
+    out: dict[str, tuple[Path, _Stat]] = {}
+    for directory in PAGE_DIRS:
+        try:
+            entries = list(os.scandir(root / directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.endswith(".md"):
+                continue
+            rel = f"{directory}/{entry.name}"
+            if id_for_path(rel) is None:
+                continue
+            try:
+                st = entry.stat()
+            except OSError:
+                continue
+            out[rel] = (Path(entry.path), (st.st_mtime_ns, st.st_size, st.st_ino))
+    return out
+
+
+def load_snapshot(workspace: Workspace, previous: Snapshot | None = None) -> Snapshot:
+    """Parse the page files, reusing `previous` for every file whose stat is unchanged."""
+    documents: dict[str, Document] = {}
+    stats: dict[str, _Stat] = {}
+    failed: dict[str, tuple[_Stat, list[Problem]]] = {}
+    for rel, (path, stat) in _page_files(workspace.root).items():
+        if previous is not None and previous.stats.get(rel) == stat:
+            if rel in previous.documents:
+                documents[rel], stats[rel] = previous.documents[rel], stat
+                continue
+            if rel in previous.failed:
+                failed[rel] = previous.failed[rel]
+                continue
+        if path.is_symlink() and not inside(workspace.root, path):
+            continue
+        try:
+            documents[rel] = workspace.load(rel)
+            stats[rel] = stat
+        except InvalidPage as exc:
+            failed[rel] = (stat, exc.problems)
+        except NotFound:  # removed between listing and reading
+            continue
+    return Snapshot(documents=documents, stats=stats, failed=failed)
+
+
+class Live:
+    """A warm snapshot and search index, refreshed when files change on disk.
+
+    Thread-safe: tools of the MCP server may run on worker threads.
+    """
+
+    def __init__(self, workspace: Workspace, *, watch: bool = True, index: bool = True):
+        self.workspace = workspace
+        self._watcher = ChangeWatcher(workspace.root, use_inotify=watch)
+        self._use_index = index
+        self._index = None
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+        self.notice = ""  # from the last index sync (e.g. rebuilt, or full-text only)
+
+    @property
+    def watch_mode(self) -> str:
+        return self._watcher.mode
+
+    def snapshot(self) -> Snapshot:
+        """The current snapshot; files changed since the last call are reloaded first."""
+        with self._lock:
+            if self._watcher.changed() or self._snapshot is None:
+                self._refresh()
+            return self._snapshot
+
+    def index(self):  # noqa: ANN201 - experimentos.index.Index, imported lazily
+        """The search index, in sync with the current snapshot."""
+        self.snapshot()
+        return self._index
+
+    def _refresh(self) -> None:
+        from experimentos.config import load_config
+
+        config = load_config(self.workspace.root)
+        if config != self.workspace.config:  # experimentos.toml changed: start over
+            self.workspace = Workspace(self.workspace.root)
+            self._index = None
+            self._snapshot = None
+        self._snapshot = load_snapshot(self.workspace, self._snapshot)
+        if self._use_index:
+            from experimentos.index import Index
+
+            if self._index is None:
+                self._index = Index(self.workspace)
+                self._index.warm = True
+            summary = self._index.sync()
+            self.notice = summary.notice if summary.rebuilt or summary.mode == "fts" else ""
+
+    def close(self) -> None:
+        self._watcher.close()

@@ -1,0 +1,409 @@
+"""The local MCP server: a thin adapter that serves briefs and knowledge to agents.
+
+`build_server(workspace)` returns an `MCPServer`; every tool parses its arguments, calls one
+library function over a warm `Live` knowledge base, and returns a small structured answer.
+Domain errors become tool errors the model can read; the server stays up. Nothing here writes
+to stdout (stdio is the protocol channel).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from experimentos import __version__
+from experimentos.briefs.compiler import boundary_of, compile_brief
+from experimentos.briefs.models import (
+    BRIEF_ID_RE,
+    DEFAULT_BUDGET,
+    DEFAULT_DEPTH,
+    Brief,
+    BriefRequest,
+)
+from experimentos.briefs.render import render_brief, write_brief
+from experimentos.errors import ExperimentosError, UsageError
+from experimentos.index.search import Filters, SearchResponse, search
+from experimentos.live import Live
+from experimentos.store import Workspace
+from experimentos.store.paths import split_id
+
+INSTRUCTIONS = """\
+experimentos serves reviewed knowledge about how coding agents fail and what helps.
+Before you edit code, call start_pre_work_protocol (or get_work_brief) with the task, the
+repository path and the libraries involved. Act on decision rules; treat evidence as unverified
+until you check it locally; follow the completion contract before you report success."""
+
+READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+WRITE_NOTE = "refused: the server runs with --read-only"
+BRIEF_MEMORY = 64
+
+Task = Annotated[str, Field(description="What the agent is about to do, in its own words.")]
+Repo = Annotated[
+    str | None, Field(description="Path of the target repository (its manifests are read).")
+]
+Libraries = Annotated[list[str] | None, Field(description="Libraries the task involves.")]
+Files = Annotated[list[str] | None, Field(description="Repo-relative files the task touches.")]
+Budget = Annotated[int, Field(description="Token budget of the brief.")]
+Depth = Annotated[int, Field(description="How many dependsOn hops to load.")]
+
+
+class BriefAnswer(BaseModel):
+    brief_id: str
+    token_estimate: int
+    truncated: bool
+    search_mode: str
+    notice: str = ""
+    path: str | None = None  # briefs/<id>.md when written
+    markdown: str
+
+
+class PreWork(BaseModel):
+    brief_id: str
+    run_id: str | None = None
+    markdown: str
+    context: dict[str, Any]
+    next_actions: list[str]
+
+
+class Dependency(BaseModel):
+    id: str
+    title: str
+    type: str
+    status: str
+    boundary: str
+    depth: int
+    via: str | None
+
+
+class Dependencies(BaseModel):
+    page_id: str
+    depth: int
+    dependencies: list[Dependency]
+    missing: list[dict[str, str]]
+    cycles: list[list[str]] = Field(default_factory=list)
+
+
+class PageAnswer(BaseModel):
+    id: str
+    path: str
+    boundary: str
+    frontmatter: dict[str, Any]
+    body: str
+
+
+class Server:
+    """The state behind the tools: the warm knowledge base and recently compiled briefs."""
+
+    def __init__(self, workspace: Workspace, read_only: bool = False, live: Live | None = None):
+        self.live = live or Live(workspace)
+        self.read_only = read_only
+        self.briefs: OrderedDict[str, Brief] = OrderedDict()
+
+    def brief(self, request: BriefRequest, write: bool = False) -> tuple[Brief, str | None]:
+        if write and self.read_only:
+            raise UsageError(f"writing the brief file is {WRITE_NOTE}", field="write")
+        brief = compile_brief(self.live, request)
+        self.briefs[brief.brief_id] = brief
+        self.briefs.move_to_end(brief.brief_id)
+        while len(self.briefs) > BRIEF_MEMORY:
+            self.briefs.popitem(last=False)
+        path = write_brief(self.live.workspace, brief) if write else None
+        return brief, path
+
+    def dependencies(self, page_id: str, depth: int) -> Dependencies:
+        split_id(page_id)  # UnsafeId for anything that is not a page id
+        if not 0 <= depth <= 10:
+            raise UsageError("depth must be between 0 and 10", field="depth")
+        snap = self.live.snapshot()
+        snap.page(page_id)
+        closure = snap.graph.closure(page_id, depth)
+        deps = []
+        for node in closure.nodes[1:]:
+            page = snap.pages[node.id]
+            deps.append(
+                Dependency(
+                    id=page.id,
+                    title=page.title,
+                    type=page.type.value,
+                    status=page.status.value,
+                    boundary=boundary_of(page, stale=False),
+                    depth=node.depth,
+                    via=node.via,
+                )
+            )
+        members = {page_id, *closure.ids}
+        cycles = [c for c in snap.graph.cycles() if members & set(c)]
+        missing = [{"source": e.source, "target": e.target} for e in closure.missing]
+        return Dependencies(
+            page_id=page_id, depth=depth, dependencies=deps, missing=missing, cycles=cycles
+        )
+
+    def page(self, page_id: str) -> PageAnswer:
+        split_id(page_id)
+        snap = self.live.snapshot()
+        page = snap.page(page_id)
+        path = next(rel for rel, doc in sorted(snap.documents.items()) if doc.id == page_id)
+        return PageAnswer(
+            id=page.id,
+            path=path,
+            boundary=boundary_of(page, stale=False),
+            frontmatter=page.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+            body=page.body,
+        )
+
+    def brief_markdown(self, brief_id: str) -> str:
+        if not BRIEF_ID_RE.fullmatch(brief_id):
+            raise UsageError(f"{brief_id!r} is not a brief id (brief.<16 hex digits>)", field="id")
+        if brief_id in self.briefs:
+            return render_brief(self.briefs[brief_id])
+        path = self.live.workspace.root / "briefs" / f"{brief_id}.md"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+        raise UsageError(f"no brief {brief_id!r} (compile it with get_work_brief)", field="id")
+
+
+def _request(
+    task: str,
+    repo: str | None,
+    libraries: list[str] | None,
+    agent: str | None,
+    model: str | None,
+    toolchain: str | None,
+    repo_type: str | None,
+    files: list[str] | None,
+    budget: int,
+    depth: int,
+) -> BriefRequest:
+    return BriefRequest(
+        task=task,
+        repo=repo,
+        libraries=libraries or [],
+        agent=agent,
+        model=model,
+        toolchain=toolchain,
+        repo_type=repo_type,
+        files=files or [],
+        budget=budget,
+        depth=depth,
+    )
+
+
+def _tool_error(exc: ExperimentosError) -> ToolError:
+    return ToolError(str(exc))
+
+
+def build_server(
+    workspace: Workspace, *, read_only: bool = False, live: Live | None = None
+) -> MCPServer:
+    """The experimentos MCP server over `workspace` (tools, resources and the pre_work prompt)."""
+    state = Server(workspace, read_only=read_only, live=live)
+    server = MCPServer(
+        name="experimentos",
+        title="experimentos knowledge",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+    )
+    server.state = state  # for tests and embedding
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, open_world_hint=False))
+    def get_work_brief(
+        task: Task,
+        repo: Repo = None,
+        libraries: Libraries = None,
+        agent: str | None = None,
+        model: str | None = None,
+        toolchain: str | None = None,
+        repo_type: str | None = None,
+        files: Files = None,
+        budget: Budget = DEFAULT_BUDGET,
+        depth: Depth = DEFAULT_DEPTH,
+        write: Annotated[bool, Field(description="Also write briefs/<id>.md.")] = False,
+    ) -> BriefAnswer:
+        """The reviewed knowledge that applies to a task, as Markdown within a token budget."""
+        try:
+            request = _request(
+                task, repo, libraries, agent, model, toolchain, repo_type, files, budget, depth
+            )
+            brief, path = state.brief(request, write=write)
+        except ExperimentosError as exc:
+            raise _tool_error(exc) from None
+        return BriefAnswer(
+            brief_id=brief.brief_id,
+            token_estimate=brief.token_estimate,
+            truncated=brief.truncated,
+            search_mode=brief.search_mode,
+            notice=brief.notice,
+            path=path,
+            markdown=render_brief(brief),
+        )
+
+    @server.tool(annotations=READ)
+    def get_agent_work_context(
+        task: Task,
+        repo: Repo = None,
+        libraries: Libraries = None,
+        agent: str | None = None,
+        model: str | None = None,
+        toolchain: str | None = None,
+        repo_type: str | None = None,
+        files: Files = None,
+        budget: Budget = DEFAULT_BUDGET,
+        depth: Depth = DEFAULT_DEPTH,
+    ) -> dict[str, Any]:
+        """The brief as structured data (agent_work_context.v1): boundaries, rules, checks."""
+        try:
+            request = _request(
+                task, repo, libraries, agent, model, toolchain, repo_type, files, budget, depth
+            )
+            brief, _ = state.brief(request)
+        except ExperimentosError as exc:
+            raise _tool_error(exc) from None
+        return brief.agent_work_context()
+
+    @server.tool(annotations=READ)
+    def start_pre_work_protocol(
+        task: Task,
+        repo: Repo = None,
+        libraries: Libraries = None,
+        agent: str | None = None,
+        model: str | None = None,
+        toolchain: str | None = None,
+        repo_type: str | None = None,
+        files: Files = None,
+        budget: Budget = DEFAULT_BUDGET,
+        depth: Depth = DEFAULT_DEPTH,
+    ) -> PreWork:
+        """Call before editing: the brief, its work context, and the next actions to take."""
+        try:
+            request = _request(
+                task, repo, libraries, agent, model, toolchain, repo_type, files, budget, depth
+            )
+            brief, _ = state.brief(request)
+        except ExperimentosError as exc:
+            raise _tool_error(exc) from None
+        context = brief.agent_work_context()
+        return PreWork(
+            brief_id=brief.brief_id,
+            run_id=None,
+            markdown=render_brief(brief),
+            context=context,
+            next_actions=next_actions(brief),
+        )
+
+    @server.tool(annotations=READ)
+    def resolve_dependencies(
+        page_id: Annotated[str, Field(description="A page id, e.g. policy.keep-pins.")],
+        depth: Depth = DEFAULT_DEPTH,
+    ) -> Dependencies:
+        """What a page rests on, along dependsOn, with each dependency's boundary."""
+        try:
+            return state.dependencies(page_id, depth)
+        except ExperimentosError as exc:
+            raise _tool_error(exc) from None
+
+    @server.tool(annotations=READ)
+    def search_knowledge(
+        query: str,
+        mode: Annotated[str, Field(description="hybrid, vector or fts")] = "hybrid",
+        limit: int = 10,
+        type: str | None = None,
+        status: str | None = None,
+        library: str | None = None,
+        agent: str | None = None,
+        model: str | None = None,
+    ) -> SearchResponse:
+        """Search the knowledge pages (hybrid full-text + vector); filters match appliesTo."""
+        try:
+            if limit > 100:
+                raise UsageError("limit must be at most 100", field="limit")
+            filters = Filters(type=type, status=status, library=library, agent=agent, model=model)
+            return search(
+                state.live.index(), query, mode=mode, limit=limit, filters=filters, sync=False
+            )
+        except ExperimentosError as exc:
+            raise _tool_error(exc) from None
+
+    @server.tool(annotations=READ)
+    def get_page(
+        page_id: Annotated[str, Field(description="A page id, e.g. failure.red-green-churn.")],
+    ) -> PageAnswer:
+        """One page: frontmatter, Markdown body, and its knowledge boundary."""
+        try:
+            return state.page(page_id)
+        except ExperimentosError as exc:
+            raise _tool_error(exc) from None
+
+    @server.resource(
+        "wiki://pages/{id}", name="page", mime_type="text/markdown", description="A page file."
+    )
+    def page_resource(id: str) -> str:  # noqa: A002 - the URI template's name
+        try:
+            answer = state.page(id)
+        except ExperimentosError as exc:
+            raise ResourceError(str(exc)) from None
+        return (state.live.workspace.root / answer.path).read_text(encoding="utf-8")
+
+    @server.resource(
+        "brief://{id}", name="brief", mime_type="text/markdown", description="A compiled brief."
+    )
+    def brief_resource(id: str) -> str:  # noqa: A002
+        try:
+            return state.brief_markdown(id)
+        except ExperimentosError as exc:
+            raise ResourceError(str(exc)) from None
+
+    @server.prompt(name="pre_work", description="Load the work brief before editing code.")
+    def pre_work(task: str, repo: str = "", libraries: str = "") -> str:
+        names = ", ".join(x.strip() for x in libraries.split(",") if x.strip())
+        lines = [
+            "Before you edit any file for this task, call the experimentos tool",
+            f"start_pre_work_protocol with task={task!r}"
+            + (f", repo={repo!r}" if repo else "")
+            + (f", libraries=[{names}]" if names else "")
+            + ".",
+            "Read the decision rules and act on them; verify every evidence page locally before",
+            "relying on it; check the local versions it reports; run the required checks; and",
+            "report what the completion contract asks for. Do not claim what it forbids.",
+        ]
+        return "\n".join(lines)
+
+    return server
+
+
+def next_actions(brief: Brief) -> list[str]:
+    """What to do after reading the brief, in order."""
+    ctx = brief.agent_work_context()
+    actions = []
+    if ctx["local_versions"]:
+        names = ", ".join(sorted(ctx["local_versions"]))
+        actions.append(f"check the installed versions of {names} in the repository")
+    if ctx["knowledge_boundaries"]["decision_capable"]:
+        actions.append("apply the decision rules; record which ones you followed and why")
+    for check in ctx["required_checks"]:
+        actions.append(f"required check: {check}")
+    if ctx["evidence"]:
+        actions.append("verify evidence pages locally before acting on them")
+    actions.append("run the project's tests after your last edit and report the exact command")
+    return actions
+
+
+def warm_up(server: MCPServer) -> None:
+    """Load the knowledge, the index and the embedding model in the background, so the first
+    call does not pay for them (a call that arrives earlier waits on the same lock)."""
+    import threading
+
+    def load() -> None:
+        try:
+            index = server.state.live.index()
+            if index is not None and index.embedder is not None:
+                index.embedder.embed_query("warm up")
+        except Exception:  # noqa: BLE001 - the first real call reports any problem
+            pass
+
+    threading.Thread(target=load, name="experimentos-warm-up", daemon=True).start()

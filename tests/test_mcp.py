@@ -1,0 +1,241 @@
+"""The MCP server through the real protocol: the in-memory client, and one stdio subprocess."""
+
+import json
+import os
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+import anyio
+import mcp
+import pytest
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from experimentos.mcp.clients import client_config
+from experimentos.mcp.server import build_server
+
+from .conftest import PROJECT
+
+FIXTURE = PROJECT / "fixtures" / "drizzle-pin"
+GOLDEN = {
+    "task": "Bump drizzle-kit to the latest version to fix the migration default",
+    "repo": str(FIXTURE),
+    "libraries": ["drizzle-kit"],
+}
+TOOLS = {
+    "get_work_brief",
+    "start_pre_work_protocol",
+    "get_agent_work_context",
+    "resolve_dependencies",
+    "search_knowledge",
+    "get_page",
+}
+
+
+def run(server, script):
+    async def main():
+        async with mcp.Client(server) as client:
+            return await script(client)
+
+    return anyio.run(main)
+
+
+@pytest.fixture
+def server(kb):
+    return build_server(kb)
+
+
+def test_tools_are_listed_with_read_only_hints(server):
+    async def script(c):
+        return (await c.list_tools()).tools
+
+    tools = {t.name: t for t in run(server, script)}
+    assert set(tools) == TOOLS
+    for name in TOOLS - {"get_work_brief"}:  # get_work_brief can write briefs/<id>.md
+        assert tools[name].annotations.read_only_hint is True, name
+    assert tools["get_work_brief"].annotations.read_only_hint is False
+    assert all(t.description for t in tools.values())
+
+
+def test_brief_tools_agree_and_return_structured_answers(server):
+    async def script(c):
+        brief = await c.call_tool("get_work_brief", GOLDEN)
+        context = await c.call_tool("get_agent_work_context", GOLDEN)
+        pre = await c.call_tool("start_pre_work_protocol", GOLDEN)
+        return brief, context, pre
+
+    brief, context, pre = run(server, script)
+    assert not (brief.is_error or context.is_error or pre.is_error)
+    b, ctx, p = brief.structured_content, context.structured_content, pre.structured_content
+    assert b["brief_id"] == ctx["brief_id"] == p["brief_id"]
+    assert b["markdown"].startswith("# Work brief:")
+    assert ctx["version"] == "agent_work_context.v1"
+    bounds = ctx["knowledge_boundaries"]
+    assert "policy.keep-drizzle-kit-pin-verify-locally" in bounds["decision_capable"]
+    assert "claim.upgrade-drizzle-kit-fixes-migration-default" in bounds["evidence_only"]
+    assert ctx["local_versions"]["drizzle-kit"]["locked"] == "0.30.4"
+    assert p["context"] == ctx and p["run_id"] is None
+    assert any("drizzle-kit" in a for a in p["next_actions"])
+
+
+def test_dependencies_search_and_pages(server):
+    async def script(c):
+        deps = await c.call_tool(
+            "resolve_dependencies", {"page_id": "policy.keep-drizzle-kit-pin-verify-locally"}
+        )
+        shallow = await c.call_tool(
+            "resolve_dependencies",
+            {"page_id": "policy.keep-drizzle-kit-pin-verify-locally", "depth": 1},
+        )
+        found = await c.call_tool(
+            "search_knowledge", {"query": "apostrophes break my bash command", "limit": 3}
+        )
+        filtered = await c.call_tool(
+            "search_knowledge", {"query": "upgrade", "type": "policy", "mode": "fts"}
+        )
+        page = await c.call_tool("get_page", {"page_id": "policy.no-destructive-git"})
+        return deps, shallow, found, filtered, page
+
+    deps, shallow, found, filtered, page = run(server, script)
+    d = deps.structured_content
+    ids = [x["id"] for x in d["dependencies"]]
+    assert ids[:2] == ["failure.migration-tool-default-change", "failure.pinned-dependency-upgrade"]
+    assert "knowledge.version-ranges-and-pre-releases" in ids
+    assert all(x["boundary"] == "domain_context" for x in d["dependencies"])
+    assert all(x["depth"] == 1 for x in shallow.structured_content["dependencies"])
+    hits = found.structured_content["results"]
+    assert hits[0]["id"] == "knowledge.shell-quoting-layers" and len(hits) <= 3
+    assert {h["type"] for h in filtered.structured_content["results"]} == {"policy"}
+    p = page.structured_content
+    assert p["path"] == "policies/no-destructive-git.md" and p["boundary"] == "decision_capable"
+    assert p["frontmatter"]["id"] == "policy.no-destructive-git" and p["body"].strip()
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "message"),
+    [
+        ("get_work_brief", {"task": "  "}, "task: the task is empty"),
+        ("get_work_brief", {"task": "x", "budget": 0}, "budget"),
+        ("get_agent_work_context", {"task": "x", "depth": -1}, "depth"),
+        ("start_pre_work_protocol", {"task": "x", "repo": "/no/such/repo"}, "repo"),
+        ("get_page", {"page_id": "../../etc/passwd"}, "unknown prefix"),
+        ("get_page", {"page_id": "policy.nope"}, "no page 'policy.nope'"),
+        ("resolve_dependencies", {"page_id": "policy.UPPER"}, "policy.UPPER"),
+        ("search_knowledge", {"query": " "}, "query is empty"),
+        ("search_knowledge", {"query": "x", "mode": "magic"}, "unknown mode"),
+    ],
+)
+def test_bad_arguments_are_tool_errors_and_the_server_stays_up(server, tool, args, message):
+    async def script(c):
+        bad = await c.call_tool(tool, args)
+        good = await c.call_tool("get_page", {"page_id": "policy.no-destructive-git"})
+        return bad, good
+
+    bad, good = run(server, script)
+    assert bad.is_error and message in bad.content[0].text
+    assert not good.is_error
+
+
+def test_resources_and_prompt(server, kb):
+    async def script(c):
+        brief = await c.call_tool("get_work_brief", GOLDEN)
+        brief_id = brief.structured_content["brief_id"]
+        page = await c.read_resource("wiki://pages/policy.no-destructive-git")
+        text = await c.read_resource(f"brief://{brief_id}")
+        prompt = await c.get_prompt("pre_work", {"task": "fix the flaky test", "repo": "/r"})
+        templates = await c.list_resource_templates()
+        with pytest.raises(Exception, match="no page"):
+            await c.read_resource("wiki://pages/policy.nope")
+        with pytest.raises(Exception, match="not a brief id"):
+            await c.read_resource("brief://..nope")
+        return page, text, prompt, templates
+
+    page, text, prompt, templates = run(server, script)
+    on_disk = (kb.root / "policies" / "no-destructive-git.md").read_text(encoding="utf-8")
+    assert page.contents[0].text == on_disk
+    assert text.contents[0].text.startswith("# Work brief:")
+    assert "start_pre_work_protocol" in prompt.messages[0].content.text
+    uris = {t.uri_template for t in templates.resource_templates}
+    assert uris == {"wiki://pages/{id}", "brief://{id}"}
+
+
+def test_write_and_read_only(kb):
+    async def script(c):
+        return await c.call_tool("get_work_brief", {**GOLDEN, "write": True})
+
+    written = run(build_server(kb), script)
+    rel = written.structured_content["path"]
+    assert (kb.root / rel).is_file()
+    refused = run(build_server(kb, read_only=True), script)
+    assert refused.is_error and "--read-only" in refused.content[0].text
+
+
+def test_an_edit_on_disk_is_seen_by_the_next_call(server, kb):
+    path = kb.root / "policies" / "keep-drizzle-kit-pin-verify-locally.md"
+
+    async def script(c):
+        before = await c.call_tool("get_work_brief", GOLDEN)
+        text = path.read_text(encoding="utf-8").replace("status: accepted", "status: draft", 1)
+        path.write_text(text, encoding="utf-8")
+        after = await c.call_tool("get_agent_work_context", GOLDEN)
+        gone = kb.root / "wiki" / "failures" / "red-green-churn.md"
+        gone.unlink()
+        page = await c.call_tool("get_page", {"page_id": "failure.red-green-churn"})
+        return before, after, page
+
+    before, after, page = run(server, script)
+    bounds = after.structured_content["knowledge_boundaries"]
+    assert "policy.keep-drizzle-kit-pin-verify-locally" in bounds["evidence_only"]
+    assert after.structured_content["brief_id"] != before.structured_content["brief_id"]
+    assert page.is_error
+
+
+def test_stdio_round_trip_with_a_real_subprocess(kb):
+    exe = shutil.which("experimentos", path=str(Path(sys.executable).parent)) or "experimentos"
+    params = StdioServerParameters(
+        command=exe,
+        args=["--root", str(kb.root), "mcp", "serve"],
+        env={**os.environ, "EXPERIMENTOS_ROOT": ""},
+    )
+
+    async def main():
+        async with (
+            stdio_client(params) as (read, write),
+            mcp.ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            tools = await session.list_tools()
+            result = await session.call_tool("get_agent_work_context", GOLDEN)
+            bad = await session.call_tool("get_page", {"page_id": "nope"})
+            return tools, result, bad
+
+    tools, result, bad = anyio.run(main)
+    assert {t.name for t in tools.tools} == TOOLS
+    context = result.structured_content
+    assert (
+        "policy.keep-drizzle-kit-pin-verify-locally"
+        in (context["knowledge_boundaries"]["decision_capable"])
+    )
+    assert bad.is_error
+
+
+@pytest.mark.parametrize("client", ["claude-code", "cursor", "codex"])
+def test_client_config_snippets_parse_and_use_absolute_paths(client, kb):
+    snippet, where = client_config(client, kb.root)
+    if client == "codex":
+        server = tomllib.loads(snippet)["mcp_servers"]["experimentos"]
+    else:
+        server = json.loads(snippet)["mcpServers"]["experimentos"]
+    assert Path(server["command"]).is_absolute()
+    assert server["args"] == ["--root", str(kb.root), "mcp", "serve"]
+    assert where
+
+
+def test_cli_mcp_config_and_bad_client(cli, kb):
+    ok = cli(kb.root, "mcp", "config", "--client", "codex")
+    assert ok.exit_code == 0 and "[mcp_servers.experimentos]" in ok.stdout
+    bad = cli(kb.root, "mcp", "config", "--client", "vim")
+    assert bad.exit_code == 2 and "unknown client 'vim'" in bad.stderr
+    bad = cli(kb.root, "mcp", "serve", "--transport", "carrier-pigeon")
+    assert bad.exit_code == 2 and "unknown transport" in bad.stderr
