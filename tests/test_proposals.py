@@ -152,6 +152,10 @@ def test_list_proposals(repo):
         two.commit,
     )
     assert status.subject == "xos: status policy.keep-pins-rejected"
+    assert not status.merged
+    git(repo.root, "merge", "-q", "--ff-only", two.name)
+    assert [p.merged for p in list_proposals(repo)] == [False, True]
+    assert show_proposal(repo, two.name).merged
 
 
 def test_taken_name_gets_a_suffix(repo):

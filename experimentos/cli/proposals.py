@@ -83,7 +83,8 @@ def proposals_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     width = max((len(p.name) for p in proposals), default=0)
     for p in proposals:
         pushed = f"  pushed: {', '.join(p.pushed_to)}" if p.pushed_to else ""
-        typer.echo(f"{p.name:<{width}}  {p.commit[:12]}  base {p.base or '?'}{pushed}")
+        merged = "  merged" if p.merged else ""
+        typer.echo(f"{p.name:<{width}}  {p.commit[:12]}  base {p.base or '?'}{merged}{pushed}")
     typer.echo(f"{len(proposals)} proposals", err=True)
 
 

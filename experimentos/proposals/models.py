@@ -71,6 +71,7 @@ class ProposalSummary(BaseModel):
     date: str
     subject: str
     base: str | None = None
+    merged: bool = Field(default=False, description="the tip is already on the base branch")
     pushed_to: list[str] = Field(default_factory=list, description="remotes at the same commit")
 
 
@@ -82,6 +83,7 @@ class ProposalDetail(BaseModel):
     slug: str
     base: str | None
     start_commit: str | None = Field(description="merge base with the base branch")
+    merged: bool = Field(description="the tip is already on the base branch")
     commit: str
     commits: int
     subject: str

@@ -69,6 +69,12 @@ def _base_commit(repo: Repo, base: str | None) -> str | None:
     return repo.commit_of(f"refs/heads/{base}") or repo.commit_of(f"refs/remotes/{base}")
 
 
+def _merged(repo: Repo, tip: str, base_commit: str | None) -> bool:
+    if base_commit is None:
+        return False
+    return repo.run("merge-base", "--is-ancestor", tip, base_commit, check=False).returncode == 0
+
+
 def list_proposals(workspace: Workspace) -> list[ProposalSummary]:
     """Every `xos/` branch of the repository holding the knowledge root, sorted by name."""
     repo, _ = Repo.containing(workspace.root)
@@ -90,6 +96,7 @@ def list_proposals(workspace: Workspace) -> list[ProposalSummary]:
         branch, commit, date, subject = line.split("\x00", 3)
         kind, slug = _kind_slug(branch)
         _, message = proposal_commit(repo, commit)
+        base = trailers(message).get(BASE_TRAILER)
         out.append(
             ProposalSummary(
                 name=branch,
@@ -98,7 +105,8 @@ def list_proposals(workspace: Workspace) -> list[ProposalSummary]:
                 commit=commit,
                 date=date,
                 subject=subject,
-                base=trailers(message).get(BASE_TRAILER),
+                base=base,
+                merged=_merged(repo, commit, _base_commit(repo, base)),
                 pushed_to=sorted(remotes.get(f"{branch}\x00{commit}", [])),
             )
         )
@@ -141,6 +149,7 @@ def show_proposal(workspace: Workspace, name: str, *, with_diff: bool = True) ->
         slug=slug,
         base=base,
         start_commit=start,
+        merged=_merged(repo, tip, base_commit),
         commit=tip,
         commits=int(repo.text("rev-list", "--count", span)),
         subject=message.splitlines()[0] if message else "",
