@@ -38,10 +38,17 @@ class IndexConfig(BaseModel):
     fusion: Literal["convex", "rrf"] = "convex"
 
 
+class ProposalsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # The branch proposals target; None: the branch checked out when proposing.
+    base: str | None = None
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal[1] = 1
     index: IndexConfig = Field(default_factory=IndexConfig)
+    proposals: ProposalsConfig = Field(default_factory=ProposalsConfig)
 
 
 def load_config(root: Path) -> Config:

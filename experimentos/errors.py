@@ -62,3 +62,7 @@ class ReviewRequired(ExperimentosError):
 
 class RootNotFound(ExperimentosError):
     """No knowledge root could be found from the current directory."""
+
+
+class GitError(ExperimentosError):
+    """A git command failed, or the repository cannot hold a proposal (no repo, no commits)."""

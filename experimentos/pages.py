@@ -21,17 +21,21 @@ _BODY_SECTIONS: dict[PageType, tuple[str, ...]] = {
 }
 
 
-def new_page(
-    workspace: Workspace, type_name: str, slug: str, title: str, summary: str = ""
-) -> Document:
-    """Create a draft page with the conventional sections of its type; refuse to overwrite."""
+def build_new_page(type_name: str, slug: str, title: str, summary: str = "") -> Page:
+    """A validated draft page with the conventional sections of its type (nothing written)."""
     page_type = parse_type(type_name)
     if not title.strip():
         raise UsageError("a page needs a non-empty --title", field="title")
     page_id = make_id(page_type, slug)
     body = "\n".join(f"## {heading}\n" for heading in _BODY_SECTIONS[page_type])
-    page = Page(id=page_id, type=page_type, title=title.strip(), summary=summary.strip(), body=body)
-    return workspace.save(page)
+    return Page(id=page_id, type=page_type, title=title.strip(), summary=summary.strip(), body=body)
+
+
+def new_page(
+    workspace: Workspace, type_name: str, slug: str, title: str, summary: str = ""
+) -> Document:
+    """Create a draft page with the conventional sections of its type; refuse to overwrite."""
+    return workspace.save(build_new_page(type_name, slug, title, summary))
 
 
 def list_pages(
@@ -76,6 +80,25 @@ def set_status(
     Accepting a policy or intervention (the decision-capable types) needs a rationale and at
     least one evidence id; every evidence id that names a page must exist.
     """
+    changed, doc = plan_status(
+        workspace, page_id, status_name, rationale, evidence, reviewer, today
+    )
+    return workspace.save(changed, like=doc)
+
+
+def plan_status(
+    workspace: Workspace,
+    page_id: str,
+    status_name: str,
+    rationale: str = "",
+    evidence: list[str] | None = None,
+    reviewer: str | None = None,
+    today: dt.date | None = None,
+) -> tuple[Page, Document]:
+    """The page after a status change under the review rules, and the document it starts from.
+
+    Nothing is written; `workspace.save(page, like=doc)` applies it (see set_status).
+    """
     status = parse_status(status_name)
     evidence = [e.strip() for e in evidence or [] if e.strip()]
     rationale = rationale.strip()
@@ -114,4 +137,4 @@ def set_status(
     changed = page.model_copy(update=update)
     # Re-validate: model_copy does not, and the file must stay valid.
     changed = Page.model_validate(changed.model_dump(by_alias=True) | {"body": page.body})
-    return workspace.save(changed, like=doc)
+    return changed, doc

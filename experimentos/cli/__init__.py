@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from experimentos import __version__
-from experimentos.cli import brief, knowledge, search
+from experimentos.cli import brief, knowledge, proposals, search
 from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
 
 app = typer.Typer(
@@ -58,6 +58,8 @@ app.add_typer(knowledge.page_app, name="page")
 app.add_typer(knowledge.graph_app, name="graph")
 app.add_typer(knowledge.schema_app, name="schema")
 app.add_typer(brief.mcp_app, name="mcp")
+app.command()(proposals.propose)
+app.add_typer(proposals.proposals_app, name="proposals")
 
 
 @app.command()

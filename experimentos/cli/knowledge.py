@@ -25,6 +25,29 @@ Depth = Annotated[
 ]
 
 
+ProposeFlag = Annotated[
+    bool,
+    typer.Option(
+        "--propose",
+        help="Commit the change on a new xos/ branch instead (your working tree is untouched).",
+    ),
+]
+WhyOption = Annotated[str, typer.Option("--why", help="With --propose: why (in the commit).")]
+BaseOption = Annotated[
+    str | None,
+    typer.Option("--base", help="With --propose: the branch to propose against."),
+]
+
+
+def _show_proposal(proposal, as_json: bool) -> None:  # noqa: ANN001 - Proposal, lazily imported
+    from experimentos.cli.proposals import print_proposal
+
+    if as_json:
+        emit_json(proposal.model_dump(mode="json"))
+    else:
+        print_proposal(proposal)
+
+
 def page_json(page, path: str | None = None) -> dict:  # noqa: ANN001 - Page, imported lazily
     data = page.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"body"})
     for key in ("id", "type", "title", "status", "confidence", "summary"):
@@ -96,12 +119,23 @@ def page_new(
     slug: Annotated[str, typer.Argument(help="Lowercase slug, e.g. keep-pinned-versions.")],
     title: Annotated[str, typer.Option("--title", help="Page title.")],
     summary: Annotated[str, typer.Option("--summary", help="One or two sentences.")] = "",
+    propose: ProposeFlag = False,
+    why: WhyOption = "",
+    base: BaseOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Create a draft page with the conventional sections of its type."""
+    as_json = want_json(ctx, json_out)
+    if propose:
+        from experimentos.proposals import propose_new_page
+
+        proposal = propose_new_page(
+            state(ctx).workspace(), page_type, slug, title, summary, why=why, base=base
+        )
+        _show_proposal(proposal, as_json)
+        return
     from experimentos.pages import new_page
 
-    as_json = want_json(ctx, json_out)
     doc = new_page(state(ctx).workspace(), page_type, slug, title, summary)
     if as_json:
         emit_json(page_json(doc.page, doc.path))
@@ -174,13 +208,24 @@ def page_set_status(
     reviewer: Annotated[
         str | None, typer.Option("--reviewer", help="Default: git user.name.")
     ] = None,
+    propose: ProposeFlag = False,
+    why: WhyOption = "",
+    base: BaseOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Change a page's status; accepting a policy/intervention needs rationale and evidence."""
-    from experimentos.pages import set_status
-
     as_json = want_json(ctx, json_out)
     ids = [part for item in evidence or [] for part in item.split(",")]
+    if propose:
+        from experimentos.proposals import propose_status
+
+        proposal = propose_status(
+            state(ctx).workspace(), page_id, status, rationale, ids, reviewer, why=why, base=base
+        )
+        _show_proposal(proposal, as_json)
+        return
+    from experimentos.pages import set_status
+
     doc = set_status(state(ctx).workspace(), page_id, status, rationale, ids, reviewer)
     if as_json:
         emit_json(page_json(doc.page, doc.path))

@@ -1,0 +1,309 @@
+"""Make a proposal: page changes committed on a new `xos/<kind>/<slug>` branch.
+
+The changes are applied through the store in a private worktree checked out (detached) at the
+base branch, in a temp directory; the user's HEAD, index and working tree are never touched.
+Everything is validated before anything is committed, and the branch is created last, pointing
+at the finished commit, so a refused proposal leaves no branch and no commit behind.
+
+A name that is taken gets the first free suffix (`xos/page/policy.x-2`, `-3`, …): agents
+propose repeatedly, and an earlier proposal must never be overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from experimentos.check import check
+from experimentos.errors import GitError, InvalidPage, NotFound, UsageError
+from experimentos.graph import is_page_ref
+from experimentos.models import Problem, check_ref, slug_problem
+from experimentos.pages import build_new_page
+from experimentos.proposals.changes import NewPage, PageChange, PageFile, StatusChange
+from experimentos.proposals.diff import compose_message, page_diff
+from experimentos.proposals.models import BRANCH_PREFIX, Proposal
+from experimentos.store import Workspace
+from experimentos.store.files import inside
+from experimentos.store.git import Repo
+
+_KIND_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+_MAX_SUFFIX = 100
+
+
+def propose(
+    workspace: Workspace,
+    changes: Sequence[PageChange],
+    *,
+    kind: str,
+    slug: str,
+    why: str,
+    evidence: Iterable[str] = (),
+    base: str | None = None,
+) -> Proposal:
+    """Commit `changes` on a new branch `xos/<kind>/<slug>` started from `base`.
+
+    `base` is a branch (default: `[proposals] base` in experimentos.toml, else the branch
+    checked out). Raises InvalidPage (with every problem)
+    when a changed page does not parse or the change introduces a `check` error, UsageError for
+    bad arguments, GitError when the repository cannot hold a proposal.
+    """
+    changes = list(changes)
+    if not changes:
+        raise UsageError("a proposal needs at least one page change")
+    name = _branch_name(kind, slug)
+    why = why.strip()
+    if not why:
+        raise UsageError("a proposal needs a reason (why)", field="why")
+    evidence = _evidence(evidence)
+    for change in changes:
+        change.precheck()
+
+    repo, prefix = Repo.containing(workspace.root)
+    if not repo.valid_branch_name(name):
+        raise UsageError(f"{name!r} is not a valid git branch name", field="slug")
+    base, base_commit = _resolve_base(repo, base or workspace.config.proposals.base)
+    with repo.worktree(base_commit) as tree:
+        root = tree / prefix if prefix else tree
+        root.mkdir(parents=True, exist_ok=True)
+        proposed = Workspace(root)
+        written: dict[str, bytes] = {}
+        for change in changes:
+            doc = change.apply(proposed)
+            written[doc.path] = (root / doc.path).read_bytes()
+        for ref in evidence:
+            if is_page_ref(ref) and not proposed.exists(ref):
+                raise NotFound(f"evidence {ref!r} does not exist", field="evidence")
+        repo_paths = {rel: f"{prefix}/{rel}" if prefix else rel for rel in written}
+        _refuse_new_errors(
+            proposed, written, {r: repo.blob(base_commit, p) for r, p in repo_paths.items()}
+        )
+
+        repo.run("add", "--", *repo_paths.values(), cwd=tree)
+        if repo.run("diff", "--cached", "--quiet", cwd=tree, check=False).returncode == 0:
+            raise UsageError(f"the proposal changes nothing on {base}")
+        olds = {rel: repo.blob(base_commit, repo_paths[rel]) for rel in written}
+        diffs = [
+            page_diff(rel, olds[rel], data)
+            for rel, data in sorted(written.items())
+            if olds[rel] != data
+        ]
+        # The first free name goes into the message; a branch made meanwhile moves us one on.
+        branch = _free_name(repo, name)
+        message = compose_message(kind, branch.rsplit("/", 1)[1], diffs, why, evidence, base)
+        repo.run(
+            *repo.identity_args(),
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "--cleanup=whitespace",
+            "-F",
+            "-",
+            input=message.encode("utf-8"),
+            cwd=tree,
+        )
+        commit = repo.text("rev-parse", "HEAD", cwd=tree)
+    message = repo.message(commit)  # as git stored it (whitespace cleaned up)
+    branch = _claim_branch(repo, name, commit, first=branch)
+    return Proposal(
+        name=branch,
+        kind=kind,
+        slug=branch.rsplit("/", 1)[1],
+        base=base,
+        base_commit=base_commit,
+        commit=commit,
+        subject=message.splitlines()[0],
+        message=message,
+        pages=diffs,
+    )
+
+
+def propose_new_page(
+    workspace: Workspace,
+    type_name: str,
+    slug: str,
+    title: str,
+    summary: str = "",
+    *,
+    why: str = "",
+    base: str | None = None,
+) -> Proposal:
+    """Propose a new draft page (what `page new --propose` does)."""
+    page = build_new_page(type_name, slug, title, summary)
+    reason = why.strip() or f"New draft {page.type.value} page: {page.title}"
+    return propose(workspace, [NewPage(page)], kind="page", slug=page.id, why=reason, base=base)
+
+
+def propose_status(
+    workspace: Workspace,
+    page_id: str,
+    status_name: str,
+    rationale: str = "",
+    evidence: Sequence[str] = (),
+    reviewer: str | None = None,
+    *,
+    why: str = "",
+    base: str | None = None,
+) -> Proposal:
+    """Propose a status transition with its review (what `page set-status --propose` does)."""
+    change = StatusChange(page_id, status_name, rationale, tuple(evidence), reviewer)
+    change.precheck()
+    status = status_name.strip().lower()
+    reason = why.strip() or rationale.strip() or f"Set {page_id} to {status}"
+    return propose(
+        workspace,
+        [change],
+        kind="status",
+        slug=f"{page_id}-{status}",
+        why=reason,
+        evidence=evidence,
+        base=base,
+    )
+
+
+def propose_page(
+    workspace: Workspace,
+    content: str | bytes,
+    *,
+    why: str,
+    evidence: Iterable[str] = (),
+    base: str | None = None,
+) -> Proposal:
+    """Propose one whole page file (frontmatter + body); its id decides where it goes.
+
+    Creates the page, or replaces it when the base has one with that id.
+    """
+    raw = content.encode("utf-8") if isinstance(content, str) else content
+    change = PageFile(raw)
+    return propose(
+        workspace, [change], kind="page", slug=change.page_id, why=why, evidence=evidence, base=base
+    )
+
+
+def propose_files(
+    workspace: Workspace,
+    files: Sequence[Path | str],
+    *,
+    why: str,
+    evidence: Iterable[str] = (),
+    slug: str | None = None,
+    base: str | None = None,
+) -> Proposal:
+    """Propose page files written by hand (absolute, relative to the cwd, or to the root)."""
+    if not files:
+        raise UsageError("name at least one page file to propose")
+    changes = [PageFile(raw, rel) for rel, raw in (_read_page_file(workspace, f) for f in files)]
+    if slug is None:
+        first = changes[0].page_id
+        slug = first if len(changes) == 1 else f"{first}-and-{len(changes) - 1}-more"
+    return propose(
+        workspace, changes, kind="page", slug=slug, why=why, evidence=evidence, base=base
+    )
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _branch_name(kind: str, slug: str) -> str:
+    if not _KIND_RE.fullmatch(kind):
+        raise UsageError(f"kind {kind!r} must be lowercase [a-z][a-z0-9-]*", field="kind")
+    problem = slug_problem(slug)
+    if problem:
+        raise UsageError(f"{slug!r}: {problem}", field="slug")
+    return f"{BRANCH_PREFIX}{kind}/{slug}"
+
+
+def _candidates(name: str) -> Iterable[str]:
+    yield name
+    for n in range(2, _MAX_SUFFIX + 1):
+        yield f"{name}-{n}"
+
+
+def _free_name(repo: Repo, name: str) -> str:
+    for candidate in _candidates(name):
+        if repo.commit_of(f"refs/heads/{candidate}") is None:
+            return candidate
+    raise GitError(f"{name} and its suffixes up to -{_MAX_SUFFIX} are taken; pass another slug")
+
+
+def _claim_branch(repo: Repo, name: str, commit: str, first: str) -> str:
+    """Create the branch `first`, else the next free name from `name`, atomically."""
+    for candidate in dict.fromkeys([first, *_candidates(name)]):
+        if repo.create_branch(candidate, commit, f"experimentos: propose {candidate}"):
+            return candidate
+    raise GitError(f"{name} and its suffixes up to -{_MAX_SUFFIX} are taken; pass another slug")
+
+
+def _evidence(evidence: Iterable[str]) -> list[str]:
+    ids = []
+    for item in evidence:
+        ref = item.strip()
+        if not ref:
+            continue
+        try:
+            check_ref(ref)
+        except ValueError as exc:
+            raise UsageError(str(exc), field="evidence") from None
+        if ref not in ids:
+            ids.append(ref)
+    return ids
+
+
+def _resolve_base(repo: Repo, base: str | None) -> tuple[str, str]:
+    """(branch name, commit) the proposal starts from."""
+    if base is None:
+        base = repo.current_branch()
+        if base is None:
+            raise GitError("HEAD is detached; pass --base BRANCH, the branch to propose against")
+    base = base.strip()
+    if base.startswith("refs/heads/"):
+        base = base[len("refs/heads/") :]
+    commit = repo.commit_of(f"refs/heads/{base}") or repo.commit_of(f"refs/remotes/{base}")
+    if commit is None:
+        if not repo.has_commits():
+            raise GitError(
+                f"the repository at {repo.top} has no commits yet; commit the knowledge base, "
+                "then propose changes to it"
+            )
+        raise GitError(f"no branch {base!r} with commits to propose against", field="base")
+    return base, commit
+
+
+def _refuse_new_errors(
+    workspace: Workspace, written: dict[str, bytes], before: dict[str, bytes | None]
+) -> None:
+    """Raise InvalidPage when the written files add `check` errors the base did not have."""
+    after = check(workspace).errors
+    if not after:
+        return
+    # Put the base versions back for a moment to learn which errors were there already.
+    for rel, data in before.items():
+        path = workspace.root / rel
+        if data is None:
+            path.unlink()
+        else:
+            path.write_bytes(data)
+    known = {_key(p) for p in check(workspace).errors}
+    for rel, data in written.items():
+        (workspace.root / rel).write_bytes(data)
+    new = [p for p in after if _key(p) not in known]
+    if new:
+        raise InvalidPage(new[0].path, new)
+
+
+def _key(problem: Problem) -> tuple:
+    return (problem.path, problem.field, problem.code, problem.message)
+
+
+def _read_page_file(workspace: Workspace, file: Path | str) -> tuple[str, bytes]:
+    """(root-relative path, bytes) of a page file the user names."""
+    path = Path(file)
+    if not path.is_absolute():
+        path = Path.cwd() / path if (Path.cwd() / path).exists() else workspace.root / path
+    if not path.is_file():
+        raise NotFound("no such page file", path=file)
+    if not inside(workspace.root, path) or not inside(workspace.root, path.parent):
+        raise UsageError(f"{file} is not inside the knowledge root {workspace.root}", path=file)
+    # The name the user gave decides the page location, not where a symlink points.
+    rel = (path.parent.resolve() / path.name).relative_to(workspace.root).as_posix()
+    return rel, path.read_bytes()
