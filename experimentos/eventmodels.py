@@ -164,14 +164,15 @@ def validate_payload(event_type: str, payload: Any) -> dict[str, Any]:
     try:
         parsed = model.model_validate(payload)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"])
-        message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        raise EventError(
-            f"{event_type}: {message}", f"payload.{where}" if where else "payload"
-        ) from None
+        found = []
+        for err in exc.errors(include_url=False):
+            where = ".".join(["payload", *(str(p) for p in err["loc"])])
+            message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            found.append((where, message.removeprefix("Value error, ")))
+        (first, message), rest = found[0], found[1:]
+        also = "; ".join(f"{where}: {text}" for where, text in rest)
+        message = f"{event_type} event: {message}" + (f" (also {also})" if also else "")
+        raise EventError(message, first) from None
     return parsed.model_dump(mode="json", exclude_none=True)
 
 

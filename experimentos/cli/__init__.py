@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from experimentos import __version__
-from experimentos.cli import knowledge, search
+from experimentos.cli import experiments, knowledge, runs, search
 from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
 
 app = typer.Typer(
@@ -56,6 +56,9 @@ app.command()(search.search)
 app.add_typer(knowledge.page_app, name="page")
 app.add_typer(knowledge.graph_app, name="graph")
 app.add_typer(knowledge.schema_app, name="schema")
+app.add_typer(experiments.exp_app, name="exp")
+app.add_typer(experiments.test_app, name="test")
+app.add_typer(runs.run_app, name="run")
 
 
 @app.command()
