@@ -42,6 +42,7 @@ from experimentos.store.labscan import scan_experiments, scan_runs, scan_tests
 from experimentos.store.records import Record, load_record, save_record
 
 _ASSERTION = TypeAdapter(Assertion)
+_TYPE_TAGS = {"bool", "int", "float", "str"}
 _OPS = {
     Operator.gt: operator.gt,
     Operator.ge: operator.ge,
@@ -74,7 +75,11 @@ def parse_assertion(data: dict) -> Assertion:
         return _ASSERTION.validate_python(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        loc = [str(p) for p in err["loc"] if str(p) != kind]
+        loc = []
+        for part in err["loc"][1:]:  # [0] is the kind (the union's tag)
+            if isinstance(part, str) and ("[" in part or part in _TYPE_TAGS):
+                break  # the member of a union that failed, not a field
+            loc.append(str(part))
         message = "not a parameter of this kind" if err["type"] == "extra_forbidden" else err["msg"]
         message = message.removeprefix("Value error, ")
         raise UsageError(

@@ -219,7 +219,15 @@ LATEST = "latest"
 RunSelector = Annotated[
     RunId | Literal["latest"], Field(description="A run id, or `latest` (the latest ended run)")
 ]
-Number = bool | int | float
+
+
+def _check_number(value: object) -> object:
+    if isinstance(value, bool | int | float):
+        return value
+    raise ValueError(f"expected a number or true/false, got {value!r}")
+
+
+Number = Annotated[bool | int | float, BeforeValidator(_check_number)]
 
 
 class MetricThreshold(_Record):

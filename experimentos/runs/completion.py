@@ -100,6 +100,8 @@ def completion_steps(events: Sequence[RunEvent]) -> list[CompletionStep]:
     """The contract's steps, evaluated over a run's events (in step order)."""
     evidence = evidence_of(events)
     first_edit = first_step(events, lambda e: e.type == "file_edited")
+    # With the server's own log present, only its records count for the protocol steps.
+    per_server = " (per the MCP server's own log)" if evidence == "server" else ""
     steps = [
         _ordered_step(
             events,
@@ -108,7 +110,7 @@ def completion_steps(events: Sequence[RunEvent]) -> list[CompletionStep]:
             lambda e: is_prework(e, evidence),
             _PREWORK_ACTION,
             first_edit,
-            "no brief was loaded (pre-work protocol not started)",
+            "no brief was loaded (pre-work protocol not started)" + per_server,
         ),
         _ordered_step(
             events,
@@ -117,7 +119,7 @@ def completion_steps(events: Sequence[RunEvent]) -> list[CompletionStep]:
             lambda e: is_dependency_load(e, evidence),
             _DEPS_ACTION,
             first_edit,
-            "the brief's dependencies were never resolved",
+            "the brief's dependencies were never resolved" + per_server,
         ),
     ]
     decision = first_step(events, lambda e: is_decision(e, evidence))

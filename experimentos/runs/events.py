@@ -204,9 +204,9 @@ def append_event(
             last, cut, needs_newline = _tail_state(fd)
             if cut is not None:
                 os.ftruncate(fd, cut)
-            event = RunEvent(
-                step=last + 1, ts=now or utc_now(), type=event_type, source=source, payload=payload
-            )
+            ts = now or utc_now()
+            ts = ts.replace(microsecond=ts.microsecond // 1000 * 1000)  # the line's precision
+            event = RunEvent(step=last + 1, ts=ts, type=event_type, source=source, payload=payload)
             line = event.to_line()
             if len(line) > MAX_EVENT_BYTES:
                 raise UsageError(
