@@ -29,6 +29,7 @@ from experimentos.labmodels import (
     MetricValue,
     RunStatus,
     StatusChange,
+    metric_name_problem,
 )
 from experimentos.models import Problem
 from experimentos.store import Workspace
@@ -40,15 +41,8 @@ from experimentos.store.labpaths import (
     experiment_slug,
     slugify,
 )
-from experimentos.store.labscan import (
-    read_experiment as _read,
-)
-from experimentos.store.labscan import (
-    run_files,
-    scan_experiments,
-    scan_runs,
-    scan_tests,
-)
+from experimentos.store.labscan import read_experiment as read_experiment_at
+from experimentos.store.labscan import run_files, scan_experiments, scan_runs, scan_tests
 from experimentos.store.records import Record, save_record
 
 _BODY = "## Setup\n\n## Interpretation\n"
@@ -81,7 +75,7 @@ def parse_experiment_status(name: str) -> ExperimentStatus:
 
 def read_experiment(workspace: Workspace, ref: str) -> Record[Experiment]:
     """The experiment named by slug or id (UnsafeId, NotFound naming it, InvalidPage)."""
-    return _read(workspace.root, experiment_slug(ref))
+    return read_experiment_at(workspace.root, experiment_slug(ref))
 
 
 def _save(workspace: Workspace, record: Record[Experiment], changed: Experiment):
@@ -299,6 +293,11 @@ def set_experiment_metric(
     workspace: Workspace, ref: str, name: str, value: MetricValue | None
 ) -> Record[Experiment]:
     """Set (or with value None remove) one of the experiment's aggregate metrics."""
+    problem = metric_name_problem(name)
+    if problem:
+        raise UsageError(problem, field="name")
+    if value is not None and not isinstance(value, bool | int | float | str):
+        raise UsageError(f"metric value {value!r} must be a number, true/false or text")
     record = read_experiment(workspace, ref)
     exp = record.model
     metrics = dict(exp.metrics)

@@ -72,11 +72,17 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+def metric_name_problem(name: str) -> str | None:
+    """Why `name` is not a valid metric name, or None when it is."""
+    if not isinstance(name, str) or not _METRIC_RE.fullmatch(name):
+        return f"metric name {name!r} must match {METRIC_NAME_PATTERN} (letters, digits, _ . : -)"
+    return None
+
+
 def _check_metric_name(value: str) -> str:
-    if not _METRIC_RE.fullmatch(value):
-        raise ValueError(
-            f"metric name {value!r} must match {METRIC_NAME_PATTERN} (letters, digits, _ . : -)"
-        )
+    problem = metric_name_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

@@ -159,8 +159,9 @@ def test_metrics_are_a_mapping(empty_kb):
     assert "note" not in read_experiment(empty_kb, "m").model.metrics
     with pytest.raises(NotFound):
         set_experiment_metric(empty_kb, "m", "note", None)
-    with pytest.raises(Exception, match="metric name"):
+    with pytest.raises(UsageError, match="metric name") as err:
         set_experiment_metric(empty_kb, "m", "bad name!", 1)
+    assert err.value.field == "name"
     with pytest.raises(UsageError, match="finite"):
         parse_metric_value("nan")
 

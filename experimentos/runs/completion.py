@@ -9,7 +9,7 @@ step, what to do about it and why.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -80,7 +80,7 @@ def _ordered_step(
     events: Sequence[RunEvent],
     name: str,
     title: str,
-    match,  # noqa: ANN001 - Callable[[RunEvent], bool]
+    match: Callable[[RunEvent], bool],
     action: str,
     first_edit: int | None,
     missing: str,

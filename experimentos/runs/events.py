@@ -53,6 +53,19 @@ def run_lock(root: Path, run_id: str) -> Iterator[None]:
         yield
 
 
+def _parse_line(line: bytes) -> RunEvent | str:
+    """The event on a line, or why it is not one."""
+    try:
+        return RunEvent.model_validate(json.loads(line))
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message
+    except ValueError as exc:
+        return f"not JSON: {exc}"
+
+
 def parse_events(raw: bytes, rel: str) -> tuple[list[RunEvent], list[Problem]]:
     """Events of a log's bytes; bad lines and a torn last line are reported and skipped."""
     events: list[RunEvent] = []
@@ -63,16 +76,10 @@ def parse_events(raw: bytes, rel: str) -> tuple[list[RunEvent], list[Problem]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            event = RunEvent.model_validate(json.loads(line))
-        except (ValueError, ValidationError) as exc:
-            message = (
-                exc.errors(include_url=False)[0]["msg"]
-                if isinstance(exc, ValidationError)
-                else f"not JSON: {exc}"
-            )
+        event = _parse_line(line)
+        if isinstance(event, str):
             problems.append(
-                Problem(path=rel, code="event-invalid", message=f"line {number}: {message}")
+                Problem(path=rel, code="event-invalid", message=f"line {number}: {event}")
             )
             continue
         if event.step <= last:

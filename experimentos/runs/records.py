@@ -20,6 +20,7 @@ from experimentos.labmodels import (
     RunOutcome,
     RunRecord,
     RunStatus,
+    metric_name_problem,
 )
 from experimentos.runs.events import read_events, run_lock
 from experimentos.runs.metrics import compute_metrics
@@ -167,6 +168,10 @@ def finish_run(
         names = ", ".join(s.value for s in ENDED)
         raise UsageError(f"a run finishes as one of: {names}", field="status")
     end_outcome = parse_outcome(outcome) if outcome else None
+    for name in metrics or {}:
+        problem = metric_name_problem(name)
+        if problem:
+            raise UsageError(problem, field="metrics")
     with run_lock(workspace.root, check_run_id(run_id)):
         record = read_run(workspace, run_id)
         run = record.model
