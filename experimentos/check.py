@@ -6,6 +6,7 @@ Codes (stable; tools match on them):
            yaml-duplicate-key, yaml-tag, schema, read-error, symlink-outside-root,
            id-path-mismatch, duplicate-id, dangling-reference, dependency-cycle, review-missing
   warnings review-expired, unknown-file
+Experiments, tests, runs and event logs are checked too (codes: experimentos/labcheck.py).
 """
 
 from __future__ import annotations
@@ -40,8 +41,12 @@ class CheckReport:
 
 
 def check(workspace: Workspace, today: dt.date | None = None) -> CheckReport:
-    """Scan the workspace and validate every page and every edge between pages."""
-    return check_scan(workspace.scan(), today)
+    """Scan the workspace: every page and edge between pages, then the experiments tree."""
+    from experimentos.labcheck import check_experiments
+
+    report = check_scan(workspace.scan(), today)
+    report.problems.extend(check_experiments(workspace))
+    return report
 
 
 def check_scan(scan: Scan, today: dt.date | None = None) -> CheckReport:

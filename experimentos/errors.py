@@ -60,6 +60,14 @@ class ReviewRequired(ExperimentosError):
     """A status change that the review rules refuse (e.g. accepting a policy without evidence)."""
 
 
+class IllegalTransition(ExperimentosError):
+    """A status change the lifecycle does not allow; `allowed` names the ones it does."""
+
+    def __init__(self, message: str, allowed: list[str], *, path: str | Path | None = None):
+        self.allowed = allowed
+        super().__init__(message, path=path, field="status")
+
+
 class RootNotFound(ExperimentosError):
     """No knowledge root could be found from the current directory."""
 

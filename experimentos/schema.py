@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from experimentos.models import FORMAT_VERSION, Page
 
 
@@ -19,9 +21,68 @@ def page_schema() -> dict:
     }
 
 
+def record_schema(model: type[BaseModel], name: str, title: str) -> dict:
+    """The schema of a record file (experiment, test, run) or of an event line."""
+    schema = model.model_json_schema(by_alias=True, mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://experimentos.dev/schemas/{name}",
+        "title": f"{title} (format {FORMAT_VERSION})",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
+
+
+def event_schema() -> dict:
+    """One line of a run's event log, with each known type's payload contract."""
+    from experimentos.eventmodels import CUSTOM_TYPE_PATTERN, EVENT_PAYLOADS, RunEvent
+
+    schema = record_schema(RunEvent, "run-event.schema.json", "experimentos run event")
+    defs = schema.setdefault("$defs", {})
+    rules = []
+    for event_type, model in EVENT_PAYLOADS.items():
+        payload = model.model_json_schema(mode="validation", ref_template="#/$defs/{model}")
+        defs.update(payload.pop("$defs", {}))
+        defs[model.__name__] = payload
+        rules.append(
+            {
+                "if": {"properties": {"type": {"const": event_type}}},
+                "then": {"properties": {"payload": {"$ref": f"#/$defs/{model.__name__}"}}},
+            }
+        )
+    schema["properties"]["type"] = {
+        "anyOf": [
+            {"enum": list(EVENT_PAYLOADS)},
+            {"type": "string", "pattern": CUSTOM_TYPE_PATTERN},
+        ]
+    }
+    schema["allOf"] = rules
+    return schema
+
+
+def all_schemas() -> dict[str, dict]:
+    from experimentos.labmodels import Experiment, ExperimentTest, RunRecord
+
+    return {
+        "page.schema.json": page_schema(),
+        "experiment.schema.json": record_schema(
+            Experiment, "experiment.schema.json", "experimentos experiment (README.md frontmatter)"
+        ),
+        "test.schema.json": record_schema(
+            ExperimentTest, "test.schema.json", "experimentos experiment test frontmatter"
+        ),
+        "run.schema.json": record_schema(
+            RunRecord, "run.schema.json", "experimentos run record frontmatter"
+        ),
+        "run-event.schema.json": event_schema(),
+    }
+
+
 def render_schemas() -> dict[str, str]:
     """File name -> exact text of every schema file."""
-    return {"page.schema.json": json.dumps(page_schema(), indent=2, ensure_ascii=False) + "\n"}
+    return {
+        name: json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+        for name, schema in all_schemas().items()
+    }
 
 
 def export_schemas(directory: Path) -> list[Path]:

@@ -136,7 +136,15 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
+def _represent_datetime(dumper: yaml.SafeDumper, value: dt.datetime) -> yaml.Node:
+    # ISO 8601 with a T and a Z, the way timestamps appear in JSON and event logs.
+    text = value.isoformat()
+    text = text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
+    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", text)
+
+
 _Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(dt.datetime, _represent_datetime)
 _Dumper.add_representer(
     _FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
 )

@@ -1,0 +1,362 @@
+"""Models of the experiments umbrella: experiments, their tests and runs (format version 1).
+
+File formats (DESIGN.md, "Experiments, tests and runs"):
+
+    experiments/<slug>/README.md              Experiment
+    experiments/<slug>/tests/<test>.md        ExperimentTest (an assertion and its last verdict)
+    experiments/<slug>/runs/<run-id>.md       RunRecord (its events: see eventmodels.py)
+
+Keys on disk are camelCase like page frontmatter; metric names are data and keep the case they
+were given. The event contract of a run's event log lives in experimentos/eventmodels.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+from experimentos.models import SLUG_PATTERN, Text, slug_problem
+
+# Experiment and test slugs come from names (lowercase, non-alphanumerics -> '-'), so they hold
+# no dots; that keeps a test id test.<experiment>.<test> unambiguous.
+NAME_SLUG_PATTERN = r"[a-z0-9][a-z0-9-]*"
+_NAME_SLUG_RE = re.compile(rf"^{NAME_SLUG_PATTERN}$")
+EXPERIMENT_ID_PATTERN = rf"^experiment\.{NAME_SLUG_PATTERN}$"
+TEST_ID_PATTERN = rf"^test\.{NAME_SLUG_PATTERN}\.{NAME_SLUG_PATTERN}$"
+RUN_ID_PATTERN = rf"^run\.{SLUG_PATTERN}$"
+METRIC_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.:-]{0,79}$"
+_METRIC_RE = re.compile(METRIC_NAME_PATTERN)
+
+
+def name_slug_problem(slug: str) -> str | None:
+    """Why `slug` is not a valid experiment or test slug, or None when it is."""
+    problem = slug_problem(slug)
+    if problem:
+        return problem
+    if not _NAME_SLUG_RE.fullmatch(slug):
+        return "slug must be lowercase [a-z0-9][a-z0-9-]* (no dots)"
+    return None
+
+
+def _prefixed(prefix: str, parts: int):  # noqa: ANN202 - a validator factory
+    def check(value: str) -> str:
+        head, _, rest = value.partition(".")
+        pieces = rest.split(".") if parts > 1 else [rest]
+        if head != prefix or len(pieces) != parts:
+            raise ValueError(f"{value!r} is not a {prefix} id (expected {prefix}.<slug>)")
+        for piece in pieces:
+            problem = slug_problem(piece) if prefix == "run" else name_slug_problem(piece)
+            if problem:
+                raise ValueError(f"{value!r}: {problem}")
+        return value
+
+    return check
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Timestamps are UTC; a naive one is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def metric_name_problem(name: str) -> str | None:
+    """Why `name` is not a valid metric name, or None when it is."""
+    if not isinstance(name, str) or not _METRIC_RE.fullmatch(name):
+        return f"metric name {name!r} must match {METRIC_NAME_PATTERN} (letters, digits, _ . : -)"
+    return None
+
+
+def _check_metric_name(value: str) -> str:
+    problem = metric_name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _none_to_dict(value: object) -> object:
+    return {} if value is None else value
+
+
+def _none_to_list(value: object) -> object:
+    return [] if value is None else value
+
+
+Timestamp = Annotated[dt.datetime, AfterValidator(_utc)]
+ExperimentId = Annotated[
+    str,
+    AfterValidator(_prefixed("experiment", 1)),
+    Field(json_schema_extra={"pattern": EXPERIMENT_ID_PATTERN}),
+]
+TestId = Annotated[
+    str,
+    AfterValidator(_prefixed("test", 2)),
+    Field(json_schema_extra={"pattern": TEST_ID_PATTERN}),
+]
+RunId = Annotated[
+    str,
+    AfterValidator(_prefixed("run", 1)),
+    Field(json_schema_extra={"pattern": RUN_ID_PATTERN}),
+]
+MetricName = Annotated[
+    str,
+    AfterValidator(_check_metric_name),
+    Field(json_schema_extra={"pattern": METRIC_NAME_PATTERN}),
+]
+# bool before int: YAML `true` stays a boolean, never 1.
+MetricValue = bool | int | float | str
+Metrics = Annotated[dict[MetricName, MetricValue], BeforeValidator(_none_to_dict)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        regex_engine="python-re",
+    )
+
+
+# --- experiments -----------------------------------------------------------------------------
+
+
+class ExperimentKind(StrEnum):
+    ml = "ml"
+    rl = "rl"
+    analysis = "analysis"
+    backtest = "backtest"
+    paper = "paper"
+    bot = "bot"
+    agent = "agent"
+    research = "research"
+    hypothesis = "hypothesis"
+    optimization = "optimization"
+    ablation = "ablation"
+    sweep = "sweep"
+
+
+class ExperimentStatus(StrEnum):
+    draft = "draft"
+    running = "running"
+    interpreted = "interpreted"
+    archived = "archived"
+
+
+# The lifecycle: draft -> running -> interpreted -> archived; interpreted -> running reopens;
+# archived is final.
+TRANSITIONS: dict[ExperimentStatus, tuple[ExperimentStatus, ...]] = {
+    ExperimentStatus.draft: (ExperimentStatus.running,),
+    ExperimentStatus.running: (ExperimentStatus.interpreted,),
+    ExperimentStatus.interpreted: (ExperimentStatus.archived, ExperimentStatus.running),
+    ExperimentStatus.archived: (),
+}
+
+
+class StatusChange(_Record):
+    """One transition in an experiment's status history."""
+
+    from_: ExperimentStatus = Field(alias="from")
+    to: ExperimentStatus
+    at: Timestamp
+    note: Text = ""
+
+
+class Experiment(_Record):
+    """experiments/<slug>/README.md: the umbrella that runs, tests and matrices belong to."""
+
+    id: ExperimentId
+    name: Annotated[Text, Field(min_length=1)]
+    kind: ExperimentKind
+    status: ExperimentStatus = ExperimentStatus.draft
+    parent: ExperimentId | None = None
+    hypothesis: Text = ""
+    metrics: Metrics = Field(default_factory=dict)
+    created: Timestamp
+    status_history: Annotated[list[StatusChange], BeforeValidator(_none_to_list)] = Field(
+        default_factory=list, alias="statusHistory"
+    )
+    body: SkipJsonSchema[str] = Field(default="", exclude=True)
+
+    @property
+    def slug(self) -> str:
+        return self.id.split(".", 1)[1]
+
+    @model_validator(mode="after")
+    def _not_own_parent(self) -> Experiment:
+        if self.parent == self.id:
+            raise ValueError(f"{self.id} cannot be its own parent")
+        return self
+
+
+# --- tests (assertions) ----------------------------------------------------------------------
+
+
+class Operator(StrEnum):
+    gt = ">"
+    ge = ">="
+    lt = "<"
+    le = "<="
+    eq = "=="
+    ne = "!="
+
+
+class RunOutcome(StrEnum):
+    """Whether a run accomplished its task."""
+
+    success = "success"
+    failure = "failure"
+    partial = "partial"
+
+
+LATEST = "latest"
+RunSelector = Annotated[
+    RunId | Literal["latest"], Field(description="A run id, or `latest` (the latest ended run)")
+]
+
+
+def _check_number(value: object) -> object:
+    if isinstance(value, bool | int | float):
+        return value
+    raise ValueError(f"expected a number or true/false, got {value!r}")
+
+
+Number = Annotated[bool | int | float, BeforeValidator(_check_number)]
+
+
+class MetricThreshold(_Record):
+    """A metric of one run (scope run) or of the experiment's aggregate (scope experiment)."""
+
+    kind: Literal["metric_threshold"] = "metric_threshold"
+    metric: MetricName
+    op: Operator
+    value: Number
+    scope: Literal["run", "experiment"] = "run"
+    run: RunSelector | None = Field(default=None, description="scope run only (default latest)")
+
+    @model_validator(mode="after")
+    def _run_only_for_runs(self) -> MetricThreshold:
+        if self.scope == "experiment" and self.run is not None:
+            raise ValueError("`run` applies to scope run only; drop it or use scope run")
+        return self
+
+
+class RunOutcomeCheck(_Record):
+    """A given run, or the latest ended one, ended with the expected outcome."""
+
+    kind: Literal["run_outcome"] = "run_outcome"
+    run: RunSelector = LATEST
+    expected: RunOutcome = RunOutcome.success
+
+
+class ManualCheck(_Record):
+    """A verdict a person sets, with a rationale."""
+
+    kind: Literal["manual"] = "manual"
+    question: Text = ""
+
+
+class ConditionDelta(_Record):
+    """metric(treatment) - metric(baseline) <op> value; evaluable once matrices exist."""
+
+    kind: Literal["condition_delta"] = "condition_delta"
+    metric: MetricName
+    baseline: Annotated[Text, Field(min_length=1)]
+    treatment: Annotated[Text, Field(min_length=1)]
+    op: Operator = Operator.ge
+    value: Number = 0
+
+
+Assertion = Annotated[
+    MetricThreshold | RunOutcomeCheck | ManualCheck | ConditionDelta,
+    Field(discriminator="kind"),
+]
+ASSERTION_KINDS = ("metric_threshold", "run_outcome", "manual", "condition_delta")
+
+
+class ExperimentTest(_Record):
+    """experiments/<slug>/tests/<test>.md: an assertion and the verdict of its last evaluation."""
+
+    id: TestId
+    name: Annotated[Text, Field(min_length=1)]
+    assertion: Assertion
+    passed: bool | None = None
+    details: Text = ""
+    run_ref: RunId | None = Field(default=None, alias="runRef")
+    evaluated_at: Timestamp | None = Field(default=None, alias="evaluatedAt")
+    body: SkipJsonSchema[str] = Field(default="", exclude=True)
+
+    @property
+    def experiment_slug(self) -> str:
+        return self.id.split(".")[1]
+
+    @property
+    def slug(self) -> str:
+        return self.id.split(".")[2]
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+class RunStatus(StrEnum):
+    """running until finished; failed: the run itself broke; aborted: stopped early on purpose."""
+
+    running = "running"
+    finished = "finished"
+    failed = "failed"
+    aborted = "aborted"
+
+
+_COMMIT_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+
+
+def _check_commit(value: str) -> str:
+    if not _COMMIT_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a full git commit hash")
+    return value
+
+
+class RunRecord(_Record):
+    """experiments/<slug>/runs/<run-id>.md: one agent run; the body is its human summary."""
+
+    id: RunId
+    experiment: ExperimentId
+    task: Annotated[Text, Field(min_length=1)]
+    agent: Text | None = None
+    model: Text | None = None
+    toolchain: Text | None = None
+    condition: Text | None = None
+    status: RunStatus = RunStatus.running
+    outcome: RunOutcome | None = None
+    brief: Text | None = None
+    knowledge_commit: Annotated[str, AfterValidator(_check_commit)] | None = Field(
+        default=None, alias="knowledgeCommit"
+    )
+    started: Timestamp
+    ended: Timestamp | None = None
+    metrics: Metrics = Field(default_factory=dict)
+    body: SkipJsonSchema[str] = Field(default="", exclude=True)
+
+    @property
+    def experiment_slug(self) -> str:
+        return self.experiment.split(".", 1)[1]
+
+    @model_validator(mode="after")
+    def _ended_when_done(self) -> RunRecord:
+        if self.status is RunStatus.running and self.ended is not None:
+            raise ValueError("a running run has no `ended` time")
+        if self.ended is not None and self.ended < self.started:
+            raise ValueError("`ended` is before `started`")
+        return self

@@ -1,0 +1,158 @@
+"""Read the experiments tree (experiments, tests, runs); scans report bad files and keep going."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Generic, TypeVar
+
+from experimentos.errors import InvalidPage, NotFound, UsageError
+from experimentos.labmodels import Experiment, ExperimentTest, RunRecord, name_slug_problem
+from experimentos.models import Problem
+from experimentos.store.labpaths import (
+    EVENTS_SUFFIX,
+    EXPERIMENT_FILE,
+    EXPERIMENTS_DIR,
+    RUNS_DIR,
+    TESTS_DIR,
+    check_run_id,
+    experiment_dir,
+    experiment_id,
+    experiment_path,
+)
+from experimentos.store.records import Record, load_record
+
+M = TypeVar("M", Experiment, ExperimentTest, RunRecord)
+_IGNORED = {".gitkeep", "README.md"}
+
+
+@dataclass
+class LabScan(Generic[M]):
+    """Records that parsed (sorted by path) and every problem found on the way."""
+
+    records: list[Record[M]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _warn(rel: str, message: str) -> Problem:
+    return Problem(path=rel, code="unknown-file", severity="warning", message=message)
+
+
+def _load_into(scan: LabScan, root: Path, rel: str, model: type) -> None:
+    try:
+        scan.records.append(load_record(root, rel, model))
+    except InvalidPage as exc:
+        scan.problems.extend(exc.problems)
+    except NotFound:  # removed between listing and reading
+        pass
+
+
+def _entries(directory: Path) -> list[os.DirEntry]:
+    try:
+        with os.scandir(directory) as it:
+            return sorted(it, key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def read_experiment(root: Path, slug: str) -> Record[Experiment]:
+    """The experiment with this slug (UnsafeId, NotFound naming it, InvalidPage)."""
+    rel = experiment_path(slug).as_posix()
+    if not (root / rel).is_file():
+        raise NotFound(f"no experiment {experiment_id(slug)!r}", path=rel)
+    record = load_record(root, rel, Experiment)
+    if record.model.id != experiment_id(slug):
+        raise UsageError(
+            f"id {record.model.id!r} does not match its directory (expected "
+            f"{experiment_id(slug)!r})",
+            path=rel,
+            field="id",
+        )
+    return record
+
+
+def scan_experiments(root: Path) -> LabScan[Experiment]:
+    """Every experiments/<slug>/README.md."""
+    scan: LabScan[Experiment] = LabScan()
+    for entry in _entries(root / EXPERIMENTS_DIR):
+        rel = f"{EXPERIMENTS_DIR}/{entry.name}"
+        if entry.name in _IGNORED:
+            continue
+        if entry.is_symlink() or not entry.is_dir():
+            scan.problems.append(_warn(rel, "not an experiment directory"))
+            continue
+        if name_slug_problem(entry.name):
+            scan.problems.append(_warn(rel, "not an experiment slug; not scanned"))
+            continue
+        if not (root / rel / EXPERIMENT_FILE).is_file():
+            scan.problems.append(
+                Problem(
+                    path=rel,
+                    code="experiment-missing-readme",
+                    message=f"experiment directory has no {EXPERIMENT_FILE}",
+                )
+            )
+            continue
+        _load_into(scan, root, f"{rel}/{EXPERIMENT_FILE}", Experiment)
+    return scan
+
+
+def scan_tests(root: Path, slug: str) -> LabScan[ExperimentTest]:
+    """Every experiments/<slug>/tests/*.md."""
+    scan: LabScan[ExperimentTest] = LabScan()
+    base = experiment_dir(slug) / TESTS_DIR
+    for entry in _entries(root / base):
+        rel = (base / entry.name).as_posix()
+        if entry.name in _IGNORED:
+            continue
+        if not entry.name.endswith(".md") or name_slug_problem(entry.name[:-3]):
+            scan.problems.append(_warn(rel, "not a test file (tests are <slug>.md)"))
+            continue
+        _load_into(scan, root, rel, ExperimentTest)
+    return scan
+
+
+def run_files(root: Path, slug: str) -> list[PurePosixPath]:
+    """The run record paths (not event logs) under experiments/<slug>/runs/."""
+    base = experiment_dir(slug) / RUNS_DIR
+    return [
+        base / e.name
+        for e in _entries(root / base)
+        if e.name.endswith(".md") and e.name not in _IGNORED
+    ]
+
+
+def scan_runs(root: Path, slug: str) -> LabScan[RunRecord]:
+    """Every run record of one experiment."""
+    scan: LabScan[RunRecord] = LabScan()
+    base = experiment_dir(slug) / RUNS_DIR
+    for entry in _entries(root / base):
+        rel = (base / entry.name).as_posix()
+        if entry.name in _IGNORED or entry.name.endswith(EVENTS_SUFFIX):
+            continue
+        if entry.name.startswith("."):  # temp files of an atomic write
+            continue
+        if not entry.name.endswith(".md"):
+            scan.problems.append(_warn(rel, "not a run file (runs are run.<slug>.md)"))
+            continue
+        _load_into(scan, root, rel, RunRecord)
+    return scan
+
+
+def locate_run(root: Path, run_id: str) -> tuple[str, str]:
+    """(experiment slug, record path) of a run, found by its id alone."""
+    check_run_id(run_id)
+    name = f"{run_id}.md"
+    hits = sorted(
+        e.name
+        for e in _entries(root / EXPERIMENTS_DIR)
+        if not name_slug_problem(e.name)
+        and (root / EXPERIMENTS_DIR / e.name / RUNS_DIR / name).is_file()
+    )
+    if not hits:
+        raise NotFound(f"no run {run_id!r}", field="run")
+    if len(hits) > 1:
+        where = ", ".join(hits)
+        raise UsageError(f"run {run_id!r} exists in several experiments: {where}", field="run")
+    return hits[0], f"{EXPERIMENTS_DIR}/{hits[0]}/{RUNS_DIR}/{name}"
