@@ -30,6 +30,27 @@ TOOLS = {
     "resolve_dependencies",
     "search_knowledge",
     "get_page",
+    "record_run_start",
+    "record_run_event",
+    "record_decision",
+    "complete_run",
+    "validate_run_completion",
+    "get_next_required_action",
+    "propose_page",
+    "data.experiments.list",
+    "data.experiments.tree",
+    "data.experiments.describe",
+    "data.tests.list",
+    "data.tests.describe",
+}
+WRITE_TOOLS = {
+    "get_work_brief",
+    "start_pre_work_protocol",
+    "record_run_start",
+    "record_run_event",
+    "record_decision",
+    "complete_run",
+    "propose_page",
 }
 
 
@@ -52,9 +73,10 @@ def test_tools_are_listed_with_read_only_hints(server):
 
     tools = {t.name: t for t in run(server, script)}
     assert set(tools) == TOOLS
-    for name in TOOLS - {"get_work_brief"}:  # get_work_brief can write briefs/<id>.md
+    for name in TOOLS - WRITE_TOOLS:
         assert tools[name].annotations.read_only_hint is True, name
-    assert tools["get_work_brief"].annotations.read_only_hint is False
+    for name in WRITE_TOOLS:
+        assert tools[name].annotations.read_only_hint is False, name
     assert all(t.description for t in tools.values())
 
 
@@ -239,3 +261,65 @@ def test_cli_mcp_config_and_bad_client(cli, kb):
     assert bad.exit_code == 2 and "unknown client 'vim'" in bad.stderr
     bad = cli(kb.root, "mcp", "serve", "--transport", "carrier-pigeon")
     assert bad.exit_code == 2 and "unknown transport" in bad.stderr
+
+
+def test_a_scripted_run_is_recorded_by_the_server_and_completes(kb):
+    from experimentos.experiments import new_experiment
+    from experimentos.runs import read_events, read_run
+
+    new_experiment(kb, "Drizzle pin", "agent")
+    server = build_server(kb)
+
+    async def script(c):
+        pre = await c.call_tool("start_pre_work_protocol", {**GOLDEN, "experiment": "drizzle-pin"})
+        run_id = pre.structured_content["run_id"]
+        assert pre.structured_content["context"]["run_id"] == run_id
+        early = await c.call_tool("get_next_required_action", {"run_id": run_id})
+        await c.call_tool(
+            "record_decision",
+            {
+                "run_id": run_id,
+                "decision": "keep the pin",
+                "page_ids": ["policy.no-destructive-git"],
+            },
+        )
+        edit = {"run_id": run_id, "type": "file_edited", "payload": {"path": "src/db/schema.ts"}}
+        await c.call_tool("record_run_event", edit)
+        bad = await c.call_tool("record_run_event", {"run_id": run_id, "type": "edited"})
+        tests = {"run_id": run_id, "type": "test_run", "payload": {"passed": True}}
+        await c.call_tool("record_run_event", tests)
+        done = await c.call_tool(
+            "complete_run", {"run_id": run_id, "final_answer": "kept the pin", "outcome": "success"}
+        )
+        tree = await c.call_tool("data.experiments.tree", {})
+        described = await c.call_tool("data.experiments.describe", {"id": "drizzle-pin"})
+        return run_id, early, bad, done, tree, described
+
+    run_id, early, bad, done, tree, described = run(server, script)
+    assert early.structured_content["step"] == "decision"
+    assert bad.is_error and "x-" in bad.content[0].text
+    assert done.structured_content["completion"]["complete"] is True
+    assert done.structured_content["completion"]["evidence"] == "server"
+    assert tree.structured_content["roots"][0]["id"] == "experiment.drizzle-pin"
+    assert described.structured_content["runs"] == 1
+    record = read_run(kb, run_id).model
+    assert record.status == "finished" and record.brief.startswith("brief.")
+    events = read_events(kb, run_id).events
+    first = [(e.type, e.source) for e in events[:2]]
+    assert first == [("brief_loaded", "server"), ("dependency_resolved", "server")]
+    logged = [e.payload["tool"] for e in events if e.type == "mcp_tool_called"]
+    assert logged[0] == "start_pre_work_protocol" and "complete_run" in logged
+    assert [e.step for e in events] == list(range(1, len(events) + 1))
+
+
+def test_read_only_refuses_every_write_tool(kb):
+    async def script(c):
+        return [
+            await c.call_tool("record_run_start", {"experiment": "x", "task": "t"}),
+            await c.call_tool("record_decision", {"run_id": "run.x", "decision": "d"}),
+            await c.call_tool("propose_page", {"content": "---\n---\n", "why": "w"}),
+            await c.call_tool("start_pre_work_protocol", {**GOLDEN, "experiment": "x"}),
+        ]
+
+    for result in run(build_server(kb, read_only=True), script):
+        assert result.is_error and "--read-only" in result.content[0].text

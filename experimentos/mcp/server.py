@@ -29,6 +29,8 @@ from experimentos.briefs.render import render_brief, write_brief
 from experimentos.errors import ExperimentosError, UsageError
 from experimentos.index.search import Filters, SearchResponse, search
 from experimentos.live import Live
+from experimentos.mcp.records import logged
+from experimentos.mcp.records import register as register_record_tools
 from experimentos.store import Workspace
 from experimentos.store.paths import split_id
 
@@ -50,6 +52,9 @@ Libraries = Annotated[list[str] | None, Field(description="Libraries the task in
 Files = Annotated[list[str] | None, Field(description="Repo-relative files the task touches.")]
 Budget = Annotated[int, Field(description="Token budget of the brief.")]
 Depth = Annotated[int, Field(description="How many dependsOn hops to load.")]
+RunIdArg = Annotated[
+    str | None, Field(description="Your run id, if any: the server logs the call in that run.")
+]
 
 
 class BriefAnswer(BaseModel):
@@ -114,6 +119,40 @@ class Server:
             self.briefs.popitem(last=False)
         path = write_brief(self.live.workspace, brief) if write else None
         return brief, path
+
+    def record_pre_work(
+        self,
+        brief: Brief,
+        experiment: str | None,
+        run_id: str | None,
+        agent: str | None,
+        model: str | None,
+        toolchain: str | None,
+    ) -> str | None:
+        """Start (or reuse) the run and record, as the server, what the agent was given."""
+        if experiment is None and run_id is None:
+            return None
+        if self.read_only:
+            raise UsageError(f"recording a run is {WRITE_NOTE}", field="experiment")
+        from experimentos.runs import append_event, start_run
+
+        ws = self.live.workspace
+        if run_id is None:
+            record = start_run(
+                ws, experiment, brief.request.task, agent=agent, model=model,
+                toolchain=toolchain, brief=brief.brief_id,
+            )  # fmt: skip
+            run_id = record.model.id
+        pages = [e.id for e in brief.entries]
+        append_event(
+            ws, run_id, "brief_loaded", {"brief_id": brief.brief_id, "page_ids": pages},
+            source="server",
+        )  # fmt: skip
+        deps = [e.id for e in brief.entries if e.role == "dependency"] or pages
+        if deps:
+            payload = {"page_ids": deps, "brief_id": brief.brief_id}
+            append_event(ws, run_id, "dependency_resolved", payload, source="server")
+        return run_id
 
     def dependencies(self, page_id: str, depth: int) -> Dependencies:
         split_id(page_id)  # UnsafeId for anything that is not a page id
@@ -212,6 +251,7 @@ def build_server(
     server.state = state  # for tests and embedding
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, open_world_hint=False))
+    @logged(state, "get_work_brief")
     def get_work_brief(
         task: Task,
         repo: Repo = None,
@@ -224,6 +264,7 @@ def build_server(
         budget: Budget = DEFAULT_BUDGET,
         depth: Depth = DEFAULT_DEPTH,
         write: Annotated[bool, Field(description="Also write briefs/<id>.md.")] = False,
+        run_id: RunIdArg = None,
     ) -> BriefAnswer:
         """The reviewed knowledge that applies to a task, as Markdown within a token budget."""
         try:
@@ -244,6 +285,7 @@ def build_server(
         )
 
     @server.tool(annotations=READ)
+    @logged(state, "get_agent_work_context")
     def get_agent_work_context(
         task: Task,
         repo: Repo = None,
@@ -255,6 +297,7 @@ def build_server(
         files: Files = None,
         budget: Budget = DEFAULT_BUDGET,
         depth: Depth = DEFAULT_DEPTH,
+        run_id: RunIdArg = None,
     ) -> dict[str, Any]:
         """The brief as structured data (agent_work_context.v1): boundaries, rules, checks."""
         try:
@@ -266,7 +309,8 @@ def build_server(
             raise _tool_error(exc) from None
         return brief.agent_work_context()
 
-    @server.tool(annotations=READ)
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, open_world_hint=False))
+    @logged(state, "start_pre_work_protocol")
     def start_pre_work_protocol(
         task: Task,
         repo: Repo = None,
@@ -278,28 +322,36 @@ def build_server(
         files: Files = None,
         budget: Budget = DEFAULT_BUDGET,
         depth: Depth = DEFAULT_DEPTH,
+        experiment: Annotated[
+            str | None, Field(description="Experiment slug: start a run under it.")
+        ] = None,
+        run_id: RunIdArg = None,
     ) -> PreWork:
-        """Call before editing: the brief, its work context, and the next actions to take."""
+        """Call before editing: the brief, its work context, the next actions, and (with an
+        experiment or run id) a run that records that the brief and its dependencies loaded."""
         try:
             request = _request(
                 task, repo, libraries, agent, model, toolchain, repo_type, files, budget, depth
             )
             brief, _ = state.brief(request)
+            run_id = state.record_pre_work(brief, experiment, run_id, agent, model, toolchain)
         except ExperimentosError as exc:
             raise _tool_error(exc) from None
-        context = brief.agent_work_context()
+        brief = brief.model_copy(update={"run_id": run_id})
         return PreWork(
             brief_id=brief.brief_id,
-            run_id=None,
+            run_id=run_id,
             markdown=render_brief(brief),
-            context=context,
+            context=brief.agent_work_context(),
             next_actions=next_actions(brief),
         )
 
     @server.tool(annotations=READ)
+    @logged(state, "resolve_dependencies")
     def resolve_dependencies(
         page_id: Annotated[str, Field(description="A page id, e.g. policy.keep-pins.")],
         depth: Depth = DEFAULT_DEPTH,
+        run_id: RunIdArg = None,
     ) -> Dependencies:
         """What a page rests on, along dependsOn, with each dependency's boundary."""
         try:
@@ -308,6 +360,7 @@ def build_server(
             raise _tool_error(exc) from None
 
     @server.tool(annotations=READ)
+    @logged(state, "search_knowledge")
     def search_knowledge(
         query: str,
         mode: Annotated[str, Field(description="hybrid, vector or fts")] = "hybrid",
@@ -317,6 +370,7 @@ def build_server(
         library: str | None = None,
         agent: str | None = None,
         model: str | None = None,
+        run_id: RunIdArg = None,
     ) -> SearchResponse:
         """Search the knowledge pages (hybrid full-text + vector); filters match appliesTo."""
         try:
@@ -330,14 +384,18 @@ def build_server(
             raise _tool_error(exc) from None
 
     @server.tool(annotations=READ)
+    @logged(state, "get_page")
     def get_page(
         page_id: Annotated[str, Field(description="A page id, e.g. failure.red-green-churn.")],
+        run_id: RunIdArg = None,
     ) -> PageAnswer:
         """One page: frontmatter, Markdown body, and its knowledge boundary."""
         try:
             return state.page(page_id)
         except ExperimentosError as exc:
             raise _tool_error(exc) from None
+
+    register_record_tools(server, state)
 
     @server.resource(
         "wiki://pages/{id}", name="page", mime_type="text/markdown", description="A page file."
