@@ -33,6 +33,10 @@ class DemoResult:
     knowledge_boundaries: dict[str, list[str]] = field(default_factory=dict)
     local_versions: dict[str, str] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)
+    run_id: str = ""
+    run_complete: bool = False
+    run_steps: dict[str, str] = field(default_factory=dict)
+    experiment_tree: list[str] = field(default_factory=list)
 
 
 def _git(root: Path, *args: str) -> None:
@@ -108,7 +112,8 @@ def run_demo(directory: Path | None = None, echo: Callable[[str], None] = print)
     result.search_results = [hit.id for hit in response.results]
     for hit in response.results:
         echo(f"   {hit.score:.4f}  {hit.id}  [{hit.status}]")
-    _brief(workspace, root, result, echo)
+    fixture, request = _brief(workspace, root, result, echo)
+    _scripted_run(workspace, fixture, request, result, echo)
     echo(
         f'Next: `experimentos --root {root} brief "<task>" --repo <repo>`, '
         f"or serve agents with `experimentos --root {root} mcp serve`."
@@ -144,3 +149,71 @@ def _brief(workspace: Workspace, root: Path, result: DemoResult, echo: Callable)
     result.excluded = [x.id for x in brief.excluded]
     for line in render_brief(brief).splitlines():
         echo(f"   {line}" if line else "")
+    return fixture, request
+
+
+def _scripted_run(workspace: Workspace, fixture: Path, request, result: DemoResult, echo) -> None:  # noqa: ANN001
+    """An agent's run, scripted, through the real MCP tools (in-memory client)."""
+    import anyio
+    import mcp
+
+    from experimentos.experiments import experiment_tree, new_experiment
+    from experimentos.mcp.server import build_server
+
+    new_experiment(workspace, "Drizzle pin demo", "agent", hypothesis="A brief keeps the pin")
+    echo('8. experimentos exp new "Drizzle pin demo" --kind agent; a scripted run over MCP:')
+    server = build_server(workspace)
+    brief_args = {"task": request.task, "repo": str(fixture), "libraries": request.libraries}
+
+    async def script() -> dict:
+        async with mcp.Client(server) as c:
+
+            async def call(tool: str, args: dict) -> dict:
+                answer = await c.call_tool(tool, args)
+                if answer.is_error:
+                    raise RuntimeError(f"{tool}: {answer.content[0].text}")
+                echo(f"   {tool}")
+                return answer.structured_content
+
+            pre = await call(
+                "start_pre_work_protocol", {**brief_args, "experiment": "drizzle-pin-demo"}
+            )
+            run_id = pre["run_id"]
+            version = {"package": "drizzle-kit", "version": "0.30.4", "source": "package-lock.json"}
+            steps = [
+                ("package_version_checked", version),
+                ("file_edited", {"path": "src/db/schema.ts", "summary": "default in one place"}),
+                ("test_run", {"passed": True, "command": "npm test"}),
+            ]
+            await call(
+                "record_decision",
+                {
+                    "run_id": run_id,
+                    "decision": "keep drizzle-kit 0.30.4; fix the schema default instead",
+                    "page_ids": ["policy.keep-drizzle-kit-pin-verify-locally"],
+                },
+            )
+            for kind, payload in steps:
+                await call("record_run_event", {"run_id": run_id, "type": kind, "payload": payload})
+            done = await call(
+                "complete_run",
+                {
+                    "run_id": run_id,
+                    "final_answer": "Kept the pin; fixed the default.",
+                    "outcome": "success",
+                },
+            )
+            return {"run_id": run_id, **done["completion"]}
+
+    report = anyio.run(script)
+    result.run_id = report["run_id"]
+    result.run_complete = report["complete"]
+    result.run_steps = {s["step"]: s["state"] for s in report["steps"]}
+    echo(f"9. validate_run_completion {result.run_id}: complete={report['complete']}")
+    for step in report["steps"]:
+        echo(f"   {step['state']:>7}  {step['title']}")
+    echo("10. experimentos exp tree")
+    for node in experiment_tree(workspace).roots:
+        line = f"{node.id} [{node.kind}, {node.status}]"
+        result.experiment_tree.append(line)
+        echo(f"   {line}")

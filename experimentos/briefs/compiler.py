@@ -43,6 +43,7 @@ from experimentos.tokens import count_tokens, tokenizer_name
 from experimentos.versions import MatchContext, applies, exact_version, path_matches
 
 SEARCH_LIMIT = 12
+MIN_ENTRY_TOKENS = 40  # below this no page entry fits
 MEMO_SIZE = 128  # briefs remembered per snapshot
 # A page found only by search must score at least this share of the best hit to be selected.
 MIN_RELATIVE_SCORE = 0.35
@@ -124,6 +125,11 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
     # The fixed part of the brief (headings, local versions, problems) counts against the budget.
     used = count_tokens(overhead_block(req, local_versions, local))
     for cand in selected:
+        if req.budget - used < MIN_ENTRY_TOKENS and cand.page.id not in included:
+            # Nothing more can fit: list the rest without rendering them.
+            cut.append(Cut(id=cand.page.id, title=cand.page.title, tokens=0,
+                           reason="budget exhausted"))  # fmt: skip
+            continue
         if cand.page.id in included:
             included[cand.page.id].reasons = cand.reasons
             included[cand.page.id].score = round(cand.score, 4)

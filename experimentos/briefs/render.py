@@ -9,6 +9,7 @@ from experimentos.briefs.models import MUST_NOT_CLAIM, MUST_REPORT, Brief, Brief
 from experimentos.localfacts import LocalFacts, LocalVersion
 
 _TEMPLATES = Path(__file__).parent / "templates"
+LIST_LIMIT = 5  # cut and excluded pages shown in the Markdown (all of them are in --json)
 SECTIONS = (
     ("decision_capable", "Decision rules: act on these"),
     ("domain_context", "Domain context: reviewed background"),
@@ -70,8 +71,10 @@ def _context(brief: Brief, explain: bool) -> dict:
         "entry_block": lambda entry: entry_block(entry, explain),
         "stale_warnings": brief.stale_warnings,
         "missing": brief.missing,
-        "cut": brief.cut,
-        "excluded": brief.excluded,
+        "cut": brief.cut[:LIST_LIMIT],
+        "cut_more": max(len(brief.cut) - LIST_LIMIT, 0),
+        "excluded": brief.excluded[:LIST_LIMIT],
+        "excluded_more": max(len(brief.excluded) - LIST_LIMIT, 0),
         "explain": explain,
         "must_report": MUST_REPORT,
         "must_not_claim": brief.agent_work_context()["completion_contract"]["must_not_claim"],
