@@ -30,6 +30,7 @@ from experimentos.errors import (
     IllegalTransition,
     NotFound,
     ReviewRequired,
+    UnsafeId,
 )
 from experimentos.labmodels import metric_name_problem
 from experimentos.runs import list_runs
@@ -294,7 +295,10 @@ def _guard(
         except HttpError as exc:
             return error_response(exc.status, exc.kind, exc.message, exc.field)
         except ExperimentosError as exc:
-            return error_response(status_for(exc), type(exc).__name__, str(exc), exc.field)
+            field = exc.field
+            if field is None and isinstance(exc, UnsafeId) and "id" in request.path_params:
+                field = "id"  # the id in the URL is what the client got wrong
+            return error_response(status_for(exc), type(exc).__name__, str(exc), field)
         except ValidationError as exc:
             err = exc.errors(include_url=False)[0]
             field = ".".join(str(p) for p in err["loc"]) or None

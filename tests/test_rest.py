@@ -244,8 +244,14 @@ def test_invalid_json_unknown_ids_and_illegal_transitions(serve, kb):
         assert status == 404 and error["error"]["type"] == "NotFound", path
     assert c.call("PATCH", "/experiments/ghost", {"status": "running"})[0] == 404
     assert c.call("GET", "/nowhere")[0] == 404
-    status, error = c.call("GET", "/experiments/..%2F..%2Fetc")
-    assert status in (400, 404) and "error" in error
+    for path in ("/experiments/BAD%21", "/tests/../etc/passwd", "/experiments/a..b/runs"):
+        status, error = c.call("GET", path)
+        assert status in (400, 404) and "error" in error, path
+    status, error = c.call("GET", "/experiments/BAD%21")
+    assert status == 400 and error["error"]["type"] == "UnsafeId"
+    assert error["error"]["field"] == "id"
+    status, error = c.call("PUT", "/experiments", {})
+    assert status == 405 and error["error"]["type"] == "MethodNotAllowed"
 
     c.call("POST", "/experiments", {"name": "base", "kind": "ml"})
     status, error = c.call("PATCH", "/experiments/base", {"status": "interpreted"})
@@ -310,3 +316,15 @@ def test_cli_serve_subprocess(kb):
 def test_cli_serve_rejects_a_bad_port(cli, kb):
     result = cli(kb.root, "serve", "--port", "0")
     assert result.exit_code == 2 and "port" in result.stderr
+
+
+def test_an_unexpected_failure_is_a_500_without_a_traceback(serve, monkeypatch):
+    from experimentos import experiments
+
+    def boom(*_args):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(experiments, "list_experiments", boom)
+    status, error = Client(serve()).call("GET", "/experiments")
+    assert status == 500 and error["error"]["type"] == "InternalError"
+    assert "secret" not in json.dumps(error)

@@ -24,11 +24,13 @@ def serve(
         raise UsageError(f"port {port} is out of range", field="port")
     import uvicorn
 
+    from experimentos.mcp.server import warm_up
     from experimentos.rest import build_app
 
     # an empty key would let a request without the header through, so it counts as unset
     api_key = os.environ.get("EXPERIMENTOS_API_KEY") or None
     app = build_app(state(ctx).workspace(), api_key=api_key, read_only=read_only)
+    warm_up(app.state.mcp)  # load knowledge, index and model before the first MCP call
     guard = "x-api-key required for writes" if api_key else "writes are open (no API key set)"
     typer.echo(f"experimentos on http://127.0.0.1:{port} (MCP at /mcp; {guard})", err=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
