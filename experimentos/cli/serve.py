@@ -17,7 +17,7 @@ def serve(
         bool, typer.Option("--read-only", help="Refuse every request and tool that writes.")
     ] = False,
 ) -> None:
-    """Serve MCP (/mcp) and a JSON REST API on 127.0.0.1; set EXPERIMENTOS_API_KEY to guard writes."""
+    """Serve MCP (/mcp) and a JSON REST API on 127.0.0.1 (EXPERIMENTOS_API_KEY guards writes)."""
     from experimentos.errors import UsageError
 
     if not 0 < port < 65536:
