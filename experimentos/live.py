@@ -76,6 +76,16 @@ class Snapshot:
     def problems(self) -> list[Problem]:
         return [p for rel in sorted(self.failed) for p in self.failed[rel][1]]
 
+    def path_of(self, page_id: str) -> str:
+        """The root-relative path of a page (the first path, as for `pages`)."""
+        paths = self.cache.get("paths")
+        if paths is None:
+            paths = {}
+            for rel in sorted(self.documents):
+                paths.setdefault(self.documents[rel].id, rel)
+            self.cache["paths"] = paths
+        return paths[page_id]
+
     def page(self, page_id: str) -> Page:
         page = self.pages.get(page_id)
         if page is None:

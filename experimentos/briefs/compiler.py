@@ -411,7 +411,7 @@ def _entry(
             required_checks=list(page.required_checks),
             forbidden_actions=list(page.forbidden_actions),
             stale=list(stale),
-            path=_path_of(snap, page.id),
+            path=snap.path_of(page.id),
         )
         entry.tokens = count_tokens(entry_block(entry))
         snap.cache[key] = cached = entry
@@ -431,16 +431,6 @@ def _compact(snap: Snapshot, entry: BriefEntry) -> BriefEntry:
         tokens = snap.cache[key] = count_tokens(entry_block(small))
     small.tokens = tokens
     return small
-
-
-def _path_of(snap: Snapshot, page_id: str) -> str:
-    paths = snap.cache.get("paths")
-    if paths is None:
-        paths = {}
-        for rel in sorted(snap.documents):
-            paths.setdefault(snap.documents[rel].id, rel)
-        snap.cache["paths"] = paths
-    return paths[page_id]
 
 
 class _StaleCheck:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from experimentos.briefs.models import MUST_NOT_CLAIM, MUST_REPORT, Brief, BriefEntry, BriefRequest
+from experimentos.briefs.models import MUST_REPORT, Brief, BriefEntry, BriefRequest
 from experimentos.localfacts import LocalFacts, LocalVersion
 
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -101,9 +101,6 @@ def overhead_block(
         tokenizer="",
     )
     return render_brief(empty)
-
-
-__all__ = ["MUST_NOT_CLAIM", "entry_block", "overhead_block", "render_brief"]
 
 
 def brief_file(brief: Brief) -> str:

@@ -186,7 +186,7 @@ class Server:
         split_id(page_id)
         snap = self.live.snapshot()
         page = snap.page(page_id)
-        path = next(rel for rel, doc in sorted(snap.documents.items()) if doc.id == page_id)
+        path = snap.path_of(page_id)
         return PageAnswer(
             id=page.id,
             path=path,
