@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 
 from experimentos.errors import UsageError
-from experimentos.evaluation import evaluate
 from experimentos.index import Index, search
-from experimentos.models import Page, PageType, Status
-from experimentos.scaffold import init_workspace
+from experimentos.index.evaluation import evaluate
+from experimentos.knowledge.models import Page, PageType, Status
 from experimentos.store import Workspace
+from experimentos.store.scaffold import init_workspace
 
 MODES = ("fts", "vector", "hybrid")
 

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synthetic  # noqa: E402
 
 from experimentos.index import Index  # noqa: E402
-from experimentos.scaffold import copy_starter  # noqa: E402
 from experimentos.store import Workspace  # noqa: E402
+from experimentos.store.scaffold import copy_starter  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
 FIXTURE = PROJECT / "fixtures" / "drizzle-pin"

@@ -10,9 +10,9 @@ import random
 import re
 from pathlib import Path
 
-from experimentos.models import TYPE_LAYOUT, PageType
-from experimentos.scaffold import init_workspace
+from experimentos.knowledge.models import TYPE_LAYOUT, PageType
 from experimentos.store import Workspace
+from experimentos.store.scaffold import init_workspace
 
 PROJECT = Path(__file__).resolve().parents[1]
 _TYPES = [

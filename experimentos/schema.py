@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from experimentos.models import FORMAT_VERSION, Page
+from experimentos.knowledge.models import FORMAT_VERSION, Page
 
 
 def page_schema() -> dict:
@@ -34,7 +34,7 @@ def record_schema(model: type[BaseModel], name: str, title: str) -> dict:
 
 def event_schema() -> dict:
     """One line of a run's event log, with each known type's payload contract."""
-    from experimentos.eventmodels import CUSTOM_TYPE_PATTERN, EVENT_PAYLOADS, RunEvent
+    from experimentos.lab.runs.contract import CUSTOM_TYPE_PATTERN, EVENT_PAYLOADS, RunEvent
 
     schema = record_schema(RunEvent, "run-event.schema.json", "experimentos run event")
     defs = schema.setdefault("$defs", {})
@@ -60,7 +60,7 @@ def event_schema() -> dict:
 
 
 def all_schemas() -> dict[str, dict]:
-    from experimentos.labmodels import Experiment, ExperimentTest, RunRecord
+    from experimentos.lab.models import Experiment, ExperimentTest, RunRecord
 
     return {
         "page.schema.json": page_schema(),

@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from experimentos.cli import app
-from experimentos.scaffold import init_workspace
 from experimentos.store import Workspace
+from experimentos.store.scaffold import init_workspace
 
 PROJECT = Path(__file__).resolve().parents[1]
 

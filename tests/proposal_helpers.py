@@ -6,8 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from experimentos.scaffold import init_workspace
 from experimentos.store import Workspace
+from experimentos.store.scaffold import init_workspace
 
 from .conftest import git, page_text, write_files
 

@@ -12,11 +12,11 @@ from experimentos.briefs.compiler import cite_digest, compile_brief
 from experimentos.briefs.models import BriefRequest
 from experimentos.briefs.render import render_brief, write_brief
 from experimentos.errors import UsageError
-from experimentos.graph import DEPENDS_ON
-from experimentos.live import Live, load_snapshot
+from experimentos.index.tokens import count_tokens, heuristic_tokens, tokenizer_name
+from experimentos.knowledge.graph import DEPENDS_ON
+from experimentos.knowledge.live import Live, load_snapshot
 from experimentos.store import Workspace
 from experimentos.store.watch import ChangeWatcher
-from experimentos.tokens import count_tokens, heuristic_tokens, tokenizer_name
 
 from .conftest import PROJECT, page_text, write_files
 
@@ -375,7 +375,7 @@ def test_today_decides_expiry(live, fixture_repo):
 
 
 def test_full_text_only_knowledge_base_still_briefs(tmp_path, fixture_repo):
-    from experimentos.scaffold import copy_starter, init_workspace
+    from experimentos.store.scaffold import copy_starter, init_workspace
 
     root = tmp_path / "fts"
     init_workspace(root)

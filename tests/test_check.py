@@ -1,6 +1,6 @@
 import datetime as dt
 
-from experimentos.check import check
+from experimentos.knowledge.check import check
 
 from .conftest import page_text
 

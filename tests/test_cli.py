@@ -4,7 +4,7 @@ import pytest
 import typer
 
 from experimentos.cli import app
-from experimentos.embeddings import embeddings_installed
+from experimentos.index.embeddings import embeddings_installed
 
 from .conftest import PROJECT, git
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from experimentos.evaluation import evaluate, mrr_at_k, ndcg_at_k, recall_at_k
+from experimentos.index.evaluation import evaluate, mrr_at_k, ndcg_at_k, recall_at_k
 
 QRELS = {"q1": {"d1": 1, "d3": 1}, "q2": {"d9": 1}, "q3": {"d2": 2, "d4": 1}, "q4": {}}
 RUN = {"q1": ["d3", "d2", "d1"], "q2": ["d1", "d2"], "q3": ["d4", "d2"]}

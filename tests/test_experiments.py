@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from experimentos.errors import AlreadyExists, IllegalTransition, NotFound, UnsafeId, UsageError
-from experimentos.experiments import (
+from experimentos.lab.experiments import (
     delete_experiment,
     describe_experiment,
     experiment_tree,
@@ -15,9 +15,9 @@ from experimentos.experiments import (
     set_experiment_parent,
     set_experiment_status,
 )
-from experimentos.labmodels import ExperimentStatus
-from experimentos.runs import start_run
-from experimentos.store.labpaths import slugify
+from experimentos.lab.models import ExperimentStatus
+from experimentos.lab.paths import slugify
+from experimentos.lab.runs import start_run
 
 from .conftest import write_files
 
@@ -167,7 +167,7 @@ def test_metrics_are_a_mapping(empty_kb):
 
 
 def test_delete_cascades_tests_and_refuses_runs_without_force(empty_kb):
-    from experimentos.assertions import create_test
+    from experimentos.lab.assertions import create_test
 
     new_experiment(empty_kb, "Doomed", "bot")
     create_test(empty_kb, "doomed", "manual check", {"kind": "manual"})
@@ -197,8 +197,8 @@ def test_delete_refuses_while_children_exist(empty_kb):
 
 
 def test_describe_counts_runs_and_tests(empty_kb):
-    from experimentos.assertions import create_test, evaluate_test
-    from experimentos.runs import finish_run
+    from experimentos.lab.assertions import create_test, evaluate_test
+    from experimentos.lab.runs import finish_run
 
     new_experiment(empty_kb, "Counted", "agent")
     new_experiment(empty_kb, "Sub", "ablation", parent="counted")

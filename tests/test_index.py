@@ -7,11 +7,11 @@ import textwrap
 
 import pytest
 
-from experimentos.embeddings import embeddings_installed
 from experimentos.index import Filters, Index, search
 from experimentos.index import table as index_table
-from experimentos.scaffold import init_workspace
+from experimentos.index.embeddings import embeddings_installed
 from experimentos.store import Workspace
+from experimentos.store.scaffold import init_workspace
 
 from .conftest import page_text
 
@@ -171,7 +171,7 @@ def test_full_text_only_mode_says_so(fts_kb):
 
 
 def test_missing_extra_falls_back_to_full_text_with_the_reason(tmp_path, monkeypatch):
-    monkeypatch.setattr("experimentos.embeddings.embeddings_installed", lambda: False)
+    monkeypatch.setattr("experimentos.index.embeddings.embeddings_installed", lambda: False)
     kb = make_kb(tmp_path, embedder="minilm")
     response = search(Index(kb), "shell quoting", mode="vector")
     assert response.mode == "fts"

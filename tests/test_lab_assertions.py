@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from experimentos.assertions import (
+from experimentos.errors import AlreadyExists, NotFound, UnsafeId, UsageError
+from experimentos.lab.assertions import (
     aggregate_metrics,
     create_test,
     evaluate_test,
@@ -10,9 +11,8 @@ from experimentos.assertions import (
     list_tests,
     read_test,
 )
-from experimentos.errors import AlreadyExists, NotFound, UnsafeId, UsageError
-from experimentos.experiments import new_experiment, read_experiment, set_experiment_metric
-from experimentos.runs import append_event, finish_run, start_run
+from experimentos.lab.experiments import new_experiment, read_experiment, set_experiment_metric
+from experimentos.lab.runs import append_event, finish_run, start_run
 
 T0 = dt.datetime(2026, 4, 26, 10, 0, tzinfo=dt.UTC)
 

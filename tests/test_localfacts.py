@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from experimentos import localfacts
 from experimentos.errors import NotFound
-from experimentos.localfacts import LocalVersion, ManifestProblem, read_local_facts
+from experimentos.repofacts import facts as localfacts
+from experimentos.repofacts.facts import LocalVersion, ManifestProblem, read_local_facts
 
 from .conftest import write_files
 

@@ -264,8 +264,8 @@ def test_cli_mcp_config_and_bad_client(cli, kb):
 
 
 def test_a_scripted_run_is_recorded_by_the_server_and_completes(kb):
-    from experimentos.experiments import new_experiment
-    from experimentos.runs import read_events, read_run
+    from experimentos.lab.experiments import new_experiment
+    from experimentos.lab.runs import read_events, read_run
 
     new_experiment(kb, "Drizzle pin", "agent")
     server = build_server(kb)

@@ -21,8 +21,8 @@ import pytest
 import uvicorn
 from mcp.client.streamable_http import streamable_http_client
 
-from experimentos.rest import build_app
-from experimentos.runs import start_run
+from experimentos.http.rest import build_app
+from experimentos.lab.runs import start_run
 from experimentos.store import Workspace
 
 KEY = "s3cret-key"
@@ -319,7 +319,7 @@ def test_cli_serve_rejects_a_bad_port(cli, kb):
 
 
 def test_an_unexpected_failure_is_a_500_without_a_traceback(serve, monkeypatch):
-    from experimentos import experiments
+    from experimentos.lab import experiments
 
     def boom(*_args):
         raise RuntimeError("secret internals")

@@ -10,10 +10,10 @@ from collections import Counter
 import pytest
 
 from experimentos.errors import NotFound, UnsafeId, UsageError
-from experimentos.eventmodels import EVENT_TYPES, RunEvent
-from experimentos.experiments import new_experiment
-from experimentos.runs import append_event, read_events, start_run
-from experimentos.runs.events import events_rel, parse_events
+from experimentos.lab.experiments import new_experiment
+from experimentos.lab.runs import append_event, read_events, start_run
+from experimentos.lab.runs.contract import EVENT_TYPES, RunEvent
+from experimentos.lab.runs.events import events_rel, parse_events
 
 from .conftest import PROJECT
 
@@ -144,7 +144,7 @@ def test_appends_read_only_the_tail_of_a_long_log(run):
 WRITER = textwrap.dedent(
     """
     import sys
-    from experimentos.runs import append_event
+    from experimentos.lab.runs import append_event
     from experimentos.store import Workspace
 
     root, run_id, writer, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -223,7 +223,7 @@ SUICIDE = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    from experimentos.runs.events import run_lock
+    from experimentos.lab.runs.events import run_lock
 
     root, run_id, log = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     with run_lock(root, run_id):

@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 
 from experimentos.errors import AlreadyExists, NotFound, UnsafeId, UsageError
-from experimentos.experiments import new_experiment, set_experiment_status
-from experimentos.runs import (
+from experimentos.lab.experiments import new_experiment, set_experiment_status
+from experimentos.lab.runs import (
     append_event,
     finish_run,
     list_runs,
@@ -14,8 +14,8 @@ from experimentos.runs import (
     start_run,
     validate_completion,
 )
-from experimentos.scaffold import init_workspace
 from experimentos.store import Workspace
+from experimentos.store.scaffold import init_workspace
 
 from .conftest import git
 

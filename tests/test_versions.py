@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from experimentos.localfacts import LocalFacts, LocalVersion, ManifestProblem, read_local_facts
-from experimentos.models import AppliesTo
-from experimentos.versions import (
+from experimentos.knowledge.models import AppliesTo
+from experimentos.repofacts.facts import LocalFacts, LocalVersion, ManifestProblem, read_local_facts
+from experimentos.repofacts.versions import (
     Match,
     MatchContext,
     SemVer,

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import yaml
 
-from experimentos.evaluation import evaluate
 from experimentos.index import Index, search
-from experimentos.scaffold import init_workspace
+from experimentos.index.evaluation import evaluate
 from experimentos.store import Workspace
+from experimentos.store.scaffold import init_workspace
 
 PROJECT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

@@ -35,12 +35,12 @@ from experimentos.briefs.models import (
 )
 from experimentos.briefs.render import entry_block, overhead_block
 from experimentos.errors import UsageError
-from experimentos.graph import DEPENDS_ON
-from experimentos.live import TEXT_KEYS, Live, Snapshot
-from experimentos.localfacts import LocalFacts, LocalVersion, cached_local_facts, python_key
-from experimentos.models import Page, PageType, Status
-from experimentos.tokens import count_tokens, tokenizer_name
-from experimentos.versions import MatchContext, applies, exact_version, path_matches
+from experimentos.index.tokens import count_tokens, tokenizer_name
+from experimentos.knowledge.graph import DEPENDS_ON
+from experimentos.knowledge.live import TEXT_KEYS, Live, Snapshot
+from experimentos.knowledge.models import Page, PageType, Status
+from experimentos.repofacts.facts import LocalFacts, LocalVersion, cached_local_facts, python_key
+from experimentos.repofacts.versions import MatchContext, applies, exact_version, path_matches
 
 SEARCH_LIMIT = 12
 MIN_ENTRY_TOKENS = 40  # below this no page entry fits

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from experimentos.errors import UsageError
-from experimentos.localfacts import LocalVersion, ManifestProblem
+from experimentos.repofacts.facts import LocalVersion, ManifestProblem
 
 Boundary = Literal["decision_capable", "domain_context", "evidence_only"]
 BOUNDARIES: tuple[Boundary, ...] = ("decision_capable", "domain_context", "evidence_only")

@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 
 from experimentos.briefs.models import MUST_REPORT, Brief, BriefEntry, BriefRequest
-from experimentos.localfacts import LocalFacts, LocalVersion
+from experimentos.repofacts.facts import LocalFacts, LocalVersion
 
 _TEMPLATES = Path(__file__).parent / "templates"
 LIST_LIMIT = 5  # cut and excluded pages shown in the Markdown (all of them are in --json)

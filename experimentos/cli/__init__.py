@@ -75,7 +75,7 @@ def demo(
     json_out: JsonFlag = False,
 ) -> None:
     """Seed a throwaway knowledge base with the starter pages and tour it."""
-    from experimentos.demo import run_demo
+    from experimentos.cli.demo import run_demo
 
     as_json = want_json(ctx, json_out)
     if as_json:

@@ -44,7 +44,7 @@ def brief(
     from experimentos.briefs.compiler import compile_brief
     from experimentos.briefs.models import BriefRequest
     from experimentos.briefs.render import render_brief, write_brief
-    from experimentos.live import Live
+    from experimentos.knowledge.live import Live
 
     as_json = want_json(ctx, json_out)
     workspace = state(ctx).workspace()

@@ -16,7 +16,7 @@ ExpArg = Annotated[
 ]
 
 
-def record_json(model, path: str | None = None) -> dict:  # noqa: ANN001 - a labmodels record
+def record_json(model, path: str | None = None) -> dict:  # noqa: ANN001 - a lab record
     """A record as JSON: its frontmatter fields, its path and its body."""
     data = model.model_dump(mode="json", by_alias=True)
     if path:
@@ -56,7 +56,7 @@ def exp_new(
     json_out: JsonFlag = False,
 ) -> None:
     """Create an experiment (draft) under experiments/<slug>/."""
-    from experimentos.experiments import new_experiment
+    from experimentos.lab.experiments import new_experiment
 
     as_json = want_json(ctx, json_out)
     record = new_experiment(state(ctx).workspace(), name, kind, parent, hypothesis)
@@ -77,7 +77,7 @@ def exp_list(
     json_out: JsonFlag = False,
 ) -> None:
     """List experiments, optionally filtered by kind, status and parent."""
-    from experimentos.experiments import list_experiments
+    from experimentos.lab.experiments import list_experiments
 
     as_json = want_json(ctx, json_out)
     experiments = list_experiments(state(ctx).workspace(), kind, status, parent)
@@ -91,7 +91,7 @@ def exp_list(
 @exp_app.command("tree")
 def exp_tree(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """Show experiments nested under their parents."""
-    from experimentos.experiments import experiment_tree
+    from experimentos.lab.experiments import experiment_tree
 
     as_json = want_json(ctx, json_out)
     tree = experiment_tree(state(ctx).workspace())
@@ -115,7 +115,7 @@ def exp_tree(ctx: typer.Context, json_out: JsonFlag = False) -> None:
 @exp_app.command("show")
 def exp_show(ctx: typer.Context, experiment: ExpArg, json_out: JsonFlag = False) -> None:
     """Show an experiment with counts of its runs and tests (passed/failed)."""
-    from experimentos.experiments import describe_experiment
+    from experimentos.lab.experiments import describe_experiment
 
     as_json = want_json(ctx, json_out)
     summary = describe_experiment(state(ctx).workspace(), experiment)
@@ -161,7 +161,7 @@ def exp_set_status(
     json_out: JsonFlag = False,
 ) -> None:
     """Move an experiment along draft -> running -> interpreted -> archived."""
-    from experimentos.experiments import set_experiment_status
+    from experimentos.lab.experiments import set_experiment_status
 
     as_json = want_json(ctx, json_out)
     record = set_experiment_status(state(ctx).workspace(), experiment, status, note)
@@ -182,7 +182,7 @@ def exp_set_metric(
 ) -> None:
     """Set (or --unset) one of an experiment's aggregate metrics."""
     from experimentos.errors import UsageError
-    from experimentos.experiments import parse_metric_value, set_experiment_metric
+    from experimentos.lab.experiments import parse_metric_value, set_experiment_metric
 
     as_json = want_json(ctx, json_out)
     if (value is None) == (not unset):
@@ -209,7 +209,7 @@ def exp_set_parent(
 ) -> None:
     """Re-parent an experiment; a missing parent or a cycle is refused."""
     from experimentos.errors import UsageError
-    from experimentos.experiments import set_experiment_parent
+    from experimentos.lab.experiments import set_experiment_parent
 
     as_json = want_json(ctx, json_out)
     if (parent is None) == (not clear):
@@ -229,7 +229,7 @@ def exp_delete(
     json_out: JsonFlag = False,
 ) -> None:
     """Delete an experiment and its tests; refused while it has runs unless --force."""
-    from experimentos.experiments import delete_experiment
+    from experimentos.lab.experiments import delete_experiment
 
     as_json = want_json(ctx, json_out)
     result = delete_experiment(state(ctx).workspace(), experiment, force)
@@ -293,8 +293,8 @@ def assertion_new(
     json_out: JsonFlag = False,
 ) -> None:
     """Attach a test (an assertion) to an experiment."""
-    from experimentos.assertions import create_test
-    from experimentos.experiments import parse_metric_value
+    from experimentos.lab.assertions import create_test
+    from experimentos.lab.experiments import parse_metric_value
 
     as_json = want_json(ctx, json_out)
     params = {
@@ -331,7 +331,7 @@ def assertion_list(
     json_out: JsonFlag = False,
 ) -> None:
     """List tests, optionally by experiment, verdict and kind."""
-    from experimentos.assertions import list_tests
+    from experimentos.lab.assertions import list_tests
 
     as_json = want_json(ctx, json_out)
     verdicts = {"true": "passed", "yes": "passed", "false": "failed", "no": "failed"}
@@ -353,7 +353,7 @@ def assertion_show(
     json_out: JsonFlag = False,
 ) -> None:
     """Print a test (the file itself, or JSON)."""
-    from experimentos.assertions import read_test
+    from experimentos.lab.assertions import read_test
 
     as_json = want_json(ctx, json_out)
     record = read_test(state(ctx).workspace(), test_id)
@@ -382,8 +382,8 @@ def assertion_evaluate(
     json_out: JsonFlag = False,
 ) -> None:
     """Evaluate tests and record their verdicts; exit 1 when one fails."""
-    from experimentos.assertions import evaluate_test, evaluate_tests
     from experimentos.errors import UsageError
+    from experimentos.lab.assertions import evaluate_test, evaluate_tests
 
     as_json = want_json(ctx, json_out)
     if (test_id is None) == (experiment is None):

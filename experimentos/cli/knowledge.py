@@ -66,7 +66,7 @@ def init(
     json_out: JsonFlag = False,
 ) -> None:
     """Create the knowledge layout (wiki/, policies/, experiments/, …) in a directory."""
-    from experimentos.scaffold import init_workspace
+    from experimentos.store.scaffold import init_workspace
 
     as_json = want_json(ctx, json_out)
     root = (path or state(ctx).root or Path.cwd()).resolve()
@@ -90,7 +90,7 @@ def check(
     json_out: JsonFlag = False,
 ) -> None:
     """Validate every page and edge; exit 1 when problems are found."""
-    from experimentos.check import check as run_check
+    from experimentos.knowledge.check import check as run_check
 
     as_json = want_json(ctx, json_out)
     report = run_check(state(ctx).workspace())
@@ -134,7 +134,7 @@ def page_new(
         )
         _show_proposal(proposal, as_json)
         return
-    from experimentos.pages import new_page
+    from experimentos.knowledge.pages import new_page
 
     doc = new_page(state(ctx).workspace(), page_type, slug, title, summary)
     if as_json:
@@ -166,7 +166,7 @@ def page_list(
     json_out: JsonFlag = False,
 ) -> None:
     """List pages, optionally filtered by type and status."""
-    from experimentos.pages import list_pages
+    from experimentos.knowledge.pages import list_pages
 
     as_json = want_json(ctx, json_out)
     pages = list_pages(state(ctx).workspace(), page_type, status)
@@ -224,7 +224,7 @@ def page_set_status(
         )
         _show_proposal(proposal, as_json)
         return
-    from experimentos.pages import set_status
+    from experimentos.knowledge.pages import set_status
 
     doc = set_status(state(ctx).workspace(), page_id, status, rationale, ids, reviewer)
     if as_json:
@@ -264,7 +264,7 @@ def _print_tree(rows: list[dict]) -> None:
 
 
 def _load_graph(ctx: typer.Context, page_id: str):  # noqa: ANN202
-    from experimentos.graph import Graph
+    from experimentos.knowledge.graph import Graph
 
     workspace = state(ctx).workspace()
     workspace.read(page_id)  # a clear error for an unsafe, unknown or invalid page

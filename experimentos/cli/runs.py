@@ -39,7 +39,7 @@ def run_start(
     json_out: JsonFlag = False,
 ) -> None:
     """Record the start of a run; prints its id."""
-    from experimentos.runs import start_run
+    from experimentos.lab.runs import start_run
 
     as_json = want_json(ctx, json_out)
     record = start_run(
@@ -78,7 +78,7 @@ def run_event(
 ) -> None:
     """Append an event to a run's log (validated against the event contract)."""
     from experimentos.errors import UsageError
-    from experimentos.runs import append_event
+    from experimentos.lab.runs import append_event
 
     as_json = want_json(ctx, json_out)
     try:
@@ -111,8 +111,8 @@ def run_finish(
 ) -> None:
     """End a run: status, outcome, summary, and metrics computed from its events."""
     from experimentos.errors import UsageError
-    from experimentos.experiments import parse_metric_value
-    from experimentos.runs import finish_run
+    from experimentos.lab.experiments import parse_metric_value
+    from experimentos.lab.runs import finish_run
 
     as_json = want_json(ctx, json_out)
     extra = {}
@@ -134,7 +134,7 @@ def run_finish(
 @run_app.command("show")
 def run_show(ctx: typer.Context, run_id: RunArg, json_out: JsonFlag = False) -> None:
     """Show a run: its record, its events and where it stands on the completion contract."""
-    from experimentos.runs import completion_report, read_events, read_run
+    from experimentos.lab.runs import completion_report, read_events, read_run
 
     as_json = want_json(ctx, json_out)
     workspace = state(ctx).workspace()
@@ -175,7 +175,7 @@ def run_list(
     json_out: JsonFlag = False,
 ) -> None:
     """List runs by start time, optionally of one experiment and one status."""
-    from experimentos.runs import list_runs
+    from experimentos.lab.runs import list_runs
 
     as_json = want_json(ctx, json_out)
     runs = list_runs(state(ctx).workspace(), experiment, status)

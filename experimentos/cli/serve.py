@@ -24,8 +24,8 @@ def serve(
         raise UsageError(f"port {port} is out of range", field="port")
     import uvicorn
 
+    from experimentos.http.rest import build_app
     from experimentos.mcp.server import warm_up
-    from experimentos.rest import build_app
 
     # an empty key would let a request without the header through, so it counts as unset
     api_key = os.environ.get("EXPERIMENTOS_API_KEY") or None

@@ -15,7 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from experimentos.models import Page
+from experimentos.knowledge.models import Page
 
 OVERLAP_WORDS = 30
 

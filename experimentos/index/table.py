@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from experimentos.embeddings import EmbedderChoice, resolve_embedder
 from experimentos.errors import InvalidPage
 from experimentos.index.chunks import chunk_page, page_document, window_words
-from experimentos.models import Page, Problem
+from experimentos.index.embeddings import EmbedderChoice, resolve_embedder
+from experimentos.knowledge.models import Page, Problem
 from experimentos.store import Workspace, id_for_path, parse_document
 from experimentos.store.files import STATE_DIR, inside, state_lock
 from experimentos.store.paths import PAGE_DIRS

@@ -21,7 +21,7 @@ from experimentos.errors import ExperimentosError, UsageError
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
-    from experimentos.mcp.server import Server
+    from experimentos.mcp.state import Server
 
 READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
@@ -45,7 +45,7 @@ def log_call(state: Server, tool: str, run_id: str | None, arguments: dict, erro
     """Write the server's own record of a tool call into the run's events (best effort)."""
     if not run_id:
         return
-    from experimentos.runs import append_event
+    from experimentos.lab.runs import append_event
 
     payload = {"tool": tool, "arguments": _small(arguments), "ok": error is None}
     if error:
@@ -95,7 +95,7 @@ def _dump(record: Any) -> dict[str, Any]:
 
 def register(server: MCPServer, state: Server) -> None:
     """Add the run, decision, proposal and experiment tools to `server`."""
-    from experimentos import assertions, experiments, runs
+    from experimentos.lab import assertions, experiments, runs
 
     ws = lambda: state.live.workspace  # noqa: E731 - the workspace may be replaced on reload
 

@@ -15,11 +15,11 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from experimentos.check import check
 from experimentos.errors import GitError, InvalidPage, NotFound, UsageError
-from experimentos.graph import is_page_ref
-from experimentos.models import Problem, check_ref, slug_problem
-from experimentos.pages import build_new_page
+from experimentos.knowledge.check import check
+from experimentos.knowledge.graph import is_page_ref
+from experimentos.knowledge.models import Problem, check_ref, slug_problem
+from experimentos.knowledge.pages import build_new_page
 from experimentos.proposals.changes import NewPage, PageChange, PageFile, StatusChange
 from experimentos.proposals.diff import compose_message, page_diff
 from experimentos.proposals.models import BRANCH_PREFIX, Proposal

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from experimentos.errors import InvalidPage
-from experimentos.models import FRONTMATTER_KEYS, Page
+from experimentos.knowledge.models import FRONTMATTER_KEYS, Page
 from experimentos.proposals.models import FieldChange, PageDiff, Transition
 from experimentos.store import parse_document
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from experimentos.errors import UnsafeId, UsageError
-from experimentos.models import PREFIX_TYPE, TYPE_LAYOUT, PageType, Status, slug_problem
+from experimentos.knowledge.models import PREFIX_TYPE, TYPE_LAYOUT, PageType, Status, slug_problem
 
 # Directories (relative to the knowledge root) that hold pages, and the type each holds.
 PAGE_DIRS: dict[str, PageType] = {directory: t for t, (_, directory) in TYPE_LAYOUT.items()}

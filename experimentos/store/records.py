@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from experimentos.errors import InvalidPage, NotFound
-from experimentos.models import Problem
+from experimentos.knowledge.models import Problem
 from experimentos.store.documents import (
     MAX_FILE_BYTES,
     MAX_FRONTMATTER_BYTES,

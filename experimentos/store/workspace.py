@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from experimentos.config import CONFIG_NAME, Config, load_config
 from experimentos.errors import InvalidPage, NotFound, RootNotFound, UnsafeId
-from experimentos.models import Page, Problem
+from experimentos.knowledge.models import Page, Problem
 from experimentos.store.documents import Document, parse_document, render
 from experimentos.store.files import atomic_write, inside
 from experimentos.store.paths import KNOWLEDGE_ROOTS, PAGE_DIRS, id_for_path, page_path

@@ -41,8 +41,8 @@ def init_workspace(root: Path) -> list[str]:
 
 def starter_root() -> Path:
     """Directory holding the starter wiki/ and policies/ (inside the wheel, or the checkout)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_starter", here.parent):
+    package = Path(__file__).resolve().parents[1]  # experimentos/
+    for candidate in (package / "_starter", package.parent):
         if (candidate / "wiki").is_dir() and (candidate / "policies").is_dir():
             return candidate
     raise ExperimentosError("the starter knowledge is missing from this installation")

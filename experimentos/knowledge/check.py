@@ -6,7 +6,7 @@ Codes (stable; tools match on them):
            yaml-duplicate-key, yaml-tag, schema, read-error, symlink-outside-root,
            id-path-mismatch, duplicate-id, dangling-reference, dependency-cycle, review-missing
   warnings review-expired, unknown-file
-Experiments, tests, runs and event logs are checked too (codes: experimentos/labcheck.py).
+Experiments, tests, runs and event logs are checked too (codes: experimentos/lab/check.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from experimentos.graph import BODY_LINK, DEPENDS_ON, Graph, is_page_ref
-from experimentos.models import DECISION_TYPES, Page, Problem, Status
+from experimentos.knowledge.graph import BODY_LINK, DEPENDS_ON, Graph, is_page_ref
+from experimentos.knowledge.models import DECISION_TYPES, Page, Problem, Status
 from experimentos.store import Workspace, id_for_path
 from experimentos.store.workspace import Scan
 
@@ -42,7 +42,7 @@ class CheckReport:
 
 def check(workspace: Workspace, today: dt.date | None = None) -> CheckReport:
     """Scan the workspace: every page and edge between pages, then the experiments tree."""
-    from experimentos.labcheck import check_experiments
+    from experimentos.lab.check import check_experiments
 
     report = check_scan(workspace.scan(), today)
     report.problems.extend(check_experiments(workspace))

@@ -2,21 +2,21 @@
 
 Public API (each takes a Workspace):
     start_run, finish_run, read_run, list_runs               (records)
-    append_event, read_events                                 (events; contract: eventmodels)
+    append_event, read_events                                 (events; contract: contract.py)
     compute_metrics                                           (metrics from events)
     validate_completion, next_required_action                 (completion contract)
 """
 
-from experimentos.runs.completion import (
+from experimentos.lab.runs.completion import (
     CompletionReport,
     NextAction,
     completion_report,
     next_required_action,
     validate_completion,
 )
-from experimentos.runs.events import EventLog, append_event, read_events
-from experimentos.runs.metrics import RunMetrics, compute_metrics
-from experimentos.runs.records import finish_run, list_runs, read_run, start_run
+from experimentos.lab.runs.events import EventLog, append_event, read_events
+from experimentos.lab.runs.metrics import RunMetrics, compute_metrics
+from experimentos.lab.runs.records import finish_run, list_runs, read_run, start_run
 
 __all__ = [
     "CompletionReport",

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from experimentos.errors import InvalidPage, NotFound
-from experimentos.graph import Graph
-from experimentos.localfacts import python_key
-from experimentos.models import Page, Problem
+from experimentos.knowledge.graph import Graph
+from experimentos.knowledge.models import Page, Problem
+from experimentos.repofacts.facts import python_key
 from experimentos.store import Workspace
 from experimentos.store.documents import Document
 from experimentos.store.files import inside

@@ -7,8 +7,8 @@ import getpass
 import subprocess
 
 from experimentos.errors import NotFound, ReviewRequired, UsageError
-from experimentos.graph import is_page_ref
-from experimentos.models import DECISION_TYPES, Page, PageType, Review, Status, check_ref
+from experimentos.knowledge.graph import is_page_ref
+from experimentos.knowledge.models import DECISION_TYPES, Page, PageType, Review, Status, check_ref
 from experimentos.store import Document, Workspace, make_id, parse_status, parse_type
 
 _BODY_SECTIONS: dict[PageType, tuple[str, ...]] = {

@@ -21,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from experimentos import assertions, experiments
 from experimentos.errors import (
     AlreadyExists,
     ConcurrentEdit,
@@ -32,8 +31,9 @@ from experimentos.errors import (
     ReviewRequired,
     UnsafeId,
 )
-from experimentos.labmodels import metric_name_problem
-from experimentos.runs import list_runs
+from experimentos.lab import assertions, experiments
+from experimentos.lab.models import metric_name_problem
+from experimentos.lab.runs import list_runs
 from experimentos.store import Workspace
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ from experimentos.errors import (
     UnsafeId,
     UsageError,
 )
-from experimentos.labmodels import (
+from experimentos.knowledge.models import Problem
+from experimentos.lab.models import (
     TRANSITIONS,
     Experiment,
     ExperimentKind,
@@ -31,18 +32,17 @@ from experimentos.labmodels import (
     StatusChange,
     metric_name_problem,
 )
-from experimentos.models import Problem
-from experimentos.store import Workspace
-from experimentos.store.files import inside, write_lock
-from experimentos.store.labpaths import (
+from experimentos.lab.paths import (
     experiment_dir,
     experiment_id,
     experiment_path,
     experiment_slug,
     slugify,
 )
-from experimentos.store.labscan import read_experiment as read_experiment_at
-from experimentos.store.labscan import run_files, scan_experiments, scan_runs, scan_tests
+from experimentos.lab.scan import read_experiment as read_experiment_at
+from experimentos.lab.scan import run_files, scan_experiments, scan_runs, scan_tests
+from experimentos.store import Workspace
+from experimentos.store.files import inside, write_lock
 from experimentos.store.records import Record, save_record
 
 _BODY = "## Setup\n\n## Interpretation\n"

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experimentos.check import check_scan
-from experimentos.graph import Graph
 from experimentos.index import Index, search
-from experimentos.scaffold import copy_starter, init_workspace, starter_root
+from experimentos.knowledge.check import check_scan
+from experimentos.knowledge.graph import Graph
 from experimentos.store import Workspace
+from experimentos.store.scaffold import copy_starter, init_workspace, starter_root
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _brief(workspace: Workspace, root: Path, result: DemoResult, echo: Callable)
     from experimentos.briefs.compiler import compile_brief
     from experimentos.briefs.models import BriefRequest
     from experimentos.briefs.render import render_brief
-    from experimentos.live import Live
+    from experimentos.knowledge.live import Live
 
     fixture = root / "fixtures" / "drizzle-pin"
     shutil.copytree(starter_root() / "fixtures" / "drizzle-pin", fixture, dirs_exist_ok=True)
@@ -157,7 +157,7 @@ def _scripted_run(workspace: Workspace, fixture: Path, request, result: DemoResu
     import anyio
     import mcp
 
-    from experimentos.experiments import experiment_tree, new_experiment
+    from experimentos.lab.experiments import experiment_tree, new_experiment
     from experimentos.mcp.server import build_server
 
     new_experiment(workspace, "Drizzle pin demo", "agent", hypothesis="A brief keeps the pin")

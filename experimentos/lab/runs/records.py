@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 from experimentos.errors import AlreadyExists, NotFound, UsageError
-from experimentos.experiments import read_experiment, utc_now
-from experimentos.labmodels import (
+from experimentos.lab.experiments import read_experiment, utc_now
+from experimentos.lab.models import (
     ExperimentStatus,
     MetricValue,
     RunOutcome,
@@ -22,11 +22,11 @@ from experimentos.labmodels import (
     RunStatus,
     metric_name_problem,
 )
-from experimentos.runs.events import read_events, run_lock
-from experimentos.runs.metrics import compute_metrics
+from experimentos.lab.paths import check_run_id, run_path
+from experimentos.lab.runs.events import read_events, run_lock
+from experimentos.lab.runs.metrics import compute_metrics
+from experimentos.lab.scan import locate_run, scan_experiments, scan_runs
 from experimentos.store import Workspace
-from experimentos.store.labpaths import check_run_id, run_path
-from experimentos.store.labscan import locate_run, scan_experiments, scan_runs
 from experimentos.store.records import Record, load_record, save_record
 
 ENDED = (RunStatus.finished, RunStatus.failed, RunStatus.aborted)

@@ -17,8 +17,9 @@ from typing import Literal
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from experimentos.errors import AlreadyExists, NotFound, UsageError
-from experimentos.experiments import read_experiment, utc_now
-from experimentos.labmodels import (
+from experimentos.knowledge.pages import default_reviewer
+from experimentos.lab.experiments import read_experiment, utc_now
+from experimentos.lab.models import (
     ASSERTION_KINDS,
     LATEST,
     Assertion,
@@ -34,11 +35,10 @@ from experimentos.labmodels import (
     RunRecord,
     RunStatus,
 )
-from experimentos.pages import default_reviewer
-from experimentos.runs.records import read_run
+from experimentos.lab.paths import assertion_path, make_test_id, slugify, split_test_id
+from experimentos.lab.runs.records import read_run
+from experimentos.lab.scan import scan_experiments, scan_runs, scan_tests
 from experimentos.store import Workspace
-from experimentos.store.labpaths import assertion_path, make_test_id, slugify, split_test_id
-from experimentos.store.labscan import scan_experiments, scan_runs, scan_tests
 from experimentos.store.records import Record, load_record, save_record
 
 _ASSERTION = TypeAdapter(Assertion)

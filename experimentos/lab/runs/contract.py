@@ -33,8 +33,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from experimentos.labmodels import Timestamp
-from experimentos.models import Ref
+from experimentos.knowledge.models import Ref
+from experimentos.lab.models import Timestamp
 
 SOURCES = ("agent", "server")
 Source = Literal["agent", "server"]

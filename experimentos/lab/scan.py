@@ -8,9 +8,9 @@ from pathlib import Path, PurePosixPath
 from typing import Generic, TypeVar
 
 from experimentos.errors import InvalidPage, NotFound, UsageError
-from experimentos.labmodels import Experiment, ExperimentTest, RunRecord, name_slug_problem
-from experimentos.models import Problem
-from experimentos.store.labpaths import (
+from experimentos.knowledge.models import Problem
+from experimentos.lab.models import Experiment, ExperimentTest, RunRecord, name_slug_problem
+from experimentos.lab.paths import (
     EVENTS_SUFFIX,
     EXPERIMENT_FILE,
     EXPERIMENTS_DIR,

@@ -14,9 +14,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from experimentos.eventmodels import RunEvent
-from experimentos.runs.events import read_events
-from experimentos.runs.metrics import (
+from experimentos.lab.runs.contract import RunEvent
+from experimentos.lab.runs.events import read_events
+from experimentos.lab.runs.metrics import (
     Evidence,
     evidence_of,
     first_step,

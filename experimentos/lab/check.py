@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from experimentos.models import Problem
-from experimentos.runs.events import events_rel, parse_events
-from experimentos.store import Workspace
-from experimentos.store.labpaths import (
+from experimentos.knowledge.models import Problem
+from experimentos.lab.paths import (
     EVENTS_SUFFIX,
     RUNS_DIR,
     experiment_dir,
     experiment_id,
     make_test_id,
 )
-from experimentos.store.labscan import scan_experiments, scan_runs, scan_tests
+from experimentos.lab.runs.events import events_rel, parse_events
+from experimentos.lab.scan import scan_experiments, scan_runs, scan_tests
+from experimentos.store import Workspace
 
 
 def _mismatch(path: str, got: str, expected: str, field: str = "id") -> Problem:

@@ -1,0 +1,172 @@
+"""The state behind the MCP tools: the warm knowledge base, recent briefs, and the answers.
+
+Both `server.py` (the knowledge tools) and `records.py` (the run and experiment tools) build on
+this module; neither imports the other's tools.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from experimentos.briefs.compiler import boundary_of, compile_brief
+from experimentos.briefs.models import BRIEF_ID_RE, Brief, BriefRequest
+from experimentos.briefs.render import render_brief, write_brief
+from experimentos.errors import UsageError
+from experimentos.knowledge.live import Live
+from experimentos.store import Workspace
+from experimentos.store.paths import split_id
+
+WRITE_NOTE = "refused: the server runs with --read-only"
+BRIEF_MEMORY = 64
+
+
+class BriefAnswer(BaseModel):
+    brief_id: str
+    token_estimate: int
+    truncated: bool
+    search_mode: str
+    notice: str = ""
+    path: str | None = None  # briefs/<id>.md when written
+    markdown: str
+
+
+class PreWork(BaseModel):
+    brief_id: str
+    run_id: str | None = None
+    markdown: str
+    context: dict[str, Any]
+    next_actions: list[str]
+
+
+class Dependency(BaseModel):
+    id: str
+    title: str
+    type: str
+    status: str
+    boundary: str
+    depth: int
+    via: str | None
+
+
+class Dependencies(BaseModel):
+    page_id: str
+    depth: int
+    dependencies: list[Dependency]
+    missing: list[dict[str, str]]
+    cycles: list[list[str]] = Field(default_factory=list)
+
+
+class PageAnswer(BaseModel):
+    id: str
+    path: str
+    boundary: str
+    frontmatter: dict[str, Any]
+    body: str
+
+
+class Server:
+    """The state behind the tools: the warm knowledge base and recently compiled briefs."""
+
+    def __init__(self, workspace: Workspace, read_only: bool = False, live: Live | None = None):
+        self.live = live or Live(workspace)
+        self.read_only = read_only
+        self.briefs: OrderedDict[str, Brief] = OrderedDict()
+
+    def brief(self, request: BriefRequest, write: bool = False) -> tuple[Brief, str | None]:
+        if write and self.read_only:
+            raise UsageError(f"writing the brief file is {WRITE_NOTE}", field="write")
+        brief = compile_brief(self.live, request)
+        self.briefs[brief.brief_id] = brief
+        self.briefs.move_to_end(brief.brief_id)
+        while len(self.briefs) > BRIEF_MEMORY:
+            self.briefs.popitem(last=False)
+        path = write_brief(self.live.workspace, brief) if write else None
+        return brief, path
+
+    def record_pre_work(
+        self,
+        brief: Brief,
+        experiment: str | None,
+        run_id: str | None,
+        agent: str | None,
+        model: str | None,
+        toolchain: str | None,
+    ) -> str | None:
+        """Start (or reuse) the run and record, as the server, what the agent was given."""
+        if experiment is None and run_id is None:
+            return None
+        if self.read_only:
+            raise UsageError(f"recording a run is {WRITE_NOTE}", field="experiment")
+        from experimentos.lab.runs import append_event, start_run
+
+        ws = self.live.workspace
+        if run_id is None:
+            record = start_run(
+                ws, experiment, brief.request.task, agent=agent, model=model,
+                toolchain=toolchain, brief=brief.brief_id,
+            )  # fmt: skip
+            run_id = record.model.id
+        pages = [e.id for e in brief.entries]
+        append_event(
+            ws, run_id, "brief_loaded", {"brief_id": brief.brief_id, "page_ids": pages},
+            source="server",
+        )  # fmt: skip
+        deps = [e.id for e in brief.entries if e.role == "dependency"] or pages
+        if deps:
+            payload = {"page_ids": deps, "brief_id": brief.brief_id}
+            append_event(ws, run_id, "dependency_resolved", payload, source="server")
+        return run_id
+
+    def dependencies(self, page_id: str, depth: int) -> Dependencies:
+        split_id(page_id)  # UnsafeId for anything that is not a page id
+        if not 0 <= depth <= 10:
+            raise UsageError("depth must be between 0 and 10", field="depth")
+        snap = self.live.snapshot()
+        snap.page(page_id)
+        closure = snap.graph.closure(page_id, depth)
+        deps = []
+        for node in closure.nodes[1:]:
+            page = snap.pages[node.id]
+            deps.append(
+                Dependency(
+                    id=page.id,
+                    title=page.title,
+                    type=page.type.value,
+                    status=page.status.value,
+                    boundary=boundary_of(page, stale=False),
+                    depth=node.depth,
+                    via=node.via,
+                )
+            )
+        members = {page_id, *closure.ids}
+        cycles = [c for c in snap.graph.cycles() if members & set(c)]
+        missing = [{"source": e.source, "target": e.target} for e in closure.missing]
+        return Dependencies(
+            page_id=page_id, depth=depth, dependencies=deps, missing=missing, cycles=cycles
+        )
+
+    def page(self, page_id: str) -> PageAnswer:
+        split_id(page_id)
+        snap = self.live.snapshot()
+        page = snap.page(page_id)
+        path = snap.path_of(page_id)
+        return PageAnswer(
+            id=page.id,
+            path=path,
+            boundary=boundary_of(page, stale=False),
+            frontmatter=page.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+            body=page.body,
+        )
+
+    def brief_markdown(self, brief_id: str) -> str:
+        if not BRIEF_ID_RE.fullmatch(brief_id):
+            raise UsageError(f"{brief_id!r} is not a brief id (brief.<16 hex digits>)", field="id")
+        if brief_id in self.briefs:
+            return render_brief(self.briefs[brief_id])
+        path = self.live.workspace.root / "briefs" / f"{brief_id}.md"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+        raise UsageError(f"no brief {brief_id!r} (compile it with get_work_brief)", field="id")
