@@ -27,6 +27,8 @@ LAYERS = {
     "experimentos.briefs": 4,
     "experimentos.proposals": 4,
     "experimentos.schema": 4,
+    "experimentos.agents": 4,
+    "experimentos.matrix": 5,
     "experimentos.__main__": 9,
     "experimentos.cli": 9,
     "experimentos.mcp": 9,

@@ -1,0 +1,175 @@
+"""The agent adapter interface shared by the matrix runner and every adapter.
+
+An adapter knows one agent CLI: how to start it for a run (command, environment, config files
+inside the run's private home) and how to read the transcript it prints back into run events
+and usage. The runner owns everything else: the workdir, the time limit and the process group,
+the MCP server attachment, the oracle, and the records.
+
+    with open_adapter(spec, root) as adapter:      # starts shared services (a scripted model)
+        problem = adapter.unavailable()             # e.g. "codex not found; run npm install …"
+        invocation = adapter.prepare(setup)         # per run: argv, env, cwd, stdin
+        ...the runner starts it in its own process group, captures stdout line by line...
+        transcript = adapter.parse(lines)           # never raises on unknown or torn lines
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Event types an adapter maps a transcript to (the run event contract's names, plus `command`
+# for every shell command the agent ran, which the forbidden-command rule reads).
+TranscriptEventType = Literal[
+    "file_inspected",
+    "file_edited",
+    "test_run",
+    "package_version_checked",
+    "final_answer",
+    "mcp_tool_called",
+    "command",
+]
+
+
+class AgentSpec(BaseModel):
+    """One agent of a matrix: which adapter, which model, adapter options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80, description="Label used in run ids and reports.")
+    adapter: str = Field(description="shell | codex | claude-code | opencode")
+    model: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class McpAttachment:
+    """How the agent starts the experimentos MCP server for this run (stdio)."""
+
+    name: str  # the server name the agent sees, e.g. "experimentos"
+    command: str
+    args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    tools: list[str] = field(default_factory=list)  # tool names to allow, where a CLI asks
+
+
+@dataclass(frozen=True)
+class RunSetup:
+    """Everything an adapter needs to build one run's invocation."""
+
+    run_id: str
+    workdir: Path  # fresh, git-initialised copy of the fixture; the agent's cwd
+    home: Path  # private per-run directory for the agent's config and state
+    prompt: str  # the task prompt, with the condition's instructions
+    time_limit_s: float
+    base_env: dict[str, str]  # the clean environment (PATH, LANG, TMPDIR, …) to extend
+    mcp: McpAttachment | None = None  # None when the condition attaches no server
+    secrets: dict[str, str] = field(default_factory=dict)  # passed through, never recorded
+
+
+@dataclass(frozen=True)
+class Invocation:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    stdin: str | None = None
+
+
+class TranscriptEvent(BaseModel):
+    """One thing the transcript says the agent did, in transcript order (`index`)."""
+
+    index: int  # position in the transcript (line number, 0-based)
+    type: TranscriptEventType
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class Usage(BaseModel):
+    """What the transcript reports about cost; None where the agent does not say."""
+
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+    turns: int | None = None
+
+
+class Transcript(BaseModel):
+    events: list[TranscriptEvent] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    final_answer: str | None = None
+    # Unknown event types (kept, counted, never fatal) and lines that did not parse.
+    unknown_types: dict[str, int] = Field(default_factory=dict)
+    bad_lines: int = 0
+    errors: list[str] = Field(default_factory=list)  # errors the agent itself reported
+
+
+class Adapter(abc.ABC):
+    """One agent CLI. Instances are context managers: shared services live between enter/exit."""
+
+    name: str = ""
+
+    def __init__(self, spec: AgentSpec, root: Path):
+        self.spec = spec
+        self.root = root  # the knowledge root (where policy scripts and fixtures resolve)
+
+    def __enter__(self) -> Adapter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def unavailable(self) -> str | None:
+        """Why this adapter cannot run here (a missing binary, with the command that fixes it),
+        or None."""
+        return None
+
+    @abc.abstractmethod
+    def prepare(self, setup: RunSetup) -> Invocation:
+        """The command, environment and config files (written under `setup.home`) for one run."""
+
+    @abc.abstractmethod
+    def parse(self, lines: Iterable[str]) -> Transcript:
+        """Map the agent's raw transcript lines to events and usage; never raises."""
+
+
+_REGISTRY: dict[str, type[Adapter]] = {}
+
+
+def register(cls: type[Adapter]) -> type[Adapter]:
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def adapter_names() -> list[str]:
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def _load_builtin() -> None:
+    import importlib
+    import importlib.util
+
+    for module in ("shell", "codex", "claude", "opencode"):
+        name = f"experimentos.agents.{module}"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
+@contextlib.contextmanager
+def open_adapter(spec: AgentSpec, root: Path) -> Iterator[Adapter]:
+    """The adapter for `spec`, entered (its shared services started) for the block."""
+    from experimentos.errors import UsageError
+
+    _load_builtin()
+    cls = _REGISTRY.get(spec.adapter)
+    if cls is None:
+        raise UsageError(
+            f"unknown agent adapter {spec.adapter!r} (known: {', '.join(sorted(_REGISTRY))})",
+            field="adapter",
+        )
+    with cls(spec, root) as adapter:
+        yield adapter
