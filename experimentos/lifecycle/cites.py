@@ -1,0 +1,340 @@
+"""Code citations: what a `cites` entry's hash says about the code now, and `cite add`.
+
+A citation's sha256 covers the cited file, or lines A-B of it (1-based, inclusive, with their
+line endings) - the same digest briefs check. Against a repository a citation is:
+
+  fresh      the hash matches where the citation points
+  drifted    the lines no longer match, but the same text is elsewhere in the file (`now`)
+  changed    the text is nowhere in the file any more
+  orphaned   the file is gone
+  unhashed   no sha256 was recorded, so nothing can be told (`cite add` records one)
+  unreadable the path is not a regular file inside the repository (a directory, a symlink out)
+
+Cited files are outside the knowledge root and arrive from pages: every path is resolved and
+must stay inside the repository, and only regular files are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from experimentos.errors import NotFound, UsageError
+from experimentos.knowledge.models import Cite, Page
+from experimentos.store import Document, Workspace
+
+MAX_CITED_BYTES = 16 * 1024 * 1024
+# Bytes hashed while looking for drifted lines (window size x positions), per citation.
+MAX_SEARCH_BYTES = 64 * 1024 * 1024
+
+CiteStatus = Literal["fresh", "drifted", "changed", "orphaned", "unhashed", "unreadable"]
+STALE_STATUSES = frozenset({"changed", "orphaned", "unreadable"})
+_SPEC_RE = re.compile(r"^(?P<path>.+?)(?::(?P<lines>\d+(?:-\d+)?))?$")
+
+
+class CiteCheck(BaseModel):
+    """One `cites` entry of one page, checked against a repository."""
+
+    page: str
+    page_path: str
+    index: int  # position in the page's cites list
+    path: str
+    lines: str | None = None
+    status: CiteStatus
+    now: str | None = None  # drifted: the lines that hold the cited text now
+    message: str
+
+    @property
+    def where(self) -> str:
+        return self.path + (f":{self.lines}" if self.lines else "")
+
+
+def line_range(lines: str | None) -> tuple[int, int] | None:
+    if not lines:
+        return None
+    first, _, last = lines.partition("-")
+    return int(first), int(last or first)
+
+
+def digest(data: bytes, lines: str | None = None) -> str:
+    """sha256 of a file's bytes, or of lines `A-B` of them (with their line endings)."""
+    span = line_range(lines)
+    if span is not None:
+        start, end = span
+        data = b"".join(data.splitlines(keepends=True)[start - 1 : end])
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class CitedFiles:
+    """Reads cited files of one repository once each, refusing anything outside it."""
+
+    repo: Path
+    _cache: dict[str, bytes | str] = field(default_factory=dict)  # bytes, or why not
+
+    def __post_init__(self) -> None:
+        self.repo = Path(self.repo).resolve()
+
+    def read(self, rel: str) -> bytes | str:
+        """The file's bytes, or a reason string (`missing` when it does not exist)."""
+        hit = self._cache.get(rel)
+        if hit is None:
+            hit = self._cache[rel] = self._load(rel)
+        return hit
+
+    def _load(self, rel: str) -> bytes | str:
+        path = self.repo / rel
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop
+            return "the path is a symlink loop"
+        if not resolved.is_relative_to(self.repo):
+            return "the path resolves outside the repository"
+        try:
+            st = os.stat(resolved)
+        except FileNotFoundError:
+            return "missing"
+        except OSError as exc:
+            return f"cannot read: {exc.strerror or exc}"
+        if not _is_regular(st.st_mode):
+            return "not a regular file"
+        if st.st_size > MAX_CITED_BYTES:
+            return f"larger than {MAX_CITED_BYTES} bytes"
+        try:
+            with open(resolved, "rb") as handle:
+                return handle.read(MAX_CITED_BYTES + 1)
+        except OSError as exc:
+            return f"cannot read: {exc.strerror or exc}"
+
+
+def _is_regular(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)
+
+
+def check_cite(files: CitedFiles, page: Page, page_path: str, index: int, cite: Cite) -> CiteCheck:
+    """The state of one citation against the repository `files` reads from."""
+    base = {
+        "page": page.id,
+        "page_path": page_path,
+        "index": index,
+        "path": cite.path,
+        "lines": cite.lines,
+    }
+    where = cite.path + (f":{cite.lines}" if cite.lines else "")
+    data = files.read(cite.path)
+    if data == "missing":
+        return CiteCheck(**base, status="orphaned", message=f"{cite.path} is gone")
+    if isinstance(data, str):
+        return CiteCheck(**base, status="unreadable", message=f"{cite.path}: {data}")
+    if cite.sha256 is None:
+        return CiteCheck(
+            **base,
+            status="unhashed",
+            message=f"{where} has no sha256; `experimentos cite add {page.id} {where}` records it",
+        )
+    if digest(data, cite.lines) == cite.sha256:
+        return CiteCheck(**base, status="fresh", message=f"{where} is unchanged")
+    span = line_range(cite.lines)
+    if span is not None:
+        moved = locate(data, cite.sha256, span)
+        if moved is not None:
+            now = f"{moved[0]}-{moved[1]}" if moved[1] != moved[0] else str(moved[0])
+            return CiteCheck(
+                **base,
+                status="drifted",
+                now=now,
+                message=f"{where} moved: the same text is now at lines {now}",
+            )
+    what = f"lines {cite.lines} of {cite.path}" if cite.lines else cite.path
+    return CiteCheck(
+        **base,
+        status="changed",
+        message=f"{what} changed since the citation was recorded (the text is not in the file)",
+    )
+
+
+def locate(data: bytes, sha256: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """Where a window of the same number of lines with this hash is now; nearest the old place."""
+    size = span[1] - span[0] + 1
+    lines = data.splitlines(keepends=True)
+    if size <= 0 or size > len(lines):
+        return None
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    positions = len(lines) - size + 1
+    average = offsets[-1] / max(1, len(lines))
+    if average * size * positions > MAX_SEARCH_BYTES:
+        return None
+    view = memoryview(data)
+    old = span[0] - 1
+    # Nearest first: the function that moved 20 lines is found before a copy far away.
+    order = sorted(range(positions), key=lambda s: (abs(s - old), s))
+    for start in order:
+        if hashlib.sha256(view[offsets[start] : offsets[start + size]]).hexdigest() == sha256:
+            return start + 1, start + size
+    return None
+
+
+# --- cite add ---------------------------------------------------------------------------------
+
+
+class CiteAdded(BaseModel):
+    """What `cite add` did to a page's citations."""
+
+    page: str
+    page_path: str
+    cite: Cite
+    action: Literal["added", "updated", "moved", "unchanged"]
+    replaced: Cite | None = None
+
+
+def parse_cite_spec(spec: str) -> tuple[str, str | None]:
+    """`PATH[:A-B]` -> (path, lines)."""
+    match = _SPEC_RE.match(spec.strip())
+    if not match or not match["path"].strip():
+        raise UsageError(f"{spec!r} is not PATH or PATH:A-B", field="cite")
+    return match["path"].strip(), match["lines"]
+
+
+def repo_relative(repo: Path, path_text: str, cwd: Path | None = None) -> str:
+    """A cited path as the repository-relative posix path a `cites` entry stores.
+
+    An absolute path, or a path relative to `cwd` that names an existing file, is mapped into
+    the repository; otherwise the path is taken as relative to the repository. A path that
+    lands outside the repository is refused (where a symlink points is checked on reading)."""
+    repo = Path(repo).resolve()
+    given = Path(path_text)
+    if given.is_absolute():
+        candidates = [given]
+    else:
+        candidates = [cwd / given] if cwd is not None and (cwd / given).exists() else []
+        candidates.append(repo / given)
+    for candidate in candidates:
+        absolute = Path(os.path.abspath(candidate))  # folds `..` without following symlinks
+        try:
+            rel = absolute.relative_to(repo)
+        except ValueError:
+            # The working directory may be spelled through a symlink; resolve only the parent.
+            try:
+                rel = (absolute.parent.resolve() / absolute.name).relative_to(repo)
+            except ValueError:
+                continue
+        if rel.as_posix() not in ("", "."):
+            return rel.as_posix()
+    raise UsageError(f"{path_text} is not inside the repository {repo}", field="path")
+
+
+def plan_cite(
+    workspace: Workspace,
+    page_id: str,
+    spec: str,
+    repo: Path | None = None,
+    cwd: Path | None = None,
+) -> tuple[Cite, Path]:
+    """The citation `spec` names, with its hash, read from `repo` (default: the git root)."""
+    repo = Path(repo or default_repo(workspace.root)).resolve()
+    path_text, lines = parse_cite_spec(spec)
+    rel = repo_relative(repo, path_text, cwd)
+    workspace.read(page_id)  # a clear error for an unknown or invalid page first
+    data = CitedFiles(repo).read(rel)
+    if data == "missing":
+        raise NotFound(f"no file {rel} in {repo}", path=rel, field="path")
+    if isinstance(data, str):
+        raise UsageError(f"{rel}: {data}", path=rel, field="path")
+    span = line_range(lines)
+    if span is not None:
+        count = len(data.splitlines())
+        if span[0] < 1 or span[1] < span[0] or span[1] > count:
+            raise UsageError(
+                f"lines {lines} are not within {rel} (1-{count})", path=rel, field="lines"
+            )
+    try:
+        cite = Cite(path=rel, lines=lines, sha256=digest(data, lines))
+    except ValueError as exc:
+        raise UsageError(str(exc).splitlines()[-1], path=rel, field="path") from None
+    return cite, repo
+
+
+def with_cite(page: Page, cite: Cite) -> tuple[list[Cite], str, Cite | None]:
+    """The page's citations with `cite` recorded: (cites, action, the entry it replaced)."""
+    cites = list(page.cites)
+    for i, old in enumerate(cites):
+        if old.path == cite.path and old.lines == cite.lines:
+            if old == cite:
+                return cites, "unchanged", old
+            cites[i] = cite
+            return cites, "updated", old
+    for i, old in enumerate(cites):
+        # The same text at new lines: re-point the drifted entry instead of adding one.
+        if old.path == cite.path and old.sha256 == cite.sha256 and old.lines and cite.lines:
+            cites[i] = cite
+            return cites, "moved", old
+    return [*cites, cite], "added", None
+
+
+def add_cite(
+    workspace: Workspace,
+    page_id: str,
+    spec: str,
+    repo: Path | None = None,
+    cwd: Path | None = None,
+) -> tuple[CiteAdded, Document]:
+    """Record a citation with its hash in a page (atomic; refused if the page changed since)."""
+    cite, _ = plan_cite(workspace, page_id, spec, repo, cwd)
+    doc = workspace.read(page_id)
+    cites, action, old = with_cite(doc.page, cite)
+    if action != "unchanged":
+        changed = Page.model_validate(
+            doc.page.model_dump(by_alias=False, exclude={"body"})
+            | {"cites": cites, "body": doc.page.body}
+        )
+        doc = workspace.save(changed, like=doc)
+    return CiteAdded(
+        page=page_id,
+        page_path=doc.path,
+        cite=cite,
+        action=action,
+        replaced=old if action in ("updated", "moved") else None,
+    ), doc
+
+
+@dataclass(frozen=True)
+class CiteChange:
+    """A proposal change: record `cite` in the page as it is on the base branch."""
+
+    page_id: str
+    cite: Cite
+
+    def precheck(self) -> None:
+        from experimentos.store import split_id
+
+        split_id(self.page_id)
+
+    def apply(self, workspace: Workspace) -> Document:
+        doc = workspace.read(self.page_id)
+        cites, action, _ = with_cite(doc.page, self.cite)
+        if action == "unchanged":
+            return doc
+        changed = Page.model_validate(
+            doc.page.model_dump(by_alias=False, exclude={"body"})
+            | {"cites": cites, "body": doc.page.body}
+        )
+        return workspace.save(changed, like=doc)
+
+
+def default_repo(root: Path) -> Path:
+    """The repository cited paths are relative to: the git root holding the knowledge root."""
+    root = Path(root).resolve()
+    for directory in (root, *root.parents):
+        if (directory / ".git").exists():
+            return directory
+    return root
