@@ -28,6 +28,7 @@ LAYERS = {
     "experimentos.proposals": 4,
     "experimentos.schema": 4,
     "experimentos.agents": 4,
+    "experimentos.lifecycle": 4,
     "experimentos.matrix": 5,
     "experimentos.__main__": 9,
     "experimentos.cli": 9,

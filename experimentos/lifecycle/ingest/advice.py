@@ -236,7 +236,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
     found: dict[str, Advice] = {}
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)
-        negatives: list[str] = []
+        negatives: list[tuple[str, str]] = []  # (negated piece, its sentence)
         given: list[str] = []
         for sentence in message.sentences:
             plain = sentence.replace("\u2019", "'")
@@ -252,7 +252,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                     if not piece:
                         continue
                     if _NEGATION_RE.search(piece) or _RETRACT_RE.search(piece):
-                        negatives.append(piece)
+                        negatives.append((piece, sentence))
                         continue
                     for kind, subject, target in _advice_in(piece, scope, fixed):
                         key = _key(kind, subject, target)
@@ -403,7 +403,7 @@ def _correct(
     found: dict[str, Advice],
     index: int,
     comment: Comment,
-    negatives: list[str],
+    negatives: list[tuple[str, str]],
     quotes: list[str],
     given: list[str],
 ) -> None:
@@ -415,13 +415,13 @@ def _correct(
         own = any(s.author == comment.author for s in earlier)
         if not (comment.maintainer or own):
             continue  # a user's disagreement is not a correction
-        hits = [n for n in negatives if _refers_to(advice, n)]
+        hits = [sentence for piece, sentence in negatives if _refers_to(advice, piece)]
         quotes_it = any(
             q in normalise(s.text) or normalise(s.text) in q for q in quoted for s in earlier
         )
         if not hits and not (quotes_it and (negatives or _RETRACT_RE.search(comment.body))):
             continue
-        text = hits[0] if hits else (negatives[0] if negatives else comment.body.strip())
+        text = hits[0] if hits else (negatives[0][1] if negatives else comment.body.strip())
         kind = "withdrawn" if own and not comment.maintainer else "contradicted"
         if own and comment.maintainer and all(s.author == comment.author for s in earlier):
             kind = "withdrawn"

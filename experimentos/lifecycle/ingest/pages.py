@@ -275,11 +275,24 @@ def merge_source(existing: Page, generated: Page) -> Page:
     fresh = dict(sections(generated.body))
     parts = sections(existing.body)
     have = {h for h, _ in parts}
-    merged = [(h, fresh.get(h, text)) for h, text in parts]
+    merged = [(h, _replace(text, fresh[h]) if h in fresh else text) for h, text in parts]
     missing = [(h, fresh[h]) for h in SOURCE_SECTIONS if h not in have]
     body = _join(missing + merged)
+    origin = generated.origin
+    old = existing.origin
+    if (
+        old is not None
+        and origin is not None
+        and (old.url, old.sha256, old.state)
+        == (
+            origin.url,
+            origin.sha256,
+            origin.state,
+        )
+    ):
+        origin = old  # the same content: keep the date it was first fetched
     update = {
-        "origin": generated.origin,
+        "origin": origin,
         "summary": generated.summary,
         "tags": list(dict.fromkeys([*existing.tags, *generated.tags])),
         "body": body,
@@ -287,6 +300,13 @@ def merge_source(existing: Page, generated: Page) -> Page:
     if existing.applies_to is None:
         update["applies_to"] = generated.applies_to
     return _copy(existing, update)
+
+
+def _replace(old: str, new: str) -> str:
+    """A section's new text, keeping the blank lines the page had after it."""
+    if old.rstrip() == new.rstrip():
+        return old
+    return new.rstrip("\n") + "\n" + "\n" * (len(old) - len(old.rstrip("\n")) - 1)
 
 
 def merge_claim(existing: Page, generated: Page) -> Page:

@@ -84,6 +84,9 @@ class IngestResult(BaseModel):
     claims: list[ClaimInfo]
     proposal: Proposal | None = None
     up_to_date: bool = Field(default=False, description="the base already holds all of it")
+    already_proposed: str | None = Field(
+        default=None, description="an unmerged proposal branch that already holds all of it"
+    )
     pushed: PushResult | None = None
     pages: dict[str, str] = Field(
         default_factory=dict, description="with dry_run: the generated page files by path"
@@ -178,6 +181,14 @@ def ingest_issue(
 
         result.pages = {page_path(p.id).as_posix(): render(p).decode("utf-8") for p in pages}
         return result
+    held, pending = _already_held(workspace, pages, base)
+    if held or pending is not None:
+        result.up_to_date, result.already_proposed = held, pending
+        outcome = "unchanged" if held else "planned"
+        result.source_outcome = outcome
+        for info in result.claims:
+            info.outcome = outcome
+        return result
     changes = [_Ingested(pages[0], merge_source)]
     changes += [_Ingested(page, merge_claim) for page in pages[1:]]
     why = (
@@ -199,6 +210,50 @@ def ingest_issue(
     if push and result.proposal is not None:
         result.pushed = push_proposal(workspace, result.proposal.name, remote)
     return result
+
+
+def _already_held(
+    workspace: Workspace, pages: list[Page], base: str | None
+) -> tuple[bool, str | None]:
+    """(the base branch holds what `pages` would add, else an unmerged `xos/ingest/<source-id>`
+    branch that does): ingesting a thread again proposes nothing new."""
+    import re
+
+    from experimentos.errors import ExperimentosError
+    from experimentos.store.git import Repo
+
+    try:
+        repo, prefix = Repo.containing(workspace.root)
+        base = base or workspace.config.proposals.base or repo.current_branch()
+        refs = repo.text("for-each-ref", "--format=%(refname:short)", "refs/heads/xos/ingest/")
+    except ExperimentosError:
+        return False, None  # propose() will say what is wrong with the repository
+    if base and _holds(repo, prefix, f"refs/heads/{base.removeprefix('refs/heads/')}", pages):
+        return True, None
+    name = re.compile(rf"^xos/ingest/{re.escape(pages[0].id)}(?:-\d+)?$")
+    for branch in sorted(b for b in refs.splitlines() if name.match(b)):
+        if _holds(repo, prefix, f"refs/heads/{branch}", pages):
+            return False, branch
+    return False, None
+
+
+def _holds(repo, prefix: str, ref: str, pages: list[Page]) -> bool:  # noqa: ANN001 - Repo
+    from experimentos.errors import InvalidPage
+    from experimentos.store import page_path, parse_document
+
+    for page in pages:
+        rel = page_path(page.id).as_posix()
+        raw = repo.blob(ref, f"{prefix}/{rel}" if prefix else rel)
+        if raw is None:
+            return False
+        try:
+            held = parse_document(raw, rel).page
+        except InvalidPage:
+            return False
+        merge = merge_source if page is pages[0] else merge_claim
+        if merge(held, page) != held:
+            return False
+    return True
 
 
 def _alignment_info(alignment: Alignment) -> AlignmentInfo:
