@@ -666,3 +666,53 @@ def test_fetch_reports_an_api_error(kb, cli, monkeypatch, rest_payload):
         fake.close()
     assert result.exit_code == 2
     assert "404 Not Found" in result.stderr
+
+
+# --- phrasings ------------------------------------------------------------------------------------
+
+PHRASES = [
+    ("You can pass `--legacy-peer-deps` to npm install.", ["flag-legacy-peer-deps"]),
+    ("Try running with --no-cache.", ["flag-no-cache"]),
+    ("I'd recommend pinning numpy to 1.26.4.", ["pin-numpy-1.26.4"]),
+    ("The fix is to upgrade typescript to 5.4.5.", ["upgrade-typescript-5.4.5"]),
+    ("Upgrading to 2.1.0 solved it.", ["upgrade-lib-2.1.0"]),
+    ("Bump it to the latest version.", ["upgrade-lib-latest"]),
+    ("`foo()` has been renamed to `bar()`.", ["use-bar"]),
+    ("Switch to `createRoot` instead of `ReactDOM.render`.", ["use-createroot"]),
+    ("npm install drizzle-kit@0.30.6 fixes it.", ["pin-drizzle-kit-0.30.6"]),
+    ("Run `pip install 'numpy<2'` for now.", ["pin-numpy-lt-2"]),
+    ("As a workaround, set `--max-old-space-size=4096`.", ["flag-max-old-space-size"]),
+    ("Works for me after downgrading to 1.2.2.", ["pin-lib-1.2.2"]),
+    ("Workaround:\n\n```\nnpm install --legacy-peer-deps\n```", ["flag-legacy-peer-deps"]),
+    # not advice: narration, questions, negations, failed attempts, quotes, logs
+    ("We upgraded to 2.1.0 and it broke.", []),
+    ("Should I pin to 1.2.3?", []),
+    ("Don't pin to 1.2.3.", []),
+    ("I tried pinning to 1.2.3 but it did not help.", []),
+    ("Pinning doesn't help here.", []),
+    ("`pip install lib==1.5.2` on Python 3.13 fails to build.", []),
+    ("> Upgrade to 2.1.0\n\nThat is what I did.", []),
+    ("```\nnpm WARN upgrade to 2.1.0 --force\n```", []),
+]
+
+
+@pytest.mark.parametrize("text,keys", PHRASES, ids=[p[0][:40] for p in PHRASES])
+def test_advice_phrasings(text, keys):
+    from experimentos.lifecycle.ingest.advice import find_advice
+    from experimentos.lifecycle.ingest.scope import Scope
+    from experimentos.lifecycle.ingest.thread import Comment, Thread
+
+    issue = Thread(
+        owner="o",
+        repo="r",
+        number=1,
+        url="https://github.com/o/r/issues/1",
+        title="t",
+        state="open",
+        comments=[
+            Comment(author="a", body="Broken.", opening=True),
+            Comment(author="b", body=text),
+        ],
+    )
+    scope = Scope(library="lib", ecosystem="python", affected=["2.0.0"])
+    assert [a.key for a in find_advice(issue, scope)] == keys

@@ -77,6 +77,7 @@ def ingest_issue(
     """Propose a source page and draft claims for a GitHub issue thread (never your work tree)."""
     from experimentos.errors import UsageError
     from experimentos.lifecycle.ingest import fetch_issue, ingest_issue, read_payload
+    from experimentos.lifecycle.ingest.thread import MAX_PAYLOAD_BYTES, read_payload_file
 
     as_json = want_json(ctx, json_out)
     if (file is None) == (fetch is None):
@@ -84,12 +85,9 @@ def ingest_issue(
     if fetch is not None:
         thread = fetch_issue(fetch)
     elif file == "-":
-        thread = read_payload(sys.stdin.buffer.read(), "<stdin>")
+        thread = read_payload(sys.stdin.buffer.read(MAX_PAYLOAD_BYTES + 1), "<stdin>")
     else:
-        path = Path(file)
-        if not path.is_file():
-            raise UsageError("no such file", path=file)
-        thread = read_payload(path.read_bytes(), file)
+        thread = read_payload_file(Path(file))
     workspace = state(ctx).workspace()
     result = ingest_issue(
         workspace,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -64,11 +65,49 @@ def line_range(lines: str | None) -> tuple[int, int] | None:
 
 def digest(data: bytes, lines: str | None = None) -> str:
     """sha256 of a file's bytes, or of lines `A-B` of them (with their line endings)."""
-    span = line_range(lines)
-    if span is not None:
-        start, end = span
-        data = b"".join(data.splitlines(keepends=True)[start - 1 : end])
-    return hashlib.sha256(data).hexdigest()
+    return CitedText(data).digest(line_range(lines))
+
+
+class CitedText:
+    """A cited file's bytes with its line offsets, so that any run of lines hashes in place."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.view = memoryview(data)
+        self.offsets = [0]
+        # Line ends as bytes.splitlines(keepends=True) sees them: \n, \r\n and a lone \r.
+        for line in data.splitlines(keepends=True):
+            self.offsets.append(self.offsets[-1] + len(line))
+
+    @property
+    def lines(self) -> int:
+        return len(self.offsets) - 1
+
+    def digest(self, span: tuple[int, int] | None) -> str:
+        if span is None:
+            return hashlib.sha256(self.data).hexdigest()
+        last = self.lines
+        start = min(max(span[0] - 1, 0), last)
+        end = min(max(span[1], start), last)
+        return hashlib.sha256(self.view[self.offsets[start] : self.offsets[end]]).hexdigest()
+
+    def locate(self, sha256: str, span: tuple[int, int]) -> tuple[int, int] | None:
+        """Lines of a window as long as `span` with this hash, nearest the old place first
+        (a function that moved 20 lines is found before a copy far away)."""
+        size = span[1] - span[0] + 1
+        positions = self.lines - size + 1
+        if size <= 0 or positions <= 0:
+            return None
+        if len(self.data) / max(1, self.lines) * size * positions > MAX_SEARCH_BYTES:
+            return None
+        offsets, view, old = self.offsets, self.view, min(span[0] - 1, positions - 1)
+        for step in range(positions):
+            for start in (old - step, old + step) if step else (old,):
+                if 0 <= start < positions:
+                    window = view[offsets[start] : offsets[start + size]]
+                    if hashlib.sha256(window).hexdigest() == sha256:
+                        return start + 1, start + size
+        return None
 
 
 @dataclass
@@ -76,16 +115,17 @@ class CitedFiles:
     """Reads cited files of one repository once each, refusing anything outside it."""
 
     repo: Path
-    _cache: dict[str, bytes | str] = field(default_factory=dict)  # bytes, or why not
+    _cache: dict[str, CitedText | str] = field(default_factory=dict)  # text, or why not
 
     def __post_init__(self) -> None:
         self.repo = Path(self.repo).resolve()
 
-    def read(self, rel: str) -> bytes | str:
-        """The file's bytes, or a reason string (`missing` when it does not exist)."""
+    def read(self, rel: str) -> CitedText | str:
+        """The file, or a reason string (`missing` when it does not exist)."""
         hit = self._cache.get(rel)
         if hit is None:
-            hit = self._cache[rel] = self._load(rel)
+            loaded = self._load(rel)
+            hit = self._cache[rel] = CitedText(loaded) if isinstance(loaded, bytes) else loaded
         return hit
 
     def _load(self, rel: str) -> bytes | str:
@@ -102,7 +142,7 @@ class CitedFiles:
             return "missing"
         except OSError as exc:
             return f"cannot read: {exc.strerror or exc}"
-        if not _is_regular(st.st_mode):
+        if not stat.S_ISREG(st.st_mode):
             return "not a regular file"
         if st.st_size > MAX_CITED_BYTES:
             return f"larger than {MAX_CITED_BYTES} bytes"
@@ -113,75 +153,45 @@ class CitedFiles:
             return f"cannot read: {exc.strerror or exc}"
 
 
-def _is_regular(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
-
-
 def check_cite(files: CitedFiles, page: Page, page_path: str, index: int, cite: Cite) -> CiteCheck:
     """The state of one citation against the repository `files` reads from."""
-    base = {
-        "page": page.id,
-        "page_path": page_path,
-        "index": index,
-        "path": cite.path,
-        "lines": cite.lines,
-    }
-    where = cite.path + (f":{cite.lines}" if cite.lines else "")
-    data = files.read(cite.path)
-    if data == "missing":
-        return CiteCheck(**base, status="orphaned", message=f"{cite.path} is gone")
-    if isinstance(data, str):
-        return CiteCheck(**base, status="unreadable", message=f"{cite.path}: {data}")
-    if cite.sha256 is None:
-        return CiteCheck(
-            **base,
-            status="unhashed",
-            message=f"{where} has no sha256; `experimentos cite add {page.id} {where}` records it",
+
+    def result(status: CiteStatus, message: str, now: str | None = None) -> CiteCheck:
+        # Built from validated parts: skip re-validation (10,000 pages cite thousands of lines).
+        return CiteCheck.model_construct(
+            page=page.id,
+            page_path=page_path,
+            index=index,
+            path=cite.path,
+            lines=cite.lines,
+            status=status,
+            now=now,
+            message=message,
         )
-    if digest(data, cite.lines) == cite.sha256:
-        return CiteCheck(**base, status="fresh", message=f"{where} is unchanged")
+
+    where = cite.path + (f":{cite.lines}" if cite.lines else "")
+    text = files.read(cite.path)
+    if text == "missing":
+        return result("orphaned", f"{cite.path} is gone")
+    if isinstance(text, str):
+        return result("unreadable", f"{cite.path}: {text}")
+    if cite.sha256 is None:
+        return result(
+            "unhashed",
+            f"{where} has no sha256; `experimentos cite add {page.id} {where}` records it",
+        )
     span = line_range(cite.lines)
+    if text.digest(span) == cite.sha256:
+        return result("fresh", f"{where} is unchanged")
     if span is not None:
-        moved = locate(data, cite.sha256, span)
+        moved = text.locate(cite.sha256, span)
         if moved is not None:
             now = f"{moved[0]}-{moved[1]}" if moved[1] != moved[0] else str(moved[0])
-            return CiteCheck(
-                **base,
-                status="drifted",
-                now=now,
-                message=f"{where} moved: the same text is now at lines {now}",
-            )
+            return result("drifted", f"{where} moved: the same text is now at lines {now}", now)
     what = f"lines {cite.lines} of {cite.path}" if cite.lines else cite.path
-    return CiteCheck(
-        **base,
-        status="changed",
-        message=f"{what} changed since the citation was recorded (the text is not in the file)",
+    return result(
+        "changed", f"{what} changed since the citation was recorded (the text is not in the file)"
     )
-
-
-def locate(data: bytes, sha256: str, span: tuple[int, int]) -> tuple[int, int] | None:
-    """Where a window of the same number of lines with this hash is now; nearest the old place."""
-    size = span[1] - span[0] + 1
-    lines = data.splitlines(keepends=True)
-    if size <= 0 or size > len(lines):
-        return None
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    positions = len(lines) - size + 1
-    average = offsets[-1] / max(1, len(lines))
-    if average * size * positions > MAX_SEARCH_BYTES:
-        return None
-    view = memoryview(data)
-    old = span[0] - 1
-    # Nearest first: the function that moved 20 lines is found before a copy far away.
-    order = sorted(range(positions), key=lambda s: (abs(s - old), s))
-    for start in order:
-        if hashlib.sha256(view[offsets[start] : offsets[start + size]]).hexdigest() == sha256:
-            return start + 1, start + size
-    return None
 
 
 # --- cite add ---------------------------------------------------------------------------------
@@ -245,20 +255,18 @@ def plan_cite(
     path_text, lines = parse_cite_spec(spec)
     rel = repo_relative(repo, path_text, cwd)
     workspace.read(page_id)  # a clear error for an unknown or invalid page first
-    data = CitedFiles(repo).read(rel)
-    if data == "missing":
+    text = CitedFiles(repo).read(rel)
+    if text == "missing":
         raise NotFound(f"no file {rel} in {repo}", path=rel, field="path")
-    if isinstance(data, str):
-        raise UsageError(f"{rel}: {data}", path=rel, field="path")
+    if isinstance(text, str):
+        raise UsageError(f"{rel}: {text}", path=rel, field="path")
     span = line_range(lines)
-    if span is not None:
-        count = len(data.splitlines())
-        if span[0] < 1 or span[1] < span[0] or span[1] > count:
-            raise UsageError(
-                f"lines {lines} are not within {rel} (1-{count})", path=rel, field="lines"
-            )
+    if span is not None and (span[0] < 1 or span[1] < span[0] or span[1] > text.lines):
+        raise UsageError(
+            f"lines {lines} are not within {rel} (1-{text.lines})", path=rel, field="lines"
+        )
     try:
-        cite = Cite(path=rel, lines=lines, sha256=digest(data, lines))
+        cite = Cite(path=rel, lines=lines, sha256=text.digest(span))
     except ValueError as exc:
         raise UsageError(str(exc).splitlines()[-1], path=rel, field="path") from None
     return cite, repo

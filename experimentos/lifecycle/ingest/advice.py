@@ -75,6 +75,21 @@ _SUCCESS = (
     r"(?:did|does)\s+the\s+trick|made\s+it\s+work|got\s+it\s+working|is\s+the\s+fix)\b"
 )
 
+_LABEL_RE = re.compile(
+    r"(?:workaround|solution|fix|the\s+fix|quick\s+fix|try|run|do\s+this|use\s+this|tl;?dr)",
+    re.IGNORECASE,
+)
+_CODE_ONLY_RE = re.compile(r"`[^`]+`")
+_WORKED = r"(?:works?|worked|is\s+fixed|was\s+fixed|got\s+fixed|is\s+gone)"
+_TOOL_PREFIX_RE = re.compile(
+    r"^(?:npm|pnpm|yarn|pip3?|uv(?:\s+pip)?|poetry|bun|python\s+-m\s+pip)\s+", re.IGNORECASE
+)
+# A package-manager command in a code span: `pip install 'numpy<2'`, `npm i x@1.2.3`.
+_INSTALL_CMD_RE = re.compile(
+    r"^(?:npm|pnpm|yarn|pip3?|uv\s+pip|poetry|bun|python\s+-m\s+pip)\s+(?:install|add|i)\b(?P<args>.*)$",
+    re.IGNORECASE,
+)
+_REQ_RE = re.compile(rf"^(?P<lib>{_NAME}?)(?P<op>==|===|@|<=|>=|<|>|~=|!=|\^|~)(?P<spec>\S+)$")
 _UP_VERBS = r"(?:upgrad(?:e|ing)|updat(?:e|ing)|bump(?:ing)?|mov(?:e|ing)\s+to|switch(?:ing)?\s+to)"
 _PIN_VERBS = (
     r"(?:pin(?:ning)?|lock(?:ing)?|downgrad(?:e|ing)|roll(?:ing)?\s+back|revert(?:ing)?|"
@@ -247,10 +262,17 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                 for m in _FIXED_IN_RE.finditer(plain.replace("`", ""))
             ]
             for clause in clauses(plain):
+                labelled = False
                 for piece in split_outside_code(_PIECE_RE, clause):
                     piece = piece.strip(" .!")
                     if not piece:
                         continue
+                    if _LABEL_RE.fullmatch(piece):
+                        labelled = True  # "Workaround: `npm install --legacy-peer-deps`"
+                        continue
+                    if labelled and _CODE_ONLY_RE.fullmatch(piece):
+                        piece = _TOOL_PREFIX_RE.sub("", piece.strip("`"))
+                    labelled = False
                     if _NEGATION_RE.search(piece) or _RETRACT_RE.search(piece):
                         negatives.append((piece, sentence))
                         continue
@@ -284,6 +306,8 @@ def _is_advice(piece: str, verbs: str) -> bool:
     rest = _LEAD_RE.sub("", piece, count=1)
     if re.match(rf"{verbs}\b", rest, re.IGNORECASE):
         return True
+    if re.search(rf"^(?:it\s+|this\s+)?{_WORKED}\b.*\bafter\s+{verbs}", rest, re.IGNORECASE):
+        return True  # "Works for me after downgrading to 1.2.2"
     if _NARRATIVE_LEAD.match(piece):
         return False
     gerund = re.match(rf"(?:\w+\s+)?{verbs}\b(?P<rest>.*)", piece, re.IGNORECASE)
@@ -322,11 +346,21 @@ def _advice_in(
             out.append(("upgrade", lib, target.lstrip("v")))
         elif match is None and fixed and fixed[0][0]:
             out.append(("upgrade", fixed[0][0], fixed[0][1].lstrip("v")))
-    if _is_advice(plain, _INSTALL_VERBS) and not any(k in ("pin", "upgrade") for k, *_ in out):
-        match = _INSTALL_RE.search(plain)
+    bare = _TOOL_PREFIX_RE.sub("", plain)
+    # A bare command opening a sentence is advice only when it is said to work: reports start
+    # the same way ("pip install x==1.5.2 on Python 3.13 fails").
+    said_to_work = bare == plain or re.search(_SUCCESS, plain, re.IGNORECASE)
+    if (
+        said_to_work
+        and _is_advice(bare, _INSTALL_VERBS)
+        and not any(k in ("pin", "upgrade") for k, *_ in out)
+    ):
+        match = _INSTALL_RE.search(bare)
         lib = _lib(match["lib"], scope) if match else None
         if match and lib:
             out.append((_install_kind(match["ver"], scope), lib, match["ver"].lstrip("v")))
+    if not any(k in ("pin", "upgrade") for k, *_ in out) and _is_advice(plain, _FLAG_VERBS):
+        out += _install_commands(piece, scope)
     renamed = _RENAMED_RE.search(piece) or _REPLACE_RE.search(piece)
     if renamed:
         out.append(("use", _ident(renamed["new"]), _ident(renamed["old"])))
@@ -339,6 +373,25 @@ def _advice_in(
                 deprecated = _DEPRECATED_USE_RE.search(piece)
                 old = old or (deprecated["old"] if deprecated else None)
                 out.append(("use", _ident(new), _ident(old) if old else None))
+    return out
+
+
+def _install_commands(piece: str, scope: Scope) -> list[tuple[Kind, str, str | None]]:
+    """Pins and upgrades in package-manager commands quoted in an advice clause."""
+    out: list[tuple[Kind, str, str | None]] = []
+    for code in _CODE_RE.findall(piece):
+        command = _INSTALL_CMD_RE.match(code.strip())
+        if not command:
+            continue
+        for token in command["args"].split():
+            req = _REQ_RE.match(token.strip("'\""))
+            if not req or not req["lib"] or req["lib"].startswith("-"):
+                continue
+            spec = req["spec"].lstrip("v")
+            if req["op"] in ("==", "===", "@") and re.fullmatch(_TARGET, spec):
+                out.append((_install_kind(spec, scope), req["lib"], spec))
+            elif req["op"] not in ("==", "===", "@"):
+                out.append(("pin", req["lib"], f"{req['op']}{spec}"))
     return out
 
 

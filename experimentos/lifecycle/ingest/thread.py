@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -104,6 +105,19 @@ def read_payload(raw: bytes, where: str = "<stdin>") -> Thread:
             f"payload is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path=where
         ) from None
     return parse_payload(data, where)
+
+
+def read_payload_file(path: Path) -> Thread:
+    """A thread from a payload file (a regular file, at most MAX_PAYLOAD_BYTES)."""
+    where = str(path)
+    if not path.is_file():
+        raise UsageError("no such file", path=where)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PAYLOAD_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read: {exc.strerror or exc}", path=where) from None
+    return read_payload(raw, where)
 
 
 def parse_payload(data: Any, where: str = "<payload>") -> Thread:
