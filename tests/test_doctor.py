@@ -278,6 +278,9 @@ def test_stale_warnings_for_briefs(repo):
     assert warnings["claim.from-missing"] == ["its source source.gone is gone (no such page)"]
     assert "failure.bottom" not in warnings  # retired pages are excluded by briefs anyway
     assert "knowledge.fine" not in warnings
+    # A brief asks about its own pages only; their dependencies are still followed.
+    few = stale_warnings(pages, repo.root, TODAY, only={"policy.top", "knowledge.fine"})
+    assert few == {"policy.top": warnings["policy.top"]}
 
 
 def test_a_healthy_knowledge_base_has_no_findings(repo, cli):

@@ -198,12 +198,16 @@ def assess(
     repo: Path,
     today: dt.date,
     graph: Graph | None = None,
+    only: set[str] | None = None,
 ) -> Health:
-    """Every finding except near-duplicates, from parsed pages (no knowledge file is read)."""
+    """Every finding except near-duplicates, from parsed pages (no knowledge file is read).
+
+    With `only`, just those pages and what they depend on are examined (a brief's pages)."""
     health = Health(pages=pages, paths=paths)
     files = CitedFiles(repo)
     graph = graph or Graph(pages)
-    for page_id in sorted(pages):
+    ids = sorted(pages) if only is None else sorted(_depends_closure(graph, pages, only))
+    for page_id in ids:
         page = pages[page_id]
         reasons = health.direct.setdefault(page_id, [])
         for i, cite in enumerate(page.cites):
@@ -223,9 +227,23 @@ def assess(
             reasons.append(f"is superseded by {', '.join(newer)}")
     health.direct = {k: v for k, v in health.direct.items() if v}
     health.stale_dependencies = _propagate(graph, pages, paths, health.direct)
-    health.contradictions = _contradictions(pages, paths)
-    health.sources_gone = _sources_gone(pages, paths)
+    examined = pages if only is None else {i: pages[i] for i in ids}
+    health.contradictions = _contradictions(examined, paths)
+    health.sources_gone = _sources_gone(examined, paths)
+    if only is not None:
+        health.stale_dependencies = [s for s in health.stale_dependencies if s.page in only]
     return health
+
+
+def _depends_closure(graph: Graph, pages: dict[str, Page], roots: set[str]) -> set[str]:
+    seen = {r for r in roots if r in pages}
+    queue = deque(seen)
+    while queue:
+        for edge in graph.outgoing.get(queue.popleft(), []):
+            if edge.kind == DEPENDS_ON and edge.target in pages and edge.target not in seen:
+                seen.add(edge.target)
+                queue.append(edge.target)
+    return seen
 
 
 def _cite_words(result: CiteCheck) -> str:
@@ -392,17 +410,19 @@ def stale_warnings(
     *,
     graph: Graph | None = None,
     paths: dict[str, str] | None = None,
+    only: set[str] | None = None,
 ) -> dict[str, list[str]]:
     """Why each stale page is stale, in words, for briefs (pages not listed are not stale).
 
     A page is stale when code it cites changed or is gone, its review expired, or a page it
     depends on (at any depth) is stale, rejected, deprecated or superseded; a claim is stale
-    when its source is gone. Drifted citations (the text moved) do not make a page stale."""
+    when its source is gone. Drifted citations (the text moved) do not make a page stale.
+    `only` limits the answer (and the work) to those pages and their dependencies."""
     paths = paths or {page_id: page_id for page_id in pages}
-    health = assess(pages, paths, Path(repo), today or dt.date.today(), graph)
+    health = assess(pages, paths, Path(repo), today or dt.date.today(), graph, only)
     out: dict[str, list[str]] = {}
     for page_id, reasons in health.direct.items():
-        if pages[page_id].status not in RETIRED:
+        if (only is None or page_id in only) and pages[page_id].status not in RETIRED:
             out.setdefault(page_id, []).extend(f"this page {r}" for r in reasons)
     for dep in health.stale_dependencies:
         out.setdefault(dep.page, []).append(
