@@ -25,7 +25,8 @@ from experimentos.knowledge.models import (
     PageType,
     Status,
 )
-from experimentos.lifecycle.ingest.advice import Advice, Correction, Said, slug_part
+from experimentos.lifecycle.ingest.advice import Advice, Correction, Said
+from experimentos.lifecycle.ingest.phrases import slug_part
 from experimentos.lifecycle.ingest.scope import Alignment, Scope
 from experimentos.lifecycle.ingest.thread import Thread
 

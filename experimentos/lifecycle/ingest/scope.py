@@ -51,9 +51,15 @@ _AFTER_GOOD = re.compile(
     r"is\s+fine|is\s+released|resolves\s+it)\b",
     re.IGNORECASE,
 )
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Words that precede versions but are not packages, and runtimes and tools named next to their
 # own version in bug templates ("Node 20.11.1", "macOS 14.2", "Python 3.11").
-NOT_LIBRARIES = frozenset(
+NOT_LIBRARIES = _words(
     """to on in at from of and or with version versions v is was be the a an release releases
     since after before until than via using use upgrade upgrading upgraded downgrade downgrading
     pin pinning pinned bump bumping update updating fixed fix latest back stay still also same
@@ -65,12 +71,12 @@ NOT_LIBRARIES = frozenset(
     has have had for but so we i you they he she our my your its are were been being do does did
     just only even like as by new old any all some every each both first last next previous
     current installed running run used got get see saw then now stable beta alpha rc pre dev
-    wheel wheels here there it this that these those them library lib package""".split()  # noqa: SIM905
+    wheel wheels here there it this that these those them library lib package"""
 )
 # Words that stand for "the package this thread is about" in advice ("pin it to 0.30.6").
-PRONOUNS = frozenset(
+PRONOUNS = _words(
     """it this that them these those your our my the dependency dependencies dep deps package
-    packages lib library everything back version versions to on at from with and or""".split()  # noqa: SIM905
+    packages lib library everything back version versions to on at from with and or"""
 )
 _FIX_CUE = re.compile(
     r"\b(?:fix(?:ed)?|resolved|released|landed|shipped|available|patched|addressed)"
