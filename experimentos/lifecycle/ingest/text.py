@@ -19,6 +19,7 @@ _HEADING_RE = re.compile(r"^\s*#{1,6}\s+")
 # A sentence ends at . ! ? followed by space and something that starts a sentence (a digit only
 # after a word: "no wheels. 1.6.0rc1 has them"); the dots inside 0.31.2 never end one.
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*_\"'(@\[]|--)|(?<=[A-Za-z]{2}[.!?])\s+(?=\d)")
+_ABBREVIATION_RE = re.compile(r"(?:^|\s|\()(?:e\.g|i\.e|etc|vs|cf|approx)\.$", re.IGNORECASE)
 _INTRO_RE = re.compile(r":\s*$")
 MAX_COMMAND_CHARS = 200
 
@@ -104,7 +105,15 @@ def split_sentences(text: str) -> list[str]:
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
         return []
-    return [s.strip() for s in _SENTENCE_END_RE.split(text) if s.strip()]
+    out: list[str] = []
+    for part in (s.strip() for s in _SENTENCE_END_RE.split(text)):
+        if not part:
+            continue
+        if out and _ABBREVIATION_RE.search(out[-1]):
+            out[-1] = f"{out[-1]} {part}"  # "e.g. `pip install …`" goes on
+        else:
+            out.append(part)
+    return out
 
 
 # Clause boundaries: "Don't pin it; upgrade instead." / "…, but upgrading works" / "instead,".
