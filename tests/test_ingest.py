@@ -716,3 +716,13 @@ def test_advice_phrasings(text, keys):
     )
     scope = Scope(library="lib", ecosystem="python", affected=["2.0.0"])
     assert [a.key for a in find_advice(issue, scope)] == keys
+
+
+def test_ingest_push_pushes_the_proposal_branch(kb, tmp_path):
+    from .proposal_helpers import add_bare_remote
+
+    bare = add_bare_remote(kb.root, tmp_path / "remote.git")
+    result = ingest_issue(kb, thread("pandas-append-removed.rest.json"), push=True)
+    assert result.pushed is not None and result.pushed.pr_skipped == "the remote is not on GitHub"
+    remote_heads = git(bare, "for-each-ref", "--format=%(refname:short)", "refs/heads/xos/")
+    assert remote_heads.split() == [result.proposal.name]
