@@ -36,6 +36,18 @@ class NotFound(ExperimentosError):
     """A page or file that does not exist."""
 
 
+class UnsafePath(ExperimentosError):
+    """A path that may not be read or used: it leaves the root through a symlink, loops, or is
+    not what it must be (a FIFO named like a page, a symlink where a directory must be).
+
+    `code` is the stable problem code (`symlink-outside-root`, `symlink-loop`,
+    `not-a-regular-file`, `not-a-directory`, `read-error`)."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, code: str):
+        self.code = code
+        super().__init__(message, path=path)
+
+
 class InvalidPage(ExperimentosError):
     """A file that cannot be parsed or validated into a page; `problems` lists every reason."""
 

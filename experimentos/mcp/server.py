@@ -254,10 +254,9 @@ def build_server(
     )
     def page_resource(id: str) -> str:  # noqa: A002 - the URI template's name
         try:
-            answer = state.page(id)
+            return state.page_file(id)
         except ExperimentosError as exc:
             raise ResourceError(str(exc)) from None
-        return (state.live.workspace.root / answer.path).read_text(encoding="utf-8")
 
     @server.resource(
         "brief://{id}", name="brief", mime_type="text/markdown", description="A compiled brief."

@@ -14,10 +14,11 @@ from pydantic import BaseModel, Field
 from experimentos.briefs.compiler import boundary_of, compile_brief
 from experimentos.briefs.models import BRIEF_ID_RE, Brief, BriefRequest
 from experimentos.briefs.render import render_brief, write_brief
-from experimentos.errors import UsageError
+from experimentos.errors import NotFound, UsageError
 from experimentos.knowledge.live import Live
 from experimentos.store import Workspace
 from experimentos.store.paths import split_id
+from experimentos.store.safe import read_regular
 
 WRITE_NOTE = "refused: the server runs with --read-only"
 BRIEF_MEMORY = 64
@@ -161,12 +162,22 @@ class Server:
             body=page.body,
         )
 
+    def page_file(self, page_id: str) -> str:
+        """The page file's text, as the snapshot read it (inside the root, a regular file)."""
+        split_id(page_id)
+        snap = self.live.snapshot()
+        snap.page(page_id)
+        return snap.documents[snap.path_of(page_id)].raw.decode("utf-8")
+
     def brief_markdown(self, brief_id: str) -> str:
         if not BRIEF_ID_RE.fullmatch(brief_id):
             raise UsageError(f"{brief_id!r} is not a brief id (brief.<16 hex digits>)", field="id")
         if brief_id in self.briefs:
             return render_brief(self.briefs[brief_id])
-        path = self.live.workspace.root / "briefs" / f"{brief_id}.md"
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-        raise UsageError(f"no brief {brief_id!r} (compile it with get_work_brief)", field="id")
+        try:
+            raw = read_regular(self.live.workspace.root, f"briefs/{brief_id}.md")
+        except NotFound:
+            raise NotFound(
+                f"no brief {brief_id!r} (compile it with get_work_brief)", field="id"
+            ) from None
+        return raw.decode("utf-8", errors="replace")
