@@ -232,7 +232,10 @@ class Index:
         except (OSError, ValueError, RuntimeError) as exc:  # LanceDB's errors: rebuild, not trust
             if meta is None:
                 raise
-            return self._sync_once(None, f"index is unreadable ({type(exc).__name__})", progress)
+            why = f"index is unreadable ({type(exc).__name__})"
+            if isinstance(exc, _Mismatch):
+                why = f"index rows do not match its manifest ({exc})"
+            return self._sync_once(None, why, progress)
 
     def _sync_once(self, meta: dict | None, why: str, progress: Progress | None) -> SyncSummary:
         summary = SyncSummary(mode=self.mode)
@@ -275,7 +278,10 @@ class Index:
             else:
                 summary.added += 1
         summary.deleted = len(deleted) - summary.renamed
-        removed = [rel for rel in changed if rel in indexed] + deleted
+        # Rows are replaced by path, whether or not the manifest knows the path: a sync killed
+        # after adding rows and before writing the manifest left rows the manifest does not
+        # list, and re-adding them without this delete would duplicate those pages for good.
+        removed = changed + deleted
 
         if docs or removed:
             # Only now is LanceDB opened: a sync with nothing to do never imports it.
@@ -292,6 +298,8 @@ class Index:
                 name: table.count_rows() if (table := self.table(name)) is not None else 0
                 for name in (PAGES, CHUNKS)
             }
+            if meta["counts"][PAGES] != len(indexed):
+                raise _Mismatch(f"{meta['counts'][PAGES]} page rows for {len(indexed)} pages")
             self._write_meta(meta)
         elif summary.rebuilt:
             self._write_meta(meta)
@@ -426,6 +434,10 @@ class Index:
             out[name] = table.count_rows() if table is not None else 0
             out[f"{name}_versions"] = len(table.list_versions()) if table is not None else 0
         return out
+
+
+class _Mismatch(RuntimeError):
+    """The table holds other rows than the manifest lists (e.g. left by an older version)."""
 
 
 def _has_index(table: Any, column: str) -> bool:
