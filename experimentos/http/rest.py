@@ -30,6 +30,7 @@ from experimentos.errors import (
     NotFound,
     ReviewRequired,
     UnsafeId,
+    redact,
 )
 from experimentos.lab import assertions, experiments
 from experimentos.lab.models import metric_name_problem
@@ -62,7 +63,8 @@ class HttpError(Exception):
 
 
 def error_response(status: int, kind: str, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"type": kind, "message": message, "field": field}}, status)
+    error = {"type": kind, "message": redact(message), "field": field}
+    return JSONResponse({"error": error}, status)
 
 
 def status_for(exc: ExperimentosError) -> int:

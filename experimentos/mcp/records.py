@@ -16,7 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from experimentos.errors import ExperimentosError, UsageError
+from experimentos.errors import ExperimentosError, UsageError, redact
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -73,8 +73,8 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
                 error = str(exc)
                 raise ToolError(error) from None
             except ToolError as exc:
-                error = str(exc)
-                raise
+                error = redact(str(exc))
+                raise ToolError(error) from None
             finally:
                 run_id = kwargs.get("run_id")
                 if not run_id and isinstance(result, dict):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from experimentos.errors import NotFound, UsageError
+from experimentos.errors import NotFound, UsageError, redact
 from experimentos.knowledge.models import Problem
 from experimentos.lab.models import RunRecord, RunStatus
 from experimentos.lab.paths import EVENTS_SUFFIX, check_run_id
@@ -199,6 +199,10 @@ def append_event(
         payload = validate_payload(event_type, payload if payload is not None else {})
     except EventError as exc:
         raise UsageError(str(exc), field=exc.field) from None
+    # An agent's output, a tool error or a transcript may carry a token: never record one.
+    text = json.dumps(payload, ensure_ascii=False)
+    if (clean := redact(text)) != text:
+        payload = json.loads(clean)
     _, record_rel = locate_run(root, run_id)
     rel = events_rel(record_rel)
     target = safe_target(root, rel)
