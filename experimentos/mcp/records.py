@@ -181,7 +181,8 @@ def register(server: MCPServer, state: Server) -> None:
         """Propose a new or changed page on a reviewable xos/ branch (never the user's branch)."""
         from experimentos.proposals import propose_page as propose
 
-        proposal = propose(ws(), content, why=why, evidence=evidence or [])
+        with state.proposal_slot():
+            proposal = propose(ws(), content, why=why, evidence=evidence or [])
         return proposal.model_dump(mode="json")
 
     @server.tool(name="data.experiments.list", annotations=READ)

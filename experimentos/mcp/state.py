@@ -6,7 +6,10 @@ this module; neither imports the other's tools.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -75,6 +78,29 @@ class Server:
         self.live = live or Live(workspace)
         self.read_only = read_only
         self.briefs: OrderedDict[str, Brief] = OrderedDict()
+        self.proposals_opened = 0  # by this server process, for all its callers together
+        self._proposals_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def proposal_slot(self) -> Iterator[None]:
+        """Hold one of the proposals this server may open ([server] max_proposals); a refused
+        or failed proposal gives its slot back. A barrage of propose_page calls stops here."""
+        limit = self.live.workspace.config.server.max_proposals
+        with self._proposals_lock:
+            if self.proposals_opened >= limit:
+                raise UsageError(
+                    f"propose_page is refused: this server has opened {self.proposals_opened} "
+                    f"proposals, its limit ([server] max_proposals = {limit} in "
+                    "experimentos.toml); a person reviews them first (experimentos proposals "
+                    "list), then restarts the server or raises the limit"
+                )
+            self.proposals_opened += 1
+        try:
+            yield
+        except BaseException:
+            with self._proposals_lock:
+                self.proposals_opened -= 1
+            raise
 
     def brief(self, request: BriefRequest, write: bool = False) -> tuple[Brief, str | None]:
         if write and self.read_only:
