@@ -413,3 +413,14 @@ def test_near_duplicates_come_from_the_index_vectors_without_embedding(repo, mon
     later = doctor(ws, today=TODAY, threshold=0.95)
     assert later.near_duplicates == [] and later.duplicates.skipped == 1
     assert "run `experimentos index`" in later.duplicates.reason
+
+
+def test_a_fifo_or_a_directory_cited_is_unreadable_and_never_blocks(repo):
+    os.mkfifo(repo.root / "src" / "pipe.ts")
+    page = (repo.root / "policies/keep-default.md").read_text(encoding="utf-8")
+    page = page.replace("title:", "cites:\n  - {path: src/pipe.ts}\n  - {path: src/db}\ntitle:")
+    (repo.root / "policies/keep-default.md").write_text(page, encoding="utf-8")
+    report = doctor(repo, today=TODAY, duplicates=False)
+    states = {c.path: (c.status, c.message) for c in report.cite_findings}
+    assert states["src/pipe.ts"][0] == "unreadable" and "FIFO" in states["src/pipe.ts"][1]
+    assert states["src/db"][0] == "unreadable"

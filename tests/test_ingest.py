@@ -726,3 +726,12 @@ def test_ingest_push_pushes_the_proposal_branch(kb, tmp_path):
     assert result.pushed is not None and result.pushed.pr_skipped == "the remote is not on GitHub"
     remote_heads = git(bare, "for-each-ref", "--format=%(refname:short)", "refs/heads/xos/")
     assert remote_heads.split() == [result.proposal.name]
+
+
+def test_a_fifo_given_as_the_issue_file_is_refused_without_blocking(kb, cli, tmp_path):
+    import os
+
+    fifo = tmp_path / "issue.json"
+    os.mkfifo(fifo)
+    result = cli(kb.root, "ingest", "issue", str(fifo))
+    assert result.exit_code == 2 and "not a regular file" in result.stderr

@@ -19,16 +19,16 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
 
-from experimentos.errors import NotFound, UsageError
+from experimentos.errors import NotFound, UnsafePath, UsageError
 from experimentos.knowledge.models import Cite, Page
 from experimentos.store import Document, Workspace
+from experimentos.store.safe import read_regular
 
 MAX_CITED_BYTES = 16 * 1024 * 1024
 # Bytes hashed while looking for drifted lines (window size x positions), per citation.
@@ -129,28 +129,21 @@ class CitedFiles:
         return hit
 
     def _load(self, rel: str) -> bytes | str:
-        path = self.repo / rel
         try:
-            resolved = path.resolve()
-        except (OSError, RuntimeError):  # a symlink loop
-            return "the path is a symlink loop"
-        if not resolved.is_relative_to(self.repo):
-            return "the path resolves outside the repository"
-        try:
-            st = os.stat(resolved)
-        except FileNotFoundError:
+            data = read_regular(self.repo, rel, limit=MAX_CITED_BYTES)
+        except NotFound:
             return "missing"
-        except OSError as exc:
-            return f"cannot read: {exc.strerror or exc}"
-        if not stat.S_ISREG(st.st_mode):
-            return "not a regular file"
-        if st.st_size > MAX_CITED_BYTES:
+        except UnsafePath as exc:
+            return _UNSAFE.get(exc.code, exc.message)
+        if len(data) > MAX_CITED_BYTES:
             return f"larger than {MAX_CITED_BYTES} bytes"
-        try:
-            with open(resolved, "rb") as handle:
-                return handle.read(MAX_CITED_BYTES + 1)
-        except OSError as exc:
-            return f"cannot read: {exc.strerror or exc}"
+        return data
+
+
+_UNSAFE = {
+    "symlink-outside-root": "the path resolves outside the repository",
+    "symlink-loop": "the path is a symlink loop",
+}
 
 
 def check_cite(files: CitedFiles, page: Page, page_path: str, index: int, cite: Cite) -> CiteCheck:

@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from experimentos.errors import UsageError
+from experimentos.errors import NotFound, UnsafePath, UsageError
+from experimentos.store.safe import read_regular
 
 MAX_PAYLOAD_BYTES = 20 * 1024 * 1024
 # Who speaks for the project: GitHub's author_association values.
@@ -110,13 +111,15 @@ def read_payload(raw: bytes, where: str = "<stdin>") -> Thread:
 def read_payload_file(path: Path) -> Thread:
     """A thread from a payload file (a regular file, at most MAX_PAYLOAD_BYTES)."""
     where = str(path)
-    if not path.is_file():
-        raise UsageError("no such file", path=where)
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_PAYLOAD_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read: {exc.strerror or exc}", path=where) from None
+        # The user names this file: follow their symlink, but open only a regular file (a FIFO
+        # would block, a device never ends).
+        real = path.resolve(strict=True)
+        raw = read_regular(real.parent, real.name, limit=MAX_PAYLOAD_BYTES)
+    except (OSError, RuntimeError, NotFound):
+        raise UsageError("no such file", path=where) from None
+    except UnsafePath as exc:
+        raise UsageError(exc.message, path=where) from None
     return read_payload(raw, where)
 
 
