@@ -120,4 +120,9 @@ class Fixture(BaseModel):
                 raise ValueError(
                     f"solutions.{name}: a good solution passes the oracle and breaks no rule"
                 )
+            if name.startswith("bad-") and not solution.breaks and solution.oracle == "pass":
+                raise ValueError(
+                    f"solutions.{name}: a bad solution shows its trap: it breaks a rule "
+                    "(breaks: [...]) or fails the oracle (oracle: fail)"
+                )
         return self
