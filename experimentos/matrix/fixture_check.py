@@ -15,6 +15,7 @@ is an accepted, reviewed policy or intervention of the knowledge root.
 
 from __future__ import annotations
 
+import datetime as dt
 import shlex
 import tempfile
 from collections.abc import Callable
@@ -167,6 +168,8 @@ def _guard_pages(root: Path) -> dict[str, str] | None:
             out[page.id] = f"{page.status} {page.type} (needs an accepted policy or intervention)"
         elif review is None or not review.rationale or not review.evidence:
             out[page.id] = "not reviewed (review needs reviewer, rationale and evidence)"
+        elif page.expires is not None and page.expires < dt.date.today():
+            out[page.id] = f"review expired on {page.expires.isoformat()}"
         else:
             out[page.id] = ""
     return out
