@@ -1,6 +1,7 @@
 """`fixture check`: every manifest validated, every oracle proven, on real workdirs."""
 
 import json
+import tomllib
 from pathlib import Path
 
 import jsonschema
@@ -184,3 +185,12 @@ def test_project_fixtures_validate_against_the_exported_schema():
         assert [e.message for e in validator.iter_errors(data)] == [], loaded.name
     assert not validator.is_valid({"name": "x", "task": "t", "colour": "red"})
     assert not validator.is_valid({"name": "x", "task": "t", "solutions": {"meh": {}}})
+
+
+def test_the_wheel_ships_the_demo_fixture_whole():
+    """`experimentos demo` from a plain install finds drizzle-pin, oracle and solutions included."""
+    config = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert include["fixtures/drizzle-pin"] == "experimentos/_starter/fixtures/drizzle-pin"
+    (result,) = check_fixtures(PROJECT, ["drizzle-pin"]).fixtures
+    assert result.ok and result.untouched is not None

@@ -216,7 +216,11 @@ def _parse_manifest(raw: bytes, path: str, name: str) -> Fixture:
 
 def _link_message(path: Path, within: Path) -> str:
     target = os.readlink(path)
-    if not inside(within, path):
+    try:
+        leaves = not inside(within, path)
+    except (OSError, RuntimeError):  # a symlink loop cannot be resolved
+        return f"symlink loop (-> {target}); refused, never followed"
+    if leaves:
         return f"symlink leaves the fixture directory (-> {target}); refused, never followed"
     return f"symlink (-> {target}); fixtures hold regular files only"
 
