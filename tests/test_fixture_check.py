@@ -158,6 +158,8 @@ def test_named_fixtures_and_unknown_names(tmp_path, cli):
     assert cli(root, "fixture", "check", "one", "two").exit_code == 1
     missing = cli(root, "fixture", "check", "nope")
     assert missing.exit_code == 2 and "no such fixture" in missing.stderr
+    unsafe = cli(root, "fixture", "check", "../one")
+    assert unsafe.exit_code == 2 and "is not a fixture name" in unsafe.stderr
 
 
 def test_every_project_fixture_is_proven():
