@@ -323,3 +323,34 @@ def test_read_only_refuses_every_write_tool(kb):
 
     for result in run(build_server(kb, read_only=True), script):
         assert result.is_error and "--read-only" in result.content[0].text
+
+
+def test_mcp_serve_in_a_terminal_explains_itself_on_stderr_only(kb):
+    """A person who runs `mcp serve` by hand learns what it is and how to stop it (Ctrl-D)."""
+    import pty
+    import select
+    import subprocess
+
+    exe = shutil.which("experimentos", path=str(Path(sys.executable).parent)) or "experimentos"
+    master, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [exe, "--root", str(kb.root), "mcp", "serve"],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "EXPERIMENTOS_ROOT": ""},
+    )
+    os.close(terminal)
+    try:
+        # the note comes before the server warms up; without one, fail instead of hanging
+        ready, _, _ = select.select([proc.stderr], [], [], 60)
+        first = proc.stderr.readline().decode() if ready else ""
+        os.write(master, b"\x04")  # Ctrl-D: end of input, the stdio server exits
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        os.close(master)
+    assert "speaks MCP" in first and "Ctrl-C or Ctrl-D" in first and str(kb.root) in first
+    assert out == b"" and proc.returncode == 0 and b"Traceback" not in err

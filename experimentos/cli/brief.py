@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -100,6 +101,16 @@ def serve(
     from experimentos.mcp.server import build_server, warm_up
 
     workspace = state(ctx).workspace()
+    if transport == "stdio" and sys.stdin.isatty():
+        # stdout is the protocol: a person at a terminal gets the explanation on stderr
+        mode = " (read-only)" if read_only else ""
+        typer.echo(
+            f"experimentos MCP server{mode} for {workspace.root}: it speaks MCP (JSON-RPC) "
+            "on stdin/stdout to an agent, not to a person. Let your agent start it "
+            "(`experimentos mcp config --client claude-code|codex|cursor`); "
+            "stop it with Ctrl-C or Ctrl-D.",
+            err=True,
+        )
     server = build_server(workspace, read_only=read_only)
     warm_up(server)
     if transport == "stdio":
