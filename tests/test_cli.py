@@ -1,4 +1,5 @@
 import json
+import tempfile
 
 import pytest
 import typer
@@ -27,6 +28,13 @@ def test_every_command_has_help_and_is_documented(cli, path):
     assert result.exit_code == 0
     cmd = dict((tuple(p), c) for p, c in all_commands())[tuple(path)]
     assert (cmd.help or "").strip(), f"{path} has no help text"
+    undocumented = [p.name for p in cmd.params if not (getattr(p, "help", None) or "").strip()]
+    assert undocumented == [], f"{path}: parameters without help: {undocumented}"
+    # a flag takes no value: help must not suggest `--read-only <bool>` (then `true` fails)
+    assert "<bool>" not in result.stdout, f"{path}: a flag is shown as taking a value"
+    for flag in ("--help", "--json", "--read-only", "--keep"):
+        line = next((ln for ln in result.stdout.splitlines() if f" {flag} " in ln), None)
+        assert line is None or "<" not in line.split(flag, 1)[1].split()[0], line
     if path:
         readme = (PROJECT / "README.md").read_text(encoding="utf-8")
         assert f"experimentos {' '.join(path)}" in readme, f"{path} is not in the README"
@@ -208,13 +216,24 @@ def test_errors_as_json(empty_kb, cli):
     assert json.loads(result.stdout)["error"]["type"] == "NotFound"
 
 
-def test_demo_runs_in_a_directory(tmp_path, cli):
-    target = tmp_path / "demo"
-    result = cli(None, "demo", "--dir", str(target))
+def test_demo_cleans_up_unless_kept_and_interprets_its_experiment(tmp_path, cli, monkeypatch):
+    kept_in, removed_in = tmp_path / "kept", tmp_path / "removed"
+    kept_in.mkdir(), removed_in.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(kept_in))
+    result = cli(None, "demo", "--keep")
     assert result.exit_code == 0, result.output
     assert "0 errors" in result.stdout and "graph deps policy." in result.stdout
+    [target] = kept_in.glob("experimentos-demo-*")
     assert "Seed the starter knowledge base" in git(target, "log", "--oneline")
-    data = json.loads(cli(None, "demo", "--dir", str(tmp_path / "demo2"), "--json").stdout)
+    readme = (target / "experiments/drizzle-pin-demo/README.md").read_text(encoding="utf-8")
+    assert "status: interpreted" in readme and "to: running" in readme
+    assert f"--root {target} mcp serve" in result.stdout
+
+    monkeypatch.setattr(tempfile, "tempdir", str(removed_in))
+    data = json.loads(cli(None, "demo", "--json").stdout)
+    assert list(removed_in.iterdir()) == [] and data["kept"] is False
+    assert data["experiment_status"] == "interpreted" and data["run_complete"] is True
+    assert data["experiment_tree"] == ["experiment.drizzle-pin-demo [agent, interpreted]"]
     assert data["problems"] == 0 and data["pages"] >= 15 and len(data["closure"]) >= 2
     assert data["search_mode"] == ("hybrid" if embeddings_installed() else "fts")
     assert "policy.keep-drizzle-kit-pin-verify-locally" in data["search_results"]
@@ -222,3 +241,17 @@ def test_demo_runs_in_a_directory(tmp_path, cli):
 
 def test_version(cli):
     assert cli(None, "--version").stdout.startswith("experimentos ")
+
+
+def test_counts_are_pluralised(empty_kb, cli):
+    assert cli(empty_kb.root, "page", "list").stderr == "0 pages\n"
+    cli(empty_kb.root, "page", "new", "failure", "one", "--title", "One")
+    assert cli(empty_kb.root, "page", "list").stderr == "1 page\n"
+    assert cli(empty_kb.root, "check").stdout.endswith("1 page, 0 errors, 0 warnings\n")
+    (empty_kb.root / "wiki/failures/stray.txt").write_text("x", encoding="utf-8")
+    assert "1 page, 0 errors, 1 warning\n" in cli(empty_kb.root, "check").stdout
+    assert cli(empty_kb.root, "exp", "list").stderr == "0 experiments\n"
+    cli(empty_kb.root, "exp", "new", "solo", "--kind", "ml")
+    assert cli(empty_kb.root, "exp", "list").stderr == "1 experiment\n"
+    assert cli(empty_kb.root, "test", "list").stderr == "0 tests\n"
+    assert cli(empty_kb.root, "run", "list").stderr == "0 runs\n"

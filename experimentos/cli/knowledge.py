@@ -12,6 +12,7 @@ from experimentos.cli._common import (
     Group,
     JsonFlag,
     emit_json,
+    plural,
     state,
     want_json,
 )
@@ -100,7 +101,8 @@ def check(
         for problem in report.problems:
             typer.echo(str(problem))
         typer.echo(
-            f"{report.pages} pages, {len(report.errors)} errors, {len(report.warnings)} warnings"
+            f"{plural(report.pages, 'page')}, {plural(len(report.errors), 'error')}, "
+            f"{plural(len(report.warnings), 'warning')}"
         )
     if report.failed(strict):
         raise typer.Exit(EXIT_PROBLEMS)
@@ -187,7 +189,7 @@ def page_list(
     width = max((len(p.id) for p in pages), default=0)
     for p in pages:
         typer.echo(f"{p.id:<{width}}  {p.status.value:<10}  {p.confidence.value:<6}  {p.title}")
-    typer.echo(f"{len(pages)} pages", err=True)
+    typer.echo(plural(len(pages), "page"), err=True)
 
 
 @page_app.command("set-status")
