@@ -354,3 +354,27 @@ def test_mcp_serve_in_a_terminal_explains_itself_on_stderr_only(kb):
         os.close(master)
     assert "speaks MCP" in first and "Ctrl-C or Ctrl-D" in first and str(kb.root) in first
     assert out == b"" and proc.returncode == 0 and b"Traceback" not in err
+
+
+def test_a_relative_repo_is_taken_from_the_knowledge_root_not_the_servers_cwd(
+    kb, tmp_path, monkeypatch
+):
+    shutil.copytree(FIXTURE, kb.root / "fixtures" / "drizzle-pin")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "fixtures").mkdir(parents=True)  # a same-named directory the cwd would pick
+    monkeypatch.chdir(elsewhere)
+    server = build_server(kb)
+    args = {**GOLDEN, "repo": "fixtures/drizzle-pin"}
+
+    async def script(client):
+        relative = await client.call_tool("get_agent_work_context", args)
+        absolute = await client.call_tool(
+            "get_agent_work_context", {**GOLDEN, "repo": str(kb.root / "fixtures/drizzle-pin")}
+        )
+        return relative, absolute
+
+    relative, absolute = run(server, script)
+    assert not relative.is_error, relative.content[0].text
+    context = relative.structured_content
+    assert context["local_versions"]["drizzle-kit"]["locked"] == "0.30.4"
+    assert context["brief_id"] == absolute.structured_content["brief_id"]
