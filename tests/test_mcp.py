@@ -1,10 +1,8 @@
 """The MCP server through the real protocol: the in-memory client, and one stdio subprocess."""
 
-import json
 import os
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 
 import anyio
@@ -12,7 +10,6 @@ import mcp
 import pytest
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from experimentos.mcp.clients import client_config
 from experimentos.mcp.server import build_server
 
 from .conftest import PROJECT
@@ -240,27 +237,6 @@ def test_stdio_round_trip_with_a_real_subprocess(kb):
         in (context["knowledge_boundaries"]["decision_capable"])
     )
     assert bad.is_error
-
-
-@pytest.mark.parametrize("client", ["claude-code", "cursor", "codex"])
-def test_client_config_snippets_parse_and_use_absolute_paths(client, kb):
-    snippet, where = client_config(client, kb.root)
-    if client == "codex":
-        server = tomllib.loads(snippet)["mcp_servers"]["experimentos"]
-    else:
-        server = json.loads(snippet)["mcpServers"]["experimentos"]
-    assert Path(server["command"]).is_absolute()
-    assert server["args"] == ["--root", str(kb.root), "mcp", "serve"]
-    assert where
-
-
-def test_cli_mcp_config_and_bad_client(cli, kb):
-    ok = cli(kb.root, "mcp", "config", "--client", "codex")
-    assert ok.exit_code == 0 and "[mcp_servers.experimentos]" in ok.stdout
-    bad = cli(kb.root, "mcp", "config", "--client", "vim")
-    assert bad.exit_code == 2 and "unknown client 'vim'" in bad.stderr
-    bad = cli(kb.root, "mcp", "serve", "--transport", "carrier-pigeon")
-    assert bad.exit_code == 2 and "unknown transport" in bad.stderr
 
 
 def test_a_scripted_run_is_recorded_by_the_server_and_completes(kb):
