@@ -255,3 +255,66 @@ def test_counts_are_pluralised(empty_kb, cli):
     assert cli(empty_kb.root, "exp", "list").stderr == "1 experiment\n"
     assert cli(empty_kb.root, "test", "list").stderr == "0 tests\n"
     assert cli(empty_kb.root, "run", "list").stderr == "0 runs\n"
+
+
+def test_init_commit_makes_the_first_commit_with_only_the_layout(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # no git identity configured
+    for name in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "notes.txt").write_text("mine", encoding="utf-8")
+    git(repo, "add", "notes.txt")
+    note = cli(None, "init", str(repo / "plain"))  # a subdirectory of a repo without commits
+    assert "has no commits yet" in note.stdout and "init --commit" in note.stdout
+
+    result = cli(None, "init", str(repo), "--commit", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["commit"] and data["git"] == "ok"
+    committed = git(repo, "show", "--name-only", "--format=%an <%ae>|%s", "HEAD").split("\n")
+    assert (
+        committed[0]
+        == "experimentos <experimentos@localhost>|Start the experimentos knowledge base"
+    )
+    files = {f for f in committed[1:] if f}
+    assert {"experimentos.toml", ".gitignore", "wiki/failures/.gitkeep"} <= files
+    assert "notes.txt" not in files and "plain/experimentos.toml" not in files
+    assert git(repo, "status", "--porcelain", "notes.txt").startswith("A ")  # still staged
+    again = cli(None, "init", str(repo), "--commit")
+    assert again.exit_code == 0 and "already committed" in again.stdout
+
+
+def test_init_commit_outside_git_runs_git_init(tmp_path, cli):
+    target = tmp_path / "fresh"
+    result = cli(None, "init", str(target), "--commit")
+    assert result.exit_code == 0, result.output
+    assert git(target, "log", "--format=%s").strip() == "Start the experimentos knowledge base"
+
+
+def test_page_new_depends_on_makes_an_edge(empty_kb, cli):
+    root = empty_kb.root
+    cli(root, "page", "new", "failure", "f1", "--title", "F1")
+    cli(root, "page", "new", "source", "s1", "--title", "S1")
+    made = cli(
+        root, "page", "new", "policy", "p1", "--title", "P1",
+        "--depends-on", "failure.f1,source.s1", "--depends-on", "failure.f1",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    shown = json.loads(cli(root, "page", "show", "policy.p1", "--json").stdout)
+    assert shown["dependsOn"] == ["failure.f1", "source.s1"]
+    deps = cli(root, "graph", "deps", "policy.p1").stdout
+    assert "failure.f1" in deps and "source.s1" in deps
+    missing = cli(root, "page", "new", "policy", "p2", "--title", "P2", "--depends-on", "failure.x")
+    assert missing.exit_code == 2 and "dependsOn 'failure.x' does not exist" in missing.stderr
+    itself = cli(root, "page", "new", "policy", "p3", "--title", "P3", "--depends-on", "policy.p3")
+    assert itself.exit_code == 2 and "cannot depend on itself" in itself.stderr
+    bad = cli(root, "page", "new", "policy", "p4", "--title", "P4", "--depends-on", "../x")
+    assert bad.exit_code == 2 and "dependsOn" in bad.stderr
+    assert not any((root / "policies").glob("p[234].md"))
