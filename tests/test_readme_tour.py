@@ -264,3 +264,24 @@ def test_the_readme_tour_runs_verbatim_in_a_fresh_repository(tour_env: Run):
             check(result, tour_env)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{where}") from None
+
+
+def _install_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text.split("\n## Two commands\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_install_is_what_ci_runs_and_says_how_to_get_cpu_torch():
+    import tomllib
+
+    section = _install_section()
+    commands = re.findall(r"```bash\n(.*?)\n```", section, re.S)
+    ci = (PROJECT / ".ci/run").read_text(encoding="utf-8")
+    test_command = commands[1].split(" && ", 2)[2]  # after `python3 -m venv .venv && . activate`
+    assert test_command == "pip install -e '.[dev,embeddings]' && pytest"
+    assert f"\n{test_command}\n" in ci, ".ci/run must run the README's test command"
+    extras = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
+    [torch] = [r for r in extras["project"]["optional-dependencies"]["embeddings"] if "torch" in r]
+    cpu = f"pip install {torch} --index-url https://download.pytorch.org/whl/cpu"
+    assert any(cpu in block for block in commands), f"the install section must show `{cpu}`"
+    assert "macOS" in section and "GB" in section and "core" in section
