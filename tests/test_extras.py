@@ -60,7 +60,7 @@ def test_the_full_text_only_notice_carries_the_command(monkeypatch):
     choice = embeddings.resolve_embedder(IndexConfig())
     assert choice.embedder is None
     assert choice.reason == (
-        f"the embeddings extra is not installed ({install_hint('embeddings')})"
+        f"the embeddings extra is not installed; add it with: {install_hint('embeddings')}"
     )
     assert f"-e {shlex.quote(f'{PROJECT}[embeddings]')}" in choice.reason
 

@@ -165,7 +165,8 @@ def resolve_embedder(config: IndexConfig) -> EmbedderChoice:
         from experimentos.index.extras import install_hint
 
         return EmbedderChoice(
-            None, f"the embeddings extra is not installed ({install_hint('embeddings')})"
+            None,
+            f"the embeddings extra is not installed; add it with: {install_hint('embeddings')}",
         )
     key = (name, config.max_seq_length)
     if key not in _CACHE:
