@@ -246,3 +246,21 @@ def test_cli_mcp_config_prints_and_refuses_bad_input(cli, kb, home):
     assert bad.exit_code == 2 and "unknown scope 'team'" in bad.stderr
     bad = cli(kb.root, "mcp", "serve", "--transport", "carrier-pigeon")
     assert bad.exit_code == 2 and "unknown transport" in bad.stderr
+
+
+def test_codex_merge_keeps_crlf_and_ignores_a_header_inside_a_multiline_string(cli, kb, home):
+    config = home / ".codex" / "config.toml"
+    config.parent.mkdir()
+    head = (
+        'notes = """\r\n[mcp_servers.experimentos]\r\n"""\r\n\r\n[mcp_servers."experimentos"]\r\n'
+    )
+    tail = '\r\n[[profiles]]\r\nname = "a"\r\n'
+    config.write_bytes((head + 'command = "old"\r\n' + tail).encode())
+    assert cli(kb.root, "mcp", "config", "--client", "codex", "--write").exit_code == 0
+    table = client_config("codex", kb.root).snippet.replace("\n", "\r\n")
+    expected = head.rsplit("[mcp_servers.", 1)[0] + table + tail
+    assert config.read_bytes() == expected.encode()
+    parsed = tomllib.loads(config.read_text(encoding="utf-8"))
+    assert parsed["notes"] == "[mcp_servers.experimentos]\n" and parsed["profiles"] == [
+        {"name": "a"}
+    ]

@@ -253,6 +253,31 @@ def _header_path(line: str) -> tuple[str, ...] | None:
     return tuple(keys) if keys else None
 
 
+def _open_string_after(line: str, state: str | None) -> str | None:
+    """The delimiter of the multi-line string still open after `line` (None when none is)."""
+    i = 0
+    while i < len(line):
+        if state is not None:
+            if state == '"""' and line[i] == "\\":
+                i += 2
+            elif line.startswith(state, i):
+                state, i = None, i + 3
+            else:
+                i += 1
+        elif line.startswith(('"""', "'''"), i):
+            state, i = line[i : i + 3], i + 3
+        elif line[i] == "#":
+            break
+        elif line[i] in "\"'":  # a one-line string: skip to its closing quote
+            quote, i = line[i], i + 1
+            while i < len(line) and line[i] != quote:
+                i += 2 if quote == '"' and line[i] == "\\" else 1
+            i += 1
+        else:
+            i += 1
+    return state
+
+
 def _merge_toml(old: bytes | None, entry: dict, path: Path) -> bytes:
     text = _decode(old, path) if old is not None else ""
     try:
@@ -266,8 +291,10 @@ def _merge_toml(old: bytes | None, entry: dict, path: Path) -> bytes:
         lines[-1] += newline
     # Split into blocks: the preamble, then each table header with the lines under it.
     blocks: list[tuple[tuple[str, ...] | None, list[str]]] = [(None, [])]
+    in_string: str | None = None
     for line in lines:
-        header = _header_path(line)
+        header = _header_path(line) if in_string is None else None
+        in_string = _open_string_after(line, in_string)
         if header is not None:
             blocks.append((header, [line]))
         else:
