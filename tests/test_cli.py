@@ -163,7 +163,7 @@ def test_check_json_and_exit_codes(kb, cli):
     problem = json.loads(warned.stdout)["problems"][0]
     assert set(problem) == {"path", "field", "code", "severity", "message"}
     assert cli(kb.root, "check", "--strict").exit_code == 1
-    assert "1 warnings" in cli(kb.root, "check").stdout
+    assert "0 errors, 1 warning\n" in cli(kb.root, "check").stdout
 
 
 def test_graph_commands(kb, cli):
