@@ -21,7 +21,8 @@ acceleration term breaks the map, the plain percentile interval is returned and 
 Sign-flip (randomization) test of a mean paired delta: under "no difference between the
 conditions" the two outcomes of a pair are exchangeable, so each delta's sign is a fair coin.
 The two-sided p-value is the share of sign assignments whose |Σ ±d_i| is at least the observed
-|Σ d_i| (Fisher 1935; zero deltas do not change the sum and are left out). With at most
+|Σ d_i| (Fisher 1935; zero deltas do not change the sum and are left out, and since a random
+sign times d_i is a random sign times |d_i|, the draws use the sorted |d_i|). With at most
 EXACT_SIGN_FLIPS nonzero deltas all 2^m assignments are enumerated (exact p); beyond that
 `resamples` random assignments give p = (1 + hits) / (1 + resamples), which is never 0
 (Phipson & Smyth 2010, Stat Appl Genet Mol Biol 9:39). On pass/fail deltas (-1, 0, 1) the
@@ -99,8 +100,10 @@ def bca_interval(
 
 def sign_flip_p(values: Sequence[float], resamples: int, seed: int) -> tuple[float, bool]:
     """Two-sided sign-flip p-value of mean(values) = 0, and whether it is exact."""
-    nonzero = sorted(v for v in values if v != 0.0)
-    observed = abs(math.fsum(nonzero))
+    observed = abs(math.fsum(values))
+    # s·d = (s·sign(d))·|d| and s·sign(d) is again a fair coin, so the null distribution depends
+    # only on the sorted |d|: the same p for any order and for swapped conditions.
+    nonzero = sorted(abs(v) for v in values if v != 0.0)
     m = len(nonzero)
     if m == 0 or observed == 0.0:
         return 1.0, True
