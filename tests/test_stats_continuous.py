@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 from scipy.stats import bootstrap, permutation_test, skew
 
 from experimentos.stats import PairedContinuous, mcnemar_exact, paired_continuous
-from experimentos.stats.resample import acceleration, percentile, sign_flip_p
+from experimentos.stats.resample import (
+    acceleration,
+    bca_interval,
+    bootstrap_means,
+    expanded_quantile,
+    percentile,
+    sign_flip_p,
+)
 
 
 def test_by_hand():
@@ -30,8 +37,9 @@ def test_by_hand():
     assert (result.baseline_mean, result.treatment_mean) == (10.5, 13.25)
     assert result.sd == pytest.approx(2.061553, abs=1e-6)
     assert result.p_value == 0.25 and result.test == "sign-flip-exact"
-    assert result.interval_method == "bca-bootstrap"
+    assert result.interval_method == "expanded-bca-bootstrap"
     assert 0.0 <= result.low < 2.75 < result.high <= 5.0  # resample means stay in [0, 5]
+    assert result.note.startswith("4 pairs: a bootstrap interval cannot reach past")
     # p = 0.25 > 0.05, so underpowered. Guenther: (1.959964 + 0.841621)² · (2.061553/2.75)²
     # + 1.959964²/2 = 7.848880 · 0.561983 + 1.920729 = 6.331669 -> 7 pairs; but only 3 of 4
     # deltas are nonzero and the exact test needs 6 nonzero ones: ceil(6 / 0.75) = 8 pairs.
@@ -62,14 +70,27 @@ def test_bca_agrees_with_scipy(case):
     rng = random.Random(case)
     n = rng.choice([8, 15, 40])
     deltas = [rng.lognormvariate(0, 1) - 1.2 for _ in range(n)]  # skewed, like tokens or cost
-    ours = paired_continuous([0.0] * n, deltas, resamples=20_000, seed=case)
+    boots = bootstrap_means(deltas, 20_000, case)
+    low, high, is_bca = bca_interval(deltas, boots, 0.95, expand=False)
     theirs = bootstrap(
         (np.array(deltas),), np.mean, n_resamples=20_000, method="BCa", random_state=case
     ).confidence_interval
     se = np.std(deltas, ddof=1) / np.sqrt(n)
-    assert ours.interval_method == "bca-bootstrap"
-    assert abs(ours.low - theirs.low) < 0.1 * se
-    assert abs(ours.high - theirs.high) < 0.1 * se
+    assert is_bca
+    assert abs(low - theirs.low) < 0.1 * se
+    assert abs(high - theirs.high) < 0.1 * se
+    # The expansion replaces z_q by sqrt(n/(n-1))·t_{q,n-1} and only ever widens the interval.
+    wide_low, wide_high, _ = bca_interval(deltas, boots, 0.95)
+    assert wide_low <= low and high <= wide_high
+    result = paired_continuous([0.0] * n, deltas, resamples=20_000, seed=case)
+    assert (result.low, result.high) == (wide_low, wide_high)
+    assert result.interval_method == "expanded-bca-bootstrap"
+
+
+def test_expanded_quantile_by_hand():
+    # n = 10: sqrt(10/9) · t_{0.975, 9} = 1.054093 · 2.262157 = 2.384523 (vs z = 1.959964)
+    assert expanded_quantile(0.975, 10) == pytest.approx(2.384523, abs=1e-6)
+    assert expanded_quantile(0.025, 10) == pytest.approx(-2.384523, abs=1e-6)
 
 
 def _mean_delta(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -152,7 +173,7 @@ def test_bootstrap_is_identical_in_a_fresh_interpreter():
     assert len(outputs) == 1
     result = json.loads(outputs.pop())
     assert result["test"] == "sign-flip-monte-carlo"
-    assert result["interval_method"] == "bca-bootstrap"
+    assert result["interval_method"] == "expanded-bca-bootstrap"
 
 
 @settings(max_examples=40, deadline=None)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 from experimentos.stats import Rate, rate, wilson
-from experimentos.stats.rates import z_one_sided, z_two_sided
+from experimentos.stats.distributions import z_one_sided, z_two_sided
 
 
 def test_two_of_three_by_hand():

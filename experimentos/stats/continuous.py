@@ -3,8 +3,9 @@
 Both conditions ran on the same blocks (fixture x agent x repeat); block i gives the delta
 d_i = treatment_i - baseline_i. The result is the mean paired delta with
 
-* a BCa bootstrap interval over the pairs (experimentos.stats.resample; `resamples` draws from
-  random.Random(seed), so the same deltas and seed give the same interval on any machine), and
+* an expanded BCa bootstrap interval over the pairs (experimentos.stats.resample, with its
+  measured coverage; `resamples` draws from random.Random(seed), so the same deltas and seed
+  give the same interval on any machine), and
 * the two-sided sign-flip test's p-value (exact up to 14 nonzero deltas, Monte Carlo above),
   which is the p-value Holm's correction takes when a report compares many conditions.
 
@@ -29,6 +30,7 @@ from experimentos.stats.power import paired_t_sample_size
 from experimentos.stats.resample import bca_interval, bootstrap_means, sign_flip_p
 
 DEFAULT_RESAMPLES = 2000
+SMALL = 10  # fewer pairs than this: the interval carries a note (see resample.py)
 
 
 def _check_values(name: str, values: Sequence[float]) -> list[float]:
@@ -112,9 +114,14 @@ def paired_continuous(
     else:
         boots = bootstrap_means(deltas, resamples, seed)
         low, high, is_bca = bca_interval(deltas, boots, confidence)
-        method = "bca-bootstrap" if is_bca else "percentile-bootstrap"
+        method = "expanded-bca-bootstrap" if is_bca else "expanded-percentile-bootstrap"
         if not is_bca:
-            note = "BCa undefined for these deltas: percentile bootstrap interval"
+            note = "BCa undefined for these deltas: expanded percentile interval"
+        if n < SMALL:
+            note = (
+                f"{n} pairs: a bootstrap interval cannot reach past the observed deltas and is "
+                "too narrow below 10 pairs; trust the exact p-value"
+            )
     # A zero-width interval of 2 equal deltas excludes 0 while the exact test cannot reject: the
     # flag follows whichever of the two is less sure.
     underpowered = low <= 0.0 <= high or p_value > alpha

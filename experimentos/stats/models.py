@@ -104,7 +104,9 @@ class PairedContinuous(_Result):
     high: float | None
     p_value: float | None
     confidence: float = 0.95
-    interval_method: Literal["bca-bootstrap", "percentile-bootstrap", "degenerate"] | None
+    interval_method: (
+        Literal["expanded-bca-bootstrap", "expanded-percentile-bootstrap", "degenerate"] | None
+    )
     test: Literal["sign-flip-exact", "sign-flip-monte-carlo"] | None
     resamples: int
     seed: int

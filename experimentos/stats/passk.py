@@ -44,8 +44,9 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Literal
 
+from experimentos.stats.distributions import z_two_sided
 from experimentos.stats.models import PassK
-from experimentos.stats.rates import check_counts, wilson_point, z_two_sided
+from experimentos.stats.rates import check_counts, wilson_point
 from experimentos.stats.resample import percentile
 
 Kind = Literal["pass@k", "pass^k"]
@@ -94,12 +95,18 @@ def pass_k(
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if draws < 100:
         raise ValueError(f"draws must be at least 100, got {draws}")
+    z = z_two_sided(confidence)
     for n, c in tasks:
         check_counts(c, n)
-    ordered = sorted((int(n), int(c)) for n, c in tasks)
+    ordered = sorted(tasks)
     samples = sum(n for n, _ in ordered)
-    base = {"kind": kind, "k": k, "tasks": len(ordered), "samples": samples}
-    base["confidence"] = confidence
+    base = {
+        "kind": kind,
+        "k": k,
+        "tasks": len(ordered),
+        "samples": samples,
+        "confidence": confidence,
+    }
     if not ordered:
         return PassK(**base, estimate=None, low=None, high=None, method="none", reason="no tasks")
     short = [n for n, _ in ordered if n < k]
@@ -115,7 +122,6 @@ def pass_k(
     one = pass_at_k if kind == "pass@k" else pass_hat_k
     estimate = math.fsum(one(n, c, k) for n, c in ordered) / len(ordered)
     f = _transform(kind, k)
-    z = z_two_sided(confidence)
     if len(ordered) == 1:
         n, c = ordered[0]
         low, high = f(wilson_point(c, n, -z)), f(wilson_point(c, n, z))

@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import math
 
+from experimentos.stats.distributions import z_one_sided, z_two_sided
 from experimentos.stats.models import SampleSize
-from experimentos.stats.rates import z_one_sided, z_two_sided
 
 MCNEMAR_METHOD = "connor-1987"
 PAIRED_T_METHOD = "paired-normal-guenther-1981"

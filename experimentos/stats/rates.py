@@ -23,25 +23,9 @@ of p (used by the pass@k interval in experimentos.stats.passk).
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
+from experimentos.stats.distributions import z_two_sided
 from experimentos.stats.models import Rate
-
-_STANDARD_NORMAL = NormalDist()
-
-
-def z_two_sided(confidence: float) -> float:
-    """The normal quantile z with P(|Z| <= z) = confidence (1.959963984540054 for 0.95)."""
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    return _STANDARD_NORMAL.inv_cdf(0.5 + confidence / 2.0)
-
-
-def z_one_sided(probability: float) -> float:
-    """The normal quantile z with P(Z <= z) = probability (0.841621 for power 0.8)."""
-    if not 0.0 < probability < 1.0:
-        raise ValueError(f"probability must be in (0, 1), got {probability!r}")
-    return _STANDARD_NORMAL.inv_cdf(probability)
 
 
 def check_counts(k: int, n: int) -> None:
