@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
-from experimentos.stats import holm, holm_reject
+from experimentos.stats import holm, holm_reject, paired_binary_counts, with_holm
 
 
 def test_by_hand():
@@ -53,7 +53,25 @@ def test_properties(ps):
     assert again == [adjusted[i] for i in shuffled]  # permutation equivariant
 
 
-@pytest.mark.parametrize("bad", [[1.5], [-0.1], [float("nan")], [None], [True]])
+def test_none_is_a_comparison_without_pairs():
+    # m counts the defined p-values only: [0.01, None, 0.04] is a family of 2
+    assert holm([0.01, None, 0.04]) == [0.02, None, 0.04]
+    assert holm_reject([0.01, None, 0.04]) == [True, False, True]
+
+
+def test_with_holm_fills_p_adjusted():
+    results = [
+        paired_binary_counts(5, 0, 7, 8),  # p = 2/128 = 0.015625
+        paired_binary_counts(5, 1, 6, 8),  # p = 0.125
+        paired_binary_counts(0, 0, 0, 0),  # no pairs: p None
+    ]
+    adjusted = with_holm(results)
+    assert [r.p_adjusted for r in adjusted] == [0.03125, 0.125, None]
+    assert [r.p_value for r in adjusted] == [0.015625, 0.125, None]
+    assert results[0].p_adjusted is None  # the inputs are frozen and unchanged
+
+
+@pytest.mark.parametrize("bad", [[1.5], [-0.1], [float("nan")], ["0.1"], [True]])
 def test_bad_p_values_are_refused(bad):
     with pytest.raises(ValueError):
         holm(bad)

@@ -9,11 +9,12 @@ references):
     paired.py      two conditions on the same blocks, pass/fail:        paired_binary(_counts),
                    exact McNemar p, Newcombe's paired interval           mcnemar_exact
     continuous.py  two conditions, numeric metric: mean paired delta,   paired_continuous
-                   BCa bootstrap interval, sign-flip p-value
-    multiple.py    Holm's correction across many comparisons            holm, holm_reject
+                   expanded BCa bootstrap interval, sign-flip p-value
+    multiple.py    Holm's correction across many comparisons            holm, with_holm
     power.py       pairs/repeats that would detect the observed delta   mcnemar_sample_size,
                    at 80% power (the `underpowered` answer)              paired_t_sample_size
     resample.py    the bootstrap, BCa and sign-flip machinery
+    distributions.py  normal and Student's t quantiles (t in pure Python)
     fmt.py         stable text for reports                              fmt_rate, fmt_delta, …
     models.py      the frozen pydantic results (JSON-ready; None + reason, never NaN)
 
@@ -46,7 +47,7 @@ from experimentos.stats.fmt import (
     fmt_signed,
 )
 from experimentos.stats.models import PairedBinary, PairedContinuous, PassK, Rate, SampleSize
-from experimentos.stats.multiple import holm, holm_reject
+from experimentos.stats.multiple import holm, holm_reject, with_holm
 from experimentos.stats.paired import (
     mcnemar_exact,
     newcombe_paired_interval,
@@ -86,4 +87,5 @@ __all__ = [
     "paired_t_sample_size",
     "rate",
     "wilson",
+    "with_holm",
 ]

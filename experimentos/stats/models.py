@@ -84,6 +84,7 @@ class PairedBinary(_Result):
     low: float | None
     high: float | None
     p_value: float | None
+    p_adjusted: float | None = None  # Holm over the report's comparisons (stats.with_holm)
     confidence: float = 0.95
     test: Literal["mcnemar-exact"] = "mcnemar-exact"
     interval_method: Literal["newcombe-hybrid-score"] = "newcombe-hybrid-score"
@@ -103,6 +104,7 @@ class PairedContinuous(_Result):
     low: float | None
     high: float | None
     p_value: float | None
+    p_adjusted: float | None = None  # Holm over the report's comparisons (stats.with_holm)
     confidence: float = 0.95
     interval_method: (
         Literal["expanded-bca-bootstrap", "expanded-percentile-bootstrap", "degenerate"] | None
