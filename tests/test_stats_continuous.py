@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import bootstrap, permutation_test, skew
 
-from experimentos.stats import PairedContinuous, mcnemar_exact, paired_continuous
+from experimentos.stats import PairedContinuous, mcnemar_exact, mean_interval, paired_continuous
 from experimentos.stats.resample import (
     acceleration,
     bca_interval,
@@ -39,7 +39,10 @@ def test_by_hand():
     assert result.p_value == 0.25 and result.test == "sign-flip-exact"
     assert result.interval_method == "expanded-bca-bootstrap"
     assert 0.0 <= result.low < 2.75 < result.high <= 5.0  # resample means stay in [0, 5]
-    assert result.note.startswith("4 pairs: a bootstrap interval cannot reach past")
+    assert result.note == (
+        "4 paired deltas: a bootstrap interval cannot reach past the observed paired deltas "
+        "and is too narrow below 10; read the exact p-value"
+    )
     # p = 0.25 > 0.05, so underpowered. Guenther: (1.959964 + 0.841621)² · (2.061553/2.75)²
     # + 1.959964²/2 = 7.848880 · 0.561983 + 1.920729 = 6.331669 -> 7 pairs; but only 3 of 4
     # deltas are nonzero and the exact test needs 6 nonzero ones: ceil(6 / 0.75) = 8 pairs.
@@ -220,3 +223,22 @@ def test_edge_cases_say_what_they_are():
 def test_bad_values_are_refused(baseline, treatment):
     with pytest.raises(ValueError):
         paired_continuous(baseline, treatment)
+
+
+def test_mean_interval():
+    # tokens of one condition: mean (120 + 80 + 100 + 400 + 90 + 110 + 95 + 105 + 85 + 115)/10
+    values = [120, 80, 100, 400, 90, 110, 95, 105, 85, 115]
+    result = mean_interval(values, seed=1)
+    assert result.mean == 130.0 and result.n == 10 and result.note is None
+    assert result.interval_method == "expanded-bca-bootstrap"
+    assert 80 <= result.low < 130.0 < result.high <= 400  # skewed by the 400: a long right arm
+    assert result.high - 130.0 > 130.0 - result.low
+    assert mean_interval(list(reversed(values)), seed=1) == result
+    # its interval is the paired one's when the baseline is all zeros
+    paired = paired_continuous([0] * 10, values, seed=1)
+    assert (paired.low, paired.high) == (result.low, result.high)
+    assert mean_interval([]).reason == "no values"
+    assert mean_interval([3.5]).mean == 3.5 and mean_interval([3.5]).low is None
+    flat = mean_interval([2, 2, 2])
+    assert (flat.low, flat.high, flat.interval_method) == (2.0, 2.0, "degenerate")
+    assert mean_interval([1, 2, 3]).note.startswith("3 values: a bootstrap interval")

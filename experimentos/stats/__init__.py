@@ -8,8 +8,9 @@ references):
                    over tasks, with a Wilson-based interval              pass_k
     paired.py      two conditions on the same blocks, pass/fail:        paired_binary(_counts),
                    exact McNemar p, Newcombe's paired interval           mcnemar_exact
-    continuous.py  two conditions, numeric metric: mean paired delta,   paired_continuous
-                   expanded BCa bootstrap interval, sign-flip p-value
+    continuous.py  a numeric metric's mean with its interval; two        mean_interval,
+                   conditions: mean paired delta, expanded BCa           paired_continuous
+                   bootstrap interval, sign-flip p-value
     multiple.py    Holm's correction across many comparisons            holm, with_holm
     power.py       pairs/repeats that would detect the observed delta   mcnemar_sample_size,
                    at 80% power (the `underpowered` answer)              paired_t_sample_size
@@ -34,7 +35,7 @@ enough (benchmarks/stats.py measures it).
 
 from __future__ import annotations
 
-from experimentos.stats.continuous import paired_continuous
+from experimentos.stats.continuous import mean_interval, paired_continuous
 from experimentos.stats.fmt import (
     fmt_delta,
     fmt_fixed,
@@ -46,7 +47,14 @@ from experimentos.stats.fmt import (
     fmt_sig,
     fmt_signed,
 )
-from experimentos.stats.models import PairedBinary, PairedContinuous, PassK, Rate, SampleSize
+from experimentos.stats.models import (
+    Mean,
+    PairedBinary,
+    PairedContinuous,
+    PassK,
+    Rate,
+    SampleSize,
+)
 from experimentos.stats.multiple import holm, holm_reject, with_holm
 from experimentos.stats.paired import (
     mcnemar_exact,
@@ -59,6 +67,7 @@ from experimentos.stats.power import mcnemar_sample_size, paired_t_sample_size
 from experimentos.stats.rates import rate, wilson
 
 __all__ = [
+    "Mean",
     "PairedBinary",
     "PairedContinuous",
     "PassK",
@@ -77,6 +86,7 @@ __all__ = [
     "holm_reject",
     "mcnemar_exact",
     "mcnemar_sample_size",
+    "mean_interval",
     "newcombe_paired_interval",
     "paired_binary",
     "paired_binary_counts",

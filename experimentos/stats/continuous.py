@@ -25,7 +25,7 @@ import math
 import statistics
 from collections.abc import Sequence
 
-from experimentos.stats.models import PairedContinuous
+from experimentos.stats.models import Mean, PairedContinuous
 from experimentos.stats.power import paired_t_sample_size
 from experimentos.stats.resample import bca_interval, bootstrap_means, sign_flip_p
 
@@ -44,6 +44,77 @@ def _check_values(name: str, values: Sequence[float]) -> list[float]:
     return out
 
 
+def _interval(
+    values: list[float], confidence: float, resamples: int, seed: int, noun: str
+) -> tuple[float, float, str, str | None]:
+    """(low, high, method, note) of the mean of >= 2 sorted values; `noun` names them in notes."""
+    n = len(values)
+    if values[0] == values[-1]:
+        note = f"all {n} {noun} are equal: the interval has no width to show"
+        return values[0], values[0], "degenerate", note
+    boots = bootstrap_means(values, resamples, seed)
+    low, high, is_bca = bca_interval(values, boots, confidence)
+    method = "expanded-bca-bootstrap" if is_bca else "expanded-percentile-bootstrap"
+    note = None if is_bca else f"BCa undefined for these {noun}: expanded percentile interval"
+    if n < SMALL:
+        note = (
+            f"{n} {noun}: a bootstrap interval cannot reach past the observed {noun} and is "
+            f"too narrow below {SMALL}"
+        )
+    return low, high, method, note
+
+
+def _check_options(confidence: float, resamples: int) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    if resamples < 100:
+        raise ValueError(f"resamples must be at least 100, got {resamples}")
+
+
+def mean_interval(
+    values: Sequence[float],
+    *,
+    confidence: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> Mean:
+    """The mean of `values` with its expanded BCa bootstrap interval (one condition's tokens)."""
+    _check_options(confidence, resamples)
+    xs = sorted(_check_values("values", values))
+    common = {"n": len(xs), "confidence": confidence, "resamples": resamples, "seed": seed}
+    if not xs:
+        return Mean(
+            **common,
+            mean=None,
+            sd=None,
+            low=None,
+            high=None,
+            interval_method=None,
+            reason="no values",
+        )
+    centre = math.fsum(xs) / len(xs)
+    if len(xs) == 1:
+        return Mean(
+            **common,
+            mean=centre,
+            sd=None,
+            low=None,
+            high=None,
+            interval_method=None,
+            note="one value: no interval",
+        )
+    low, high, method, note = _interval(xs, confidence, resamples, seed, "values")
+    return Mean(
+        **common,
+        mean=centre,
+        sd=statistics.stdev(xs),
+        low=low,
+        high=high,
+        interval_method=method,  # type: ignore[arg-type]
+        note=note,
+    )
+
+
 def paired_continuous(
     baseline: Sequence[float],
     treatment: Sequence[float],
@@ -60,10 +131,7 @@ def paired_continuous(
         raise ValueError(
             f"paired values need equal lengths, got {len(baseline)} and {len(treatment)}"
         )
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    if resamples < 100:
-        raise ValueError(f"resamples must be at least 100, got {resamples}")
+    _check_options(confidence, resamples)
     xs = _check_values("baseline", baseline)
     ys = _check_values("treatment", treatment)
     n = len(xs)
@@ -106,22 +174,9 @@ def paired_continuous(
     sd = statistics.stdev(deltas)
     p_value, exact = sign_flip_p(deltas, resamples, seed)
     test = "sign-flip-exact" if exact else "sign-flip-monte-carlo"
-    note = None
-    if deltas[0] == deltas[-1]:
-        low = high = delta
-        method = "degenerate"
-        note = f"all {n} paired deltas are equal: the interval has no width to show"
-    else:
-        boots = bootstrap_means(deltas, resamples, seed)
-        low, high, is_bca = bca_interval(deltas, boots, confidence)
-        method = "expanded-bca-bootstrap" if is_bca else "expanded-percentile-bootstrap"
-        if not is_bca:
-            note = "BCa undefined for these deltas: expanded percentile interval"
-        if n < SMALL:
-            note = (
-                f"{n} pairs: a bootstrap interval cannot reach past the observed deltas and is "
-                "too narrow below 10 pairs; trust the exact p-value"
-            )
+    low, high, method, note = _interval(deltas, confidence, resamples, seed, "paired deltas")
+    if n < SMALL and method != "degenerate":
+        note = f"{note}; read the exact p-value"
     # A zero-width interval of 2 equal deltas excludes 0 while the exact test cannot reject: the
     # flag follows whichever of the two is less sure.
     underpowered = low <= 0.0 <= high or p_value > alpha

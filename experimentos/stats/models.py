@@ -34,6 +34,24 @@ class Rate(_Result):
         return self.n > 0
 
 
+class Mean(_Result):
+    """The mean of a numeric metric (tokens, cost, churn) with its expanded BCa interval."""
+
+    n: int = Field(ge=0)
+    mean: float | None
+    sd: float | None  # sample standard deviation (n - 1)
+    low: float | None
+    high: float | None
+    confidence: float = 0.95
+    interval_method: (
+        Literal["expanded-bca-bootstrap", "expanded-percentile-bootstrap", "degenerate"] | None
+    )
+    resamples: int
+    seed: int
+    note: str | None = None
+    reason: str | None = None  # why mean is None
+
+
 class PassK(_Result):
     """pass@k or pass^k averaged over tasks, with its interval (see experimentos.stats.passk)."""
 
