@@ -8,12 +8,15 @@ from experimentos.stats import (
     fmt_delta,
     fmt_fixed,
     fmt_interval,
+    fmt_mean,
     fmt_p,
     fmt_pass_k,
     fmt_rate,
     fmt_sample_size,
     fmt_sig,
     fmt_signed,
+    fmt_signed_sig,
+    mean_interval,
     paired_binary_counts,
     paired_continuous,
     pass_k,
@@ -80,3 +83,17 @@ def test_same_inputs_same_bytes():
     second = paired_continuous([1.0, 5.0, 2.0, 8.0], [2.0, 9.0, 2.5, 7.0])
     assert fmt_delta(first) == fmt_delta(second)
     assert first.model_dump_json() == second.model_dump_json()
+
+
+def test_numeric_metrics_use_significant_digits():
+    tokens = mean_interval([120, 80, 100, 400, 90, 110, 95, 105, 85, 115], seed=1)
+    text = fmt_mean(tokens)
+    assert text.startswith("130 [") and text.endswith("] (n=10)")
+    assert fmt_mean(mean_interval([])) == "n/a (no values)"
+    assert fmt_mean(mean_interval([7.0])) == "7.00 [n/a] (n=1)"
+    cost = paired_continuous([0.0123, 0.02, 0.011], [0.0101, 0.015, 0.0122])
+    # delta = (-0.0022 - 0.005 + 0.0012)/3 = -0.002
+    assert fmt_delta(cost, sig=2).startswith(f"{MINUS}0.0020 [")
+    assert fmt_delta(paired_continuous([1.0], [3.0])) == "+2.00 [n/a]"
+    assert fmt_signed_sig(1234.5) == "+1,234" and fmt_signed_sig(0) == "0"
+    assert fmt_interval(98.46, 2401.0, sig=3, signed=True) == "[+98.5, +2,401]"

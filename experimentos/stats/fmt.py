@@ -9,9 +9,10 @@ They are registered as Jinja filters by the report templates; JSON output carrie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
-from experimentos.stats.models import PairedBinary, PairedContinuous, PassK, Rate, SampleSize
+from experimentos.stats.models import Mean, PairedBinary, PairedContinuous, PassK, Rate, SampleSize
 
 MINUS = "\u2212"
 NA = "n/a"
@@ -56,14 +57,34 @@ def fmt_sig(value: float | None, sig: int = 3) -> str:
     return _clean(text)
 
 
+def fmt_signed_sig(value: float | None, sig: int = 3) -> str:
+    """Like fmt_sig, with an explicit + on positive values (deltas of tokens or cost)."""
+    text = fmt_sig(value, sig)
+    if text == NA or text.startswith(MINUS) or not text.strip("0.,"):
+        return text
+    return "+" + text
+
+
+def _formatter(digits: int, sig: int | None, signed: bool) -> Callable[[float | None], str]:
+    if sig is not None:
+        return lambda v: (fmt_signed_sig if signed else fmt_sig)(v, sig)
+    return lambda v: (fmt_signed if signed else fmt_fixed)(v, digits)
+
+
 def fmt_interval(
-    low: float | None, high: float | None, digits: int = 2, *, signed: bool = False
+    low: float | None,
+    high: float | None,
+    digits: int = 2,
+    *,
+    signed: bool = False,
+    sig: int | None = None,
 ) -> str:
-    """[low, high]; signed=True puts + on positive bounds (intervals of deltas)."""
+    """[low, high] with `digits` decimals (or `sig` significant digits); signed=True puts + on
+    positive bounds (intervals of deltas)."""
     if low is None or high is None:
         return NA
-    one = fmt_signed if signed else fmt_fixed
-    return f"[{one(low, digits)}, {one(high, digits)}]"
+    one = _formatter(digits, sig, signed)
+    return f"[{one(low)}, {one(high)}]"
 
 
 def fmt_p(p: float | None) -> str:
@@ -90,12 +111,27 @@ def fmt_pass_k(result: PassK, digits: int = 2) -> str:
     return f"{fmt_fixed(result.estimate, digits)} {fmt_interval(result.low, result.high, digits)}"
 
 
-def fmt_delta(result: PairedBinary | PairedContinuous, digits: int = 2) -> str:
-    """'−0.30 [−0.52, −0.08]', or 'n/a (reason)'."""
+def fmt_delta(
+    result: PairedBinary | PairedContinuous, digits: int = 2, *, sig: int | None = None
+) -> str:
+    """'−0.30 [−0.52, −0.08]' (sig=3 for tokens or cost: '+1,230 [+98.5, +2,400]'), or
+    'n/a (reason)'. A delta without an interval (one pair) prints as '+2.00 [n/a]'."""
     if result.delta is None:
         return f"{NA} ({result.reason})"
-    interval = fmt_interval(result.low, result.high, digits, signed=True)
-    return f"{fmt_signed(result.delta, digits)} {interval}"
+    interval = fmt_interval(result.low, result.high, digits, signed=True, sig=sig)
+    if interval == NA:
+        interval = f"[{NA}]"
+    return f"{_formatter(digits, sig, True)(result.delta)} {interval}"
+
+
+def fmt_mean(result: Mean, sig: int = 3) -> str:
+    """'130 [104, 214] (n=10)' to `sig` significant digits, or 'n/a (no values)'."""
+    if result.mean is None:
+        return f"{NA} ({result.reason})"
+    interval = fmt_interval(result.low, result.high, sig=sig)
+    if interval == NA:
+        interval = f"[{NA}]"
+    return f"{fmt_sig(result.mean, sig)} {interval} (n={result.n})"
 
 
 def fmt_sample_size(size: SampleSize | None) -> str:

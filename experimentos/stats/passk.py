@@ -29,7 +29,7 @@ each task. So the interval carries each task's Wilson interval through the estim
 
 Why not a bootstrap: resampling tasks gives a zero-width interval for a single fixture, and
 resampling runs gives [1, 1] when all of 3 runs passed; both would claim certainty the data do
-not have. Benchmarks/stats_coverage.py measures the coverage of this interval.
+not have. benchmarks/stats_coverage.py measures the coverage of this interval.
 
 A caveat for reports: when k is close to n, the unbiased estimate itself is very noisy (at
 k = n, pass@k is 1 as soon as one run passed) and can fall outside the interval for f(p):
