@@ -35,6 +35,20 @@ def test_mcnemar_by_hand():
     assert mcnemar_exact(0, 0) == 1.0 and mcnemar_exact(4, 4) == 1.0
 
 
+def test_newcombe_by_hand_and_the_two_pair_trap():
+    # 2 pairs, both passed only with the treatment: p1 (treatment) = 1, p2 (baseline) = 0.
+    # Wilson(2 of 2) = [0.342380, 1], Wilson(0 of 2) = [0, 0.657620]; a margin is empty -> φ = 0
+    # low  = 1 - sqrt((1 - 0.342380)² + (0.657620 - 0)²) = 1 - sqrt(0.864929) = 0.069985
+    # high = 1 + sqrt((1 - 1)² + (0 - 0)²) = 1
+    result = paired_binary_counts(both=0, only_baseline=0, only_treatment=2, neither=0)
+    assert result.delta == 1.0
+    assert result.low == pytest.approx(0.069985, abs=1e-6) and result.high == 1.0
+    # The interval excludes 0, yet the exact test cannot reject with 2 pairs (p = 2·(1/4) = 0.5):
+    # the flag follows the exact test, and 6 discordant pairs is the least that could.
+    assert result.p_value == 0.5 and result.underpowered
+    assert result.sample_size.pairs == 6 and result.sample_size.bound == "exact-test"
+
+
 def test_published_example_cavo_2012():
     # Fagerland, Lydersen & Laake 2014 (Stat Med 33:2850), complete response before/after
     # consolidation therapy (Cavo et al. 2012): table [[59, 6], [16, 80]], delta = -0.0621,

@@ -7,7 +7,8 @@ Both conditions ran on the same blocks (fixture x agent x repeat), so each block
         baseline pass        both            only_baseline  (b)
         baseline fail   only_treatment (c)     neither
 
-delta = treatment rate - baseline rate = (c - b) / pairs.
+delta = treatment rate - baseline rate = (c - b) / pairs. A block whose outcome is missing on
+either side is not a pair: the caller drops it (and says how many it dropped).
 
 Test: McNemar's exact test (McNemar 1947; exact form: the sign test on the discordant pairs).
 Under "no difference", each of the b + c discordant pairs is equally likely to favour either
