@@ -74,21 +74,38 @@ def newcombe_coverage() -> dict[str, float]:
     return out
 
 
-def pass_k_coverage(sims: int, rng: random.Random) -> dict[str, float]:
+PASS_K_SETTINGS = [  # tasks, runs per task, k, the pass rates tasks are drawn from
+    (1, 3, 1, [0.8]),
+    (1, 5, 2, [0.3]),
+    (3, 2, 2, [0.5, 0.9]),
+    (5, 3, 1, [0.95, 1.0]),
+    (5, 5, 2, [0.3, 0.9, 1.0]),
+    (10, 6, 3, [0.05, 0.1]),
+    (10, 10, 3, [0.3, 0.6, 0.9]),
+    (20, 3, 2, [0.2, 0.3, 0.5]),
+    (20, 5, 2, [0.1, 0.3, 0.5, 0.7, 0.9, 1.0]),
+    (20, 5, 3, [0.1, 0.2]),
+    (50, 4, 2, [0.5]),
+]
+
+
+def pass_k_coverage(sims: int, rng: random.Random) -> dict[str, dict[str, float]]:
     out = {}
-    for tasks, runs, k in ((5, 3, 1), (5, 5, 2), (20, 3, 1), (20, 5, 2), (10, 10, 3)):
-        truths = [rng.choice([0.1, 0.3, 0.5, 0.7, 0.9, 1.0]) for _ in range(tasks)]
+    for tasks, runs, k, rates in PASS_K_SETTINGS:
+        truths = [rng.choice(rates) for _ in range(tasks)]
         for kind in ("pass@k", "pass^k"):
             if kind == "pass@k":
                 target = sum(1 - (1 - p) ** k for p in truths) / tasks
             else:
                 target = sum(p**k for p in truths) / tasks
-            hits = 0
-            for sim in range(sims):
+            hits, width = 0, 0.0
+            for _ in range(sims):
                 cells = [(runs, sum(rng.random() < p for _ in range(runs))) for p in truths]
-                result = pass_k(cells, k, kind, draws=1000, seed=sim)  # type: ignore[arg-type]
+                result = pass_k(cells, k, kind)  # type: ignore[arg-type]
                 hits += result.low <= target <= result.high
-            out[f"{kind} tasks={tasks} runs={runs} k={k}"] = round(hits / sims, 4)
+                width += result.high - result.low
+            key = f"{kind} tasks={tasks} runs={runs} k={k} rates={rates}"
+            out[key] = {"coverage": round(hits / sims, 4), "mean width": round(width / sims, 3)}
     return out
 
 

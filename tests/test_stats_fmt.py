@@ -63,7 +63,7 @@ def test_intervals_and_p_values():
 def test_results():
     assert fmt_rate(wilson(2, 3)) == "0.67 [0.21, 0.94] (2/3)"
     assert fmt_rate(wilson(0, 0)) == "n/a (0/0)"
-    assert fmt_pass_k(pass_k([(5, 2)], 2)) == "0.70 [0.22, 0.95]"
+    assert fmt_pass_k(pass_k([(5, 2)], 2)) == "0.70 [0.21, 0.93]"
     assert fmt_pass_k(pass_k([], 2)) == "n/a (no tasks)"
     # the example shape: "removing policy.X changes clean pass by −0.30 [−0.52, −0.08]"
     result = paired_binary_counts(both=4, only_baseline=7, only_treatment=1, neither=8)

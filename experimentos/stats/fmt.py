@@ -105,7 +105,7 @@ def fmt_rate(rate: Rate, digits: int = 2) -> str:
 
 
 def fmt_pass_k(result: PassK, digits: int = 2) -> str:
-    """'0.70 [0.35, 0.93]', or 'n/a (reason)'."""
+    """'0.70 [0.21, 0.93]', or 'n/a (reason)'."""
     if result.estimate is None:
         return f"{NA} ({result.reason})"
     return f"{fmt_fixed(result.estimate, digits)} {fmt_interval(result.low, result.high, digits)}"

@@ -63,9 +63,7 @@ class PassK(_Result):
     low: float | None
     high: float | None
     confidence: float = 0.95
-    method: str
-    draws: int | None = None  # Monte Carlo draws behind the interval (None: closed form)
-    seed: int | None = None
+    method: Literal["score-common-rate"] = "score-common-rate"
     reason: str | None = None  # why estimate is None
 
 
