@@ -5,7 +5,7 @@ references):
 
     rates.py       a rate k/n with its 95% Wilson score interval        wilson, rate
     passk.py       pass@k and pass^k (unbiased, Chen et al. 2021)       pass_at_k, pass_hat_k,
-                   over tasks, with a Wilson-based interval              pass_k
+                   over tasks, with a score (Wilson-type) interval       pass_k
     paired.py      two conditions on the same blocks, pass/fail:        paired_binary(_counts),
                    exact McNemar p, Newcombe's paired interval           mcnemar_exact
     continuous.py  a numeric metric's mean with its interval; two        mean_interval,
