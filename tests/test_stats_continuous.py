@@ -136,6 +136,7 @@ def test_sign_flip_monte_carlo_is_close_to_exact():
     assert abs(ours - theirs) < 4 * (theirs * (1 - theirs) / 20_000) ** 0.5 + 1e-4
 
 
+@settings(deadline=None)  # CI machines are shared: no per-example deadline
 @given(st.lists(st.sampled_from([-1.0, 0.0, 1.0]), max_size=30))
 def test_sign_flip_on_pass_fail_deltas_is_mcnemar(deltas):
     b, c = deltas.count(-1.0), deltas.count(1.0)

@@ -6,7 +6,7 @@ import gc
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
@@ -40,6 +40,7 @@ def test_matches_statsmodels_on_1000_random_families():
         gc.unfreeze()
 
 
+@settings(deadline=None)  # CI machines are shared: no per-example deadline
 @given(st.lists(st.floats(0.0, 1.0), max_size=40))
 def test_properties(ps):
     adjusted = holm(ps)

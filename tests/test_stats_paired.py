@@ -6,7 +6,7 @@ import math
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 from statsmodels.stats.contingency_tables import mcnemar
@@ -106,6 +106,7 @@ def test_newcombe_matches_the_formula_on_1000_random_tables():
         assert high == pytest.approx(ref_high, abs=1e-9), table
 
 
+@settings(deadline=None)  # CI machines are shared: no per-example deadline
 @given(cells, cells, cells, cells)
 def test_paired_properties(a, b, c, d):
     if a + b + c + d == 0:
@@ -124,6 +125,7 @@ def test_paired_properties(a, b, c, d):
         assert result.p_value <= 0.05 and not result.low <= 0 <= result.high
 
 
+@settings(deadline=None)  # CI machines are shared: no per-example deadline
 @given(st.integers(1, 300))
 def test_a_more_lopsided_split_is_more_significant(m):
     # With m discordant pairs fixed, moving one pair from the smaller side lowers p.

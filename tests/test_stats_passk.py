@@ -7,7 +7,7 @@ from math import comb
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binom
 from statsmodels.stats.proportion import proportion_confint
@@ -55,6 +55,7 @@ def test_matches_a_direct_computation_on_1000_random_cases():
         assert pass_at_k(n, c, k) == pytest.approx(exact_at, abs=1e-12)
 
 
+@settings(deadline=None)  # CI machines are shared: no per-example deadline
 @given(st.integers(1, 60).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n))))
 def test_estimator_properties(nc):
     n, c = nc
@@ -110,6 +111,7 @@ def test_bounds_solve_the_score_equation(tasks, k, kind):
         assert (result.estimate - bound) ** 2 == pytest.approx(z2 * variance, rel=1e-6)
 
 
+@settings(deadline=None)  # CI machines are shared: no per-example deadline
 @given(
     st.lists(
         st.integers(2, 8).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n))),

@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binom
 from statsmodels.stats.power import TTestPower
@@ -78,6 +78,7 @@ def test_connor_is_close_to_the_exact_tests_power(b, c, n):
     assert _exact_mcnemar_power(math.ceil(size * 1.12), psi, share_c) >= 0.8
 
 
+@settings(deadline=None)  # CI machines are shared: no per-example deadline
 @given(st.integers(0, 30), st.integers(0, 30), st.integers(0, 60))
 def test_mcnemar_size_properties(b, c, extra):
     n = b + c + extra
@@ -92,6 +93,7 @@ def test_mcnemar_size_properties(b, c, extra):
         assert mcnemar_sample_size(min(b, c) - 1, max(b, c) + 1, n).pairs <= size.pairs
 
 
+@settings(deadline=None)  # CI machines are shared: no per-example deadline
 @given(st.floats(0.01, 100), st.floats(0.0, 100))
 def test_paired_t_size_properties(delta, sd):
     size = paired_t_sample_size(delta, sd)

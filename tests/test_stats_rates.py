@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
@@ -78,6 +78,7 @@ def test_matches_statsmodels_on_1000_random_cases():
         assert r.high == pytest.approx(high, abs=1e-9), (k, n, confidence)
 
 
+@settings(deadline=None)  # CI machines are shared: no per-example deadline
 @given(st.integers(1, 10_000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
 def test_interval_properties(kn):
     k, n = kn
@@ -90,6 +91,7 @@ def test_interval_properties(kn):
     assert (r.high == 1.0) == (k == n)
 
 
+@settings(deadline=None)  # CI machines are shared: no per-example deadline
 @given(st.integers(0, 50), st.integers(1, 50))
 def test_more_confidence_is_wider(k, extra):
     n = k + extra
