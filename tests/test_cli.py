@@ -40,7 +40,7 @@ def test_init_is_idempotent(tmp_path, cli):
     assert (target / "wiki/failures").is_dir() and (target / "policies").is_dir()
     second = cli(None, "--json", "init", str(target))
     assert json.loads(second.stdout)["created"] == []
-    assert (target / ".gitignore").read_text().count(".experimentos/") == 1
+    assert (target / ".gitignore").read_text().splitlines().count(".experimentos") == 1
 
 
 def test_root_is_discovered_from_a_subdirectory(tmp_path, cli, monkeypatch):
@@ -194,7 +194,7 @@ def test_schema_export_and_check(tmp_path, empty_kb, cli):
     out = tmp_path / "schemas"
     assert cli(empty_kb.root, "schema", "export", "--out", str(out), "--check").exit_code == 1
     written = cli(empty_kb.root, "schema", "export", "--out", str(out), "--json")
-    names = {"page", "experiment", "test", "run", "run-event"}
+    names = {"page", "experiment", "test", "run", "run-event", "fixture"}
     expected = sorted(str(out / f"{name}.schema.json") for name in names)
     assert sorted(json.loads(written.stdout)["written"]) == expected
     assert cli(empty_kb.root, "schema", "export", "--out", str(out), "--check").exit_code == 0

@@ -100,13 +100,30 @@ def serve(
     from experimentos.mcp.server import build_server, warm_up
 
     workspace = state(ctx).workspace()
+    if transport == "http":
+        _serve_mcp_http(workspace, port, read_only)
+        return
     server = build_server(workspace, read_only=read_only)
     warm_up(server)
-    if transport == "stdio":
-        server.run("stdio")
-    else:
-        typer.echo(f"experimentos MCP server on http://127.0.0.1:{port}/mcp", err=True)
-        server.run("streamable-http", host="127.0.0.1", port=port)
+    server.run("stdio")
+
+
+def _serve_mcp_http(workspace, port: int, read_only: bool) -> None:  # noqa: ANN001 - Workspace
+    """/mcp alone, behind the same gate as `serve` (loopback Hosts, same-origin browsers, and
+    EXPERIMENTOS_API_KEY on every request when it is set)."""
+    import os
+
+    import uvicorn
+
+    from experimentos.http.rest import build_app
+    from experimentos.mcp.server import warm_up
+
+    api_key = os.environ.get("EXPERIMENTOS_API_KEY") or None
+    app = build_app(workspace, api_key=api_key, read_only=read_only, rest=False)
+    warm_up(app.state.mcp)
+    guard = "API key required" if api_key else "no API key set"
+    typer.echo(f"experimentos MCP server on http://127.0.0.1:{port}/mcp ({guard})", err=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 @mcp_app.command("config")
