@@ -87,6 +87,16 @@ def serve(
     read_only: Annotated[
         bool, typer.Option("--read-only", help="Refuse every tool that writes.")
     ] = False,
+    knowledge: Annotated[
+        Path | None,
+        typer.Option(
+            "--knowledge", help="Serve pages from this directory; runs stay under --root."
+        ),
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", help="Log every tool call in this run (matrix runs)."),
+    ] = None,
 ) -> None:
     """Run the MCP server (stdio by default). Logs go to stderr; stdout is the protocol."""
     from experimentos.errors import UsageError
@@ -100,7 +110,16 @@ def serve(
     from experimentos.mcp.server import build_server, warm_up
 
     workspace = state(ctx).workspace()
-    server = build_server(workspace, read_only=read_only)
+    pages = None
+    if knowledge is not None:
+        from experimentos.store import Workspace
+
+        pages = Workspace(knowledge)
+    if run_id is not None:
+        from experimentos.lab.scan import locate_run
+
+        locate_run(workspace.root, run_id)  # the bound run must exist (NotFound, UnsafeId)
+    server = build_server(workspace, read_only=read_only, knowledge=pages, run_id=run_id)
     warm_up(server)
     if transport == "stdio":
         server.run("stdio")
