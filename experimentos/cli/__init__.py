@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from experimentos import __version__
-from experimentos.cli import brief, experiments, knowledge, proposals, runs, search, serve
+from experimentos.cli import brief, experiments, fixtures, knowledge, proposals, runs, search, serve
 from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
 
 app = typer.Typer(
@@ -63,6 +63,7 @@ app.add_typer(proposals.proposals_app, name="proposals")
 app.add_typer(experiments.exp_app, name="exp")
 app.add_typer(experiments.test_app, name="test")
 app.add_typer(runs.run_app, name="run")
+app.add_typer(fixtures.fixture_app, name="fixture")
 app.command()(serve.serve)
 
 
