@@ -27,7 +27,8 @@ from experimentos.agents.sim.wire import (
     parse_sim_id,
 )
 
-_CWD = re.compile(r"Working directory: *(\S+)")
+_CWD = re.compile(r"(?i)working directory: *(\S+)")
+_MCP_NAME = re.compile(r"\bmcp__[A-Za-z0-9_-]+")
 SIDE_ANSWER = "OK."
 
 # tool names and argument names per dialect
@@ -74,6 +75,9 @@ class MessagesWire(Wire):
         system = self.body.get("system")
         system_text = system if isinstance(system, str) else _text_of(system)
         conv = Conversation(prompt="", cwd=None, has_tools=bool(self.tool_names))
+        # Claude Code defers MCP tools: their names arrive in a system reminder, and ToolSearch
+        # ("select:<name>") loads one before it can be called.
+        self.deferred: set[str] = set()
         found = _CWD.search(system_text)
         prompts: list[str] = []
         for message in self.body.get("messages") or []:
@@ -85,6 +89,8 @@ class MessagesWire(Wire):
                     text = str(block.get("text", "")).strip()
                     if text and not text.startswith("<"):
                         prompts.append(text)
+                    elif "ToolSearch" in text:
+                        self.deferred.update(_MCP_NAME.findall(text))
                     found = found or _CWD.search(text)
                 elif message.get("role") == "assistant" and kind == "tool_use":
                     ids = parse_sim_id(str(block.get("id", "")))
@@ -109,8 +115,21 @@ class MessagesWire(Wire):
                     return name
         return None
 
+    def _deferred_tool(self, tool: str) -> str | None:
+        wanted = mcp_name(tool)
+        return next((n for n in sorted(self.deferred) if n.endswith(f"__{wanted}")), None)
+
     def available(self, tool: str) -> bool:
-        return self._mcp_tool(tool) is not None
+        return self._mcp_tool(tool) is not None or self._deferred_tool(tool) is not None
+
+    def _mcp_call(self, step: Step, seen: Seen) -> dict[str, Any]:
+        assert step.mcp is not None
+        name = (
+            self._mcp_tool(step.mcp.tool)
+            or self._deferred_tool(step.mcp.tool)
+            or f"mcp__{step.mcp.server}__{mcp_name(step.mcp.tool)}"
+        )
+        return {"name": name, "input": expand(step.mcp.arguments, seen)}
 
     def first_call(self, op: ToolOp, seen: Seen) -> dict[str, Any]:
         step, d = op.step, self.dialect
@@ -128,11 +147,18 @@ class MessagesWire(Wire):
             content = expand(step.write.content, seen)
             return {"name": d["write"], "input": {d["path"]: path, "content": content}}
         assert step.mcp is not None
-        name = self._mcp_tool(step.mcp.tool) or f"mcp__{step.mcp.server}__{mcp_name(step.mcp.tool)}"
-        return {"name": name, "input": expand(step.mcp.arguments, seen)}
+        deferred = self._deferred_tool(step.mcp.tool)
+        if self._mcp_tool(step.mcp.tool) is None and deferred and "ToolSearch" in self.tool_names:
+            return {
+                "name": "ToolSearch",
+                "input": {"query": f"select:{deferred}", "max_results": 1},
+            }
+        return self._mcp_call(step, seen)
 
     def follow_up(self, step: Step, last: SimCall, seen: Seen) -> dict[str, Any] | None:
         d = self.dialect
+        if step.mcp is not None and last.kind == "ToolSearch":
+            return self._mcp_call(step, seen)
         if step.edit is not None and last.kind == d["read"]:
             return {
                 "name": d["edit"],
