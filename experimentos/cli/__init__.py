@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from experimentos import __version__
-from experimentos.cli import brief, experiments, knowledge, proposals, runs, search, serve
+from experimentos.cli import agents, brief, experiments, knowledge, proposals, runs, search, serve
 from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
 
 app = typer.Typer(
@@ -64,6 +64,7 @@ app.add_typer(experiments.exp_app, name="exp")
 app.add_typer(experiments.test_app, name="test")
 app.add_typer(runs.run_app, name="run")
 app.command()(serve.serve)
+app.add_typer(agents.agents_app, name="agents")
 
 
 @app.command()

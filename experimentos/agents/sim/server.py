@@ -28,6 +28,12 @@ MAX_BODY = 64 * 1024 * 1024
 _PATH = re.compile(r"^(?:/r/(?P<tag>[A-Za-z0-9._-]{1,200}))?(?P<rest>/[^?]*)")
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) resets connections when many runs ask at once.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass(frozen=True)
 class Served:
     """One request the server answered (kept for tests and debugging; bounded)."""
@@ -50,8 +56,7 @@ class SimServer:
         self._count = itertools.count(1)
         self._lock = threading.Lock()
         self.served: collections.deque[Served] = collections.deque(maxlen=10_000)
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property
