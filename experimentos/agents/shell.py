@@ -84,7 +84,13 @@ class ShellAdapter(Adapter):
             raise UsageError(f"{script} is not a regular file", field="options.script")
         return path.resolve()
 
+    def __enter__(self) -> ShellAdapter:
+        self._script()  # a missing or misplaced script is refused before any run starts
+        return self
+
     def unavailable(self) -> str | None:
+        if "script" not in self.spec.options:
+            return None  # runnable here; each agent spec names its own script
         try:
             self._script()
         except UsageError as exc:
@@ -130,7 +136,7 @@ class ShellAdapter(Adapter):
             )
         return Invocation(argv=argv, env=env, cwd=setup.workdir)
 
-    def parse(self, lines: Iterable[str]) -> Transcript:
+    def parse(self, lines: Iterable[str], workdir: Path | None = None) -> Transcript:
         return parse_shell_transcript(lines)
 
 

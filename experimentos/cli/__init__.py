@@ -15,6 +15,7 @@ from experimentos.cli import (
     experiments,
     fixtures,
     knowledge,
+    matrix,
     proposals,
     runs,
     search,
@@ -76,6 +77,7 @@ app.add_typer(runs.run_app, name="run")
 app.add_typer(fixtures.fixture_app, name="fixture")
 app.command()(serve.serve)
 app.add_typer(agents.agents_app, name="agents")
+app.add_typer(matrix.matrix_app, name="matrix")
 
 
 @app.command()

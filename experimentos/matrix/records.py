@@ -223,10 +223,12 @@ class Claim:
         self.handle.write(json.dumps(info))
         self.handle.flush()
 
-    def release(self) -> None:
+    def release(self, clear: bool = False) -> None:
+        """Let go; with `clear` also forget the agent's pid (the run ended and cleaned up)."""
         if self.handle is not None:
-            with contextlib.suppress(OSError):
-                self.handle.truncate(0)
+            if clear:
+                with contextlib.suppress(OSError):
+                    self.handle.truncate(0)
             self.handle.close()
             self.handle = None
 

@@ -8,6 +8,7 @@
     repeats: 3
     timeLimit: 300                 # seconds an agent may run (then its process group is killed)
     jobs: 2                        # runs in parallel unless --jobs says otherwise
+    secrets: [OPENAI_API_KEY]      # environment variables every agent gets (never recorded)
 
 Conditions:
     none                     no MCP server; the prompt is the fixture's task
@@ -148,6 +149,11 @@ class MatrixSpec(BaseModel):
         description="Seconds an agent may run before its process group is killed.",
     )
     jobs: int = Field(default=1, ge=1, le=64, description="Runs in parallel (default for --jobs).")
+    secrets: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]] = Field(
+        default_factory=list,
+        description="Environment variables (e.g. OPENAI_API_KEY) passed to every agent; their "
+        "values are never written to a record and are masked in transcripts.",
+    )
 
     @field_validator("fixtures")
     @classmethod

@@ -68,6 +68,9 @@ def render_raw(lines: list[str], secrets: list[str], dropped: int = 0) -> tuple[
 
 def _fit(event_type: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """The event as the contract accepts it, or None."""
+    code = payload.get("exit_code")
+    if event_type == "test_run" and "passed" not in payload and isinstance(code, int):
+        payload = {**payload, "passed": code == 0}  # a test command's verdict is its exit
     try:
         return event_type, validate_payload(event_type, payload)
     except EventError:
