@@ -158,6 +158,14 @@ def test_symlinked_directory_and_fixture_are_refused(tmp_path):
         load_fixture(tmp_path, "linked")
 
 
+def test_symlink_loop_is_refused(tmp_path):
+    directory = make_fixture(tmp_path)
+    (directory / "a").symlink_to(directory / "b")
+    (directory / "b").symlink_to(directory / "a")
+    with pytest.raises(UnsafeId, match="symlink"):
+        load_fixture(tmp_path, "greet")
+
+
 def test_non_regular_files_are_refused(tmp_path):
     directory = make_fixture(tmp_path)
     os.mkfifo(directory / "pipe")

@@ -31,8 +31,8 @@ def fixture_check(
     as_json = want_json(ctx, json_out)
     progress, close = _progress_bar(not as_json)
     try:
-        report = check_fixtures(state(ctx).workspace().root, names or None, jobs=jobs,
-                                progress=progress)  # fmt: skip
+        root = state(ctx).workspace().root
+        report = check_fixtures(root, names or None, jobs=jobs, progress=progress)
     finally:
         if close:
             close()

@@ -32,6 +32,7 @@ Glob = Annotated[str, Field(min_length=1, max_length=400)]
 # The ground-truth rules experimentos.matrix.rules checks (the names metrics and reports use).
 RuleName = Literal["pin_changed", "protected_edit", "out_of_scope", "forbidden_command"]
 RULE_NAMES: tuple[str, ...] = get_args(RuleName)
+FIXTURE_NAME = r"^[a-z0-9][a-z0-9-]{0,79}$"
 SOLUTION_NAME = r"^(good|bad)-[a-z0-9][a-z0-9-]{0,79}$"
 PAGE_ID = r"^(policy|intervention)\.[a-z0-9][a-z0-9.-]{0,119}$"
 
@@ -72,7 +73,7 @@ class Fixture(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     format: int = FIXTURE_FORMAT
-    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
+    name: Annotated[str, Field(pattern=FIXTURE_NAME)]
     description: str = ""
     task: Annotated[str, Field(min_length=1, max_length=8000)]
     libraries: list[str] = Field(default_factory=list)

@@ -15,7 +15,10 @@ is an accepted, reviewed policy or intervention of the knowledge root.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import shlex
+import subprocess
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,9 +27,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from experimentos.errors import ExperimentosError, NotFound
+from experimentos.errors import ExperimentosError, NotFound, UsageError
 from experimentos.knowledge.models import Problem
-from experimentos.matrix.fixture import RuleName
+from experimentos.matrix.fixture import FIXTURE_NAME, RuleName
 from experimentos.matrix.fixtures import (
     FIXTURES_DIR,
     SOLUTIONS_DIR,
@@ -89,6 +92,9 @@ def check_fixtures(
     results: dict[str, FixtureResult] = {}
     loaded: list[LoadedFixture] = []
     if names:
+        for name in names:
+            if not re.fullmatch(FIXTURE_NAME, name):
+                raise UsageError(f"{name!r} is not a fixture name", field="names")
         for name in dict.fromkeys(names):
             try:
                 loaded.append(load_fixture(root, name))
@@ -136,21 +142,11 @@ def check_fixtures(
 
 
 def _broken(name: str, exc: ExperimentosError) -> FixtureResult:
+    path = exc.path or f"{FIXTURES_DIR}/{name}"
     problems = getattr(exc, "problems", None) or [
-        Problem(
-            path=exc.path or f"{FIXTURES_DIR}/{name}",
-            field=exc.field,
-            code="fixture-invalid",
-            message=exc.message,
-        )  # fmt: skip
+        Problem(path=path, field=exc.field, code="fixture-invalid", message=exc.message)
     ]
     return FixtureResult(name=name, path=f"{FIXTURES_DIR}/{name}", problems=problems, ok=False)
-
-
-def _problem(loaded: LoadedFixture, code: str, message: str, field: str | None = None,
-             severity: str = "error") -> Problem:  # fmt: skip
-    path = f"{FIXTURES_DIR}/{loaded.name}/fixture.yaml"
-    return Problem(path=path, field=field, code=code, message=message, severity=severity)
 
 
 def _guard_pages(root: Path) -> dict[str, str] | None:
@@ -167,12 +163,15 @@ def _guard_pages(root: Path) -> dict[str, str] | None:
             out[page.id] = f"{page.status} {page.type} (needs an accepted policy or intervention)"
         elif review is None or not review.rationale or not review.evidence:
             out[page.id] = "not reviewed (review needs reviewer, rationale and evidence)"
+        elif page.expires is not None and page.expires < dt.date.today():
+            out[page.id] = f"review expired on {page.expires.isoformat()}"
         else:
             out[page.id] = ""
     return out
 
 
 def _static_checks(loaded: LoadedFixture, guards: dict[str, str] | None) -> FixtureResult:
+    """What can be checked without running anything: pins, guards, solution files."""
     fixture = loaded.fixture
     result = FixtureResult(
         name=loaded.name,
@@ -180,83 +179,52 @@ def _static_checks(loaded: LoadedFixture, guards: dict[str, str] | None) -> Fixt
         content_hash=loaded.content_hash,
         trap=fixture.trap,
     )
-    problems = result.problems
+    manifest = f"{result.path}/fixture.yaml"
+
+    def problem(code: str, message: str, field: str, severity: str = "error") -> None:
+        result.problems.append(
+            Problem(path=manifest, field=field, code=code, message=message, severity=severity)
+        )
+
     if fixture.oracle is None:
-        problems.append(_problem(loaded, "oracle-missing", "no oracle: nothing to prove", "oracle"))
+        problem("oracle-missing", "no oracle: nothing to prove", "oracle")
     if fixture.pinned:
-        with tempfile.TemporaryDirectory(prefix="xos-fixture-") as tmp:
-            for item in loaded.repo_files:
-                if "/" not in item.path:
-                    (Path(tmp) / item.path).write_bytes(item.data)
-            facts = read_local_facts(Path(tmp))
+        facts = _root_facts(loaded)
         for library in fixture.pinned:
             entry = facts.get(library)
             if entry is None or (entry.declared is None and entry.locked is None):
-                problems.append(
-                    _problem(
-                        loaded,
-                        "pin-not-found",
-                        f"{library} is not declared or locked in the root manifests",
-                        "pinned",
-                    )  # fmt: skip
-                )
-    for page_id in fixture.guarded_by:
-        if guards is None:
-            break
+                problem("pin-not-found", f"{library} is not in the root manifests", "pinned")
+    for page_id in fixture.guarded_by if guards is not None else []:
         why = guards.get(page_id, "no such page")
         if why:
-            problems.append(_problem(loaded, "guard-invalid", f"{page_id}: {why}", "guardedBy"))
-    present = set(loaded.solutions)
+            problem("guard-invalid", f"{page_id}: {why}", "guardedBy")
     for name in fixture.solutions:
-        if name not in present:
-            problems.append(
-                _problem(
-                    loaded,
-                    "solution-missing",
-                    f"no {SOLUTIONS_DIR}/{name}.patch for this entry",
-                    f"solutions.{name}",
-                )  # fmt: skip
-            )
+        if name not in loaded.solutions:
+            message = f"no {SOLUTIONS_DIR}/{name}.patch for this entry"
+            problem("solution-missing", message, f"solutions.{name}")
     for name in loaded.solutions:
         if not name.startswith(("good-", "bad-")):
-            problems.append(
-                _problem(
-                    loaded,
-                    "solution-name",
-                    f"{SOLUTIONS_DIR}/{name}.patch: name it good-* or bad-*",
-                    "solutions",
-                )  # fmt: skip
-            )
+            problem("solution-name", f"{name}.patch: name it good-* or bad-*", "solutions")
         elif name.startswith("bad-") and name not in fixture.solutions:
-            problems.append(
-                _problem(
-                    loaded,
-                    "solution-undeclared",
-                    f"{name}: declare the trap it shows (solutions.{name}.breaks / oracle)",
-                    "solutions",
-                )  # fmt: skip
-            )
+            message = f"{name}: declare the trap it shows (solutions.{name}.breaks / oracle)"
+            problem("solution-undeclared", message, "solutions")
     if fixture.oracle is not None:
         if not any(n.startswith("good-") for n in loaded.solutions):
-            problems.append(
-                _problem(
-                    loaded,
-                    "no-good-solution",
-                    "no solutions/good-*.patch: nothing proves the task can be solved",
-                    "solutions",
-                )  # fmt: skip
-            )
+            message = "no solutions/good-*.patch: nothing proves the task can be solved"
+            problem("no-good-solution", message, "solutions")
         if not any(n.startswith("bad-") for n in loaded.solutions):
-            problems.append(
-                _problem(
-                    loaded,
-                    "no-bad-solution",
-                    "no solutions/bad-*.patch: nothing shows the trap",
-                    "solutions",
-                    severity="warning",
-                )  # fmt: skip
-            )
+            message = "no solutions/bad-*.patch: nothing shows the trap"
+            problem("no-bad-solution", message, "solutions", severity="warning")
     return result
+
+
+def _root_facts(loaded: LoadedFixture):  # noqa: ANN202 - LocalFacts
+    """The fixture's dependency facts, read by the brief's own readers from its root files."""
+    with tempfile.TemporaryDirectory(prefix="xos-fixture-") as tmp:
+        for item in loaded.repo_files:
+            if "/" not in item.path:
+                (Path(tmp) / item.path).write_bytes(item.data)
+        return read_local_facts(Path(tmp))
 
 
 def _judge_untouched(result: FixtureResult, oracle: OracleResult | str) -> None:
@@ -285,14 +253,12 @@ def _prove(loaded: LoadedFixture, solution: str | None) -> SolutionResult | Orac
         workdir = Path(tmp) / "work"
         try:
             materialize(loaded, workdir)
-        except ExperimentosError as exc:
-            return str(exc) if solution is None else _solution(loaded, solution, [str(exc)])
-        if solution is None:
-            try:
+            if solution is None:
                 return run_oracle(loaded, workdir)
-            except ExperimentosError as exc:
-                return str(exc)
-        return _prove_solution(loaded, solution, workdir)
+            return _prove_solution(loaded, solution, workdir)
+        except (ExperimentosError, OSError, subprocess.SubprocessError) as exc:
+            # A broken fixture is a finding about that fixture, never a crash of the check.
+            return str(exc) if solution is None else _solution(loaded, solution, [str(exc)])
 
 
 def _solution(loaded: LoadedFixture, name: str, problems: list[str]) -> SolutionResult:
@@ -311,8 +277,8 @@ def _prove_solution(loaded: LoadedFixture, name: str, workdir: Path) -> Solution
     result = _solution(loaded, name, [])
     spec = loaded.fixture.solutions.get(name)
     patch = loaded.solution_path(name)
-    applied = run_command(f"git apply --whitespace=nowarn {_quote(str(patch))}", workdir, 60,
-                          env=clean_env(workdir.parent))  # fmt: skip
+    command = f"git apply --whitespace=nowarn {shlex.quote(str(patch))}"
+    applied = run_command(command, workdir, 60, env=clean_env(workdir.parent))
     if not applied.passed:
         result.problems.append(f"patch does not apply: {applied.output_tail.strip()[-400:]}")
         return result
@@ -346,7 +312,3 @@ def _details(report: RuleReport) -> list[str]:
         f"forbidden_command: {m.command!r} (matches {m.pattern})" for m in report.forbidden_command
     ]
     return out
-
-
-def _quote(text: str) -> str:
-    return shlex.quote(text)

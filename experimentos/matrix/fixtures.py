@@ -24,7 +24,14 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ValidationError
 
-from experimentos.errors import ExperimentosError, InvalidPage, NotFound, UnsafeId, UsageError
+from experimentos.errors import (
+    ExperimentosError,
+    GitError,
+    InvalidPage,
+    NotFound,
+    UnsafeId,
+    UsageError,
+)
 from experimentos.knowledge.models import Problem
 from experimentos.matrix.fixture import (
     FIXTURE_FILE,
@@ -216,7 +223,11 @@ def _parse_manifest(raw: bytes, path: str, name: str) -> Fixture:
 
 def _link_message(path: Path, within: Path) -> str:
     target = os.readlink(path)
-    if not inside(within, path):
+    try:
+        leaves = not inside(within, path)
+    except (OSError, RuntimeError):  # a symlink loop cannot be resolved
+        return f"symlink loop (-> {target}); refused, never followed"
+    if leaves:
         return f"symlink leaves the fixture directory (-> {target}); refused, never followed"
     return f"symlink (-> {target}); fixtures hold regular files only"
 
@@ -335,10 +346,11 @@ def _write_file(dest: Path, item: FixtureFile) -> None:
 
 def _git(cwd: Path, env: dict[str, str], *args: str) -> str:
     argv = ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false", *args]
-    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, timeout=120)
+    try:
+        result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git {args[0]} failed: {exc}", path=cwd) from None
     if result.returncode != 0:
-        from experimentos.errors import GitError
-
         message = result.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed"
         raise GitError(message, path=cwd)
     return result.stdout.decode("utf-8", "replace")

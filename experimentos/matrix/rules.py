@@ -52,7 +52,8 @@ MANIFEST_NAMES = (
     "poetry.lock",
     "uv.lock",
 )
-MAX_COMMAND_CHARS = 20_000  # longer commands are matched on their head only
+MAX_COMMAND_CHARS = 20_000
+GIT_TIMEOUT_S = 300  # longer commands are matched on their head only
 _REGULAR_MODES = ("100644", "100755")
 
 
@@ -208,7 +209,12 @@ class _Snapshot:
 
     def git(self, *args: str, check: bool = True) -> bytes:
         argv = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.quotePath=false", *args]
-        result = subprocess.run(argv, cwd=self.workdir, env=self.env, capture_output=True)
+        try:
+            result = subprocess.run(
+                argv, cwd=self.workdir, env=self.env, capture_output=True, timeout=GIT_TIMEOUT_S
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise GitError(f"git {args[0]} failed: {exc}", path=self.workdir) from None
         if check and result.returncode != 0:
             message = result.stderr.decode("utf-8", "replace").strip()
             raise GitError(message or f"git {args[0]} failed", path=self.workdir)
