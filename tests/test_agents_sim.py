@@ -324,15 +324,20 @@ def test_bad_requests_get_http_errors(sim):
 # --- policy scripts -----------------------------------------------------------------------
 
 
+def script(**fields) -> dict:
+    return {"scripts": [{"name": "a", **fields}]}
+
+
 @pytest.mark.parametrize(
     ("data", "field", "words"),
     [
         ({"scripts": []}, "scripts", "at least 1"),
-        ({"scripts": [{"name": "a", "steps": [{"shell": "ls", "final": "x"}]}]}, "scripts.0.steps.0", "exactly one"),
-        ({"scripts": [{"name": "a", "steps": [{"edit": {"path": "a"}}]}]}, "scripts.0.steps.0.edit.old", "required"),
-        ({"scripts": [{"name": "a", "match": {"tool_result_matches": "("}}]}, "scripts.0.match.tool_result_matches", "regular expression"),
-        ({"scripts": [{"name": "a", "steps": [{"if": {}, "then": []}]}]}, "scripts.0.steps.0.if", "at least one key"),
-        ({"scripts": [{"name": "a", "stepz": []}]}, "scripts.0.stepz", "not permitted"),
+        (script(steps=[{"shell": "ls", "final": "x"}]), "scripts.0.steps.0", "exactly one"),
+        (script(steps=[{"edit": {"path": "a"}}]), "scripts.0.steps.0.edit.old", "required"),
+        (script(match={"tool_result_matches": "("}), "scripts.0.match.tool_result_matches",
+         "regular expression"),
+        (script(steps=[{"if": {}, "then": []}]), "scripts.0.steps.0.if", "at least one key"),
+        (script(stepz=[]), "scripts.0.stepz", "not permitted"),
         ({"version": 2, "scripts": [{"name": "a"}]}, "version", "1"),
     ],
 )  # fmt: skip

@@ -56,7 +56,14 @@ class OpencodeAdapter(CliAdapter):
             "XDG_DATA_HOME": str(setup.home / ".local" / "share"),
             "XDG_CACHE_HOME": str(setup.home / ".cache"),
             "XDG_STATE_HOME": str(setup.home / ".local" / "state"),
+            # No model catalogue fetch, no plugin or LSP downloads, no share links: the run
+            # stays on this machine (and offline they only cost time-outs).
             "OPENCODE_DISABLE_AUTOUPDATE": "1",
+            "OPENCODE_DISABLE_MODELS_FETCH": "1",
+            "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1",
+            "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+            "OPENCODE_DISABLE_SHARE": "1",
+            "OPENCODE_DISABLE_CLAUDE_CODE": "1",
         }
         if self.sim is not None:
             env["SIM_API_KEY"] = "sim-not-a-secret"
