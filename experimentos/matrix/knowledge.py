@@ -6,7 +6,8 @@
     knowledge@<git-rev>      wiki/ and policies/ as committed at that revision (`git archive`)
 
 Every variant also gets the root's experimentos.toml (the same index settings everywhere, so the
-only difference between conditions is the knowledge). A variant lives under
+only difference between conditions is the knowledge; the spec's `search` may switch the
+embedder off, or on, for all of them alike). A variant lives under
 .experimentos/matrix/knowledge/<content hash>/ and is reused while its content is unchanged; its
 search index is built once there, before any run starts, so the per-run servers start warm.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import stat
@@ -25,8 +27,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from experimentos.config import CONFIG_NAME
+from experimentos.config import CONFIG_NAME, load_config
 from experimentos.errors import ExperimentosError, UsageError
+from experimentos.index.embeddings import MINILM
 from experimentos.lab.runs.records import knowledge_commit
 from experimentos.matrix.spec import Condition
 from experimentos.store.files import STATE_DIR, state_lock
@@ -94,9 +97,22 @@ def _working_tree_files(root: Path) -> dict[str, bytes]:
     return files
 
 
-def _config_bytes(root: Path) -> bytes | None:
+def _config_bytes(root: Path, search: str | None) -> bytes | None:
+    """The variants' experimentos.toml: the root's, with the embedder switched off for
+    `search: fts` (and on for `hybrid`)."""
     path = root / CONFIG_NAME
-    return path.read_bytes() if path.is_file() and not path.is_symlink() else None
+    raw = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+    if search is None:
+        return raw
+    config = load_config(root)
+    index = config.index.model_copy(update={"embedder": "none" if search == "fts" else MINILM})
+    lines = [f"# written by experimentos matrix (search: {search})", f"format = {config.format}"]
+    lines.append("\n[index]")
+    lines += [f"{k} = {json.dumps(v)}" for k, v in index.model_dump().items()]
+    base = config.proposals.base
+    if base is not None:
+        lines += ["\n[proposals]", f"base = {json.dumps(base)}"]
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def _content_hash(files: dict[str, bytes]) -> str:
@@ -159,14 +175,17 @@ def _at_revision(root: Path, rev: str, where: str) -> tuple[str, dict[str, bytes
     return commit, files
 
 
-def resolve_knowledge(root: Path, conditions: list[Condition]) -> dict[str, KnowledgeSource]:
+def resolve_knowledge(
+    root: Path, conditions: list[Condition], search: str | None = None
+) -> dict[str, KnowledgeSource]:
     """The knowledge of every condition, by condition text; UsageError naming `conditions.<i>`
     for a page that does not exist or a revision that does not resolve."""
     root = Path(root).resolve()
     head = knowledge_commit(root)
-    config = _config_bytes(root)
+    config = _config_bytes(root, search)
     tree: dict[str, bytes] | None = None
     dirty: bool | None = None
+    searched = f"; search: {search}" if search else ""
     out: dict[str, KnowledgeSource] = {}
     for i, condition in enumerate(conditions):
         where = f"conditions.{i}"
@@ -177,7 +196,7 @@ def resolve_knowledge(root: Path, conditions: list[Condition]) -> dict[str, Know
             continue
         if condition.kind == "knowledge":
             commit, files = _at_revision(root, condition.arg or "", where)
-            description = f"wiki/ and policies/ as of {condition.arg} ({commit[:12]})"
+            description = f"wiki/ and policies/ as of {condition.arg} ({commit[:12]}){searched}"
             files = _with_config(files, config)
             out[condition.text] = KnowledgeSource(
                 condition, commit, description, _content_hash(files), _pages(files), False, files
@@ -201,6 +220,7 @@ def resolve_knowledge(root: Path, conditions: list[Condition]) -> dict[str, Know
                 )
             del files[rel]
             description = f"{state}, without {page}"
+        description += searched
         files = _with_config(files, config)
         out[condition.text] = KnowledgeSource(
             condition, head, description, _content_hash(files), _pages(files), bool(dirty), files

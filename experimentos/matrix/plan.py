@@ -126,7 +126,7 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
     fixtures = _load_fixtures(root, spec, spec_path)
     check_agents(root, spec.agents, spec_path)
     try:
-        knowledge = resolve_knowledge(root, spec.parsed_conditions())
+        knowledge = resolve_knowledge(root, spec.parsed_conditions(), spec.search)
     except UsageError as exc:
         raise _bad(spec_path, exc.field or "conditions", exc.message) from None
     _check_id_free(root, slug, matrix_id, spec_path)

@@ -9,6 +9,7 @@
     timeLimit: 300                 # seconds an agent may run (then its process group is killed)
     jobs: 2                        # runs in parallel unless --jobs says otherwise
     secrets: [OPENAI_API_KEY]      # environment variables every agent gets (never recorded)
+    search: fts                    # the servers' search: fts or hybrid (default: experimentos.toml)
 
 Conditions:
     none                     no MCP server; the prompt is the fixture's task
@@ -149,6 +150,12 @@ class MatrixSpec(BaseModel):
         description="Seconds an agent may run before its process group is killed.",
     )
     jobs: int = Field(default=1, ge=1, le=64, description="Runs in parallel (default for --jobs).")
+    search: Literal["hybrid", "fts"] | None = Field(
+        default=None,
+        description="How the per-run MCP servers search the knowledge: hybrid (full-text + "
+        "vectors, loads the embedding model in every run's server) or fts (full-text only, "
+        "starts in about a second). Default: as the root's experimentos.toml says.",
+    )
     secrets: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]] = Field(
         default_factory=list,
         description="Environment variables (e.g. OPENAI_API_KEY) passed to every agent; their "
