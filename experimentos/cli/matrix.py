@@ -135,7 +135,7 @@ def _render(summary) -> None:  # noqa: ANN001 - MatrixSummary
         if run.skipped:
             typer.echo(f"  skipped   {run.run_id}: {run.skipped}")
             continue
-        what = run.outcome or run.status
+        what = run.outcome or "-"
         line = f"  {run.status:<8}  {what:<8}  {run.run_id}  {run.seconds:.1f}s"
         if run.reason:
             line += f"  ({run.reason})"

@@ -380,6 +380,7 @@ class MatrixRun(_Record):
     fixture: Text
     fixture_hash: Text = Field(alias="fixtureHash")
     adapter: Text
+    agent_version: Text | None = Field(default=None, alias="agentVersion")  # CLI --version
     repeat: Annotated[int, Field(ge=1)]
     attempt: Annotated[int, Field(ge=1)] = 1
     previous_attempts: Annotated[list[MatrixAttempt], BeforeValidator(_none_to_list)] = Field(

@@ -70,6 +70,7 @@ class Runtime:
     variants: dict[str, Path]  # by condition text; conditions that attach the server
     stop: threading.Event = field(default_factory=threading.Event)
     keep_workdirs: bool = False
+    versions: dict[str, str | None] = field(default_factory=dict)  # agent CLI, by agent name
 
 
 @dataclass
@@ -160,6 +161,7 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
         fixture=cell.fixture,
         fixture_hash=loaded.content_hash,
         adapter=cell.agent.adapter,
+        agent_version=rt.versions.get(cell.agent.name),
         repeat=cell.repeat,
         attempt=attempt,
         previous_attempts=earlier,

@@ -176,7 +176,7 @@ def run_matrix(
     with contextlib.ExitStack() as stack:
         variants = _variants(plan, pending, on_note)
         adapters = _adapters(plan, pending, stack)
-        rt = Runtime(plan, adapters, variants, stop, keep_workdirs)
+        rt = Runtime(plan, adapters, variants, stop, keep_workdirs, _versions(adapters))
         if on_start:
             on_start(len(pending))
         summary.runs, summary.interrupted = _execute(rt, pending, jobs or plan.spec.jobs, on_result)
@@ -224,6 +224,18 @@ def _adapters(plan: Plan, cells: list[Cell], stack: contextlib.ExitStack) -> dic
             raise UsageError(problem, path=plan.spec_path, field=f"agents.{i}.adapter")
         adapters[agent.name] = adapter
     return adapters
+
+
+def _versions(adapters: dict) -> dict[str, str | None]:
+    """What each agent CLI says its version is (asked once per matrix run)."""
+    from experimentos.agents.install import binary_version
+
+    out: dict[str, str | None] = {}
+    for name, adapter in adapters.items():
+        binary = getattr(adapter, "binary", None)
+        found = binary() if callable(binary) else None
+        out[name] = binary_version(found) if found else None
+    return out
 
 
 def _crashed(cell: Cell, exc: BaseException) -> RunResult:
