@@ -40,7 +40,7 @@ def test_init_is_idempotent(tmp_path, cli):
     assert (target / "wiki/failures").is_dir() and (target / "policies").is_dir()
     second = cli(None, "--json", "init", str(target))
     assert json.loads(second.stdout)["created"] == []
-    assert (target / ".gitignore").read_text().count(".experimentos/") == 1
+    assert (target / ".gitignore").read_text().splitlines().count(".experimentos") == 1
 
 
 def test_root_is_discovered_from_a_subdirectory(tmp_path, cli, monkeypatch):

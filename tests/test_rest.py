@@ -20,6 +20,7 @@ import mcp
 import pytest
 import uvicorn
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 from experimentos.http.rest import build_app
 from experimentos.lab.runs import start_run
@@ -269,7 +270,8 @@ def test_mcp_over_streamable_http_on_the_same_server(serve):
 
     async def main():
         async with (
-            streamable_http_client(f"{base}/mcp") as (read, write),
+            create_mcp_http_client(headers={"x-api-key": KEY}) as http,
+            streamable_http_client(f"{base}/mcp", http_client=http) as (read, write),
             mcp.ClientSession(read, write) as session,
         ):
             await session.initialize()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from experimentos.errors import ConcurrentEdit, ExperimentosError, InvalidPage
+from experimentos.errors import ConcurrentEdit, ExperimentosError, InvalidPage, redact
 
 if TYPE_CHECKING:
     from experimentos.store import Workspace
@@ -53,7 +53,8 @@ def want_json(ctx: typer.Context, flag: bool) -> bool:
 
 
 def emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """Print `data` as JSON on stdout, with every known secret redacted."""
+    typer.echo(redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)))
 
 
 def exit_code_for(exc: ExperimentosError) -> int:
@@ -65,7 +66,7 @@ def report_error(exc: ExperimentosError, as_json: bool) -> None:
     if isinstance(exc, InvalidPage):
         lines = [f"error: {p}" for p in exc.problems]
     for line in lines:
-        typer.echo(line, err=True)
+        typer.echo(redact(line), err=True)
     if as_json:
         error = {
             "type": type(exc).__name__,

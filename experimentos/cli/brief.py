@@ -110,6 +110,11 @@ def serve(
     from experimentos.mcp.server import build_server, warm_up
 
     workspace = state(ctx).workspace()
+    if transport == "http":
+        if run_id is not None or knowledge is not None:
+            raise UsageError("--run-id and --knowledge serve one run over stdio", field="transport")
+        _serve_mcp_http(workspace, port, read_only)
+        return
     pages = None
     if knowledge is not None:
         from experimentos.store import Workspace
@@ -121,11 +126,25 @@ def serve(
         locate_run(workspace.root, run_id)  # the bound run must exist (NotFound, UnsafeId)
     server = build_server(workspace, read_only=read_only, knowledge=pages, run_id=run_id)
     warm_up(server)
-    if transport == "stdio":
-        server.run("stdio")
-    else:
-        typer.echo(f"experimentos MCP server on http://127.0.0.1:{port}/mcp", err=True)
-        server.run("streamable-http", host="127.0.0.1", port=port)
+    server.run("stdio")
+
+
+def _serve_mcp_http(workspace, port: int, read_only: bool) -> None:  # noqa: ANN001 - Workspace
+    """/mcp alone, behind the same gate as `serve` (loopback Hosts, same-origin browsers, and
+    EXPERIMENTOS_API_KEY on every request when it is set)."""
+    import os
+
+    import uvicorn
+
+    from experimentos.http.rest import build_app
+    from experimentos.mcp.server import warm_up
+
+    api_key = os.environ.get("EXPERIMENTOS_API_KEY") or None
+    app = build_app(workspace, api_key=api_key, read_only=read_only, rest=False)
+    warm_up(app.state.mcp)
+    guard = "API key required" if api_key else "no API key set"
+    typer.echo(f"experimentos MCP server on http://127.0.0.1:{port}/mcp ({guard})", err=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 @mcp_app.command("config")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from experimentos.agents.base import AgentSpec
-from experimentos.errors import ExperimentosError, InvalidPage, UsageError
+from experimentos.errors import ExperimentosError, InvalidPage, UsageError, add_secret
 from experimentos.lab.models import ExperimentStatus
 from experimentos.lab.paths import EXPERIMENTS_DIR, RUNS_DIR, experiment_slug
 from experimentos.lab.scan import read_experiment
@@ -87,6 +87,7 @@ def _secrets(spec: MatrixSpec, spec_path: str) -> dict[str, str]:
         value = os.environ.get(name)
         if not value:
             raise _bad(spec_path, f"secrets.{i}", f"{name} is not set in the environment")
+        add_secret(value)  # masked in everything the tool prints, too
         found[name] = value
     return found
 

@@ -6,7 +6,10 @@ this module; neither imports the other's tools.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -14,10 +17,11 @@ from pydantic import BaseModel, Field
 from experimentos.briefs.compiler import boundary_of, compile_brief
 from experimentos.briefs.models import BRIEF_ID_RE, Brief, BriefRequest
 from experimentos.briefs.render import render_brief, write_brief
-from experimentos.errors import UsageError
+from experimentos.errors import NotFound, UsageError
 from experimentos.knowledge.live import Live
 from experimentos.store import Workspace
 from experimentos.store.paths import split_id
+from experimentos.store.safe import read_regular
 
 WRITE_NOTE = "refused: the server runs with --read-only"
 BRIEF_MEMORY = 64
@@ -88,6 +92,29 @@ class Server:
         self.read_only = read_only
         self.bound_run = run_id
         self.briefs: OrderedDict[str, Brief] = OrderedDict()
+        self.proposals_opened = 0  # by this server process, for all its callers together
+        self._proposals_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def proposal_slot(self) -> Iterator[None]:
+        """Hold one of the proposals this server may open ([server] max_proposals); a refused
+        or failed proposal gives its slot back. A barrage of propose_page calls stops here."""
+        limit = self.live.workspace.config.server.max_proposals
+        with self._proposals_lock:
+            if self.proposals_opened >= limit:
+                raise UsageError(
+                    f"propose_page is refused: this server has opened {self.proposals_opened} "
+                    f"proposals, its limit ([server] max_proposals = {limit} in "
+                    "experimentos.toml); a person reviews them first (experimentos proposals "
+                    "list), then restarts the server or raises the limit"
+                )
+            self.proposals_opened += 1
+        try:
+            yield
+        except BaseException:
+            with self._proposals_lock:
+                self.proposals_opened -= 1
+            raise
 
     @property
     def records(self) -> Workspace:
@@ -182,12 +209,22 @@ class Server:
             body=page.body,
         )
 
+    def page_file(self, page_id: str) -> str:
+        """The page file's text, as the snapshot read it (inside the root, a regular file)."""
+        split_id(page_id)
+        snap = self.live.snapshot()
+        snap.page(page_id)
+        return snap.documents[snap.path_of(page_id)].raw.decode("utf-8")
+
     def brief_markdown(self, brief_id: str) -> str:
         if not BRIEF_ID_RE.fullmatch(brief_id):
             raise UsageError(f"{brief_id!r} is not a brief id (brief.<16 hex digits>)", field="id")
         if brief_id in self.briefs:
             return render_brief(self.briefs[brief_id])
-        path = self.live.workspace.root / "briefs" / f"{brief_id}.md"
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-        raise UsageError(f"no brief {brief_id!r} (compile it with get_work_brief)", field="id")
+        try:
+            raw = read_regular(self.live.workspace.root, f"briefs/{brief_id}.md")
+        except NotFound:
+            raise NotFound(
+                f"no brief {brief_id!r} (compile it with get_work_brief)", field="id"
+            ) from None
+        return raw.decode("utf-8", errors="replace")

@@ -11,7 +11,9 @@ from experimentos.store.files import STATE_DIR
 from experimentos.store.paths import PAGE_DIRS
 
 LAYOUT_DIRS = (*sorted(PAGE_DIRS), "experiments", "briefs", "fixtures")
-_GITIGNORE_LINE = f"{STATE_DIR}/"
+# No trailing slash: the entry must ignore the path whether it is a directory, a file or a
+# symlink (a pattern ending in "/" matches directories only).
+_GITIGNORE_LINE = STATE_DIR
 
 
 def init_workspace(root: Path) -> list[str]:
@@ -31,7 +33,8 @@ def init_workspace(root: Path) -> list[str]:
         created.append(CONFIG_NAME)
     gitignore = root / ".gitignore"
     lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
-    if _GITIGNORE_LINE not in lines and STATE_DIR not in lines:
+    entries = {line.strip() for line in lines}
+    if not entries & {_GITIGNORE_LINE, f"/{_GITIGNORE_LINE}"}:
         prefix = "\n" if lines and gitignore.read_text(encoding="utf-8")[-1:] != "\n" else ""
         with gitignore.open("a", encoding="utf-8") as handle:
             handle.write(f"{prefix}{_GITIGNORE_LINE}\n")
