@@ -103,6 +103,10 @@ def run(
             on_result=progress.result,
             on_note=progress.note,
         )
+    except KeyboardInterrupt:  # before any run started (planning, knowledge, adapters)
+        progress.close()
+        typer.echo("interrupted before any run started; nothing was recorded", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
         progress.close()
