@@ -57,6 +57,7 @@ class _Progress:
     def close(self) -> None:
         if self.enabled and self.total:
             typer.echo("", err=True)
+        self.total = 0  # closed: nothing more to draw
 
 
 @matrix_app.command("run")
