@@ -17,6 +17,8 @@ LAYERS = {
     "experimentos.knowledge.models": 1,
     "experimentos.lab.models": 1,
     "experimentos.lab.runs.contract": 1,
+    "experimentos.matrix.fixture": 1,
+    "experimentos.stats": 1,
     "experimentos.store": 2,
     "experimentos.lab.paths": 2,
     "experimentos.lab.scan": 2,
@@ -30,6 +32,7 @@ LAYERS = {
     "experimentos.agents": 4,
     "experimentos.lifecycle": 4,
     "experimentos.matrix": 5,
+    "experimentos.matrix.spec": 4,  # schema.py exports its JSON Schema
     "experimentos.__main__": 9,
     "experimentos.cli": 9,
     "experimentos.mcp": 9,

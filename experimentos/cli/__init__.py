@@ -10,10 +10,13 @@ import typer
 
 from experimentos import __version__
 from experimentos.cli import (
+    agents,
     brief,
     experiments,
+    fixtures,
     knowledge,
     lifecycle,
+    matrix,
     proposals,
     runs,
     search,
@@ -72,7 +75,10 @@ app.add_typer(proposals.proposals_app, name="proposals")
 app.add_typer(experiments.exp_app, name="exp")
 app.add_typer(experiments.test_app, name="test")
 app.add_typer(runs.run_app, name="run")
+app.add_typer(fixtures.fixture_app, name="fixture")
 app.command()(serve.serve)
+app.add_typer(agents.agents_app, name="agents")
+app.add_typer(matrix.matrix_app, name="matrix")
 app.add_typer(lifecycle.ingest_app, name="ingest")
 app.command()(lifecycle.doctor)
 app.add_typer(lifecycle.cite_app, name="cite")
@@ -82,8 +88,12 @@ app.add_typer(lifecycle.cite_app, name="cite")
 def demo(
     ctx: typer.Context,
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Where to create it (default: a temp dir).")
+        Path | None,
+        typer.Option("--dir", help="Where to create it and keep it (default: a temp dir)."),
     ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the temp knowledge base (it is removed otherwise).")
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Seed a throwaway knowledge base with the starter pages and tour it."""
@@ -91,9 +101,9 @@ def demo(
 
     as_json = want_json(ctx, json_out)
     if as_json:
-        emit_json(asdict(run_demo(directory, echo=lambda _line: None)))
+        emit_json(asdict(run_demo(directory, echo=lambda _line: None, keep=keep)))
     else:
-        run_demo(directory, echo=typer.echo)
+        run_demo(directory, echo=typer.echo, keep=keep)
 
 
 def main() -> None:

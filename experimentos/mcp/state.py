@@ -10,6 +10,7 @@ import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -72,11 +73,25 @@ class PageAnswer(BaseModel):
 
 
 class Server:
-    """The state behind the tools: the warm knowledge base and recently compiled briefs."""
+    """The state behind the tools: the warm knowledge base and recently compiled briefs.
 
-    def __init__(self, workspace: Workspace, read_only: bool = False, live: Live | None = None):
-        self.live = live or Live(workspace)
+    `workspace` holds the records (experiments, runs, event logs). The knowledge may come from
+    another directory (`knowledge`: a matrix run's knowledge variant). With `run_id` bound,
+    every tool call is logged in that run, whatever run id the agent passes or omits.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        read_only: bool = False,
+        live: Live | None = None,
+        knowledge: Workspace | None = None,
+        run_id: str | None = None,
+    ):
+        self.live = live or Live(knowledge or workspace)
+        self._records = workspace if knowledge is not None else None
         self.read_only = read_only
+        self.bound_run = run_id
         self.briefs: OrderedDict[str, Brief] = OrderedDict()
         self.proposals_opened = 0  # by this server process, for all its callers together
         self._proposals_lock = threading.Lock()
@@ -102,16 +117,37 @@ class Server:
                 self.proposals_opened -= 1
             raise
 
+    @property
+    def records(self) -> Workspace:
+        """Where runs and experiments are read and written."""
+        return self._records or self.live.workspace
+
     def brief(self, request: BriefRequest, write: bool = False) -> tuple[Brief, str | None]:
         if write and self.read_only:
             raise UsageError(f"writing the brief file is {WRITE_NOTE}", field="write")
-        brief = compile_brief(self.live, request)
+        brief = compile_brief(self.live, self.anchored(request))
         self.briefs[brief.brief_id] = brief
         self.briefs.move_to_end(brief.brief_id)
         while len(self.briefs) > BRIEF_MEMORY:
             self.briefs.popitem(last=False)
         path = write_brief(self.live.workspace, brief) if write else None
         return brief, path
+
+    def anchored(self, request: BriefRequest) -> BriefRequest:
+        """The request with a relative `repo` taken from the knowledge root.
+
+        The server's working directory is wherever the client happened to start it, so it
+        means nothing to the agent; the knowledge root is the one place both sides know.
+        """
+        if not request.repo:
+            return request
+        try:
+            repo = Path(request.repo).expanduser()
+        except RuntimeError:  # ~name of an unknown user
+            raise UsageError(f"cannot expand {request.repo[:80]!r}", field="repo") from None
+        if repo.is_absolute():
+            return request
+        return request.model_copy(update={"repo": str(self.live.workspace.root / repo)})
 
     def record_pre_work(
         self,
@@ -123,13 +159,15 @@ class Server:
         toolchain: str | None,
     ) -> str | None:
         """Start (or reuse) the run and record, as the server, what the agent was given."""
+        if self.bound_run is not None:
+            run_id = self.bound_run  # a bound server records into its run, and only there
         if experiment is None and run_id is None:
             return None
         if self.read_only:
             raise UsageError(f"recording a run is {WRITE_NOTE}", field="experiment")
         from experimentos.lab.runs import append_event, start_run
 
-        ws = self.live.workspace
+        ws = self.records
         if run_id is None:
             record = start_run(
                 ws, experiment, brief.request.task, agent=agent, model=model,
