@@ -30,6 +30,7 @@ LAYERS = {
     "experimentos.proposals": 4,
     "experimentos.schema": 4,
     "experimentos.agents": 4,
+    "experimentos.lifecycle": 4,
     "experimentos.matrix": 5,
     "experimentos.matrix.spec": 4,  # schema.py exports its JSON Schema
     "experimentos.__main__": 9,

@@ -15,6 +15,7 @@ from experimentos.cli import (
     experiments,
     fixtures,
     knowledge,
+    lifecycle,
     matrix,
     proposals,
     runs,
@@ -78,6 +79,9 @@ app.add_typer(fixtures.fixture_app, name="fixture")
 app.command()(serve.serve)
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(matrix.matrix_app, name="matrix")
+app.add_typer(lifecycle.ingest_app, name="ingest")
+app.command()(lifecycle.doctor)
+app.add_typer(lifecycle.cite_app, name="cite")
 
 
 @app.command()
