@@ -20,6 +20,7 @@ from experimentos.cli import (
     runs,
     search,
     serve,
+    site,
 )
 from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
 
@@ -78,6 +79,7 @@ app.add_typer(fixtures.fixture_app, name="fixture")
 app.command()(serve.serve)
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(matrix.matrix_app, name="matrix")
+app.add_typer(site.site_app, name="site")
 
 
 @app.command()
