@@ -286,3 +286,19 @@ def test_the_projects_own_site_builds(tmp_path):
     result = build_site(Workspace(PROJECT), tmp_path / "site", today=TODAY)
     assert result.problems == [] and result.runs >= 16 and result.knowledge >= 30
     assert os.access(tmp_path / "site" / "index.html", os.R_OK)
+
+
+def test_relative_links_land_on_their_target():
+    import random
+
+    from experimentos.site.env import relative
+
+    rng = random.Random(3)
+    names = ["a", "b", "index.html", "x.y"]
+    for _ in range(2000):
+        here = "/".join(rng.choice(names) for _ in range(rng.randint(0, 3))) + "/p.html"
+        there = "/".join(rng.choice(names) for _ in range(rng.randint(0, 3))) + "/t.html"
+        here, there = here.lstrip("/"), there.lstrip("/")
+        rel = relative(here, there)
+        assert posixpath.normpath(posixpath.join(posixpath.dirname(here), rel)) == there
+        assert rel == posixpath.relpath(there, posixpath.dirname(here) or ".")

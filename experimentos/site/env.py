@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import posixpath
 from typing import Any
 
 import jinja2
 
 
 def relative(from_page: str, target: str) -> str:
-    """`target` (root-relative, optionally with #fragment) as seen from the page `from_page`."""
+    """`target` (root-relative, optionally with #fragment) as seen from the page `from_page`.
+
+    Both are site paths without `..` (posixpath.relpath would do, at the cost of a getcwd per
+    link; a site has tens of thousands of links)."""
     path, hashmark, fragment = target.partition("#")
+    suffix = f"#{fragment}" if hashmark else ""
     if not path:
-        return f"#{fragment}" if hashmark else ""
-    here = posixpath.dirname(from_page) or "."
-    rel = posixpath.relpath(path, here)
-    return rel + (f"#{fragment}" if hashmark else "")
+        return suffix
+    here = from_page.split("/")[:-1]
+    there = path.split("/")
+    common = 0
+    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
+        common += 1
+    return "../" * (len(here) - common) + "/".join(there[common:]) + suffix
 
 
 @jinja2.pass_context
