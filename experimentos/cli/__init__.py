@@ -12,6 +12,7 @@ from experimentos import __version__
 from experimentos.cli import (
     agents,
     brief,
+    ci,
     experiments,
     fixtures,
     knowledge,
@@ -80,6 +81,7 @@ app.command()(serve.serve)
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(matrix.matrix_app, name="matrix")
 app.add_typer(site.site_app, name="site")
+app.add_typer(ci.ci_app, name="ci")
 
 
 @app.command()
