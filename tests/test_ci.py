@@ -237,8 +237,9 @@ def test_publish_refuses_a_symlinked_file(pushed, tmp_path):
 class FakeComments:
     """GitHub's issue-comment endpoints for one pull request, over real HTTP."""
 
-    def __init__(self, existing: list[dict] | None = None):
+    def __init__(self, existing: list[dict] | None = None, refuse: bool = False):
         self.comments = list(existing or [])
+        self.refuse = refuse  # answer writes with 403, like a fork's read-only token
         self.requests: list[tuple[str, str]] = []
         fake = self
 
@@ -266,6 +267,8 @@ class FakeComments:
 
             def do_POST(self):  # noqa: N802
                 fake.requests.append(("POST", self.path))
+                if fake.refuse:
+                    return self._answer(403, {"message": "Resource not accessible by integration"})
                 new = {"id": 1000 + len(fake.comments), "body": self._json()["body"]}
                 new["html_url"] = f"https://github.com/acme/kb/pull/7#issuecomment-{new['id']}"
                 fake.comments.append(new)
@@ -362,3 +365,35 @@ def test_matrix_plan_from_inputs_and_labels(tmp_path):
         plan_matrix(root, experiment="child")
     with pytest.raises(NotFound):
         plan_matrix(root, experiment="nope")
+
+
+def test_pr_comment_posts_once_and_updates_it(pushed, tmp_path, monkeypatch, cli):
+    """The whole pr-comment step, with `report compare` stood in for until issue 13 lands it."""
+    from experimentos.ci import comment as comment_module
+    from experimentos.ci.comment import Comparison
+
+    def standin_compare(workspace, report, base):  # noqa: ANN001
+        return Comparison(report=report, markdown=f"| delta | {base} |", regression=False)
+
+    monkeypatch.setattr(comment_module, "compare_report", standin_compare)
+    bare, _ = pushed
+    checkout = _checkout(bare, tmp_path / "ci")
+    git(checkout, "checkout", "-q", "-b", "feature")
+    standin_report_build(checkout)
+    git(checkout, "commit", "-qam", "reports")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_t")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/kb")
+    with FakeComments() as fake:
+        monkeypatch.setenv("EXPERIMENTOS_GITHUB_API", fake.url)
+        for _ in range(2):
+            result = cli(checkout, "ci", "pr-comment", "--base", "origin/main", "--pr", "7")
+            assert result.exit_code == 0, result.output
+    (posted,) = fake.comments
+    assert posted["body"].startswith(MARKER) and "| delta | origin/main |" in posted["body"]
+    assert [m for m, _ in fake.requests] == ["GET", "POST", "GET", "PATCH"]
+    assert "comment updated" in result.stderr
+    with FakeComments(refuse=True) as fake:
+        monkeypatch.setenv("EXPERIMENTOS_GITHUB_API", fake.url)
+        refused = cli(checkout, "ci", "pr-comment", "--base", "origin/main", "--pr", "7", "--json")
+    assert refused.exit_code == 1
+    assert "403" in json.loads(refused.stdout)["error"]

@@ -54,6 +54,7 @@ class PrComment(BaseModel):
     comparisons: list[Comparison]
     comment: CommentResult | None = None
     skipped: str | None = None
+    error: str | None = Field(default=None, description="GitHub refused the comment")
 
     @property
     def regression(self) -> bool:
@@ -196,7 +197,10 @@ def pr_comment(
     elif not token:
         result.skipped = "GITHUB_TOKEN is not set"
     else:
-        result.comment = upsert_comment(
-            target.owner, target.repo, target.number, result.body, token
-        )
+        try:
+            result.comment = upsert_comment(
+                target.owner, target.repo, target.number, result.body, token
+            )
+        except GitHubError as exc:  # e.g. the read-only token of a pull request from a fork
+            result.error = str(exc)
     return result

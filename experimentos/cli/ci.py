@@ -115,8 +115,8 @@ def pr_comment(
             verb = "added" if result.comment.created else "updated"
             typer.echo(f"comment {verb}: {result.comment.url}", err=True)
         else:
-            typer.echo(f"not posted: {result.skipped}", err=True)
-    if result.regression:
+            typer.echo(f"not posted: {result.error or result.skipped}", err=True)
+    if result.regression or result.error:
         raise typer.Exit(EXIT_PROBLEMS)
 
 

@@ -45,8 +45,8 @@ def fmt(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.6g}"
-    if isinstance(value, dt.datetime):
-        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.datetime):  # to the second: finer is noise on a page
+        return value.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list | tuple):

@@ -104,8 +104,10 @@ def _run_row(run: SourceRun) -> dict[str, Any]:
     oracle = record.metrics.get("oracle_passed")
     if matrix and matrix.oracle:
         oracle = matrix.oracle.passed
+    # A matrix run is named by its cell (fixture/condition/agent/repeat); its id is long.
+    text = matrix.cell if matrix else record.id
     return {
-        "link": Link(record.id, run_url(run.experiment, record.id)),
+        "link": Link(text, run_url(run.experiment, record.id), note=record.id),
         "agent": record.agent,
         "model": record.model,
         "condition": record.condition,
