@@ -54,6 +54,11 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def verdict(value: bool | None) -> str:
+    """pass, fail, or unset (not evaluated): also the CSS class of the verdict."""
+    return "unset" if value is None else ("pass" if value else "fail")
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -66,6 +71,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["rel"] = _rel
     env.filters["fmt"] = fmt
+    env.filters["verdict"] = verdict
     return env
 
 

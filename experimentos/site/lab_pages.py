@@ -265,6 +265,7 @@ def run_page(run: SourceRun, site: SiteMap) -> tuple[str, dict[str, Any]]:
     if matrix is not None:
         knowledge = matrix.knowledge.model_dump(by_alias=True) if matrix.knowledge else None
         rules = matrix.rules or {}
+        rules_ok = None if rules.get("ok") is None else bool(rules.get("ok"))
         transcript = matrix.transcript or {}
         context["matrix"] = {
             "facts": _rows(
@@ -288,7 +289,10 @@ def run_page(run: SourceRun, site: SiteMap) -> tuple[str, dict[str, Any]]:
             "agent": _process(matrix.agent_process),
             "oracle": _process(matrix.oracle),
             "usage": _rows(matrix.usage.model_dump(by_alias=True) if matrix.usage else None),
-            "rules_ok": rules.get("ok"),
+            "rules_ok": rules_ok,
+            "rules_said": "not checked"
+            if rules_ok is None
+            else ("every rule kept" if rules_ok else "a rule was broken"),
             "rules": _rows({k: v for k, v in rules.items() if k != "ok"}),
             "diff_files": [
                 {
