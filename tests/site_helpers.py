@@ -96,6 +96,14 @@ def make_site_root(path: Path) -> Workspace:
         },
     )
     shutil.copytree(PROJECT / "experiments" / MATRIX, path / "experiments" / MATRIX)
+    events = (
+        path / f"experiments/{MATRIX}/runs/run.{MATRIX}.drizzle-pin.brief.codex.r1.events.jsonl"
+    )
+    with events.open("a", encoding="utf-8") as handle:  # a hostile payload on the timeline
+        handle.write(
+            '{"step": 99, "ts": "2026-11-30T12:24:01Z", "type": "x-evil", "source": "agent", '
+            '"payload": {"html": "<script>window.__xss = 6</script>"}}\n'
+        )
     write_files(
         path,
         {

@@ -132,6 +132,7 @@ def test_run_page_has_timeline_diff_oracle_and_transcript(root, tmp_path):
     assert '<table class="timeline">' in html and "brief_loaded" in html and "+0.000s" in html
     assert '<span class="d-add">+  createdAt: timestamp(&#34;created_at&#34;' in html
     assert "ok: the schema matches the applied migrations" in html  # oracle output
+    assert "&lt;script&gt;window.__xss = 6&lt;/script&gt;" in html  # a hostile event, escaped
     assert "Kept drizzle-kit at 0.30.4" in html  # transcript final answer
     assert 'href="../index.html"' in html  # back to the experiment
 
