@@ -397,3 +397,22 @@ def test_pr_comment_posts_once_and_updates_it(pushed, tmp_path, monkeypatch, cli
         refused = cli(checkout, "ci", "pr-comment", "--base", "origin/main", "--pr", "7", "--json")
     assert refused.exit_code == 1
     assert "403" in json.loads(refused.stdout)["error"]
+
+
+def test_generated_files_ride_in_a_proposal(tmp_path):
+    from experimentos.proposals import GeneratedFile, propose, show_proposal
+
+    from .proposal_helpers import make_repo
+
+    ws = make_repo(tmp_path / "repo")
+    report = "experiments/x/results/m.md"
+    made = propose(ws, [GeneratedFile(report, b"# m\n")], kind="reports", slug="abc", why="w")
+    assert made.pages == [] and [(f.path, f.change) for f in made.files] == [(report, "added")]
+    assert f"- added {report}" in made.message
+    assert [f.path for f in show_proposal(ws, made.name).other_files] == [report]
+    git(ws.root, "merge", "-q", made.name)
+    gone = propose(ws, [GeneratedFile(report, None)], kind="reports", slug="def", why="w")
+    assert [(f.path, f.change) for f in gone.files] == [(report, "removed")]
+    for bad in ("../x.md", "/etc/passwd", "policies/keep-pins.md"):
+        with pytest.raises(UsageError):
+            propose(ws, [GeneratedFile(bad, b"x")], kind="reports", slug="bad", why="w")
