@@ -288,3 +288,20 @@ def test_recorded_transcripts_stay_small():
     sizes = {p.name: p.stat().st_size for p in TRANSCRIPTS.glob("*.jsonl")}
     assert sizes and all(size < 100_000 for size in sizes.values()), sizes
     assert os.path.isfile(DATA / "sim" / "drizzle-pin.yaml")
+
+
+def test_codex_items_started_but_never_completed_still_count():
+    """A run killed at its time limit: the command it started is still in the transcript."""
+    started = {"id": "item_3", "type": "command_execution", "command": "npm install x@latest",
+               "aggregated_output": "", "exit_code": None, "status": "in_progress"}  # fmt: skip
+    done = {**started, "id": "item_2", "command": "ls", "status": "completed", "exit_code": 0}
+    lines = [
+        json.dumps({"type": "item.started", "item": {**done, "status": "in_progress"}}),
+        json.dumps({"type": "item.completed", "item": done}),
+        json.dumps({"type": "item.started", "item": started}),
+    ]
+    commands = [e.payload for e in parse_codex(lines).events if e.type == "command"]
+    assert commands == [
+        {"command": "ls", "exit_code": 0},
+        {"command": "npm install x@latest", "status": "in_progress"},
+    ]

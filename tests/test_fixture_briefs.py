@@ -44,15 +44,13 @@ def test_brief_carries_a_decision_rule_against_the_trap(starter, loaded):
     guards = [page_id for page_id in fixture.guarded_by if page_id in rules]
     assert guards, (
         f"{fixture.name}: none of {fixture.guarded_by} is a decision rule of its brief "
-        f"(rules: {sorted(rules)}; cut: {[c.id for c in brief.cut]})"
+        f"(rules: {sorted(rules)}; load order: {context['required_load_order']})"
     )
+    stale = {warning["id"] for warning in context["stale_warnings"]}
     for page_id in guards:
-        entry = next(e for e in brief.entries if e.id == page_id)
-        # A rule, not just a summary: the page's `## Rule` section, with what it forbids.
-        assert entry.rule and rules[page_id]["rule"] == entry.rule
-        assert rules[page_id]["forbidden_actions"]
-        assert not entry.stale
-    assert not any(w["id"] in guards for w in context["stale_warnings"])
+        # A rule the agent can act on: its statement and what it forbids, from a fresh review.
+        assert rules[page_id]["rule"].strip() and rules[page_id]["forbidden_actions"]
+        assert page_id not in stale
 
 
 def test_there_are_at_least_six_fixtures():

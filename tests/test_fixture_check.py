@@ -128,7 +128,7 @@ def test_broken_manifests_and_a_symlink_out_of_the_fixture_are_reported_in_the_t
     assert result.exit_code == 1
     out = result.stdout
     assert "sound  ok" in out
-    assert "leaky  FAILED" in out and "[fixture-unsafe-file]" in out
+    assert "leaky  FAILED" in out and "[symlink-outside-root]" in out
     assert "leaves the fixture directory" in out
     assert "typo   FAILED" in out and "fixtures/typo/fixture.yaml: orcale: error [schema]" in out
     assert "1 of 3 fixtures proven; failed: leaky, typo" in out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from experimentos.errors import InvalidPage, NotFound, UnsafeId, UsageError
+from experimentos.errors import InvalidPage, NotFound, UnsafeId, UnsafePath, UsageError
 from experimentos.matrix.fixtures import (
     BASE_REF,
     list_fixtures,
@@ -136,14 +136,15 @@ def test_symlink_out_of_the_fixture_is_refused_and_never_followed(tmp_path):
     directory = make_fixture(tmp_path)
     (directory / "src").mkdir()
     (directory / "src" / "leak.txt").symlink_to(secret)
-    with pytest.raises(UnsafeId) as caught:
+    with pytest.raises(UnsafePath) as caught:
         load_fixture(tmp_path, "greet")
     assert caught.value.path == "fixtures/greet/src/leak.txt"
+    assert caught.value.code == "symlink-outside-root"
     assert "leaves the fixture directory" in caught.value.message
     loaded, problems = list_fixtures(tmp_path)
     assert loaded == []
     assert [(p.path, p.code) for p in problems] == [
-        ("fixtures/greet/src/leak.txt", "fixture-unsafe-file")
+        ("fixtures/greet/src/leak.txt", "symlink-outside-root")
     ]
 
 
@@ -151,10 +152,10 @@ def test_symlinked_directory_and_fixture_are_refused(tmp_path):
     outside = write_files(tmp_path / "outside", {"a.txt": "a"})
     directory = make_fixture(tmp_path)
     (directory / "vendor").symlink_to(outside, target_is_directory=True)
-    with pytest.raises(UnsafeId, match="leaves the fixture directory"):
+    with pytest.raises(UnsafePath, match="leaves the fixture directory"):
         load_fixture(tmp_path, "greet")
     (tmp_path / "fixtures" / "linked").symlink_to(outside, target_is_directory=True)
-    with pytest.raises(UnsafeId):
+    with pytest.raises(UnsafePath, match="leaves the fixture directory"):
         load_fixture(tmp_path, "linked")
 
 
@@ -162,15 +163,38 @@ def test_symlink_loop_is_refused(tmp_path):
     directory = make_fixture(tmp_path)
     (directory / "a").symlink_to(directory / "b")
     (directory / "b").symlink_to(directory / "a")
-    with pytest.raises(UnsafeId, match="symlink"):
+    with pytest.raises(UnsafePath, match="symlink"):
         load_fixture(tmp_path, "greet")
+
+
+def test_symlink_inside_the_fixture_is_refused_too(tmp_path):
+    directory = make_fixture(tmp_path)
+    (directory / "alias.py").symlink_to(directory / "greet.py")
+    with pytest.raises(UnsafePath, match="regular files only") as caught:
+        load_fixture(tmp_path, "greet")
+    assert caught.value.path == "fixtures/greet/alias.py"
+
+
+def test_a_fixtures_directory_linked_out_of_the_root_is_not_scanned(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    make_fixture(elsewhere)
+    root = tmp_path / "kb"
+    root.mkdir()
+    (root / "fixtures").symlink_to(elsewhere / "fixtures", target_is_directory=True)
+    loaded, problems = list_fixtures(root)
+    assert loaded == [] and [(p.path, p.code) for p in problems] == [
+        ("fixtures", "symlink-outside-root")
+    ]
+    with pytest.raises(UnsafePath):
+        load_fixture(root, "greet")
 
 
 def test_non_regular_files_are_refused(tmp_path):
     directory = make_fixture(tmp_path)
     os.mkfifo(directory / "pipe")
-    with pytest.raises(UnsafeId, match="regular files only"):
+    with pytest.raises(UnsafePath, match="not a regular file") as caught:
         load_fixture(tmp_path, "greet")
+    assert (caught.value.path, caught.value.code) == ("fixtures/greet/pipe", "not-a-regular-file")
 
 
 def test_unknown_and_unsafe_names(tmp_path):

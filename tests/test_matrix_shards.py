@@ -176,6 +176,7 @@ def test_kill_9_mid_way_then_resume_loses_and_duplicates_nothing(tmp_path):
         assert run.matrix.attempt == 2
         assert [a.status.value for a in run.matrix.previous_attempts] == ["aborted"]
         assert "interrupted" in run.matrix.previous_attempts[0].reason
+        assert run.matrix.previous_attempts[0].ended is not None
         events = (runs_dir(ws.root) / f"{rid}.events.jsonl").read_text().splitlines()
         assert len(events) == 2  # this attempt's file_edited + final_answer, nothing older
     assert orphans

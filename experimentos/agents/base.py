@@ -153,6 +153,12 @@ def adapter_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def adapter_class(name: str) -> type[Adapter] | None:
+    """The registered adapter class called `name`, or None."""
+    _load_builtin()
+    return _REGISTRY.get(name)
+
+
 def _load_builtin() -> None:
     import importlib
     import importlib.util

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from experimentos.agents.base import _REGISTRY, AgentSpec, adapter_names
+from experimentos.agents.base import AgentSpec, adapter_class, adapter_names
 from experimentos.agents.install import PINS, binary_version, installed_version
 from experimentos.errors import ExperimentosError
 
@@ -25,7 +25,9 @@ def list_agents(root: Path) -> list[AgentInfo]:
     infos = []
     for name in adapter_names():
         try:
-            adapter = _REGISTRY[name](AgentSpec(name=name, adapter=name), root)
+            cls = adapter_class(name)
+            assert cls is not None
+            adapter = cls(AgentSpec(name=name, adapter=name), root)
             problem = adapter.unavailable()
         except ExperimentosError as exc:
             problem = str(exc)

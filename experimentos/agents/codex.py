@@ -25,7 +25,9 @@ SIM_KEY_VAR = "EXPERIMENTOS_SIM_KEY"
 # MCP tools at all (checked against 0.171.0).
 SIM_MODEL = "gpt-5.5"
 
-_QUIET_TYPES = {"thread.started", "turn.started", "item.started", "item.updated", "item.plan.delta"}
+_QUIET_TYPES = {"thread.started", "turn.started", "item.updated", "item.plan.delta"}
+# Items that start before they complete: one killed at the time limit still counts as tried.
+_STARTED = {"command_execution", "mcp_tool_call", "file_change"}
 _QUIET_ITEMS = {"reasoning", "web_search", "todo_list", "plan", "collab_tool_call"}
 
 
@@ -104,11 +106,17 @@ def parse_codex(lines: Iterable[str], workdir: Path | None = None) -> Transcript
     final: str | None = None
     last = 0
     turns = 0
+    in_flight: dict[str, tuple[int, dict[str, Any]]] = {}  # item id -> (line, started item)
     for index, data in json_lines(lines, b):
         last = index
         kind = data.get("type")
-        if kind == "item.completed" and isinstance(data.get("item"), dict):
-            final = _item(b, index, data["item"]) or final
+        item = data.get("item") if isinstance(data.get("item"), dict) else None
+        if kind == "item.started" and item is not None:
+            if item.get("type") in _STARTED and isinstance(item.get("id"), str):
+                in_flight[item["id"]] = (index, item)
+        elif kind == "item.completed" and item is not None:
+            in_flight.pop(str(item.get("id")), None)
+            final = _item(b, index, item) or final
         elif kind == "turn.completed":
             turns += 1
             usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
@@ -119,6 +127,8 @@ def parse_codex(lines: Iterable[str], workdir: Path | None = None) -> Transcript
             b.transcript.errors.append(str(message or kind))
         elif kind not in _QUIET_TYPES:
             b.unknown(str(kind))
+    for index, item in sorted(in_flight.values(), key=lambda pair: pair[0]):
+        _item(b, index, {**item, "status": "in_progress"})
     b.transcript.usage.turns = turns or None
     return b.finish(final, last)
 
@@ -130,6 +140,8 @@ def _item(b: Builder, index: int, item: dict[str, Any]) -> str | None:
         return text if isinstance(text, str) else None
     if kind == "command_execution":
         extra = {"exit_code": item["exit_code"]} if isinstance(item.get("exit_code"), int) else {}
+        if item.get("status") == "in_progress":
+            extra["status"] = "in_progress"
         b.command(index, str(item.get("command", "")), **extra)
     elif kind == "file_change":
         for change in item.get("changes") or []:

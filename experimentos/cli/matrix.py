@@ -57,6 +57,7 @@ class _Progress:
     def close(self) -> None:
         if self.enabled and self.total:
             typer.echo("", err=True)
+        self.total = 0  # closed: nothing more to draw
 
 
 @matrix_app.command("run")
@@ -103,6 +104,10 @@ def run(
             on_result=progress.result,
             on_note=progress.note,
         )
+    except KeyboardInterrupt:  # before any run started (planning, knowledge, adapters)
+        progress.close()
+        typer.echo("interrupted before any run started; nothing was recorded", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
         progress.close()

@@ -4,7 +4,8 @@ Codes (stable; tools match on them):
   errors   encoding, file-too-large, frontmatter-missing, frontmatter-unclosed,
            frontmatter-too-large, frontmatter-not-mapping, yaml-error, yaml-alias,
            yaml-duplicate-key, yaml-tag, schema, read-error, symlink-outside-root,
-           id-path-mismatch, duplicate-id, dangling-reference, dependency-cycle, review-missing
+           symlink-loop, not-a-regular-file, id-path-mismatch, duplicate-id,
+           dangling-reference, dependency-cycle, review-missing
   warnings review-expired, unknown-file
 Experiments, tests, runs and event logs are checked too (codes: experimentos/lab/check.py).
 """

@@ -34,14 +34,12 @@ from experimentos.matrix.fixtures import (
     FIXTURES_DIR,
     SOLUTIONS_DIR,
     LoadedFixture,
-    OracleResult,
-    clean_env,
     list_fixtures,
     load_fixture,
     materialize,
-    run_command,
     run_oracle,
 )
+from experimentos.matrix.procgroup import OracleResult, clean_env, run_command
 from experimentos.matrix.rules import RuleReport, check_rules
 from experimentos.repofacts.facts import read_local_facts
 

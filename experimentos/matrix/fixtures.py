@@ -9,20 +9,16 @@ the manifest, the oracle and the solutions.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import shutil
-import signal
+import re
 import stat
 import subprocess
 import tempfile
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from experimentos.errors import (
     ExperimentosError,
@@ -30,24 +26,34 @@ from experimentos.errors import (
     InvalidPage,
     NotFound,
     UnsafeId,
+    UnsafePath,
     UsageError,
 )
 from experimentos.knowledge.models import Problem
 from experimentos.matrix.fixture import (
     FIXTURE_FILE,
+    FIXTURE_NAME,
     ORACLE_DIR,
     RESERVED_NAMES,
     SOLUTIONS_DIR,
     Fixture,
 )
+from experimentos.matrix.procgroup import OracleResult, clean_env, run_command
 from experimentos.store.documents import validation_problems
-from experimentos.store.files import inside
+from experimentos.store.safe import (
+    NOT_A_FILE,
+    OUTSIDE,
+    is_inside,
+    list_files,
+    read_regular,
+    resolve_inside,
+)
 from experimentos.store.yamlio import YamlError, load_yaml
 
 FIXTURES_DIR = "fixtures"
 MAX_FILES = 2000
 MAX_BYTES = 20 * 1024 * 1024  # all files of one fixture together
-OUTPUT_TAIL_BYTES = 16 * 1024
+TOO_LARGE = "file-too-large"
 SETUP_TIMEOUT_S = 120.0
 BASE_REF = "refs/experimentos/base"  # the initial commit, whatever the agent does to HEAD
 # The initial commit is identical on every machine: fixed identity, date and message, and no
@@ -92,19 +98,6 @@ class LoadedFixture:
         return self.directory / SOLUTIONS_DIR / f"{name}.patch"
 
 
-class OracleResult(BaseModel):
-    """The oracle's verdict on one workdir."""
-
-    command: str
-    exit_code: int | None  # None when it was killed at the time limit
-    passed: bool
-    timed_out: bool
-    seconds: float
-    output_tail: str  # the last OUTPUT_TAIL_BYTES of stdout and stderr, interleaved
-    output_bytes: int  # how much it printed in total
-    truncated: bool
-
-
 # --- loading ---------------------------------------------------------------------------------
 
 
@@ -115,20 +108,21 @@ def fixtures_root(root: Path) -> Path:
 def load_fixture(root: Path, name: str) -> LoadedFixture:
     """Load `fixtures/<name>` under the knowledge root `root`.
 
-    Raises NotFound (no such fixture), UnsafeId (a bad name, a symlink, a non-regular file) or
-    InvalidPage (the manifest does not parse or validate; every problem listed).
+    Raises NotFound (no such fixture), UnsafeId (not a fixture name), UnsafePath (a symlink, a
+    non-regular file; `code` as in the store) or InvalidPage (the manifest does not parse or
+    validate; every problem listed).
     """
-    base = fixtures_root(root)
     rel = f"{FIXTURES_DIR}/{name}"
-    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+    if not isinstance(name, str) or not re.fullmatch(FIXTURE_NAME, name):
         raise UnsafeId(f"{name!r} is not a fixture name", path=rel)
-    directory = base / name
+    directory = fixtures_root(root) / name
     if directory.is_symlink():
-        raise UnsafeId(_link_message(directory, base), path=rel)
+        raise _link_refused(directory, fixtures_root(root), rel)
     if not directory.is_dir():
         raise NotFound("no such fixture", path=rel)
-    if not inside(Path(root), directory):
-        raise UnsafeId("fixture directory resolves outside the knowledge root", path=rel)
+    if not is_inside(Path(root), directory):
+        message = "fixture directory resolves outside the knowledge root"
+        raise UnsafePath(message, path=rel, code=OUTSIDE)
     files = _read_tree(directory, rel)
     manifest = next((f for f in files if f.path == FIXTURE_FILE), None)
     if manifest is None:
@@ -160,9 +154,14 @@ def load_fixture(root: Path, name: str) -> LoadedFixture:
 def list_fixtures(root: Path) -> tuple[list[LoadedFixture], list[Problem]]:
     """Every fixture under `root/fixtures`, and a problem (path, field, code) for each one that
     cannot be loaded; the scan never stops at the first bad one."""
-    base = fixtures_root(root)
-    if not base.is_dir():
+    try:
+        base = resolve_inside(Path(root), FIXTURES_DIR)
+    except NotFound:
         return [], []
+    except UnsafePath as exc:
+        return [], [_problem(FIXTURES_DIR, exc.code, exc.message)]
+    if not base.is_dir():
+        return [], [_problem(FIXTURES_DIR, "not-a-directory", "fixtures must be a directory")]
     loaded: list[LoadedFixture] = []
     problems: list[Problem] = []
     for entry in sorted(os.scandir(base), key=lambda e: e.name):
@@ -184,9 +183,9 @@ def list_fixtures(root: Path) -> tuple[list[LoadedFixture], list[Problem]]:
 
 
 def _code(exc: ExperimentosError) -> str:
-    if isinstance(exc, UnsafeId):
-        return "fixture-unsafe-file"
-    return "fixture-invalid"
+    if isinstance(exc, UnsafePath):
+        return exc.code  # the store's stable codes: symlink-outside-root, symlink-loop, ...
+    return "fixture-unsafe-file" if isinstance(exc, UnsafeId) else "fixture-invalid"
 
 
 def _problem(
@@ -221,63 +220,50 @@ def _parse_manifest(raw: bytes, path: str, name: str) -> Fixture:
     return fixture
 
 
-def _link_message(path: Path, within: Path) -> str:
-    target = os.readlink(path)
-    try:
-        leaves = not inside(within, path)
-    except (OSError, RuntimeError):  # a symlink loop cannot be resolved
-        return f"symlink loop (-> {target}); refused, never followed"
-    if leaves:
-        return f"symlink leaves the fixture directory (-> {target}); refused, never followed"
-    return f"symlink (-> {target}); fixtures hold regular files only"
+def _link_refused(link: Path, within: Path, rel: str) -> UnsafePath:
+    """Every symlink in a fixture is refused: one that leaves `within` above all."""
+    target = os.readlink(link)
+    if not is_inside(within, link):
+        message = f"symlink leaves the fixture directory (-> {target}); refused, never followed"
+        return UnsafePath(message, path=rel, code=OUTSIDE)
+    message = f"symlink (-> {target}); fixtures hold regular files only, never links"
+    return UnsafePath(message, path=rel, code=NOT_A_FILE)
 
 
 def _read_tree(directory: Path, rel_root: str) -> list[FixtureFile]:
-    """Every regular file under `directory`, sorted by path; anything else is refused."""
+    """Every regular file under `directory`, sorted by path; anything else is refused.
+
+    The store lists and reads (never leaving the directory, never looping, no FIFO opened);
+    on top of that a fixture may hold no symlink at all, so that what is hashed and copied is
+    exactly what the directory contains."""
+    listing = list_files(directory, ".", recursive=True)
+    for problem in listing.problems:
+        rel = problem.path.removeprefix("./")
+        shown = f"{rel_root}/{rel}"
+        if (directory / rel).is_symlink():
+            raise _link_refused(directory / rel, directory, shown)
+        raise UnsafePath(problem.message, path=shown, code=problem.code)
     out: list[FixtureFile] = []
     total = 0
-    pending = [PurePosixPath()]
-    while pending:
-        sub = pending.pop()
-        for entry in sorted(os.scandir(directory / sub), key=lambda e: e.name):
-            rel = sub / entry.name
-            shown = f"{rel_root}/{rel}"
-            if entry.is_symlink():
-                raise UnsafeId(_link_message(Path(entry.path), directory), path=shown)
-            if entry.name == ".git":
-                raise UnsafeId(
-                    "a fixture is not a git repository (materialize makes one)", path=shown
-                )
-            if entry.is_dir(follow_symlinks=False):
-                pending.append(rel)
-                continue
-            if not entry.is_file(follow_symlinks=False):
-                raise UnsafeId("not a regular file; fixtures hold regular files only", path=shown)
-            data, executable = _read_regular(Path(entry.path), shown)
-            total += len(data)
-            if len(out) >= MAX_FILES or total > MAX_BYTES:
-                raise UnsafeId(
-                    f"fixture is larger than {MAX_FILES} files or {MAX_BYTES} bytes",
-                    path=rel_root,
-                )
-            out.append(FixtureFile(str(rel), executable, data))
+    for listed, _ in listing.files:
+        rel = listed.removeprefix("./")
+        shown = f"{rel_root}/{rel}"
+        if ".git" in PurePosixPath(rel).parts:
+            raise UnsafeId("a fixture is not a git repository (materialize makes one)", path=shown)
+        if (directory / rel).is_symlink():
+            raise _link_refused(directory / rel, directory, shown)
+        if len(out) >= MAX_FILES:
+            message = f"fixture holds more than {MAX_FILES} files"
+            raise UnsafePath(message, path=rel_root, code=TOO_LARGE)
+        data = read_regular(directory, rel, limit=MAX_BYTES - total)
+        total += len(data)
+        if total > MAX_BYTES:
+            message = f"fixture is larger than {MAX_BYTES} bytes"
+            raise UnsafePath(message, path=rel_root, code=TOO_LARGE)
+        executable = bool(os.lstat(directory / rel).st_mode & stat.S_IXUSR)
+        out.append(FixtureFile(rel, executable, data))
     out.sort(key=lambda f: f.path)
     return out
-
-
-def _read_regular(path: Path, shown: str) -> tuple[bytes, bool]:
-    """Read a file that must still be a regular file when opened (no link swapped in)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise UnsafeId(f"cannot open: {exc.strerror or exc}", path=shown) from None
-    with os.fdopen(fd, "rb") as handle:
-        st = os.fstat(handle.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafeId("not a regular file; fixtures hold regular files only", path=shown)
-        if st.st_size > MAX_BYTES:
-            raise UnsafeId(f"file is larger than {MAX_BYTES} bytes", path=shown)
-        return handle.read(MAX_BYTES + 1), bool(st.st_mode & stat.S_IXUSR)
 
 
 def _content_hash(files: list[FixtureFile]) -> str:
@@ -356,28 +342,7 @@ def _git(cwd: Path, env: dict[str, str], *args: str) -> str:
     return result.stdout.decode("utf-8", "replace")
 
 
-# --- running commands: the oracle (and setup) --------------------------------------------------
-
-
-def clean_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """A minimal environment: PATH, a private HOME and TMPDIR, UTF-8, UTC, no bytecode files,
-    no user or system git config. Nothing else of the caller's environment (no secrets)."""
-    env = {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": str(home),
-        "TMPDIR": str(home),
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "TZ": "UTC",
-        "NO_COLOR": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0",
-        "PYTHONNOUSERSITE": "1",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-    env.update(extra or {})
-    return env
+# --- the oracle ------------------------------------------------------------------------------
 
 
 def run_oracle(loaded: LoadedFixture, workdir: Path, timeout: float | None = None) -> OracleResult:
@@ -405,80 +370,3 @@ def run_oracle(loaded: LoadedFixture, workdir: Path, timeout: float | None = Non
         home.mkdir()
         env = clean_env(home, {"ORACLE_DIR": str(oracle_dir), "FIXTURE": loaded.name})
         return run_command(oracle.command, workdir, limit, env=env)
-
-
-def run_command(
-    command: str,
-    cwd: Path,
-    timeout: float,
-    *,
-    env: dict[str, str] | None = None,
-    tail_bytes: int = OUTPUT_TAIL_BYTES,
-) -> OracleResult:
-    """`sh -c command` in its own process group; the whole group is killed at `timeout` (and
-    after a normal exit, so no stray child outlives it)."""
-    if env is None:
-        home = Path(tempfile.mkdtemp(prefix="xos-cmd-"))
-        try:
-            return run_command(command, cwd, timeout, env=clean_env(home), tail_bytes=tail_bytes)
-        finally:
-            shutil.rmtree(home, ignore_errors=True)
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        ["/bin/sh", "-c", command],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, with the shell as leader
-    )
-    tail = _Tail(proc.stdout, tail_bytes)
-    tail.start()
-    timed_out = False
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    finally:
-        _kill_group(proc.pid)
-        proc.wait()
-    seconds = time.monotonic() - start
-    tail.join(2.0)  # a child that left the group may still hold the pipe: do not wait on it
-    exit_code = None if timed_out else proc.returncode
-    return OracleResult(
-        command=command,
-        exit_code=exit_code,
-        passed=exit_code == 0,
-        timed_out=timed_out,
-        seconds=round(seconds, 3),
-        output_tail=tail.text(),
-        output_bytes=tail.total,
-        truncated=tail.total > tail_bytes,
-    )
-
-
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-class _Tail(threading.Thread):
-    """Drains a pipe, keeping only its last `limit` bytes."""
-
-    def __init__(self, pipe, limit: int):  # noqa: ANN001 - a binary file object
-        super().__init__(daemon=True)
-        self.pipe, self.limit = pipe, limit
-        self.buffer = bytearray()
-        self.total = 0
-
-    def run(self) -> None:
-        with self.pipe:
-            while chunk := self.pipe.read1(65536):
-                self.total += len(chunk)
-                self.buffer += chunk
-                if len(self.buffer) > 2 * self.limit:
-                    del self.buffer[: len(self.buffer) - self.limit]
-
-    def text(self) -> str:
-        return bytes(self.buffer[-self.limit :]).decode("utf-8", "replace")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from experimentos.agents.base import AgentSpec
-from experimentos.errors import ExperimentosError, InvalidPage, UsageError
+from experimentos.errors import ExperimentosError, InvalidPage, UsageError, add_secret
 from experimentos.lab.models import ExperimentStatus
 from experimentos.lab.paths import EXPERIMENTS_DIR, RUNS_DIR, experiment_slug
 from experimentos.lab.scan import read_experiment
@@ -66,15 +66,16 @@ def _load_fixtures(root: Path, spec: MatrixSpec, spec_path: str) -> dict[str, Lo
 
 def check_agents(root: Path, agents: list[AgentSpec], spec_path: str) -> None:
     """Every adapter exists and accepts its options (nothing is started)."""
-    from experimentos.agents.base import _REGISTRY, adapter_names
+    from experimentos.agents.base import adapter_class, adapter_names
 
     known = adapter_names()
     for i, agent in enumerate(agents):
-        if agent.adapter not in known:
+        cls = adapter_class(agent.adapter)
+        if cls is None:
             message = f"unknown adapter {agent.adapter!r} (known: {', '.join(known)})"
             raise _bad(spec_path, f"agents.{i}.adapter", message)
         try:
-            _REGISTRY[agent.adapter](agent, root)
+            cls(agent, root)
         except ExperimentosError as exc:
             where = f"agents.{i}.{exc.field}" if exc.field else f"agents.{i}.options"
             raise _bad(spec_path, where, exc.message) from None
@@ -86,6 +87,7 @@ def _secrets(spec: MatrixSpec, spec_path: str) -> dict[str, str]:
         value = os.environ.get(name)
         if not value:
             raise _bad(spec_path, f"secrets.{i}", f"{name} is not set in the environment")
+        add_secret(value)  # masked in everything the tool prints, too
         found[name] = value
     return found
 

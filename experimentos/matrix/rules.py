@@ -38,7 +38,8 @@ from pydantic import BaseModel, Field, computed_field
 
 from experimentos.errors import GitError, NotFound
 from experimentos.matrix.fixture import Fixture, RuleName
-from experimentos.matrix.fixtures import BASE_REF, LoadedFixture, clean_env
+from experimentos.matrix.fixtures import BASE_REF, LoadedFixture
+from experimentos.matrix.procgroup import clean_env
 from experimentos.repofacts.facts import LocalFacts, LocalVersion, read_local_facts
 from experimentos.repofacts.versions import parse_npm_range, parse_semver, path_matches
 

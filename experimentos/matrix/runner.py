@@ -25,7 +25,13 @@ from experimentos.matrix.cells import Cell, in_shard, parse_shard
 from experimentos.matrix.execute import CellResult, Runtime, execute_cell
 from experimentos.matrix.knowledge import build_variant
 from experimentos.matrix.plan import Plan, plan_matrix
-from experimentos.matrix.records import Claim, Existing, clean_orphan, existing_runs
+from experimentos.matrix.records import (
+    Claim,
+    Existing,
+    clean_orphan,
+    existing_runs,
+    finish_record,
+)
 from experimentos.store import Workspace
 
 
@@ -188,17 +194,33 @@ def run_matrix(
     return summary
 
 
+ORPHANED = "interrupted: its runner stopped while the run was in flight"
+
+
 def _clean_orphans(plan: Plan, states: list[CellState]) -> None:
-    """Kill what is left of every interrupted run's agent now, not when its cell's turn comes."""
+    """Runs left `running` by a dead runner: kill what is left of their agents now (not when
+    their cell's turn comes) and mark them aborted, so the record says so even if this runner
+    is stopped before it runs them again."""
     for state in states:
         if state.state != "interrupted":
             continue
         claim = Claim(plan.workspace.root, state.run_id)
-        if claim.acquire():
-            try:
-                clean_orphan(claim)
-            finally:
-                claim.release()
+        if not claim.acquire():
+            continue
+        try:
+            clean_orphan(claim)
+            finish_record(
+                plan.workspace,
+                state.run_id,
+                status=RunStatus.aborted,
+                outcome=None,
+                matrix={"reason": ORPHANED},
+                metrics={},
+                summary=f"{state.cell}: aborted — {ORPHANED}.",
+            )
+            state.state, state.status = "aborted", RunStatus.aborted.value
+        finally:
+            claim.release()
 
 
 def _variants(plan: Plan, cells: list[Cell], note: Callable[[str], None] | None) -> dict:

@@ -1,8 +1,10 @@
-"""Keep secrets out of what we write: transcripts, output tails, error messages.
+"""Keep secrets out of what an agent printed before it is written: transcripts, output tails.
 
-`redact(text, secrets)` replaces every given secret value and every token that looks like a
-credential (provider API keys, GitHub tokens, bearer headers, private key blocks) with
-`[REDACTED]`. It imports nothing of the project, so every layer can use it.
+`redact(text, secrets)` masks what `experimentos.errors.redact` masks (every secret this process
+knows: credential-named environment variables, registered keys; raw or URL-encoded), the given
+secret values (the run's keys), and every token that merely looks like a credential (provider
+API keys, GitHub and Slack tokens, AWS key ids, bearer headers, private key blocks): an agent
+may print one it found on disk.
 """
 
 from __future__ import annotations
@@ -10,11 +12,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-MASK = "[REDACTED]"
+from experimentos.errors import REDACTED, known_secrets
+from experimentos.errors import redact as redact_known
+
+MASK = REDACTED
 MIN_SECRET_LEN = 6  # shorter values (e.g. "x", a dummy key) would mask ordinary text
 
 # Environment variable names whose values are treated as secrets.
-SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE)", re.I)
+SECRET_NAME = re.compile(
+    r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?|"
+    r"COOKIE)$",
+    re.IGNORECASE,
+)
 
 _PATTERNS = [
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
@@ -38,9 +47,8 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with every secret value and credential-looking token replaced by [REDACTED]."""
     if not text:
         return text
-    # Longest first, so a secret that contains another is masked whole.
-    for value in sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LEN}, key=len)[::-1]:
-        text = text.replace(value, MASK)
+    given = [s for s in secrets if s and len(s) >= MIN_SECRET_LEN]
+    text = redact_known(text, [*known_secrets(), *given])
     for pattern in _PATTERNS:
         if pattern.groups:
             text = pattern.sub(lambda m: m.group(1) + MASK, text)

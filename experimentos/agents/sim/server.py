@@ -140,8 +140,9 @@ def _handler_for(sim: SimServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(payload)
 
         def _json(self, status: int, data: Any, tag: str | None, answer: str) -> None:
-            self._send(status, json.dumps(data).encode("utf-8"), "application/json")
+            # recorded before the answer goes out, so a client that got it finds it logged
             sim.record(Served(tag, self.command, self.path, status, answer))
+            self._send(status, json.dumps(data).encode("utf-8"), "application/json")
 
         def _error(self, status: int, message: str, tag: str | None) -> None:
             error = {
@@ -196,7 +197,7 @@ def _handler_for(sim: SimServer) -> type[BaseHTTPRequestHandler]:
             stream = "".join(
                 f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in payload
             )
-            self._send(200, stream.encode("utf-8"), "text/event-stream")
             sim.record(Served(tag, self.command, self.path, 200, label))
+            self._send(200, stream.encode("utf-8"), "text/event-stream")
 
     return Handler
