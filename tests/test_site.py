@@ -241,9 +241,9 @@ def test_hostile_sidecars_are_reported_not_followed(root, tmp_path):
     result = build_site(root, tmp_path / "site", today=TODAY)
     html = _text(tmp_path / "site", f"experiments/{MATRIX}/runs/{RUN}.html")
     assert "SECRET" not in html and "No diff recorded." in html
-    paths = {p.path: p.message for p in result.problems}
-    assert "is a symlink" in paths[f"experiments/{MATRIX}/runs/{RUN}.diff"]
-    assert f"experiments/{MATRIX}/results/chart.svg" in paths
+    codes = {p.path: p.code for p in result.problems}
+    assert codes[f"experiments/{MATRIX}/runs/{RUN}.diff"] == "symlink-outside-root"
+    assert codes[f"experiments/{MATRIX}/results/chart.svg"] == "symlink-outside-root"
     assert "SECRET" not in "".join(d.decode() for d in _files(tmp_path / "site").values())
 
 

@@ -1,19 +1,19 @@
 """Read everything the site shows from the files: pages, experiments, tests, runs and their
 sidecars, matrix reports and their chart files. Hostile files are reported and skipped.
 
-Every file is opened without following links, must be a regular file inside the root, and is
-read up to a cap; what could not be read becomes a problem listed on the site's front page.
+Every file goes through the store's safe reader (experimentos/store/safe.py: inside the root, a
+regular file, never blocking) and is read up to a cap; what could not be read becomes a problem
+listed on the site's front page.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from experimentos.errors import InvalidPage
+from experimentos.errors import InvalidPage, NotFound, UnsafePath
 from experimentos.knowledge.models import Problem
 from experimentos.lab.models import Experiment, ExperimentTest, RunRecord, name_slug_problem
 from experimentos.lab.paths import DIFF_SUFFIX, EXPERIMENTS_DIR, experiment_dir
@@ -22,8 +22,8 @@ from experimentos.lab.runs.events import events_rel, parse_events
 from experimentos.lab.scan import scan_experiments, scan_runs, scan_tests
 from experimentos.store import Document, Workspace
 from experimentos.store.documents import split_frontmatter
-from experimentos.store.files import inside
 from experimentos.store.records import Record
+from experimentos.store.safe import read_regular
 from experimentos.store.yamlio import YamlError, load_yaml
 
 RESULTS_DIR = "results"
@@ -79,25 +79,30 @@ def _problem(rel: str, code: str, message: str) -> Problem:
     return Problem(path=rel, code=code, severity="warning", message=message)
 
 
-def read_regular(root: Path, rel: str, limit: int) -> bytes | str:
-    """The bytes of root/rel, or why not: never through a link, only a regular file inside the
-    root, at most `limit` bytes."""
-    path = root / rel
-    if not inside(root, path.parent):
-        return "lies outside the knowledge root"
+@dataclass(frozen=True)
+class Unreadable:
+    """Why a file was not read: a stable problem code and words."""
+
+    code: str
+    message: str
+
+
+def read_file(root: Path, rel: str, limit: int) -> bytes | Unreadable | None:
+    """The bytes of root/rel through the store's safe reader (inside the root, a regular file,
+    never blocking), at most `limit` bytes; None when it does not exist."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return "missing"
-    except OSError as exc:
-        return "is a symlink" if path.is_symlink() else (exc.strerror or str(exc))
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            return "not a regular file"
-        if info.st_size > limit:
-            return f"larger than {limit} bytes"
-        return handle.read(limit + 1)[:limit]
+        data = read_regular(root, rel, limit=limit)
+    except NotFound:
+        return None
+    except UnsafePath as exc:
+        return Unreadable(exc.code, exc.message)
+    if len(data) > limit:
+        return Unreadable("file-too-large", f"larger than {limit} bytes")
+    return data
+
+
+def _unreadable(source: SiteSource, rel: str, what: str, why: Unreadable) -> None:
+    source.problems.append(_problem(rel, why.code, f"{what}: {why.message}"))
 
 
 def _entries(directory: Path) -> list[os.DirEntry]:
@@ -111,19 +116,19 @@ def _entries(directory: Path) -> list[os.DirEntry]:
 def _run(root: Path, slug: str, record: Record[RunRecord], source: SiteSource) -> SourceRun:
     run = SourceRun(experiment=slug, path=record.path, record=record.model)
     log = events_rel(record.path)
-    raw = read_regular(root, log, MAX_SIDECAR_BYTES)
+    raw = read_file(root, log, MAX_SIDECAR_BYTES)
     if isinstance(raw, bytes):
         run.events, problems = parse_events(raw, log)
         source.problems.extend(problems)
-    elif raw != "missing":
-        source.problems.append(_problem(log, "unreadable", f"event log {raw}"))
+    elif raw is not None:
+        _unreadable(source, log, "event log", raw)
     diff_rel = record.path.removesuffix(".md") + DIFF_SUFFIX
-    raw = read_regular(root, diff_rel, MAX_SIDECAR_BYTES)
+    raw = read_file(root, diff_rel, MAX_SIDECAR_BYTES)
     if isinstance(raw, bytes):
         run.diff_cut = len(raw) > MAX_DIFF_SHOWN
         run.diff = raw[:MAX_DIFF_SHOWN].decode("utf-8", "replace")
-    elif raw != "missing":
-        source.problems.append(_problem(diff_rel, "unreadable", f"diff {raw}"))
+    elif raw is not None:
+        _unreadable(source, diff_rel, "diff", raw)
     return run
 
 
@@ -156,18 +161,19 @@ def _results(root: Path, slug: str, source: SiteSource) -> list[SourceReport]:
         if entry.name.startswith("."):
             continue
         if entry.name.endswith(ASSET_SUFFIXES):
-            raw = read_regular(root, rel, MAX_ASSET_BYTES)
+            raw = read_file(root, rel, MAX_ASSET_BYTES)
             if isinstance(raw, bytes):
                 source.assets[rel] = raw
-            else:
-                source.problems.append(_problem(rel, "unreadable", f"chart file {raw}"))
+            elif raw is not None:
+                _unreadable(source, rel, "chart file", raw)
             continue
         if not entry.name.endswith(".md") or name_slug_problem(entry.name[:-3]):
             source.problems.append(_problem(rel, "unknown-file", "not a report (<matrix-id>.md)"))
             continue
-        raw = read_regular(root, rel, MAX_REPORT_BYTES)
+        raw = read_file(root, rel, MAX_REPORT_BYTES)
         if not isinstance(raw, bytes):
-            source.problems.append(_problem(rel, "unreadable", f"report {raw}"))
+            if raw is not None:
+                _unreadable(source, rel, "report", raw)
             continue
         try:
             meta, body = parse_report(raw, rel)
@@ -198,7 +204,7 @@ def collect(workspace: Workspace) -> SiteSource:
         exp.runs = [_run(root, slug, r, source) for r in sorted(runs.records, key=lambda r: r.path)]
         exp.reports = _results(root, slug, source)
         spec_rel = f"{EXPERIMENTS_DIR}/{slug}/{MATRIX_FILE}"
-        raw = read_regular(root, spec_rel, MAX_SIDECAR_BYTES)
+        raw = read_file(root, spec_rel, MAX_SIDECAR_BYTES)
         if isinstance(raw, bytes):
             exp.matrix_yaml = raw.decode("utf-8", "replace")
         source.experiments.append(exp)
