@@ -12,6 +12,7 @@ from experimentos import __version__
 from experimentos.cli import (
     agents,
     brief,
+    ci,
     experiments,
     fixtures,
     knowledge,
@@ -21,6 +22,7 @@ from experimentos.cli import (
     runs,
     search,
     serve,
+    site,
 )
 from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
 
@@ -82,6 +84,8 @@ app.add_typer(matrix.matrix_app, name="matrix")
 app.add_typer(lifecycle.ingest_app, name="ingest")
 app.command()(lifecycle.doctor)
 app.add_typer(lifecycle.cite_app, name="cite")
+app.add_typer(site.site_app, name="site")
+app.add_typer(ci.ci_app, name="ci")
 
 
 @app.command()
