@@ -31,6 +31,7 @@ LAYERS = {
     "experimentos.schema": 4,
     "experimentos.agents": 4,
     "experimentos.matrix": 5,
+    "experimentos.matrix.spec": 4,  # schema.py exports its JSON Schema
     "experimentos.__main__": 9,
     "experimentos.cli": 9,
     "experimentos.mcp": 9,

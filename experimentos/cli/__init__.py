@@ -9,7 +9,18 @@ from typing import Annotated
 import typer
 
 from experimentos import __version__
-from experimentos.cli import brief, experiments, fixtures, knowledge, proposals, runs, search, serve
+from experimentos.cli import (
+    agents,
+    brief,
+    experiments,
+    fixtures,
+    knowledge,
+    matrix,
+    proposals,
+    runs,
+    search,
+    serve,
+)
 from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
 
 app = typer.Typer(
@@ -65,6 +76,8 @@ app.add_typer(experiments.test_app, name="test")
 app.add_typer(runs.run_app, name="run")
 app.add_typer(fixtures.fixture_app, name="fixture")
 app.command()(serve.serve)
+app.add_typer(agents.agents_app, name="agents")
+app.add_typer(matrix.matrix_app, name="matrix")
 
 
 @app.command()

@@ -97,10 +97,19 @@ def _resource_error(exc: ExperimentosError) -> ResourceError:
 
 
 def build_server(
-    workspace: Workspace, *, read_only: bool = False, live: Live | None = None
+    workspace: Workspace,
+    *,
+    read_only: bool = False,
+    live: Live | None = None,
+    knowledge: Workspace | None = None,
+    run_id: str | None = None,
 ) -> MCPServer:
-    """The experimentos MCP server over `workspace` (tools, resources and the pre_work prompt)."""
-    state = Server(workspace, read_only=read_only, live=live)
+    """The experimentos MCP server over `workspace` (tools, resources and the pre_work prompt).
+
+    `knowledge`: serve pages from another directory (records stay in `workspace`); `run_id`:
+    log every call in that run (source server), whether or not the agent passes a run id.
+    """
+    state = Server(workspace, read_only=read_only, live=live, knowledge=knowledge, run_id=run_id)
     server = MCPServer(
         name="experimentos",
         title="experimentos knowledge",
