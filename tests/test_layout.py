@@ -32,6 +32,7 @@ LAYERS = {
     "experimentos.agents": 4,
     "experimentos.matrix": 5,
     "experimentos.matrix.spec": 4,  # schema.py exports its JSON Schema
+    "experimentos.reports": 6,
     "experimentos.__main__": 9,
     "experimentos.cli": 9,
     "experimentos.mcp": 9,

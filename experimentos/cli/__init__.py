@@ -17,6 +17,7 @@ from experimentos.cli import (
     knowledge,
     matrix,
     proposals,
+    reports,
     runs,
     search,
     serve,
@@ -78,6 +79,7 @@ app.add_typer(fixtures.fixture_app, name="fixture")
 app.command()(serve.serve)
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(matrix.matrix_app, name="matrix")
+app.add_typer(reports.report_app, name="report")
 
 
 @app.command()
