@@ -220,7 +220,9 @@ def _protocol(
         why = "no transcript was recorded: the time of the first edit is unknown"
         return {name: _m(None, _SERVER_LOG, why) for name in names}
     cut = _truncated(transcript)
-    edits = [i for i, e in enumerate(events) if e.source == "transcript" and e.type == "file_edited"]
+    edits = [
+        i for i, e in enumerate(events) if e.source == "transcript" and e.type == "file_edited"
+    ]
     changed = bool(diff.get("files_changed"))
     first_edit: int | None = edits[0] if edits else None
     guessed = False

@@ -411,7 +411,9 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
         return [
             r
             for (f, c, a), rs in by_cell.items()
-            if c == condition and (agent is None or a == agent) and (fixture is None or f == fixture)
+            if c == condition
+            and (agent is None or a == agent)
+            and (fixture is None or f == fixture)
             for r in rs
         ]
 
@@ -440,9 +442,7 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
         for t in treatments
         for metric in FIXTURE_DELTA_METRICS
     ]
-    ablations = [
-        c for c in conditions if c.startswith(ABLATION_PREFIX) and REFERENCE in conditions
-    ]
+    ablations = [c for c in conditions if c.startswith(ABLATION_PREFIX) and REFERENCE in conditions]
     ablation_deltas = [
         page_attribution(counted, c[len(ABLATION_PREFIX) :], metric)
         for c in ablations
@@ -493,8 +493,10 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
         conditions=conditions,
         baseline=baseline,
         repeats=repeats,
-        cells=[f"{f}/{c}/{a}" for (f, c, a) in sorted(by_cell, key=_cell_key(fixtures,
-               conditions, agents))],  # fmt: skip
+        cells=[
+            f"{f}/{c}/{a}"
+            for (f, c, a) in sorted(by_cell, key=_cell_key(fixtures, conditions, agents))
+        ],  # fmt: skip
         runs=RunCounts(
             expected=len(data.expected) if data.expected is not None else None,
             counted=len(counted),

@@ -80,7 +80,9 @@ def build_reports(
         elif check:
             status = "missing" if current is None else "differs"
         else:
-            atomic_write(root, rel, text, expected=checksum(current) if current is not None else None)
+            atomic_write(
+                root, rel, text, expected=checksum(current) if current is not None else None
+            )
             status = "written"
         result.reports.append(
             BuiltReport(

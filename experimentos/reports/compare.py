@@ -127,7 +127,9 @@ def compare_matrices(root: Path, a: str, b: str) -> Comparison:
                 metric,
                 f"a\0{condition}",
                 f"b\0{condition}",
-                fixtures=[fixture] if fixture else sorted({f for f, c, _ in both if c == condition}),
+                fixtures=[fixture]
+                if fixture
+                else sorted({f for f, c, _ in both if c == condition}),
                 agents=[agent] if agent else None,
             )
             delta = delta.model_copy(
@@ -250,9 +252,7 @@ def summarize(root: Path, base: str | None = None) -> Summary:
 
     current = matrices(open_source(root, None))
     at_base = (
-        {(m.experiment, m.matrix_id) for m in matrices(open_source(root, base))}
-        if base
-        else set()
+        {(m.experiment, m.matrix_id) for m in matrices(open_source(root, base))} if base else set()
     )
     out = []
     for data in current:
@@ -311,7 +311,9 @@ def render_summary(s: Summary) -> str:
         if s.regression
         else ("No significant regression against the base." if s.base else "")
     )
-    text = environment().get_template("summary.md.j2").render(
-        sections=sections, verdict=verdict, empty="No matrix runs in this repository."
+    text = (
+        environment()
+        .get_template("summary.md.j2")
+        .render(sections=sections, verdict=verdict, empty="No matrix runs in this repository.")
     )
     return text.rstrip("\n") + "\n"

@@ -65,11 +65,7 @@ def find_matrix(source: Source, ref: str) -> MatrixData:
     slug, _, matrix_id = ref.rpartition("/")
     if not matrix_id:
         raise UsageError(f"{ref!r} is not a matrix id", field="matrix")
-    found = [
-        m
-        for m in matrices(source, [slug] if slug else None)
-        if m.matrix_id == matrix_id
-    ]
+    found = [m for m in matrices(source, [slug] if slug else None) if m.matrix_id == matrix_id]
     if not found:
         raise NotFound(f"no runs of matrix {matrix_id!r} in {source.label}", field="matrix")
     if len(found) > 1:

@@ -64,8 +64,12 @@ def table_cell(value: object) -> str:
 
 
 def xml_text(value: object) -> str:
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
-        '"', "&quot;"
+    return (
+        str(value)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
     )
 
 
@@ -211,11 +215,7 @@ DELTA_COLUMNS = ["metric", "agents", "pairs", "delta [95% CI]", "p", "p (Holm)",
 def _delta_sections(r: MatrixResults) -> list[dict]:
     sections = []
     for treatment in [c for c in r.conditions if c != r.baseline]:
-        rows = [
-            _delta_row(d, LABELS[d.metric])
-            for d in r.deltas
-            if d.treatment == treatment
-        ]
+        rows = [_delta_row(d, LABELS[d.metric]) for d in r.deltas if d.treatment == treatment]
         sections.append(
             {
                 "title": f"`{treatment}` − `{r.baseline}`",

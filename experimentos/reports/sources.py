@@ -78,7 +78,13 @@ class RevisionSource(Source):
         self.prefix = f"{prefix}/" if prefix else ""
         self._blobs: dict[str, tuple[str, str]] = {}  # rel -> (mode, oid)
         listing = self.repo.run(
-            "ls-tree", "-r", "-z", "--full-tree", self.commit, "--", f"{self.prefix}{EXPERIMENTS_DIR}"
+            "ls-tree",
+            "-r",
+            "-z",
+            "--full-tree",
+            self.commit,
+            "--",
+            f"{self.prefix}{EXPERIMENTS_DIR}",
         ).stdout
         for entry in filter(None, listing.split(b"\0")):
             meta, _, path = entry.decode("utf-8", "surrogateescape").partition("\t")
