@@ -53,7 +53,7 @@ timeLimit: 60
 def outcome(fixture: str, condition: str, agent: str, repeat: int) -> dict:
     """Oracle exit, rules broken, and usage of one run, following the tables above."""
     side = 0 if condition == "none" else 1
-    clean = CLEAN[(fixture, agent)][repeat - 1][side] == "T"
+    clean = CLEAN[(fixture, agent)][(repeat - 1) % REPEATS][side] == "T"
     rules = {"pin_changed": [], "protected_edit": [], "out_of_scope": [], "forbidden_command": []}
     exit_code = 0
     if not clean:
