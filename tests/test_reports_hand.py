@@ -182,14 +182,16 @@ def test_pass_k_by_hand(hand: Path):
     results = results_for(hand, EXP)
     found = {(p.condition, p.agent, p.metric, p.k): p for p in results.pass_k}
     # brief x a1, clean pass: f1 4/5, f2 3/5.
-    # pass@1 = (0.8 + 0.6)/2 = 0.7; pass@2 = mean(1 - C(1,2)/C(5,2), 1 - C(2,2)/C(5,2))
-    # = (1 + 0.9)/2 = 0.95; pass^2 = mean(C(4,2)/10, C(3,2)/10) = (0.6 + 0.3)/2 = 0.45.
-    row = found["brief", "a1", "clean_pass", 1]
-    assert row.pass_at_k.estimate == pytest.approx(0.7, abs=1e-15)
+    # pass@2 = mean(1 - C(1,2)/C(5,2), 1 - C(2,2)/C(5,2)) = (1 + 0.9)/2 = 0.95;
+    # pass^2 = mean(C(4,2)/10, C(3,2)/10) = (0.6 + 0.3)/2 = 0.45;
+    # pass@5 = 1 (both tasks passed at least once); pass^5 = C(4,5) = C(3,5) = 0.
     row = found["brief", "a1", "clean_pass", 2]
     assert row.pass_at_k.estimate == pytest.approx(0.95, abs=1e-15)
     assert row.pass_hat_k.estimate == pytest.approx(0.45, abs=1e-15)
-    assert ("brief", "a1", "clean_pass", 10) not in found  # k above the 5 repeats
+    row = found["brief", "a1", "clean_pass", 5]
+    assert (row.pass_at_k.estimate, row.pass_hat_k.estimate) == (1.0, 0.0)
+    # pass@1 is the clean-pass rate (outcomes table); k = 10 needs 10 repeats.
+    assert {k for (_, _, _, k) in found} == {2, 5}
 
 
 def test_the_report_prints_the_hand_numbers(hand: Path):

@@ -14,6 +14,10 @@ Only runs that count (status finished) enter a statistic; a block whose metric i
 either side is not a pair (`dropped` says how many). Binary metrics use McNemar's exact test
 and Newcombe's paired interval, numeric ones the mean paired delta with a bootstrap interval
 (seed 0, so the same rows give the same numbers) and a sign-flip p-value (experimentos.stats).
+Above BOOTSTRAP_MAX (100) values or pairs, numeric intervals are Student's t and the test is
+the paired t-test (experimentos.stats.large): a bootstrap costs n x 2,000 draws in pure Python,
+and a report holds a few hundred intervals, so a 10,000-run matrix would take minutes; above
+100 values the central limit theorem has mostly done its work and the two intervals agree.
 When a report compares more than two conditions, the p-values of one metric and scope are
 Holm-adjusted across its comparisons, and significance reads the adjusted value.
 """
@@ -44,6 +48,7 @@ from experimentos.stats import (
     pass_k,
     wilson,
 )
+from experimentos.stats.large import paired_t, t_mean_interval
 
 ALPHA = 0.05
 SEED = 0
@@ -55,9 +60,11 @@ MEAN_METRICS = ("churn", "red_green_cycles", "tokens_in", "tokens_out", "cost_us
 DELTA_METRICS = ("pass", "clean_pass", *RULES, "churn", "tokens_in", "tokens_out", "cost_usd",
                  "wall_s")  # fmt: skip
 FIXTURE_DELTA_METRICS = ("pass", "clean_pass")
-PASS_K_METRICS = ("pass", "clean_pass")
-PASS_K_VALUES = (1, 2, 3, 5, 10)
+# pass@k of the outcome that matters; pass@1 is the clean-pass rate itself (outcomes table).
+PASS_K_METRICS = ("clean_pass",)
+PASS_K_VALUES = (2, 5)
 ALL = None  # the agent or fixture scope "all"
+BOOTSTRAP_MAX = 100  # values (or pairs) above which numeric intervals are Student's t
 
 
 def metric_kind(metric: str) -> Literal["binary", "numeric"]:
@@ -111,14 +118,18 @@ class Delta(BaseModel):
 
 
 def _select(
-    rows: Iterable[RunRow], fixtures: Iterable[str] | None, agents: Iterable[str] | None
+    rows: Iterable[RunRow],
+    conditions: set[str],
+    fixtures: Iterable[str] | None,
+    agents: Iterable[str] | None,
 ) -> list[RunRow]:
     want_f = set(fixtures) if fixtures is not None else None
     want_a = set(agents) if agents is not None else None
     return [
         r
         for r in rows
-        if r.counted
+        if r.condition in conditions
+        and r.counted
         and (want_f is None or r.fixture in want_f)
         and (want_a is None or r.agent in want_a)
     ]
@@ -139,11 +150,9 @@ def paired_delta(
     kind = metric_kind(metric)
     fixtures = list(fixtures) if fixtures is not None else None
     agents = list(agents) if agents is not None else None
-    chosen = _select(rows, fixtures, agents)
     sides: dict[str, dict[tuple, object]] = {baseline: {}, treatment: {}}
-    for row in chosen:
-        if row.condition in sides:
-            sides[row.condition][row.block] = row.value(metric)
+    for row in _select(rows, {baseline, treatment}, fixtures, agents):
+        sides[row.condition][row.block] = row.value(metric)  # type: ignore[index]
     blocks = sorted(set(sides[baseline]) | set(sides[treatment]))
     paired = [
         b
@@ -168,12 +177,12 @@ def paired_delta(
             [bool(x) for x in base], [bool(x) for x in treat], pairs_per_repeat=per_repeat
         )
         return judge(Delta(**scope, binary=result))
-    numbers = paired_continuous(
-        [float(x) for x in base],  # type: ignore[arg-type]
-        [float(x) for x in treat],  # type: ignore[arg-type]
-        seed=seed,
-        pairs_per_repeat=per_repeat,
-    )
+    xs = [float(x) for x in base]  # type: ignore[arg-type]
+    ys = [float(x) for x in treat]  # type: ignore[arg-type]
+    if len(paired) > BOOTSTRAP_MAX:
+        numbers = paired_t(xs, ys, pairs_per_repeat=per_repeat)
+    else:
+        numbers = paired_continuous(xs, ys, seed=seed, pairs_per_repeat=per_repeat)
     return judge(Delta(**scope, numeric=numbers))
 
 
@@ -374,7 +383,11 @@ def group_stats(
         if means and metric in MEAN_METRICS:
             values = [r.value(metric) for r in rows]
             known = [float(v) for v in values if v is not None]  # type: ignore[arg-type]
-            found[metric] = mean_interval(known, seed=SEED)
+            found[metric] = (
+                t_mean_interval(known)
+                if len(known) > BOOTSTRAP_MAX
+                else mean_interval(known, seed=SEED)
+            )
     return Group(
         condition=condition,
         agent=agent,
@@ -429,22 +442,31 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
         if (f, c, a) in by_cell
     ]
     treatments = [c for c in conditions if c != baseline]
+    by_condition: dict[str, list[RunRow]] = {}
+    for row in counted:
+        by_condition.setdefault(row.condition or "", []).append(row)
+
+    def pair_rows(*names: str) -> list[RunRow]:
+        return [r for name in names for r in by_condition.get(name, [])]
+
     scopes = [ALL, *agents] if len(agents) > 1 else [ALL]
     deltas = [
-        paired_delta(counted, metric, baseline, t, agents=None if agent is None else [agent])
+        paired_delta(
+            pair_rows(baseline, t), metric, baseline, t, agents=None if agent is None else [agent]
+        )
         for t in treatments
         for agent in scopes
         for metric in DELTA_METRICS
     ]
     fixture_deltas = [
-        paired_delta(counted, metric, baseline, t, fixtures=[f])
+        paired_delta(pair_rows(baseline, t), metric, baseline, t, fixtures=[f])
         for f in fixtures
         for t in treatments
         for metric in FIXTURE_DELTA_METRICS
     ]
     ablations = [c for c in conditions if c.startswith(ABLATION_PREFIX) and REFERENCE in conditions]
     ablation_deltas = [
-        page_attribution(counted, c[len(ABLATION_PREFIX) :], metric)
+        page_attribution(pair_rows(REFERENCE, c), c[len(ABLATION_PREFIX) :], metric)
         for c in ablations
         for metric in ("clean_pass", "pass")
     ]
@@ -512,7 +534,7 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
         deltas=deltas,
         fixture_deltas=fixture_deltas,
         attributions=attributions,
-        pass_k=_pass_k(counted, conditions, agents, fixtures),
+        pass_k=_pass_k(by_cell, conditions, agents, fixtures),
         holm=adjust,
     )
 
@@ -526,7 +548,10 @@ def _cell_key(fixtures: list[str], conditions: list[str], agents: list[str]):  #
 
 
 def _pass_k(
-    rows: Sequence[RunRow], conditions: list[str], agents: list[str], fixtures: list[str]
+    by_cell: dict[tuple, list[RunRow]],
+    conditions: list[str],
+    agents: list[str],
+    fixtures: list[str],
 ) -> list[PassKRow]:
     out = []
     for condition in conditions:
@@ -537,11 +562,7 @@ def _pass_k(
                 for fixture, one in itertools.product(fixtures, agents):
                     if agent is not None and one != agent:
                         continue
-                    values = [
-                        r.value(metric)
-                        for r in rows
-                        if r.condition == condition and r.fixture == fixture and r.agent == one
-                    ]
+                    values = [r.value(metric) for r in by_cell.get((fixture, condition, one), [])]
                     known = [v for v in values if v is not None]
                     if known:
                         tasks.append((len(known), sum(1 for v in known if v)))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -26,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from experimentos import __version__
 from experimentos.errors import ExperimentosError, InvalidPage
-from experimentos.lab.models import MatrixMetric, RunRecord, RunStatus
+from experimentos.lab.models import RunRecord, RunStatus
 from experimentos.lab.runs.events import events_rel, parse_events
 from experimentos.matrix.metrics import METRICS_VERSION, ground_truth
 from experimentos.reports.sources import Source, Unreadable
@@ -34,7 +33,17 @@ from experimentos.store.records import parse_record
 from experimentos.store.safe import state_path
 
 ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/1"
+FINISHED = RunStatus.finished.value
 CACHE_DIR = ("cache", "report-rows")
+
+
+class Measure(BaseModel):
+    """A ground-truth metric as a row keeps it (the record's MatrixMetric, without its text
+    validators: rows are validated by the thousand)."""
+
+    value: bool | int | float | None
+    source: str
+    reason: str | None = None
 
 
 class RunRow(BaseModel):
@@ -56,11 +65,11 @@ class RunRow(BaseModel):
     fixture_hash: str | None = None
     knowledge_commit: str | None = None
     knowledge_hash: str | None = None
-    metrics: dict[str, MatrixMetric] = {}
+    metrics: dict[str, Measure] = {}
 
     @property
     def counted(self) -> bool:
-        return self.status == RunStatus.finished.value
+        return self.status == FINISHED
 
     @property
     def block(self) -> tuple[str, str, int]:
@@ -115,7 +124,9 @@ def row_from_bytes(slug: str, rel: str, raw: bytes, events_raw: bytes | None) ->
         fixture_hash=block.fixture_hash,
         knowledge_commit=run.knowledge_commit,
         knowledge_hash=knowledge.content_hash if knowledge else None,
-        metrics=truth,
+        metrics={
+            k: Measure(value=m.value, source=m.source, reason=m.reason) for k, m in truth.items()
+        },
     )
 
 
@@ -141,13 +152,18 @@ def _key(raw: bytes, events_raw: bytes | None) -> str:
     return f"{ROWS_VERSION}:{digest.hexdigest()}"
 
 
+class _CacheFile(BaseModel):
+    version: str
+    rows: dict[str, RunRow | None]
+
+
 class _Cache:
     """Rows of one experiment's working tree, by content key (.experimentos/cache/…)."""
 
     def __init__(self, root: Path, slug: str, enabled: bool):
         self.path: Path | None = None
-        self.rows: dict[str, dict] = {}
-        self.used: dict[str, dict] = {}
+        self.rows: dict[str, RunRow | None] = {}
+        self.used: dict[str, RunRow | None] = {}
         self.dirty = False
         if not enabled:
             return
@@ -155,32 +171,27 @@ class _Cache:
             self.path = state_path(root, *CACHE_DIR) / f"{slug}.json"
         if self.path is None:
             return
-        with contextlib.suppress(OSError, ValueError):
-            data = json.loads(self.path.read_bytes())
-            if isinstance(data, dict) and data.get("version") == ROWS_VERSION:
-                rows = data.get("rows")
-                self.rows = rows if isinstance(rows, dict) else {}
+        with contextlib.suppress(OSError, ValueError, ValidationError):
+            cached = _CacheFile.model_validate_json(self.path.read_bytes())
+            if cached.version == ROWS_VERSION:
+                self.rows = cached.rows
 
     def get(self, key: str) -> RunRow | None | bool:
         """The cached row, None for a cached non-matrix record, False when not cached."""
         if key not in self.rows:
             return False
-        data = self.rows[key]
-        try:
-            row = None if data is None else RunRow.model_validate(data)
-        except ValidationError:
-            return False
-        self.used[key] = data
+        row = self.rows[key]
+        self.used[key] = row
         return row
 
     def put(self, key: str, row: RunRow | None) -> None:
-        self.used[key] = None if row is None else row.model_dump(mode="json")
+        self.used[key] = row
         self.dirty = True
 
     def save(self) -> None:
         if self.path is None or not (self.dirty or len(self.used) != len(self.rows)):
             return
-        data = json.dumps({"version": ROWS_VERSION, "rows": self.used}, sort_keys=True)
+        data = _CacheFile(version=ROWS_VERSION, rows=self.used).model_dump_json()
         with contextlib.suppress(OSError):
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".rows.", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -8,7 +8,10 @@ a revision's tree yields regular blobs only (a committed symlink is reported, ne
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import stat
 from pathlib import Path, PurePosixPath
 
 from experimentos.errors import GitError, NotFound, UnsafePath, UsageError
@@ -19,6 +22,9 @@ from experimentos.store.records import MAX_FILE_BYTES
 from experimentos.store.safe import read_regular, resolve_inside
 
 _REGULAR = ("100644", "100755")
+READ_LIMIT = MAX_FILE_BYTES * 4  # a record, an event log or a report
+# O_NONBLOCK: a FIFO in place of a file must not block the read; O_NOFOLLOW: never a symlink.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class Unreadable(Exception):
@@ -34,6 +40,7 @@ class Source:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._dirs: dict[str, int | None] = {}
 
     def experiments(self) -> list[str]:
         """Experiment slugs that have a directory under experiments/."""
@@ -46,12 +53,65 @@ class Source:
 
     def read(self, rel: str) -> bytes | None:
         """The bytes of a file; None when it is absent; Unreadable when it may not be read."""
+        parent, _, name = rel.rpartition("/")
+        real = self._dir(parent)
+        if real is None or name in ("", ".", ".."):
+            return self._read_checked(rel)
+        # A run directory holds thousands of files: it is resolved (and checked to be inside
+        # the root) once, and each file is opened in it without following a symlink.
         try:
-            return read_regular(self.root, rel, limit=MAX_FILE_BYTES * 4)
+            fd = os.open(name, _OPEN_FLAGS, dir_fd=real)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise Unreadable("is a symlink; not followed") from None
+            return self._read_checked(rel)
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise Unreadable("is not a regular file")
+            data = os.read(fd, READ_LIMIT + 1)
+            while len(data) <= READ_LIMIT:
+                more = os.read(fd, READ_LIMIT + 1 - len(data))
+                if not more:
+                    break
+                data += more
+            if len(data) > READ_LIMIT:
+                raise Unreadable(f"is larger than {READ_LIMIT} bytes")
+            return data
+        finally:
+            os.close(fd)
+
+    def _dir(self, rel: str) -> int | None:
+        """A descriptor of directory root/rel once resolved inside the root (None: unusable)."""
+        if rel not in self._dirs:
+            fd = None
+            try:
+                real = resolve_inside(self.root, rel) if rel else self.root.resolve()
+                fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except (UnsafePath, NotFound, OSError):
+                fd = None
+            self._dirs[rel] = fd
+        return self._dirs[rel]
+
+    def _read_checked(self, rel: str) -> bytes | None:
+        try:
+            return read_regular(self.root, rel, limit=READ_LIMIT)
         except NotFound:
             return None
         except UnsafePath as exc:
             raise Unreadable(exc.message) from None
+
+    def close(self) -> None:
+        for fd in self._dirs.values():
+            if fd is not None:
+                os.close(fd)
+        self._dirs.clear()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     def _names(self, rel: str) -> list[str]:
         try:
