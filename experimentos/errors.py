@@ -99,7 +99,8 @@ class InvalidPage(ExperimentosError):
         first = problems[0] if problems else None
         message = first.message if first else "invalid page"
         if len(problems) > 1:
-            message += f" (and {len(problems) - 1} more problem(s))"
+            more = len(problems) - 1
+            message += f" (and {more} more problem{'s' if more != 1 else ''})"
         super().__init__(message, path=path, field=first.field if first else None)
 
 

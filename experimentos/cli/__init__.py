@@ -86,8 +86,12 @@ app.add_typer(reports.report_app, name="report")
 def demo(
     ctx: typer.Context,
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Where to create it (default: a temp dir).")
+        Path | None,
+        typer.Option("--dir", help="Where to create it and keep it (default: a temp dir)."),
     ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the temp knowledge base (it is removed otherwise).")
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Seed a throwaway knowledge base with the starter pages and tour it."""
@@ -95,9 +99,9 @@ def demo(
 
     as_json = want_json(ctx, json_out)
     if as_json:
-        emit_json(asdict(run_demo(directory, echo=lambda _line: None)))
+        emit_json(asdict(run_demo(directory, echo=lambda _line: None, keep=keep)))
     else:
-        run_demo(directory, echo=typer.echo)
+        run_demo(directory, echo=typer.echo, keep=keep)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -115,6 +116,16 @@ def serve(
             raise UsageError("--run-id and --knowledge serve one run over stdio", field="transport")
         _serve_mcp_http(workspace, port, read_only)
         return
+    if transport == "stdio" and sys.stdin.isatty():
+        # stdout is the protocol: a person at a terminal gets the explanation on stderr
+        mode = " (read-only)" if read_only else ""
+        typer.echo(
+            f"experimentos MCP server{mode} for {workspace.root}: it speaks MCP (JSON-RPC) "
+            "on stdin/stdout to an agent, not to a person. Let your agent start it "
+            "(`experimentos mcp config --client claude-code|codex|cursor`); "
+            "stop it with Ctrl-C or Ctrl-D.",
+            err=True,
+        )
     pages = None
     if knowledge is not None:
         from experimentos.store import Workspace
@@ -151,18 +162,56 @@ def _serve_mcp_http(workspace, port: int, read_only: bool) -> None:  # noqa: ANN
 def config(
     ctx: typer.Context,
     client: Annotated[str, typer.Option(help="claude-code, codex or cursor.")],
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            help="project: a shared file in the project, portable (`experimentos` from PATH, "
+            "root relative to the project); user: your own file, absolute paths. Default: "
+            "project for claude-code and cursor, user for codex."
+        ),
+    ] = None,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="Merge the entry into the client's file (idempotent; nothing else changes).",
+        ),
+    ] = False,
     read_only: Annotated[
         bool, typer.Option("--read-only", help="Configure the server read-only.")
     ] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Print the snippet an MCP client needs to start this server, with absolute paths."""
-    from experimentos.mcp.clients import client_config
+    """Print (or --write) the entry an MCP client needs to start this server."""
+    from experimentos.mcp.clients import client_config, write_client_config
 
+    as_json = want_json(ctx, json_out)
     workspace = state(ctx).workspace()
-    snippet, where = client_config(client, workspace.root, read_only=read_only)
-    if want_json(ctx, json_out):
-        emit_json({"client": client, "where": where, "snippet": snippet})
+    found = client_config(client, workspace.root, read_only=read_only, scope=scope)
+    result = write_client_config(found) if write else None
+    if found.scope == "project" and not found.command_on_path:
+        typer.echo(
+            "note: `experimentos` is not on PATH here; the client starts it from its own PATH "
+            "(start the client with this environment active, or install experimentos with "
+            "pipx or `uv tool`)",
+            err=True,
+        )
+    if as_json:
+        data = {
+            "client": found.client,
+            "scope": found.scope,
+            "path": str(found.path),
+            "entry": found.entry,
+            "snippet": found.snippet,
+        }
+        if result is not None:
+            data["written"] = result.changed
+        emit_json(data)
         return
-    typer.echo(f"# {where}", err=True)
-    typer.echo(snippet, nl=False)
+    if result is None:
+        typer.echo(f"# {found.path} ({found.scope} scope; merge it, or run with --write)", err=True)
+        typer.echo(found.snippet, nl=False)
+    elif result.changed:
+        typer.echo(f"wrote the {found.client} entry for experimentos to {result.path}")
+    else:
+        typer.echo(f"{result.path} already has this entry; nothing changed")

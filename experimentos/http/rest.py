@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -288,7 +289,8 @@ class Api:
             _field(data, "rationale", str) or "",
             _field(data, "reviewer", str),
         )
-        return result.model_dump(mode="json")
+        # camelCase like every other answer here (and the test record's runRef, evaluatedAt)
+        return {to_camel(k): v for k, v in result.model_dump(mode="json").items()}
 
 
 # --- the app ----------------------------------------------------------------------------------

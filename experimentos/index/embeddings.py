@@ -162,8 +162,11 @@ def resolve_embedder(config: IndexConfig) -> EmbedderChoice:
             field="index.embedder",
         )
     if not embeddings_installed():
+        from experimentos.index.extras import install_hint
+
         return EmbedderChoice(
-            None, "the embeddings extra is not installed (pip install 'experimentos[embeddings]')"
+            None,
+            f"the embeddings extra is not installed; add it with: {install_hint('embeddings')}",
         )
     key = (name, config.max_seq_length)
     if key not in _CACHE:

@@ -404,7 +404,8 @@ def delete_experiment(workspace: Workspace, ref: str, force: bool = False) -> De
         names = ", ".join(p.name.removesuffix(".md") for p in runs[:5])
         more = f" and {len(runs) - 5} more" if len(runs) > 5 else ""
         raise UsageError(
-            f"{exp.id} has {len(runs)} run(s) ({names}{more}); pass --force to delete them too",
+            f"{exp.id} has {len(runs)} run{'s' if len(runs) != 1 else ''} ({names}{more}); "
+            "pass --force to delete them too",
             path=record.path,
         )
     tests = scan_tests(root, exp.slug)

@@ -32,9 +32,10 @@ from experimentos.lab.models import MatrixRun, RunOutcome, RunRecord, RunStatus
 from experimentos.lab.runs.events import append_events
 from experimentos.matrix import transcripts
 from experimentos.matrix.cells import Cell
-from experimentos.matrix.fixtures import clean_env, materialize, run_oracle
+from experimentos.matrix.fixtures import materialize, run_oracle
 from experimentos.matrix.plan import Plan
 from experimentos.matrix.process import ProcessResult, run_process
+from experimentos.matrix.procgroup import clean_env
 from experimentos.matrix.records import (
     WORKDIR_PREFIX,
     Claim,

@@ -48,7 +48,11 @@ READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hin
 
 Task = Annotated[str, Field(description="What the agent is about to do, in its own words.")]
 Repo = Annotated[
-    str | None, Field(description="Path of the target repository (its manifests are read).")
+    str | None,
+    Field(
+        description="Path of the target repository (its manifests are read): absolute, or "
+        "relative to the knowledge root."
+    ),
 ]
 Libraries = Annotated[list[str] | None, Field(description="Libraries the task involves.")]
 Files = Annotated[list[str] | None, Field(description="Repo-relative files the task touches.")]

@@ -10,6 +10,7 @@ import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -124,13 +125,29 @@ class Server:
     def brief(self, request: BriefRequest, write: bool = False) -> tuple[Brief, str | None]:
         if write and self.read_only:
             raise UsageError(f"writing the brief file is {WRITE_NOTE}", field="write")
-        brief = compile_brief(self.live, request)
+        brief = compile_brief(self.live, self.anchored(request))
         self.briefs[brief.brief_id] = brief
         self.briefs.move_to_end(brief.brief_id)
         while len(self.briefs) > BRIEF_MEMORY:
             self.briefs.popitem(last=False)
         path = write_brief(self.live.workspace, brief) if write else None
         return brief, path
+
+    def anchored(self, request: BriefRequest) -> BriefRequest:
+        """The request with a relative `repo` taken from the knowledge root.
+
+        The server's working directory is wherever the client happened to start it, so it
+        means nothing to the agent; the knowledge root is the one place both sides know.
+        """
+        if not request.repo:
+            return request
+        try:
+            repo = Path(request.repo).expanduser()
+        except RuntimeError:  # ~name of an unknown user
+            raise UsageError(f"cannot expand {request.repo[:80]!r}", field="repo") from None
+        if repo.is_absolute():
+            return request
+        return request.model_copy(update={"repo": str(self.live.workspace.root / repo)})
 
     def record_pre_work(
         self,
