@@ -35,6 +35,7 @@ LAYERS = {
     "experimentos.matrix.spec": 4,  # schema.py exports its JSON Schema
     "experimentos.site": 6,  # reads knowledge, lab and briefs; adapters call it
     "experimentos.ci": 6,  # what the workflows call: proposals, lab paths
+    "experimentos.reports": 6,
     "experimentos.__main__": 9,
     "experimentos.cli": 9,
     "experimentos.mcp": 9,

@@ -19,6 +19,7 @@ from experimentos.cli import (
     lifecycle,
     matrix,
     proposals,
+    reports,
     runs,
     search,
     serve,
@@ -86,6 +87,7 @@ app.command()(lifecycle.doctor)
 app.add_typer(lifecycle.cite_app, name="cite")
 app.add_typer(site.site_app, name="site")
 app.add_typer(ci.ci_app, name="ci")
+app.add_typer(reports.report_app, name="report")
 
 
 @app.command()
