@@ -37,7 +37,8 @@ REVIEWED = page_text(
     "policy",
     "Read the failing test first",
     extra="status: accepted\nappliesTo:\n  library: lib\nreview:\n  reviewer: Grace\n"
-    "  reviewedAt: 2026-01-10\n  rationale: It helped before.\n  evidence: [failure.blind-upgrade]\n",
+    "  reviewedAt: 2026-01-10\n  rationale: It helped before.\n"
+    "  evidence: [failure.blind-upgrade]\n",
     body="## Rule\n\nRead the test before editing.\n",
 )
 FAILURE = page_text("failure.blind-upgrade", "failure", "Blind upgrade", body="## Symptoms\n")
@@ -167,7 +168,8 @@ def write_matrix(
     spec = (
         f"fixtures: [{', '.join(fixtures)}]\n"
         f"conditions: [{', '.join(repr(c) for c in conditions)}]\n"
-        f"agents:\n" + "".join(f"  - {{name: {a}, adapter: codex}}\n" for a in agents)
+        f"agents:\n"
+        + "".join(f"  - {{name: {a}, adapter: codex}}\n" for a in agents)
         + f"repeats: {repeats}\ntimeLimit: 60\n"
     )
     files = {
@@ -181,7 +183,9 @@ def write_matrix(
         for repeat, letters in enumerate(runs, start=1):
             assert len(letters) == len(conditions), (fixture, agent, repeat, letters)
             for condition, outcome in zip(conditions, letters, strict=True):
-                rec = record(matrix, fixture, condition, agent, repeat, outcome, commit, rule, dirty)
+                rec = record(
+                    matrix, fixture, condition, agent, repeat, outcome, commit, rule, dirty
+                )
                 files[f"experiments/{matrix}/runs/{rec.id}.md"] = render_record(rec).decode()
     write_files(ws.root, files)
     if commit_files:

@@ -124,9 +124,11 @@ def print_gate(gate: GateResult) -> None:
         )
         for d in bad:
             typer.echo(f"    {describe(d)}")
-    costs = [describe(d) for d in gate.costs if d.delta is not None]
+    costs = [describe(d) for d in gate.costs if d.delta]
     if costs:
         typer.echo("  costs (not gating): " + "; ".join(costs))
+    elif gate.costs:
+        typer.echo("  costs (not gating): no change in churn, tokens, cost or time")
     for reason in gate.reasons:
         typer.echo(f"  why not: {reason}")
     if gate.repeats_needed is not None:

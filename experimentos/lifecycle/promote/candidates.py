@@ -33,6 +33,7 @@ from experimentos.lifecycle.promote.gate import (
     check_metric,
     describe,
     gate_for,
+    repeats_needed_text,
 )
 from experimentos.lifecycle.promote.scope import (
     FixtureInfo,
@@ -42,7 +43,7 @@ from experimentos.lifecycle.promote.scope import (
     load_fixture_infos,
     matrix_fixtures,
 )
-from experimentos.matrix.metrics import HIGHER_IS_BETTER
+from experimentos.matrix.metrics import HIGHER_IS_BETTER, LABELS
 from experimentos.reports.analysis import ABLATION_PREFIX, BASELINE, REFERENCE, MatrixData
 from experimentos.reports.load import matrices
 from experimentos.reports.sources import Source
@@ -163,17 +164,33 @@ def classify(gate: GateResult) -> Candidate:
         harm = d.regression or bool(regressions)
         if gate.passed:
             suggestion = "none" if accepted else "promote"
-            why = f"the gate passes: {describe(d)}"
+            why = (
+                "accepted, and the gate passes: keep it"
+                if accepted
+                else f"the gate passes ({gate.basis}), no significant regression in "
+                f"{len(gate.checks)} other outcome comparisons"
+            )
         elif harm:
             suggestion = "demote" if accepted else "none"
-            what = describe(d) if d.regression else "; ".join(regressions)
+            what = (
+                f"the page makes {LABELS[gate.metric]} worse"
+                if d.regression
+                else f"{len(regressions)} significant regression(s) with the page"
+            )
             why = f"harm: {what}" + ("" if accepted else " (a draft: nothing to promote)")
         elif better:
             suggestion = "retest"
-            why = "; ".join(gate.reasons)
+            why = (
+                f"underpowered: {repeats_needed_text(d)}"
+                if d.underpowered
+                else "not significant after Holm: more repeats, or fewer comparisons"
+            )
         else:
             suggestion = "demote" if accepted else "none"
-            why = f"no effect: {describe(d)}" + ("" if accepted else " (nothing to promote)")
+            direction = "0" if d.delta == 0 else "against the page"
+            why = f"no effect: the observed delta is {direction}" + (
+                "" if accepted else " (nothing to promote)"
+            )
     r = d.result if d is not None else None
     return Candidate(
         page=gate.page,

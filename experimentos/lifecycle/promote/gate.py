@@ -327,16 +327,18 @@ def _primary_reasons(d: Delta) -> list[str]:
     if d.regression:
         return [f"the page makes {LABELS[d.metric]} worse: {describe(d)}"]
     if d.underpowered:
-        size = result.sample_size
-        if size is not None and size.pairs is not None:
-            power = f"{size.power:.0%} power"
-            need = f"about {size.repeats} repeats needed ({size.pairs} pairs at {power})"
-        elif size is not None:
-            need = size.reason or "the repeats needed are unknown"
-        else:
-            need = "the repeats needed are unknown"
-        return [f"underpowered: {describe(d)}; {need}"]
+        return [f"underpowered: {describe(d)}; {repeats_needed_text(d)}"]
     return [f"not significant after Holm: {describe(d)}"]
+
+
+def repeats_needed_text(d: Delta) -> str:
+    """'about 31 repeats needed (61 pairs at 80% power)', or why no number would do."""
+    size = d.result.sample_size
+    if size is None:
+        return "the repeats needed are unknown"
+    if size.pairs is None:
+        return size.reason or "the repeats needed are unknown"
+    return f"about {size.repeats} repeats needed ({size.pairs} pairs at {size.power:.0%} power)"
 
 
 def describe(d: Delta) -> str:
