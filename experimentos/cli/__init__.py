@@ -12,15 +12,18 @@ from experimentos import __version__
 from experimentos.cli import (
     agents,
     brief,
+    ci,
     experiments,
     fixtures,
     knowledge,
+    lifecycle,
     matrix,
     proposals,
     reports,
     runs,
     search,
     serve,
+    site,
 )
 from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
 
@@ -80,6 +83,11 @@ app.command()(serve.serve)
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(matrix.matrix_app, name="matrix")
 app.add_typer(reports.report_app, name="report")
+app.add_typer(lifecycle.ingest_app, name="ingest")
+app.command()(lifecycle.doctor)
+app.add_typer(lifecycle.cite_app, name="cite")
+app.add_typer(site.site_app, name="site")
+app.add_typer(ci.ci_app, name="ci")
 
 
 @app.command()

@@ -204,6 +204,17 @@ class Cite(_Model):
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
+class Origin(_Model):
+    """Where a source page's text came from (e.g. an issue thread), as of when it was fetched."""
+
+    url: Annotated[Text, Field(min_length=1)]
+    fetched_at: dt.date = Field(alias="fetchedAt")
+    state: Text | None = Field(default=None, description="e.g. open, closed (not_planned)")
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
+        description="of the fetched content, to tell a changed thread from an unchanged one"
+    )
+
+
 class Review(_Model):
     reviewer: Text
     reviewed_at: dt.date = Field(alias="reviewedAt")
@@ -230,6 +241,7 @@ class Page(_Model):
     required_checks: TextList = Field(default_factory=list, alias="requiredChecks")
     forbidden_actions: TextList = Field(default_factory=list, alias="forbiddenActions")
     cites: Annotated[list[Cite], BeforeValidator(_none_to_list)] = Field(default_factory=list)
+    origin: Origin | None = None
     review: Review | None = None
     expires: dt.date | None = None
     tags: TextList = Field(default_factory=list)
