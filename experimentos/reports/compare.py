@@ -21,14 +21,10 @@ from pydantic import BaseModel
 
 from experimentos.errors import UsageError
 from experimentos.matrix.metrics import LABELS
-from experimentos.reports.analysis import (
-    Delta,
-    MatrixData,
-    judge,
-    paired_delta,
-)
+from experimentos.reports.analysis import Delta, judge, paired_delta
 from experimentos.reports.load import find_matrix, matrices, report_rel
 from experimentos.reports.render import environment, headline
+from experimentos.reports.results import MatrixData
 from experimentos.reports.rows import RunRow
 from experimentos.reports.sources import open_source
 from experimentos.stats import fmt_delta, fmt_p, fmt_rate, holm
@@ -248,7 +244,7 @@ class Summary(BaseModel):
 
 def summarize(root: Path, base: str | None = None) -> Summary:
     """Every matrix's headline; with `base`, each compared with itself at that revision."""
-    from experimentos.reports.analysis import analyze
+    from experimentos.reports.results import analyze
 
     current = matrices(open_source(root, None))
     at_base = (
