@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from experimentos.cli import app
-from experimentos.reports.analysis import MatrixData, analyze
 from experimentos.reports.render import render_report
+from experimentos.reports.results import MatrixData, analyze
 from experimentos.reports.rows import load_rows
 from experimentos.reports.sources import Source
 from experimentos.store.scaffold import init_workspace

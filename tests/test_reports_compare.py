@@ -96,6 +96,16 @@ def test_summary_for_a_pull_request_comment(repo: Path):
     assert data["regression"] is True and data["base"] == "HEAD"
 
 
+def test_a_matrix_new_since_the_base_compares_to_nothing(repo: Path):
+    """A pull request that adds a matrix: at the base it has no runs; nothing regresses."""
+    git(repo, "rm", "-r", "-q", "--cached", f"experiments/{EXP}")
+    git(repo, "commit", "-q", "-m", "the base had no such matrix")  # the files stay on disk
+    result = cli(repo, "report", "compare", f"{EXP}@HEAD", EXP)
+    assert result.exit_code == 0, result.output
+    assert "no runs (the matrix is new on the other side)" in result.output
+    assert "only in B: `f1/none/a1`" in result.output
+
+
 def test_bad_references_are_bad_input(repo: Path):
     assert "no runs of matrix 'nope'" in cli(repo, "report", "compare", "nope", EXP).output
     result = cli(repo, "report", "compare", f"{EXP}@no-such-rev", EXP)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from experimentos.reports.analysis import Delta, MatrixResults
+from experimentos.reports.analysis import Delta
 from experimentos.reports.build import results_for
+from experimentos.reports.results import MatrixResults
 from experimentos.stats import Rate
 
 ANSWER_METRICS = ("pass", "clean_pass")

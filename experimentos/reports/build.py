@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from experimentos.errors import NotFound
-from experimentos.reports.analysis import MatrixResults, analyze
 from experimentos.reports.load import find_matrix, matrices, report_rel
 from experimentos.reports.render import render_report
+from experimentos.reports.results import MatrixResults, analyze
 from experimentos.reports.sources import Source, Unreadable, open_source
 from experimentos.store import Workspace
 from experimentos.store.documents import checksum

@@ -19,16 +19,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from experimentos.errors import UsageError
+from experimentos.errors import NotFound, UsageError
 from experimentos.matrix.metrics import LABELS
-from experimentos.reports.analysis import (
-    Delta,
-    MatrixData,
-    judge,
-    paired_delta,
-)
+from experimentos.reports.analysis import Delta, judge, paired_delta
 from experimentos.reports.load import find_matrix, matrices, report_rel
 from experimentos.reports.render import environment, headline
+from experimentos.reports.results import MatrixData
 from experimentos.reports.rows import RunRow
 from experimentos.reports.sources import open_source
 from experimentos.stats import fmt_delta, fmt_p, fmt_rate, holm
@@ -77,10 +73,18 @@ def parse_ref(text: str) -> tuple[str, str | None]:
     return ref, (rev or None)
 
 
-def _load(root: Path, text: str) -> tuple[MatrixRef, MatrixData]:
+def _load(root: Path, text: str, missing_ok: bool = False) -> tuple[MatrixRef, MatrixData]:
+    """A side of the comparison; with `missing_ok`, a matrix with no runs at its revision is
+    an empty side (a report a pull request adds has nothing at the base)."""
     ref, rev = parse_ref(text)
     source = open_source(root, rev)
-    data = find_matrix(source, ref)
+    try:
+        data = find_matrix(source, ref)
+    except NotFound:
+        if not (missing_ok and rev is not None):
+            raise
+        slug, _, matrix_id = ref.rpartition("/")
+        data = MatrixData(matrix_id=matrix_id, experiment=slug or "-", rows=[])
     counted = sum(1 for r in data.rows if r.counted)
     info = MatrixRef(
         text=text,
@@ -100,8 +104,12 @@ def _relabel(rows: list[RunRow], side: str) -> list[RunRow]:
 
 def compare_matrices(root: Path, a: str, b: str) -> Comparison:
     """Per fixture x condition x agent (and pooled) deltas B - A of the gate metrics."""
-    ref_a, data_a = _load(root, a)
-    ref_b, data_b = _load(root, b)
+    # The side at a git revision may predate the matrix (exit 0, nothing to compare); a
+    # matrix missing on both sides, or in the working tree, is bad input.
+    ref_b, data_b = _load(root, b, missing_ok=True)
+    ref_a, data_a = _load(root, a, missing_ok=bool(data_b.rows))
+    if not data_b.rows and not data_a.rows:
+        raise NotFound(f"no runs of {b!r} nor of {a!r}", field="matrix")
     cells_a = {(r.fixture, r.condition, r.agent) for r in data_a.rows if r.counted}
     cells_b = {(r.fixture, r.condition, r.agent) for r in data_b.rows if r.counted}
     both = cells_a & cells_b
@@ -217,6 +225,8 @@ def render_comparison(c: Comparison) -> str:
 
 def _describe(ref: MatrixRef) -> str:
     where = f"at {ref.rev} ({ref.commit[:12]})" if ref.rev and ref.commit else "working tree"
+    if ref.counted == 0 and ref.excluded == 0:
+        return f"`{ref.matrix_id}` {where}: no runs (the matrix is new on the other side)"
     return (
         f"`{ref.experiment}/{ref.matrix_id}` {where}: {ref.counted} runs counted, "
         f"{ref.excluded} not counted"
@@ -248,7 +258,7 @@ class Summary(BaseModel):
 
 def summarize(root: Path, base: str | None = None) -> Summary:
     """Every matrix's headline; with `base`, each compared with itself at that revision."""
-    from experimentos.reports.analysis import analyze
+    from experimentos.reports.results import analyze
 
     current = matrices(open_source(root, None))
     at_base = (

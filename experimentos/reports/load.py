@@ -8,7 +8,7 @@ from experimentos.errors import ExperimentosError, NotFound, UsageError
 from experimentos.lab.paths import EXPERIMENTS_DIR, experiment_slug
 from experimentos.matrix.cells import expand
 from experimentos.matrix.spec import MatrixSpec, parse_spec, spec_rel
-from experimentos.reports.analysis import MatrixData
+from experimentos.reports.results import MatrixData
 from experimentos.reports.rows import RunRow, load_rows
 from experimentos.reports.sources import Source, Unreadable
 

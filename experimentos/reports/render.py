@@ -13,13 +13,9 @@ from typing import Any
 
 from experimentos import __version__
 from experimentos.matrix.metrics import LABELS, RULES
-from experimentos.reports.analysis import (
-    ABLATION_PREFIX,
-    Delta,
-    Group,
-    MatrixResults,
-)
+from experimentos.reports.analysis import ABLATION_PREFIX, Delta
 from experimentos.reports.charts import PALETTE, Bar, delta_chart, rate_chart
+from experimentos.reports.results import Group, MatrixResults
 from experimentos.stats import (
     Rate,
     fmt_delta,

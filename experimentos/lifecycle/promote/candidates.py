@@ -44,8 +44,9 @@ from experimentos.lifecycle.promote.scope import (
     matrix_fixtures,
 )
 from experimentos.matrix.metrics import HIGHER_IS_BETTER, LABELS
-from experimentos.reports.analysis import ABLATION_PREFIX, BASELINE, REFERENCE, MatrixData
+from experimentos.reports.analysis import ABLATION_PREFIX, BASELINE, REFERENCE
 from experimentos.reports.load import matrices
+from experimentos.reports.results import MatrixData
 from experimentos.reports.sources import Source
 from experimentos.store import Workspace
 

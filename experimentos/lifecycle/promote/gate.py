@@ -50,13 +50,13 @@ from experimentos.reports.analysis import (
     BASELINE,
     REFERENCE,
     Delta,
-    MatrixData,
     judge,
     page_attribution,
     paired_delta,
     with_holm,
 )
 from experimentos.reports.load import find_matrix, report_rel
+from experimentos.reports.results import MatrixData
 from experimentos.reports.rows import RunRow
 from experimentos.reports.sources import Source
 from experimentos.stats import fmt_delta, fmt_p, holm

@@ -36,7 +36,8 @@ from experimentos.matrix.fixture import Fixture
 from experimentos.matrix.fixtures import load_fixture
 from experimentos.repofacts.facts import LocalFacts, read_local_facts
 from experimentos.repofacts.versions import MatchContext, applies
-from experimentos.reports.analysis import ABLATION_PREFIX, BASELINE, REFERENCE, MatrixData
+from experimentos.reports.analysis import ABLATION_PREFIX, BASELINE, REFERENCE
+from experimentos.reports.results import MatrixData
 from experimentos.reports.sources import Source, Unreadable
 from experimentos.store.git import Repo
 from experimentos.store.paths import page_path
