@@ -205,7 +205,7 @@ def test_a_significant_regression_elsewhere_blocks_the_gate(tmp_path):
     # phi = 0 (an empty margin): low = 1 - sqrt(0.194^2 + 0.194^2) = 0.726.
     assert gate.reasons == [
         "significant regression with the page: protected edit +1.00 [+0.73, +1.00] over 16 "
-        "pairs, p = <0.001 (Holm <0.001)"
+        "pairs, p < 0.001, Holm < 0.001"
     ]
 
 

@@ -184,7 +184,8 @@ def candidates(
 
 
 def _print_candidates(result: CandidatesResult) -> None:
-    from experimentos.stats import fmt_interval, fmt_p, fmt_signed
+    from experimentos.lifecycle.promote.gate import p_text
+    from experimentos.stats import fmt_interval, fmt_signed
 
     typer.echo(f"{result.experiment}: {', '.join(result.matrices)} ({result.metric})")
     for suggestion in ("promote", "demote", "retest"):
@@ -193,10 +194,10 @@ def _print_candidates(result: CandidatesResult) -> None:
         for c in found:
             numbers = (
                 f"{fmt_signed(c.delta)} {fmt_interval(c.low, c.high, signed=True)} over "
-                f"{c.pairs} pairs, p = {fmt_p(c.p_value)}"
+                f"{c.pairs} pairs, p {p_text(c.p_value)}"
             )
             if c.p_adjusted is not None:
-                numbers += f" (Holm {fmt_p(c.p_adjusted)})"
+                numbers += f", Holm {p_text(c.p_adjusted)}"
             typer.echo(f"  {c.page} [{c.status}] on {c.matrix}: {numbers}")
             typer.echo(f"      {c.why}")
     rest = result.by("none")

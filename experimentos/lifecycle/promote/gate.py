@@ -115,9 +115,9 @@ class GateResult(BaseModel):
         d = self.primary
         if d is None or self.baseline is None:
             return "no comparison"
-        p = f"McNemar exact p = {fmt_p(d.p_value)}"
+        p = f"McNemar exact p {p_text(d.p_value)}"
         if d.p_adjusted is not None:
-            p += f", Holm-adjusted {fmt_p(d.p_adjusted)}"
+            p += f", Holm-adjusted p {p_text(d.p_adjusted)}"
         return (
             f"{LABELS[self.metric]} {fmt_delta(d.result)} with the page over {d.pairs} pairs "
             f"(`{self.treatment}` vs `{self.baseline}`), {p}"
@@ -331,6 +331,12 @@ def _primary_reasons(d: Delta) -> list[str]:
     return [f"not significant after Holm: {describe(d)}"]
 
 
+def p_text(p: float | None) -> str:
+    """'= 0.125', '< 0.001' (stats.fmt_p's digits, read as a relation)."""
+    text = fmt_p(p)
+    return f"< {text[1:]}" if text.startswith("<") else f"= {text}"
+
+
 def repeats_needed_text(d: Delta) -> str:
     """'about 31 repeats needed (61 pairs at 80% power)', or why no number would do."""
     size = d.result.sample_size
@@ -342,15 +348,15 @@ def repeats_needed_text(d: Delta) -> str:
 
 
 def describe(d: Delta) -> str:
-    """'clean pass +0.65 [+0.38, +0.82] over 20 pairs, p = <0.001' (with its scope)."""
+    """'clean pass +0.65 [+0.38, +0.82] over 20 pairs, p < 0.001' (with its scope)."""
     where = []
     if d.fixture is not None:
         where.append(f"fixture {d.fixture}")
     if d.agent is not None:
         where.append(f"agent {d.agent}")
     scope = f" on {', '.join(where)}" if where else ""
-    p = f"p = {fmt_p(d.p_value)}"
+    p = f"p {p_text(d.p_value)}"
     if d.p_adjusted is not None:
-        p += f" (Holm {fmt_p(d.p_adjusted)})"
+        p += f", Holm {p_text(d.p_adjusted)}"
     sig = 3 if d.kind == "numeric" else None
     return f"{LABELS[d.metric]}{scope} {fmt_delta(d.result, sig=sig)} over {d.pairs} pairs, {p}"

@@ -233,10 +233,10 @@ def _sig(value: float | None) -> float | None:
 
 def _basis(gate: GateResult) -> str:
     if gate.basis == "ablation":
-        return f"ablation `{gate.baseline}`"
+        return "by the page's ablation"
     if gate.basis is None:
-        return "no comparison"
-    return f"`{gate.treatment}` vs `{gate.baseline}` on {', '.join(gate.fixtures)} ({gate.basis})"
+        return "no comparison for the page"
+    return f"on {', '.join(gate.fixtures)} (by {gate.basis})"
 
 
 def _rationale(gate: GateResult, note: str | None, override: bool) -> str:
@@ -259,13 +259,14 @@ def _override_section(gate: GateResult, note: str | None, reviewer: str, today: 
     lines = [
         OVERRIDE_HEADING,
         "",
-        f"The promotion gate did **not** pass on matrix `{gate.matrix}` ({metric}, "
-        f"{_basis(gate)}):",
+        f"The promotion gate did **not** pass on matrix `{gate.matrix}`, {metric} {_basis(gate)}:",
         "",
     ]
     lines += [f"- {reason}" for reason in gate.reasons]
     if gate.primary is not None and gate.primary.delta is not None:
-        lines.append(f"- measured: {describe(gate.primary)}")
+        measured = describe(gate.primary)
+        if not any(measured in reason for reason in gate.reasons):
+            lines.append(f"- measured: {measured}")
     lines += ["", f"Accepted anyway by {reviewer} on {today.isoformat()}: {note}"]
     return "\n".join(lines) + "\n"
 
