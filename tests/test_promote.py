@@ -22,7 +22,7 @@ from experimentos.reports.sources import Source
 from experimentos.stats import mcnemar_exact
 from experimentos.store import Workspace, parse_document
 
-from .conftest import git, write_files
+from .conftest import git, page_text, write_files
 from .promote_helpers import ABLATION, KEEP_PINS, PAGE, make_kb, strong_effect, write_matrix
 from .proposal_helpers import branches
 from .proposal_helpers import snapshot as full_snapshot
@@ -447,3 +447,38 @@ def test_json_of_a_passing_promotion(effect, cli):
     assert data["promoted"] and data["proposal"]["name"] == "xos/promote/policy.keep-pins"
     assert data["gate"]["passed"] and data["gate"]["primary"]["binary"]["only_treatment"] == 16
     assert data["evidence"][0] == "experiment.ablate"
+
+
+def test_brief_vs_none_with_three_conditions_uses_the_reports_holm_family(tmp_path):
+    general = page_text("policy.general", "policy", "General", body="## Rule\n")
+    ws, commit = make_kb(tmp_path / "repo", pages={"policies/general.md": general})
+    ablation_matrix(ws, commit)
+    gate = compute_gate(ws, "policy.general", "ablate")
+    # No appliesTo: the page applies to every fixture, so its gate is the report's headline.
+    assert gate.basis == "appliesTo" and gate.fixtures == ["f1", "f2"]
+    assert set(gate.fixture_notes.values()) == {
+        "the page's appliesTo is empty: it applies to every fixture"
+    }
+    report = results_for(ws.root, "ablate")
+    headline = next(
+        d
+        for d in report.deltas
+        if (d.baseline, d.treatment, d.metric, d.agent) == ("none", "brief", "clean_pass", None)
+    )
+    assert gate.primary.result == headline.result  # p_adjusted included
+    assert headline.p_adjusted is not None and headline.p_adjusted > headline.p_value
+
+
+def test_a_page_no_fixture_is_for(tmp_path):
+    elsewhere = page_text(
+        "policy.elsewhere", "policy", "Elsewhere", extra="appliesTo:\n  library: zzz\n"
+    )
+    ws, commit = make_kb(tmp_path / "repo", pages={"policies/elsewhere.md": elsewhere})
+    write_matrix(ws, "headline", ["none", "brief"], {("f1", "a1"): strong_effect(10)}, commit)
+    gate = compute_gate(ws, "policy.elsewhere", "headline")
+    assert not gate.passed and gate.primary is None and gate.fixtures == []
+    assert gate.fixture_notes == {"f1": "left out: library: zzz is not used by this repository"}
+    assert gate.reasons == [
+        "no fixture of the matrix names the page in guardedBy or matches its appliesTo, and the "
+        "matrix has no ablation of it"
+    ]

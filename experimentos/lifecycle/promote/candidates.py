@@ -114,7 +114,7 @@ def candidates(
         considered, infos, skipped = _considered(workspace, data, pages)
         result.skipped += skipped
         for page_id in considered:
-            gate = gate_for(workspace.root, data, pages[page_id], metric, infos)
+            gate = gate_for(workspace.root, data, pages[page_id], metric, infos, costs=False)
             result.candidates.append(classify(gate))
     result.candidates.sort(key=lambda c: (ORDER.index(c.suggestion), c.page, c.matrix))
     return result

@@ -163,8 +163,11 @@ def gate_for(
     page: Page,
     metric: str = DEFAULT_METRIC,
     fixtures: Mapping[str, FixtureInfo] | None = None,
+    *,
+    costs: bool = True,
 ) -> GateResult:
-    """The gate for `page` on one matrix's rows (`fixtures`: preloaded, for many pages)."""
+    """The gate for `page` on one matrix's rows (`fixtures`: preloaded, for many pages;
+    `costs=False` skips the effort metrics, whose bootstrap intervals cost the most)."""
     conditions = counted_conditions(data)
     ablated = f"{ABLATION_PREFIX}{page.id}" in conditions and REFERENCE in conditions
     if fixtures is None and not ablated:
@@ -204,9 +207,11 @@ def gate_for(
     result.primary = primary
     result.runs = _paired_runs(rows, metric, scope.baseline, scope.treatment, fx)
     result.checks = _checks(data, scope, metric)
-    result.costs = [
-        paired_delta(rows, m, scope.baseline, scope.treatment, fixtures=fx) for m in COST_METRICS
-    ]
+    if costs:
+        result.costs = [
+            paired_delta(rows, m, scope.baseline, scope.treatment, fixtures=fx)
+            for m in COST_METRICS
+        ]
     result.reasons += _primary_reasons(primary)
     if primary.underpowered:
         result.repeats_needed = primary.repeats_needed
