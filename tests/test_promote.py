@@ -23,7 +23,15 @@ from experimentos.stats import mcnemar_exact
 from experimentos.store import Workspace, parse_document
 
 from .conftest import git, page_text, write_files
-from .promote_helpers import ABLATION, KEEP_PINS, PAGE, make_kb, strong_effect, write_matrix
+from .promote_helpers import (
+    ABLATION,
+    KEEP_PINS,
+    PAGE,
+    head,
+    make_kb,
+    strong_effect,
+    write_matrix,
+)
 from .proposal_helpers import branches
 from .proposal_helpers import snapshot as full_snapshot
 
@@ -482,3 +490,17 @@ def test_a_page_no_fixture_is_for(tmp_path):
         "no fixture of the matrix names the page in guardedBy or matches its appliesTo, and the "
         "matrix has no ablation of it"
     ]
+
+
+def test_applies_to_reads_the_fixtures_manifests(tmp_path):
+    """f3 declares no libraries in fixture.yaml; its package.json depends on lib."""
+    fixtures = {"f2": (["other"], []), "f3": ([], [])}
+    ws, _ = make_kb(tmp_path / "repo", fixtures=fixtures)
+    write_files(ws.root, {"fixtures/f3/package.json": '{"dependencies": {"lib": "1.2.3"}}\n'})
+    git(ws.root, "add", "-A")
+    git(ws.root, "commit", "-q", "-m", "f3 depends on lib")
+    blocks = {("f2", "a1"): ["FF"] * 10, ("f3", "a1"): strong_effect(10)}
+    write_matrix(ws, "manifests", ["none", "brief"], blocks, head(ws.root))
+    gate = compute_gate(ws, PAGE, "manifests")
+    assert gate.fixtures == ["f3"] and gate.fixture_notes["f3"] == "appliesTo library matches"
+    assert gate.passed

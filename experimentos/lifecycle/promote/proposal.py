@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -64,7 +65,7 @@ class PromotionResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-def git_identity(root) -> str:  # noqa: ANN001 - a Path
+def git_identity(root: Path) -> str:
     """The repository's git user.name, else the login name."""
     try:
         repo, _ = Repo.containing(root)

@@ -25,19 +25,22 @@ there).
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from experimentos.errors import ExperimentosError, GitError
 from experimentos.knowledge.models import AppliesTo, GateBasis, Page
 from experimentos.lab.models import RunRecord
 from experimentos.matrix.fixture import Fixture
-from experimentos.matrix.fixtures import load_fixture
+from experimentos.matrix.fixtures import LoadedFixture, load_fixture
 from experimentos.repofacts.facts import LocalFacts, read_local_facts
 from experimentos.repofacts.versions import MatchContext, applies
 from experimentos.reports.analysis import ABLATION_PREFIX, BASELINE, REFERENCE
 from experimentos.reports.results import MatrixData
+from experimentos.reports.rows import RunRow
 from experimentos.reports.sources import Source, Unreadable
 from experimentos.store.git import Repo
 from experimentos.store.paths import page_path
@@ -56,7 +59,7 @@ class FixtureInfo:
     problem: str | None = None
 
 
-def load_fixture_infos(root, names: Iterable[str]) -> dict[str, FixtureInfo]:  # noqa: ANN001
+def load_fixture_infos(root: Path, names: Iterable[str]) -> dict[str, FixtureInfo]:
     """The fixtures a matrix ran, read once (a candidates pass asks about many pages)."""
     out = {}
     for name in names:
@@ -65,12 +68,21 @@ def load_fixture_infos(root, names: Iterable[str]) -> dict[str, FixtureInfo]:  #
         except ExperimentosError as exc:
             out[name] = FixtureInfo(name, problem=f"cannot be read ({exc.message})")
             continue
-        try:
-            facts = read_local_facts(loaded.directory)
-        except ExperimentosError:
-            facts = None
-        out[name] = FixtureInfo(name, fixture=loaded.fixture, facts=facts)
+        out[name] = FixtureInfo(name, fixture=loaded.fixture, facts=_root_facts(loaded))
     return out
+
+
+def _root_facts(loaded: LoadedFixture) -> LocalFacts | None:
+    """The fixture's dependency facts, read by the brief's own readers from the root files
+    load_fixture already read safely (no second walk of a directory that may have changed)."""
+    with tempfile.TemporaryDirectory(prefix="xos-promote-") as tmp:
+        for item in loaded.repo_files:
+            if "/" not in item.path:
+                (Path(tmp) / item.path).write_bytes(item.data)
+        try:
+            return read_local_facts(Path(tmp))
+        except ExperimentosError:
+            return None
 
 
 @dataclass
@@ -195,7 +207,7 @@ class ServedCheck:
     problem: str | None = None
 
 
-def served(root, data: MatrixData, page: Page, scope: Scope) -> ServedCheck:  # noqa: ANN001
+def served(root: Path, data: MatrixData, page: Page, scope: Scope) -> ServedCheck:
     """Whether the page file was in the knowledge the `brief` runs in scope were served, read
     at the knowledge commit each run recorded; and whether it has changed since."""
     if scope.basis == "ablation" or scope.basis is None:
@@ -259,14 +271,14 @@ def served(root, data: MatrixData, page: Page, scope: Scope) -> ServedCheck:  # 
     )
 
 
-def _current_bytes(root, rel: str) -> bytes | None:  # noqa: ANN001
+def _current_bytes(root: Path, rel: str) -> bytes | None:
     try:
         return Source(root).read(rel)
     except Unreadable:
         return None
 
 
-def _any_dirty(root, runs) -> bool:  # noqa: ANN001
+def _any_dirty(root: Path, runs: Iterable[RunRow]) -> bool:
     """Whether any run's record says its knowledge was an uncommitted working tree."""
     source = Source(root)
     seen: set[tuple] = set()
