@@ -33,6 +33,7 @@ LAYERS = {
     "experimentos.lifecycle": 4,
     "experimentos.matrix": 5,
     "experimentos.matrix.spec": 4,  # schema.py exports its JSON Schema
+    "experimentos.reports": 6,
     "experimentos.site": 6,  # reads knowledge, lab and briefs; adapters call it
     "experimentos.ci": 6,  # what the workflows call: proposals, lab paths
     "experimentos.__main__": 9,

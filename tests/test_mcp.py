@@ -39,6 +39,7 @@ TOOLS = {
     "data.experiments.describe",
     "data.tests.list",
     "data.tests.describe",
+    "get_matrix_results",
 }
 WRITE_TOOLS = {
     "get_work_brief",

@@ -19,6 +19,7 @@ from experimentos.cli import (
     lifecycle,
     matrix,
     proposals,
+    reports,
     runs,
     search,
     serve,
@@ -81,6 +82,7 @@ app.add_typer(fixtures.fixture_app, name="fixture")
 app.command()(serve.serve)
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(matrix.matrix_app, name="matrix")
+app.add_typer(reports.report_app, name="report")
 app.add_typer(lifecycle.ingest_app, name="ingest")
 app.command()(lifecycle.doctor)
 app.add_typer(lifecycle.cite_app, name="cite")

@@ -361,6 +361,15 @@ class MatrixUsage(_Record):
     wall_seconds: float | None = Field(default=None, alias="wallSeconds")
 
 
+class MatrixMetric(_Record):
+    """One ground-truth metric of a matrix run (experimentos.matrix.metrics): its value, the
+    record field or file it was read from, and why it is null when it is (never 0 instead)."""
+
+    value: bool | int | float | None
+    source: Text
+    reason: Text | None = None
+
+
 class MatrixAttempt(_Record):
     """An earlier attempt at the same cell that did not count (harness error, interruption)."""
 
@@ -398,6 +407,8 @@ class MatrixRun(_Record):
     transcript: dict[str, Any] | None = None  # sidecar path, lines, bytes, parse summary
     reason: Text | None = None  # why the run failed or was aborted
     timings: dict[str, float] = Field(default_factory=dict)  # seconds per harness phase
+    # Metrics from ground truth (oracle, rules, diff, usage, the server's log), with sources.
+    ground_truth: dict[str, MatrixMetric] | None = Field(default=None, alias="groundTruth")
 
 
 class RunRecord(_Record):

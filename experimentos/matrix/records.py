@@ -29,6 +29,7 @@ from experimentos.lab.models import MatrixAttempt, MatrixRun, RunOutcome, RunRec
 from experimentos.lab.paths import DIFF_SUFFIX, RUNS_DIR, TRANSCRIPT_SUFFIX, experiment_dir
 from experimentos.lab.runs.events import events_rel, read_events, run_lock
 from experimentos.lab.runs.metrics import compute_metrics
+from experimentos.matrix.metrics import ground_truth
 from experimentos.matrix.process import kill_group, process_start_time
 from experimentos.store import Workspace
 from experimentos.store.documents import checksum
@@ -165,7 +166,8 @@ def finish_record(
         record = read_run(workspace, run_id)
         run = record.model
         ended = max(now or dt.datetime.now(dt.UTC), run.started)
-        computed = compute_metrics(read_events(workspace, run_id).events).model_dump()
+        events = read_events(workspace, run_id).events
+        computed = compute_metrics(events).model_dump()
         computed["duration_seconds"] = round((ended - run.started).total_seconds(), 3)
         extra = {k: v for k, v in metrics.items() if v is not None and k not in computed}
         block = (run.matrix.model_dump(by_alias=True) if run.matrix else {}) | matrix
@@ -179,6 +181,9 @@ def finish_record(
                 "body": summary.strip() + "\n",
             }
         )
+        # The ground-truth metrics, each with its source, so the record describes itself.
+        truth = ground_truth(changed, events)
+        changed.matrix = changed.matrix.model_copy(update={"ground_truth": truth})
         return save_record(root, record.path, changed, like=record)
 
 

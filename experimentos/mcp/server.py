@@ -28,6 +28,7 @@ from experimentos.index.search import Filters, SearchResponse, search
 from experimentos.knowledge.live import Live
 from experimentos.mcp.records import logged
 from experimentos.mcp.records import register as register_record_tools
+from experimentos.mcp.results import register as register_results_tool
 from experimentos.mcp.state import (
     BriefAnswer,
     Dependencies,
@@ -269,6 +270,7 @@ def build_server(
             raise _tool_error(exc) from None
 
     register_record_tools(server, state)
+    register_results_tool(server, state)
 
     @server.resource(
         "wiki://pages/{id}", name="page", mime_type="text/markdown", description="A page file."

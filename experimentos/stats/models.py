@@ -44,7 +44,7 @@ class Mean(_Result):
     high: float | None
     confidence: float = 0.95
     interval_method: (
-        Literal["expanded-bca-bootstrap", "expanded-percentile-bootstrap", "degenerate"] | None
+        Literal["expanded-bca-bootstrap", "expanded-percentile-bootstrap", "degenerate", "t"] | None
     )
     resamples: int
     seed: int
@@ -123,9 +123,9 @@ class PairedContinuous(_Result):
     p_adjusted: float | None = None  # Holm over the report's comparisons (stats.with_holm)
     confidence: float = 0.95
     interval_method: (
-        Literal["expanded-bca-bootstrap", "expanded-percentile-bootstrap", "degenerate"] | None
+        Literal["expanded-bca-bootstrap", "expanded-percentile-bootstrap", "degenerate", "t"] | None
     )
-    test: Literal["sign-flip-exact", "sign-flip-monte-carlo"] | None
+    test: Literal["sign-flip-exact", "sign-flip-monte-carlo", "paired-t"] | None
     resamples: int
     seed: int
     underpowered: bool
