@@ -9,16 +9,19 @@ rule (`pin_changed` unless told), "F" oracle failure.
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from pathlib import Path
 
+from experimentos.knowledge.check import check
 from experimentos.lab.models import RunRecord
 from experimentos.matrix.cells import run_id_for
 from experimentos.matrix.spec import parse_condition
-from experimentos.store import Workspace
+from experimentos.store import Workspace, parse_document
 from experimentos.store.records import render_record
 from experimentos.store.scaffold import init_workspace
 
 from .conftest import git, page_text, write_files
+from .proposal_helpers import snapshot as full_snapshot
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, 0, tzinfo=dt.UTC)
 PAGE = "policy.keep-pins"
@@ -202,3 +205,43 @@ def strong_effect(n: int = 10) -> list[str]:
         with_ = "F" if i % 10 == 7 else "C"
         out.append(without + with_)
     return out
+
+
+def ablation_matrix(ws: Workspace, commit: str, name: str = "ablate", n: int = 10) -> None:
+    """none, brief, brief-without:policy.keep-pins on f1 and f2 x one agent x n repeats; without
+    the brief (none) the agent always bumps the pin."""
+    blocks = {
+        (fixture, "a1"): ["P" + pair[1] + pair[0] for pair in strong_effect(n)]
+        for fixture in ("f1", "f2")
+    }
+    write_matrix(ws, name, ["none", "brief", ABLATION], blocks, commit)
+
+
+def effect_kb(tmp_path: Path) -> Workspace:
+    """A knowledge base whose matrix `ablate` shows policy.keep-pins' real effect."""
+    ws, commit = make_kb(tmp_path / "repo")
+    ablation_matrix(ws, commit)
+    return ws
+
+
+def snapshot(top: Path) -> dict:
+    """The user's repository state, without .experimentos/ (git-ignored derived data: the
+    report rows are cached there, as `report build` caches them)."""
+    found = full_snapshot(top)
+    found["files"] = {k: v for k, v in found["files"].items() if not k.startswith(".experimentos")}
+    return found
+
+
+def on_branch(top: Path, branch: str, rel: str):
+    raw = subprocess.run(
+        ["git", "show", f"{branch}:{rel}"], cwd=top, check=True, capture_output=True
+    ).stdout
+    return parse_document(raw, rel).page
+
+
+def check_branch(top: Path, branch: str, where: Path):
+    git(top, "worktree", "add", "-q", "--detach", str(where), branch)
+    try:
+        return check(Workspace(where))
+    finally:
+        git(top, "worktree", "remove", "--force", str(where))
