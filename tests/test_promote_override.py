@@ -106,6 +106,7 @@ def test_an_override_of_a_passing_gate_is_not_recorded(effect):
     )
     assert result.promoted and not result.override
     assert result.notes == ["the gate passed: no override is recorded"]
+    assert result.rationale.endswith("other outcome comparisons (Holm). x")  # kept as a note
     assert OVERRIDE_HEADING not in result.page_text and "override:" not in result.page_text
 
 
