@@ -18,6 +18,7 @@ from experimentos.cli import (
     knowledge,
     lifecycle,
     matrix,
+    promote,
     proposals,
     reports,
     runs,
@@ -88,6 +89,8 @@ app.command()(lifecycle.doctor)
 app.add_typer(lifecycle.cite_app, name="cite")
 app.add_typer(site.site_app, name="site")
 app.add_typer(ci.ci_app, name="ci")
+app.command()(promote.promote)
+app.command()(promote.candidates)
 
 
 @app.command()

@@ -6,7 +6,7 @@ health.py    `doctor` / `check --stale`: citations, review expiry, stale depende
              contradicting accepted pages, claims whose source is gone; `stale_warnings` for briefs
 duplicates.py  near-duplicate pages from the index's stored vectors (no re-embedding)
 
-The promotion gate (`promote`, `candidates`, MCP `propose_promotion`) will live here too, as
-promote.py over the matrix reports; it reads experimentos.matrix, so it will sit one layer up
-(tests/test_layout.py places a module by its longest prefix).
+promote/     the promotion gate (`promote`, `candidates`, MCP `propose_promotion`) over the matrix
+             reports; it reads experimentos.reports, so it sits above it (tests/test_layout.py
+             places a module by its longest prefix: experimentos.lifecycle.promote is layer 7)
 """

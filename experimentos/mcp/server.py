@@ -26,6 +26,7 @@ from experimentos.briefs.render import render_brief
 from experimentos.errors import ExperimentosError, NotFound, UnsafeId, UsageError
 from experimentos.index.search import Filters, SearchResponse, search
 from experimentos.knowledge.live import Live
+from experimentos.mcp.promotion import register as register_promotion_tool
 from experimentos.mcp.records import logged
 from experimentos.mcp.records import register as register_record_tools
 from experimentos.mcp.results import register as register_results_tool
@@ -271,6 +272,7 @@ def build_server(
 
     register_record_tools(server, state)
     register_results_tool(server, state)
+    register_promotion_tool(server, state)
 
     @server.resource(
         "wiki://pages/{id}", name="page", mime_type="text/markdown", description="A page file."
