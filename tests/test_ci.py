@@ -16,51 +16,24 @@ from pathlib import Path
 import pytest
 
 from experimentos.ci import MARKER, plan_matrix, publish_results, upsert_comment
-from experimentos.ci.comment import ChangedReport, changed_reports, compose_body, pr_comment
+from experimentos.ci.comment import ChangedReport, changed_reports, compose_body
 from experimentos.errors import NotFound, UsageError
-from experimentos.lab.scan import scan_runs
 from experimentos.store import Workspace
 
 from .conftest import git
 from .site_helpers import MATRIX, make_site_root
 from .test_proposals_push import FakeGitHub
-from .workflow_helpers import commands, resolve, run_steps
+from .workflow_helpers import commands, run_steps
 
 HELD_BACK = f"run.{MATRIX}.sdk-rename.none.codex.r2"
 RESULTS = f"experiments/{MATRIX}/results/{MATRIX}.md"
 
 
-def standin_report_build(root: Path) -> None:
-    """Stands in for `experimentos report build` until issue 13 lands it: one deterministic
-    report per experiment from its run records (count per condition and oracle verdict)."""
-    if _report_build_exists():  # issue 13 landed: the real one
-        from experimentos.reports.build import build_reports
+def build_reports_in(root: Path) -> None:
+    """`experimentos report build` in `root`, as the workflow's step runs it."""
+    from experimentos.reports.build import build_reports
 
-        build_reports(Workspace(root))
-        return
-    for exp in sorted((root / "experiments").iterdir()):
-        if not exp.is_dir():
-            continue
-        runs = scan_runs(root, exp.name).records
-        if not runs:
-            continue
-        rows = {}
-        for record in runs:
-            run = record.model
-            key = (run.condition or "-", str(run.metrics.get("oracle_passed")))
-            rows[key] = rows.get(key, 0) + 1
-        lines = [f"| {c} | {p} | {n} |" for (c, p), n in sorted(rows.items())]
-        text = (
-            f"---\nmatrix: {exp.name}\nruns: {len(runs)}\n---\n\n"
-            "| condition | oracle passed | runs |\n|---|---|---|\n" + "\n".join(lines) + "\n"
-        )
-        target = root / "experiments" / exp.name / "results" / f"{exp.name}.md"
-        target.parent.mkdir(exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-
-
-def _report_build_exists() -> bool:
-    return resolve(["experimentos", "report", "build"])[1] is not None
+    build_reports(Workspace(root))
 
 
 @pytest.fixture
@@ -77,7 +50,7 @@ def pushed(tmp_path, monkeypatch):
     for path in runs.glob(f"{HELD_BACK}.*"):
         shutil.move(path, held / path.name)
     (dev / RESULTS).unlink()
-    standin_report_build(dev)  # the committed reports match the committed runs
+    build_reports_in(dev)  # the committed reports match the committed runs
     bare = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
     git(dev, "init", "-q", "-b", "main")
@@ -104,7 +77,7 @@ def _checkout(bare: Path, where: Path) -> Path:
 
 def _run_workflow(workflow: str, checkout: Path, env: dict[str, str]) -> list[str]:
     """Run a workflow's run steps in `checkout` as the runner would; `pip install` is skipped
-    (the package is installed), a missing `report build` is stood in for. Returns notes."""
+    (the package is installed). Returns notes."""
     notes = []
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     for step in run_steps():
@@ -112,10 +85,6 @@ def _run_workflow(workflow: str, checkout: Path, env: dict[str, str]) -> list[st
             continue
         argvs = commands(step, {"PWD": str(checkout)})
         if argvs[0][:2] == ["pip", "install"]:
-            continue
-        if argvs[0][:3] == ["experimentos", "report", "build"] and not _report_build_exists():
-            standin_report_build(checkout)
-            notes.append("report build stood in for (issue 13)")
             continue
         run_env = {**os.environ, **step.env, **env, "PATH": path}
         run_env.pop("EXPERIMENTOS_ROOT", None)
@@ -153,10 +122,7 @@ def test_reports_workflow_opens_a_pull_request_with_exactly_the_regenerated_repo
     assert changed == [RESULTS]
     assert git(bare, "show", f"{branch}:{RESULTS}") == (checkout / RESULTS).read_text()
     text = (checkout / RESULTS).read_text()
-    if _report_build_exists():  # the real report (issue 13): all 16 runs counted
-        assert "runs:\n  expected: 16\n  counted: 16\n" in text
-    else:
-        assert "| none | True | 4 |" in text  # the new run counted
+    assert "runs:\n  expected: 16\n  counted: 16\n" in text  # the new run counted
     assert git(bare, "rev-parse", "main").strip() == sha  # main untouched
     assert git(bare, "rev-parse", f"{branch}^").strip() == sha
     # The checkout keeps the build's output and nothing else: the commit was made elsewhere.
@@ -179,7 +145,7 @@ def test_reports_workflow_opens_a_pull_request_with_exactly_the_regenerated_repo
 def test_reports_workflow_without_changes_opens_nothing(pushed, tmp_path):
     bare, sha = pushed
     checkout = _checkout(bare, tmp_path / "ci")
-    standin_report_build(checkout)
+    build_reports_in(checkout)
     git(checkout, "add", "-A")
     git(checkout, "commit", "-q", "-m", "reports up to date")
     with FakeGitHub() as github:
@@ -208,7 +174,7 @@ def test_publish_results_commits_new_runs_and_reports(pushed, tmp_path, monkeypa
             path.read_text(encoding="utf-8").replace(".r2", ".r3").replace("repeat: 2", "repeat: 3")
         )
         (runs / path.name).write_text(text, encoding="utf-8")
-    standin_report_build(checkout)
+    build_reports_in(checkout)
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_t")
     with FakeGitHub() as github:
         monkeypatch.setenv("EXPERIMENTOS_GITHUB_API", github.url)
@@ -323,7 +289,7 @@ def test_changed_reports_between_base_and_head(pushed, tmp_path):
     bare, _ = pushed
     checkout = _checkout(bare, tmp_path / "ci")
     git(checkout, "checkout", "-q", "-b", "feature")
-    standin_report_build(checkout)
+    build_reports_in(checkout)
     (checkout / f"experiments/{MATRIX}/results/extra.md").write_text("---\na: 1\n---\n")
     git(checkout, "add", "-A")
     git(checkout, "commit", "-q", "-m", "reports")
@@ -331,18 +297,6 @@ def test_changed_reports_between_base_and_head(pushed, tmp_path):
     assert [(r.matrix_id, r.change) for r in found] == [("extra", "added"), (MATRIX, "modified")]
     with pytest.raises(Exception, match="no revision"):
         changed_reports(Workspace(checkout), "origin/nope")
-
-
-def test_pr_comment_names_the_missing_compare_command(pushed, tmp_path):
-    if resolve(["experimentos", "report", "compare"])[1] is not None:
-        pytest.skip("report compare exists: the comparison itself is tested with it")
-    bare, _ = pushed
-    checkout = _checkout(bare, tmp_path / "ci")
-    git(checkout, "checkout", "-q", "-b", "feature")
-    standin_report_build(checkout)
-    git(checkout, "commit", "-qam", "reports")
-    with pytest.raises(Exception, match="report compare"):
-        pr_comment(Workspace(checkout), "origin/main", None, token="")
 
 
 def test_comment_body_flags_a_regression():
@@ -377,18 +331,12 @@ def test_matrix_plan_from_inputs_and_labels(tmp_path):
 
 
 def test_pr_comment_posts_once_and_updates_it(pushed, tmp_path, monkeypatch, cli):
-    """The whole pr-comment step, with `report compare` stood in for until issue 13 lands it."""
-    from experimentos.ci import comment as comment_module
-    from experimentos.ci.comment import Comparison
-
-    def standin_compare(workspace, report, base):  # noqa: ANN001
-        return Comparison(report=report, markdown=f"| delta | {base} |", regression=False)
-
-    monkeypatch.setattr(comment_module, "compare_report", standin_compare)
+    """The whole pr-comment step: the real `report compare` against the base branch, posted
+    once and then updated in place."""
     bare, _ = pushed
     checkout = _checkout(bare, tmp_path / "ci")
     git(checkout, "checkout", "-q", "-b", "feature")
-    standin_report_build(checkout)
+    build_reports_in(checkout)
     git(checkout, "commit", "-qam", "reports")
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_t")
     monkeypatch.setenv("GITHUB_REPOSITORY", "acme/kb")
@@ -398,7 +346,9 @@ def test_pr_comment_posts_once_and_updates_it(pushed, tmp_path, monkeypatch, cli
             result = cli(checkout, "ci", "pr-comment", "--base", "origin/main", "--pr", "7")
             assert result.exit_code == 0, result.output
     (posted,) = fake.comments
-    assert posted["body"].startswith(MARKER) and "| delta | origin/main |" in posted["body"]
+    body = posted["body"]
+    assert body.startswith(MARKER) and f"`{MATRIX}@origin/main` → `{MATRIX}`" in body
+    assert "No significant regression" in body
     assert [m for m, _ in fake.requests] == ["GET", "POST", "GET", "PATCH"]
     assert "comment updated" in result.stderr
     with FakeComments(refuse=True) as fake:
