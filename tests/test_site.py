@@ -71,7 +71,7 @@ def test_knowledge_page_shows_fields_edges_and_badges(root, tmp_path):
     assert "drizzle-kit" in html and "&gt;=0.30,&lt;0.31" in html  # appliesTo, escaped
     assert "Two runs broke" in html and "2026-06-01" in html  # review and expiry
     assert 'class="badge badge-expired"' in html and "review expired on 2026-06-01" in html
-    assert 'class="badge badge-stale"' in html and "cited code changed: src/app.py" in html
+    assert 'class="badge badge-stale"' in html and "cites src/app.py, which changed" in html
     # Edges out as links, a missing target shown but not linked.
     assert 'href="failure.blind-upgrade.html"' in html
     assert '<span class="missing" title="failure.gone is not in this knowledge base">' in html

@@ -39,6 +39,7 @@ from experimentos.lifecycle.cites import (
 from experimentos.store import Workspace
 
 RETIRED = frozenset({Status.rejected, Status.deprecated, Status.superseded})
+EXPIRED_WORDS = "has a review that expired on"  # a page's own expiry, as stale_warnings says it
 Severity = Literal["error", "warning"]
 
 
@@ -219,7 +220,7 @@ def assess(
             health.expired.append(
                 Expired(page=page_id, page_path=paths[page_id], expires=page.expires)
             )
-            reasons.append(f"has a review that expired on {page.expires.isoformat()}")
+            reasons.append(f"{EXPIRED_WORDS} {page.expires.isoformat()}")
         if page.status in RETIRED:
             reasons.append(f"is {page.status.value}")
         newer = _superseded_by(graph, pages, page_id)

@@ -1,9 +1,9 @@
 """Stale and expired badges for knowledge pages: the one place the site asks why a page is stale.
 
-Today this uses the staleness rules the briefs apply (experimentos/briefs): a review whose
-`expires` date has passed, and `cites` whose sha256 no longer matches the cited code. When the
-lifecycle doctor lands (`experimentos.lifecycle.health.stale_warnings`, with stale dependencies
-and gone sources), point `page_badges` at it; nothing else in the site changes.
+The verdicts are the knowledge doctor's (`experimentos.lifecycle.health.stale_warnings`, the same
+words briefs show): cited code that changed or is gone, a review whose `expires` date has passed,
+a dependsOn chain that reaches a stale or retired page, a claim whose source is gone. A page's
+own expiry is an `expired` badge; every other reason is a `stale` badge.
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from experimentos.briefs.compiler import cite_digest
+from experimentos.knowledge.graph import Graph
 from experimentos.knowledge.models import Page
+from experimentos.lifecycle.health import EXPIRED_WORDS, stale_warnings
+
+_OWN_EXPIRY = f"this page {EXPIRED_WORDS} "
 
 
 @dataclass(frozen=True, order=True)
@@ -24,23 +27,18 @@ class Badge:
     reason: str
 
 
-def page_badges(pages: dict[str, Page], repo: Path, today: dt.date) -> dict[str, list[Badge]]:
+def page_badges(
+    pages: dict[str, Page], repo: Path, today: dt.date, graph: Graph | None = None
+) -> dict[str, list[Badge]]:
     """Page id -> its badges (pages without any are left out), each list sorted."""
     out: dict[str, list[Badge]] = {}
-    for page_id in sorted(pages):
-        page = pages[page_id]
-        badges = []
-        if page.expires is not None and page.expires < today:
-            badges.append(Badge("expired", f"review expired on {page.expires.isoformat()}"))
-        for cite in page.cites:
-            if cite.sha256 is None:
-                continue
-            where = cite.path + (f":{cite.lines}" if cite.lines else "")
-            digest = cite_digest(repo, cite.path, cite.lines)
-            if digest is None:
-                badges.append(Badge("stale", f"cited file {cite.path} not found"))
-            elif digest != cite.sha256:
-                badges.append(Badge("stale", f"cited code changed: {where}"))
+    for page_id, reasons in stale_warnings(pages, repo, today, graph=graph).items():
+        badges = {
+            Badge("expired", "review expired on " + reason.removeprefix(_OWN_EXPIRY))
+            if reason.startswith(_OWN_EXPIRY)
+            else Badge("stale", reason)
+            for reason in reasons
+        }
         if badges:
-            out[page_id] = sorted(set(badges))
+            out[page_id] = sorted(badges)
     return out

@@ -168,8 +168,8 @@ def render_site(
     _dedupe(source)
     site = SiteMap(source)
     pages = {doc.id: doc.page for doc in source.documents}
-    badges = page_badges(pages, workspace.root, today)
     graph = Graph(pages)
+    badges = page_badges(pages, workspace.root, today, graph)
     writer = _Writer(base_url, title)
     entries: list[SearchEntry] = []
     result = SiteBuild(out="")
