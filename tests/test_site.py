@@ -19,7 +19,7 @@ from experimentos.site.markdown import render_markdown
 from experimentos.site.svg import sanitize_svg
 from experimentos.store import Workspace
 
-from .conftest import PROJECT, write_files
+from .conftest import PROJECT, page_text, write_files
 from .site_helpers import BODY_WORD, MATRIX, REPORT_WORD, internal_refs, make_site_root
 
 TODAY = dt.date(2026, 12, 1)
@@ -303,3 +303,19 @@ def test_relative_links_land_on_their_target():
         rel = relative(here, there)
         assert posixpath.normpath(posixpath.join(posixpath.dirname(here), rel)) == there
         assert rel == posixpath.relpath(there, posixpath.dirname(here) or ".")
+
+
+def test_a_page_resting_on_a_stale_page_is_badged_with_the_chain(root):
+    write_files(
+        root.root,
+        {
+            "wiki/knowledge/on-pins.md": page_text(
+                "knowledge.on-pins", "knowledge_card", extra="dependsOn: [policy.keep-pins]\n"
+            )
+        },
+    )
+    pages = {doc.id: doc.page for doc in root.scan().documents}
+    (badge,) = page_badges(pages, root.root, TODAY)["knowledge.on-pins"]
+    assert badge.kind == "stale"
+    assert "depends on policy.keep-pins" in badge.reason
+    assert "knowledge.on-pins -> policy.keep-pins" in badge.reason
