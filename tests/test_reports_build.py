@@ -46,6 +46,20 @@ def test_build_twice_gives_identical_bytes_and_check_passes(hand: Path):
     assert cli(hand, "report", "build", "--check").exit_code == 0
 
 
+def test_a_large_cold_build_parses_in_worker_processes_with_the_same_rows(hand: Path, monkeypatch):
+    from experimentos.reports import rows as rows_module
+
+    serial = load_rows(Source(hand))
+    for cache in (hand / ".experimentos" / "cache" / "report-rows").glob("*.json"):
+        cache.unlink()
+    used = []
+    real = rows_module._parse
+    monkeypatch.setattr(rows_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(rows_module, "_parse", lambda items: used.append(len(items)) or real(items))
+    assert load_rows(Source(hand)) == serial
+    assert used == [len(serial)]  # every record parsed cold, through the pool
+
+
 def test_editing_one_run_record_makes_check_fail_naming_the_report(hand: Path):
     assert cli(hand, "report", "build").exit_code == 0
     path = hand / f"experiments/{EXP}/runs/run.{EXP}.f2.brief.a2.r4.md"

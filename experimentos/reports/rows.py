@@ -15,6 +15,7 @@ ignored and rewritten.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
 import tempfile
@@ -199,21 +200,37 @@ class _Cache:
             os.replace(tmp, self.path)
 
 
+# Below this many records to parse, a process pool costs more than it saves.
+PARALLEL_FROM = 1000
+
+
 def load_rows(source: Source, slugs: Iterable[str] | None = None) -> list[RunRow]:
     """The rows of every matrix run under the given experiments (default: all), sorted by
     (matrix, path)."""
     rows: list[RunRow] = []
     for slug in sorted(set(slugs) if slugs is not None else source.experiments()):
         cache = _Cache(source.root, slug, enabled=source.rev is None)
+        misses: list[tuple[str, str, bytes, bytes | None]] = []
         for rel in source.run_files(slug):
-            row = _load_one(source, cache, slug, rel)
+            row = _load_one(source, cache, slug, rel, misses)
+            if row is not None:
+                rows.append(row)
+        for (_, _, raw, events_raw), row in zip(misses, _parse(misses), strict=True):
+            cache.put(_key(raw, events_raw), row)
             if row is not None:
                 rows.append(row)
         cache.save()
     return sorted(rows, key=lambda r: (r.matrix_id, r.path))
 
 
-def _load_one(source: Source, cache: _Cache, slug: str, rel: str) -> RunRow | None:
+def _load_one(
+    source: Source,
+    cache: _Cache,
+    slug: str,
+    rel: str,
+    misses: list[tuple[str, str, bytes, bytes | None]],
+) -> RunRow | None:
+    """The row of `rel` when it is unreadable or cached; otherwise its bytes join `misses`."""
     try:
         raw = source.read(rel)
     except Unreadable as exc:
@@ -224,10 +241,33 @@ def _load_one(source: Source, cache: _Cache, slug: str, rel: str) -> RunRow | No
         events_raw = source.read(events_rel(rel))
     except Unreadable as exc:
         return unreadable_row(slug, rel, f"its event log: {exc}")
-    key = _key(raw, events_raw)
-    cached = cache.get(key)
+    cached = cache.get(_key(raw, events_raw))
     if cached is not False:
         return cached  # type: ignore[return-value]
-    row = row_from_bytes(slug, rel, raw, events_raw)
-    cache.put(key, row)
-    return row
+    misses.append((slug, rel, raw, events_raw))
+    return None
+
+
+def _row_of(item: tuple[str, str, bytes, bytes | None]) -> RunRow | None:
+    return row_from_bytes(*item)
+
+
+def _parse(items: list[tuple[str, str, bytes, bytes | None]]) -> list[RunRow | None]:
+    """Rows of records not in the cache, in order. Parsing YAML is CPU-bound, so a large cold
+    build (a fresh CI checkout) spreads it over the machine's cores."""
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8)
+    if len(items) < PARALLEL_FROM or workers < 2:
+        return [_row_of(item) for item in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork: the workers start with this module imported (no re-import per worker).
+    context = multiprocessing.get_context("fork")
+    # Frozen objects are left alone by the children's collector, so the pages they share with
+    # this process are not copied on write (the documented way to fork a large heap).
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            return list(pool.map(_row_of, items, chunksize=64))
+    finally:
+        gc.unfreeze()

@@ -7,6 +7,7 @@ new keys in the format's order, and values never re-wrapped.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -39,7 +40,12 @@ class Document:
     raw: bytes
     checksum: str
     keys: list[str] = field(default_factory=list)  # frontmatter keys in file order
-    original: Page | None = None  # the page as parsed, to tell whether it was changed
+
+    @functools.cached_property
+    def original(self) -> Page:
+        """The page as parsed, to tell whether it was changed: parsed again from `raw` on first
+        use, so reads and scans never pay for a copy."""
+        return parse_document(self.raw, self.path).page
 
     @property
     def id(self) -> str:
@@ -147,7 +153,6 @@ def parse_document(raw: bytes, path: str) -> Document:
         raw=raw,
         checksum=checksum(raw),
         keys=[str(k) for k in data],
-        original=page.model_copy(deep=True),
     )
 
 
@@ -168,7 +173,7 @@ def frontmatter_dict(page: Page, keys: list[str] | None = None) -> dict:
 
 def render(page: Page, like: Document | None = None) -> bytes:
     """The bytes of a page file. An unchanged page returns the bytes it was read from."""
-    if like is not None and like.original is not None and page == like.original:
+    if like is not None and page == like.original:
         return like.raw
     fm = dump_yaml(frontmatter_dict(page, like.keys if like else None))
     text = f"---\n{fm}---\n"

@@ -8,6 +8,7 @@ failure is an InvalidPage naming the file and field.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -39,7 +40,12 @@ class Record(Generic[M]):
     raw: bytes
     checksum: str
     keys: list[str] = field(default_factory=list)
-    original: M | None = None
+
+    @functools.cached_property
+    def original(self) -> M:
+        """The model as parsed, to tell whether it was changed: parsed again from `raw` on
+        first use, so reads and scans never pay for a copy."""
+        return parse_record(self.raw, self.path, type(self.model)).model
 
 
 def _invalid(path: str, code: str, message: str, field_name: str | None = None) -> InvalidPage:
@@ -84,7 +90,6 @@ def parse_record(raw: bytes, path: str, model: type[M]) -> Record[M]:
         raw=raw,
         checksum=checksum(raw),
         keys=[str(k) for k in data],
-        original=parsed.model_copy(deep=True),
     )
 
 
@@ -101,7 +106,7 @@ def _flow_safe(value: object, in_list: bool = False) -> object:
 
 def render_record(model: BaseModel, like: Record | None = None) -> bytes:
     """The bytes of a record file: every field (nulls too, so a record shows what is unset)."""
-    if like is not None and like.original is not None and model == like.original:
+    if like is not None and model == like.original:
         return like.raw
     full = model.model_dump(mode="python", by_alias=True, exclude={"body"})
     order = [k for k in (like.keys if like else []) if k in full]
