@@ -163,7 +163,7 @@ def _load_builtin() -> None:
     import importlib
     import importlib.util
 
-    for module in ("shell", "codex", "claude", "opencode"):
+    for module in ("shell", "scripted", "codex", "claude", "opencode"):
         name = f"experimentos.agents.{module}"
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from experimentos.agents.base import (
     Adapter,
+    AgentSpec,
     Invocation,
     RunSetup,
     Transcript,
@@ -114,30 +115,39 @@ class ShellAdapter(Adapter):
             argv = [sys.executable, str(script), *args]
         else:
             argv = ["/bin/sh", str(script), *args]
-        env = {
-            **setup.base_env,
-            **extra,
-            "EXPERIMENTOS_TASK": setup.prompt,
-            "EXPERIMENTOS_RUN_ID": setup.run_id,
-            "EXPERIMENTOS_WORKDIR": str(setup.workdir),
-            "EXPERIMENTOS_TIME_LIMIT": f"{setup.time_limit_s:g}",
-            **setup.secrets,
-        }
-        if self.spec.model:
-            env["EXPERIMENTOS_MODEL"] = self.spec.model
-        if setup.mcp is not None:
-            env["EXPERIMENTOS_MCP"] = json.dumps(
-                {
-                    "name": setup.mcp.name,
-                    "command": setup.mcp.command,
-                    "args": setup.mcp.args,
-                    "env": setup.mcp.env,
-                }
-            )
+        env = script_env(self.spec, setup, extra)
         return Invocation(argv=argv, env=env, cwd=setup.workdir)
 
     def parse(self, lines: Iterable[str], workdir: Path | None = None) -> Transcript:
         return parse_shell_transcript(lines)
+
+
+def script_env(
+    spec: AgentSpec, setup: RunSetup, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment a script agent runs with (the module docstring lists the variables);
+    `extra` (options.env) cannot override them."""
+    env = {
+        **setup.base_env,
+        **(extra or {}),
+        "EXPERIMENTOS_TASK": setup.prompt,
+        "EXPERIMENTOS_RUN_ID": setup.run_id,
+        "EXPERIMENTOS_WORKDIR": str(setup.workdir),
+        "EXPERIMENTOS_TIME_LIMIT": f"{setup.time_limit_s:g}",
+        **setup.secrets,
+    }
+    if spec.model:
+        env["EXPERIMENTOS_MODEL"] = spec.model
+    if setup.mcp is not None:
+        env["EXPERIMENTOS_MCP"] = json.dumps(
+            {
+                "name": setup.mcp.name,
+                "command": setup.mcp.command,
+                "args": setup.mcp.args,
+                "env": setup.mcp.env,
+            }
+        )
+    return env
 
 
 def _number(value: object) -> float | None:
