@@ -237,6 +237,11 @@ def test_demo_cleans_up_unless_kept_and_interprets_its_experiment(tmp_path, cli,
     assert data["problems"] == 0 and data["pages"] >= 15 and len(data["closure"]) >= 2
     assert data["search_mode"] == ("hybrid" if embeddings_installed() else "fts")
     assert "policy.keep-drizzle-kit-pin-verify-locally" in data["search_results"]
+    # The matrix: without the brief the scripted agent takes the trap, with it the oracle passes.
+    outcomes = {run.split(".")[3]: outcome for run, outcome in data["matrix_runs"].items()}
+    assert len(data["matrix_runs"]) == 4 and outcomes == {"none": "failure", "brief": "success"}
+    assert data["report"] == "experiments/brief-vs-none/results/brief-vs-none.md"
+    assert any("clean pass: +1.00" in line for line in data["headline"])
 
 
 def test_version(cli):

@@ -39,6 +39,9 @@ class DemoResult:
     run_steps: dict[str, str] = field(default_factory=dict)
     experiment_tree: list[str] = field(default_factory=list)
     experiment_status: str = ""
+    matrix_runs: dict[str, str] = field(default_factory=dict)  # run id -> outcome
+    report: str = ""  # the matrix report's path, relative to the root
+    headline: list[str] = field(default_factory=list)
     kept: bool = True  # False: the temp knowledge base was removed after the tour
 
 
@@ -136,6 +139,7 @@ def _tour(root: Path, echo: Callable[[str], None], kept: bool) -> DemoResult:
         echo(f"   {hit.score:.4f}  {hit.id}  [{hit.status}]")
     fixture, request = _brief(workspace, root, result, echo)
     _scripted_run(workspace, fixture, request, result, echo)
+    _matrix(workspace, root, result, echo)
     if kept:
         echo(
             f'Next: `experimentos --root {root} brief "<task>" --repo <repo>`, '
@@ -253,3 +257,55 @@ def _scripted_run(workspace: Workspace, fixture: Path, request, result: DemoResu
         line = f"{node.id} [{node.kind}, {node.status}]"
         result.experiment_tree.append(line)
         echo(f"   {line}")
+
+
+DEMO_MATRIX = """\
+# The drizzle-pin fixture with and without the brief, played by the scripted agent (a policy
+# script standing in for an LLM: no agent CLI, no API key). Its policy reads the brief: with a
+# reviewed rule against the trap it makes the right fix; without one it bumps the pin.
+description: drizzle-pin x none/brief x the scripted agent x 2 repeats
+fixtures: [drizzle-pin]
+conditions: [none, brief]
+agents:
+  - {name: scripted, adapter: scripted, options: {policy: experiments/brief-vs-none/policy.yaml}}
+repeats: 2
+timeLimit: 60
+jobs: 2
+search: fts
+"""
+
+
+def _matrix(workspace: Workspace, root: Path, result: DemoResult, echo: Callable) -> None:
+    """Does the knowledge help? A small matrix with the scripted agent, then its report."""
+    from experimentos.lab.experiments import new_experiment, set_experiment_status
+    from experimentos.matrix.runner import run_matrix
+    from experimentos.reports.build import build_reports
+
+    exp = new_experiment(
+        workspace, "Brief vs none", "agent", hypothesis="The brief keeps agents off the trap"
+    )
+    slug = exp.model.id.split(".", 1)[1]
+    policy = starter_root() / "experiments" / "scripted-brief-matrix" / "policy.yaml"
+    shutil.copyfile(policy, root / "experiments" / slug / "policy.yaml")
+    (root / "experiments" / slug / "matrix.yaml").write_text(DEMO_MATRIX, encoding="utf-8")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "The brief-vs-none matrix")
+    echo(f"11. experimentos matrix run {slug}  (a fresh fixture copy per run, the oracle decides)")
+
+    def show(run) -> None:  # noqa: ANN001 - RunResult
+        result.matrix_runs[run.run_id] = run.outcome or run.status or ""
+        echo(f"   {run.outcome or run.status:<8} {run.run_id}  {run.seconds:.1f}s")
+
+    set_experiment_status(workspace, slug, "running", note="the matrix starts")
+    run_matrix(workspace, slug, on_result=show)
+    built = build_reports(workspace, [slug])
+    (written,) = built.reports
+    result.report = written.path
+    echo(f"12. experimentos report build: {written.path}")
+    text = (root / written.path).read_text(encoding="utf-8")
+    section = text.split("## Headline", 1)[1].split("\n## ", 1)[0]
+    result.headline = [line[2:] for line in section.splitlines() if line.startswith("- ")]
+    for line in result.headline:
+        echo(f"   {line}")
+    set_experiment_status(workspace, slug, "interpreted", note=f"report: {written.path}")
+    echo(f"   experimentos exp set-status {slug} interpreted")
