@@ -46,6 +46,8 @@ class Closure:
     root: str
     nodes: list[ClosureNode] = field(default_factory=list)  # breadth-first, root first
     missing: list[Edge] = field(default_factory=list)  # edges whose target is not a page
+    # Edges the depth limit stopped: from a page at the last level to one not loaded.
+    beyond: list[Edge] = field(default_factory=list)
 
     @property
     def ids(self) -> list[str]:
@@ -83,9 +85,11 @@ class Graph:
         result = Closure(root=root, nodes=[ClosureNode(root, 0, None)])
         seen = {root}
         queue = deque([(root, 0)])
+        stopped: list[str] = []
         while queue:
             current, level = queue.popleft()
             if depth is not None and level >= depth:
+                stopped.append(current)
                 continue
             for edge in self.outgoing.get(current, []):
                 if edge.kind not in kinds:
@@ -98,6 +102,10 @@ class Graph:
                 seen.add(edge.target)
                 result.nodes.append(ClosureNode(edge.target, level + 1, current))
                 queue.append((edge.target, level + 1))
+        for current in stopped:
+            for edge in self.outgoing.get(current, []):
+                if edge.kind in kinds and edge.target in self.pages and edge.target not in seen:
+                    result.beyond.append(edge)
         return result
 
     def reverse(
