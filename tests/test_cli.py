@@ -218,6 +218,10 @@ def test_demo_runs_in_a_directory(tmp_path, cli):
     assert data["problems"] == 0 and data["pages"] >= 15 and len(data["closure"]) >= 2
     assert data["search_mode"] == ("hybrid" if embeddings_installed() else "fts")
     assert "policy.keep-drizzle-kit-pin-verify-locally" in data["search_results"]
+    # Beside the brief, one line per page: why it is a rule, or only evidence.
+    assert "- policy.keep-drizzle-kit-pin-verify-locally: a rule: accepted policy" in result.stdout
+    why = data["why"]["claim.upgrade-drizzle-kit-fixes-migration-default"]
+    assert why.startswith("only evidence: a claim is evidence, never a decision rule")
 
 
 def test_version(cli):
