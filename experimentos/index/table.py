@@ -85,7 +85,7 @@ class Index:
 
     def __init__(self, workspace: Workspace, choice: EmbedderChoice | None = None):
         self.workspace = workspace
-        self.choice = choice or resolve_embedder(workspace.config.index)
+        self.choice = choice or resolve_embedder(workspace.config.index, workspace.root / STATE_DIR)
         self.dir = workspace.root / STATE_DIR / "index"
         self._db = None
         self._tables: dict[str, Any] = {}
