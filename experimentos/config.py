@@ -44,11 +44,25 @@ class ProposalsConfig(BaseModel):
     base: str | None = None
 
 
+class ServerConfig(BaseModel):
+    """`serve` and `mcp serve`: who may talk to the server, and how much an agent may open."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Host headers answered besides the loopback names (127.0.0.1, localhost, [::1]): a
+    # DNS-rebinding page reaches a local server under a name of its own, which is refused.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Browser origins (scheme://host[:port]) allowed besides the server's own.
+    allowed_origins: list[str] = Field(default_factory=list)
+    # Proposals (xos/ branches) one MCP server process opens for its callers; 0 refuses all.
+    max_proposals: int = Field(default=20, ge=0)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal[1] = 1
     index: IndexConfig = Field(default_factory=IndexConfig)
     proposals: ProposalsConfig = Field(default_factory=ProposalsConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
 
 def load_config(root: Path) -> Config:

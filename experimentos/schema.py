@@ -59,6 +59,19 @@ def event_schema() -> dict:
     return schema
 
 
+def fixture_schema() -> dict:
+    """The schema of `fixtures/<name>/fixture.yaml`."""
+    from experimentos.matrix.fixture import FIXTURE_FORMAT, Fixture
+
+    schema = Fixture.model_json_schema(by_alias=True, mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://experimentos.dev/schemas/fixture.schema.json",
+        "title": f"experimentos fixture manifest (format {FIXTURE_FORMAT})",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
+
+
 def all_schemas() -> dict[str, dict]:
     from experimentos.lab.models import Experiment, ExperimentTest, RunRecord
 
@@ -74,6 +87,7 @@ def all_schemas() -> dict[str, dict]:
             RunRecord, "run.schema.json", "experimentos run record frontmatter"
         ),
         "run-event.schema.json": event_schema(),
+        "fixture.schema.json": fixture_schema(),
     }
 
 

@@ -377,29 +377,4 @@ def test_a_closure_stopped_by_depth_names_every_page_it_did_not_load(empty_kb, w
     assert not brief(live, repo=str(widget_repo), depth=2).not_loaded
 
 
-# --- rule 9: the starter knowledge guards every fixture's trap -----------------------------------
-
-# Fixtures whose manifest does not name its guard yet (`guardedBy` in fixture.yaml wins).
-GUARDS = {"drizzle-pin": [PIN]}
-FIXTURES = sorted(p.parent.name for p in (PROJECT / "fixtures").glob("*/fixture.yaml"))
-
-
-@pytest.mark.parametrize("name", FIXTURES)
-def test_the_starter_knowledge_carries_a_rule_against_each_fixture_trap(starter, tmp_path, name):
-    spec = yaml.safe_load((PROJECT / "fixtures" / name / "fixture.yaml").read_text("utf-8"))
-    guards = spec.get("guardedBy") or GUARDS.get(name)
-    assert guards, f"fixtures/{name}: name the decision rule against its trap in guardedBy"
-    repo = tmp_path / name
-    shutil.copytree(PROJECT / "fixtures" / name, repo)
-    for budget in (800, 2000):
-        result = brief(
-            starter,
-            spec["task"],
-            repo=str(repo),
-            libraries=spec.get("libraries", []),
-            files=spec.get("files", []),
-            repo_type=spec.get("repoType"),
-            budget=budget,
-        )
-        rules = {r["id"] for r in result.agent_work_context()["decision_rules"]}
-        assert rules & set(guards), (name, budget, rules)
+# Rule 9 (the starter knowledge guards every fixture's trap) is tests/test_fixture_briefs.py.

@@ -1,4 +1,5 @@
 import json
+import tempfile
 
 import pytest
 import typer
@@ -27,6 +28,13 @@ def test_every_command_has_help_and_is_documented(cli, path):
     assert result.exit_code == 0
     cmd = dict((tuple(p), c) for p, c in all_commands())[tuple(path)]
     assert (cmd.help or "").strip(), f"{path} has no help text"
+    undocumented = [p.name for p in cmd.params if not (getattr(p, "help", None) or "").strip()]
+    assert undocumented == [], f"{path}: parameters without help: {undocumented}"
+    # a flag takes no value: help must not suggest `--read-only <bool>` (then `true` fails)
+    assert "<bool>" not in result.stdout, f"{path}: a flag is shown as taking a value"
+    for flag in ("--help", "--json", "--read-only", "--keep"):
+        line = next((ln for ln in result.stdout.splitlines() if f" {flag} " in ln), None)
+        assert line is None or "<" not in line.split(flag, 1)[1].split()[0], line
     if path:
         readme = (PROJECT / "README.md").read_text(encoding="utf-8")
         assert f"experimentos {' '.join(path)}" in readme, f"{path} is not in the README"
@@ -40,7 +48,7 @@ def test_init_is_idempotent(tmp_path, cli):
     assert (target / "wiki/failures").is_dir() and (target / "policies").is_dir()
     second = cli(None, "--json", "init", str(target))
     assert json.loads(second.stdout)["created"] == []
-    assert (target / ".gitignore").read_text().count(".experimentos/") == 1
+    assert (target / ".gitignore").read_text().splitlines().count(".experimentos") == 1
 
 
 def test_root_is_discovered_from_a_subdirectory(tmp_path, cli, monkeypatch):
@@ -155,7 +163,7 @@ def test_check_json_and_exit_codes(kb, cli):
     problem = json.loads(warned.stdout)["problems"][0]
     assert set(problem) == {"path", "field", "code", "severity", "message"}
     assert cli(kb.root, "check", "--strict").exit_code == 1
-    assert "1 warnings" in cli(kb.root, "check").stdout
+    assert "0 errors, 1 warning\n" in cli(kb.root, "check").stdout
 
 
 def test_graph_commands(kb, cli):
@@ -194,7 +202,7 @@ def test_schema_export_and_check(tmp_path, empty_kb, cli):
     out = tmp_path / "schemas"
     assert cli(empty_kb.root, "schema", "export", "--out", str(out), "--check").exit_code == 1
     written = cli(empty_kb.root, "schema", "export", "--out", str(out), "--json")
-    names = {"page", "experiment", "test", "run", "run-event"}
+    names = {"page", "experiment", "test", "run", "run-event", "fixture"}
     expected = sorted(str(out / f"{name}.schema.json") for name in names)
     assert sorted(json.loads(written.stdout)["written"]) == expected
     assert cli(empty_kb.root, "schema", "export", "--out", str(out), "--check").exit_code == 0
@@ -208,13 +216,24 @@ def test_errors_as_json(empty_kb, cli):
     assert json.loads(result.stdout)["error"]["type"] == "NotFound"
 
 
-def test_demo_runs_in_a_directory(tmp_path, cli):
-    target = tmp_path / "demo"
-    result = cli(None, "demo", "--dir", str(target))
+def test_demo_cleans_up_unless_kept_and_interprets_its_experiment(tmp_path, cli, monkeypatch):
+    kept_in, removed_in = tmp_path / "kept", tmp_path / "removed"
+    kept_in.mkdir(), removed_in.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(kept_in))
+    result = cli(None, "demo", "--keep")
     assert result.exit_code == 0, result.output
     assert "0 errors" in result.stdout and "graph deps policy." in result.stdout
+    [target] = kept_in.glob("experimentos-demo-*")
     assert "Seed the starter knowledge base" in git(target, "log", "--oneline")
-    data = json.loads(cli(None, "demo", "--dir", str(tmp_path / "demo2"), "--json").stdout)
+    readme = (target / "experiments/drizzle-pin-demo/README.md").read_text(encoding="utf-8")
+    assert "status: interpreted" in readme and "to: running" in readme
+    assert f"--root {target} mcp serve" in result.stdout
+
+    monkeypatch.setattr(tempfile, "tempdir", str(removed_in))
+    data = json.loads(cli(None, "demo", "--json").stdout)
+    assert list(removed_in.iterdir()) == [] and data["kept"] is False
+    assert data["experiment_status"] == "interpreted" and data["run_complete"] is True
+    assert data["experiment_tree"] == ["experiment.drizzle-pin-demo [agent, interpreted]"]
     assert data["problems"] == 0 and data["pages"] >= 15 and len(data["closure"]) >= 2
     assert data["search_mode"] == ("hybrid" if embeddings_installed() else "fts")
     assert "policy.keep-drizzle-kit-pin-verify-locally" in data["search_results"]
@@ -226,3 +245,80 @@ def test_demo_runs_in_a_directory(tmp_path, cli):
 
 def test_version(cli):
     assert cli(None, "--version").stdout.startswith("experimentos ")
+
+
+def test_counts_are_pluralised(empty_kb, cli):
+    assert cli(empty_kb.root, "page", "list").stderr == "0 pages\n"
+    cli(empty_kb.root, "page", "new", "failure", "one", "--title", "One")
+    assert cli(empty_kb.root, "page", "list").stderr == "1 page\n"
+    assert cli(empty_kb.root, "check").stdout.endswith("1 page, 0 errors, 0 warnings\n")
+    (empty_kb.root / "wiki/failures/stray.txt").write_text("x", encoding="utf-8")
+    assert "1 page, 0 errors, 1 warning\n" in cli(empty_kb.root, "check").stdout
+    assert cli(empty_kb.root, "exp", "list").stderr == "0 experiments\n"
+    cli(empty_kb.root, "exp", "new", "solo", "--kind", "ml")
+    assert cli(empty_kb.root, "exp", "list").stderr == "1 experiment\n"
+    assert cli(empty_kb.root, "test", "list").stderr == "0 tests\n"
+    assert cli(empty_kb.root, "run", "list").stderr == "0 runs\n"
+
+
+def test_init_commit_makes_the_first_commit_with_only_the_layout(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # no git identity configured
+    for name in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "notes.txt").write_text("mine", encoding="utf-8")
+    git(repo, "add", "notes.txt")
+    note = cli(None, "init", str(repo / "plain"))  # a subdirectory of a repo without commits
+    assert "has no commits yet" in note.stdout and "init --commit" in note.stdout
+
+    result = cli(None, "init", str(repo), "--commit", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["commit"] and data["git"] == "ok"
+    committed = git(repo, "show", "--name-only", "--format=%an <%ae>|%s", "HEAD").split("\n")
+    assert (
+        committed[0]
+        == "experimentos <experimentos@localhost>|Start the experimentos knowledge base"
+    )
+    files = {f for f in committed[1:] if f}
+    assert {"experimentos.toml", ".gitignore", "wiki/failures/.gitkeep"} <= files
+    assert "notes.txt" not in files and "plain/experimentos.toml" not in files
+    assert git(repo, "status", "--porcelain", "notes.txt").startswith("A ")  # still staged
+    again = cli(None, "init", str(repo), "--commit")
+    assert again.exit_code == 0 and "already committed" in again.stdout
+
+
+def test_init_commit_outside_git_runs_git_init(tmp_path, cli):
+    target = tmp_path / "fresh"
+    result = cli(None, "init", str(target), "--commit")
+    assert result.exit_code == 0, result.output
+    assert git(target, "log", "--format=%s").strip() == "Start the experimentos knowledge base"
+
+
+def test_page_new_depends_on_makes_an_edge(empty_kb, cli):
+    root = empty_kb.root
+    cli(root, "page", "new", "failure", "f1", "--title", "F1")
+    cli(root, "page", "new", "source", "s1", "--title", "S1")
+    made = cli(
+        root, "page", "new", "policy", "p1", "--title", "P1",
+        "--depends-on", "failure.f1,source.s1", "--depends-on", "failure.f1",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    shown = json.loads(cli(root, "page", "show", "policy.p1", "--json").stdout)
+    assert shown["dependsOn"] == ["failure.f1", "source.s1"]
+    deps = cli(root, "graph", "deps", "policy.p1").stdout
+    assert "failure.f1" in deps and "source.s1" in deps
+    missing = cli(root, "page", "new", "policy", "p2", "--title", "P2", "--depends-on", "failure.x")
+    assert missing.exit_code == 2 and "dependsOn 'failure.x' does not exist" in missing.stderr
+    itself = cli(root, "page", "new", "policy", "p3", "--title", "P3", "--depends-on", "policy.p3")
+    assert itself.exit_code == 2 and "cannot depend on itself" in itself.stderr
+    bad = cli(root, "page", "new", "policy", "p4", "--title", "P4", "--depends-on", "../x")
+    assert bad.exit_code == 2 and "dependsOn" in bad.stderr
+    assert not any((root / "policies").glob("p[234].md"))

@@ -107,7 +107,7 @@ def test_exp_delete(root, cli):
         cli(root, "run", "start", "--experiment", "brief-helps", "--task", "t")
     ).stdout.strip()
     message = fails(cli(root, "exp", "delete", "brief-helps"))
-    assert "1 run(s)" in message and run_id in message and "--force" in message
+    assert "has 1 run (" in message and run_id in message and "--force" in message
     assert (root / "experiments/brief-helps/tests/judge.md").is_file()
     data = as_json(cli(root, "exp", "delete", "brief-helps", "--force", "--json"))
     assert (data["tests"], data["runs"]) == (1, 1)

@@ -331,3 +331,66 @@ def test_rrf_fusion_can_be_configured(hybrid_kb):
     assert response.mode == "hybrid"
     assert set(ids(response)[:2]) == {"claim.bump", "policy.keep-pins"}
     assert response.results[0].score < 0.05  # an RRF score, not a normalised one
+
+
+KILL_AT_MANIFEST = """
+import os, signal, sys
+from experimentos.index import table
+from experimentos.store import Workspace
+
+def die(self, meta):  # the rows are in LanceDB, the manifest is not written yet
+    os.kill(os.getpid(), signal.SIGKILL)
+
+table.Index._write_meta = die
+table.Index(Workspace(sys.argv[1])).sync()
+"""
+
+
+@pytest.mark.parametrize("embedder", ["none", pytest.param("minilm", marks=needs_model)])
+def test_a_kill_between_rows_and_manifest_leaves_no_duplicates(tmp_path, embedder):
+    kb = make_kb(tmp_path, embedder=embedder)
+    Index(kb).sync()
+    # a new page, an edited page and a deleted page, synced by a process killed right after
+    # it added the rows and before it wrote the manifest
+    (kb.root / "wiki/failures/oom.md").write_text(
+        page_text("failure.oom", "failure", title="Out of memory in the migration runner"),
+        encoding="utf-8",
+    )
+    (kb.root / "wiki/claims/bump.md").write_text(
+        page_text("claim.bump", "claim", title="Bumping drizzle-kit changes the migration"),
+        encoding="utf-8",
+    )
+    (kb.root / "wiki/failures/flaky.md").unlink()
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AT_MANIFEST, str(kb.root)], capture_output=True, timeout=300
+    )
+    assert killed.returncode == -9, killed.stderr.decode()
+    index = Index(kb)
+    summary = index.sync()
+    expected = {"policy.keep-pins", "claim.bump", "knowledge.quoting", "failure.oom"}
+    for query in ("migration", "drizzle-kit", "memory runner"):
+        hits = ids(search(index, query, mode="fts", limit=20))
+        assert len(hits) == len(set(hits)), (query, hits)
+    table = index.table()
+    rows = table.search().select(["page_id"]).limit(None).to_arrow()["page_id"].to_pylist()
+    assert sorted(rows) == sorted(expected)
+    assert summary.pages == len(expected)
+    if embedder != "none":
+        chunks = index.table(index_table.CHUNKS).search().select(["id"]).limit(None).to_arrow()
+        chunk_ids = chunks["id"].to_pylist()
+        assert len(chunk_ids) == len(set(chunk_ids)) == summary.chunks
+        assert {c.split("#")[0] for c in chunk_ids} == expected
+
+
+def test_an_index_with_rows_its_manifest_does_not_list_is_rebuilt(fts_kb):
+    index = Index(fts_kb)
+    index.sync()
+    table = index.table()
+    table.add(table.search().where("page_id = 'claim.bump'").limit(None).to_arrow())  # a stray
+    (fts_kb.root / "wiki/failures/oom.md").write_text(
+        page_text("failure.oom", "failure", title="Out of memory"), encoding="utf-8"
+    )
+    summary = Index(fts_kb).sync()
+    assert summary.rebuilt and "do not match its manifest" in summary.notice
+    hits = ids(search(Index(fts_kb), "drizzle-kit migration", mode="fts", limit=20))
+    assert hits.count("claim.bump") == 1 and summary.pages == 5

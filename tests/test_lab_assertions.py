@@ -181,7 +181,7 @@ def test_metric_threshold_on_experiment_aggregate_metrics(lab):
     ).model
     result = evaluate_test(lab, rate.id)
     assert result.passed is False and result.run_ref is None
-    assert "derived from 3 ended run(s)" in result.details
+    assert "derived from 3 ended runs)" in result.details
 
     set_experiment_metric(lab, "lab", "success_rate", 0.8)  # set on the experiment: it wins
     result = evaluate_test(lab, rate.id)

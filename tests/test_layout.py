@@ -17,6 +17,7 @@ LAYERS = {
     "experimentos.knowledge.models": 1,
     "experimentos.lab.models": 1,
     "experimentos.lab.runs.contract": 1,
+    "experimentos.matrix.fixture": 1,
     "experimentos.store": 2,
     "experimentos.lab.paths": 2,
     "experimentos.lab.scan": 2,

@@ -557,3 +557,47 @@ def test_an_empty_repo_has_no_facts(tmp_path):
 def test_a_missing_repo_is_an_error(tmp_path):
     with pytest.raises(NotFound):
         read_local_facts(tmp_path / "nope")
+
+
+DEEP = 100_000
+DEEP_MANIFESTS = {
+    "package.json": '{"a":' * DEEP + "1" + "}" * DEEP,
+    "pyproject.toml": "a = " + "[" * DEEP + "]" * DEEP + "\n",
+    "pnpm-lock.yaml": "a: " + "[" * DEEP + "]" * DEEP + "\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEEP_MANIFESTS))
+def test_a_deeply_nested_manifest_is_a_problem_not_a_crash(tmp_path, name):
+    write_files(tmp_path, {name: DEEP_MANIFESTS[name], "requirements.txt": "httpx==0.27.0\n"})
+    facts = read_local_facts(tmp_path)
+    assert [(p.path, "nested too deeply" in p.message) for p in facts.problems] == [(name, True)]
+    assert facts.get("httpx").locked == "0.27.0"  # the other files are still read
+
+
+def test_brief_is_built_over_deeply_nested_manifests(kb, cli, tmp_path):
+    import anyio
+    import mcp
+
+    from experimentos.mcp.server import build_server
+    from experimentos.store import Workspace
+
+    config = kb.root / "experimentos.toml"  # full-text only: this is about manifests
+    config.write_text(config.read_text().replace('"minilm"', '"none"'), encoding="utf-8")
+    kb = Workspace(kb.root)
+    repo = write_files(tmp_path / "target", DEEP_MANIFESTS)
+    result = cli(kb.root, "brief", "bump drizzle-kit", "--repo", str(repo), "--json")
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    problems = json.loads(result.stdout)["manifest_problems"]
+    assert {p["path"] for p in problems} == set(DEEP_MANIFESTS)
+
+    async def main():
+        async with mcp.Client(build_server(kb)) as client:
+            return await client.call_tool(
+                "get_work_brief", {"task": "bump drizzle-kit", "repo": str(repo)}
+            )
+
+    answer = anyio.run(main)
+    assert not answer.is_error, answer.content
+    assert "package.json" in answer.structured_content["markdown"]

@@ -114,3 +114,17 @@ def test_search_results_are_the_same_on_either_backend(tmp_path):
     assert torch_only.backend == "torch"
     assert [h.id for h in onnx_hits] == [h.id for h in torch_hits]
     assert [h.score for h in onnx_hits] == pytest.approx([h.score for h in torch_hits], abs=1e-4)
+
+
+def test_a_symlinked_models_directory_is_never_used(tmp_path, monkeypatch):
+    monkeypatch.delenv(onnx_mod.CACHE_ENV, raising=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    state = tmp_path / "root" / ".experimentos"
+    state.mkdir(parents=True)
+    (state / "models").symlink_to(elsewhere)
+    embedder = MiniLMEmbedder(256, state)
+    vector = embedder.embed_query("keep the pin")
+    assert vector.shape == (384,)
+    assert embedder.backend == "torch" and "symlink" in embedder.export_problem
+    assert list(elsewhere.iterdir()) == []  # nothing written through the link

@@ -80,7 +80,7 @@ def test_propose_files_list_and_show(repo, cli):
     (entry,) = json.loads(listed.stdout)
     assert (entry["name"], entry["kind"], entry["base"]) == ("xos/page/claim.pins", "page", "main")
     text = cli(top, "proposals", "list")
-    assert text.stdout.startswith("xos/page/claim.pins") and "1 proposals" in text.stderr
+    assert text.stdout.startswith("xos/page/claim.pins") and text.stderr == "1 proposal\n"
 
     detail = json.loads(cli(top, "proposals", "show", "page/claim.pins", "--json").stdout)
     assert detail["evidence"] == ["run.a", "run.b"]

@@ -10,7 +10,7 @@ import pytest
 
 from experimentos.errors import GitError
 from experimentos.proposals import github_repo, list_proposals, propose_new_page, push_proposal
-from experimentos.proposals.push import redact
+from experimentos.proposals.push import redact_url
 
 from .conftest import git
 from .proposal_helpers import add_bare_remote, make_dirty, make_repo, snapshot
@@ -28,10 +28,13 @@ def repo(tmp_path, monkeypatch):
 class FakeGitHub:
     """A real HTTP server speaking the two pulls endpoints, recording every request."""
 
-    def __init__(self, existing: list[dict] | None = None, fail: int | None = None):
+    def __init__(
+        self, existing: list[dict] | None = None, fail: int | None = None, echo: bool = False
+    ):
         self.requests: list[dict] = []
         self.existing = existing  # an open pull request for the branch: POST answers 422
         self.fail = fail
+        self.echo = echo  # the failure's text echoes the request headers, token included
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,7 +64,12 @@ class FakeGitHub:
             def do_POST(self):  # noqa: N802 - http.server naming
                 entry = self._record()
                 if fake.fail:
-                    return self._answer(fake.fail, {"message": "Server Error"})
+                    message = "Server Error"
+                    if fake.echo:
+                        auth = entry["headers"]["Authorization"]
+                        message = f"Bad credentials (you sent Authorization: {auth})"
+                    errors = [{"message": f"token {auth.split()[-1]} revoked"}] if fake.echo else []
+                    return self._answer(fake.fail, {"message": message, "errors": errors})
                 if fake.existing is not None:
                     return self._answer(
                         422,
@@ -233,6 +241,24 @@ def test_github_repo(url, expected):
     assert github_repo(url) == expected
 
 
-def test_redact():
-    assert redact("https://user:secret@github.com/a/b") == "https://github.com/a/b"
-    assert redact("git@github.com:a/b") == "git@github.com:a/b"
+def test_redact_url():
+    assert redact_url("https://user:secret@github.com/a/b") == "https://github.com/a/b"
+    assert redact_url("git@github.com:a/b") == "git@github.com:a/b"
+
+
+def test_a_token_echoed_by_the_api_is_never_printed(repo, tmp_path, monkeypatch, cli):
+    add_bare_remote(repo.root, tmp_path / "remote.git", url="https://github.com/acme/kb")
+    proposal = propose_new_page(repo, "claim", "x", "X", why="w")
+    other = propose_new_page(repo, "claim", "y", "Y", why="w")
+    with FakeGitHub(fail=401, echo=True) as api:
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        monkeypatch.setenv("EXPERIMENTOS_GITHUB_API", api.url)
+        as_json = cli(repo.root, "proposals", "push", proposal.name, "--json")
+        as_text = cli(repo.root, "proposals", "push", other.name)
+    assert api.requests and all(r["headers"]["Authorization"] == f"Bearer {TOKEN}"
+                                for r in api.requests)  # fmt: skip
+    assert as_json.exit_code == 1 and as_text.exit_code == 1
+    error = json.loads(as_json.stdout)["pr_error"]
+    assert "401" in error and "Bad credentials" in error and "[REDACTED]" in error
+    for result in (as_json, as_text):
+        assert TOKEN not in result.stdout and TOKEN not in result.stderr

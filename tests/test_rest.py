@@ -20,6 +20,7 @@ import mcp
 import pytest
 import uvicorn
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 from experimentos.http.rest import build_app
 from experimentos.lab.runs import start_run
@@ -269,7 +270,8 @@ def test_mcp_over_streamable_http_on_the_same_server(serve):
 
     async def main():
         async with (
-            streamable_http_client(f"{base}/mcp") as (read, write),
+            create_mcp_http_client(headers={"x-api-key": KEY}) as http,
+            streamable_http_client(f"{base}/mcp", http_client=http) as (read, write),
             mcp.ClientSession(read, write) as session,
         ):
             await session.initialize()
@@ -328,3 +330,43 @@ def test_an_unexpected_failure_is_a_500_without_a_traceback(serve, monkeypatch):
     status, error = Client(serve()).call("GET", "/experiments")
     assert status == 500 and error["error"]["type"] == "InternalError"
     assert "secret" not in json.dumps(error)
+
+
+def test_evaluate_answers_in_camel_case_like_every_other_answer(serve):
+    c = Client(serve())
+    c.call("POST", "/experiments", {"name": "lab", "kind": "agent"})
+    c.call("POST", "/tests", {"experiment": "lab", "name": "ok", "assertion": {"kind": "manual"}})
+    status, verdict = c.call(
+        "POST", "/tests/test.lab.ok/evaluate", {"verdict": True, "rationale": "fine"}
+    )
+    assert status == 200 and verdict["passed"] is True
+    assert {"runRef", "evaluatedAt"} <= set(verdict) and verdict["evaluatedAt"]
+    assert not [key for key in verdict if "_" in key]
+    shown = c.call("GET", "/tests/test.lab.ok")[1]
+    assert shown["evaluatedAt"] == verdict["evaluatedAt"]
+
+
+@pytest.mark.parametrize(
+    ("args", "env_key", "says"),
+    [
+        (["--read-only"], None, "read-only"),
+        (["--read-only"], KEY, "read-only"),
+        ([], KEY, "x-api-key required"),
+        ([], None, "writes are open"),
+    ],
+)
+def test_cli_serve_says_what_guards_writes(cli, kb, monkeypatch, args, env_key, says):
+    import experimentos.mcp.server
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
+    monkeypatch.setattr(experimentos.mcp.server, "warm_up", lambda server: None)
+    if env_key:
+        monkeypatch.setenv("EXPERIMENTOS_API_KEY", env_key)
+    else:
+        monkeypatch.delenv("EXPERIMENTOS_API_KEY", raising=False)
+    result = cli(kb.root, "serve", *args)
+    assert result.exit_code == 0 and started["host"] == "127.0.0.1"
+    assert says in result.stderr
+    if args:
+        assert "writes are open" not in result.stderr

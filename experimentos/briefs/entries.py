@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import stat
 from collections import OrderedDict
 from pathlib import Path
 
@@ -171,12 +172,14 @@ def stat_key(path: Path) -> tuple | None:
 def cite_digest(repo: Path, path: str, lines: str | None = None) -> str | None:
     """sha256 of a cited file, or of lines `a-b` of it (1-based, inclusive, with their line
     endings); None when the file does not exist. Memoised on the file's stat."""
-    target = (repo / path).resolve()
-    if not target.is_relative_to(repo.resolve()):
-        return None
     try:
+        target = (repo / path).resolve()
+        if not target.is_relative_to(repo.resolve()):
+            return None
         st = target.stat()
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
+        return None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device in the target repo would block a read
         return None
     key = (str(target), lines, st.st_mtime_ns, st.st_size, st.st_ino)
     if key not in _DIGESTS:

@@ -206,10 +206,11 @@ class Brief(BaseModel):
         """`agent_work_context.v1`: the keys DESIGN.md lists, then `conflicts` and
         `knowledge_warnings` (added by the trust rules; readers of v1 may ignore them)."""
         decision = self.by_boundary("decision_capable")
-        # Instructions come from decision rules only, and only as far as the Markdown shows them.
-        full = [e for e in decision if e.form == "full"]
-        checks = _unique(c for e in full for c in e.required_checks)
-        forbidden = _unique(a for e in full for a in e.forbidden_actions)
+        # Instructions come from decision rules only (evidence never instructs); the structured
+        # form carries a rule's checks and forbidden actions even when the Markdown, short of
+        # budget, shows only its one-line statement.
+        checks = _unique(c for e in decision for c in e.required_checks)
+        forbidden = _unique(a for e in decision for a in e.forbidden_actions)
         evidence = self.by_boundary("evidence_only")
         return {
             "version": CONTEXT_VERSION,
@@ -223,8 +224,8 @@ class Brief(BaseModel):
                     "id": e.id,
                     "title": e.title,
                     "rule": e.rule_statement,
-                    "required_checks": e.required_checks if e.form == "full" else [],
-                    "forbidden_actions": e.forbidden_actions if e.form == "full" else [],
+                    "required_checks": e.required_checks,
+                    "forbidden_actions": e.forbidden_actions,
                 }
                 for e in decision
             ],

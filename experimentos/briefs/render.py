@@ -254,12 +254,13 @@ def write_brief(workspace, brief: Brief) -> str:  # noqa: ANN001 - Workspace
     Returns the root-relative path."""
     from experimentos.store.documents import checksum
     from experimentos.store.files import atomic_write, safe_target
+    from experimentos.store.safe import read_regular
 
     rel = f"briefs/{brief.brief_id}.md"
     data = brief_file(brief).encode("utf-8")
     target = safe_target(workspace.root, rel)
     if target.exists():
-        current = target.read_bytes()
+        current = read_regular(workspace.root, rel)  # never blocks on a FIFO in its place
         if current == data:
             return rel
         atomic_write(workspace.root, rel, data, expected=checksum(current))

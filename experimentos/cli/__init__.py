@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from experimentos import __version__
-from experimentos.cli import brief, experiments, knowledge, proposals, runs, search, serve
+from experimentos.cli import brief, experiments, fixtures, knowledge, proposals, runs, search, serve
 from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
 
 app = typer.Typer(
@@ -63,6 +63,7 @@ app.add_typer(proposals.proposals_app, name="proposals")
 app.add_typer(experiments.exp_app, name="exp")
 app.add_typer(experiments.test_app, name="test")
 app.add_typer(runs.run_app, name="run")
+app.add_typer(fixtures.fixture_app, name="fixture")
 app.command()(serve.serve)
 
 
@@ -70,8 +71,12 @@ app.command()(serve.serve)
 def demo(
     ctx: typer.Context,
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Where to create it (default: a temp dir).")
+        Path | None,
+        typer.Option("--dir", help="Where to create it and keep it (default: a temp dir)."),
     ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the temp knowledge base (it is removed otherwise).")
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Seed a throwaway knowledge base with the starter pages and tour it."""
@@ -79,9 +84,9 @@ def demo(
 
     as_json = want_json(ctx, json_out)
     if as_json:
-        emit_json(asdict(run_demo(directory, echo=lambda _line: None)))
+        emit_json(asdict(run_demo(directory, echo=lambda _line: None, keep=keep)))
     else:
-        run_demo(directory, echo=typer.echo)
+        run_demo(directory, echo=typer.echo, keep=keep)
 
 
 def main() -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
-from experimentos.errors import ConcurrentEdit, ExperimentosError, InvalidPage
+from experimentos.errors import ConcurrentEdit, ExperimentosError, InvalidPage, redact
 
 if TYPE_CHECKING:
     from experimentos.store import Workspace
@@ -22,6 +22,33 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def _flags_take_no_value() -> None:
+    """Render flags (`--json`, `--read-only`, `--help`) without a value type in rich help.
+
+    typer's rich help prints `<bool>` after every flag, which reads as if the flag took a value
+    (`--read-only true` then fails); its plain help already omits it. Same rule here.
+    """
+    original = getattr(TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "_flags_fixed", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        return original(self, ctx)
+
+    display_type_rich._flags_fixed = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 page`, `2 pages`, `0 pages` (`many` for irregular plurals)."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
 @dataclass
@@ -53,7 +80,8 @@ def want_json(ctx: typer.Context, flag: bool) -> bool:
 
 
 def emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """Print `data` as JSON on stdout, with every known secret redacted."""
+    typer.echo(redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)))
 
 
 def exit_code_for(exc: ExperimentosError) -> int:
@@ -65,7 +93,7 @@ def report_error(exc: ExperimentosError, as_json: bool) -> None:
     if isinstance(exc, InvalidPage):
         lines = [f"error: {p}" for p in exc.problems]
     for line in lines:
-        typer.echo(line, err=True)
+        typer.echo(redact(line), err=True)
     if as_json:
         error = {
             "type": type(exc).__name__,

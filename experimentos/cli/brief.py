@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -100,31 +101,96 @@ def serve(
     from experimentos.mcp.server import build_server, warm_up
 
     workspace = state(ctx).workspace()
+    if transport == "http":
+        _serve_mcp_http(workspace, port, read_only)
+        return
+    if transport == "stdio" and sys.stdin.isatty():
+        # stdout is the protocol: a person at a terminal gets the explanation on stderr
+        mode = " (read-only)" if read_only else ""
+        typer.echo(
+            f"experimentos MCP server{mode} for {workspace.root}: it speaks MCP (JSON-RPC) "
+            "on stdin/stdout to an agent, not to a person. Let your agent start it "
+            "(`experimentos mcp config --client claude-code|codex|cursor`); "
+            "stop it with Ctrl-C or Ctrl-D.",
+            err=True,
+        )
     server = build_server(workspace, read_only=read_only)
     warm_up(server)
-    if transport == "stdio":
-        server.run("stdio")
-    else:
-        typer.echo(f"experimentos MCP server on http://127.0.0.1:{port}/mcp", err=True)
-        server.run("streamable-http", host="127.0.0.1", port=port)
+    server.run("stdio")
+
+
+def _serve_mcp_http(workspace, port: int, read_only: bool) -> None:  # noqa: ANN001 - Workspace
+    """/mcp alone, behind the same gate as `serve` (loopback Hosts, same-origin browsers, and
+    EXPERIMENTOS_API_KEY on every request when it is set)."""
+    import os
+
+    import uvicorn
+
+    from experimentos.http.rest import build_app
+    from experimentos.mcp.server import warm_up
+
+    api_key = os.environ.get("EXPERIMENTOS_API_KEY") or None
+    app = build_app(workspace, api_key=api_key, read_only=read_only, rest=False)
+    warm_up(app.state.mcp)
+    guard = "API key required" if api_key else "no API key set"
+    typer.echo(f"experimentos MCP server on http://127.0.0.1:{port}/mcp ({guard})", err=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 @mcp_app.command("config")
 def config(
     ctx: typer.Context,
     client: Annotated[str, typer.Option(help="claude-code, codex or cursor.")],
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            help="project: a shared file in the project, portable (`experimentos` from PATH, "
+            "root relative to the project); user: your own file, absolute paths. Default: "
+            "project for claude-code and cursor, user for codex."
+        ),
+    ] = None,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="Merge the entry into the client's file (idempotent; nothing else changes).",
+        ),
+    ] = False,
     read_only: Annotated[
         bool, typer.Option("--read-only", help="Configure the server read-only.")
     ] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Print the snippet an MCP client needs to start this server, with absolute paths."""
-    from experimentos.mcp.clients import client_config
+    """Print (or --write) the entry an MCP client needs to start this server."""
+    from experimentos.mcp.clients import client_config, write_client_config
 
+    as_json = want_json(ctx, json_out)
     workspace = state(ctx).workspace()
-    snippet, where = client_config(client, workspace.root, read_only=read_only)
-    if want_json(ctx, json_out):
-        emit_json({"client": client, "where": where, "snippet": snippet})
+    found = client_config(client, workspace.root, read_only=read_only, scope=scope)
+    result = write_client_config(found) if write else None
+    if found.scope == "project" and not found.command_on_path:
+        typer.echo(
+            "note: `experimentos` is not on PATH here; the client starts it from its own PATH "
+            "(start the client with this environment active, or install experimentos with "
+            "pipx or `uv tool`)",
+            err=True,
+        )
+    if as_json:
+        data = {
+            "client": found.client,
+            "scope": found.scope,
+            "path": str(found.path),
+            "entry": found.entry,
+            "snippet": found.snippet,
+        }
+        if result is not None:
+            data["written"] = result.changed
+        emit_json(data)
         return
-    typer.echo(f"# {where}", err=True)
-    typer.echo(snippet, nl=False)
+    if result is None:
+        typer.echo(f"# {found.path} ({found.scope} scope; merge it, or run with --write)", err=True)
+        typer.echo(found.snippet, nl=False)
+    elif result.changed:
+        typer.echo(f"wrote the {found.client} entry for experimentos to {result.path}")
+    else:
+        typer.echo(f"{result.path} already has this entry; nothing changed")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from experimentos.cli._common import plural
 from experimentos.index import Index, search
 from experimentos.knowledge.check import check_scan
 from experimentos.knowledge.graph import Graph
@@ -38,6 +39,8 @@ class DemoResult:
     run_complete: bool = False
     run_steps: dict[str, str] = field(default_factory=dict)
     experiment_tree: list[str] = field(default_factory=list)
+    experiment_status: str = ""
+    kept: bool = True  # False: the temp knowledge base was removed after the tour
 
 
 def _git(root: Path, *args: str) -> None:
@@ -56,23 +59,39 @@ def _git(root: Path, *args: str) -> None:
     )
 
 
-def run_demo(directory: Path | None = None, echo: Callable[[str], None] = print) -> DemoResult:
-    """Seed a git repository with the starter knowledge, check it, and walk its graph."""
-    root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="experimentos-demo-"))
+def run_demo(
+    directory: Path | None = None, echo: Callable[[str], None] = print, keep: bool = False
+) -> DemoResult:
+    """Tour a throwaway knowledge base; a temp one is removed afterwards unless `keep`."""
+    if directory is not None:
+        return _tour(Path(directory), echo, kept=True)
+    root = Path(tempfile.mkdtemp(prefix="experimentos-demo-"))
+    try:
+        result = _tour(root, echo, kept=keep)
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+    if not keep:
+        echo(f"Removed {root} (keep it with --keep, or choose a place with --dir).")
+    return result
+
+
+def _tour(root: Path, echo: Callable[[str], None], kept: bool) -> DemoResult:
+    """Seed a git repository with the starter knowledge, check it, walk it, brief, run."""
     root.mkdir(parents=True, exist_ok=True)
     _git(root, "init", "-q")
     init_workspace(root)
     copied = copy_starter(root)
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "Seed the starter knowledge base")
-    echo(f"1. Knowledge base: {root} (git repository, {copied} starter pages committed)")
+    echo(f"1. Knowledge base: {root} (git repository, {plural(copied, 'starter page')} committed)")
 
     workspace = Workspace(root)
     scan = workspace.scan()
     report = check_scan(scan)
     echo(
-        f"2. experimentos check: {report.pages} pages, {len(report.errors)} errors, "
-        f"{len(report.warnings)} warnings"
+        f"2. experimentos check: {plural(report.pages, 'page')}, "
+        f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}"
     )
     for problem in report.problems:
         echo(f"   {problem}")
@@ -89,7 +108,7 @@ def run_demo(directory: Path | None = None, echo: Callable[[str], None] = print)
         key=lambda pid: (len(graph.closure(pid).nodes), pid),
         default="",
     )
-    result = DemoResult(str(root), report.pages, len(report.problems), by_type, focus)
+    result = DemoResult(str(root), report.pages, len(report.problems), by_type, focus, kept=kept)
     if focus:
         closure = graph.closure(focus)
         result.closure = closure.ids
@@ -105,7 +124,10 @@ def run_demo(directory: Path | None = None, echo: Callable[[str], None] = print)
     echo(f'6. experimentos search "{task}"  (builds the index first)')
     index = Index(workspace)
     summary = index.sync()
-    echo(f"   indexed {summary.pages} pages, {summary.chunks} vectors, mode {summary.mode}")
+    echo(
+        f"   indexed {plural(summary.pages, 'page')}, {plural(summary.chunks, 'vector')}, "
+        f"mode {summary.mode}"
+    )
     if summary.notice:
         echo(f"   note: {summary.notice}")
     response = search(index, task, limit=5, sync=False)
@@ -115,10 +137,11 @@ def run_demo(directory: Path | None = None, echo: Callable[[str], None] = print)
         echo(f"   {hit.score:.4f}  {hit.id}  [{hit.status}]")
     fixture, request = _brief(workspace, root, result, echo)
     _scripted_run(workspace, fixture, request, result, echo)
-    echo(
-        f'Next: `experimentos --root {root} brief "<task>" --repo <repo>`, '
-        f"or serve agents with `experimentos --root {root} mcp serve`."
-    )
+    if kept:
+        echo(
+            f'Next: `experimentos --root {root} brief "<task>" --repo <repo>`, '
+            f"or serve agents with `experimentos --root {root} mcp serve`."
+        )
     return result
 
 
@@ -164,11 +187,21 @@ def _scripted_run(workspace: Workspace, fixture: Path, request, result: DemoResu
     import anyio
     import mcp
 
-    from experimentos.lab.experiments import experiment_tree, new_experiment
+    from experimentos.lab.experiments import (
+        experiment_tree,
+        new_experiment,
+        read_experiment,
+        set_experiment_status,
+    )
     from experimentos.mcp.server import build_server
 
-    new_experiment(workspace, "Drizzle pin demo", "agent", hypothesis="A brief keeps the pin")
-    echo('8. experimentos exp new "Drizzle pin demo" --kind agent; a scripted run over MCP:')
+    exp = new_experiment(workspace, "Drizzle pin demo", "agent", hypothesis="A brief keeps the pin")
+    slug = exp.model.id.split(".", 1)[1]
+    set_experiment_status(workspace, slug, "running", note="the scripted run starts")
+    echo(
+        f'8. experimentos exp new "Drizzle pin demo" --kind agent; exp set-status {slug} running;'
+        " a scripted run over MCP:"
+    )
     server = build_server(workspace)
     brief_args = {"task": request.task, "repo": str(fixture), "libraries": request.libraries}
 
@@ -182,9 +215,7 @@ def _scripted_run(workspace: Workspace, fixture: Path, request, result: DemoResu
                 echo(f"   {tool}")
                 return answer.structured_content
 
-            pre = await call(
-                "start_pre_work_protocol", {**brief_args, "experiment": "drizzle-pin-demo"}
-            )
+            pre = await call("start_pre_work_protocol", {**brief_args, "experiment": slug})
             run_id = pre["run_id"]
             version = {"package": "drizzle-kit", "version": "0.30.4", "source": "package-lock.json"}
             steps = [
@@ -219,6 +250,11 @@ def _scripted_run(workspace: Workspace, fixture: Path, request, result: DemoResu
     echo(f"9. validate_run_completion {result.run_id}: complete={report['complete']}")
     for step in report["steps"]:
         echo(f"   {step['state']:>7}  {step['title']}")
+    if read_experiment(workspace, slug).model.status.value == "running":
+        verdict = "complete: the pin held" if report["complete"] else "incomplete contract"
+        set_experiment_status(workspace, slug, "interpreted", note=f"scripted run {verdict}")
+        echo(f"   experimentos exp set-status {slug} interpreted")
+    result.experiment_status = read_experiment(workspace, slug).model.status.value
     echo("10. experimentos exp tree")
     for node in experiment_tree(workspace).roots:
         line = f"{node.id} [{node.kind}, {node.status}]"

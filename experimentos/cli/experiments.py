@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from experimentos.cli._common import EXIT_PROBLEMS, Group, JsonFlag, emit_json, state, want_json
+from experimentos.cli._common import (
+    EXIT_PROBLEMS,
+    Group,
+    JsonFlag,
+    emit_json,
+    plural,
+    state,
+    want_json,
+)
 
 exp_app = typer.Typer(cls=Group, help="Experiments: create, list, tree, show, lifecycle, delete.")
 test_app = typer.Typer(cls=Group, help="Tests of an experiment: assertions and their verdicts.")
@@ -85,7 +93,7 @@ def exp_list(
         emit_json([record_json(e) for e in experiments])
         return
     _table([[e.id, e.status.value, e.kind.value, e.parent or "-", e.name] for e in experiments])
-    typer.echo(f"{len(experiments)} experiments", err=True)
+    typer.echo(plural(len(experiments), "experiment"), err=True)
 
 
 @exp_app.command("tree")
@@ -237,8 +245,8 @@ def exp_delete(
         emit_json(result.model_dump())
     else:
         typer.echo(
-            f"deleted {result.id} ({result.tests} tests, {result.runs} runs, "
-            f"{len(result.removed)} files)"
+            f"deleted {result.id} ({plural(result.tests, 'test')}, {plural(result.runs, 'run')}, "
+            f"{plural(len(result.removed), 'file')})"
         )
 
 
@@ -341,7 +349,7 @@ def assertion_list(
         emit_json([record_json(t) for t in tests])
         return
     _table([[t.id, _verdict_text(t.passed), t.assertion.kind, t.name] for t in tests])
-    typer.echo(f"{len(tests)} tests", err=True)
+    typer.echo(plural(len(tests), "test"), err=True)
 
 
 @test_app.command("show")

@@ -12,6 +12,7 @@ from experimentos.cli._common import (
     Group,
     JsonFlag,
     emit_json,
+    plural,
     state,
     want_json,
 )
@@ -63,16 +64,25 @@ def init(
     path: Annotated[
         Path | None, typer.Argument(help="Directory to initialise (default: --root or cwd).")
     ] = None,
+    commit: Annotated[
+        bool,
+        typer.Option(
+            "--commit",
+            help="Commit the layout (after `git init` if needed): proposals branch from a commit.",
+        ),
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Create the knowledge layout (wiki/, policies/, experiments/, …) in a directory."""
-    from experimentos.store.scaffold import init_workspace
+    from experimentos.store.scaffold import commit_layout, git_state, init_workspace
 
     as_json = want_json(ctx, json_out)
     root = (path or state(ctx).root or Path.cwd()).resolve()
     created = init_workspace(root)
+    committed = commit_layout(root) if commit else None
+    repo = git_state(root)
     if as_json:
-        emit_json({"root": str(root), "created": created})
+        emit_json({"root": str(root), "created": created, "commit": committed, "git": repo})
         return
     if created:
         typer.echo(f"Initialised {root}")
@@ -80,8 +90,20 @@ def init(
             typer.echo(f"  created {item}")
     else:
         typer.echo(f"{root} is already initialised")
-    if not (root / ".git").exists():
-        typer.echo("note: not a git repository yet; run `git init` to track the knowledge base")
+    if committed:
+        typer.echo(f"committed the layout ({committed[:12]})")
+    elif commit:
+        typer.echo("the layout is already committed")
+    elif repo == "none":
+        typer.echo(
+            "note: not a git repository yet; run `git init` to track the knowledge base "
+            "(or `experimentos init --commit`)"
+        )
+    elif repo == "no-commits":
+        typer.echo(
+            "note: the repository has no commits yet; `--propose` branches from a commit, so "
+            "commit the knowledge base (or run `experimentos init --commit`)"
+        )
 
 
 def check(
@@ -100,7 +122,8 @@ def check(
         for problem in report.problems:
             typer.echo(str(problem))
         typer.echo(
-            f"{report.pages} pages, {len(report.errors)} errors, {len(report.warnings)} warnings"
+            f"{plural(report.pages, 'page')}, {plural(len(report.errors), 'error')}, "
+            f"{plural(len(report.warnings), 'warning')}"
         )
     if report.failed(strict):
         raise typer.Exit(EXIT_PROBLEMS)
@@ -119,6 +142,12 @@ def page_new(
     slug: Annotated[str, typer.Argument(help="Lowercase slug, e.g. keep-pinned-versions.")],
     title: Annotated[str, typer.Option("--title", help="Page title.")],
     summary: Annotated[str, typer.Option("--summary", help="One or two sentences.")] = "",
+    depends_on: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--depends-on", help="A page it rests on, a dependsOn edge (repeat, or comma-separate)."
+        ),
+    ] = None,
     propose: ProposeFlag = False,
     why: WhyOption = "",
     base: BaseOption = None,
@@ -126,17 +155,25 @@ def page_new(
 ) -> None:
     """Create a draft page with the conventional sections of its type."""
     as_json = want_json(ctx, json_out)
+    deps = [part for item in depends_on or [] for part in item.split(",")]
     if propose:
         from experimentos.proposals import propose_new_page
 
         proposal = propose_new_page(
-            state(ctx).workspace(), page_type, slug, title, summary, why=why, base=base
+            state(ctx).workspace(),
+            page_type,
+            slug,
+            title,
+            summary,
+            depends_on=deps,
+            why=why,
+            base=base,
         )
         _show_proposal(proposal, as_json)
         return
     from experimentos.knowledge.pages import new_page
 
-    doc = new_page(state(ctx).workspace(), page_type, slug, title, summary)
+    doc = new_page(state(ctx).workspace(), page_type, slug, title, summary, deps)
     if as_json:
         emit_json(page_json(doc.page, doc.path))
     else:
@@ -187,7 +224,7 @@ def page_list(
     width = max((len(p.id) for p in pages), default=0)
     for p in pages:
         typer.echo(f"{p.id:<{width}}  {p.status.value:<10}  {p.confidence.value:<6}  {p.title}")
-    typer.echo(f"{len(pages)} pages", err=True)
+    typer.echo(plural(len(pages), "page"), err=True)
 
 
 @page_app.command("set-status")

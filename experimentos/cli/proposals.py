@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from experimentos.cli._common import EXIT_PROBLEMS, Group, JsonFlag, emit_json, state, want_json
+from experimentos.cli._common import (
+    EXIT_PROBLEMS,
+    Group,
+    JsonFlag,
+    emit_json,
+    plural,
+    state,
+    want_json,
+)
 
 proposals_app = typer.Typer(
     cls=Group, help="Review and push proposals (xos/ branches holding knowledge changes)."
@@ -85,7 +93,7 @@ def proposals_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
         pushed = f"  pushed: {', '.join(p.pushed_to)}" if p.pushed_to else ""
         merged = "  merged" if p.merged else ""
         typer.echo(f"{p.name:<{width}}  {p.commit[:12]}  base {p.base or '?'}{merged}{pushed}")
-    typer.echo(f"{len(proposals)} proposals", err=True)
+    typer.echo(plural(len(proposals), "proposal"), err=True)
 
 
 @proposals_app.command("show")
@@ -105,7 +113,7 @@ def proposals_show(
         emit_json(detail.model_dump(mode="json"))
         return
     typer.echo(f"{detail.name}  {detail.commit[:12]}  base {detail.base or '?'}")
-    typer.echo(f"{detail.subject}  ({detail.commits} commit(s))")
+    typer.echo(f"{detail.subject}  ({plural(detail.commits, 'commit')})")
     typer.echo("")
     typer.echo(f"why: {detail.why or '(not stated)'}")
     if detail.evidence:

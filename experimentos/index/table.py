@@ -24,13 +24,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from experimentos.errors import InvalidPage
+from experimentos.errors import InvalidPage, NotFound, UnsafePath
 from experimentos.index.chunks import chunk_page, page_document, window_words
 from experimentos.index.embeddings import EmbedderChoice, resolve_embedder
 from experimentos.knowledge.models import Page, Problem
 from experimentos.store import Workspace, id_for_path, parse_document
-from experimentos.store.files import STATE_DIR, inside, state_lock
+from experimentos.store.files import STATE_DIR, state_lock
 from experimentos.store.paths import PAGE_DIRS
+from experimentos.store.safe import list_files, read_regular, state_path
 
 SCHEMA_VERSION = 2
 PAGES, CHUNKS = "pages", "chunks"  # page-level full text; window-level vectors
@@ -117,7 +118,7 @@ class Index:
             os.environ.setdefault("LANCEDB_LOG", "error")
             import lancedb
 
-            self.dir.mkdir(parents=True, exist_ok=True)
+            self._check_dir()
             self._db = lancedb.connect(str(self.dir / "lance"))
         return self._db
 
@@ -171,10 +172,11 @@ class Index:
     def _read_meta(self) -> tuple[dict | None, str]:
         """(meta, why it cannot be used) — why is empty when the meta fits this configuration."""
         try:
-            meta = json.loads(self._meta_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            raw = read_regular(self.workspace.root, f"{STATE_DIR}/index/meta.json")
+            meta = json.loads(raw.decode("utf-8"))
+        except NotFound:
             return None, "no index yet"
-        except (OSError, ValueError):
+        except (UnsafePath, ValueError):
             return None, "index metadata is unreadable"
         if not isinstance(meta, dict) or not isinstance(meta.get("pages"), dict):
             return None, "index metadata is unreadable"
@@ -192,29 +194,25 @@ class Index:
 
     # --- sync ---------------------------------------------------------------------------------
 
-    def _page_files(self) -> dict[str, bytes]:
-        """Root-relative path -> bytes of every page file (symlinks leaving the root skipped)."""
+    def _page_files(self, problems: list[Problem]) -> dict[str, bytes]:
+        """Root-relative path -> bytes of every page file. Links that leave the root or loop,
+        and files that are not regular, are never opened: they land in `problems`."""
         root = self.workspace.root
         out: dict[str, bytes] = {}
-        for directory in PAGE_DIRS:
-            base = root / directory
-            try:
-                entries = list(os.scandir(base))
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            for entry in entries:
-                if not entry.name.endswith(".md"):
-                    continue
-                rel = f"{directory}/{entry.name}"
+        for directory in sorted(PAGE_DIRS):
+            listing = list_files(root, directory)
+            problems.extend(
+                p for p in listing.problems if p.path == directory or id_for_path(p.path)
+            )
+            for rel in listing.paths:
                 if id_for_path(rel) is None:
                     continue
-                if entry.is_symlink() and not inside(root, Path(entry.path)):
-                    continue
                 try:
-                    with open(entry.path, "rb") as handle:
-                        out[rel] = handle.read()
-                except (IsADirectoryError, FileNotFoundError, PermissionError):
+                    out[rel] = read_regular(root, rel)
+                except NotFound:  # removed between listing and reading
                     continue
+                except UnsafePath as exc:
+                    problems.append(Problem(path=rel, code=exc.code, message=exc.message))
         return out
 
     def sync(self, rebuild: bool = False, progress: Progress | None = None) -> SyncSummary:
@@ -222,6 +220,7 @@ class Index:
         started = time.perf_counter()
         # One syncing process at a time; a second one waits, then finds little to do.
         with state_lock(self.workspace.root, "index.lock"):
+            self._check_dir()
             summary = self._sync_locked(rebuild, progress)
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
@@ -233,7 +232,10 @@ class Index:
         except (OSError, ValueError, RuntimeError) as exc:  # LanceDB's errors: rebuild, not trust
             if meta is None:
                 raise
-            return self._sync_once(None, f"index is unreadable ({type(exc).__name__})", progress)
+            why = f"index is unreadable ({type(exc).__name__})"
+            if isinstance(exc, _Mismatch):
+                why = f"index rows do not match its manifest ({exc})"
+            return self._sync_once(None, why, progress)
 
     def _sync_once(self, meta: dict | None, why: str, progress: Progress | None) -> SyncSummary:
         summary = SyncSummary(mode=self.mode)
@@ -253,7 +255,7 @@ class Index:
                 "syncs_since_optimize": 0,
             }
 
-        files = self._page_files()
+        files = self._page_files(summary.problems)
         indexed: dict[str, dict] = meta["pages"]
         hashes = {rel: hashlib.sha256(raw).hexdigest() for rel, raw in files.items()}
         changed = [rel for rel in sorted(files) if indexed.get(rel, {}).get("hash") != hashes[rel]]
@@ -276,7 +278,10 @@ class Index:
             else:
                 summary.added += 1
         summary.deleted = len(deleted) - summary.renamed
-        removed = [rel for rel in changed if rel in indexed] + deleted
+        # Rows are replaced by path, whether or not the manifest knows the path: a sync killed
+        # after adding rows and before writing the manifest left rows the manifest does not
+        # list, and re-adding them without this delete would duplicate those pages for good.
+        removed = changed + deleted
 
         if docs or removed:
             # Only now is LanceDB opened: a sync with nothing to do never imports it.
@@ -293,6 +298,8 @@ class Index:
                 name: table.count_rows() if (table := self.table(name)) is not None else 0
                 for name in (PAGES, CHUNKS)
             }
+            if meta["counts"][PAGES] != len(indexed):
+                raise _Mismatch(f"{meta['counts'][PAGES]} page rows for {len(indexed)} pages")
             self._write_meta(meta)
         elif summary.rebuilt:
             self._write_meta(meta)
@@ -300,12 +307,17 @@ class Index:
         summary.pages, summary.chunks = counts.get(PAGES, 0), counts.get(CHUNKS, 0)
         return summary
 
+    def _check_dir(self) -> None:
+        """The index directory must be a real directory inside the root (UnsafePath if not):
+        it is deleted on a rebuild, and a symlink would aim that at someone else's files."""
+        state_path(self.workspace.root, "index")
+
     def _reset(self) -> None:
         self._db = None
         self._tables = {}
-        if self.dir.exists():
-            shutil.rmtree(self.dir)
-        self.dir.mkdir(parents=True)
+        self._check_dir()
+        shutil.rmtree(self.dir)  # a real directory (checked): rmtree never follows a link in it
+        self.dir.mkdir()
 
     def _apply(
         self,
@@ -422,6 +434,10 @@ class Index:
             out[name] = table.count_rows() if table is not None else 0
             out[f"{name}_versions"] = len(table.list_versions()) if table is not None else 0
         return out
+
+
+class _Mismatch(RuntimeError):
+    """The table holds other rows than the manifest lists (e.g. left by an older version)."""
 
 
 def _has_index(table: Any, column: str) -> bool:

@@ -4,8 +4,9 @@ Codes (stable; tools match on them):
   errors   encoding, file-too-large, frontmatter-missing, frontmatter-unclosed,
            frontmatter-too-large, frontmatter-not-mapping, yaml-error, yaml-alias,
            yaml-duplicate-key, yaml-tag, schema, read-error, symlink-outside-root,
-           id-path-mismatch, duplicate-id, dangling-reference, dependency-cycle, review-missing,
-           supersede-by-evidence, contradiction
+           symlink-loop, not-a-regular-file, id-path-mismatch, duplicate-id,
+           dangling-reference, dependency-cycle, review-missing, supersede-by-evidence,
+           contradiction
   warnings review-expired, unknown-file
 The review rules (what makes a page decision-capable) live in experimentos/knowledge/trust.py.
 Experiments, tests, runs and event logs are checked too (codes: experimentos/lab/check.py).

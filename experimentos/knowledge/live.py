@@ -9,7 +9,6 @@ a snapshot and the search index warm for the MCP server and refreshes both when 
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,8 +20,8 @@ from experimentos.knowledge.models import Page, Problem
 from experimentos.repofacts.facts import python_key
 from experimentos.store import Workspace
 from experimentos.store.documents import Document
-from experimentos.store.files import inside
 from experimentos.store.paths import PAGE_DIRS, id_for_path
+from experimentos.store.safe import list_files
 from experimentos.store.watch import ChangeWatcher
 
 TEXT_KEYS = ("agent", "model", "toolchain", "repo_type")
@@ -93,24 +92,16 @@ class Snapshot:
         return page
 
 
-def _page_files(root: Path) -> dict[str, tuple[Path, _Stat]]:
-    out: dict[str, tuple[Path, _Stat]] = {}
-    for directory in PAGE_DIRS:
-        try:
-            entries = list(os.scandir(root / directory))
-        except OSError:
-            continue
-        for entry in entries:
-            if not entry.name.endswith(".md"):
-                continue
-            rel = f"{directory}/{entry.name}"
-            if id_for_path(rel) is None:
-                continue
-            try:
-                st = entry.stat()
-            except OSError:
-                continue
-            out[rel] = (Path(entry.path), (st.st_mtime_ns, st.st_size, st.st_ino))
+def _page_files(root: Path, problems: list[Problem]) -> dict[str, _Stat]:
+    """Page path -> stat of the regular file it resolves to; links that leave the root or
+    loop, and files that are not regular, go to `problems` and are never opened."""
+    out: dict[str, _Stat] = {}
+    for directory in sorted(PAGE_DIRS):
+        listing = list_files(root, directory)
+        problems.extend(p for p in listing.problems if p.path == directory or id_for_path(p.path))
+        for rel, st in listing.files:
+            if id_for_path(rel) is not None:
+                out[rel] = (st.st_mtime_ns, st.st_size, st.st_ino)
     return out
 
 
@@ -119,7 +110,8 @@ def load_snapshot(workspace: Workspace, previous: Snapshot | None = None) -> Sna
     documents: dict[str, Document] = {}
     stats: dict[str, _Stat] = {}
     failed: dict[str, tuple[_Stat, list[Problem]]] = {}
-    for rel, (path, stat) in _page_files(workspace.root).items():
+    unlisted: list[Problem] = []
+    for rel, stat in _page_files(workspace.root, unlisted).items():
         if previous is not None and previous.stats.get(rel) == stat:
             if rel in previous.documents:
                 documents[rel], stats[rel] = previous.documents[rel], stat
@@ -127,8 +119,6 @@ def load_snapshot(workspace: Workspace, previous: Snapshot | None = None) -> Sna
             if rel in previous.failed:
                 failed[rel] = previous.failed[rel]
                 continue
-        if path.is_symlink() and not inside(workspace.root, path):
-            continue
         try:
             documents[rel] = workspace.load(rel)
             stats[rel] = stat
@@ -136,6 +126,8 @@ def load_snapshot(workspace: Workspace, previous: Snapshot | None = None) -> Sna
             failed[rel] = (stat, exc.problems)
         except NotFound:  # removed between listing and reading
             continue
+    for problem in unlisted:
+        failed.setdefault(problem.path, ((0, 0, 0), []))[1].append(problem)
     return Snapshot(documents=documents, stats=stats, failed=failed)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import subprocess
+from collections.abc import Sequence
 
 from experimentos.errors import NotFound, ReviewRequired, UsageError
 from experimentos.knowledge.graph import is_page_ref
@@ -21,21 +22,54 @@ _BODY_SECTIONS: dict[PageType, tuple[str, ...]] = {
 }
 
 
-def build_new_page(type_name: str, slug: str, title: str, summary: str = "") -> Page:
+def build_new_page(
+    type_name: str,
+    slug: str,
+    title: str,
+    summary: str = "",
+    depends_on: Sequence[str] = (),
+) -> Page:
     """A validated draft page with the conventional sections of its type (nothing written)."""
     page_type = parse_type(type_name)
     if not title.strip():
         raise UsageError("a page needs a non-empty --title", field="title")
     page_id = make_id(page_type, slug)
+    deps = list(dict.fromkeys(ref.strip() for ref in depends_on if ref.strip()))
+    for ref in deps:
+        try:
+            check_ref(ref)
+        except ValueError as exc:
+            raise UsageError(str(exc), field="dependsOn") from None
+        if ref == page_id:
+            raise UsageError(f"{page_id} cannot depend on itself", field="dependsOn")
     body = "\n".join(f"## {heading}\n" for heading in _BODY_SECTIONS[page_type])
-    return Page(id=page_id, type=page_type, title=title.strip(), summary=summary.strip(), body=body)
+    return Page(
+        id=page_id,
+        type=page_type,
+        title=title.strip(),
+        summary=summary.strip(),
+        depends_on=deps,
+        body=body,
+    )
 
 
 def new_page(
-    workspace: Workspace, type_name: str, slug: str, title: str, summary: str = ""
+    workspace: Workspace,
+    type_name: str,
+    slug: str,
+    title: str,
+    summary: str = "",
+    depends_on: Sequence[str] = (),
 ) -> Document:
-    """Create a draft page with the conventional sections of its type; refuse to overwrite."""
-    return workspace.save(build_new_page(type_name, slug, title, summary))
+    """Create a draft page with the conventional sections of its type; refuse to overwrite.
+
+    Every `depends_on` id that names a page must exist (a dangling edge would fail `check`).
+    """
+    page = build_new_page(type_name, slug, title, summary, depends_on)
+    for ref in page.depends_on:
+        if is_page_ref(ref) and not workspace.exists(ref):
+            raise NotFound(f"dependsOn {ref!r} does not exist", field="dependsOn")
+    return workspace.save(page)
 
 
 def list_pages(

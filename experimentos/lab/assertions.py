@@ -219,7 +219,7 @@ def _metric_threshold(
         origin = (
             " (set on the experiment)"
             if spec.metric in exp.metrics
-            else f" (derived from {ended} ended run(s))"
+            else f" (derived from {ended} ended run{'s' if ended != 1 else ''})"
         )
         where, run_ref = f"{exp.id} aggregate metric {spec.metric}", None
     else:

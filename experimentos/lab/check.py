@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from experimentos.errors import NotFound, UnsafePath
 from experimentos.knowledge.models import Problem
 from experimentos.lab.paths import (
     EVENTS_SUFFIX,
@@ -21,6 +22,7 @@ from experimentos.lab.paths import (
 from experimentos.lab.runs.events import events_rel, parse_events
 from experimentos.lab.scan import scan_experiments, scan_runs, scan_tests
 from experimentos.store import Workspace
+from experimentos.store.safe import read_regular
 
 
 def _mismatch(path: str, got: str, expected: str, field: str = "id") -> Problem:
@@ -80,8 +82,12 @@ def _check_runs(workspace: Workspace, slug: str, run_ids: set[str]) -> list[Prob
                 _mismatch(record.path, run.experiment, experiment_id(slug), "experiment")
             )
         rel = events_rel(record.path)
-        if (root / rel).is_file():
-            problems.extend(parse_events((root / rel).read_bytes(), rel)[1])
+        try:
+            problems.extend(parse_events(read_regular(root, rel), rel)[1])
+        except NotFound:
+            pass
+        except UnsafePath as exc:
+            problems.append(Problem(path=rel, code=exc.code, message=exc.message))
     base = root / experiment_dir(slug) / RUNS_DIR
     if base.is_dir():
         for log in sorted(base.glob(f"*{EVENTS_SUFFIX}")):

@@ -253,9 +253,20 @@ def set_experiment_status(
     now: dt.datetime | None = None,
 ) -> Record[Experiment]:
     """Move an experiment along its lifecycle; an illegal move names the allowed ones."""
-    target = parse_experiment_status(status)
     record = read_experiment(workspace, ref)
-    exp = record.model
+    changed = _with_status(record, record.model, status, note, now)
+    return _save(workspace, record, changed)
+
+
+def _with_status(
+    record: Record[Experiment],
+    exp: Experiment,
+    status: str,
+    note: str,
+    now: dt.datetime | None,
+) -> Experiment:
+    """`exp` moved to `status` (IllegalTransition naming the allowed moves otherwise)."""
+    target = parse_experiment_status(status)
     allowed = allowed_transitions(exp.status)
     if target not in TRANSITIONS[exp.status]:
         if not allowed:
@@ -267,10 +278,9 @@ def set_experiment_status(
             )
         raise IllegalTransition(message, allowed, path=record.path)
     change = StatusChange(from_=exp.status, to=target, at=now or utc_now(), note=note.strip())
-    changed = exp.model_copy(
+    return exp.model_copy(
         update={"status": target, "status_history": [*exp.status_history, change]}
     )
-    return _save(workspace, record, changed)
 
 
 def parse_metric_value(text: str) -> MetricValue:
@@ -300,14 +310,64 @@ def set_experiment_metric(
         raise UsageError(f"metric value {value!r} must be a number, true/false or text")
     record = read_experiment(workspace, ref)
     exp = record.model
-    metrics = dict(exp.metrics)
-    if value is None:
-        if name not in metrics:
-            raise NotFound(f"{exp.id} has no metric {name!r}", path=record.path, field="metrics")
-        del metrics[name]
-    else:
-        metrics[name] = value
+    metrics = _with_metrics(record, exp.metrics, {name: value})
     return _save(workspace, record, exp.model_copy(update={"metrics": metrics}))
+
+
+def _with_metrics(
+    record: Record[Experiment], current: dict, changes: dict[str, MetricValue | None]
+) -> dict:
+    """`current` with `changes` applied (None removes a metric, which must exist)."""
+    metrics = dict(current)
+    for name, value in changes.items():
+        if value is not None:
+            metrics[name] = value
+        elif name in metrics:
+            del metrics[name]
+        else:
+            raise NotFound(
+                f"{record.model.id} has no metric {name!r}",
+                path=record.path,
+                field=f"metrics.{name}" if len(changes) > 1 else "metrics",
+            )
+    return metrics
+
+
+def update_experiment(
+    workspace: Workspace,
+    ref: str,
+    *,
+    metrics: dict[str, MetricValue | None] | None = None,
+    parent: str | None = None,
+    set_parent: bool = False,
+    status: str | None = None,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Record[Experiment]:
+    """Change metrics (None removes one), the parent (with `set_parent`; None makes it a root)
+    and the status in ONE atomic write: every change is checked first, and either all of
+    them land or none does (a PATCH of 1,500 metrics is one fsync, not 1,500)."""
+    metrics = metrics or {}
+    for name, value in metrics.items():
+        problem = metric_name_problem(name)
+        if problem:
+            raise UsageError(problem, field=f"metrics.{name}")
+        if value is not None and not isinstance(value, bool | int | float | str):
+            raise UsageError(
+                "a metric is a number, true/false, text or null", field=f"metrics.{name}"
+            )
+    if status is not None:
+        parse_experiment_status(status)  # a bad status fails before anything is read
+    record = read_experiment(workspace, ref)
+    exp = record.model
+    if set_parent:
+        parent_id = _check_parent(workspace, exp.id, parent) if parent else None
+        exp = exp.model_copy(update={"parent": parent_id})
+    if metrics:
+        exp = exp.model_copy(update={"metrics": _with_metrics(record, exp.metrics, metrics)})
+    if status is not None:
+        exp = _with_status(record, exp, status, note, now)
+    return _save(workspace, record, exp)
 
 
 def set_experiment_parent(workspace: Workspace, ref: str, parent: str | None) -> Record[Experiment]:
@@ -344,7 +404,8 @@ def delete_experiment(workspace: Workspace, ref: str, force: bool = False) -> De
         names = ", ".join(p.name.removesuffix(".md") for p in runs[:5])
         more = f" and {len(runs) - 5} more" if len(runs) > 5 else ""
         raise UsageError(
-            f"{exp.id} has {len(runs)} run(s) ({names}{more}); pass --force to delete them too",
+            f"{exp.id} has {len(runs)} run{'s' if len(runs) != 1 else ''} ({names}{more}); "
+            "pass --force to delete them too",
             path=record.path,
         )
     tests = scan_tests(root, exp.slug)

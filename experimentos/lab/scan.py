@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Generic, TypeVar
 
-from experimentos.errors import InvalidPage, NotFound, UsageError
+from experimentos.errors import InvalidPage, NotFound, UnsafePath, UsageError
 from experimentos.knowledge.models import Problem
 from experimentos.lab.models import Experiment, ExperimentTest, RunRecord, name_slug_problem
 from experimentos.lab.paths import (
@@ -22,6 +22,7 @@ from experimentos.lab.paths import (
     experiment_path,
 )
 from experimentos.store.records import Record, load_record
+from experimentos.store.safe import regular_file, resolve_inside
 
 M = TypeVar("M", Experiment, ExperimentTest, RunRecord)
 _IGNORED = {".gitkeep", "README.md"}
@@ -48,20 +49,28 @@ def _load_into(scan: LabScan, root: Path, rel: str, model: type) -> None:
         pass
 
 
-def _entries(directory: Path) -> list[os.DirEntry]:
+def _entries(root: Path, rel: str, problems: list[Problem] | None = None) -> list[os.DirEntry]:
+    """The entries of root/rel, sorted; nothing when it is missing, leaves the root or loops
+    (reported into `problems` when given). Entries are not followed here: readers resolve."""
     try:
-        with os.scandir(directory) as it:
+        real = resolve_inside(root, rel)
+        with os.scandir(real) as it:
             return sorted(it, key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
+    except UnsafePath as exc:
+        if problems is not None:
+            problems.append(Problem(path=rel, code=exc.code, message=exc.message))
+        return []
+    except (NotFound, OSError):
         return []
 
 
 def read_experiment(root: Path, slug: str) -> Record[Experiment]:
     """The experiment with this slug (UnsafeId, NotFound naming it, InvalidPage)."""
     rel = experiment_path(slug).as_posix()
-    if not (root / rel).is_file():
-        raise NotFound(f"no experiment {experiment_id(slug)!r}", path=rel)
-    record = load_record(root, rel, Experiment)
+    try:
+        record = load_record(root, rel, Experiment)
+    except NotFound:
+        raise NotFound(f"no experiment {experiment_id(slug)!r}", path=rel) from None
     if record.model.id != experiment_id(slug):
         raise UsageError(
             f"id {record.model.id!r} does not match its directory (expected "
@@ -75,17 +84,31 @@ def read_experiment(root: Path, slug: str) -> Record[Experiment]:
 def scan_experiments(root: Path) -> LabScan[Experiment]:
     """Every experiments/<slug>/README.md."""
     scan: LabScan[Experiment] = LabScan()
-    for entry in _entries(root / EXPERIMENTS_DIR):
+    for entry in _entries(root, EXPERIMENTS_DIR, scan.problems):
         rel = f"{EXPERIMENTS_DIR}/{entry.name}"
         if entry.name in _IGNORED:
             continue
-        if entry.is_symlink() or not entry.is_dir():
+        if entry.is_symlink():
+            try:
+                resolve_inside(root, rel)
+            except UnsafePath as exc:  # leaves the root or loops: an error, never followed
+                scan.problems.append(Problem(path=rel, code=exc.code, message=exc.message))
+                continue
+            except NotFound:
+                pass
+            scan.problems.append(_warn(rel, "symlinked experiment directory is not scanned"))
+            continue
+        if not entry.is_dir(follow_symlinks=False):
             scan.problems.append(_warn(rel, "not an experiment directory"))
             continue
         if name_slug_problem(entry.name):
             scan.problems.append(_warn(rel, "not an experiment slug; not scanned"))
             continue
-        if not (root / rel / EXPERIMENT_FILE).is_file():
+        try:
+            scan.records.append(load_record(root, f"{rel}/{EXPERIMENT_FILE}", Experiment))
+        except InvalidPage as exc:
+            scan.problems.extend(exc.problems)
+        except NotFound:
             scan.problems.append(
                 Problem(
                     path=rel,
@@ -93,8 +116,6 @@ def scan_experiments(root: Path) -> LabScan[Experiment]:
                     message=f"experiment directory has no {EXPERIMENT_FILE}",
                 )
             )
-            continue
-        _load_into(scan, root, f"{rel}/{EXPERIMENT_FILE}", Experiment)
     return scan
 
 
@@ -102,7 +123,7 @@ def scan_tests(root: Path, slug: str) -> LabScan[ExperimentTest]:
     """Every experiments/<slug>/tests/*.md."""
     scan: LabScan[ExperimentTest] = LabScan()
     base = experiment_dir(slug) / TESTS_DIR
-    for entry in _entries(root / base):
+    for entry in _entries(root, base.as_posix(), scan.problems):
         rel = (base / entry.name).as_posix()
         if entry.name in _IGNORED:
             continue
@@ -118,7 +139,7 @@ def run_files(root: Path, slug: str) -> list[PurePosixPath]:
     base = experiment_dir(slug) / RUNS_DIR
     return [
         base / e.name
-        for e in _entries(root / base)
+        for e in _entries(root, base.as_posix())
         if e.name.endswith(".md") and e.name not in _IGNORED
     ]
 
@@ -127,7 +148,7 @@ def scan_runs(root: Path, slug: str) -> LabScan[RunRecord]:
     """Every run record of one experiment."""
     scan: LabScan[RunRecord] = LabScan()
     base = experiment_dir(slug) / RUNS_DIR
-    for entry in _entries(root / base):
+    for entry in _entries(root, base.as_posix(), scan.problems):
         rel = (base / entry.name).as_posix()
         if entry.name in _IGNORED or entry.name.endswith(EVENTS_SUFFIX):
             continue
@@ -146,9 +167,9 @@ def locate_run(root: Path, run_id: str) -> tuple[str, str]:
     name = f"{run_id}.md"
     hits = sorted(
         e.name
-        for e in _entries(root / EXPERIMENTS_DIR)
+        for e in _entries(root, EXPERIMENTS_DIR)
         if not name_slug_problem(e.name)
-        and (root / EXPERIMENTS_DIR / e.name / RUNS_DIR / name).is_file()
+        and regular_file(root, f"{EXPERIMENTS_DIR}/{e.name}/{RUNS_DIR}/{name}")
     )
     if not hits:
         raise NotFound(f"no run {run_id!r}", field="run")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from experimentos.errors import ExperimentosError, UsageError
+from experimentos.errors import ExperimentosError, UsageError, redact
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -27,6 +29,7 @@ READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hin
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
 RunId = Annotated[str, Field(description="The run id from record_run_start.")]
 _MAX_ARG = 200
+log = logging.getLogger(__name__)
 
 
 def _small(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -39,6 +42,21 @@ def _small(arguments: dict[str, Any]) -> dict[str, Any]:
             value = value[:_MAX_ARG] + "…"
         out[key] = value
     return out
+
+
+def _short(value: str, limit: int = 80) -> str:
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}… ({len(value)} characters)"
+
+
+def os_error_message(exc: OSError, arguments: dict[str, Any]) -> str:
+    """An OS error as the agent can act on it: which argument, and what the system said."""
+    reason = exc.strerror or str(exc)
+    names = [os.fsdecode(f) for f in (exc.filename, exc.filename2) if isinstance(f, str | bytes)]
+    for key, value in arguments.items():
+        if isinstance(value, str) and value and any(value in name for name in names):
+            return f"{key}: cannot use {_short(value)}: {reason}"
+    where = f" ({_short(names[0])})" if names else ""
+    return f"a file the call needs could not be used{where}: {reason}"
 
 
 def log_call(state: Server, tool: str, run_id: str | None, arguments: dict, error: str | None):
@@ -73,8 +91,19 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
                 error = str(exc)
                 raise ToolError(error) from None
             except ToolError as exc:
-                error = str(exc)
-                raise
+                error = redact(str(exc))
+                raise ToolError(error) from None
+            except OSError as exc:  # a path argument the system refuses (too long, no access…)
+                error = redact(os_error_message(exc, kwargs))
+                raise ToolError(error) from None
+            except Exception as exc:  # a bug: say so in words the agent can report
+                log.exception("tool %s failed", name)
+                detail = " ".join(str(exc).split())[:300]
+                error = redact(
+                    f"{name} failed unexpectedly ({type(exc).__name__}: {detail}); this is a "
+                    "bug in experimentos, not in your arguments"
+                )
+                raise ToolError(error) from None
             finally:
                 run_id = kwargs.get("run_id")
                 if not run_id and isinstance(result, dict):
@@ -181,7 +210,8 @@ def register(server: MCPServer, state: Server) -> None:
         """Propose a new or changed page on a reviewable xos/ branch (never the user's branch)."""
         from experimentos.proposals import propose_page as propose
 
-        proposal = propose(ws(), content, why=why, evidence=evidence or [])
+        with state.proposal_slot():
+            proposal = propose(ws(), content, why=why, evidence=evidence or [])
         return proposal.model_dump(mode="json")
 
     @server.tool(name="data.experiments.list", annotations=READ)

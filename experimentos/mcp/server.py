@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
@@ -23,7 +23,7 @@ from experimentos.briefs.models import (
     BriefRequest,
 )
 from experimentos.briefs.render import render_brief
-from experimentos.errors import ExperimentosError, UsageError
+from experimentos.errors import ExperimentosError, NotFound, UnsafeId, UsageError
 from experimentos.index.search import Filters, SearchResponse, search
 from experimentos.knowledge.live import Live
 from experimentos.mcp.records import logged
@@ -47,7 +47,11 @@ READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hin
 
 Task = Annotated[str, Field(description="What the agent is about to do, in its own words.")]
 Repo = Annotated[
-    str | None, Field(description="Path of the target repository (its manifests are read).")
+    str | None,
+    Field(
+        description="Path of the target repository (its manifests are read): absolute, or "
+        "relative to the knowledge root."
+    ),
 ]
 Libraries = Annotated[list[str] | None, Field(description="Libraries the task involves.")]
 Files = Annotated[list[str] | None, Field(description="Repo-relative files the task touches.")]
@@ -86,6 +90,14 @@ def _request(
 
 def _tool_error(exc: ExperimentosError) -> ToolError:
     return ToolError(str(exc))
+
+
+def _resource_error(exc: ExperimentosError) -> ResourceError:
+    """An id that names nothing (unknown, or not an id at all) is resource-not-found; anything
+    else (a page that does not parse, a file that may not be read) is a resource error."""
+    if isinstance(exc, NotFound | UnsafeId | UsageError):
+        return ResourceNotFoundError(str(exc))
+    return ResourceError(str(exc))
 
 
 def build_server(
@@ -254,10 +266,9 @@ def build_server(
     )
     def page_resource(id: str) -> str:  # noqa: A002 - the URI template's name
         try:
-            answer = state.page(id)
+            return state.page_file(id)
         except ExperimentosError as exc:
-            raise ResourceError(str(exc)) from None
-        return (state.live.workspace.root / answer.path).read_text(encoding="utf-8")
+            raise _resource_error(exc) from None
 
     @server.resource(
         "brief://{id}", name="brief", mime_type="text/markdown", description="A compiled brief."
@@ -266,7 +277,7 @@ def build_server(
         try:
             return state.brief_markdown(id)
         except ExperimentosError as exc:
-            raise ResourceError(str(exc)) from None
+            raise _resource_error(exc) from None
 
     @server.prompt(name="pre_work", description="Load the work brief before editing code.")
     def pre_work(task: str, repo: str = "", libraries: str = "") -> str:

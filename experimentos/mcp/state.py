@@ -6,7 +6,11 @@ this module; neither imports the other's tools.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -14,10 +18,11 @@ from pydantic import BaseModel, Field
 from experimentos.briefs.compiler import boundary_of, compile_brief
 from experimentos.briefs.models import BRIEF_ID_RE, Brief, BriefRequest
 from experimentos.briefs.render import render_brief, write_brief
-from experimentos.errors import UsageError
+from experimentos.errors import NotFound, UsageError
 from experimentos.knowledge.live import Live
 from experimentos.store import Workspace
 from experimentos.store.paths import split_id
+from experimentos.store.safe import read_regular
 
 WRITE_NOTE = "refused: the server runs with --read-only"
 BRIEF_MEMORY = 64
@@ -74,17 +79,56 @@ class Server:
         self.live = live or Live(workspace)
         self.read_only = read_only
         self.briefs: OrderedDict[str, Brief] = OrderedDict()
+        self.proposals_opened = 0  # by this server process, for all its callers together
+        self._proposals_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def proposal_slot(self) -> Iterator[None]:
+        """Hold one of the proposals this server may open ([server] max_proposals); a refused
+        or failed proposal gives its slot back. A barrage of propose_page calls stops here."""
+        limit = self.live.workspace.config.server.max_proposals
+        with self._proposals_lock:
+            if self.proposals_opened >= limit:
+                raise UsageError(
+                    f"propose_page is refused: this server has opened {self.proposals_opened} "
+                    f"proposals, its limit ([server] max_proposals = {limit} in "
+                    "experimentos.toml); a person reviews them first (experimentos proposals "
+                    "list), then restarts the server or raises the limit"
+                )
+            self.proposals_opened += 1
+        try:
+            yield
+        except BaseException:
+            with self._proposals_lock:
+                self.proposals_opened -= 1
+            raise
 
     def brief(self, request: BriefRequest, write: bool = False) -> tuple[Brief, str | None]:
         if write and self.read_only:
             raise UsageError(f"writing the brief file is {WRITE_NOTE}", field="write")
-        brief = compile_brief(self.live, request)
+        brief = compile_brief(self.live, self.anchored(request))
         self.briefs[brief.brief_id] = brief
         self.briefs.move_to_end(brief.brief_id)
         while len(self.briefs) > BRIEF_MEMORY:
             self.briefs.popitem(last=False)
         path = write_brief(self.live.workspace, brief) if write else None
         return brief, path
+
+    def anchored(self, request: BriefRequest) -> BriefRequest:
+        """The request with a relative `repo` taken from the knowledge root.
+
+        The server's working directory is wherever the client happened to start it, so it
+        means nothing to the agent; the knowledge root is the one place both sides know.
+        """
+        if not request.repo:
+            return request
+        try:
+            repo = Path(request.repo).expanduser()
+        except RuntimeError:  # ~name of an unknown user
+            raise UsageError(f"cannot expand {request.repo[:80]!r}", field="repo") from None
+        if repo.is_absolute():
+            return request
+        return request.model_copy(update={"repo": str(self.live.workspace.root / repo)})
 
     def record_pre_work(
         self,
@@ -161,12 +205,22 @@ class Server:
             body=page.body,
         )
 
+    def page_file(self, page_id: str) -> str:
+        """The page file's text, as the snapshot read it (inside the root, a regular file)."""
+        split_id(page_id)
+        snap = self.live.snapshot()
+        snap.page(page_id)
+        return snap.documents[snap.path_of(page_id)].raw.decode("utf-8")
+
     def brief_markdown(self, brief_id: str) -> str:
         if not BRIEF_ID_RE.fullmatch(brief_id):
             raise UsageError(f"{brief_id!r} is not a brief id (brief.<16 hex digits>)", field="id")
         if brief_id in self.briefs:
             return render_brief(self.briefs[brief_id])
-        path = self.live.workspace.root / "briefs" / f"{brief_id}.md"
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-        raise UsageError(f"no brief {brief_id!r} (compile it with get_work_brief)", field="id")
+        try:
+            raw = read_regular(self.live.workspace.root, f"briefs/{brief_id}.md")
+        except NotFound:
+            raise NotFound(
+                f"no brief {brief_id!r} (compile it with get_work_brief)", field="id"
+            ) from None
+        return raw.decode("utf-8", errors="replace")

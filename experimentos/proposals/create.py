@@ -125,11 +125,12 @@ def propose_new_page(
     title: str,
     summary: str = "",
     *,
+    depends_on: Sequence[str] = (),
     why: str = "",
     base: str | None = None,
 ) -> Proposal:
     """Propose a new draft page (what `page new --propose` does)."""
-    page = build_new_page(type_name, slug, title, summary)
+    page = build_new_page(type_name, slug, title, summary, depends_on)
     reason = why.strip() or f"New draft {page.type.value} page: {page.title}"
     return propose(workspace, [NewPage(page)], kind="page", slug=page.id, why=reason, base=base)
 

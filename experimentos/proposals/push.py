@@ -14,6 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from experimentos.errors import redact
 from experimentos.proposals.diff import describe
 from experimentos.proposals.models import ProposalDetail, PullRequest, PushResult
 from experimentos.proposals.review import show_proposal
@@ -38,7 +39,11 @@ _GITHUB_URL_RES = (
 
 
 class GitHubError(Exception):
-    """The GitHub API refused or could not be reached (the message never holds the token)."""
+    """The GitHub API refused or could not be reached (the message never holds the token:
+    an API that echoes the request's Authorization header is redacted here)."""
+
+    def __init__(self, message: str):
+        super().__init__(redact(message))
 
 
 def github_repo(url: str) -> tuple[str, str] | None:
@@ -50,7 +55,7 @@ def github_repo(url: str) -> tuple[str, str] | None:
     return None
 
 
-def redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """A URL without the credentials someone may have put into it."""
     return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", url, flags=re.I)
 
@@ -70,7 +75,7 @@ def push_proposal(workspace: Workspace, name: str, remote: str = "origin") -> Pu
     result = PushResult(
         name=branch,
         remote=remote,
-        remote_url=redact(url),
+        remote_url=redact(redact_url(url)),
         base=base,
         commit=detail.commit,
         github=slug,
@@ -90,7 +95,7 @@ def push_proposal(workspace: Workspace, name: str, remote: str = "origin") -> Pu
                 base=base,
             )
         except GitHubError as exc:
-            result.pr_error = str(exc)
+            result.pr_error = redact(str(exc))
     elif github:
         result.pr_skipped = f"{TOKEN_ENV} is not set"
     else:

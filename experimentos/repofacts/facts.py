@@ -213,6 +213,8 @@ def _load(path: Path, parse: Callable[[str], Any]) -> Any:
         raise _Bad(f"invalid TOML: {exc}") from exc
     except yaml.YAMLError as exc:
         raise _Bad(f"invalid YAML: {_yaml_message(exc)}") from exc
+    except RecursionError:  # every parser here recurses per nesting level
+        raise _Bad("nested too deeply to read; its versions were not read") from None
 
 
 def _yaml_message(exc: yaml.YAMLError) -> str:

@@ -9,19 +9,19 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from experimentos.errors import AlreadyExists, ConcurrentEdit, UnsafeId
+from experimentos.errors import AlreadyExists, ConcurrentEdit, NotFound, UnsafeId, UnsafePath
 from experimentos.store.documents import checksum
+from experimentos.store.safe import (
+    OUTSIDE,
+    STATE_DIR,
+    open_lock,
+    read_regular,
+    resolve_inside,
+    state_path,
+)
+from experimentos.store.safe import is_inside as inside
 
-STATE_DIR = ".experimentos"
-
-
-def inside(root: Path, path: Path) -> bool:
-    """Whether `path` (resolved, symlinks followed) lies inside `root`."""
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
+__all__ = ["STATE_DIR", "atomic_write", "inside", "safe_target", "state_lock", "write_lock"]
 
 
 def safe_target(root: Path, rel: str) -> Path:
@@ -30,24 +30,31 @@ def safe_target(root: Path, rel: str) -> Path:
     if target.is_symlink():
         raise UnsafeId("refusing to write through a symlink", path=rel)
     ancestor = target.parent
-    while not ancestor.exists():
+    while not os.path.lexists(ancestor):
         ancestor = ancestor.parent
-    if not inside(root, ancestor):
-        raise UnsafeId("path resolves outside the knowledge root", path=rel)
+    try:
+        resolve_inside(root, ancestor.relative_to(root).as_posix())
+    except UnsafePath as exc:
+        message = "path resolves outside the knowledge root" if exc.code == OUTSIDE else exc.message
+        raise UnsafeId(message, path=rel) from None
+    except NotFound:
+        raise UnsafeId("a directory on the path is a broken symlink", path=rel) from None
     return target
 
 
 @contextlib.contextmanager
 def state_lock(root: Path, name: str) -> Iterator[None]:
-    """An exclusive, cross-process lock file `name` under the root's .experimentos/."""
-    state = root / STATE_DIR
-    state.mkdir(exist_ok=True)
-    with open(state / name, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    """An exclusive, cross-process lock file `name` under the root's .experimentos/ (which must
+    be a real directory: a lock file is never created through a symlink)."""
+    fd = open_lock(state_path(root) / name, f"{STATE_DIR}/{name}")
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def write_lock(root: Path) -> contextlib.AbstractContextManager[None]:
@@ -66,7 +73,7 @@ def atomic_write(root: Path, rel: str, data: bytes, *, expected: str | None) -> 
         if target.exists():
             if expected is None:
                 raise AlreadyExists("file already exists", path=rel)
-            current = checksum(target.read_bytes())
+            current = checksum(read_regular(root, rel))
             if current != expected:
                 raise ConcurrentEdit(
                     "file changed on disk since it was read; re-read it and apply the change again",

@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from experimentos.errors import InvalidPage, NotFound
+from experimentos.errors import InvalidPage, UnsafePath
 from experimentos.knowledge.models import Problem
 from experimentos.store.documents import (
     MAX_FILE_BYTES,
@@ -23,7 +23,8 @@ from experimentos.store.documents import (
     split_frontmatter,
     validation_problems,
 )
-from experimentos.store.files import atomic_write, inside
+from experimentos.store.files import atomic_write
+from experimentos.store.safe import read_regular
 from experimentos.store.yamlio import YamlError, dump_yaml, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -114,15 +115,10 @@ def render_record(model: BaseModel, like: Record | None = None) -> bytes:
 
 def load_record(root: Path, rel: str, model: type[M]) -> Record[M]:
     """Read and parse root/rel (NotFound when absent; InvalidPage when it does not parse)."""
-    path = root / rel
-    if path.is_symlink() and not inside(root, path):
-        raise _invalid(rel, "symlink-outside-root", "symlink points outside the knowledge root")
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFound("no such file", path=rel) from None
-    except OSError as exc:
-        raise _invalid(rel, "read-error", exc.strerror or str(exc)) from None
+        raw = read_regular(root, rel, limit=MAX_FILE_BYTES)
+    except UnsafePath as exc:
+        raise _invalid(rel, exc.code, exc.message) from None
     return parse_record(raw, rel, model)
 
 

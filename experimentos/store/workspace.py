@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from experimentos.config import CONFIG_NAME, Config, load_config
-from experimentos.errors import InvalidPage, NotFound, RootNotFound, UnsafeId
+from experimentos.errors import InvalidPage, NotFound, RootNotFound, UnsafeId, UnsafePath
 from experimentos.knowledge.models import Page, Problem
-from experimentos.store.documents import Document, parse_document, render
-from experimentos.store.files import atomic_write, inside
+from experimentos.store.documents import MAX_FILE_BYTES, Document, parse_document, render
+from experimentos.store.files import atomic_write
 from experimentos.store.paths import KNOWLEDGE_ROOTS, PAGE_DIRS, id_for_path, page_path
+from experimentos.store.safe import list_files, read_regular, regular_file
 
 ROOT_ENV = "EXPERIMENTOS_ROOT"
 _IGNORED_NAMES = {"README.md", ".gitkeep"}
@@ -73,38 +74,26 @@ class Workspace:
         return PurePosixPath(path.relative_to(self.root)).as_posix()
 
     def load(self, rel: str) -> Document:
-        """Parse the page file at a root-relative path; raise InvalidPage on any problem."""
-        path = self.root / rel
-        if path.is_symlink() and not inside(self.root, path):
-            raise InvalidPage(
-                rel,
-                [
-                    Problem(
-                        path=rel,
-                        code="symlink-outside-root",
-                        message="symlink points outside the knowledge root",
-                    )
-                ],
-            )
+        """Parse the page file at a root-relative path; raise InvalidPage on any problem.
+
+        The path must resolve to a regular file inside the root (see store.safe)."""
         try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise NotFound("no such file", path=rel) from None
-        except OSError as exc:
-            raise InvalidPage(
-                rel, [Problem(path=rel, code="read-error", message=exc.strerror or str(exc))]
-            ) from None
+            raw = read_regular(self.root, rel, limit=MAX_FILE_BYTES)
+        except UnsafePath as exc:
+            problem = Problem(path=rel, code=exc.code, message=exc.message)
+            raise InvalidPage(rel, [problem]) from None
         return parse_document(raw, rel)
 
     def read(self, page_id: str) -> Document:
         """The page with this id (raises UnsafeId, NotFound, InvalidPage)."""
         rel = page_path(page_id).as_posix()
-        if not (self.root / rel).exists() and not (self.root / rel).is_symlink():
-            raise NotFound(f"no page {page_id!r}", path=rel)
-        return self.load(rel)
+        try:
+            return self.load(rel)
+        except NotFound:
+            raise NotFound(f"no page {page_id!r}", path=rel) from None
 
     def exists(self, page_id: str) -> bool:
-        return (self.root / page_path(page_id)).is_file()
+        return regular_file(self.root, page_path(page_id))
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -126,47 +115,22 @@ class Workspace:
     # --- scanning -----------------------------------------------------------------------------
 
     def scan(self) -> Scan:
-        """Parse every page under the knowledge dirs; report bad and unknown files, keep going."""
+        """Parse every page under the knowledge dirs; report bad and unknown files, keep going.
+
+        Symlinks that leave the root or loop, and files that are not regular, are reported
+        with their path and never opened; symlinked directories inside the root are followed
+        only where pages live (the knowledge roots and the page directories)."""
         result = Scan()
+        followed = {*KNOWLEDGE_ROOTS, *PAGE_DIRS}
         for top in KNOWLEDGE_ROOTS:
-            base = self.root / top
-            if not base.is_dir():
-                continue
-            for dirpath, dirnames, filenames in os.walk(base):
-                dirnames.sort()
-                here = Path(dirpath)
-                for name in list(dirnames):
-                    sub = here / name
-                    if sub.is_symlink():
-                        dirnames.remove(name)
-                        self._report_link(result, sub)
-                for name in sorted(filenames):
-                    self._scan_file(result, here / name)
+            listing = list_files(self.root, top, recursive=True, follow=followed.__contains__)
+            result.problems.extend(listing.problems)
+            for rel in listing.paths:
+                self._scan_file(result, rel)
         return result
 
-    def _report_link(self, result: Scan, path: Path) -> None:
-        rel = self.relpath(path)
-        if inside(self.root, path):
-            result.problems.append(
-                Problem(
-                    path=rel,
-                    code="unknown-file",
-                    severity="warning",
-                    message="symlinked directory is not scanned",
-                )
-            )
-        else:
-            result.problems.append(
-                Problem(
-                    path=rel,
-                    code="symlink-outside-root",
-                    message="symlink points outside the knowledge root",
-                )
-            )
-
-    def _scan_file(self, result: Scan, path: Path) -> None:
-        rel = self.relpath(path)
-        if path.name in _IGNORED_NAMES:
+    def _scan_file(self, result: Scan, rel: str) -> None:
+        if PurePosixPath(rel).name in _IGNORED_NAMES:
             return
         if id_for_path(rel) is None:
             where = str(PurePosixPath(rel).parent)

@@ -138,7 +138,9 @@ def completion_steps(events: Sequence[RunEvent]) -> list[CompletionStep]:
             step="tests_run",
             title="tests run",
             state=StepState.done if tests else StepState.missing,
-            detail=f"{len(tests)} test run(s)" if tests else "no test run recorded",
+            detail=f"{len(tests)} test run{'s' if len(tests) != 1 else ''}"
+            if tests
+            else "no test run recorded",
             action=_TESTS_ACTION,
         )
     )

@@ -13,12 +13,13 @@ import contextlib
 import datetime as dt
 import json
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from experimentos.errors import NotFound, UsageError
+from experimentos.errors import NotFound, UsageError, redact
 from experimentos.knowledge.models import Problem
 from experimentos.lab.models import RunRecord, RunStatus
 from experimentos.lab.paths import EVENTS_SUFFIX, check_run_id
@@ -33,6 +34,7 @@ from experimentos.lab.scan import locate_run
 from experimentos.store import Workspace
 from experimentos.store.files import safe_target, state_lock
 from experimentos.store.records import load_record
+from experimentos.store.safe import read_regular
 
 MAX_EVENT_BYTES = 256 * 1024
 _TAIL = 64 * 1024
@@ -118,8 +120,8 @@ def read_events(workspace: Workspace, run_id: str) -> EventLog:
     _, record_rel = locate_run(root, run_id)
     rel = events_rel(record_rel)
     try:
-        raw = (root / rel).read_bytes()
-    except FileNotFoundError:
+        raw = read_regular(root, rel)
+    except NotFound:
         raw = b""
     events, problems = parse_events(raw, rel)
     return EventLog(run_id=run_id, path=rel, events=events, problems=problems)
@@ -197,6 +199,10 @@ def append_event(
         payload = validate_payload(event_type, payload if payload is not None else {})
     except EventError as exc:
         raise UsageError(str(exc), field=exc.field) from None
+    # An agent's output, a tool error or a transcript may carry a token: never record one.
+    text = json.dumps(payload, ensure_ascii=False)
+    if (clean := redact(text)) != text:
+        payload = json.loads(clean)
     _, record_rel = locate_run(root, run_id)
     rel = events_rel(record_rel)
     target = safe_target(root, rel)
@@ -212,8 +218,11 @@ def append_event(
                     path=record_rel,
                     field="status",
                 )
-        fd = os.open(target, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(target, flags, 0o644)
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UsageError("the event log is not a regular file", path=rel)
             last, cut, needs_newline = _tail_state(fd)
             if cut is not None:
                 os.ftruncate(fd, cut)

@@ -185,7 +185,9 @@ def finish_run(
         clash = sorted(set(metrics or {}) & set(computed))
         if clash:
             raise UsageError(
-                f"metric(s) {', '.join(clash)} are computed from the events", field="metrics"
+                f"{'metrics' if len(clash) > 1 else 'metric'} {', '.join(clash)} "
+                f"{'are' if len(clash) > 1 else 'is'} computed from the events",
+                field="metrics",
             )
         changed = run.model_copy(
             update={
