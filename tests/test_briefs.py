@@ -318,6 +318,9 @@ def test_live_picks_up_edits_creates_and_deletes(kb):
         new.write_text(page_text(f"failure.{name}", "failure", title="Fresh"))
         second = live.snapshot()
         assert f"failure.{name}" in second.pages
+        # inotify names the file, so only it is looked at; the stat fallback rescans.
+        expected = {f"wiki/failures/{name}.md"} if inotify else None
+        assert live._watcher.changed_files == expected
         # Unchanged files are reused, not re-parsed.
         assert (
             second.documents["policies/no-destructive-git.md"]

@@ -16,14 +16,24 @@ them, which the tokenizer never merges across); the compiler checks the final Ma
 
 from __future__ import annotations
 
+import bisect
+import functools
 from dataclasses import dataclass, field
 
 from experimentos.briefs import render
-from experimentos.briefs.models import BriefEntry, Cut, Form, MissingDependency, NotLoaded
+from experimentos.briefs.models import (
+    BriefEntry,
+    Cut,
+    Form,
+    MissingDependency,
+    NotLoaded,
+    StaleWarning,
+)
 from experimentos.index.tokens import count_tokens
 
 MIN_ENTRY_TOKENS = 40  # below this no page fits, not even as a reference
 TRUNCATED = "· truncated"  # what the header adds when something was left out
+CUT_LIST = 50  # pages other than rules listed as left out (in the JSON; the rest are counted)
 _RANK = {"ref": 0, "line": 1, "full": 2}
 
 
@@ -32,7 +42,8 @@ class Plan:
     """What the brief holds so far, and how to back out the steps that added to it."""
 
     entries: dict[str, BriefEntry] = field(default_factory=dict)  # in the order they went in
-    cut: list[Cut] = field(default_factory=list)
+    cut: list[Cut] = field(default_factory=list)  # every rule, and the first CUT_LIST others
+    cut_omitted: int = 0  # further pages left out, counted but not listed
     missing: list[MissingDependency] = field(default_factory=list)
     not_loaded: dict[str, NotLoaded] = field(default_factory=dict)
     # (entries, missing, not_loaded before the step; the page it added, or None for an upgrade)
@@ -47,12 +58,34 @@ class Plan:
             return False
         self.entries, self.missing, self.not_loaded, cut = self.steps.pop()
         if cut is not None:
-            self.cut.append(cut)
+            self.add_cut(cut.id, cut.title, cut.tokens, cut.reason, cut.rule)
         return True
+
+    def others_cut(self) -> int:
+        return sum(not c.rule for c in self.cut) + self.cut_omitted
+
+    def add_cut(self, page_id: str, title: str, tokens: int, reason: str, rule: bool) -> None:
+        """List a page as left out (a rule always; others up to CUT_LIST, then count them)."""
+        if not rule and self.others_cut() >= CUT_LIST:
+            self.cut_omitted += 1
+            return
+        # Hundreds of pages can be cut from one brief; the values are ours: no validation.
+        self.cut.append(
+            Cut.model_construct(id=page_id, title=title, tokens=tokens, reason=reason, rule=rule)
+        )
 
 
 def _tokens(text: str) -> int:
     return count_tokens(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def _entry_cost(page_id: str, tokens: int, boundary: str, stale: tuple[str, ...]) -> int:
+    """An entry's block, its "do not claim" line if it is evidence, and its stale lines."""
+    cost = tokens
+    if boundary == "evidence_only":
+        cost += _tokens(render.evidence_claim_line(page_id))
+    return cost + sum(_tokens(render.stale_line(StaleWarning(id=page_id, reason=r))) for r in stale)
 
 
 def estimate(plan: Plan, fixed: int, conflict_lines: list[str]) -> int:
@@ -60,13 +93,10 @@ def estimate(plan: Plan, fixed: int, conflict_lines: list[str]) -> int:
     total = fixed
     sections: set[str] = set()
     for entry in plan.entries.values():
-        total += entry.tokens
+        total += _entry_cost(entry.id, entry.tokens, entry.boundary, tuple(entry.stale))
         sections.add(render.section_of(entry))
-        if entry.boundary == "evidence_only":
-            total += _tokens(render.evidence_claim_line(entry.id))
         if entry.stale:
             sections.add("stale")
-            total += sum(_tokens(f"- {entry.id}: {reason}") for reason in entry.stale)
     if "conflict" in sections:
         total += sum(_tokens(line) for line in conflict_lines)
     if plan.missing:
@@ -75,14 +105,15 @@ def estimate(plan: Plan, fixed: int, conflict_lines: list[str]) -> int:
     if not_loaded := plan.visible_not_loaded():
         sections.add("not_loaded")
         total += sum(_tokens(render.not_loaded_line(n)) for n in not_loaded)
-    if plan.cut:
+    if plan.cut or plan.cut_omitted:
         sections.add("cut")
         total += _tokens(TRUNCATED)  # the header says so
         rules = [c for c in plan.cut if c.rule]
         others = [c for c in plan.cut if not c.rule]
         total += sum(_tokens(render.cut_line(c)) for c in (*rules, *others[: render.LIST_LIMIT]))
-        if len(others) > render.LIST_LIMIT:
-            total += _tokens(render.cut_more_line(len(others) - render.LIST_LIMIT))
+        more = len(others) + plan.cut_omitted - render.LIST_LIMIT
+        if more > 0:
+            total += _tokens(render.cut_more_line(more))
     total += sum(_tokens(render.heading_line(s)) for s in sections)
     return total
 
@@ -129,18 +160,33 @@ class Packer:
     def used(self) -> int:
         return estimate(self.plan, self.fixed, self.conflict_lines)
 
+    def set_pending(self, items: list[Pending]) -> None:
+        """The pages to place, in priority order (with what `reserve` needs, precomputed)."""
+        self.pending, self._next = items, 0
+        bounds = [_cut_bound(p.page_id, p.rule) for p in items]
+        self._rules_after = [0] * (len(items) + 1)  # cut-line tokens of the rules from i on
+        for i in range(len(items) - 1, -1, -1):
+            self._rules_after[i] = self._rules_after[i + 1] + (bounds[i] if items[i].rule else 0)
+        self._others = [i for i, p in enumerate(items) if not p.rule]
+        self._others_sum = [0]  # prefix sums of the others' cut-line tokens
+        for i in self._others:
+            self._others_sum.append(self._others_sum[-1] + bounds[i])
+
     def reserve(self) -> int:
         """Tokens the "left out" section would grow by if every pending page were cut."""
-        waiting = self.pending[self._next :]
-        if not waiting:
+        start = self._next
+        if start >= len(self.pending):
             return 0
         plan = self.plan
-        extra = 0 if plan.cut else _tokens(render.heading_line("cut")) + _tokens(TRUNCATED)
-        extra += sum(_cut_bound(p.page_id, True) for p in waiting if p.rule)
-        others = [p for p in waiting if not p.rule]
-        slots = max(render.LIST_LIMIT - sum(not c.rule for c in plan.cut), 0)
-        extra += sum(_cut_bound(p.page_id, False) for p in others[:slots])
-        if len(others) > slots:
+        cut_any = plan.cut or plan.cut_omitted
+        extra = 0 if cut_any else _tokens(render.heading_line("cut")) + _tokens(TRUNCATED)
+        extra += self._rules_after[start]
+        first = bisect.bisect_left(self._others, start)  # the first other still pending
+        waiting = len(self._others) - first
+        slots = max(render.LIST_LIMIT - plan.others_cut(), 0)
+        shown = min(slots, waiting)
+        extra += self._others_sum[first + shown] - self._others_sum[first]
+        if waiting > slots:
             extra += _tokens(render.cut_more_line(9999))
         return extra
 
@@ -160,10 +206,14 @@ class Packer:
         for page_id, form, role, via, depth in unit.members:
             current = plan.entries.get(page_id)
             if current is not None and _RANK[current.form] >= _RANK[form]:
+                update: dict = {}
                 if via and via not in current.required_by:
-                    plan.entries[page_id] = current.model_copy(
-                        update={"required_by": [*current.required_by, via]}
-                    )
+                    update["required_by"] = [*current.required_by, via]
+                if role == "selected" and current.role != "selected":  # chosen in its own right
+                    score, reasons = self.info.get(page_id, (0.0, []))
+                    update.update(role="selected", score=round(score, 4), reasons=list(reasons))
+                if update:
+                    plan.entries[page_id] = current.model_copy(update=update)
                 continue
             entry = self.make(page_id, form)
             if current is not None:  # a fuller form keeps what the entry already says
@@ -211,23 +261,28 @@ class Packer:
         self._next += 1  # from here on it is not pending: placed or cut
         plan = self.plan
         present = item.page_id in plan.entries  # already in, as someone's dependency
+        if present:  # already in as someone's dependency: it was chosen in its own right too
+            self._apply(Unit(item.page_id, [(item.page_id, "ref", "selected", None, 0)], [], []))
         if self.rule_cut and not item.rule:
             if not present:
-                plan.cut.append(_cut(item, 0, "a decision rule did not fit"))
+                _cut(plan, item, 0, "a decision rule did not fit")
             return
         if self.exhausted or self.left() < MIN_ENTRY_TOKENS:  # list it without rendering it
             self.exhausted = True  # cuts only add lines: once exhausted, always exhausted
             if not present:
-                plan.cut.append(_cut(item, 0, "budget exhausted"))
+                _cut(plan, item, 0, "budget exhausted")
                 self.rule_cut = self.rule_cut or item.rule
             return
-        backed_out = _cut(item, 0, "did not fit the final Markdown")
+        backed_out = Cut.model_construct(
+            id=item.page_id, title=item.title, tokens=0, reason="did not fit the final Markdown",
+            rule=item.rule,
+        )  # fmt: skip
         ok, need = self._try(self.unit(item.page_id, item.head, item.deps), backed_out)
         if not ok and item.fallback is not None:
             unit = self.unit(item.page_id, item.head, item.fallback)
             ok, need = self._try(unit, backed_out)
-        if not ok and not present:  # else it stays in, as a reference
-            plan.cut.append(_cut(item, need, f"needs {need} tokens"))
+        if not ok and not present:  # a page already in stays, in the form it has
+            _cut(plan, item, need, f"needs {need} tokens")
             self.rule_cut = self.rule_cut or item.rule
 
     def upgrade(self, page_ids: list[str], form: Form) -> None:
@@ -245,11 +300,9 @@ class Packer:
             self.place_next()
 
 
-def _cut(item: Pending, tokens: int, reason: str) -> Cut:
+def _cut(plan: Plan, item: Pending, tokens: int, reason: str) -> None:
     prefix = "rule does not fit: " if item.rule and tokens else ""
-    return Cut(
-        id=item.page_id, title=item.title, tokens=tokens, reason=prefix + reason, rule=item.rule
-    )
+    plan.add_cut(item.page_id, item.title, tokens, prefix + reason, item.rule)
 
 
 _REASONS = {
@@ -258,6 +311,7 @@ _REASONS = {
 }
 
 
+@functools.lru_cache(maxsize=16384)
 def _cut_bound(page_id: str, rule: bool) -> int:
     """An upper bound on the tokens of the "left out" line of `page_id`."""
     return max(

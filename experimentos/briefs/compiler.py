@@ -40,7 +40,7 @@ from experimentos.briefs.models import (
 )
 from experimentos.briefs.select import Candidate, candidates, named_libraries, select
 from experimentos.errors import UsageError
-from experimentos.index.tokens import count_tokens, tokenizer_name
+from experimentos.index.tokens import count_markdown, count_tokens, tokenizer_name
 from experimentos.knowledge.graph import DEPENDS_ON, Closure
 from experimentos.knowledge.live import Live, Snapshot
 from experimentos.knowledge.trust import conflicts
@@ -152,11 +152,13 @@ class _Trust:
         self, snap: Snapshot, depth: int, selected: list[Candidate], stale: StaleCheck, today
     ):  # noqa: ANN001
         self.snap, self.depth, self.stale, self.today = snap, depth, stale, today
-        self.notes: dict[str, list[str]] = {c.page.id: list(c.notes) for c in selected}
+        self.notes: dict[str, list[str]] = {c.page.id: c.notes for c in selected}
+        # Per snapshot and day: a page's boundary without cited code, and its review note.
+        self._memo = snap.cache.setdefault(("trust", today), {})
         members: dict[str, None] = {}
         for cand in selected:
-            for node_id in self.closure(cand.page.id)[0].ids:
-                members.setdefault(node_id, None)
+            for node in self.closure(cand.page.id)[0].nodes:
+                members.setdefault(node.id, None)
         self.members = list(members)
         self.boundary = {pid: self._boundary(pid) for pid in self.members}
         capable = [pid for pid in self.members if self.boundary[pid] == "decision_capable"]
@@ -170,8 +172,9 @@ class _Trust:
             self.boundary[pid] = "evidence_only"  # shown as a conflict, never as a rule
 
     def stale_reasons(self) -> dict[str, list[str]]:
-        found = {pid: self.stale.reasons(self.snap.pages[pid]) for pid in sorted(self.members)}
-        return {pid: reasons for pid, reasons in found.items() if reasons}
+        pages = self.snap.pages
+        found = {pid: self.stale.reasons(pages[pid]) for pid in self.members}
+        return {pid: found[pid] for pid in sorted(found) if found[pid]}
 
     def closure(self, page_id: str) -> tuple[Closure, int]:
         key = ("closure", page_id, self.depth)
@@ -182,12 +185,26 @@ class _Trust:
 
     def _boundary(self, page_id: str) -> str:
         page = self.snap.pages[page_id]
-        return boundary_of(page, bool(self.stale.reasons(page)), self.today)
+        if any(cite.sha256 for cite in page.cites):  # cited code lives outside: check it now
+            return boundary_of(page, bool(self.stale.reasons(page)), self.today)
+        key = ("boundary", page_id)
+        found = self._memo.get(key)
+        if found is None:
+            stale = bool(self.stale.reasons(page))
+            found = self._memo[key] = boundary_of(page, stale, self.today)
+        return found
+
+    def review_note(self, page_id: str) -> str:
+        key = ("note", page_id)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = review_note(self.snap.pages[page_id], self.today)
+        return found
 
     def entry(self, page_id: str, form: Form) -> BriefEntry:
         page = self.snap.pages[page_id]
         notes = list(self.notes.get(page_id, []))
-        if note := review_note(page, self.today):
+        if note := self.review_note(page_id):
             notes.append(note)
         return make_entry(
             self.snap,
@@ -203,7 +220,7 @@ class _Trust:
     def warnings(self) -> list[KnowledgeWarning]:
         out = []
         for pid in self.members:
-            note = review_note(self.snap.pages[pid], self.today)
+            note = self.review_note(pid)
             if note and "expired" not in note:  # expiry is a stale warning already
                 message = note.removeprefix("Not a decision rule: ").rstrip(".")
                 out.append(KnowledgeWarning(id=pid, code="review-missing", message=message))
@@ -231,7 +248,7 @@ def _unique_warnings(warnings: list[KnowledgeWarning]) -> list[KnowledgeWarning]
 def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate]) -> Plan:
     """Fill `brief` with entries in priority order within its budget (see budget.py)."""
     req = brief.request
-    fixed = count_tokens(render.render_brief(brief))
+    fixed = count_markdown(render.render_brief(brief))
     conflict_lines = [render.conflict_line(c) for c in brief.conflicts]
     info = {c.page.id: (c.score, c.reasons) for c in selected}
     packer = Packer(req.budget, fixed, conflict_lines, trust.entry, trust.closure, info)
@@ -252,12 +269,14 @@ def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate])
         ]
 
     # 1. every rule as a line, 2. conflicts as lines, then 4. domain context, 5. evidence.
-    packer.pending = [
-        *pending("decision_capable", "line", "ref", None),
-        *pending("conflict", "line", "ref", None),
-        *pending("domain_context", "full", "full", "ref"),
-        *pending("evidence_only", "full", "full", "ref"),
-    ]
+    packer.set_pending(
+        [
+            *pending("decision_capable", "line", "ref", None),
+            *pending("conflict", "line", "ref", None),
+            *pending("domain_context", "full", "full", "ref"),
+            *pending("evidence_only", "full", "full", "ref"),
+        ]
+    )
     rules = sum(1 for p in packer.pending if p.rule)
     for _ in range(rules):
         packer.place_next()
@@ -278,9 +297,9 @@ def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate])
         )
     plan = packer.plan
     brief.entries = _load_order(snap, plan.entries)
-    brief.cut, brief.missing = plan.cut, plan.missing
+    brief.cut, brief.cut_omitted, brief.missing = plan.cut, plan.cut_omitted, plan.missing
     brief.not_loaded = plan.visible_not_loaded()
-    brief.truncated = bool(plan.cut)
+    brief.truncated = bool(plan.cut or plan.cut_omitted)
     brief.token_estimate = packer.used()
     return plan
 
@@ -288,17 +307,20 @@ def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate])
 def _settle_tokens(brief: Brief, plan: Plan, snap: Snapshot) -> None:
     """Count the final Markdown exactly; should it run over the budget (the estimate is a sum
     of parts and should not), back out the last steps until it fits."""
-    actual = count_tokens(render.render_brief(brief))
+    markdown = render.render_brief(brief)
+    actual = count_markdown(markdown)
     while actual > brief.request.budget and plan.back_out():
         brief.entries = _load_order(snap, plan.entries)
-        brief.cut, brief.missing = plan.cut, plan.missing
+        brief.cut, brief.cut_omitted, brief.missing = plan.cut, plan.cut_omitted, plan.missing
         brief.not_loaded = plan.visible_not_loaded()
         brief.stale_warnings = [
             StaleWarning(id=e.id, reason=reason) for e in brief.entries for reason in e.stale
         ]
         brief.truncated = True
-        actual = count_tokens(render.render_brief(brief))
+        markdown = render.render_brief(brief)
+        actual = count_markdown(markdown)
     brief.token_estimate = actual
+    brief._markdown = markdown
 
 
 def _load_order(snap: Snapshot, included: dict[str, BriefEntry]) -> list[BriefEntry]:
@@ -333,10 +355,10 @@ def _local_versions(
     if local is None:
         return {}
     out = {entry.name: entry for entry in local.direct().values()}
-    names = list(named)
+    names = dict.fromkeys(named)
     for page in pages:
-        if page.applies_to is not None:
-            names += page.applies_to.values("library")
+        if page.applies_to is not None and page.applies_to.library:
+            names.update(dict.fromkeys(page.applies_to.values("library")))
     for name in names:
         entry = local.get(name)
         if entry is not None:

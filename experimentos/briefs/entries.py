@@ -139,7 +139,11 @@ class StaleCheck:
         self._seen: dict[str, list[str]] = {}
 
     def reasons(self, page: Page) -> list[str]:
-        if page.id in self._seen:
+        found = self._seen.get(page.id)
+        if found is not None:
+            return found
+        if not page.cites and (page.expires is None or page.expires >= self.today):
+            self._seen[page.id] = []
             return self._seen[page.id]
         out = []
         if page.expires is not None and page.expires < self.today:

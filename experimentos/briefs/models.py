@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from experimentos.errors import UsageError
 from experimentos.repofacts.facts import LocalVersion, ManifestProblem
@@ -180,7 +180,8 @@ class Brief(BaseModel):
     notice: str = ""
     entries: list[BriefEntry] = Field(default_factory=list)  # in the required load order
     excluded: list[Excluded] = Field(default_factory=list)
-    cut: list[Cut] = Field(default_factory=list)
+    cut: list[Cut] = Field(default_factory=list)  # every rule left out, and the first others
+    cut_omitted: int = 0  # further pages left out for the budget, counted, not listed
     missing: list[MissingDependency] = Field(default_factory=list)
     not_loaded: list[NotLoaded] = Field(default_factory=list)
     stale_warnings: list[StaleWarning] = Field(default_factory=list)
@@ -198,6 +199,7 @@ class Brief(BaseModel):
     run_id: str | None = None
     # Direct dependencies not named by the brief that the Markdown lists (-1: all of them).
     versions_shown: int = Field(default=-1, exclude=True)
+    _markdown: str | None = PrivateAttr(default=None)  # as counted by the compiler
 
     def by_boundary(self, boundary: Boundary) -> list[BriefEntry]:
         return [e for e in self.entries if e.boundary == boundary]

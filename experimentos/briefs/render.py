@@ -140,7 +140,7 @@ def shown_cuts(brief: Brief) -> tuple[list[Cut], int]:
     """Cut pages the Markdown lists: every decision rule, then up to LIST_LIMIT others."""
     rules = [c for c in brief.cut if c.rule]
     others = [c for c in brief.cut if not c.rule]
-    return [*rules, *others[:LIST_LIMIT]], max(len(others) - LIST_LIMIT, 0)
+    return [*rules, *others[:LIST_LIMIT]], max(len(others) + brief.cut_omitted - LIST_LIMIT, 0)
 
 
 # --- the whole brief ------------------------------------------------------------------------
@@ -227,6 +227,8 @@ def _context(brief: Brief, explain: bool, versions_limit: int | None) -> dict:
 def render_brief(brief: Brief, explain: bool = False) -> str:
     """The brief as Markdown (`explain` adds why each page was chosen or excluded; that text
     is for people and is not counted against the budget)."""
+    if not explain and brief._markdown is not None:
+        return brief._markdown  # what the compiler counted; a brief is not changed after
     limit = brief.versions_shown if brief.versions_shown >= 0 else None
     return environment().get_template("brief.md.j2").render(**_context(brief, explain, limit))
 

@@ -10,6 +10,7 @@ ranked: relative search score + matched scope keys + priors by type, status and 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from experimentos.briefs.models import BriefRequest, Excluded, KnowledgeWarning
@@ -156,6 +157,49 @@ def superseded_by(
     return sorted(newer), warnings
 
 
+@dataclass
+class Verdict:
+    """What a page's status and scope say for one request context (memoised per snapshot)."""
+
+    excluded: Excluded | None = None
+    scope_score: float = 0.0  # matched keys and priors; the search score is added per request
+    by_scope: bool = False  # applies by its scope: kept without a strong search hit
+    reasons: list[str] = field(default_factory=list)  # besides the search rank
+    notes: list[str] = field(default_factory=list)
+    warnings: list[KnowledgeWarning] = field(default_factory=list)
+
+
+def verdict(snap: Snapshot, page: Page, context: MatchContext, today: dt.date) -> Verdict:
+    """Status, supersession and scope of `page` for this context."""
+    if page.status in RETIRED:
+        reasons = [f"status {page.status}"]
+        return Verdict(excluded=Excluded(id=page.id, title=page.title, reasons=reasons))
+    newer, ignored = superseded_by(snap, page, today)
+    if newer:
+        why = f"superseded by {', '.join(newer)}"
+        return Verdict(excluded=Excluded(id=page.id, title=page.title, reasons=[why]))
+    match = applies(page.applies_to, context)
+    if not match.applies:
+        reasons = [r for r in match.reasons if not r.split(": ", 1)[-1].startswith("unknown")]
+        return Verdict(excluded=Excluded(id=page.id, title=page.title, reasons=reasons))
+    out = Verdict(by_scope=bool(match.matched or match.undeclared), warnings=ignored)
+    out.scope_score = sum(KEY_WEIGHT.get(k, 0.0) for k in match.matched)
+    out.scope_score += UNDECLARED_WEIGHT if match.undeclared else 0.0
+    out.scope_score += TYPE_WEIGHT[page.type] + CONFIDENCE_WEIGHT[page.confidence.value]
+    out.scope_score += ACCEPTED_WEIGHT if page.status is Status.accepted else 0.0
+    out.reasons = [matched_reason(page, key, context) for key in match.matched]
+    out.reasons += [f"scope not verified: {r}" for r in match.reasons]
+    out.reasons.append(f"{page.status} {page.type}, {page.confidence} confidence")
+    if match.undeclared:
+        names = " | ".join(match.undeclared)
+        out.notes.append(
+            f"Scope not verified: {names} is named in the request but not declared by the "
+            "repository's manifests (vendored, or installed another way?); check that this "
+            "page applies before acting on it."
+        )
+    return out
+
+
 def select(
     snap: Snapshot, found: dict[str, Candidate], context: MatchContext, today: dt.date
 ) -> tuple[list[Candidate], list[Excluded], list[KnowledgeWarning]]:
@@ -163,42 +207,28 @@ def select(
     selected: list[Candidate] = []
     excluded: list[Excluded] = []
     warnings: list[KnowledgeWarning] = []
+    # Verdicts per context: an agent's session asks about one repository many times, and only
+    # the search part of a candidate's score changes with the task.
+    scope = context.model_dump(exclude={"local"})
+    memo = snap.cache.setdefault(("verdicts", json.dumps(scope), id(context.local), today), {})
     for cand in found.values():
         page = cand.page
-        if page.status in RETIRED:
-            excluded.append(
-                Excluded(id=page.id, title=page.title, reasons=[f"status {page.status}"])
-            )
+        found_verdict = memo.get(page.id)
+        if found_verdict is None:
+            found_verdict = memo[page.id] = verdict(snap, page, context, today)
+        if found_verdict.excluded is not None:
+            excluded.append(found_verdict.excluded)
             continue
-        newer, ignored = superseded_by(snap, page, today)
-        if newer:
-            why = f"superseded by {', '.join(newer)}"
-            excluded.append(Excluded(id=page.id, title=page.title, reasons=[why]))
-            continue
-        match = applies(page.applies_to, context)
-        if not match.applies:
-            reasons = [r for r in match.reasons if not r.split(": ", 1)[-1].startswith("unknown")]
-            excluded.append(Excluded(id=page.id, title=page.title, reasons=reasons))
-            continue
-        if not match.matched and not match.undeclared and cand.relative < MIN_RELATIVE_SCORE:
+        if not found_verdict.by_scope and cand.relative < MIN_RELATIVE_SCORE:
             continue  # found by search only, and only weakly
-        warnings += ignored
-        cand.score = cand.relative + sum(KEY_WEIGHT.get(k, 0.0) for k in match.matched)
-        cand.score += UNDECLARED_WEIGHT if match.undeclared else 0.0
-        cand.score += TYPE_WEIGHT[page.type] + CONFIDENCE_WEIGHT[page.confidence.value]
-        cand.score += ACCEPTED_WEIGHT if page.status is Status.accepted else 0.0
+        warnings += found_verdict.warnings
+        cand.score = cand.relative + found_verdict.scope_score
         if cand.rank is not None:
-            cand.reasons.append(f"search rank {cand.rank} (relative score {cand.relative:.2f})")
-        cand.reasons += [matched_reason(page, key, context) for key in match.matched]
-        cand.reasons += [f"scope not verified: {r}" for r in match.reasons]
-        cand.reasons.append(f"{page.status} {page.type}, {page.confidence} confidence")
-        if match.undeclared:
-            names = " | ".join(match.undeclared)
-            cand.notes.append(
-                f"Scope not verified: {names} is named in the request but not declared by the "
-                "repository's manifests (vendored, or installed another way?); check that this "
-                "page applies before acting on it."
-            )
+            rank = f"search rank {cand.rank} (relative score {cand.relative:.2f})"
+            cand.reasons = [rank, *found_verdict.reasons]
+        else:
+            cand.reasons = found_verdict.reasons
+        cand.notes = found_verdict.notes
         selected.append(cand)
     selected.sort(key=lambda c: (-c.score, c.page.id))
     excluded.sort(key=lambda e: e.id)
