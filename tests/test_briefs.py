@@ -348,6 +348,34 @@ def test_watcher_sees_a_page_directory_created_later(empty_kb):
     watcher.close()
 
 
+def test_an_updated_snapshot_equals_a_full_load(kb):
+    live = Live(kb, index=False)
+    live.snapshot()
+    root = kb.root
+    path = root / "policies" / "keep-drizzle-kit-pin-verify-locally.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "appliesTo:\n  library: drizzle-kit", "appliesTo:\n  library: [drizzle-kit, drizzle-orm]"
+    ), encoding="utf-8")  # fmt: skip
+    (root / "wiki" / "failures" / "red-green-churn.md").unlink()
+    (root / "wiki" / "claims" / "new.md").write_text(
+        page_text("claim.new", "claim", extra="appliesTo:\n  paths: [src/**]\n")
+    )
+    updated, full = live.snapshot(), load_snapshot(kb)
+
+    def norm(snap):
+        lookup = {
+            k: {v: sorted(ids) for v, ids in d.items() if ids} for k, d in snap.by_value.items()
+        }
+        return snap.content_hash, lookup, sorted(snap.with_paths), sorted(snap.pages)
+
+    assert norm(updated) == norm(full)
+    assert (
+        "policy.keep-drizzle-kit-pin-verify-locally" in updated.by_value["library"]["drizzle-orm"]
+    )
+    assert sorted(map(repr, updated.graph.edges)) == sorted(map(repr, full.graph.edges))
+    live.close()
+
+
 def test_snapshot_reload_reparses_only_changed_files(kb):
     first = load_snapshot(kb)
     path = kb.root / "policies" / "no-destructive-git.md"

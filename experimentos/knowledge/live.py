@@ -50,6 +50,9 @@ class Snapshot:
     previous: InitVar[Snapshot | None] = None  # the snapshot these documents update, if any
 
     def __post_init__(self, previous: Snapshot | None) -> None:
+        self.cache = {}
+        if previous is not None and self._update(previous):
+            return
         self.pages, self.checksums = {}, {}
         for rel in sorted(self.documents):
             doc = self.documents[rel]
@@ -62,24 +65,45 @@ class Snapshot:
             old, new = previous.pages, self.pages
             changed = {pid for pid in old.keys() | new.keys() if old.get(pid) is not new.get(pid)}
             self.graph = Graph.updated(previous.graph, self.pages, changed)
-        digest = hashlib.sha256()
-        for page_id in sorted(self.checksums):
-            digest.update(f"{page_id}\0{self.checksums[page_id]}\n".encode())
-        self.content_hash = digest.hexdigest()
+        self.content_hash = _content_hash(self.checksums)
         self.by_value = {key: defaultdict(set) for key in (*TEXT_KEYS, "library")}
         self.with_paths = []
         for page in self.pages.values():
-            scope = page.applies_to
-            if scope is None:
-                continue
-            for key in TEXT_KEYS:
-                for value in scope.values(key):
-                    self.by_value[key][value.strip().casefold()].add(page.id)
-            for value in scope.values("library"):
-                self.by_value["library"][python_key(value)].add(page.id)
-            if scope.paths:
+            _index_scope(self.by_value, page, add=True)
+            if page.applies_to is not None and page.applies_to.paths:
                 self.with_paths.append(page.id)
-        self.cache = {}
+
+    def _update(self, previous: Snapshot) -> bool:
+        """Build from `previous` when only a few documents changed and no id is on two paths
+        (then which path wins needs the full build). False: nothing was set; build in full."""
+        before, after = previous.documents, self.documents
+        if len(previous.pages) != len(before):
+            return False  # duplicate ids
+        changed = [
+            rel for rel in before.keys() | after.keys() if before.get(rel) is not after.get(rel)
+        ]
+        if len(changed) > 64:
+            return False
+        pages, checksums = dict(previous.pages), dict(previous.checksums)
+        by_value = {key: defaultdict(set, values) for key, values in previous.by_value.items()}
+        gone = [before[rel] for rel in changed if rel in before]
+        came = [after[rel] for rel in changed if rel in after]
+        for doc in gone:
+            pages.pop(doc.id, None)
+            checksums.pop(doc.id, None)
+            _index_scope(by_value, doc.page, add=False)
+        for doc in came:
+            if doc.id in pages:
+                return False  # the same id on another path
+            pages[doc.id], checksums[doc.id] = doc.page, doc.checksum
+            _index_scope(by_value, doc.page, add=True)
+        ids = {doc.id for doc in gone} | {doc.id for doc in came}
+        self.pages, self.checksums, self.by_value = pages, checksums, by_value
+        self.graph = Graph.updated(previous.graph, pages, ids)
+        self.content_hash = _content_hash(checksums)
+        scoped = {d.id for d in came if d.page.applies_to is not None and d.page.applies_to.paths}
+        self.with_paths = [pid for pid in previous.with_paths if pid not in ids] + sorted(scoped)
+        return True
 
     @property
     def problems(self) -> list[Problem]:
@@ -100,6 +124,26 @@ class Snapshot:
         if page is None:
             raise NotFound(f"no page {page_id!r}", field="id")
         return page
+
+
+def _content_hash(checksums: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for page_id in sorted(checksums):
+        digest.update(f"{page_id}\0{checksums[page_id]}\n".encode())
+    return digest.hexdigest()
+
+
+def _index_scope(by_value: dict[str, dict[str, set[str]]], page: Page, add: bool) -> None:
+    """Add `page` to (or remove it from) the appliesTo lookup. Sets are replaced, never
+    changed in place: an updated snapshot shares the others with its predecessor."""
+    scope = page.applies_to
+    if scope is None:
+        return
+    keys = [(key, value.strip().casefold()) for key in TEXT_KEYS for value in scope.values(key)]
+    keys += [("library", python_key(value)) for value in scope.values("library")]
+    for key, value in keys:
+        ids = by_value[key].get(value, set())
+        by_value[key][value] = ids | {page.id} if add else ids - {page.id}
 
 
 def _page_files(root: Path, problems: list[Problem]) -> dict[str, _Stat]:
