@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic  # noqa: E402
+from compare import with_before  # noqa: E402
 
 from experimentos.index import Index  # noqa: E402
 from experimentos.store import Workspace  # noqa: E402
@@ -93,17 +94,12 @@ def main() -> None:
     for name, argv in commands.items():
         run(argv(99))  # one untimed run: the OS file cache, not our code, is warmed
         out[name] = figures([run(argv(i)) for i in range(args.runs)])
-    if args.before:
-        before = json.loads(args.before.read_text(encoding="utf-8"))
-        before = before.get("after", before)
-        out = {
-            "before": before,
-            "after": out,
-            "speedup": {
-                name: round(before[name]["median_s"] / out[name]["median_s"], 2)
-                for name in commands
-                if name in before
-            },
+    out = with_before(out, args.before)
+    if "before" in out:
+        out["speedup"] = {
+            name: round(out["before"][name]["median_s"] / out["after"][name]["median_s"], 2)
+            for name in commands
+            if name in out["before"]
         }
     if args.dir is None:
         shutil.rmtree(base, ignore_errors=True)
