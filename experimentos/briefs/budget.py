@@ -163,29 +163,40 @@ class Packer:
     def set_pending(self, items: list[Pending]) -> None:
         """The pages to place, in priority order (with what `reserve` needs, precomputed)."""
         self.pending, self._next = items, 0
-        bounds = [_cut_bound(p.page_id, p.rule) for p in items]
+        self._bounds = [_cut_bound(p.page_id, p.rule) for p in items]
+        self._index_of = {p.page_id: i for i, p in enumerate(items)}
         self._rules_after = [0] * (len(items) + 1)  # cut-line tokens of the rules from i on
         for i in range(len(items) - 1, -1, -1):
-            self._rules_after[i] = self._rules_after[i + 1] + (bounds[i] if items[i].rule else 0)
+            rule = self._bounds[i] if items[i].rule else 0
+            self._rules_after[i] = self._rules_after[i + 1] + rule
         self._others = [i for i, p in enumerate(items) if not p.rule]
-        self._others_sum = [0]  # prefix sums of the others' cut-line tokens
-        for i in self._others:
-            self._others_sum.append(self._others_sum[-1] + bounds[i])
 
     def reserve(self) -> int:
-        """Tokens the "left out" section would grow by if every pending page were cut."""
+        """Tokens the "left out" section would grow by if every pending page were cut (a page
+        already in, as another's dependency, stays in: it is never cut)."""
         start = self._next
         if start >= len(self.pending):
             return 0
         plan = self.plan
         cut_any = plan.cut or plan.cut_omitted
         extra = 0 if cut_any else _tokens(render.heading_line("cut")) + _tokens(TRUNCATED)
+        present = set()
+        for page_id in plan.entries:
+            i = self._index_of.get(page_id)
+            if i is not None and i >= start:
+                present.add(i)
         extra += self._rules_after[start]
-        first = bisect.bisect_left(self._others, start)  # the first other still pending
-        waiting = len(self._others) - first
+        extra -= sum(self._bounds[i] for i in present if self.pending[i].rule)
+        first = bisect.bisect_left(self._others, start)
+        waiting = len(self._others) - first - sum(1 for i in present if not self.pending[i].rule)
         slots = max(render.LIST_LIMIT - plan.others_cut(), 0)
-        shown = min(slots, waiting)
-        extra += self._others_sum[first + shown] - self._others_sum[first]
+        taken = 0
+        for i in self._others[first:]:
+            if taken >= min(slots, waiting):
+                break
+            if i not in present:
+                extra += self._bounds[i]
+                taken += 1
         if waiting > slots:
             extra += _tokens(render.cut_more_line(9999))
         return extra

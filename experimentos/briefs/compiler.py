@@ -125,9 +125,7 @@ def brief_id(brief: Brief, stale: dict[str, list[str]] | None = None) -> str:
         "local": {k: v.model_dump(mode="json") for k, v in sorted(brief.local_versions.items())},
         "manifests": brief.manifests,
         "problems": [p.model_dump(mode="json") for p in brief.manifest_problems],
-        "stale": stale
-        if stale is not None
-        else sorted((w.id, w.reason) for w in brief.stale_warnings),
+        "stale": stale if stale is not None else _stale_by_page(brief),
         "mode": brief.search_mode,
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
