@@ -289,8 +289,8 @@ def test_local_facts_list_every_direct_dependency_and_read_libraries_from_the_ta
     pin = next(e for e in result.entries if e.id == PIN)
     assert any("appliesTo.library drizzle-kit is a dependency here" in r for r in pin.reasons)
     facts = section(render_brief(result), "Local facts")
-    assert "- pg 8.13.1 (npm; package-lock.json)\n" in facts
-    assert "- drizzle-kit 0.30.4 (npm; package-lock.json) · named in the request" in facts
+    assert "- pg 8.13.1 (npm, declared `8.13.1`; package-lock.json)\n" in facts
+    assert "- drizzle-kit 0.30.4 (npm, declared `0.30.4`; package-lock.json) · named in" in facts
 
 
 @pytest.mark.parametrize("via", ["task", "--library"])

@@ -76,10 +76,10 @@ def heading_line(section: str) -> str:
 
 
 def version_line(v: LocalVersion, named: bool) -> str:
-    """`- name version (npm, declared spec; source)`: the locked version, and the declared
-    specifier when it says more than the locked version does."""
+    """`- name version (npm, declared spec; source)`: the locked version and the specifier the
+    manifest declares."""
     version = f" {v.locked}" if v.locked else " (not locked)"
-    declared = f", declared `{v.declared}`" if v.declared and v.declared != v.locked else ""
+    declared = f", declared `{v.declared}`" if v.declared else ""
     kind = "" if v.direct else ", not declared: lockfile only"
     return f"- {v.name}{version} ({v.ecosystem}{declared}{kind}; {v.source})" + (
         " · named in the request" if named else ""
