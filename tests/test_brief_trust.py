@@ -275,6 +275,26 @@ def test_when_even_the_rules_do_not_fit_they_are_listed_by_id(empty_kb, widget_r
     assert shown | set(cut_rules) >= {f"policy.r{i}" for i in range(6)}
 
 
+def test_a_brief_stays_within_its_budget_when_many_rules_are_left_out(empty_kb, widget_repo):
+    pages = {
+        f"policies/many-{i}.md": rule_page(f"policy.many-{i}", f"Widget rule number {i}")
+        for i in range(80)
+    }
+    live = kb_with(empty_kb, pages)
+    for budget in (500, 900):
+        result = brief(live, repo=str(widget_repo), budget=budget)
+        markdown = render_brief(result)
+        assert count_tokens(markdown) == result.token_estimate <= budget
+        cut = [c.id for c in result.cut if c.rule]
+        shown = {e.id for e in result.entries}
+        assert len(cut) + len(shown & set(pages_ids(pages))) == 80  # every rule: in, or listed
+        assert "rules that did not fit, by id" in markdown
+
+
+def pages_ids(pages: dict[str, str]) -> list[str]:
+    return [yaml.safe_load(text.split("---")[1])["id"] for text in pages.values()]
+
+
 # --- rule 6: local facts are complete; the task text names libraries ----------------------------
 
 

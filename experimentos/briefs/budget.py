@@ -110,7 +110,9 @@ def estimate(plan: Plan, fixed: int, conflict_lines: list[str]) -> int:
         total += _tokens(TRUNCATED)  # the header says so
         rules = [c for c in plan.cut if c.rule]
         others = [c for c in plan.cut if not c.rule]
-        total += sum(_tokens(render.cut_line(c)) for c in (*rules, *others[: render.LIST_LIMIT]))
+        if rules:  # one line: the prefix, then each id with its comma (the last has none)
+            total += _tokens(render.RULES_CUT) + sum(_rule_id(c.id) for c in rules) - 1
+        total += sum(_tokens(render.cut_line(c)) for c in others[: render.LIST_LIMIT])
         more = len(others) + plan.cut_omitted - render.LIST_LIMIT
         if more > 0:
             total += _tokens(render.cut_more_line(more))
@@ -180,6 +182,8 @@ class Packer:
         plan = self.plan
         cut_any = plan.cut or plan.cut_omitted
         extra = 0 if cut_any else _tokens(render.heading_line("cut")) + _tokens(TRUNCATED)
+        if self._rules_after[start] and not any(c.rule for c in plan.cut):
+            extra += _tokens(render.RULES_CUT)
         present = set()
         for page_id in plan.entries:
             i = self._index_of.get(page_id)
@@ -316,16 +320,21 @@ def _cut(plan: Plan, item: Pending, tokens: int, reason: str) -> None:
     plan.add_cut(item.page_id, item.title, tokens, prefix + reason, item.rule)
 
 
-_REASONS = {
-    True: ("rule does not fit: needs 9999 tokens", "budget exhausted"),
-    False: ("needs 9999 tokens", "budget exhausted", "a decision rule did not fit"),
-}
+_REASONS = ("needs 9999 tokens", "budget exhausted", "a decision rule did not fit")
+
+
+@functools.lru_cache(maxsize=16384)
+def _rule_id(page_id: str) -> int:
+    """Tokens of a rule's id and its comma in the "rules that did not fit" line."""
+    return _tokens(page_id) + 1
 
 
 @functools.lru_cache(maxsize=16384)
 def _cut_bound(page_id: str, rule: bool) -> int:
-    """An upper bound on the tokens of the "left out" line of `page_id`."""
+    """An upper bound on the tokens `page_id` adds to the "left out" list when cut."""
+    if rule:
+        return _rule_id(page_id)
     return max(
         _tokens(render.cut_line(Cut(id=page_id, title="", tokens=0, reason=reason)))
-        for reason in _REASONS[rule]
+        for reason in _REASONS
     )

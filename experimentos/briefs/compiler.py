@@ -303,18 +303,27 @@ def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate])
 
 
 def _settle_tokens(brief: Brief, plan: Plan, snap: Snapshot) -> None:
-    """Count the final Markdown exactly; should it run over the budget (the estimate is a sum
-    of parts and should not), back out the last steps until it fits."""
+    """Count the final Markdown exactly. Should it run over the budget (the estimate is a sum
+    of parts and should not, unless the ids of the rules left out alone overflow it), name
+    fewer of those rules (the JSON lists them all), then back out the last steps."""
     markdown = render.render_brief(brief)
     actual = count_markdown(markdown)
-    while actual > brief.request.budget and plan.back_out():
-        brief.entries = _load_order(snap, plan.entries)
-        brief.cut, brief.cut_omitted, brief.missing = plan.cut, plan.cut_omitted, plan.missing
-        brief.not_loaded = plan.visible_not_loaded()
-        brief.stale_warnings = [
-            StaleWarning(id=e.id, reason=reason) for e in brief.entries for reason in e.stale
-        ]
-        brief.truncated = True
+    rules_cut = sum(1 for c in brief.cut if c.rule)
+    while actual > brief.request.budget:
+        listed = rules_cut if brief.rules_listed < 0 else brief.rules_listed
+        if listed > 0:
+            brief.rules_listed = max(listed - max((actual - brief.request.budget) // 4, 1), 0)
+        elif plan.back_out():
+            brief.entries = _load_order(snap, plan.entries)
+            brief.cut, brief.cut_omitted = plan.cut, plan.cut_omitted
+            brief.missing, brief.not_loaded = plan.missing, plan.visible_not_loaded()
+            brief.stale_warnings = [
+                StaleWarning(id=e.id, reason=reason) for e in brief.entries for reason in e.stale
+            ]
+            brief.truncated = True
+            rules_cut = sum(1 for c in brief.cut if c.rule)
+        else:
+            break  # the skeleton alone (headings, local facts, the contract) is over budget
         markdown = render.render_brief(brief)
         actual = count_markdown(markdown)
     brief.token_estimate = actual

@@ -199,6 +199,8 @@ class Brief(BaseModel):
     run_id: str | None = None
     # Direct dependencies not named by the brief that the Markdown lists (-1: all of them).
     versions_shown: int = Field(default=-1, exclude=True)
+    # Rules left out that the Markdown names (-1: all; fewer only when even the ids overflow).
+    rules_listed: int = Field(default=-1, exclude=True)
     _markdown: str | None = PrivateAttr(default=None)  # as counted by the compiler
 
     def by_boundary(self, boundary: Boundary) -> list[BriefEntry]:

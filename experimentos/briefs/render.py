@@ -124,6 +124,16 @@ def cut_line(c: Cut) -> str:
     return f"- {c.id}: {c.reason}"
 
 
+RULES_CUT = "- rules that did not fit, by id (read them with get_page):"
+
+
+def rules_cut_line(ids: list[str], more: int) -> str:
+    """Every decision rule the budget left out, on one line (its tokens: the prefix, each id
+    and its comma, and the tail when some are only counted)."""
+    tail = f", … and {more} more (see --json)" if more else ""
+    return f"{RULES_CUT} {', '.join(ids)}{tail}"
+
+
 def cut_more_line(n: int) -> str:
     return f"- … and {n} more (see --json)"
 
@@ -136,11 +146,18 @@ def contract_line(text: str) -> str:
     return f"- {text}"
 
 
-def shown_cuts(brief: Brief) -> tuple[list[Cut], int]:
-    """Cut pages the Markdown lists: every decision rule, then up to LIST_LIMIT others."""
-    rules = [c for c in brief.cut if c.rule]
+def cut_lines(brief: Brief) -> list[str]:
+    """The "left out" list: the rules by id (all of them unless even their ids do not fit the
+    budget), then up to LIST_LIMIT other pages with the reason, then how many more."""
+    rules = [c.id for c in brief.cut if c.rule]
     others = [c for c in brief.cut if not c.rule]
-    return [*rules, *others[:LIST_LIMIT]], max(len(others) + brief.cut_omitted - LIST_LIMIT, 0)
+    lines = []
+    if rules:
+        shown = len(rules) if brief.rules_listed < 0 else brief.rules_listed
+        lines.append(rules_cut_line(rules[:shown], len(rules) - shown))
+    lines += [cut_line(c) for c in others[:LIST_LIMIT]]
+    more = len(others) + brief.cut_omitted - LIST_LIMIT
+    return lines + [cut_more_line(more)] * (more > 0)
 
 
 # --- the whole brief ------------------------------------------------------------------------
@@ -176,7 +193,6 @@ def version_lines(brief: Brief, limit: int | None = None) -> list[str]:
 
 
 def _context(brief: Brief, explain: bool, versions_limit: int | None) -> dict:
-    cuts, cut_more = shown_cuts(brief)
     sections = []
     for key, _heading in SECTIONS:
         entries = [e for e in brief.entries if section_of(e) == key]
@@ -212,7 +228,7 @@ def _context(brief: Brief, explain: bool, versions_limit: int | None) -> dict:
                 ("stale", [stale_line(w) for w in brief.stale_warnings]),
                 ("missing", [missing_line(m) for m in brief.missing]),
                 ("not_loaded", [not_loaded_line(n) for n in brief.not_loaded]),
-                ("cut", [cut_line(c) for c in cuts] + ([cut_more_line(cut_more)] * bool(cut_more))),
+                ("cut", cut_lines(brief)),
             )
             if lines
         ],
