@@ -48,6 +48,11 @@ class Plan:
     not_loaded: dict[str, NotLoaded] = field(default_factory=dict)
     # (entries, missing, not_loaded before the step; the page it added, or None for an upgrade)
     steps: list[tuple[dict, list, dict, Cut | None]] = field(default_factory=list)
+    # Running sums of the "left out" list (cuts are only ever added): its cost is asked often.
+    rules_cut: int = 0
+    rules_cut_tokens: int = 0  # each rule's id and comma
+    others_listed: int = 0
+    others_shown_tokens: int = 0  # the lines of the first LIST_LIMIT others
 
     def visible_not_loaded(self) -> list[NotLoaded]:
         return [n for n in self.not_loaded.values() if n.id not in self.entries]
@@ -61,18 +66,21 @@ class Plan:
             self.add_cut(cut.id, cut.title, cut.tokens, cut.reason, cut.rule)
         return True
 
-    def others_cut(self) -> int:
-        return sum(not c.rule for c in self.cut) + self.cut_omitted
-
     def add_cut(self, page_id: str, title: str, tokens: int, reason: str, rule: bool) -> None:
         """List a page as left out (a rule always; others up to CUT_LIST, then count them)."""
-        if not rule and self.others_cut() >= CUT_LIST:
+        if not rule and self.others_listed >= CUT_LIST:
             self.cut_omitted += 1
             return
         # Hundreds of pages can be cut from one brief; the values are ours: no validation.
-        self.cut.append(
-            Cut.model_construct(id=page_id, title=title, tokens=tokens, reason=reason, rule=rule)
-        )
+        cut = Cut.model_construct(id=page_id, title=title, tokens=tokens, reason=reason, rule=rule)
+        self.cut.append(cut)
+        if rule:
+            self.rules_cut += 1
+            self.rules_cut_tokens += _rule_id(page_id)
+        else:
+            if self.others_listed < render.LIST_LIMIT:
+                self.others_shown_tokens += _tokens(render.cut_line(cut))
+            self.others_listed += 1
 
 
 def _tokens(text: str) -> int:
@@ -108,12 +116,10 @@ def estimate(plan: Plan, fixed: int, conflict_lines: list[str]) -> int:
     if plan.cut or plan.cut_omitted:
         sections.add("cut")
         total += _tokens(TRUNCATED)  # the header says so
-        rules = [c for c in plan.cut if c.rule]
-        others = [c for c in plan.cut if not c.rule]
-        if rules:  # one line: the prefix, then each id with its comma (the last has none)
-            total += _tokens(render.RULES_CUT) + sum(_rule_id(c.id) for c in rules) - 1
-        total += sum(_tokens(render.cut_line(c)) for c in others[: render.LIST_LIMIT])
-        more = len(others) + plan.cut_omitted - render.LIST_LIMIT
+        if plan.rules_cut:  # one line: the prefix, then each id with its comma (the last has none)
+            total += _tokens(render.RULES_CUT) + plan.rules_cut_tokens - 1
+        total += plan.others_shown_tokens
+        more = max(plan.others_listed - render.LIST_LIMIT, 0) + plan.cut_omitted
         if more > 0:
             total += _tokens(render.cut_more_line(more))
     total += sum(_tokens(render.heading_line(s)) for s in sections)
@@ -182,7 +188,7 @@ class Packer:
         plan = self.plan
         cut_any = plan.cut or plan.cut_omitted
         extra = 0 if cut_any else _tokens(render.heading_line("cut")) + _tokens(TRUNCATED)
-        if self._rules_after[start] and not any(c.rule for c in plan.cut):
+        if self._rules_after[start] and not plan.rules_cut:
             extra += _tokens(render.RULES_CUT)
         present = set()
         for page_id in plan.entries:
@@ -193,7 +199,7 @@ class Packer:
         extra -= sum(self._bounds[i] for i in present if self.pending[i].rule)
         first = bisect.bisect_left(self._others, start)
         waiting = len(self._others) - first - sum(1 for i in present if not self.pending[i].rule)
-        slots = max(render.LIST_LIMIT - plan.others_cut(), 0)
+        slots = max(render.LIST_LIMIT - plan.others_listed, 0)
         taken = 0
         for i in self._others[first:]:
             if taken >= min(slots, waiting):
@@ -202,7 +208,9 @@ class Packer:
                 extra += self._bounds[i]
                 taken += 1
         if waiting > slots:
-            extra += _tokens(render.cut_more_line(9999))
+            more_now = max(plan.others_listed - render.LIST_LIMIT, 0) + plan.cut_omitted
+            # The "and N more" line, or (when it is there already) a longer N.
+            extra += 2 if more_now else _tokens(render.cut_more_line(9999))
         return extra
 
     def left(self) -> int:

@@ -50,6 +50,7 @@ from experimentos.repofacts.versions import MatchContext
 __all__ = ["boundary_of", "brief_id", "cite_digest", "compile_brief"]
 
 MEMO_SIZE = 128  # briefs remembered per snapshot
+PAGE_TOKENS = 30  # the least a page can take in a brief (a reference: one heading line)
 VERSIONS_SHARE = 0.15  # of the budget, at most, for direct dependencies the brief does not name
 
 
@@ -82,7 +83,8 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
     found, mode, notice = candidates(live, snap, req, context)
     selected, excluded, warnings = select(snap, found, context, today)
     stale = StaleCheck(repo or _git_root(live.workspace.root), today)
-    trust = _Trust(snap, req.depth, selected, stale, today)
+    trust = _Trust(snap, req.depth, selected, stale, today, req.budget)
+    selected = trust.kept
     warnings = _unique_warnings([*warnings, *trust.warnings()])
 
     brief = Brief(
@@ -147,14 +149,27 @@ class _Trust:
     dependency closures), and the conflicts among its decision rules."""
 
     def __init__(
-        self, snap: Snapshot, depth: int, selected: list[Candidate], stale: StaleCheck, today
-    ):  # noqa: ANN001
+        self,
+        snap: Snapshot,
+        depth: int,
+        selected: list[Candidate],
+        stale: StaleCheck,
+        today: dt.date,
+        budget: int,
+    ):
         self.snap, self.depth, self.stale, self.today = snap, depth, stale, today
-        self.notes: dict[str, list[str]] = {c.page.id: c.notes for c in selected}
         # Per snapshot and day: a page's boundary without cited code, and its review note.
         self._memo = snap.cache.setdefault(("trust", today), {})
+        # Every rule is kept (each one goes in, or is named as left out); of the other pages,
+        # only as many as the budget could ever show (a page costs PAGE_TOKENS at the least).
+        rules = [c for c in selected if self._boundary(c.page.id) == "decision_capable"]
+        others = [c for c in selected if self._boundary(c.page.id) != "decision_capable"]
+        room = budget // PAGE_TOKENS + 20
+        self.kept = sorted([*rules, *others[:room]], key=lambda c: (-c.score, c.page.id))
+        self.omitted = max(len(others) - room, 0)  # counted as left out, never considered
+        self.notes: dict[str, list[str]] = {c.page.id: c.notes for c in self.kept}
         members: dict[str, None] = {}
-        for cand in selected:
+        for cand in self.kept:
             for node in self.closure(cand.page.id)[0].nodes:
                 members.setdefault(node.id, None)
         self.members = list(members)
@@ -250,6 +265,7 @@ def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate])
     conflict_lines = [render.conflict_line(c) for c in brief.conflicts]
     info = {c.page.id: (c.score, c.reasons) for c in selected}
     packer = Packer(req.budget, fixed, conflict_lines, trust.entry, trust.closure, info)
+    packer.plan.cut_omitted = trust.omitted
     groups: dict[str, list[Candidate]] = {}
     for cand in selected:
         pid = cand.page.id

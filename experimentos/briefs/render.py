@@ -156,7 +156,7 @@ def cut_lines(brief: Brief) -> list[str]:
         shown = len(rules) if brief.rules_listed < 0 else brief.rules_listed
         lines.append(rules_cut_line(rules[:shown], len(rules) - shown))
     lines += [cut_line(c) for c in others[:LIST_LIMIT]]
-    more = len(others) + brief.cut_omitted - LIST_LIMIT
+    more = max(len(others) - LIST_LIMIT, 0) + brief.cut_omitted
     return lines + [cut_more_line(more)] * (more > 0)
 
 
