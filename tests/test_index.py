@@ -416,3 +416,39 @@ def test_a_sync_told_what_changed_reads_only_that_and_agrees_with_a_full_one(fts
     assert (full.invalid, full.unchanged) == (1, 3)
     assert "knowledge.quoting" not in ids(search(index, "quotes", mode="fts", sync=False))
     assert full.problems[0].path == "wiki/knowledge/quoting.md"
+
+
+def test_a_sync_reads_only_files_whose_stat_changed(fts_kb, monkeypatch):
+    import os
+    import time
+
+    hour_ago = time.time() - 3600
+    pages = sorted((fts_kb.root / "wiki").rglob("*.md")) + sorted(
+        (fts_kb.root / "policies").glob("*.md")
+    )
+    for path in pages:
+        os.utime(path, (hour_ago, hour_ago))
+    index = Index(fts_kb)
+    index.sync()
+    reads: list[str] = []
+    real = index_table.read_regular
+
+    def counted(root, rel, **kw):
+        if not str(rel).startswith(".experimentos/"):  # page files, not the manifest
+            reads.append(str(rel))
+        return real(root, rel, **kw)
+
+    monkeypatch.setattr(index_table, "read_regular", counted)
+    again = Index(fts_kb).sync()  # another process: no cached manifest, only the stats
+    assert (again.unchanged, reads) == (4, [])
+    path = fts_kb.root / "wiki/claims/bump.md"
+    path.write_text(path.read_text().replace("latest", "newest release"))
+    os.utime(path, (hour_ago + 60, hour_ago + 60))
+    summary = Index(fts_kb).sync()
+    assert (summary.updated, summary.unchanged, reads) == (1, 3, ["wiki/claims/bump.md"])
+    # A file edited just now is read on every sync until its stat is old enough to trust.
+    path.write_text(path.read_text() + "\nMore.\n")
+    reads.clear()
+    Index(fts_kb).sync()
+    Index(fts_kb).sync()
+    assert reads == ["wiki/claims/bump.md", "wiki/claims/bump.md"]

@@ -42,6 +42,7 @@ OPTIMIZE_EVERY = 20  # syncs with changes between compactions
 # opened one a moment ago can finish.
 VERSION_RETENTION_SECONDS = 60
 _DELETE_BATCH = 400
+STAT_SETTLE_NS = 2_000_000_000  # a file's stat is trusted once its mtime is this old
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -228,18 +229,28 @@ class Index:
                 problems.append(Problem(path=rel, code=exc.code, message=exc.message))
         return out
 
-    def _page_files(self, problems: list[Problem]) -> dict[str, bytes]:
-        """Root-relative path -> bytes of every page file. Links that leave the root or loop,
-        and files that are not regular, are never opened: they land in `problems`."""
+    def _page_files(
+        self, problems: list[Problem], indexed: dict[str, dict]
+    ) -> tuple[dict[str, bytes], set[str], dict[str, list[int]]]:
+        """(root-relative path -> bytes of every page file whose stat differs from the one the
+        manifest recorded; the paths whose stat matches, not read; every file's stat). Links
+        that leave the root or loop, and files that are not regular, are never opened: they
+        land in `problems`."""
         root = self.workspace.root
         out: dict[str, bytes] = {}
+        same: set[str] = set()
+        stats: dict[str, list[int]] = {}
         for directory in sorted(PAGE_DIRS):
             listing = list_files(root, directory)
             problems.extend(
                 p for p in listing.problems if p.path == directory or id_for_path(p.path)
             )
-            for rel in listing.paths:
+            for rel, st in listing.files:
                 if id_for_path(rel) is None:
+                    continue
+                stats[rel] = [st.st_mtime_ns, st.st_size, st.st_ino]
+                if indexed.get(rel, {}).get("stat") == stats[rel]:
+                    same.add(rel)  # as indexed: no need to read and hash it again
                     continue
                 try:
                     out[rel] = read_regular(root, rel)
@@ -247,7 +258,7 @@ class Index:
                     continue
                 except UnsafePath as exc:
                     problems.append(Problem(path=rel, code=exc.code, message=exc.message))
-        return out
+        return out, same, stats
 
     def sync(
         self,
@@ -306,10 +317,11 @@ class Index:
             }
 
         indexed: dict[str, dict] = meta["pages"]
+        stats: dict[str, list[int]] = {}
         if changed_paths is None or summary.rebuilt:
-            files = self._page_files(summary.problems)
-            deleted = sorted(set(indexed) - set(files))
-            summary.unchanged = len(files)
+            files, same, stats = self._page_files(summary.problems, indexed)
+            deleted = sorted(set(indexed) - set(files) - same)
+            summary.unchanged = len(files) + len(same)
         else:  # only what the caller saw change; every other page is as the manifest says
             files = self._read_pages(sorted(changed_paths), summary.problems)
             deleted = sorted(rel for rel in changed_paths if rel in indexed and rel not in files)
@@ -317,6 +329,19 @@ class Index:
         hashes = {rel: hashlib.sha256(raw).hexdigest() for rel, raw in files.items()}
         changed = [rel for rel in sorted(files) if indexed.get(rel, {}).get("hash") != hashes[rel]]
         summary.unchanged -= len(changed)
+        # A file is trusted unchanged by its stat next time only if it is old enough that a
+        # write within the same clock tick cannot hide behind an equal stat (as git does).
+        settled = time.time_ns() - STAT_SETTLE_NS
+        fresh_stats = {
+            rel: stat for rel, stat in stats.items() if rel in files and stat[0] < settled
+        }
+        restat = [
+            rel
+            for rel in fresh_stats
+            if rel not in changed
+            and rel in indexed
+            and indexed[rel].get("stat") != fresh_stats[rel]
+        ]
 
         docs: dict[str, Page] = {}
         for rel in changed:
@@ -346,6 +371,10 @@ class Index:
                 indexed.pop(rel, None)
             for rel, page in docs.items():
                 indexed[rel] = {"hash": hashes[rel], "id": page.id, "body": _body_hash(page)}
+                if rel in fresh_stats:
+                    indexed[rel]["stat"] = fresh_stats[rel]
+            for rel in restat:
+                indexed[rel]["stat"] = fresh_stats[rel]
             meta["syncs_since_optimize"] = meta.get("syncs_since_optimize", 0) + 1
             if summary.rebuilt or meta["syncs_since_optimize"] >= OPTIMIZE_EVERY:
                 self._optimize()
@@ -357,7 +386,9 @@ class Index:
             if meta["counts"][PAGES] != len(indexed):
                 raise _Mismatch(f"{meta['counts'][PAGES]} page rows for {len(indexed)} pages")
             self._write_meta(meta)
-        elif summary.rebuilt:
+        elif summary.rebuilt or restat:
+            for rel in restat:  # read and found unchanged: remember its stat
+                indexed[rel]["stat"] = fresh_stats[rel]
             self._write_meta(meta)
         else:
             self._meta_cache = (self._meta_stamp(), meta)  # unchanged: keep it for next time
