@@ -162,11 +162,19 @@ class Packer:
         self.plan = Plan()
         self.pending: list[Pending] = []
         self._next = 0  # index of the first page still pending
+        self._used: tuple[tuple, int] | None = None
+        self._version = 0  # bumped whenever an entry changes in place
         self.rule_cut = False  # once a rule did not fit, nothing of lower priority goes in
         self.exhausted = False
 
     def used(self) -> int:
-        return estimate(self.plan, self.fixed, self.conflict_lines)
+        """Tokens of the brief as planned so far (recounted only after the plan changed)."""
+        plan = self.plan
+        stamp = (id(plan.entries), len(plan.entries), len(plan.cut), plan.cut_omitted)
+        stamp += (len(plan.missing), len(plan.not_loaded), self._version)
+        if self._used is None or self._used[0] != stamp:
+            self._used = (stamp, estimate(plan, self.fixed, self.conflict_lines))
+        return self._used[1]
 
     def set_pending(self, items: list[Pending]) -> None:
         """The pages to place, in priority order (with what `reserve` needs, precomputed)."""
@@ -225,6 +233,7 @@ class Packer:
         return Unit(page_id, members, missing, beyond)
 
     def _apply(self, unit: Unit) -> None:
+        self._version += 1
         plan = self.plan
         for page_id, form, role, via, depth in unit.members:
             current = plan.entries.get(page_id)
@@ -276,6 +285,7 @@ class Packer:
             plan.steps.append((*saved, cut))
             return True, after - before
         plan.entries, plan.missing, plan.not_loaded = saved
+        self._version += 1
         return False, after - before
 
     def place_next(self) -> None:

@@ -174,10 +174,17 @@ class _Trust:
                 members.setdefault(node.id, None)
         self.members = list(members)
         self.boundary = {pid: self._boundary(pid) for pid in self.members}
-        capable = [pid for pid in self.members if self.boundary[pid] == "decision_capable"]
+        capable = {pid for pid in self.members if self.boundary[pid] == "decision_capable"}
         self.conflicts: list[Conflict] = []
         self.conflict_with: dict[str, list[str]] = {}
-        for c in conflicts(snap.pages, today, among=capable):
+        # Every conflict of the knowledge base, once per snapshot and day; a brief shows those
+        # whose two pages it holds as rules.
+        every = self._memo.get("conflicts")
+        if every is None:
+            every = self._memo["conflicts"] = conflicts(snap.pages, today)
+        for c in every:
+            if c.first not in capable or c.second not in capable:
+                continue
             self.conflicts.append(Conflict(pages=[c.first, c.second], via=c.via, reason=c.message))
             self.conflict_with.setdefault(c.first, []).append(c.second)
             self.conflict_with.setdefault(c.second, []).append(c.first)
