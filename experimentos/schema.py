@@ -72,6 +72,19 @@ def fixture_schema() -> dict:
     }
 
 
+def matrix_schema() -> dict:
+    """The schema of `experiments/<slug>/matrix.yaml`."""
+    from experimentos.matrix.spec import SPEC_FORMAT, MatrixSpec
+
+    schema = MatrixSpec.model_json_schema(by_alias=True, mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://experimentos.dev/schemas/matrix.schema.json",
+        "title": f"experimentos matrix spec (format {SPEC_FORMAT})",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
+
+
 def all_schemas() -> dict[str, dict]:
     from experimentos.lab.models import Experiment, ExperimentTest, RunRecord
 
@@ -88,6 +101,7 @@ def all_schemas() -> dict[str, dict]:
         ),
         "run-event.schema.json": event_schema(),
         "fixture.schema.json": fixture_schema(),
+        "matrix.schema.json": matrix_schema(),
     }
 
 

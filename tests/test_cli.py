@@ -202,7 +202,7 @@ def test_schema_export_and_check(tmp_path, empty_kb, cli):
     out = tmp_path / "schemas"
     assert cli(empty_kb.root, "schema", "export", "--out", str(out), "--check").exit_code == 1
     written = cli(empty_kb.root, "schema", "export", "--out", str(out), "--json")
-    names = {"page", "experiment", "test", "run", "run-event", "fixture"}
+    names = {"page", "experiment", "test", "run", "run-event", "fixture", "matrix"}
     expected = sorted(str(out / f"{name}.schema.json") for name in names)
     assert sorted(json.loads(written.stdout)["written"]) == expected
     assert cli(empty_kb.root, "schema", "export", "--out", str(out), "--check").exit_code == 0

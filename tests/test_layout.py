@@ -18,6 +18,7 @@ LAYERS = {
     "experimentos.lab.models": 1,
     "experimentos.lab.runs.contract": 1,
     "experimentos.matrix.fixture": 1,
+    "experimentos.stats": 1,
     "experimentos.store": 2,
     "experimentos.lab.paths": 2,
     "experimentos.lab.scan": 2,
@@ -29,7 +30,13 @@ LAYERS = {
     "experimentos.proposals": 4,
     "experimentos.schema": 4,
     "experimentos.agents": 4,
+    "experimentos.lifecycle": 4,
     "experimentos.matrix": 5,
+    "experimentos.matrix.spec": 4,  # schema.py exports its JSON Schema
+    "experimentos.reports": 6,
+    "experimentos.site": 6,  # reads knowledge, lab and briefs; adapters call it
+    "experimentos.ci": 6,  # what the workflows call: proposals, lab paths
+    "experimentos.lifecycle.promote": 7,  # the promotion gate reads matrix reports
     "experimentos.__main__": 9,
     "experimentos.cli": 9,
     "experimentos.mcp": 9,

@@ -39,6 +39,8 @@ TOOLS = {
     "data.experiments.describe",
     "data.tests.list",
     "data.tests.describe",
+    "get_matrix_results",
+    "propose_promotion",
 }
 WRITE_TOOLS = {
     "get_work_brief",
@@ -48,6 +50,7 @@ WRITE_TOOLS = {
     "record_decision",
     "complete_run",
     "propose_page",
+    "propose_promotion",
 }
 
 
@@ -297,6 +300,7 @@ def test_read_only_refuses_every_write_tool(kb):
             await c.call_tool("record_run_start", {"experiment": "x", "task": "t"}),
             await c.call_tool("record_decision", {"run_id": "run.x", "decision": "d"}),
             await c.call_tool("propose_page", {"content": "---\n---\n", "why": "w"}),
+            await c.call_tool("propose_promotion", {"page_id": "policy.x", "matrix": "m"}),
             await c.call_tool("start_pre_work_protocol", {**GOLDEN, "experiment": "x"}),
         ]
 

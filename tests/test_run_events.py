@@ -37,6 +37,7 @@ VALID = {
     "decision_recorded": {"decision": "keep", "rationale": "policy", "page_ids": ["policy.p"]},
     "final_answer": {"text": "done"},
     "mcp_tool_called": {"tool": "get_page", "arguments": {"id": "policy.p"}, "ok": True},
+    "command": {"command": "npm test", "exit_code": 1},
 }
 
 

@@ -9,7 +9,9 @@ the MCP server attachment, the oracle, and the records.
         problem = adapter.unavailable()             # e.g. "codex not found; run npm install …"
         invocation = adapter.prepare(setup)         # per run: argv, env, cwd, stdin
         ...the runner starts it in its own process group, captures stdout line by line...
-        transcript = adapter.parse(lines)           # never raises on unknown or torn lines
+        transcript = adapter.parse(lines, workdir=setup.workdir)  # never raises
+
+`parse` takes the run's workdir (optional) so that paths inside it come back workdir-relative.
 """
 
 from __future__ import annotations
@@ -132,8 +134,10 @@ class Adapter(abc.ABC):
         """The command, environment and config files (written under `setup.home`) for one run."""
 
     @abc.abstractmethod
-    def parse(self, lines: Iterable[str]) -> Transcript:
-        """Map the agent's raw transcript lines to events and usage; never raises."""
+    def parse(self, lines: Iterable[str], workdir: Path | None = None) -> Transcript:
+        """Map the agent's raw transcript lines to events and usage; never raises.
+
+        Paths inside `workdir` (the run's workdir, when given) are reported relative to it."""
 
 
 _REGISTRY: dict[str, type[Adapter]] = {}
@@ -147,6 +151,12 @@ def register(cls: type[Adapter]) -> type[Adapter]:
 def adapter_names() -> list[str]:
     _load_builtin()
     return sorted(_REGISTRY)
+
+
+def adapter_class(name: str) -> type[Adapter] | None:
+    """The registered adapter class called `name`, or None."""
+    _load_builtin()
+    return _REGISTRY.get(name)
 
 
 def _load_builtin() -> None:

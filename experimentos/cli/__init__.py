@@ -9,7 +9,23 @@ from typing import Annotated
 import typer
 
 from experimentos import __version__
-from experimentos.cli import brief, experiments, fixtures, knowledge, proposals, runs, search, serve
+from experimentos.cli import (
+    agents,
+    brief,
+    ci,
+    experiments,
+    fixtures,
+    knowledge,
+    lifecycle,
+    matrix,
+    promote,
+    proposals,
+    reports,
+    runs,
+    search,
+    serve,
+    site,
+)
 from experimentos.cli._common import Group, JsonFlag, emit_json, state, want_json
 
 app = typer.Typer(
@@ -65,6 +81,16 @@ app.add_typer(experiments.test_app, name="test")
 app.add_typer(runs.run_app, name="run")
 app.add_typer(fixtures.fixture_app, name="fixture")
 app.command()(serve.serve)
+app.add_typer(agents.agents_app, name="agents")
+app.add_typer(matrix.matrix_app, name="matrix")
+app.add_typer(reports.report_app, name="report")
+app.add_typer(lifecycle.ingest_app, name="ingest")
+app.command()(lifecycle.doctor)
+app.add_typer(lifecycle.cite_app, name="cite")
+app.add_typer(site.site_app, name="site")
+app.add_typer(ci.ci_app, name="ci")
+app.command()(promote.promote)
+app.command()(promote.candidates)
 
 
 @app.command()

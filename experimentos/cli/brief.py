@@ -88,6 +88,16 @@ def serve(
     read_only: Annotated[
         bool, typer.Option("--read-only", help="Refuse every tool that writes.")
     ] = False,
+    knowledge: Annotated[
+        Path | None,
+        typer.Option(
+            "--knowledge", help="Serve pages from this directory; runs stay under --root."
+        ),
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", help="Log every tool call in this run (matrix runs)."),
+    ] = None,
 ) -> None:
     """Run the MCP server (stdio by default). Logs go to stderr; stdout is the protocol."""
     from experimentos.errors import UsageError
@@ -102,6 +112,8 @@ def serve(
 
     workspace = state(ctx).workspace()
     if transport == "http":
+        if run_id is not None or knowledge is not None:
+            raise UsageError("--run-id and --knowledge serve one run over stdio", field="transport")
         _serve_mcp_http(workspace, port, read_only)
         return
     if transport == "stdio" and sys.stdin.isatty():
@@ -114,7 +126,16 @@ def serve(
             "stop it with Ctrl-C or Ctrl-D.",
             err=True,
         )
-    server = build_server(workspace, read_only=read_only)
+    pages = None
+    if knowledge is not None:
+        from experimentos.store import Workspace
+
+        pages = Workspace(knowledge)
+    if run_id is not None:
+        from experimentos.lab.scan import locate_run
+
+        locate_run(workspace.root, run_id)  # the bound run must exist (NotFound, UnsafeId)
+    server = build_server(workspace, read_only=read_only, knowledge=pages, run_id=run_id)
     warm_up(server)
     server.run("stdio")
 

@@ -109,6 +109,12 @@ def init(
 def check(
     ctx: typer.Context,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
+    stale: Annotated[
+        bool,
+        typer.Option(
+            "--stale", help="Also report stale citations, dependencies and sources (see doctor)."
+        ),
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Validate every page and edge; exit 1 when problems are found."""
@@ -116,6 +122,11 @@ def check(
 
     as_json = want_json(ctx, json_out)
     report = run_check(state(ctx).workspace())
+    if stale:
+        from experimentos.lifecycle.health import doctor as run_doctor
+
+        health = run_doctor(state(ctx).workspace(), duplicates=False)
+        report.problems.extend(health.problems(stale_only=True))
     if as_json:
         emit_json(report.to_dict())
     else:

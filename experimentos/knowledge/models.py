@@ -204,11 +204,65 @@ class Cite(_Model):
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
+class Origin(_Model):
+    """Where a source page's text came from (e.g. an issue thread), as of when it was fetched."""
+
+    url: Annotated[Text, Field(min_length=1)]
+    fetched_at: dt.date = Field(alias="fetchedAt")
+    state: Text | None = Field(default=None, description="e.g. open, closed (not_planned)")
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
+        description="of the fetched content, to tell a changed thread from an unchanged one"
+    )
+
+
+GateBasis = Literal["ablation", "guardedBy", "appliesTo"]
+
+
+class Gate(_Model):
+    """The measured evidence behind a review written by `experimentos promote`: the comparison
+    of a matrix it read (the condition without the page vs the one with it), its numbers, and
+    whether the promotion gate passed. A gate that did not pass is only ever recorded with the
+    `override` of the person who accepted the page anyway (the body repeats it)."""
+
+    matrix: Annotated[Text, Field(min_length=1)] = Field(
+        description="<experiment>/<matrix-id> whose run records were read"
+    )
+    metric: Annotated[Text, Field(min_length=1)] = Field(description="e.g. clean_pass")
+    basis: GateBasis | None = Field(
+        default=None,
+        description="ablation (brief-without:<page> vs brief), guardedBy or appliesTo (brief "
+        "vs none on the fixtures the page is for); None: the matrix has no such comparison",
+    )
+    baseline: Text | None = Field(default=None, description="the condition without the page")
+    treatment: Text | None = Field(default=None, description="the condition with the page")
+    fixtures: TextList = Field(default_factory=list)
+    pairs: int = Field(default=0, ge=0)
+    delta: float | None = Field(default=None, description="treatment minus baseline")
+    low: float | None = Field(default=None, description="95% interval of the delta")
+    high: float | None = None
+    p_value: float | None = Field(default=None, alias="pValue", ge=0, le=1)
+    p_adjusted: float | None = Field(default=None, alias="pAdjusted", ge=0, le=1)
+    repeats_needed: int | None = Field(default=None, alias="repeatsNeeded", ge=0)
+    passed: bool
+    override: Text | None = Field(
+        default=None, description="why the page was accepted although the gate did not pass"
+    )
+
+    @model_validator(mode="after")
+    def _failed_gate_is_overridden(self) -> Gate:
+        if self.passed and self.override is not None:
+            raise ValueError("a gate that passed has no override")
+        if not self.passed and not (self.override or "").strip():
+            raise ValueError("a gate that did not pass is recorded only with an override rationale")
+        return self
+
+
 class Review(_Model):
     reviewer: Text
     reviewed_at: dt.date = Field(alias="reviewedAt")
     rationale: Text = ""
     evidence: RefList = Field(default_factory=list)
+    gate: Gate | None = None
 
 
 class Page(_Model):
@@ -230,6 +284,7 @@ class Page(_Model):
     required_checks: TextList = Field(default_factory=list, alias="requiredChecks")
     forbidden_actions: TextList = Field(default_factory=list, alias="forbiddenActions")
     cites: Annotated[list[Cite], BeforeValidator(_none_to_list)] = Field(default_factory=list)
+    origin: Origin | None = None
     review: Review | None = None
     expires: dt.date | None = None
     tags: TextList = Field(default_factory=list)

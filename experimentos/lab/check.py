@@ -13,8 +13,8 @@ from pathlib import PurePosixPath
 from experimentos.errors import NotFound, UnsafePath
 from experimentos.knowledge.models import Problem
 from experimentos.lab.paths import (
-    EVENTS_SUFFIX,
     RUNS_DIR,
+    SIDECAR_SUFFIXES,
     experiment_dir,
     experiment_id,
     make_test_id,
@@ -90,14 +90,16 @@ def _check_runs(workspace: Workspace, slug: str, run_ids: set[str]) -> list[Prob
             problems.append(Problem(path=rel, code=exc.code, message=exc.message))
     base = root / experiment_dir(slug) / RUNS_DIR
     if base.is_dir():
-        for log in sorted(base.glob(f"*{EVENTS_SUFFIX}")):
-            if not log.with_name(log.name.removesuffix(EVENTS_SUFFIX) + ".md").exists():
+        for side in sorted(base.iterdir()):
+            suffix = next((x for x in SIDECAR_SUFFIXES if side.name.endswith(x)), None)
+            if suffix and not side.with_name(side.name.removesuffix(suffix) + ".md").exists():
+                what = "event log" if suffix == SIDECAR_SUFFIXES[0] else f"{suffix} file"
                 problems.append(
                     Problem(
-                        path=workspace.relpath(log),
+                        path=workspace.relpath(side),
                         code="unknown-file",
                         severity="warning",
-                        message="event log without a run record",
+                        message=f"{what} without a run record",
                     )
                 )
     return problems

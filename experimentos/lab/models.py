@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -328,6 +328,89 @@ def _check_commit(value: str) -> str:
     return value
 
 
+class MatrixKnowledge(_Record):
+    """The knowledge a matrix run's MCP server served (none for the `none` condition)."""
+
+    commit: Annotated[str, AfterValidator(_check_commit)] | None = None
+    variant: Text = ""  # what it is: "working tree", "without policy.x", "as of <rev>"
+    content_hash: Text | None = Field(default=None, alias="contentHash")
+    pages: int | None = None
+    dirty: bool = False  # the working tree's knowledge differed from the commit
+
+
+class MatrixProcess(_Record):
+    """How a process of the run ended: the agent, or the oracle."""
+
+    command: Text | None = None
+    exit_code: int | None = Field(default=None, alias="exitCode")
+    passed: bool | None = None  # the oracle only: exit 0
+    timed_out: bool = Field(default=False, alias="timedOut")
+    seconds: float | None = None
+    output_tail: Text = Field(default="", alias="outputTail")
+    output_bytes: int | None = Field(default=None, alias="outputBytes")
+    truncated: bool = False
+
+
+class MatrixUsage(_Record):
+    """What the run cost; None where the agent does not say."""
+
+    tokens_in: int | None = Field(default=None, alias="tokensIn")
+    tokens_out: int | None = Field(default=None, alias="tokensOut")
+    cost_usd: float | None = Field(default=None, alias="costUsd")
+    turns: int | None = None
+    wall_seconds: float | None = Field(default=None, alias="wallSeconds")
+
+
+class MatrixMetric(_Record):
+    """One ground-truth metric of a matrix run (experimentos.matrix.metrics): its value, the
+    record field or file it was read from, and why it is null when it is (never 0 instead)."""
+
+    value: bool | int | float | None
+    source: Text
+    reason: Text | None = None
+
+
+class MatrixAttempt(_Record):
+    """An earlier attempt at the same cell that did not count (harness error, interruption)."""
+
+    status: RunStatus
+    reason: Text = ""
+    ended: Timestamp | None = None
+
+
+class MatrixRun(_Record):
+    """The `matrix` block of a run made by `matrix run`: which cell, from what, and what came of
+    it. Sidecar files next to the record: <run-id>.diff and <run-id>.transcript.jsonl."""
+
+    id: Annotated[Text, Field(min_length=1)]  # the matrix id
+    cell: Annotated[Text, Field(min_length=1)]  # fixture/condition/agent/repeat
+    cell_hash: Text = Field(alias="cellHash")  # the cell's inputs; a resume must match it
+    spec_hash: Text = Field(alias="specHash")  # the whole matrix.yaml, normalised
+    fixture: Text
+    fixture_hash: Text = Field(alias="fixtureHash")
+    adapter: Text
+    agent_version: Text | None = Field(default=None, alias="agentVersion")  # CLI --version
+    repeat: Annotated[int, Field(ge=1)]
+    attempt: Annotated[int, Field(ge=1)] = 1
+    previous_attempts: Annotated[list[MatrixAttempt], BeforeValidator(_none_to_list)] = Field(
+        default_factory=list, alias="previousAttempts"
+    )
+    harness: Text = ""  # experimentos version
+    time_limit_s: float = Field(alias="timeLimitSeconds")
+    prompt: Text = ""
+    knowledge: MatrixKnowledge | None = None
+    agent_process: MatrixProcess | None = Field(default=None, alias="agentProcess")
+    oracle: MatrixProcess | None = None
+    usage: MatrixUsage | None = None
+    rules: dict[str, Any] | None = None  # the rule report (matrix/rules.py)
+    diff: dict[str, Any] | None = None  # diff stats, sidecar path, bytes, truncated
+    transcript: dict[str, Any] | None = None  # sidecar path, lines, bytes, parse summary
+    reason: Text | None = None  # why the run failed or was aborted
+    timings: dict[str, float] = Field(default_factory=dict)  # seconds per harness phase
+    # Metrics from ground truth (oracle, rules, diff, usage, the server's log), with sources.
+    ground_truth: dict[str, MatrixMetric] | None = Field(default=None, alias="groundTruth")
+
+
 class RunRecord(_Record):
     """experiments/<slug>/runs/<run-id>.md: one agent run; the body is its human summary."""
 
@@ -347,6 +430,7 @@ class RunRecord(_Record):
     started: Timestamp
     ended: Timestamp | None = None
     metrics: Metrics = Field(default_factory=dict)
+    matrix: MatrixRun | None = None  # set on runs made by `matrix run`
     body: SkipJsonSchema[str] = Field(default="", exclude=True)
 
     @property

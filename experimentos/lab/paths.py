@@ -2,7 +2,8 @@
 
     experiment.<slug>        experiments/<slug>/README.md
     test.<slug>.<test>       experiments/<slug>/tests/<test>.md
-    run.<slug>               experiments/<experiment>/runs/run.<slug>.md (+ .events.jsonl)
+    run.<slug>               experiments/<experiment>/runs/run.<slug>.md (+ .events.jsonl, and
+                             for matrix runs .diff and .transcript.jsonl)
 
 A run's path does not follow from its id alone: runs are found by a glob over experiments/.
 """
@@ -22,6 +23,10 @@ EXPERIMENT_FILE = "README.md"
 TESTS_DIR = "tests"
 RUNS_DIR = "runs"
 EVENTS_SUFFIX = ".events.jsonl"
+# Files a matrix run keeps beside its record: the workdir's diff and the agent's raw transcript.
+DIFF_SUFFIX = ".diff"
+TRANSCRIPT_SUFFIX = ".transcript.jsonl"
+SIDECAR_SUFFIXES = (EVENTS_SUFFIX, DIFF_SUFFIX, TRANSCRIPT_SUFFIX)
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 

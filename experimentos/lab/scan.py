@@ -11,10 +11,10 @@ from experimentos.errors import InvalidPage, NotFound, UnsafePath, UsageError
 from experimentos.knowledge.models import Problem
 from experimentos.lab.models import Experiment, ExperimentTest, RunRecord, name_slug_problem
 from experimentos.lab.paths import (
-    EVENTS_SUFFIX,
     EXPERIMENT_FILE,
     EXPERIMENTS_DIR,
     RUNS_DIR,
+    SIDECAR_SUFFIXES,
     TESTS_DIR,
     check_run_id,
     experiment_dir,
@@ -150,7 +150,7 @@ def scan_runs(root: Path, slug: str) -> LabScan[RunRecord]:
     base = experiment_dir(slug) / RUNS_DIR
     for entry in _entries(root, base.as_posix(), scan.problems):
         rel = (base / entry.name).as_posix()
-        if entry.name in _IGNORED or entry.name.endswith(EVENTS_SUFFIX):
+        if entry.name in _IGNORED or entry.name.endswith(SIDECAR_SUFFIXES):
             continue
         if entry.name.startswith("."):  # temp files of an atomic write
             continue

@@ -70,7 +70,7 @@ def log_call(state: Server, tool: str, run_id: str | None, arguments: dict, erro
         payload["error"] = error[:2000]
     # An unknown or unsafe run id is not logged: the tool's own answer already says so.
     with contextlib.suppress(ExperimentosError):
-        append_event(state.live.workspace, run_id, "mcp_tool_called", payload, source="server")
+        append_event(state.records, run_id, "mcp_tool_called", payload, source="server")
 
 
 def logged(state: Server, name: str, write: bool = False) -> Callable:
@@ -105,7 +105,7 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
                 )
                 raise ToolError(error) from None
             finally:
-                run_id = kwargs.get("run_id")
+                run_id = state.bound_run or kwargs.get("run_id")
                 if not run_id and isinstance(result, dict):
                     run_id = result.get("run_id")
                 run_id = run_id or getattr(result, "run_id", None)
@@ -126,7 +126,7 @@ def register(server: MCPServer, state: Server) -> None:
     """Add the run, decision, proposal and experiment tools to `server`."""
     from experimentos.lab import assertions, experiments, runs
 
-    ws = lambda: state.live.workspace  # noqa: E731 - the workspace may be replaced on reload
+    ws = lambda: state.records  # noqa: E731 - the workspace may be replaced on reload
 
     @server.tool(annotations=WRITE)
     @logged(state, "record_run_start", write=True)
@@ -183,6 +183,13 @@ def register(server: MCPServer, state: Server) -> None:
     ) -> dict[str, Any]:
         """Record the final answer, end the run, and return its completion report."""
         runs.append_event(ws(), run_id, "final_answer", {"text": final_answer})
+        if run_id == state.bound_run:  # a matrix run: the harness ends it after the oracle
+            report = runs.validate_completion(ws(), run_id)
+            return {
+                "run": None,
+                "completion": report.model_dump(mode="json"),
+                "note": "final answer recorded; the matrix harness ends this run",
+            }
         record = runs.finish_run(ws(), run_id, status=status, outcome=outcome, summary=summary)
         report = runs.validate_completion(ws(), run_id)
         return {"run": _dump(record), "completion": report.model_dump(mode="json")}

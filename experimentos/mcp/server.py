@@ -26,8 +26,10 @@ from experimentos.briefs.render import render_brief
 from experimentos.errors import ExperimentosError, NotFound, UnsafeId, UsageError
 from experimentos.index.search import Filters, SearchResponse, search
 from experimentos.knowledge.live import Live
+from experimentos.mcp.promotion import register as register_promotion_tool
 from experimentos.mcp.records import logged
 from experimentos.mcp.records import register as register_record_tools
+from experimentos.mcp.results import register as register_results_tool
 from experimentos.mcp.state import (
     BriefAnswer,
     Dependencies,
@@ -101,10 +103,19 @@ def _resource_error(exc: ExperimentosError) -> ResourceError:
 
 
 def build_server(
-    workspace: Workspace, *, read_only: bool = False, live: Live | None = None
+    workspace: Workspace,
+    *,
+    read_only: bool = False,
+    live: Live | None = None,
+    knowledge: Workspace | None = None,
+    run_id: str | None = None,
 ) -> MCPServer:
-    """The experimentos MCP server over `workspace` (tools, resources and the pre_work prompt)."""
-    state = Server(workspace, read_only=read_only, live=live)
+    """The experimentos MCP server over `workspace` (tools, resources and the pre_work prompt).
+
+    `knowledge`: serve pages from another directory (records stay in `workspace`); `run_id`:
+    log every call in that run (source server), whether or not the agent passes a run id.
+    """
+    state = Server(workspace, read_only=read_only, live=live, knowledge=knowledge, run_id=run_id)
     server = MCPServer(
         name="experimentos",
         title="experimentos knowledge",
@@ -260,6 +271,8 @@ def build_server(
             raise _tool_error(exc) from None
 
     register_record_tools(server, state)
+    register_results_tool(server, state)
+    register_promotion_tool(server, state)
 
     @server.resource(
         "wiki://pages/{id}", name="page", mime_type="text/markdown", description="A page file."

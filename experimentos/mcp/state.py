@@ -73,11 +73,25 @@ class PageAnswer(BaseModel):
 
 
 class Server:
-    """The state behind the tools: the warm knowledge base and recently compiled briefs."""
+    """The state behind the tools: the warm knowledge base and recently compiled briefs.
 
-    def __init__(self, workspace: Workspace, read_only: bool = False, live: Live | None = None):
-        self.live = live or Live(workspace)
+    `workspace` holds the records (experiments, runs, event logs). The knowledge may come from
+    another directory (`knowledge`: a matrix run's knowledge variant). With `run_id` bound,
+    every tool call is logged in that run, whatever run id the agent passes or omits.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        read_only: bool = False,
+        live: Live | None = None,
+        knowledge: Workspace | None = None,
+        run_id: str | None = None,
+    ):
+        self.live = live or Live(knowledge or workspace)
+        self._records = workspace if knowledge is not None else None
         self.read_only = read_only
+        self.bound_run = run_id
         self.briefs: OrderedDict[str, Brief] = OrderedDict()
         self.proposals_opened = 0  # by this server process, for all its callers together
         self._proposals_lock = threading.Lock()
@@ -102,6 +116,11 @@ class Server:
             with self._proposals_lock:
                 self.proposals_opened -= 1
             raise
+
+    @property
+    def records(self) -> Workspace:
+        """Where runs and experiments are read and written."""
+        return self._records or self.live.workspace
 
     def brief(self, request: BriefRequest, write: bool = False) -> tuple[Brief, str | None]:
         if write and self.read_only:
@@ -140,13 +159,15 @@ class Server:
         toolchain: str | None,
     ) -> str | None:
         """Start (or reuse) the run and record, as the server, what the agent was given."""
+        if self.bound_run is not None:
+            run_id = self.bound_run  # a bound server records into its run, and only there
         if experiment is None and run_id is None:
             return None
         if self.read_only:
             raise UsageError(f"recording a run is {WRITE_NOTE}", field="experiment")
         from experimentos.lab.runs import append_event, start_run
 
-        ws = self.live.workspace
+        ws = self.records
         if run_id is None:
             record = start_run(
                 ws, experiment, brief.request.task, agent=agent, model=model,

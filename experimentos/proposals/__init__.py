@@ -5,7 +5,14 @@ started from the base branch, commits there with a structured message (what chan
 evidence ids), and never touches the user's checked-out branch, index or working tree.
 """
 
-from experimentos.proposals.changes import NewPage, PageChange, PageEdit, PageFile, StatusChange
+from experimentos.proposals.changes import (
+    GeneratedFile,
+    NewPage,
+    PageChange,
+    PageEdit,
+    PageFile,
+    StatusChange,
+)
 from experimentos.proposals.create import (
     propose,
     propose_files,
@@ -30,6 +37,7 @@ from experimentos.proposals.review import list_proposals, show_proposal
 __all__ = [
     "FieldChange",
     "FileChange",
+    "GeneratedFile",
     "NewPage",
     "PageChange",
     "PageDiff",

@@ -17,7 +17,7 @@ from experimentos.knowledge.models import Page, Problem
 from experimentos.knowledge.pages import plan_status
 from experimentos.store import Document, Workspace, id_for_path, page_path, parse_document
 from experimentos.store.documents import checksum, frontmatter_dict, validation_problems
-from experimentos.store.files import atomic_write
+from experimentos.store.files import atomic_write, safe_target
 from experimentos.store.paths import parse_status, split_id
 
 _FIXED_FIELDS = ("id", "type")
@@ -148,4 +148,35 @@ class StatusChange:
         return workspace.save(page, like=doc)
 
 
-PageChange = NewPage | PageFile | PageEdit | StatusChange
+@dataclass(frozen=True)
+class WrittenFile:
+    path: str
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    """A file a tool regenerates (a matrix report, a run record and its sidecars): written as
+    given, or removed when `raw` is None. Never a page: pages go through PageFile."""
+
+    path: str
+    raw: bytes | None
+
+    def precheck(self) -> None:
+        rel = PurePosixPath(self.path)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts or "\\" in self.path:
+            raise UsageError(f"{self.path!r} is not a path inside the knowledge root", field="path")
+        if id_for_path(rel.as_posix()) is not None:
+            raise UsageError(f"{self.path} is a page; propose it as a page", field="path")
+
+    def apply(self, workspace: Workspace) -> WrittenFile:
+        target = safe_target(workspace.root, self.path)
+        if self.raw is None:
+            if target.is_file():
+                target.unlink()
+        else:
+            expected = checksum(target.read_bytes()) if target.is_file() else None
+            atomic_write(workspace.root, self.path, self.raw, expected=expected)
+        return WrittenFile(self.path)
+
+
+PageChange = NewPage | PageFile | PageEdit | StatusChange | GeneratedFile

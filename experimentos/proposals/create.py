@@ -22,8 +22,8 @@ from experimentos.knowledge.models import Problem, check_ref, slug_problem
 from experimentos.knowledge.pages import build_new_page
 from experimentos.proposals.changes import NewPage, PageChange, PageFile, StatusChange
 from experimentos.proposals.diff import compose_message, page_diff
-from experimentos.proposals.models import BRANCH_PREFIX, Proposal
-from experimentos.store import Workspace
+from experimentos.proposals.models import BRANCH_PREFIX, FileChange, Proposal
+from experimentos.store import Workspace, id_for_path
 from experimentos.store.files import inside
 from experimentos.store.git import Repo
 
@@ -67,10 +67,10 @@ def propose(
         root = tree / prefix if prefix else tree
         root.mkdir(parents=True, exist_ok=True)
         proposed = Workspace(root)
-        written: dict[str, bytes] = {}
+        written: dict[str, bytes | None] = {}  # None: the change removed the file
         for change in changes:
-            doc = change.apply(proposed)
-            written[doc.path] = (root / doc.path).read_bytes()
+            rel = change.apply(proposed).path
+            written[rel] = (root / rel).read_bytes() if (root / rel).is_file() else None
         for ref in evidence:
             if is_page_ref(ref) and not proposed.exists(ref):
                 raise NotFound(f"evidence {ref!r} does not exist", field="evidence")
@@ -83,14 +83,18 @@ def propose(
         if repo.run("diff", "--cached", "--quiet", cwd=tree, check=False).returncode == 0:
             raise UsageError(f"the proposal changes nothing on {base}")
         olds = {rel: repo.blob(base_commit, repo_paths[rel]) for rel in written}
-        diffs = [
-            page_diff(rel, olds[rel], data)
-            for rel, data in sorted(written.items())
-            if olds[rel] != data
+        changed = [(rel, data) for rel, data in sorted(written.items()) if olds[rel] != data]
+        diffs = [page_diff(rel, olds[rel], data) for rel, data in changed if id_for_path(rel)]
+        files = [
+            FileChange(path=rel, change=_change_kind(olds[rel], data))
+            for rel, data in changed
+            if not id_for_path(rel)
         ]
         # The first free name goes into the message; a branch made meanwhile moves us one on.
         branch = _free_name(repo, name)
-        message = compose_message(kind, branch.rsplit("/", 1)[1], diffs, why, evidence, base)
+        message = compose_message(
+            kind, branch.rsplit("/", 1)[1], diffs, why, evidence, base, files=files
+        )
         repo.run(
             *repo.identity_args(),
             "commit",
@@ -115,6 +119,7 @@ def propose(
         subject=message.splitlines()[0],
         message=message,
         pages=diffs,
+        files=files,
     )
 
 
@@ -270,26 +275,33 @@ def _resolve_base(repo: Repo, base: str | None) -> tuple[str, str]:
     return base, commit
 
 
+def _change_kind(old: bytes | None, new: bytes | None) -> str:
+    return "added" if old is None else "removed" if new is None else "modified"
+
+
 def _refuse_new_errors(
-    workspace: Workspace, written: dict[str, bytes], before: dict[str, bytes | None]
+    workspace: Workspace, written: dict[str, bytes | None], before: dict[str, bytes | None]
 ) -> None:
     """Raise InvalidPage when the written files add `check` errors the base did not have."""
     after = check(workspace).errors
     if not after:
         return
     # Put the base versions back for a moment to learn which errors were there already.
-    for rel, data in before.items():
-        path = workspace.root / rel
-        if data is None:
-            path.unlink()
-        else:
-            path.write_bytes(data)
+    _put(workspace.root, before)
     known = {_key(p) for p in check(workspace).errors}
-    for rel, data in written.items():
-        (workspace.root / rel).write_bytes(data)
+    _put(workspace.root, written)
     new = [p for p in after if _key(p) not in known]
     if new:
         raise InvalidPage(new[0].path, new)
+
+
+def _put(root: Path, files: dict[str, bytes | None]) -> None:
+    for rel, data in files.items():
+        path = root / rel
+        if data is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(data)
 
 
 def _key(problem: Problem) -> tuple:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from experimentos.errors import InvalidPage
 from experimentos.knowledge.models import FRONTMATTER_KEYS, Page
-from experimentos.proposals.models import FieldChange, PageDiff, Transition
+from experimentos.proposals.models import FieldChange, FileChange, PageDiff, Transition
 from experimentos.store import parse_document
 
 SUBJECT_PREFIX = "xos:"
@@ -108,11 +109,19 @@ def describe(diff: PageDiff) -> str:
 
 
 def compose_message(
-    kind: str, slug: str, diffs: list[PageDiff], why: str, evidence: list[str], base: str
+    kind: str,
+    slug: str,
+    diffs: list[PageDiff],
+    why: str,
+    evidence: list[str],
+    base: str,
+    files: Sequence[FileChange] = (),
 ) -> str:
-    """`xos: <kind> <slug>`, what changed per page, why, and the trailers tools read back."""
+    """`xos: <kind> <slug>`, what changed per page (and file), why, and the trailers tools read
+    back."""
     lines = [f"{SUBJECT_PREFIX} {kind} {slug}", "", "Changes:"]
     lines += [f"- {describe(d)}" for d in diffs]
+    lines += [f"- {f.change} {f.path}" for f in files]
     lines += ["", "Why:", why.strip(), ""]
     if evidence:
         lines.append(f"{EVIDENCE_TRAILER}: {', '.join(evidence)}")

@@ -59,6 +59,7 @@ class Proposal(BaseModel):
     subject: str
     message: str
     pages: list[PageDiff]
+    files: list[FileChange] = Field(default_factory=list, description="changed files, not pages")
 
 
 class ProposalSummary(BaseModel):

@@ -2,7 +2,7 @@
 
 Public API (each takes a Workspace):
     start_run, finish_run, read_run, list_runs               (records)
-    append_event, read_events                                 (events; contract: contract.py)
+    append_event, append_events, read_events                  (events; contract: contract.py)
     compute_metrics                                           (metrics from events)
     validate_completion, next_required_action                 (completion contract)
 """
@@ -14,7 +14,7 @@ from experimentos.lab.runs.completion import (
     next_required_action,
     validate_completion,
 )
-from experimentos.lab.runs.events import EventLog, append_event, read_events
+from experimentos.lab.runs.events import EventLog, append_event, append_events, read_events
 from experimentos.lab.runs.metrics import RunMetrics, compute_metrics
 from experimentos.lab.runs.records import finish_run, list_runs, read_run, start_run
 
@@ -24,6 +24,7 @@ __all__ = [
     "NextAction",
     "RunMetrics",
     "append_event",
+    "append_events",
     "completion_report",
     "compute_metrics",
     "finish_run",

@@ -19,10 +19,12 @@ from experimentos.lab.runs.events import read_events
 from experimentos.lab.runs.metrics import (
     Evidence,
     evidence_of,
+    first_index,
     first_step,
     is_decision,
     is_dependency_load,
     is_prework,
+    timeline,
 )
 from experimentos.store import Workspace
 
@@ -85,10 +87,12 @@ def _ordered_step(
     first_edit: int | None,
     missing: str,
 ) -> CompletionStep:
-    step = first_step(events, match)
+    at = first_index(events, match)
+    step = events[at].step if at is not None else None
+    edit = first_index(events, lambda e: e.type == "file_edited")
     if step is None:
         state, detail = StepState.missing, missing
-    elif first_edit is not None and step > first_edit:
+    elif edit is not None and at > edit:
         state = StepState.late
         detail = f"{title} at step {step} came after the first file edit at step {first_edit}"
     else:
@@ -97,7 +101,8 @@ def _ordered_step(
 
 
 def completion_steps(events: Sequence[RunEvent]) -> list[CompletionStep]:
-    """The contract's steps, evaluated over a run's events (in step order)."""
+    """The contract's steps, evaluated over a run's events (in `timeline` order)."""
+    events = timeline(events)
     evidence = evidence_of(events)
     first_edit = first_step(events, lambda e: e.type == "file_edited")
     # With the server's own log present, only its records count for the protocol steps.

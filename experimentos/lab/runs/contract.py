@@ -5,7 +5,9 @@
 
 step     1, 2, 3, … unique and increasing within a run (assigned by the writer under a lock)
 ts       UTC timestamp, ISO 8601
-source   "agent" (reported by the agent) or "server" (recorded by the MCP server itself)
+source   "agent" (reported by the agent), "server" (recorded by the MCP server itself) or
+         "transcript" (parsed by the matrix runner from the agent CLI's own output; its ts is
+         when the line arrived, so order a log by ts, not step, to interleave it)
 type     one of the types below, or any name starting with "x-" (free payload)
 payload  an object validated against the type's model (unknown fields are refused):
 
@@ -20,6 +22,7 @@ payload  an object validated against the type's model (unknown fields are refuse
     decision_recorded        decision; rationale, page_ids=[]
     final_answer             text
     mcp_tool_called          tool; arguments={}, ok=true, error
+    command                  command (a shell command the agent ran); exit_code, cwd
 
 Fields after the semicolon are optional. This module is the only definition of the contract.
 """
@@ -36,8 +39,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from experimentos.knowledge.models import Ref
 from experimentos.lab.models import Timestamp
 
-SOURCES = ("agent", "server")
-Source = Literal["agent", "server"]
+SOURCES = ("agent", "server", "transcript")
+Source = Literal["agent", "server", "transcript"]
 CUSTOM_PREFIX = "x-"
 CUSTOM_TYPE_PATTERN = r"^x-[a-z0-9][a-z0-9_.-]{0,62}$"
 _CUSTOM_RE = re.compile(CUSTOM_TYPE_PATTERN)
@@ -115,6 +118,12 @@ class McpToolCalled(_Payload):
     error: Long | None = None
 
 
+class CommandRun(_Payload):
+    command: Long
+    exit_code: int | None = None
+    cwd: Short | None = None
+
+
 EVENT_PAYLOADS: dict[str, type[_Payload]] = {
     "brief_loaded": BriefLoaded,
     "dependency_resolved": DependencyResolved,
@@ -127,6 +136,7 @@ EVENT_PAYLOADS: dict[str, type[_Payload]] = {
     "decision_recorded": DecisionRecorded,
     "final_answer": FinalAnswer,
     "mcp_tool_called": McpToolCalled,
+    "command": CommandRun,
 }
 EVENT_TYPES = tuple(EVENT_PAYLOADS)
 

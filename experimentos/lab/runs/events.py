@@ -24,6 +24,7 @@ from experimentos.knowledge.models import Problem
 from experimentos.lab.models import RunRecord, RunStatus
 from experimentos.lab.paths import EVENTS_SUFFIX, check_run_id
 from experimentos.lab.runs.contract import (
+    SOURCES,
     EventError,
     RunEvent,
     check_type,
@@ -191,21 +192,41 @@ def append_event(
     Agent events are refused once the run has ended; server events (the MCP server's own log
     of tool calls) are always kept.
     """
+    return append_events(workspace, run_id, [(event_type, payload, now)], source=source)[0]
+
+
+def append_events(
+    workspace: Workspace,
+    run_id: str,
+    events: list[tuple[str, dict | None, dt.datetime | None]],
+    source: str = "agent",
+) -> list[RunEvent]:
+    """Append several events of one source under one lock and one fsync, in order.
+
+    Each item is (type, payload, ts or None for now). Every event is validated before any is
+    written, so a bad one writes nothing. The matrix runner writes a parsed transcript this way
+    (source "transcript", ts = when each line arrived).
+    """
     root = workspace.root
-    if source not in ("agent", "server"):
-        raise UsageError(f"source must be agent or server, not {source!r}", field="source")
-    try:
-        check_type(event_type)
-        payload = validate_payload(event_type, payload if payload is not None else {})
-    except EventError as exc:
-        raise UsageError(str(exc), field=exc.field) from None
-    # An agent's output, a tool error or a transcript may carry a token: never record one.
-    text = json.dumps(payload, ensure_ascii=False)
-    if (clean := redact(text)) != text:
-        payload = json.loads(clean)
+    if source not in SOURCES:
+        names = ", ".join(SOURCES)
+        raise UsageError(f"source must be one of {names}, not {source!r}", field="source")
+    checked = []
+    for event_type, payload, when in events:
+        try:
+            check_type(event_type)
+            clean = validate_payload(event_type, payload if payload is not None else {})
+        except EventError as exc:
+            raise UsageError(str(exc), field=exc.field) from None
+        # An agent's output, a tool error or a transcript may carry a token: never record one.
+        text = json.dumps(clean, ensure_ascii=False)
+        if (masked := redact(text)) != text:
+            clean = json.loads(masked)
+        checked.append((event_type, clean, when))
     _, record_rel = locate_run(root, run_id)
     rel = events_rel(record_rel)
     target = safe_target(root, rel)
+    written: list[RunEvent] = []
     with run_lock(root, run_id):
         if source == "agent":
             try:
@@ -226,16 +247,23 @@ def append_event(
             last, cut, needs_newline = _tail_state(fd)
             if cut is not None:
                 os.ftruncate(fd, cut)
-            ts = now or utc_now()
-            ts = ts.replace(microsecond=ts.microsecond // 1000 * 1000)  # the line's precision
-            event = RunEvent(step=last + 1, ts=ts, type=event_type, source=source, payload=payload)
-            line = event.to_line()
-            if len(line) > MAX_EVENT_BYTES:
-                raise UsageError(
-                    f"event is {len(line)} bytes; the limit is {MAX_EVENT_BYTES}", field="payload"
-                )
-            _write_all(fd, (b"\n" if needs_newline else b"") + line)
-            os.fsync(fd)
+            lines = [b"\n"] if needs_newline else []
+            for event_type, clean, when in checked:
+                ts = when or utc_now()
+                ts = ts.replace(microsecond=ts.microsecond // 1000 * 1000)  # the line's precision
+                last += 1
+                event = RunEvent(step=last, ts=ts, type=event_type, source=source, payload=clean)
+                line = event.to_line()
+                if len(line) > MAX_EVENT_BYTES:
+                    raise UsageError(
+                        f"event is {len(line)} bytes; the limit is {MAX_EVENT_BYTES}",
+                        field="payload",
+                    )
+                lines.append(line)
+                written.append(event)
+            if written:
+                _write_all(fd, b"".join(lines))
+                os.fsync(fd)
         finally:
             os.close(fd)
-    return event
+    return written

@@ -3,7 +3,13 @@
 Protocol metrics (pre-work, dependencies loaded before the first edit) prefer ground truth:
 when the log holds any event the MCP server recorded itself (source "server"), only
 server-recorded evidence counts for them, so an agent cannot claim a brief it never fetched.
-Without server events (a run outside the MCP server) the agent's own events are used.
+Without server events (a run outside the MCP server) the agent's own events are used. Events a
+harness parsed from the agent's transcript (source "transcript") show what the agent did (edits,
+test runs) but never count as protocol evidence.
+
+Order: a log is read in step order, except that a log holding transcript events (appended after
+the agent ended, stamped with when each line arrived) is read in time order (`timeline`), so a
+transcript edit falls between the server events around it.
 """
 
 from __future__ import annotations
@@ -44,22 +50,30 @@ def evidence_of(events: Sequence[RunEvent]) -> Evidence:
     return "server" if any(e.source == "server" for e in events) else "agent"
 
 
+def timeline(events: Sequence[RunEvent]) -> list[RunEvent]:
+    """The events in the order they happened: step order, or (ts, step) order when the log
+    holds transcript events (written after the fact with their own times)."""
+    if any(e.source == "transcript" for e in events):
+        return sorted(events, key=lambda e: (e.ts, e.step))
+    return list(events)
+
+
 def _tool_call(event: RunEvent, tools: frozenset[str], evidence: Evidence) -> bool:
     if event.type != "mcp_tool_called" or event.payload.get("ok") is False:
         return False
-    return event.payload.get("tool") in tools and (evidence == "agent" or event.source == "server")
+    return event.payload.get("tool") in tools and event.source == evidence
 
 
 def is_prework(event: RunEvent, evidence: Evidence) -> bool:
     """A brief loaded, or a pre-work tool called (server-recorded when the server logs)."""
     if event.type == "brief_loaded":
-        return evidence == "agent" or event.source == "server"
+        return event.source == evidence
     return _tool_call(event, PREWORK_TOOLS, evidence)
 
 
 def is_dependency_load(event: RunEvent, evidence: Evidence) -> bool:
     if event.type == "dependency_resolved":
-        return evidence == "agent" or event.source == "server"
+        return event.source == evidence
     return _tool_call(event, DEPENDENCY_TOOLS, evidence)
 
 
@@ -71,15 +85,21 @@ def first_step(events: Sequence[RunEvent], match: Callable[[RunEvent], bool]) ->
     return next((e.step for e in events if match(e)), None)
 
 
+def first_index(events: Sequence[RunEvent], match: Callable[[RunEvent], bool]) -> int | None:
+    """The position (in the order given) of the first event that matches."""
+    return next((i for i, e in enumerate(events) if match(e)), None)
+
+
 def before_first_edit(events: Sequence[RunEvent], match: Callable[[RunEvent], bool]) -> bool:
-    """Whether `match` happened, and before any file was edited."""
-    step = first_step(events, match)
-    edit = first_step(events, lambda e: e.type == "file_edited")
-    return step is not None and (edit is None or step < edit)
+    """Whether `match` happened, and before any file was edited (in the order given)."""
+    at = first_index(events, match)
+    edit = first_index(events, lambda e: e.type == "file_edited")
+    return at is not None and (edit is None or at < edit)
 
 
 def compute_metrics(events: Sequence[RunEvent]) -> RunMetrics:
-    """The metrics of a run from its events (in step order)."""
+    """The metrics of a run from its events (in `timeline` order)."""
+    events = timeline(events)
     evidence = evidence_of(events)
     tests = [e for e in events if e.type == "test_run"]
     failures_before_pass = 0

@@ -1,0 +1,206 @@
+"""The pull-request comment: `report compare` for each report the PR changes, as ONE comment.
+
+The comment carries a hidden marker; each push finds the comment with it and edits it in place
+instead of adding another. Comparisons come from the reports command (issue 13) through
+`compare_report`, the one place that knows how that command is called.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.parse
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from experimentos.errors import ExperimentosError, GitError, UsageError
+from experimentos.lab.paths import EXPERIMENTS_DIR
+from experimentos.proposals.push import GitHubError, _request
+from experimentos.store import Workspace
+from experimentos.store.git import Repo
+
+MARKER = "<!-- experimentos:report-compare -->"
+# `experimentos report compare A B` with a matrix id at two revisions (issue 13's contract).
+COMPARE_ARGS = ("report", "compare", "{matrix}@{base}", "{matrix}")
+COMPARE_TIMEOUT = 600
+_PER_PAGE = 100
+_MAX_PAGES = 50
+_SHOWN = 60_000  # GitHub refuses comments over 65,536 characters
+
+
+class ChangedReport(BaseModel):
+    path: str
+    experiment: str
+    matrix_id: str
+    change: str  # added | modified | removed
+
+
+class Comparison(BaseModel):
+    report: ChangedReport
+    markdown: str
+    regression: bool = Field(description="report compare exited 1: a significant regression")
+
+
+class CommentResult(BaseModel):
+    id: int
+    url: str
+    created: bool
+
+
+class PrComment(BaseModel):
+    body: str
+    comparisons: list[Comparison]
+    comment: CommentResult | None = None
+    skipped: str | None = None
+    error: str | None = Field(default=None, description="GitHub refused the comment")
+
+    @property
+    def regression(self) -> bool:
+        return any(c.regression for c in self.comparisons)
+
+
+def changed_reports(workspace: Workspace, base: str) -> list[ChangedReport]:
+    """Reports (experiments/<slug>/results/<matrix-id>.md) that differ between the merge base
+    of `base` and HEAD."""
+    repo, prefix = Repo.containing(workspace.root)
+    if repo.commit_of(base) is None:
+        raise GitError(f"no revision {base!r} (fetch the base branch first)", field="base")
+    lead = f"{prefix}/" if prefix else ""
+    out = repo.run(
+        "diff",
+        "--name-status",
+        "-z",
+        "--no-renames",
+        f"{base}...HEAD",
+        "--",
+        f":(glob){lead}{EXPERIMENTS_DIR}/*/results/*.md",
+    ).stdout.decode("utf-8", "surrogateescape")
+    parts = [p for p in out.split("\0") if p]
+    kinds = {"A": "added", "D": "removed"}
+    found = []
+    for status, path in zip(parts[::2], parts[1::2], strict=False):
+        rel = path[len(lead) :]
+        _, experiment, _, name = rel.split("/")
+        found.append(
+            ChangedReport(
+                path=rel,
+                experiment=experiment,
+                matrix_id=name.removesuffix(".md"),
+                change=kinds.get(status[:1], "modified"),
+            )
+        )
+    return sorted(found, key=lambda r: r.path)
+
+
+def compare_report(workspace: Workspace, report: ChangedReport, base: str) -> Comparison:
+    """Run `experimentos report compare` for one report (base revision vs. the working tree)."""
+    args = [a.format(matrix=report.matrix_id, base=base) for a in COMPARE_ARGS]
+    command = [sys.executable, "-m", "experimentos", "--root", str(workspace.root), *args]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, timeout=COMPARE_TIMEOUT, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"`experimentos {' '.join(args)}` timed out") from None
+    stdout = done.stdout.decode("utf-8", "replace").strip()
+    stderr = done.stderr.decode("utf-8", "replace").strip()
+    if done.returncode not in (0, 1):
+        raise ExperimentosError(
+            f"`experimentos {' '.join(args)}` failed (exit {done.returncode}): "
+            f"{stderr.splitlines()[-1] if stderr else 'no message'}"
+        )
+    return Comparison(report=report, markdown=stdout, regression=done.returncode == 1)
+
+
+def compose_body(comparisons: list[Comparison], base: str) -> str:
+    """The comment's Markdown: the marker, a verdict line, one section per report."""
+    lines = [MARKER, "## Matrix reports changed by this pull request", ""]
+    if not comparisons:
+        lines.append(f"No report under `{EXPERIMENTS_DIR}/*/results/` differs from `{base}`.")
+    elif any(c.regression for c in comparisons):
+        lines.append(f"**A significant regression** against `{base}`: see the flagged report.")
+    else:
+        lines.append(f"No significant regression against `{base}`.")
+    for c in comparisons:
+        flag = " (regression)" if c.regression else ""
+        lines += ["", f"### `{c.report.path}` ({c.report.change}){flag}", ""]
+        lines.append(c.markdown or "_(report compare printed nothing)_")
+    body = "\n".join(lines) + "\n"
+    if len(body) > _SHOWN:
+        body = body[:_SHOWN] + "\n\n_(cut: the comparison is longer than a comment holds)_\n"
+    return body
+
+
+def _quoted(owner: str, repo: str) -> str:
+    return f"/repos/{urllib.parse.quote(owner, safe='')}/{urllib.parse.quote(repo, safe='')}"
+
+
+def upsert_comment(owner: str, repo: str, number: int, body: str, token: str) -> CommentResult:
+    """Edit the pull request's comment that carries MARKER, or add it when there is none."""
+    if MARKER not in body:
+        raise UsageError("the comment body must carry the marker", field="body")
+    base = _quoted(owner, repo)
+    for page in range(1, _MAX_PAGES + 1):
+        query = urllib.parse.urlencode({"per_page": _PER_PAGE, "page": page})
+        comments = _request("GET", f"{base}/issues/{number}/comments?{query}", token)
+        if not isinstance(comments, list):
+            raise GitHubError("GitHub API: the comment list is not a list")
+        for comment in comments:
+            if MARKER in str(comment.get("body") or ""):
+                data = _request(
+                    "PATCH", f"{base}/issues/comments/{int(comment['id'])}", token, {"body": body}
+                )
+                return CommentResult(id=data["id"], url=data["html_url"], created=False)
+        if len(comments) < _PER_PAGE:
+            break
+    data = _request("POST", f"{base}/issues/{number}/comments", token, {"body": body})
+    return CommentResult(id=data["id"], url=data["html_url"], created=True)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the comment goes: owner/repo and the pull request number."""
+
+    owner: str
+    repo: str
+    number: int
+
+    @classmethod
+    def parse(cls, repository: str, number: int) -> Target:
+        owner, _, name = repository.strip().partition("/")
+        if not owner or not name or "/" in name:
+            raise UsageError(f"{repository!r} is not owner/repo", field="repository")
+        if number < 1:
+            raise UsageError("a pull request number is positive", field="pr")
+        return cls(owner, name, number)
+
+
+def pr_comment(
+    workspace: Workspace, base: str, target: Target | None, token: str | None = None
+) -> PrComment:
+    """Compare every report the PR changes against `base` and post (or update) the comment.
+    Without a target or a token, the body is built and not posted."""
+    reports = changed_reports(workspace, base)
+    comparisons = [compare_report(workspace, r, base) for r in reports if r.change != "removed"]
+    comparisons += [
+        Comparison(report=r, markdown="The pull request removes this report.", regression=False)
+        for r in reports
+        if r.change == "removed"
+    ]
+    comparisons.sort(key=lambda c: c.report.path)
+    result = PrComment(body=compose_body(comparisons, base), comparisons=comparisons)
+    token = token if token is not None else os.environ.get("GITHUB_TOKEN", "").strip()
+    if target is None:
+        result.skipped = "no pull request given"
+    elif not token:
+        result.skipped = "GITHUB_TOKEN is not set"
+    else:
+        try:
+            result.comment = upsert_comment(
+                target.owner, target.repo, target.number, result.body, token
+            )
+        except GitHubError as exc:  # e.g. the read-only token of a pull request from a fork
+            result.error = str(exc)
+    return result

@@ -1,0 +1,247 @@
+"""`matrix merge DIR…`: reassemble one matrix from run directories copied off shard machines.
+
+Each DIR is searched (symlinks never followed) for run records `run.<id>.md` and their sidecars
+(`.events.jsonl`, `.diff`, `.transcript.jsonl`); each run goes to its experiment's runs/
+directory in this root. Duplicates are settled per run id:
+
+- identical copies (record and sidecars byte for byte) are one run;
+- a finished run (a result) wins over unfinished attempts of the same cell;
+- two different finished runs of one id are a conflict: the merge writes nothing and says which.
+
+Everything is read and checked before the first write; sidecars are written before their record,
+so a merge stopped half-way never leaves a record without its files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from experimentos.errors import ExperimentosError, InvalidPage, UsageError
+from experimentos.lab.models import RunRecord, RunStatus
+from experimentos.lab.paths import EXPERIMENTS_DIR, RUNS_DIR, SIDECAR_SUFFIXES
+from experimentos.lab.runs.events import parse_events
+from experimentos.lab.scan import read_experiment
+from experimentos.matrix.records import record_rel, write_file
+from experimentos.store import Workspace
+from experimentos.store.files import safe_target
+from experimentos.store.records import parse_record
+
+_RUN_FILE = re.compile(r"^run\.[a-z0-9][a-z0-9.-]*\.md$")
+MAX_DEPTH = 8
+MAX_FILES = 200_000
+_RANK = {RunStatus.finished: 3, RunStatus.failed: 2, RunStatus.aborted: 1, RunStatus.running: 0}
+
+
+class MergedRun(BaseModel):
+    run_id: str
+    experiment: str
+    action: str  # copied | replaced | identical
+    source: str | None = None
+
+
+class MergeReport(BaseModel):
+    sources: list[str]
+    copied: int = 0
+    replaced: int = 0
+    identical: int = 0
+    runs: list[MergedRun] = Field(default_factory=list)
+    conflicts: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
+@dataclass
+class _Bundle:
+    """One copy of a run: its record and sidecar bytes."""
+
+    origin: str
+    run: RunRecord
+    files: dict[str, bytes]  # suffix ("" for the record) -> bytes
+
+    @property
+    def rank(self) -> tuple[int, str]:
+        ended = self.run.ended.isoformat() if self.run.ended else ""
+        return _RANK[self.run.status], ended
+
+
+def _read(path: Path) -> bytes | None:
+    """A regular file's bytes, never through a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        return handle.read()
+
+
+def _load(path: Path, shown: str, problems: list[str]) -> _Bundle | None:
+    raw = _read(path)
+    if raw is None:
+        problems.append(f"{shown}: not a regular file")
+        return None
+    try:
+        run = parse_record(raw, shown, RunRecord).model
+    except InvalidPage as exc:
+        problems.append(f"{shown}: {exc}")
+        return None
+    if f"{run.id}.md" != path.name:
+        problems.append(f"{shown}: id {run.id!r} does not match the file name")
+        return None
+    files = {"": raw}
+    for suffix in SIDECAR_SUFFIXES:
+        side = path.with_name(run.id + suffix)
+        if side.is_symlink():
+            problems.append(f"{shown}: {side.name} is a symlink; refused")
+            return None
+        if side.exists():
+            data = _read(side)
+            if data is None:
+                problems.append(f"{shown}: {side.name} is not a regular file")
+                return None
+            files[suffix] = data
+    events = files.get(SIDECAR_SUFFIXES[0])
+    if events is not None:
+        bad = [p for p in parse_events(events, shown)[1] if p.severity == "error"]
+        if bad:
+            problems.append(f"{shown}: its event log is invalid ({bad[0].message})")
+            return None
+    return _Bundle(shown, run, files)
+
+
+def _collect(directory: Path, problems: list[str]) -> list[_Bundle]:
+    if directory.is_symlink() or not directory.is_dir():
+        raise UsageError(f"{directory} is not a directory", field="directories")
+    found: list[_Bundle] = []
+    seen = 0
+    base_depth = len(directory.parts)
+    for dirpath, dirnames, filenames in os.walk(directory, followlinks=False):
+        here = Path(dirpath)
+        if len(here.parts) - base_depth >= MAX_DEPTH:
+            dirnames[:] = []
+        dirnames[:] = sorted(d for d in dirnames if not (here / d).is_symlink())
+        for name in sorted(filenames):
+            seen += 1
+            if seen > MAX_FILES:
+                raise UsageError(f"{directory} holds more than {MAX_FILES} files", field="dirs")
+            if _RUN_FILE.fullmatch(name) and not (here / name).is_symlink():
+                bundle = _load(here / name, str(here / name), problems)
+                if bundle is not None:
+                    found.append(bundle)
+    return found
+
+
+def _target(root: Path, run: RunRecord) -> _Bundle | None:
+    slug = run.experiment_slug
+    path = root / record_rel(slug, run.id)
+    if not path.is_file():
+        return None
+    problems: list[str] = []
+    bundle = _load(path, record_rel(slug, run.id), problems)
+    if bundle is None:
+        raise UsageError(f"the run already here does not load: {problems[0]}", field="directories")
+    return bundle
+
+
+def _choose(run_id: str, copies: list[_Bundle], conflicts: list[str]) -> _Bundle | None:
+    distinct: list[_Bundle] = []
+    for copy in copies:
+        if not any(copy.files == d.files for d in distinct):
+            distinct.append(copy)
+    finished = [d for d in distinct if d.run.status is RunStatus.finished]
+    if len(finished) > 1:
+        where = ", ".join(d.origin for d in finished)
+        conflicts.append(f"{run_id}: different finished runs in {where}")
+        return None
+    if finished:
+        return finished[0]
+    return max(distinct, key=lambda d: d.rank)
+
+
+def _other_experiment(root: Path, run: RunRecord) -> str | None:
+    base = root / EXPERIMENTS_DIR
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(base):
+            if (
+                entry.name != run.experiment_slug
+                and (base / entry.name / RUNS_DIR / f"{run.id}.md").is_file()
+            ):
+                return entry.name
+    return None
+
+
+def merge_runs(workspace: Workspace, directories: list[Path]) -> MergeReport:
+    """Merge the runs found under `directories` into this root (see the module docstring)."""
+    root = workspace.root
+    if not directories:
+        raise UsageError("name at least one directory to merge from", field="directories")
+    report = MergeReport(sources=[str(d) for d in directories])
+    problems: list[str] = []
+    by_id: dict[str, list[_Bundle]] = {}
+    for directory in directories:
+        for bundle in _collect(Path(directory), problems):
+            by_id.setdefault(bundle.run.id, []).append(bundle)
+    if problems:
+        report.conflicts = problems
+        return report
+    plan: list[tuple[_Bundle, _Bundle | None]] = []
+    specs: dict[str, set[str]] = {}
+    for run_id in sorted(by_id):
+        copies = by_id[run_id]
+        run = copies[0].run
+        try:
+            read_experiment(root, run.experiment_slug)
+        except ExperimentosError:
+            report.conflicts.append(f"{run_id}: experiment {run.experiment} does not exist here")
+            continue
+        other = _other_experiment(root, run)
+        if other:
+            report.conflicts.append(f"{run_id}: already a run of experiment {other!r} here")
+            continue
+        here = _target(root, run)
+        chosen = _choose(run_id, [*copies, *([here] if here else [])], report.conflicts)
+        if chosen is None:
+            continue
+        if chosen.run.matrix is not None:
+            specs.setdefault(chosen.run.matrix.id, set()).add(chosen.run.matrix.spec_hash)
+        plan.append((chosen, here))
+    if report.conflicts:
+        return report
+    for matrix_id, hashes in sorted(specs.items()):
+        if len(hashes) > 1:
+            report.warnings.append(
+                f"matrix {matrix_id}: runs come from {len(hashes)} versions of its spec"
+            )
+    for chosen, here in plan:
+        _write(root, chosen, here, report)
+    return report
+
+
+def _write(root: Path, chosen: _Bundle, here: _Bundle | None, report: MergeReport) -> None:
+    run = chosen.run
+    slug = run.experiment_slug
+    rel = record_rel(slug, run.id)
+    if here is not None and here.files == chosen.files:
+        report.identical += 1
+        report.runs.append(MergedRun(run_id=run.id, experiment=run.experiment, action="identical"))
+        return
+    for suffix in SIDECAR_SUFFIXES:
+        side = rel.removesuffix(".md") + suffix
+        if suffix in chosen.files:
+            write_file(root, side, chosen.files[suffix])
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                safe_target(root, side).unlink()
+    write_file(root, rel, chosen.files[""])
+    action = "replaced" if here is not None else "copied"
+    setattr(report, action, getattr(report, action) + 1)
+    report.runs.append(
+        MergedRun(run_id=run.id, experiment=run.experiment, action=action, source=chosen.origin)
+    )

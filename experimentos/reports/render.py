@@ -1,0 +1,414 @@
+"""Render a matrix's results as Markdown: YAML frontmatter, tables, inline SVG charts.
+
+One Jinja environment (`environment()`, StrictUndefined) renders every template; the context is
+built here as plain strings, so the templates only loop and print. Output is byte-stable: rows
+come in spec (or sorted) order, numbers go through experimentos.stats.fmt, chart coordinates
+are printed with one decimal, and nothing reads a clock.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from experimentos import __version__
+from experimentos.matrix.metrics import LABELS, RULES
+from experimentos.reports.analysis import ABLATION_PREFIX, Delta
+from experimentos.reports.charts import PALETTE, Bar, delta_chart, rate_chart
+from experimentos.reports.results import Group, MatrixResults
+from experimentos.stats import (
+    Rate,
+    fmt_delta,
+    fmt_fixed,
+    fmt_mean,
+    fmt_p,
+    fmt_pass_k,
+    fmt_rate,
+)
+from experimentos.store.yamlio import dump_yaml
+
+REPORT_FORMAT = 1
+GENERATOR = f"experimentos {__version__} (report format {REPORT_FORMAT})"
+ALL_AGENTS = "all agents"
+ALL_FIXTURES = "all fixtures"
+RATE_CHART_METRICS = ("clean_pass", "pass")
+PROTOCOL = ("brief_loaded_before_first_edit", "deps_resolved_before_first_edit")
+SIG_METRICS = {"tokens_in", "tokens_out", "cost_usd", "wall_s", "churn"}
+
+
+@functools.cache
+def environment():  # noqa: ANN201 - jinja2 is imported lazily
+    """The one Jinja environment of reports: package templates, StrictUndefined, filters."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("experimentos.reports", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # Markdown; SVG text goes through the `xml` filter
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["cell"] = table_cell
+    env.filters["xml"] = xml_text
+    return env
+
+
+def table_cell(value: object) -> str:
+    """A Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def xml_text(value: object) -> str:
+    return (
+        str(value)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+    )
+
+
+def _table(columns: list[str], rows: list[list[str]], empty: str, numeric: int = 0) -> dict:
+    """A table: the first len(columns) - numeric columns left-aligned, the rest right."""
+    align = ["---"] * (len(columns) - numeric) + ["---:"] * numeric
+    return {"columns": columns, "align": align, "rows": rows, "empty": empty}
+
+
+def _agent(agent: str | None) -> str:
+    return agent if agent is not None else ALL_AGENTS
+
+
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
+def _rate(rate: Rate) -> str:
+    return fmt_rate(rate)
+
+
+def _delta_text(d: Delta) -> str:
+    sig = 3 if d.metric in SIG_METRICS else None
+    return fmt_delta(d.result, sig=sig)
+
+
+def _p_holm(d: Delta) -> str:
+    return fmt_p(d.p_adjusted) if d.p_adjusted is not None else "—"
+
+
+def _frontmatter(r: MatrixResults) -> str:
+    def one_or_many(values: list[str]) -> str | list[str] | None:
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else values
+
+    data: dict[str, Any] = {
+        "title": f"Matrix {r.matrix_id}",
+        "matrix": r.matrix_id,
+        "experiment": f"experiment.{r.experiment}",
+        "generator": GENERATOR,
+        "specHash": one_or_many(r.spec_hashes),
+        "knowledgeCommit": one_or_many(r.knowledge_commits),
+        "knowledge": {c: one_or_many(h) for c, h in r.knowledge_hashes.items() if h},
+        "fixtures": {f: one_or_many(h) for f, h in r.fixtures.items()},
+        "agents": [
+            {"name": a.name, "adapter": a.adapter, "version": one_or_many(a.versions)}
+            for a in r.agents
+        ],
+        "conditions": list(r.conditions),
+        "baseline": r.baseline,
+        "cells": len(r.cells),
+        "repeats": r.repeats,
+        "runs": {
+            "expected": r.runs.expected,
+            "counted": r.runs.counted,
+            "excluded": [
+                {"run": e.run_id, "status": e.status, "reason": e.reason} for e in r.runs.excluded
+            ],
+            "missing": list(r.runs.missing),
+        },
+    }
+    return dump_yaml(data)
+
+
+def _summary(r: MatrixResults) -> str:
+    expected = f" of {r.runs.expected} expected" if r.runs.expected is not None else ""
+    parts = [
+        f"{r.runs.counted} runs counted{expected}; {len(r.runs.excluded)} excluded, "
+        f"{len(r.runs.missing)} missing.",
+        f"{len(r.fixtures)} fixtures × {len(r.conditions)} conditions × {len(r.agents)} agents"
+        f" × up to {r.repeats} repeats; baseline `{r.baseline}`.",
+    ]
+    return " ".join(parts)
+
+
+def headline(r: MatrixResults) -> list[str]:
+    """One line per condition against the baseline (all agents) on clean pass and pass, and
+    one per page ablation."""
+    lines = []
+    for d in r.deltas:
+        if d.agent is None and d.metric in ("clean_pass", "pass"):
+            lines.append(_delta_line(d))
+    for a in r.attributions:
+        if a.delta.metric == "clean_pass":
+            lines.append(f"{a.sentence} (p = {fmt_p(a.delta.p_value)}; {a.delta.verdict})")
+    return lines
+
+
+def _delta_line(d: Delta) -> str:
+    holm = f", Holm p = {fmt_p(d.p_adjusted)}" if d.p_adjusted is not None else ""
+    return (
+        f"**{d.treatment}** vs `{d.baseline}`, {LABELS[d.metric]}: {_delta_text(d)} over "
+        f"{d.pairs} pairs, p = {fmt_p(d.p_value)}{holm}: {d.verdict}"
+    )
+
+
+def _outcomes(groups: list[Group]) -> dict:
+    columns = ["condition", "agent", "runs", *(LABELS[m] for m in ("pass", "clean_pass", *RULES))]
+    rows = [
+        [_code(g.condition), _agent(g.agent), str(g.runs)]
+        + [_rate(g.rates[m]) for m in ("pass", "clean_pass", *RULES)]
+        for g in groups
+    ]
+    return _table(columns, rows, "No counted runs.")
+
+
+def _costs(groups: list[Group]) -> dict:
+    metrics = list(groups[0].means) if groups else []
+    columns = ["condition", "agent", *(LABELS[m] for m in metrics)]
+    rows = [
+        [_code(g.condition), _agent(g.agent)] + [fmt_mean(g.means[m]) for m in metrics]
+        for g in groups
+    ]
+    return _table(columns, rows, "No counted runs.")
+
+
+def _protocol(groups: list[Group]) -> dict:
+    columns = ["condition", "agent", *(LABELS[m] for m in PROTOCOL)]
+    rows = [
+        [_code(g.condition), _agent(g.agent)] + [_rate(g.rates[m]) for m in PROTOCOL]
+        for g in groups
+        if any(g.rates[m].n for m in PROTOCOL)
+    ]
+    return _table(columns, rows, "No condition attached the MCP server.")
+
+
+def _delta_row(d: Delta, first: str) -> list[str]:
+    return [
+        first,
+        _agent(d.agent),
+        str(d.pairs),
+        _delta_text(d),
+        fmt_p(d.p_value),
+        _p_holm(d),
+        d.verdict,
+    ]
+
+
+DELTA_COLUMNS = ["metric", "agents", "pairs", "delta [95% CI]", "p", "p (Holm)", "verdict"]
+
+
+def _delta_sections(r: MatrixResults) -> list[dict]:
+    sections = []
+    for treatment in [c for c in r.conditions if c != r.baseline]:
+        rows = [_delta_row(d, LABELS[d.metric]) for d in r.deltas if d.treatment == treatment]
+        sections.append(
+            {
+                "title": f"`{treatment}` − `{r.baseline}`",
+                "table": _table(DELTA_COLUMNS, rows, "No pairs."),
+            }
+        )
+    return sections
+
+
+def _rules_broken(g: Group) -> str:
+    broken = [f"{LABELS[m]} {g.rates[m].k}/{g.rates[m].n}" for m in RULES if g.rates[m].k]
+    return ", ".join(broken) if broken else "none"
+
+
+def _fixture_table(r: MatrixResults) -> dict:
+    columns = ["fixture", "condition", "agent", "runs", "pass", "clean pass", "rules broken"]
+    rows = [
+        [
+            _code(g.fixture or ""),
+            _code(g.condition),
+            _agent(g.agent),
+            str(g.runs),
+            _rate(g.rates["pass"]),
+            _rate(g.rates["clean_pass"]),
+            _rules_broken(g),
+        ]
+        for g in r.fixture_groups
+    ]
+    return _table(columns, rows, "No counted runs.")
+
+
+def _fixture_delta_table(r: MatrixResults) -> dict:
+    columns = ["fixture", "comparison", "metric", "pairs", "delta [95% CI]", "p", "p (Holm)",
+               "verdict"]  # fmt: skip
+    rows = [
+        [
+            _code(d.fixture or ""),
+            f"`{d.treatment}` − `{d.baseline}`",
+            LABELS[d.metric],
+            str(d.pairs),
+            _delta_text(d),
+            fmt_p(d.p_value),
+            _p_holm(d),
+            d.verdict,
+        ]
+        for d in r.fixture_deltas
+    ]
+    return _table(columns, rows, "Only one condition: nothing to compare per fixture.")
+
+
+def _attribution(r: MatrixResults) -> tuple[list[str], dict]:
+    lines = [a.sentence for a in r.attributions if a.delta.metric == "clean_pass"]
+    columns = ["page", "metric", "pairs", "delta [95% CI]", "p", "p (Holm)", "verdict"]
+    rows = [
+        [
+            _code(a.page),
+            LABELS[a.delta.metric],
+            str(a.delta.pairs),
+            _delta_text(a.delta),
+            fmt_p(a.delta.p_value),
+            _p_holm(a.delta),
+            a.delta.verdict,
+        ]
+        for a in r.attributions
+    ]
+    empty = (
+        f"No `{ABLATION_PREFIX}<page>` condition in this matrix: add one (with `brief`) to "
+        "measure what a single page contributes."
+    )
+    return lines, _table(columns, rows, empty)
+
+
+def _pass_k_table(r: MatrixResults) -> dict:
+    columns = ["condition", "agent", "metric", "k", "pass@k [95% CI]", "pass^k [95% CI]"]
+    rows = [
+        [
+            _code(p.condition),
+            _agent(p.agent),
+            LABELS[p.metric],
+            str(p.k),
+            fmt_pass_k(p.pass_at_k),
+            fmt_pass_k(p.pass_hat_k),
+        ]
+        for p in r.pass_k
+    ]
+    return _table(columns, rows, "No counted runs.")
+
+
+def _nulls(r: MatrixResults) -> dict:
+    columns = ["metric", "condition", "agent", "runs without a value", "why"]
+    rows = [
+        [LABELS[m], _code(g.condition), _agent(g.agent), f"{n}/{g.runs}", "; ".join(
+            g.null_reasons.get(m, []))]
+        for g in r.groups
+        if g.agent is not None or len(r.agents) == 1
+        for m, n in g.nulls.items()
+        if m not in PROTOCOL or g.condition != "none"
+    ]  # fmt: skip
+    return _table(columns, rows, "Every metric had its source in every counted run.")
+
+
+def _excluded(r: MatrixResults) -> dict:
+    rows = [[_code(e.run_id), e.status, e.reason] for e in r.runs.excluded]
+    rows += [[_code(run_id), "missing", "the spec expects this run; no record exists"]
+             for run_id in r.runs.missing]  # fmt: skip
+    return _table(["run", "status", "reason"], rows, "None: every expected run counted.")
+
+
+def _colours(r: MatrixResults) -> dict[str, str]:
+    return {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(r.conditions)}
+
+
+def _rate_charts(r: MatrixResults) -> list[str]:
+    colours = _colours(r)
+    groups = [g for g in r.groups if g.agent is not None or len(r.agents) == 1]
+    out = []
+    for metric in RATE_CHART_METRICS:
+        bars = [
+            Bar(
+                label=f"{g.condition} · {_agent(g.agent)}",
+                value=g.rates[metric].p,
+                low=g.rates[metric].low,
+                high=g.rates[metric].high,
+                text=f"{fmt_fixed(g.rates[metric].p)} ({g.rates[metric].k}/{g.rates[metric].n})",
+                colour=colours[g.condition],
+            )
+            for g in groups
+        ]
+        title = f"{LABELS[metric]} by condition and agent (95% Wilson interval)"
+        out.append(svg(rate_chart(title, bars)))
+    return out
+
+
+def _delta_charts(r: MatrixResults) -> list[str]:
+    colours = _colours(r)
+    bars = [
+        Bar(
+            label=f"{d.treatment} · {_agent(d.agent)}",
+            value=d.delta,
+            low=d.result.low,
+            high=d.result.high,
+            text=fmt_delta(d.result) + (" *" if d.significant else ""),
+            colour=colours[d.treatment],
+        )
+        for d in r.deltas
+        if d.metric == "clean_pass"
+    ]
+    if not bars:
+        return []
+    title = f"clean pass − {r.baseline} (95% Newcombe interval; * significant)"
+    return [svg(delta_chart(title, bars))]
+
+
+def svg(chart: dict) -> str:
+    return environment().get_template("chart.svg.j2").render(chart=chart).rstrip("\n")
+
+
+def render_report(r: MatrixResults) -> str:
+    """The report's Markdown (frontmatter, tables, charts): the same results, the same bytes."""
+    lines, attribution_table = _attribution(r)
+    holm_note = (
+        "p-values are Holm-adjusted across the comparisons of each metric and agent scope "
+        "(more than two conditions)."
+        if r.holm
+        else "Two conditions: one comparison per metric and scope, no multiplicity adjustment."
+    )
+    context = {
+        "frontmatter": _frontmatter(r),
+        "title": f"Matrix `{r.matrix_id}`",
+        "summary": _summary(r),
+        "headline": headline(r) or ["Only one condition: no comparison to report."],
+        "outcomes": _outcomes(r.groups),
+        "rate_charts": _rate_charts(r),
+        "costs": _costs(r.groups),
+        "protocol": _protocol(r.groups),
+        "baseline": r.baseline,
+        "holm_note": holm_note,
+        "delta_sections": _delta_sections(r),
+        "delta_charts": _delta_charts(r),
+        "fixture_table": _fixture_table(r),
+        "fixture_delta_table": _fixture_delta_table(r),
+        "attribution_lines": lines,
+        "attribution_table": attribution_table,
+        "pass_k": _pass_k_table(r),
+        "nulls": _nulls(r),
+        "excluded": _excluded(r),
+    }
+    text = environment().get_template("report.md.j2").render(**context)
+    return _tidy(text)
+
+
+def _tidy(text: str) -> str:
+    """At most one blank line in a row, one newline at the end."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.rstrip()
+        if not line and out and not out[-1]:
+            continue
+        out.append(line)
+    return "\n".join(out).strip("\n") + "\n"

@@ -1,0 +1,233 @@
+"""One row per matrix run: what a report needs from a run record and its event log.
+
+A row holds the cell (fixture, condition, agent, repeat), whether the run counts (only
+`finished` runs are results; failed, aborted and still-running ones are excluded with their
+reason), the provenance (spec, fixture and knowledge hashes, agent version) and the
+ground-truth metrics of experimentos.matrix.metrics, computed from the record and its events.
+
+Parsing YAML is the cost of a report (about 2 ms a record: the C parser, then PyYAML's Python
+constructor), so rows of the working tree are cached under .experimentos/cache/report-rows/,
+keyed by the sha256 of the record's and the event log's bytes: a record that changes is read
+again, an unchanged one is not. The cache is derived data; a cache that does not parse is
+ignored and rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from experimentos import __version__
+from experimentos.errors import ExperimentosError, InvalidPage
+from experimentos.lab.models import RunRecord, RunStatus
+from experimentos.lab.runs.events import events_rel, parse_events
+from experimentos.matrix.metrics import METRICS_VERSION, ground_truth
+from experimentos.reports.sources import Source, Unreadable
+from experimentos.store.records import parse_record
+from experimentos.store.safe import state_path
+
+ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/1"
+FINISHED = RunStatus.finished.value
+CACHE_DIR = ("cache", "report-rows")
+
+
+class Measure(BaseModel):
+    """A ground-truth metric as a row keeps it (the record's MatrixMetric, without its text
+    validators: rows are validated by the thousand)."""
+
+    value: bool | int | float | None
+    source: str
+    reason: str | None = None
+
+
+class RunRow(BaseModel):
+    """A matrix run as a report sees it."""
+
+    run_id: str
+    path: str
+    experiment: str  # slug
+    matrix_id: str
+    fixture: str | None = None
+    condition: str | None = None
+    agent: str | None = None
+    adapter: str | None = None
+    agent_version: str | None = None
+    repeat: int | None = None
+    status: str  # finished, failed, aborted, running, unreadable
+    reason: str | None = None  # why it does not count
+    spec_hash: str | None = None
+    fixture_hash: str | None = None
+    knowledge_commit: str | None = None
+    knowledge_hash: str | None = None
+    metrics: dict[str, Measure] = {}
+
+    @property
+    def counted(self) -> bool:
+        return self.status == FINISHED
+
+    @property
+    def block(self) -> tuple[str, str, int]:
+        """(fixture, agent, repeat): the block two conditions are paired on."""
+        return (self.fixture or "", self.agent or "", self.repeat or 0)
+
+    def value(self, metric: str) -> bool | int | float | None:
+        found = self.metrics.get(metric)
+        return found.value if found is not None else None
+
+
+def _exclusion(run: RunRecord) -> str | None:
+    block = run.matrix
+    if run.status is RunStatus.finished:
+        return None
+    if run.status is RunStatus.running:
+        return "incomplete: the run has no result (still running, or its runner was killed)"
+    reason = (block.reason if block else None) or "no reason recorded"
+    return f"{run.status.value}: {reason}"
+
+
+def row_from_bytes(slug: str, rel: str, raw: bytes, events_raw: bytes | None) -> RunRow | None:
+    """The row of one record file (None: not a matrix run); an unreadable record gives a row
+    with status `unreadable` attributed to the matrix its file name names."""
+    try:
+        record = parse_record(raw, rel, RunRecord)
+    except InvalidPage as exc:
+        first = exc.problems[0] if exc.problems else None
+        detail = f"{first.field}: {first.message}" if first and first.field else str(exc)
+        return unreadable_row(slug, rel, f"the record does not parse ({detail})")
+    run = record.model
+    block = run.matrix
+    if block is None:
+        return None
+    events, _problems = parse_events(events_raw or b"", events_rel(rel))
+    truth = ground_truth(run, events)
+    knowledge = block.knowledge
+    return RunRow(
+        run_id=run.id,
+        path=rel,
+        experiment=slug,
+        matrix_id=block.id,
+        fixture=block.fixture,
+        condition=run.condition,
+        agent=run.agent,
+        adapter=block.adapter,
+        agent_version=block.agent_version,
+        repeat=block.repeat,
+        status=run.status.value,
+        reason=_exclusion(run),
+        spec_hash=block.spec_hash,
+        fixture_hash=block.fixture_hash,
+        knowledge_commit=run.knowledge_commit,
+        knowledge_hash=knowledge.content_hash if knowledge else None,
+        metrics={
+            k: Measure(value=m.value, source=m.source, reason=m.reason) for k, m in truth.items()
+        },
+    )
+
+
+def unreadable_row(slug: str, rel: str, reason: str) -> RunRow:
+    """A record that cannot be read: it names its matrix by its file name (run.<matrix>.…)."""
+    name = rel.rsplit("/", 1)[-1].removesuffix(".md")
+    parts = name.split(".")
+    matrix_id = parts[1] if len(parts) > 2 and parts[0] == "run" else name
+    return RunRow(
+        run_id=name,
+        path=rel,
+        experiment=slug,
+        matrix_id=matrix_id,
+        status="unreadable",
+        reason=f"unreadable: {reason}",
+    )
+
+
+def _key(raw: bytes, events_raw: bytes | None) -> str:
+    digest = hashlib.sha256(raw)
+    digest.update(b"\0events\0")
+    digest.update(events_raw if events_raw is not None else b"-")
+    return f"{ROWS_VERSION}:{digest.hexdigest()}"
+
+
+class _CacheFile(BaseModel):
+    version: str
+    rows: dict[str, RunRow | None]
+
+
+class _Cache:
+    """Rows of one experiment's working tree, by content key (.experimentos/cache/…)."""
+
+    def __init__(self, root: Path, slug: str, enabled: bool):
+        self.path: Path | None = None
+        self.rows: dict[str, RunRow | None] = {}
+        self.used: dict[str, RunRow | None] = {}
+        self.dirty = False
+        if not enabled:
+            return
+        with contextlib.suppress(ExperimentosError, OSError):
+            self.path = state_path(root, *CACHE_DIR) / f"{slug}.json"
+        if self.path is None:
+            return
+        with contextlib.suppress(OSError, ValueError, ValidationError):
+            cached = _CacheFile.model_validate_json(self.path.read_bytes())
+            if cached.version == ROWS_VERSION:
+                self.rows = cached.rows
+
+    def get(self, key: str) -> RunRow | None | bool:
+        """The cached row, None for a cached non-matrix record, False when not cached."""
+        if key not in self.rows:
+            return False
+        row = self.rows[key]
+        self.used[key] = row
+        return row
+
+    def put(self, key: str, row: RunRow | None) -> None:
+        self.used[key] = row
+        self.dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not (self.dirty or len(self.used) != len(self.rows)):
+            return
+        data = _CacheFile(version=ROWS_VERSION, rows=self.used).model_dump_json()
+        with contextlib.suppress(OSError):
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".rows.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(data)
+            os.replace(tmp, self.path)
+
+
+def load_rows(source: Source, slugs: Iterable[str] | None = None) -> list[RunRow]:
+    """The rows of every matrix run under the given experiments (default: all), sorted by
+    (matrix, path)."""
+    rows: list[RunRow] = []
+    for slug in sorted(set(slugs) if slugs is not None else source.experiments()):
+        cache = _Cache(source.root, slug, enabled=source.rev is None)
+        for rel in source.run_files(slug):
+            row = _load_one(source, cache, slug, rel)
+            if row is not None:
+                rows.append(row)
+        cache.save()
+    return sorted(rows, key=lambda r: (r.matrix_id, r.path))
+
+
+def _load_one(source: Source, cache: _Cache, slug: str, rel: str) -> RunRow | None:
+    try:
+        raw = source.read(rel)
+    except Unreadable as exc:
+        return unreadable_row(slug, rel, str(exc))
+    if raw is None:  # removed between listing and reading
+        return None
+    try:
+        events_raw = source.read(events_rel(rel))
+    except Unreadable as exc:
+        return unreadable_row(slug, rel, f"its event log: {exc}")
+    key = _key(raw, events_raw)
+    cached = cache.get(key)
+    if cached is not False:
+        return cached  # type: ignore[return-value]
+    row = row_from_bytes(slug, rel, raw, events_raw)
+    cache.put(key, row)
+    return row
