@@ -178,7 +178,7 @@ def _brief(workspace: Workspace, root: Path, result: DemoResult, echo: Callable)
     for entry in brief.entries:
         echo(f"   - {entry.id}: {entry.trust}")
     for excluded in brief.excluded[:5]:
-        echo(f"   - {excluded.id}: left out: {'; '.join(excluded.reasons)}")
+        echo(f"   - {excluded.id}: excluded: {'; '.join(excluded.reasons)}")
     return fixture, request
 
 
