@@ -6,6 +6,7 @@ edges); the index is built first (not timed here; see speed.py). Then, warm:
 - distinct: a different task every call (every call embeds a new query);
 - after_edit: the first call after a page file was edited on disk (reload + index sync).
 Prints JSON. Usage: python benchmarks/brief.py [--pages 1000,10000] [--calls 100] [--dir D]
+                                           [--before FILE]  (an earlier run's JSON, beside)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic  # noqa: E402
+from compare import with_before  # noqa: E402
 
 from experimentos.index import Index  # noqa: E402
 from experimentos.store import Workspace  # noqa: E402
@@ -54,9 +56,13 @@ def prepare(root: Path, pages: int, embedder: str) -> tuple[Workspace, float]:
         copy_starter(root)
     ws = Workspace(root)
     started = time.perf_counter()
-    Index(ws).sync()
+    index = Index(ws)
+    index.sync()
+    seconds = time.perf_counter() - started
+    if index.embedder is not None:  # the model loaded (exported to ONNX once), not timed
+        index.embedder.embed(["warm up"])
     marker.touch()
-    return ws, time.perf_counter() - started
+    return ws, seconds
 
 
 async def measure(ws: Workspace, calls: int, rng: random.Random) -> dict:
@@ -114,6 +120,8 @@ async def measure(ws: Workspace, calls: int, rng: random.Random) -> dict:
         out["after_edit_ms"] = [round(x, 1) for x in after_edit]
         out["watch_mode"] = server.state.live.watch_mode
         out["search_mode"] = golden["search_mode"]
+        embedder = server.state.live.index().embedder
+        out["backend"] = embedder.backend if embedder is not None else "none"
     return out
 
 
@@ -123,6 +131,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--embedder", default="minilm", choices=["minilm", "none"])
     parser.add_argument("--dir", type=Path, help="keep the built knowledge bases here")
+    parser.add_argument("--before", type=Path, help="JSON of an earlier run to show beside")
     args = parser.parse_args()
     base = args.dir or Path(tempfile.mkdtemp(prefix="xos-brief-bench-"))
     results = []
@@ -132,9 +141,8 @@ def main() -> None:
         results.append({"pages": pages, "index_sync_s": round(index_s, 1), **figures})
     if args.dir is None:
         shutil.rmtree(base, ignore_errors=True)
-    print(
-        json.dumps({"embedder": args.embedder, "calls": args.calls, "results": results}, indent=2)
-    )
+    out = {"embedder": args.embedder, "calls": args.calls, "results": results}
+    print(json.dumps(with_before(out, args.before), indent=2))
 
 
 if __name__ == "__main__":

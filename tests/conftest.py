@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,6 +13,15 @@ from experimentos.store import Workspace
 from experimentos.store.scaffold import init_workspace
 
 PROJECT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_onnx_graph_per_session(tmp_path_factory):
+    """Knowledge bases made by tests share one exported ONNX graph (each root would otherwise
+    export its own under .experimentos/models/, which is what a user's root does)."""
+    from experimentos.index.onnx import CACHE_ENV
+
+    os.environ.setdefault(CACHE_ENV, str(tmp_path_factory.mktemp("onnx-graph")))
 
 
 def git(root: Path, *args: str) -> str:

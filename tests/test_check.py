@@ -107,3 +107,81 @@ def test_warnings_fail_only_in_strict_mode(empty_kb):
 def test_readme_and_gitkeep_are_not_unknown(empty_kb):
     write(empty_kb, "wiki/README.md", "# The wiki\n")
     assert check(empty_kb).problems == []
+
+
+def _trust_kb(kb, pages: dict[str, str]) -> None:
+    for rel, text in pages.items():
+        write(kb, rel, text)
+
+
+RULE = f"status: accepted\n{REVIEW}"
+
+
+def test_evidence_that_supersedes_a_reviewed_rule_is_an_error(empty_kb):
+    _trust_kb(
+        empty_kb,
+        {
+            "wiki/sources/s.md": page_text("source.s", "source"),
+            "policies/keep.md": page_text("policy.keep", "policy", extra=RULE),
+            "policies/newer.md": page_text(
+                "policy.newer", "policy", extra=RULE + "supersedes: [policy.older]\n"
+            ),
+            "policies/older.md": page_text("policy.older", "policy", extra="status: superseded\n"),
+            # evidence overriding a reviewed rule: an accepted claim and an unreviewed policy
+            "wiki/claims/c.md": page_text(
+                "claim.c", "claim", extra="status: accepted\nsupersedes: [policy.keep]\n"
+            ),
+            "policies/unreviewed.md": page_text(
+                "policy.unreviewed", "policy", extra="status: accepted\nsupersedes: [policy.keep]\n"
+            ),
+            # a draft replacement on its way through review is a proposal, not an override
+            "policies/draft.md": page_text(
+                "policy.draft", "policy", extra="supersedes: [policy.keep]\n"
+            ),
+        },
+    )
+    report = check(empty_kb, today=dt.date(2026, 6, 1))
+    found = [(p.path, p.field, p.code) for p in report.problems if p.code != "review-missing"]
+    assert found == [
+        ("wiki/claims/c.md", "supersedes", "supersede-by-evidence"),
+        ("policies/unreviewed.md", "supersedes", "supersede-by-evidence"),
+    ]
+    claim = next(p for p in report.problems if p.path == "wiki/claims/c.md")
+    assert "claim.c supersedes policy.keep" in claim.message and "evidence" in claim.message
+
+
+def test_contradicting_reviewed_rules_are_an_error_directly_or_through_an_accepted_page(empty_kb):
+    _trust_kb(
+        empty_kb,
+        {
+            "wiki/sources/s.md": page_text("source.s", "source"),
+            "policies/a.md": page_text(
+                "policy.a", "policy", extra=RULE + "contradicts: [policy.b]\n"
+            ),
+            "policies/b.md": page_text("policy.b", "policy", extra=RULE + "expires: 2027-01-01\n"),
+            # through an accepted page: c contradicts the failure that intervention d rests on
+            "wiki/failures/f.md": page_text("failure.f", "failure", extra="status: accepted\n"),
+            "policies/c.md": page_text(
+                "policy.c", "policy", extra=RULE + "contradicts: [failure.f]\n"
+            ),
+            "wiki/interventions/d.md": page_text(
+                "intervention.d", "intervention", extra=RULE + "dependsOn: [failure.f]\n"
+            ),
+            # a claim contradicting a rule is ordinary evidence, and a draft rule decides nothing
+            "wiki/claims/e.md": page_text(
+                "claim.e", "claim", extra="status: accepted\ncontradicts: [policy.b]\n"
+            ),
+            "policies/g.md": page_text("policy.g", "policy", extra="contradicts: [policy.b]\n"),
+        },
+    )
+    report = check(empty_kb, today=dt.date(2026, 6, 1))
+    found = sorted((p.path, p.field, p.code, p.message) for p in report.problems)
+    assert [f[:3] for f in found] == [
+        ("policies/a.md", "contradicts", "contradiction"),
+        ("policies/c.md", "contradicts", "contradiction"),
+    ]
+    assert "policy.a and policy.b contradict each other" in found[0][3]
+    assert "policy.c contradicts failure.f, which intervention.d rests on" in found[1][3]
+    # An expired review is no longer a rule, so that pair no longer conflicts (a warning instead).
+    later = check(empty_kb, today=dt.date(2030, 1, 1))
+    assert [p.path for p in later.problems if p.code == "contradiction"] == ["policies/c.md"]

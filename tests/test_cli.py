@@ -242,6 +242,10 @@ def test_demo_cleans_up_unless_kept_and_interprets_its_experiment(tmp_path, cli,
     assert len(data["matrix_runs"]) == 4 and outcomes == {"none": "failure", "brief": "success"}
     assert data["report"] == "experiments/brief-vs-none/results/brief-vs-none.md"
     assert any("clean pass: +1.00" in line for line in data["headline"])
+    # Beside the brief, one line per page: why it is a rule, or only evidence.
+    assert "- policy.keep-drizzle-kit-pin-verify-locally: a rule: accepted policy" in result.stdout
+    why = data["why"]["claim.upgrade-drizzle-kit-fixes-migration-default"]
+    assert why.startswith("only evidence: a claim is evidence, never a decision rule")
 
 
 def test_version(cli):

@@ -81,3 +81,38 @@ def test_body_links_and_other_edges():
 def test_references_to_runs_are_not_missing_pages():
     g = graph(page("policy.a", validated_by=["run.2026-01-01-abc"]))
     assert g.missing() == []
+
+
+def test_an_updated_graph_equals_a_fresh_build():
+    before = {
+        p.id: p
+        for p in (
+            page("policy.a", ["failure.b"], body="See [[knowledge.c]]."),
+            page("failure.b", ["knowledge.c"]),
+            page("knowledge.c", ["source.d"]),
+            page("source.d"),
+        )
+    }
+    old = Graph(before)
+    after = dict(before)
+    after["policy.a"] = page("policy.a", ["knowledge.c", "failure.gone"], contradicts=["failure.b"])
+    del after["source.d"]
+    after["claim.e"] = page("claim.e", body="Links [[policy.a]] and [[source.d]].")
+    new = Graph.updated(old, after, {"policy.a", "source.d", "claim.e"})
+    fresh = Graph(after)
+
+    def norm(g: Graph) -> tuple:
+        def lists(d):
+            return {k: sorted(map(repr, v)) for k, v in d.items() if v}
+
+        return sorted(map(repr, g.edges)), lists(g.outgoing), lists(g.incoming)
+
+    assert norm(new) == norm(fresh)
+    assert sorted((e.source, e.target) for e in new.missing()) == [
+        ("claim.e", "source.d"),
+        ("knowledge.c", "source.d"),
+        ("policy.a", "failure.gone"),
+    ]
+    # The old graph is untouched.
+    assert [e.target for e in old.outgoing["policy.a"]] == ["failure.b", "knowledge.c"]
+    assert any(e.source == "knowledge.c" for e in old.incoming["source.d"])

@@ -394,3 +394,61 @@ def test_an_index_with_rows_its_manifest_does_not_list_is_rebuilt(fts_kb):
     assert summary.rebuilt and "do not match its manifest" in summary.notice
     hits = ids(search(Index(fts_kb), "drizzle-kit migration", mode="fts", limit=20))
     assert hits.count("claim.bump") == 1 and summary.pages == 5
+
+
+def test_a_sync_told_what_changed_reads_only_that_and_agrees_with_a_full_one(fts_kb):
+    index = Index(fts_kb)
+    index.sync()
+    root = fts_kb.root
+    (root / "wiki/failures/new.md").write_text(page_text("failure.new", "failure", body="zanzibar"))
+    path = root / "wiki/claims/bump.md"
+    path.write_text(path.read_text().replace("latest", "newest"))
+    (root / "wiki/failures/flaky.md").unlink()
+    (root / "wiki/knowledge/quoting.md").write_text("not a page any more")  # changed, unnamed
+    told = {"wiki/failures/new.md", "wiki/claims/bump.md", "wiki/failures/flaky.md"}
+    summary = index.sync(changed=told)
+    assert (summary.added, summary.updated, summary.deleted, summary.invalid) == (1, 1, 1, 0)
+    assert summary.unchanged == 2
+    assert ids(search(index, "zanzibar", mode="fts", sync=False)) == ["failure.new"]
+    assert "claim.bump" in ids(search(index, "newest", mode="fts", sync=False))
+    # The page nobody named is caught by the next full sync.
+    full = index.sync()
+    assert (full.invalid, full.unchanged) == (1, 3)
+    assert "knowledge.quoting" not in ids(search(index, "quotes", mode="fts", sync=False))
+    assert full.problems[0].path == "wiki/knowledge/quoting.md"
+
+
+def test_a_sync_reads_only_files_whose_stat_changed(fts_kb, monkeypatch):
+    import os
+    import time
+
+    hour_ago = time.time() - 3600
+    pages = sorted((fts_kb.root / "wiki").rglob("*.md")) + sorted(
+        (fts_kb.root / "policies").glob("*.md")
+    )
+    for path in pages:
+        os.utime(path, (hour_ago, hour_ago))
+    index = Index(fts_kb)
+    index.sync()
+    reads: list[str] = []
+    real = index_table.read_regular
+
+    def counted(root, rel, **kw):
+        if not str(rel).startswith(".experimentos/"):  # page files, not the manifest
+            reads.append(str(rel))
+        return real(root, rel, **kw)
+
+    monkeypatch.setattr(index_table, "read_regular", counted)
+    again = Index(fts_kb).sync()  # another process: no cached manifest, only the stats
+    assert (again.unchanged, reads) == (4, [])
+    path = fts_kb.root / "wiki/claims/bump.md"
+    path.write_text(path.read_text().replace("latest", "newest release"))
+    os.utime(path, (hour_ago + 60, hour_ago + 60))
+    summary = Index(fts_kb).sync()
+    assert (summary.updated, summary.unchanged, reads) == (1, 3, ["wiki/claims/bump.md"])
+    # A file edited just now is read on every sync until its stat is old enough to trust.
+    path.write_text(path.read_text() + "\nMore.\n")
+    reads.clear()
+    Index(fts_kb).sync()
+    Index(fts_kb).sync()
+    assert reads == ["wiki/claims/bump.md", "wiki/claims/bump.md"]

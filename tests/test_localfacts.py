@@ -165,13 +165,22 @@ PYTHON_FILES = {
 }
 
 
-def npm(name, declared, locked, source) -> LocalVersion:
-    return LocalVersion(name=name, ecosystem="npm", declared=declared, locked=locked, source=source)
-
-
-def py(name, declared, locked, source) -> LocalVersion:
+def npm(name, declared, locked, source, direct=None) -> LocalVersion:
+    direct = declared is not None if direct is None else direct
     return LocalVersion(
-        name=name, ecosystem="python", declared=declared, locked=locked, source=source
+        name=name, ecosystem="npm", declared=declared, locked=locked, source=source, direct=direct
+    )
+
+
+def py(name, declared, locked, source, direct=None) -> LocalVersion:
+    direct = declared is not None if direct is None else direct
+    return LocalVersion(
+        name=name,
+        ecosystem="python",
+        declared=declared,
+        locked=locked,
+        source=source,
+        direct=direct,
     )
 
 
@@ -336,7 +345,7 @@ def test_python_repo_with_pyproject_uv_lock_and_requirements(tmp_path):
         "httpx": py("httpx", ">=0.27,<1", "0.27.2", uv),
         "pydantic": py("pydantic", ">=2,<3", "2.9.2", uv),
         "typer": py("typer", "==0.12.5", "0.12.5", uv),
-        "rich": py("rich", None, "13.9.2", uv),
+        "rich": py("rich", None, "13.9.2", uv, direct=True),
         "tomli": py("tomli", ">=1.1.0", None, pyproject),
         "click": py("Click", ">=8.1", None, pyproject),
         "pytest": py("pytest", ">=8", "8.3.3", "requirements-dev.txt"),
@@ -422,8 +431,8 @@ def test_poetry_tables_groups_and_poetry_lock(tmp_path):
     assert facts.versions == {
         "django": py("Django", "^4.2", "4.2.16", lock),
         "celery": py("celery", "5.3.6", "5.3.6", pyproject),
-        "numpy": py("numpy", None, None, pyproject),
-        "mylib": py("mylib", None, None, pyproject),
+        "numpy": py("numpy", None, None, pyproject, direct=True),
+        "mylib": py("mylib", None, None, pyproject, direct=True),
         "requests": py("requests", "==2.31.0", "2.31.0", pyproject),
         "pytest": py("pytest", "^7.4", "7.4.4", lock),
         "black": py("black", "23.12.1", "23.12.1", pyproject),

@@ -81,10 +81,13 @@ def test_tools_are_listed_with_read_only_hints(server):
 
 
 def test_brief_tools_agree_and_return_structured_answers(server):
+    # Budget for the evidence too: at the default, the rules in full take it (issue 11, rule 5).
+    args = {**GOLDEN, "budget": 4000}
+
     async def script(c):
-        brief = await c.call_tool("get_work_brief", GOLDEN)
-        context = await c.call_tool("get_agent_work_context", GOLDEN)
-        pre = await c.call_tool("start_pre_work_protocol", GOLDEN)
+        brief = await c.call_tool("get_work_brief", args)
+        context = await c.call_tool("get_agent_work_context", args)
+        pre = await c.call_tool("start_pre_work_protocol", args)
         return brief, context, pre
 
     brief, context, pre = run(server, script)

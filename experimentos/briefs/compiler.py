@@ -1,17 +1,15 @@
-"""Compile a brief: local facts -> candidates -> explainable ranking -> dependencies -> budget.
+"""Compile a brief: local facts -> candidates -> trust -> budget -> Markdown.
 
-1. Local facts: the target repository's manifests and lockfiles (memoised on their stat).
-2. Candidates: hybrid search on the task (plus the libraries), and every page whose `appliesTo`
-   positively matches the request (library, agent, model, toolchain, repo_type, path globs).
-   A candidate whose scope contradicts the request, or which is rejected, deprecated or
-   superseded, is excluded and the reason kept.
-3. Ranking: relative search score + matched scope keys + priors by type, status, confidence;
-   each selected page carries the reasons in words.
-4. Dependencies along dependsOn to the requested depth; missing targets are reported.
-5. Budget: a page goes in only together with its dependencies; what does not fit is listed.
-6. Boundaries: accepted policy/intervention -> decision_capable, accepted knowledge/failure ->
-   domain_context, everything else -> evidence_only; stale pages (expired review, cited code
-   changed) are demoted to evidence with a warning.
+1. Local facts: the target repository's root manifests and lockfiles (memoised on their stat):
+   every direct dependency, and the libraries the request names (`--library`, or words of the
+   task text that name a dependency or a page's library).
+2. Candidates and selection (select.py): hybrid search plus scope; what applies, ranked, with
+   reasons; what is excluded, with reasons.
+3. Trust (experimentos/knowledge/trust.py, entries.py): only accepted, reviewed, unexpired
+   policies and interventions whose cited code is unchanged are decision rules; two of them
+   that contradict each other are shown as a conflict, neither as a rule; the rest is domain
+   context or evidence, whose checks and forbidden actions are shown only as claims.
+4. Budget (budget.py): rules first, then domain context, then evidence, over the whole Markdown.
 """
 
 from __future__ import annotations
@@ -19,66 +17,41 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
-import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from experimentos.briefs import render
+from experimentos.briefs.budget import Packer, Pending, Plan
+from experimentos.briefs.entries import (
+    StaleCheck,
+    boundary_of,
+    cite_digest,
+    make_entry,
+    review_note,
+    stat_key,
+)
 from experimentos.briefs.models import (
-    Boundary,
     Brief,
     BriefEntry,
     BriefRequest,
-    Cut,
-    Excluded,
-    MissingDependency,
+    Conflict,
+    Form,
+    KnowledgeWarning,
     StaleWarning,
 )
-from experimentos.briefs.render import entry_block, overhead_block
+from experimentos.briefs.select import Candidate, candidates, named_libraries, select
 from experimentos.errors import UsageError
-from experimentos.index.tokens import count_tokens, tokenizer_name
-from experimentos.knowledge.graph import DEPENDS_ON
-from experimentos.knowledge.live import TEXT_KEYS, Live, Snapshot
-from experimentos.knowledge.models import Page, PageType, Status
-from experimentos.repofacts.facts import LocalFacts, LocalVersion, cached_local_facts, python_key
-from experimentos.repofacts.versions import MatchContext, applies, exact_version, path_matches
+from experimentos.index.tokens import count_markdown, count_tokens, tokenizer_name
+from experimentos.knowledge.graph import DEPENDS_ON, Closure
+from experimentos.knowledge.live import Live, Snapshot
+from experimentos.knowledge.trust import conflicts
+from experimentos.repofacts.facts import LocalFacts, LocalVersion, cached_local_facts
+from experimentos.repofacts.versions import MatchContext
 
-SEARCH_LIMIT = 12
-MIN_ENTRY_TOKENS = 40  # below this no page entry fits
+__all__ = ["boundary_of", "brief_id", "cite_digest", "compile_brief"]
+
 MEMO_SIZE = 128  # briefs remembered per snapshot
-# A page found only by search must score at least this share of the best hit to be selected.
-MIN_RELATIVE_SCORE = 0.35
-KEY_WEIGHT = {
-    "library": 0.6,
-    "versions": 0.3,
-    "paths": 0.6,
-    "agent": 0.3,
-    "model": 0.3,
-    "toolchain": 0.3,
-    "repo_type": 0.3,
-}
-TYPE_WEIGHT = {
-    PageType.policy: 0.3,
-    PageType.intervention: 0.25,
-    PageType.failure: 0.2,
-    PageType.knowledge_card: 0.15,
-    PageType.claim: 0.1,
-    PageType.source: 0.05,
-}
-CONFIDENCE_WEIGHT = {"high": 0.1, "medium": 0.05, "low": 0.0}
-ACCEPTED_WEIGHT = 0.2
-_GONE = (Status.rejected, Status.deprecated, Status.superseded)
-_RULE_RE = re.compile(r"^##\s+Rule\s*$(.*?)(?=^##\s|\Z)", re.MULTILINE | re.DOTALL)
-RULE_WORDS = 90
-
-
-@dataclass
-class _Candidate:
-    page: Page
-    rank: int | None = None  # 1-based search rank
-    relative: float = 0.0  # search score / best search score
-    score: float = 0.0
-    reasons: list[str] = field(default_factory=list)
+PAGE_TOKENS = 30  # the least a page can take in a brief (a reference: one heading line)
+VERSIONS_SHARE = 0.15  # of the budget, at most, for direct dependencies the brief does not name
 
 
 def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = None) -> Brief:
@@ -88,417 +61,300 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
     snap = live.snapshot()
     repo = _repo(req)
     local = cached_local_facts(repo) if repo else None
-    context = MatchContext(
-        agent=req.agent,
-        model=req.model,
-        toolchain=req.toolchain,
-        repo_type=req.repo_type,
-        libraries=req.libraries,
-        files=req.files,
-        local=local,
-    )
     # The same request over the same knowledge and manifests gives the same brief: an agent's
     # session asks for it several times (pre-work, work context, brief). Cited files are
     # re-checked on every hit, since they live outside the watched knowledge root.
     memo = snap.cache.setdefault("briefs", {})
     key = (req.model_dump_json(), id(local), today)
     hit = memo.get(key)
-    if hit is not None and all(_stat_key(path) == st for path, st in hit[1]):
+    if hit is not None and all(stat_key(path) == st for path, st in hit[1]):
         return hit[0]
 
-    candidates, mode, notice = _candidates(live, snap, req, context)
-    selected, excluded = _select(snap, candidates, context)
+    named, unknown = named_libraries(req, local, snap)
+    context = MatchContext(
+        agent=req.agent,
+        model=req.model,
+        toolchain=req.toolchain,
+        repo_type=req.repo_type,
+        libraries=named,
+        files=req.files,
+        local=local,
+    )
+    found, mode, notice = candidates(live, snap, req, context)
+    selected, excluded, warnings = select(snap, found, context, today)
+    stale = StaleCheck(repo or _git_root(live.workspace.root), today)
+    trust = _Trust(snap, req.depth, selected, stale, today, req.budget)
+    selected = trust.kept
+    warnings = _unique_warnings([*warnings, *trust.warnings()])
 
-    cite_root = repo or _git_root(live.workspace.root)
-    stale = _StaleCheck(snap, cite_root, today)
-    included: dict[str, BriefEntry] = {}
-    cut: list[Cut] = []
-    missing: list[MissingDependency] = []
-    local_versions = _relevant_versions(local, req, [c.page for c in candidates.values()])
-    warnings_seen: dict[str, list[str]] = {}
-
-    def entry_for(page: Page, role: str, cand: _Candidate | None) -> BriefEntry:
-        reasons = stale.reasons(page)
-        if reasons:
-            warnings_seen[page.id] = reasons
-        return _entry(snap, page, role, cand, reasons)
-
-    # The fixed part of the brief (headings, local versions, problems) counts against the budget.
-    used = count_tokens(overhead_block(req, local_versions, local))
-    for cand in selected:
-        if req.budget - used < MIN_ENTRY_TOKENS and cand.page.id not in included:
-            # Nothing more can fit: list the rest without rendering them.
-            cut.append(Cut(id=cand.page.id, title=cand.page.title, tokens=0,
-                           reason="budget exhausted"))  # fmt: skip
-            continue
-        if cand.page.id in included:
-            included[cand.page.id].reasons = cand.reasons
-            included[cand.page.id].score = round(cand.score, 4)
-            continue
-        closure = snap.graph.closure(cand.page.id, req.depth)
-        missing.extend(
-            MissingDependency(source=e.source, target=e.target)
-            for e in closure.missing
-            if MissingDependency(source=e.source, target=e.target) not in missing
-        )
-        unit = [entry_for(cand.page, "selected", cand)]
-        for node in closure.nodes[1:]:
-            if node.id in included:
-                if cand.page.id not in included[node.id].required_by:
-                    included[node.id].required_by.append(cand.page.id)
-                continue
-            dep = entry_for(snap.pages[node.id], "dependency", None)
-            dep.required_by = [node.via]
-            dep.reasons = [f"dependency of {node.via} (depth {node.depth})"]
-            unit.append(dep)
-        cost = sum(e.tokens for e in unit)
-        if used + cost > req.budget and len(unit) > 1:
-            # Too big in full: ship the dependencies as one-line references instead.
-            small = [unit[0], *(_compact(snap, e) for e in unit[1:])]
-            if used + sum(e.tokens for e in small) <= req.budget:
-                unit, cost = small, sum(e.tokens for e in small)
-        if used + cost > req.budget:
-            deps = len(unit) - 1
-            why = f"needs {cost} tokens" + (f" with {deps} dependencies" if deps else "")
-            cut.append(
-                Cut(
-                    id=cand.page.id,
-                    title=cand.page.title,
-                    tokens=cost,
-                    reason=f"{why}; {max(req.budget - used, 0)} of the budget left",
-                )
-            )
-            continue
-        used += cost
-        for entry in unit:
-            included[entry.id] = entry
-
-    entries = _load_order(snap, included)
-    warnings = [
-        StaleWarning(id=pid, reason=reason)
-        for pid in (e.id for e in entries)
-        for reason in warnings_seen.get(pid, [])
-    ]
     brief = Brief(
         brief_id="",
         request=req,
         knowledge_hash=snap.content_hash,
         search_mode=mode,
         notice=notice,
-        entries=entries,
         excluded=excluded,
-        cut=cut,
-        missing=missing,
-        stale_warnings=warnings,
-        local_versions=local_versions,
+        conflicts=trust.conflicts,
+        warnings=warnings,
+        local_versions=_local_versions(local, named, [c.page for c in selected]),
+        named_libraries=named,
+        unknown_libraries=unknown,
         manifests=list(local.manifests) if local else [],
         manifest_problems=list(local.problems) if local else [],
         tokenizer=tokenizer_name(),
-        token_estimate=used,
-        truncated=bool(cut),
     )
-    brief.brief_id = brief_id(brief)
+    # The id covers every stale reason the brief could show, so it is known before the budget
+    # decides which pages are shown (and its tokens count in the header).
+    brief.brief_id = brief_id(brief, trust.stale_reasons())
+    brief.versions_shown = _versions_shown(brief)
+    plan = _fit(brief, snap, trust, selected)
+    brief.stale_warnings = [
+        StaleWarning(id=e.id, reason=reason) for e in brief.entries for reason in e.stale
+    ]
+    _settle_tokens(brief, plan, snap)
     if len(memo) >= MEMO_SIZE:
         memo.pop(next(iter(memo)))
     memo[key] = (brief, stale.checked)
     return brief
 
 
-def brief_id(brief: Brief) -> str:
-    """A hash of the request, the knowledge content and the local facts it saw."""
+def brief_id(brief: Brief, stale: dict[str, list[str]] | None = None) -> str:
+    """A hash of the request, the knowledge content, the local facts and the staleness of the
+    pages (cited code outside the knowledge base) it saw."""
     payload = {
         "request": brief.request.model_dump(mode="json"),
         "knowledge": brief.knowledge_hash,
         "local": {k: v.model_dump(mode="json") for k, v in sorted(brief.local_versions.items())},
         "manifests": brief.manifests,
         "problems": [p.model_dump(mode="json") for p in brief.manifest_problems],
-        "stale": [w.model_dump(mode="json") for w in brief.stale_warnings],
+        "stale": stale if stale is not None else _stale_by_page(brief),
         "mode": brief.search_mode,
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return f"brief.{digest[:16]}"
 
 
-# --- candidates and selection ---------------------------------------------------------------
-
-
-def _repo(req: BriefRequest) -> Path | None:
-    if req.repo is None:
-        return None
-    path = Path(req.repo).expanduser().resolve()
-    if not path.is_dir():
-        raise UsageError(f"repository {req.repo!r} is not a directory", field="repo")
-    return path
-
-
-def _git_root(start: Path) -> Path:
-    for directory in (start, *start.parents):
-        if (directory / ".git").exists():
-            return directory
-    return start
-
-
-def _candidates(
-    live: Live, snap: Snapshot, req: BriefRequest, context: MatchContext
-) -> tuple[dict[str, _Candidate], str, str]:
-    out: dict[str, _Candidate] = {}
-    mode, notice = "none", ""
-    index = live.index()
-    if index is not None:
-        from experimentos.index.search import search
-
-        query = " ".join([req.task, *req.libraries])
-        response = search(index, query, mode="hybrid", limit=SEARCH_LIMIT, sync=False)
-        mode, notice = response.mode, response.notice or live.notice
-        hits = [h for h in response.results if h.id in snap.pages]
-        best = max((h.score for h in hits), default=0.0) or 1.0
-        for rank, hit in enumerate(hits, 1):
-            out[hit.id] = _Candidate(snap.pages[hit.id], rank=rank, relative=hit.score / best)
-    for page_id in sorted(_structural(snap, context)):
-        out.setdefault(page_id, _Candidate(snap.pages[page_id]))
-    return out, mode, notice
-
-
-def _structural(snap: Snapshot, context: MatchContext) -> set[str]:
-    """Pages whose appliesTo names something in the request (checked in full later)."""
-    found: set[str] = set()
-    for key in TEXT_KEYS:
-        value = getattr(context, key)
-        if value:
-            found |= snap.by_value[key].get(value.strip().casefold(), set())
-    libraries = snap.by_value["library"]
-    names = {python_key(name) for name in context.libraries}
-    if context.local is not None:
-        names |= {python_key(name) for name in context.local.versions}
-    # Lockfiles list thousands of packages and pages name a few libraries: walk the smaller side.
-    smaller, larger = (names, libraries) if len(names) < len(libraries) else (libraries, names)
-    for name in smaller:
-        if name in larger:
-            found |= libraries[name]
-    if context.files:
-        for page_id in snap.with_paths:
-            globs = snap.pages[page_id].applies_to.paths
-            if any(path_matches(g, f) for g in globs for f in context.files):
-                found.add(page_id)
-    return found
-
-
-def _superseded_by(snap: Snapshot, page_id: str) -> list[str]:
-    return sorted(
-        e.source
-        for e in snap.graph.incoming.get(page_id, [])
-        if e.kind == "supersedes" and snap.pages[e.source].status is Status.accepted
-    )
-
-
-def _select(
-    snap: Snapshot, candidates: dict[str, _Candidate], context: MatchContext
-) -> tuple[list[_Candidate], list[Excluded]]:
-    selected: list[_Candidate] = []
-    excluded: list[Excluded] = []
-    for cand in candidates.values():
-        page = cand.page
-        if page.status in _GONE:
-            excluded.append(
-                Excluded(id=page.id, title=page.title, reasons=[f"status {page.status}"])
-            )
-            continue
-        newer = _superseded_by(snap, page.id)
-        if newer:
-            why = f"superseded by {', '.join(newer)}"
-            excluded.append(Excluded(id=page.id, title=page.title, reasons=[why]))
-            continue
-        match = applies(page.applies_to, context)
-        if not match.applies:
-            reasons = [r for r in match.reasons if not r.split(": ", 1)[-1].startswith("unknown")]
-            excluded.append(Excluded(id=page.id, title=page.title, reasons=reasons))
-            continue
-        if not match.matched and cand.relative < MIN_RELATIVE_SCORE:
-            continue  # found by search only, and only weakly
-        cand.score = cand.relative + sum(KEY_WEIGHT.get(k, 0.0) for k in match.matched)
-        cand.score += TYPE_WEIGHT[page.type] + CONFIDENCE_WEIGHT[page.confidence.value]
-        cand.score += ACCEPTED_WEIGHT if page.status is Status.accepted else 0.0
-        if cand.rank is not None:
-            cand.reasons.append(f"search rank {cand.rank} (relative score {cand.relative:.2f})")
-        cand.reasons += [_matched_reason(page, key, context) for key in match.matched]
-        cand.reasons += [f"scope not verified: {r}" for r in match.reasons]
-        cand.reasons.append(f"{page.status} {page.type}, {page.confidence} confidence")
-        selected.append(cand)
-    selected.sort(key=lambda c: (-c.score, c.page.id))
-    excluded.sort(key=lambda e: e.id)
-    return selected, excluded
-
-
-def _matched_reason(page: Page, key: str, context: MatchContext) -> str:
-    scope = page.applies_to
-    if key == "library":
-        names = scope.values("library")
-        local = context.local
-        for name in names:
-            entry = local.get(name) if local else None
-            if entry:
-                return f"appliesTo.library {name} is a dependency here ({entry.source})"
-        return f"appliesTo.library {' | '.join(names)} is named in the request"
-    if key == "versions":
-        for name in scope.values("library"):
-            entry = context.local.get(name) if context.local else None
-            if entry and (version := exact_version(entry)):
-                return f"appliesTo.versions {scope.versions} matches {entry.name} {version}"
-        return f"appliesTo.versions {scope.versions} matches"
-    if key == "paths":
-        hits = [f for f in context.files if any(path_matches(g, f) for g in scope.paths)]
-        return f"appliesTo.paths matches {', '.join(hits[:3])}"
-    return f"appliesTo.{key} matches {getattr(context, key)}"
-
-
-def _relevant_versions(
-    local: LocalFacts | None, req: BriefRequest, pages: list[Page]
-) -> dict[str, LocalVersion]:
-    if local is None:
-        return {}
-    names = list(req.libraries)
-    for page in pages:
-        if page.applies_to is not None:
-            names += page.applies_to.values("library")
-    out: dict[str, LocalVersion] = {}
-    for name in names:
-        entry = local.get(name)
-        if entry is not None:
-            out[entry.name] = entry
+def _stale_by_page(brief: Brief) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for warning in brief.stale_warnings:
+        out.setdefault(warning.id, []).append(warning.reason)
     return dict(sorted(out.items()))
 
 
-# --- entries, staleness, order ----------------------------------------------------------------
+# --- trust: boundaries, conflicts, notes ------------------------------------------------------
 
 
-def boundary_of(page: Page, stale: bool) -> Boundary:
-    if stale or page.status is not Status.accepted:
-        return "evidence_only"
-    if page.decision_capable:
-        return "decision_capable"
-    if page.type in (PageType.knowledge_card, PageType.failure):
-        return "domain_context"
-    return "evidence_only"
+class _Trust:
+    """Boundaries and notes of every page the brief may hold (the selected pages and their
+    dependency closures), and the conflicts among its decision rules."""
 
-
-def rule_text(page: Page) -> str:
-    """The page's `## Rule` section, cut to RULE_WORDS words."""
-    found = _RULE_RE.search(page.body)
-    if not found:
-        return ""
-    words = found.group(1).split()
-    text = " ".join(words[:RULE_WORDS])
-    return text + (" …" if len(words) > RULE_WORDS else "")
-
-
-def _entry(
-    snap: Snapshot, page: Page, role: str, cand: _Candidate | None, stale: list[str]
-) -> BriefEntry:
-    boundary = boundary_of(page, bool(stale))
-    key = ("entry", page.id, snap.checksums[page.id], boundary, tuple(stale))
-    cached = snap.cache.get(key)
-    if cached is None:
-        entry = BriefEntry(
-            id=page.id,
-            type=page.type.value,
-            title=page.title,
-            status=page.status.value,
-            confidence=page.confidence.value,
-            summary=page.summary,
-            boundary=boundary,
-            role="selected",
-            depends_on=[t for t in page.depends_on if t in snap.pages],
-            rule=rule_text(page) if boundary == "decision_capable" else "",
-            required_checks=list(page.required_checks),
-            forbidden_actions=list(page.forbidden_actions),
-            stale=list(stale),
-            path=snap.path_of(page.id),
-        )
-        entry.tokens = count_tokens(entry_block(entry))
-        snap.cache[key] = cached = entry
-    # Shallow: the lists a brief changes (reasons, required_by) are replaced, never appended to.
-    update: dict = {"role": role, "reasons": [], "required_by": []}
-    if cand is not None:
-        update.update(score=round(cand.score, 4), reasons=list(cand.reasons))
-    return cached.model_copy(update=update)
-
-
-def _compact(snap: Snapshot, entry: BriefEntry) -> BriefEntry:
-    """The entry as a reference: heading and status line only."""
-    key = ("compact", entry.id, snap.checksums[entry.id], entry.boundary, tuple(entry.stale))
-    tokens = snap.cache.get(key)
-    small = entry.model_copy(update={"compact": True})
-    if tokens is None:
-        tokens = snap.cache[key] = count_tokens(entry_block(small))
-    small.tokens = tokens
-    return small
-
-
-class _StaleCheck:
-    """Why a page is stale: its review expired, or the code it cites changed."""
-
-    def __init__(self, snap: Snapshot, repo: Path, today: dt.date):
-        self.snap, self.repo, self.today = snap, repo, today
-        self.checked: list[tuple[Path, tuple | None]] = []  # cited files and their stat
-
-    def reasons(self, page: Page) -> list[str]:
-        out = []
-        if page.expires is not None and page.expires < self.today:
-            out.append(f"review expired on {page.expires.isoformat()}")
-        for cite in page.cites:
-            if cite.sha256 is None:
+    def __init__(
+        self,
+        snap: Snapshot,
+        depth: int,
+        selected: list[Candidate],
+        stale: StaleCheck,
+        today: dt.date,
+        budget: int,
+    ):
+        self.snap, self.depth, self.stale, self.today = snap, depth, stale, today
+        # Per snapshot and day: a page's boundary without cited code, and its review note.
+        self._memo = snap.cache.setdefault(("trust", today), {})
+        # Every rule is kept (each one goes in, or is named as left out); of the other pages,
+        # only as many as the budget could ever show (a page costs PAGE_TOKENS at the least).
+        rules = [c for c in selected if self._boundary(c.page.id) == "decision_capable"]
+        others = [c for c in selected if self._boundary(c.page.id) != "decision_capable"]
+        room = budget // PAGE_TOKENS + 20
+        self.kept = sorted([*rules, *others[:room]], key=lambda c: (-c.score, c.page.id))
+        self.omitted = max(len(others) - room, 0)  # counted as left out, never considered
+        self.notes: dict[str, list[str]] = {c.page.id: c.notes for c in self.kept}
+        members: dict[str, None] = {}
+        for cand in self.kept:
+            for node in self.closure(cand.page.id)[0].nodes:
+                members.setdefault(node.id, None)
+        self.members = list(members)
+        self.boundary = {pid: self._boundary(pid) for pid in self.members}
+        capable = {pid for pid in self.members if self.boundary[pid] == "decision_capable"}
+        self.conflicts: list[Conflict] = []
+        self.conflict_with: dict[str, list[str]] = {}
+        # Every conflict of the knowledge base, once per snapshot and day; a brief shows those
+        # whose two pages it holds as rules.
+        every = self._memo.get("conflicts")
+        if every is None:
+            every = self._memo["conflicts"] = conflicts(snap.pages, today)
+        for c in every:
+            if c.first not in capable or c.second not in capable:
                 continue
-            where = cite.path + (f":{cite.lines}" if cite.lines else "")
-            self.checked.append((self.repo / cite.path, _stat_key(self.repo / cite.path)))
-            digest = cite_digest(self.repo, cite.path, cite.lines)
-            if digest is None:
-                out.append(f"cited file {cite.path} not found in {self.repo}")
-            elif digest != cite.sha256:
-                out.append(f"cited code changed: {where} no longer has the reviewed sha256")
+            self.conflicts.append(Conflict(pages=[c.first, c.second], via=c.via, reason=c.message))
+            self.conflict_with.setdefault(c.first, []).append(c.second)
+            self.conflict_with.setdefault(c.second, []).append(c.first)
+        for pid in self.conflict_with:
+            self.boundary[pid] = "evidence_only"  # shown as a conflict, never as a rule
+
+    def stale_reasons(self) -> dict[str, list[str]]:
+        pages = self.snap.pages
+        found = {pid: self.stale.reasons(pages[pid]) for pid in self.members}
+        return {pid: found[pid] for pid in sorted(found) if found[pid]}
+
+    def closure(self, page_id: str) -> tuple[Closure, int]:
+        key = ("closure", page_id, self.depth)
+        found = self.snap.cache.get(key)
+        if found is None:
+            found = self.snap.cache[key] = self.snap.graph.closure(page_id, self.depth)
+        return found, self.depth
+
+    def _boundary(self, page_id: str) -> str:
+        page = self.snap.pages[page_id]
+        if any(cite.sha256 for cite in page.cites):  # cited code lives outside: check it now
+            return boundary_of(page, bool(self.stale.reasons(page)), self.today)
+        key = ("boundary", page_id)
+        found = self._memo.get(key)
+        if found is None:
+            stale = bool(self.stale.reasons(page))
+            found = self._memo[key] = boundary_of(page, stale, self.today)
+        return found
+
+    def review_note(self, page_id: str) -> str:
+        key = ("note", page_id)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = review_note(self.snap.pages[page_id], self.today)
+        return found
+
+    def entry(self, page_id: str, form: Form) -> BriefEntry:
+        page = self.snap.pages[page_id]
+        notes = list(self.notes.get(page_id, []))
+        if note := self.review_note(page_id):
+            notes.append(note)
+        return make_entry(
+            self.snap,
+            page,
+            self.boundary[page_id],
+            form,
+            self.stale.reasons(page),
+            notes,
+            sorted(self.conflict_with.get(page_id, [])),
+            self.today,
+        )
+
+    def warnings(self) -> list[KnowledgeWarning]:
+        out = []
+        for pid in self.members:
+            note = self.review_note(pid)
+            if note and "expired" not in note:  # expiry is a stale warning already
+                message = note.removeprefix("Not a decision rule: ").rstrip(".")
+                out.append(KnowledgeWarning(id=pid, code="review-missing", message=message))
+        out += [
+            KnowledgeWarning(
+                id=c.pages[0], code="contradiction", message=f"{c.reason}; neither is applied"
+            )
+            for c in self.conflicts
+        ]
         return out
 
 
-_DIGESTS: dict[tuple, str | None] = {}
+def _unique_warnings(warnings: list[KnowledgeWarning]) -> list[KnowledgeWarning]:
+    seen, out = set(), []
+    for w in warnings:
+        if (w.id, w.code, w.message) not in seen:
+            seen.add((w.id, w.code, w.message))
+            out.append(w)
+    return out
 
 
-def _stat_key(path: Path) -> tuple | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+# --- budget ------------------------------------------------------------------------------------
 
 
-def cite_digest(repo: Path, path: str, lines: str | None = None) -> str | None:
-    """sha256 of a cited file, or of lines `a-b` of it (1-based, inclusive, with their line
-    endings); None when the file does not exist. Memoised on the file's stat."""
-    try:
-        target = (repo / path).resolve()
-        if not target.is_relative_to(repo.resolve()):
-            return None
-        st = target.stat()
-    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
-        return None
-    if not stat.S_ISREG(st.st_mode):  # a FIFO or device in the target repo would block a read
-        return None
-    key = (str(target), lines, st.st_mtime_ns, st.st_size, st.st_ino)
-    if key not in _DIGESTS:
-        try:
-            data = target.read_bytes()
-        except OSError:
-            return None
-        if lines:
-            first, _, last = lines.partition("-")
-            start, end = int(first), int(last or first)
-            data = b"".join(data.splitlines(keepends=True)[start - 1 : end])
-        if len(_DIGESTS) > 4096:
-            _DIGESTS.clear()
-        _DIGESTS[key] = hashlib.sha256(data).hexdigest()
-    return _DIGESTS[key]
+def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate]) -> Plan:
+    """Fill `brief` with entries in priority order within its budget (see budget.py)."""
+    req = brief.request
+    fixed = count_markdown(render.render_brief(brief))
+    conflict_lines = [render.conflict_line(c) for c in brief.conflicts]
+    info = {c.page.id: (c.score, c.reasons) for c in selected}
+    packer = Packer(req.budget, fixed, conflict_lines, trust.entry, trust.closure, info)
+    packer.plan.cut_omitted = trust.omitted
+    groups: dict[str, list[Candidate]] = {}
+    for cand in selected:
+        pid = cand.page.id
+        group = "conflict" if pid in trust.conflict_with else trust.boundary[pid]
+        groups.setdefault(group, []).append(cand)
+    for pid in sorted(trust.conflict_with):  # a conflicting rule pulled in as a dependency only
+        if pid not in info:
+            groups.setdefault("conflict", []).append(Candidate(snap.pages[pid]))
+
+    def pending(group: str, head: Form, deps: Form, fallback: Form | None) -> list[Pending]:
+        rule = group in ("decision_capable", "conflict")
+        return [
+            Pending(c.page.id, c.page.title, rule, head, deps, fallback)
+            for c in groups.get(group, [])
+        ]
+
+    # 1. every rule as a line, 2. conflicts as lines, then 4. domain context, 5. evidence.
+    packer.set_pending(
+        [
+            *pending("decision_capable", "line", "ref", None),
+            *pending("conflict", "line", "ref", None),
+            *pending("domain_context", "full", "full", "ref"),
+            *pending("evidence_only", "full", "full", "ref"),
+        ]
+    )
+    rules = sum(1 for p in packer.pending if p.rule)
+    for _ in range(rules):
+        packer.place_next()
+    # 3. the rules in full, before any domain context.
+    packer.upgrade([c.page.id for c in groups.get("decision_capable", [])], "full")
+    for group in ("domain_context", "evidence_only"):
+        for _ in range(len(groups.get(group, []))):
+            packer.place_next()
+        packer.upgrade(
+            [
+                pid
+                for pid, e in packer.plan.entries.items()
+                if e.form == "ref"
+                and trust.boundary[pid] == group
+                and pid not in trust.conflict_with
+            ],
+            "full",
+        )
+    plan = packer.plan
+    brief.entries = _load_order(snap, plan.entries)
+    brief.cut, brief.cut_omitted, brief.missing = plan.cut, plan.cut_omitted, plan.missing
+    brief.not_loaded = plan.visible_not_loaded()
+    brief.truncated = bool(plan.cut or plan.cut_omitted)
+    brief.token_estimate = packer.used()
+    return plan
+
+
+def _settle_tokens(brief: Brief, plan: Plan, snap: Snapshot) -> None:
+    """Count the final Markdown exactly. Should it run over the budget (the estimate is a sum
+    of parts and should not, unless the ids of the rules left out alone overflow it), name
+    fewer of those rules (the JSON lists them all), then back out the last steps."""
+    markdown = render.render_brief(brief)
+    actual = count_markdown(markdown)
+    rules_cut = sum(1 for c in brief.cut if c.rule)
+    while actual > brief.request.budget:
+        listed = rules_cut if brief.rules_listed < 0 else brief.rules_listed
+        if listed > 0:
+            brief.rules_listed = max(listed - max((actual - brief.request.budget) // 4, 1), 0)
+        elif plan.back_out():
+            brief.entries = _load_order(snap, plan.entries)
+            brief.cut, brief.cut_omitted = plan.cut, plan.cut_omitted
+            brief.missing, brief.not_loaded = plan.missing, plan.visible_not_loaded()
+            brief.stale_warnings = [
+                StaleWarning(id=e.id, reason=reason) for e in brief.entries for reason in e.stale
+            ]
+            brief.truncated = True
+            rules_cut = sum(1 for c in brief.cut if c.rule)
+        else:
+            break  # the skeleton alone (headings, local facts, the contract) is over budget
+        markdown = render.render_brief(brief)
+        actual = count_markdown(markdown)
+    brief.token_estimate = actual
+    brief._markdown = markdown
 
 
 def _load_order(snap: Snapshot, included: dict[str, BriefEntry]) -> list[BriefEntry]:
-    """Dependencies before the pages that need them; otherwise in the order they were chosen."""
+    """Dependencies before the pages that need them; otherwise in the order they went in."""
     order: list[BriefEntry] = []
     placed: set[str] = set()
     visiting: set[str] = set()
@@ -517,3 +373,61 @@ def _load_order(snap: Snapshot, included: dict[str, BriefEntry]) -> list[BriefEn
     for page_id in included:
         place(page_id)
     return order
+
+
+# --- local facts --------------------------------------------------------------------------------
+
+
+def _local_versions(
+    local: LocalFacts | None, named: list[str], pages: list
+) -> dict[str, LocalVersion]:
+    """Every direct dependency, plus lockfile entries the request or a selected page names."""
+    if local is None:
+        return {}
+    out = {entry.name: entry for entry in local.direct().values()}
+    names = dict.fromkeys(named)
+    for page in pages:
+        if page.applies_to is not None and page.applies_to.library:
+            names.update(dict.fromkeys(page.applies_to.values("library")))
+    for name in names:
+        entry = local.get(name)
+        if entry is not None:
+            out[entry.name] = entry
+    return dict(sorted(out.items(), key=lambda item: item[0].lower()))
+
+
+def _versions_shown(brief: Brief) -> int:
+    """How many direct dependencies the brief does not name fit VERSIONS_SHARE of the budget
+    (-1: all of them); the rest are counted in one line and listed in the JSON."""
+    every = render.version_lines(brief)
+    if sum(count_tokens(line) for line in every) <= VERSIONS_SHARE * brief.request.budget:
+        return -1
+    named = {n.lower() for n in brief.named_libraries}
+    others = [v for v in brief.local_versions.values() if v.direct and v.name.lower() not in named]
+    allowance = VERSIONS_SHARE * brief.request.budget
+    shown = 0
+    for v in others:
+        allowance -= count_tokens(render.version_line(v, False))
+        if allowance < 0:
+            break
+        shown += 1
+    return shown
+
+
+# --- request plumbing ----------------------------------------------------------------------------
+
+
+def _repo(req: BriefRequest) -> Path | None:
+    if req.repo is None:
+        return None
+    path = Path(req.repo).expanduser().resolve()
+    if not path.is_dir():
+        raise UsageError(f"repository {req.repo!r} is not a directory", field="repo")
+    return path
+
+
+def _git_root(start: Path) -> Path:
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return start

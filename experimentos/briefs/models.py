@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from experimentos.errors import UsageError
 from experimentos.repofacts.facts import LocalVersion, ManifestProblem
 
 Boundary = Literal["decision_capable", "domain_context", "evidence_only"]
 BOUNDARIES: tuple[Boundary, ...] = ("decision_capable", "domain_context", "evidence_only")
+# How much of a page the Markdown shows: all of it; its rule statement (the summary) only; or a
+# reference (heading and status line) with the summary left out for the budget.
+Form = Literal["full", "line", "ref"]
 CONTEXT_VERSION = "agent_work_context.v1"
 BRIEF_ID_RE = re.compile(r"^brief\.[0-9a-f]{16}$")
 MAX_TASK_CHARS = 8000
@@ -93,16 +96,26 @@ class BriefEntry(BaseModel):
     boundary: Boundary
     role: Literal["selected", "dependency"]
     score: float = 0.0
-    reasons: list[str] = Field(default_factory=list)  # why it was chosen
+    reasons: list[str] = Field(default_factory=list)  # why it was chosen (--explain)
     required_by: list[str] = Field(default_factory=list)  # for dependencies
     depends_on: list[str] = Field(default_factory=list)
-    rule: str = ""  # the page's `## Rule` section, shortened
+    rule: str = ""  # a decision rule's `## Rule` section, whole ("" without one)
+    # For a decision rule, instructions; for any other page, what the page claims (unverified).
     required_checks: list[str] = Field(default_factory=list)
     forbidden_actions: list[str] = Field(default_factory=list)
     stale: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # always shown: why it is not a rule, scope
+    trust: str = ""  # one line: why this page is a rule, background, or only evidence
+    conflict_with: list[str] = Field(default_factory=list)  # decision rules it contradicts
     path: str
-    compact: bool = False  # shown as a reference only (a dependency, when the budget is tight)
-    tokens: int = 0
+    form: Form = "full"
+    compact: bool = False  # form == "ref" (kept for readers of the JSON)
+    tokens: int = 0  # of its Markdown block as shown
+
+    @property
+    def rule_statement(self) -> str:
+        """What the brief gives as the rule: the `## Rule` section, or the summary."""
+        return self.rule if self.form == "full" and self.rule else self.summary
 
 
 class Excluded(BaseModel):
@@ -120,6 +133,7 @@ class Cut(BaseModel):
     title: str
     tokens: int
     reason: str
+    rule: bool = False  # a decision rule that did not fit: always listed in the Markdown
 
 
 class MissingDependency(BaseModel):
@@ -127,9 +141,33 @@ class MissingDependency(BaseModel):
     target: str
 
 
+class NotLoaded(BaseModel):
+    """A dependency the closure did not load because it lies beyond the requested depth."""
+
+    id: str
+    required_by: str
+    depth: int  # the --depth that stopped it
+
+
 class StaleWarning(BaseModel):
     id: str
     reason: str
+
+
+class Conflict(BaseModel):
+    """Two decision-capable pages that contradict each other; the brief applies neither."""
+
+    pages: list[str]  # the pair, sorted
+    via: str | None = None  # the accepted page one contradicts and the other rests on
+    reason: str
+
+
+class KnowledgeWarning(BaseModel):
+    """A problem of the knowledge base that changed this brief (the code is `check`'s)."""
+
+    id: str
+    code: str
+    message: str
 
 
 class Brief(BaseModel):
@@ -142,23 +180,39 @@ class Brief(BaseModel):
     notice: str = ""
     entries: list[BriefEntry] = Field(default_factory=list)  # in the required load order
     excluded: list[Excluded] = Field(default_factory=list)
-    cut: list[Cut] = Field(default_factory=list)
+    cut: list[Cut] = Field(default_factory=list)  # every rule left out, and the first others
+    cut_omitted: int = 0  # further pages left out for the budget, counted, not listed
     missing: list[MissingDependency] = Field(default_factory=list)
+    not_loaded: list[NotLoaded] = Field(default_factory=list)
     stale_warnings: list[StaleWarning] = Field(default_factory=list)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    warnings: list[KnowledgeWarning] = Field(default_factory=list)
+    # Every direct dependency of the root manifests, plus lockfile entries the brief names.
     local_versions: dict[str, LocalVersion] = Field(default_factory=dict)
+    named_libraries: list[str] = Field(default_factory=list)  # by --library or the task text
+    unknown_libraries: list[str] = Field(default_factory=list)  # named, not declared
     manifests: list[str] = Field(default_factory=list)
     manifest_problems: list[ManifestProblem] = Field(default_factory=list)
     tokenizer: str
-    token_estimate: int = 0
+    token_estimate: int = 0  # tokens of the whole Markdown (render_brief), as `tokenizer` counts
     truncated: bool = False
     run_id: str | None = None
+    # Direct dependencies not named by the brief that the Markdown lists (-1: all of them).
+    versions_shown: int = Field(default=-1, exclude=True)
+    # Rules left out that the Markdown names (-1: all; fewer only when even the ids overflow).
+    rules_listed: int = Field(default=-1, exclude=True)
+    _markdown: str | None = PrivateAttr(default=None)  # as counted by the compiler
 
     def by_boundary(self, boundary: Boundary) -> list[BriefEntry]:
         return [e for e in self.entries if e.boundary == boundary]
 
     def agent_work_context(self) -> dict:
-        """`agent_work_context.v1`, exactly the keys DESIGN.md lists."""
+        """`agent_work_context.v1`: the keys DESIGN.md lists, then `conflicts` and
+        `knowledge_warnings` (added by the trust rules; readers of v1 may ignore them)."""
         decision = self.by_boundary("decision_capable")
+        # Instructions come from decision rules only (evidence never instructs); the structured
+        # form carries a rule's checks and forbidden actions even when the Markdown, short of
+        # budget, shows only its one-line statement.
         checks = _unique(c for e in decision for c in e.required_checks)
         forbidden = _unique(a for e in decision for a in e.forbidden_actions)
         evidence = self.by_boundary("evidence_only")
@@ -173,7 +227,7 @@ class Brief(BaseModel):
                 {
                     "id": e.id,
                     "title": e.title,
-                    "rule": e.rule or e.summary,
+                    "rule": e.rule_statement,
                     "required_checks": e.required_checks,
                     "forbidden_actions": e.forbidden_actions,
                 }
@@ -211,6 +265,8 @@ class Brief(BaseModel):
             },
             "token_estimate": self.token_estimate,
             "truncated": self.truncated,
+            "conflicts": [c.model_dump() for c in self.conflicts],
+            "knowledge_warnings": [w.model_dump() for w in self.warnings],
         }
 
 

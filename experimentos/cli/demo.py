@@ -34,6 +34,7 @@ class DemoResult:
     knowledge_boundaries: dict[str, list[str]] = field(default_factory=dict)
     local_versions: dict[str, str] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)  # page id -> why a rule / only evidence
     run_id: str = ""
     run_complete: bool = False
     run_steps: dict[str, str] = field(default_factory=dict)
@@ -174,8 +175,14 @@ def _brief(workspace: Workspace, root: Path, result: DemoResult, echo: Callable)
         k: v.locked or v.declared or "" for k, v in brief.local_versions.items()
     }
     result.excluded = [x.id for x in brief.excluded]
+    result.why = {e.id: e.trust for e in brief.entries}
     for line in render_brief(brief).splitlines():
         echo(f"   {line}" if line else "")
+    echo("   Why each page is a rule, background or only evidence (brief --explain says more):")
+    for entry in brief.entries:
+        echo(f"   - {entry.id}: {entry.trust}")
+    for excluded in brief.excluded[:5]:
+        echo(f"   - {excluded.id}: excluded: {'; '.join(excluded.reasons)}")
     return fixture, request
 
 

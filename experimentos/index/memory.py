@@ -23,16 +23,17 @@ _COLUMNS = ["page_id", "type", "title", "status", "heading", "text"]
 
 @dataclass
 class Vectors:
-    version: int
+    version: Any  # the index manifest's stamp when loaded (every sync rewrites it)
     matrix: np.ndarray  # (rows, dim), unit length
     rows: list[dict[str, Any]]
 
 
 def load(index: Index, table: Any) -> Vectors | None:
-    """The table's vectors in memory (reused while the table version is unchanged)."""
+    """The table's vectors in memory, reused while the index manifest is unchanged (every sync
+    that changes a table rewrites it last), so a warm query asks LanceDB nothing."""
     import numpy as np
 
-    version = table.version
+    version = index._meta_stamp() or table.version
     cached: Vectors | None = getattr(index, "_memory", None)
     if cached is not None and cached.version == version:
         return cached

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,22 +150,10 @@ def _vector(index: Index, vector: Any, where: str | None, depth: int) -> list[di
 
 def _hybrid(index: Index, query: str, where: str | None, depth: int, limit: int) -> list[SearchHit]:
     # Full-text search runs while the query is embedded; the two page rankings are fused.
-    fts_rows: list[dict] = []
-    errors: list[BaseException] = []
-
-    def run_fts() -> None:
-        try:
-            fts_rows.extend(_fts(index, query, where, depth))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            errors.append(exc)
-
-    worker = threading.Thread(target=run_fts)
-    worker.start()
+    pending = _workers().submit(_fts, index, query, where, depth)
     vector = index.embedder.embed_query(query)
     vec_pages = [rows[0] for rows in _group(_vector(index, vector, where, depth))]
-    worker.join()
-    if errors:
-        raise errors[0]
+    fts_rows = pending.result()  # re-raises the full-text search's error here
     fts_scores = [(row["page_id"], row["_score"]) for row in fts_rows]
     vec_scores = [(row["page_id"], 1.0 - row["_distance"]) for row in vec_pages]
     if index.workspace.config.index.fusion == "rrf":
@@ -181,6 +170,19 @@ def _hybrid(index: Index, query: str, where: str | None, depth: int, limit: int)
         else:
             hits.append(_chunk_hit(by_vec[pid], fused[pid], query))
     return hits
+
+
+_WORKERS: ThreadPoolExecutor | None = None
+_WORKERS_LOCK = threading.Lock()
+
+
+def _workers() -> ThreadPoolExecutor:
+    """Threads kept for full-text queries: starting one per query costs more than the query."""
+    global _WORKERS
+    with _WORKERS_LOCK:
+        if _WORKERS is None:
+            _WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="experimentos-fts")
+        return _WORKERS
 
 
 def convex_fusion(*ranked: list[tuple[str, float]], weights: tuple[float, ...] = ()) -> dict:

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ OPTIMIZE_EVERY = 20  # syncs with changes between compactions
 # opened one a moment ago can finish.
 VERSION_RETENTION_SECONDS = 60
 _DELETE_BATCH = 400
+STAT_SETTLE_NS = 2_000_000_000  # a file's stat is trusted once its mtime is this old
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -86,10 +87,12 @@ class Index:
 
     def __init__(self, workspace: Workspace, choice: EmbedderChoice | None = None):
         self.workspace = workspace
-        self.choice = choice or resolve_embedder(workspace.config.index)
+        self.choice = choice or resolve_embedder(workspace.config.index, workspace.root / STATE_DIR)
         self.dir = workspace.root / STATE_DIR / "index"
         self._db = None
         self._tables: dict[str, Any] = {}
+        self._seen: dict[str, tuple | None] = {}  # meta.json stamp at each table's last checkout
+        self._meta_cache: tuple[tuple | None, dict] | None = None  # (stamp, manifest)
         self.warm = False  # a long-lived process: keep vectors in memory (see index.memory)
 
     # --- identity -----------------------------------------------------------------------------
@@ -129,9 +132,21 @@ class Index:
             db = self._connect()
             if name in db.list_tables().tables:
                 table = self._tables[name] = db.open_table(name)
-        else:
+                self._seen[name] = self._meta_stamp()
+        elif not self.warm or self._seen.get(name) != (stamp := self._meta_stamp()):
+            # Every sync that changes a table rewrites meta.json last: while it is unchanged, a
+            # warm process already reads the latest version and skips the round trip.
             table.checkout_latest()
+            if self.warm:
+                self._seen[name] = stamp
         return table
+
+    def _meta_stamp(self) -> tuple | None:
+        try:
+            st = os.stat(self._meta_path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def _schema(self, name: str):  # noqa: ANN202
         import pyarrow as pa
@@ -171,6 +186,9 @@ class Index:
 
     def _read_meta(self) -> tuple[dict | None, str]:
         """(meta, why it cannot be used) — why is empty when the meta fits this configuration."""
+        cached, self._meta_cache = self._meta_cache, None  # a sync may change it: taken, not lent
+        if cached is not None and cached[0] is not None and cached[0] == self._meta_stamp():
+            return cached[1], ""  # what this process wrote or read last, and nobody changed
         try:
             raw = read_regular(self.workspace.root, f"{STATE_DIR}/index/meta.json")
             meta = json.loads(raw.decode("utf-8"))
@@ -189,23 +207,50 @@ class Index:
     def _write_meta(self, meta: dict) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".meta.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(meta, handle)
+            handle.write(json.dumps(meta))  # dumps uses the C encoder; dump(handle) does not
         os.replace(tmp, self._meta_path)
+        self._meta_cache = (self._meta_stamp(), meta)
 
     # --- sync ---------------------------------------------------------------------------------
 
-    def _page_files(self, problems: list[Problem]) -> dict[str, bytes]:
-        """Root-relative path -> bytes of every page file. Links that leave the root or loop,
-        and files that are not regular, are never opened: they land in `problems`."""
+    def _read_pages(self, paths: list[str], problems: list[Problem]) -> dict[str, bytes]:
+        """Root-relative path -> bytes of those page files that exist (read as safely as
+        `_page_files` reads them)."""
         root = self.workspace.root
         out: dict[str, bytes] = {}
+        for rel in paths:
+            if id_for_path(rel) is None:
+                continue
+            try:
+                out[rel] = read_regular(root, rel)
+            except NotFound:  # deleted
+                continue
+            except UnsafePath as exc:
+                problems.append(Problem(path=rel, code=exc.code, message=exc.message))
+        return out
+
+    def _page_files(
+        self, problems: list[Problem], indexed: dict[str, dict]
+    ) -> tuple[dict[str, bytes], set[str], dict[str, list[int]]]:
+        """(root-relative path -> bytes of every page file whose stat differs from the one the
+        manifest recorded; the paths whose stat matches, not read; every file's stat). Links
+        that leave the root or loop, and files that are not regular, are never opened: they
+        land in `problems`."""
+        root = self.workspace.root
+        out: dict[str, bytes] = {}
+        same: set[str] = set()
+        stats: dict[str, list[int]] = {}
         for directory in sorted(PAGE_DIRS):
             listing = list_files(root, directory)
             problems.extend(
                 p for p in listing.problems if p.path == directory or id_for_path(p.path)
             )
-            for rel in listing.paths:
+            for rel, st in listing.files:
                 if id_for_path(rel) is None:
+                    continue
+                stats[rel] = [st.st_mtime_ns, st.st_size, st.st_ino]
+                if indexed.get(rel, {}).get("stat") == stats[rel]:
+                    same.add(rel)  # as indexed: no need to read and hash it again
                     continue
                 try:
                     out[rel] = read_regular(root, rel)
@@ -213,22 +258,32 @@ class Index:
                     continue
                 except UnsafePath as exc:
                     problems.append(Problem(path=rel, code=exc.code, message=exc.message))
-        return out
+        return out, same, stats
 
-    def sync(self, rebuild: bool = False, progress: Progress | None = None) -> SyncSummary:
-        """Bring the index in line with the page files; returns what changed."""
+    def sync(
+        self,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        changed: Collection[str] | None = None,
+    ) -> SyncSummary:
+        """Bring the index in line with the page files; returns what changed.
+
+        `changed`: the page paths that changed since this process last synced (a warm process
+        knows them from its file watcher); only those are read and hashed. None reads all."""
         started = time.perf_counter()
         # One syncing process at a time; a second one waits, then finds little to do.
         with state_lock(self.workspace.root, "index.lock"):
             self._check_dir()
-            summary = self._sync_locked(rebuild, progress)
+            summary = self._sync_locked(rebuild, progress, changed)
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
-    def _sync_locked(self, rebuild: bool, progress: Progress | None) -> SyncSummary:
+    def _sync_locked(
+        self, rebuild: bool, progress: Progress | None, changed: Collection[str] | None
+    ) -> SyncSummary:
         meta, why = (None, "rebuild requested") if rebuild else self._read_meta()
         try:
-            return self._sync_once(meta, why, progress)
+            return self._sync_once(meta, why, progress, changed)
         except (OSError, ValueError, RuntimeError) as exc:  # LanceDB's errors: rebuild, not trust
             if meta is None:
                 raise
@@ -237,7 +292,13 @@ class Index:
                 why = f"index rows do not match its manifest ({exc})"
             return self._sync_once(None, why, progress)
 
-    def _sync_once(self, meta: dict | None, why: str, progress: Progress | None) -> SyncSummary:
+    def _sync_once(
+        self,
+        meta: dict | None,
+        why: str,
+        progress: Progress | None,
+        changed_paths: Collection[str] | None = None,
+    ) -> SyncSummary:
         summary = SyncSummary(mode=self.mode)
         if self.embedder is None:
             summary.notice = f"full-text only: {self.choice.reason}"
@@ -255,12 +316,32 @@ class Index:
                 "syncs_since_optimize": 0,
             }
 
-        files = self._page_files(summary.problems)
         indexed: dict[str, dict] = meta["pages"]
+        stats: dict[str, list[int]] = {}
+        if changed_paths is None or summary.rebuilt:
+            files, same, stats = self._page_files(summary.problems, indexed)
+            deleted = sorted(set(indexed) - set(files) - same)
+            summary.unchanged = len(files) + len(same)
+        else:  # only what the caller saw change; every other page is as the manifest says
+            files = self._read_pages(sorted(changed_paths), summary.problems)
+            deleted = sorted(rel for rel in changed_paths if rel in indexed and rel not in files)
+            summary.unchanged = len(indexed) - len(deleted) + len(set(files) - set(indexed))
         hashes = {rel: hashlib.sha256(raw).hexdigest() for rel, raw in files.items()}
         changed = [rel for rel in sorted(files) if indexed.get(rel, {}).get("hash") != hashes[rel]]
-        deleted = sorted(set(indexed) - set(files))
-        summary.unchanged = len(files) - len(changed)
+        summary.unchanged -= len(changed)
+        # A file is trusted unchanged by its stat next time only if it is old enough that a
+        # write within the same clock tick cannot hide behind an equal stat (as git does).
+        settled = time.time_ns() - STAT_SETTLE_NS
+        fresh_stats = {
+            rel: stat for rel, stat in stats.items() if rel in files and stat[0] < settled
+        }
+        restat = [
+            rel
+            for rel in fresh_stats
+            if rel not in changed
+            and rel in indexed
+            and indexed[rel].get("stat") != fresh_stats[rel]
+        ]
 
         docs: dict[str, Page] = {}
         for rel in changed:
@@ -290,6 +371,10 @@ class Index:
                 indexed.pop(rel, None)
             for rel, page in docs.items():
                 indexed[rel] = {"hash": hashes[rel], "id": page.id, "body": _body_hash(page)}
+                if rel in fresh_stats:
+                    indexed[rel]["stat"] = fresh_stats[rel]
+            for rel in restat:
+                indexed[rel]["stat"] = fresh_stats[rel]
             meta["syncs_since_optimize"] = meta.get("syncs_since_optimize", 0) + 1
             if summary.rebuilt or meta["syncs_since_optimize"] >= OPTIMIZE_EVERY:
                 self._optimize()
@@ -301,8 +386,12 @@ class Index:
             if meta["counts"][PAGES] != len(indexed):
                 raise _Mismatch(f"{meta['counts'][PAGES]} page rows for {len(indexed)} pages")
             self._write_meta(meta)
-        elif summary.rebuilt:
+        elif summary.rebuilt or restat:
+            for rel in restat:  # read and found unchanged: remember its stat
+                indexed[rel]["stat"] = fresh_stats[rel]
             self._write_meta(meta)
+        else:
+            self._meta_cache = (self._meta_stamp(), meta)  # unchanged: keep it for next time
         counts = meta.get("counts", {})
         summary.pages, summary.chunks = counts.get(PAGES, 0), counts.get(CHUNKS, 0)
         return summary

@@ -5,8 +5,10 @@ Codes (stable; tools match on them):
            frontmatter-too-large, frontmatter-not-mapping, yaml-error, yaml-alias,
            yaml-duplicate-key, yaml-tag, schema, read-error, symlink-outside-root,
            symlink-loop, not-a-regular-file, id-path-mismatch, duplicate-id,
-           dangling-reference, dependency-cycle, review-missing
+           dangling-reference, dependency-cycle, review-missing, supersede-by-evidence,
+           contradiction
   warnings review-expired, unknown-file
+The review rules (what makes a page decision-capable) live in experimentos/knowledge/trust.py.
 Experiments, tests, runs and event logs are checked too (codes: experimentos/lab/check.py).
 """
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 
 from experimentos.knowledge.graph import BODY_LINK, DEPENDS_ON, Graph, is_page_ref
 from experimentos.knowledge.models import DECISION_TYPES, Page, Problem, Status
+from experimentos.knowledge.trust import conflicts, invalid_supersessions
 from experimentos.store import Workspace, id_for_path
 from experimentos.store.workspace import Scan
 
@@ -100,7 +103,35 @@ def check_scan(scan: Scan, today: dt.date | None = None) -> CheckReport:
         )
     for page in pages.values():
         problems.extend(_review_problems(page, paths[page.id], pages, today))
+    problems.extend(trust_problems(pages, paths, today))
     return CheckReport(pages=len(scan.documents), problems=problems)
+
+
+def trust_problems(
+    pages: dict[str, Page], paths: dict[str, str], today: dt.date | None = None
+) -> list[Problem]:
+    """`supersede-by-evidence` and `contradiction`: knowledge that would let evidence override a
+    reviewed rule, or two reviewed rules that cannot both be followed."""
+    out = [
+        Problem(
+            path=paths[s.source],
+            field="supersedes",
+            code="supersede-by-evidence",
+            message=s.message,
+        )
+        for s in invalid_supersessions(pages, today)
+    ]
+    for conflict in conflicts(pages, today):
+        out.append(
+            Problem(
+                path=paths[conflict.declared_by],
+                field="contradicts",
+                code="contradiction",
+                message=f"{conflict.message}; both are accepted, reviewed rules: "
+                "deprecate, supersede or narrow one of them",
+            )
+        )
+    return out
 
 
 def _review_problems(

@@ -46,10 +46,21 @@ class Closure:
     root: str
     nodes: list[ClosureNode] = field(default_factory=list)  # breadth-first, root first
     missing: list[Edge] = field(default_factory=list)  # edges whose target is not a page
+    # Edges the depth limit stopped: from a page at the last level to one not loaded.
+    beyond: list[Edge] = field(default_factory=list)
 
     @property
     def ids(self) -> list[str]:
         return [n.id for n in self.nodes]
+
+
+def page_edges(page: Page) -> list[Edge]:
+    """The edges a page declares: its frontmatter edges, then its body links."""
+    out = [
+        Edge(page.id, target, kind) for kind, targets in page.edges().items() for target in targets
+    ]
+    out += [Edge(page.id, target, BODY_LINK) for target in body_links(page.body)]
+    return out
 
 
 class Graph:
@@ -61,11 +72,31 @@ class Graph:
         self.outgoing: dict[str, list[Edge]] = defaultdict(list)
         self.incoming: dict[str, list[Edge]] = defaultdict(list)
         for page in pages.values():
-            for kind, targets in page.edges().items():
-                for target in targets:
-                    self._add(Edge(page.id, target, kind))
-            for target in body_links(page.body):
-                self._add(Edge(page.id, target, BODY_LINK))
+            for edge in page_edges(page):
+                self._add(edge)
+
+    @classmethod
+    def updated(cls, previous: Graph, pages: dict[str, Page], changed: set[str]) -> Graph:
+        """The graph of `pages`, built from `previous` (the graph before the pages whose ids
+        are in `changed` were edited, added or removed): only their edges are recomputed."""
+        graph = cls.__new__(cls)
+        graph.pages = pages
+        # Shallow copies: the lists are shared with `previous` and are replaced, never changed.
+        graph.outgoing = defaultdict(list, previous.outgoing)
+        graph.incoming = defaultdict(list, previous.incoming)
+        for page_id in changed:
+            for edge in graph.outgoing.pop(page_id, []):
+                kept = [e for e in graph.incoming.get(edge.target, []) if e.source != page_id]
+                graph.incoming[edge.target] = kept
+        for page_id in changed:
+            if page_id in pages:
+                edges = page_edges(pages[page_id])
+                graph.outgoing[page_id] = edges
+                for edge in edges:
+                    graph.incoming[edge.target] = [*graph.incoming.get(edge.target, []), edge]
+        # The edge list in page order, as a fresh build would make it.
+        graph.edges = [e for pid in pages for e in graph.outgoing.get(pid, [])]
+        return graph
 
     def _add(self, edge: Edge) -> None:
         self.edges.append(edge)
@@ -83,9 +114,11 @@ class Graph:
         result = Closure(root=root, nodes=[ClosureNode(root, 0, None)])
         seen = {root}
         queue = deque([(root, 0)])
+        stopped: list[str] = []
         while queue:
             current, level = queue.popleft()
             if depth is not None and level >= depth:
+                stopped.append(current)
                 continue
             for edge in self.outgoing.get(current, []):
                 if edge.kind not in kinds:
@@ -98,6 +131,10 @@ class Graph:
                 seen.add(edge.target)
                 result.nodes.append(ClosureNode(edge.target, level + 1, current))
                 queue.append((edge.target, level + 1))
+        for current in stopped:
+            for edge in self.outgoing.get(current, []):
+                if edge.kind in kinds and edge.target in self.pages and edge.target not in seen:
+                    result.beyond.append(edge)
         return result
 
     def reverse(

@@ -304,6 +304,8 @@ class Page(_Model):
 
     @property
     def decision_capable(self) -> bool:
+        """Accepted and of a type that can decide. Deciding also takes a complete review that
+        has not expired: experimentos.knowledge.trust.decision_capable checks all of it."""
         return self.status is Status.accepted and self.type in DECISION_TYPES
 
     def edges(self) -> dict[str, list[str]]:

@@ -44,6 +44,7 @@ class LocalVersion(BaseModel):
     declared: str | None = None
     locked: str | None = None
     source: str
+    direct: bool = False  # declared by a root manifest (not only a lockfile's transitive entry)
 
 
 class ManifestProblem(BaseModel):
@@ -64,6 +65,10 @@ class LocalFacts(BaseModel):
     def get(self, name: str) -> LocalVersion | None:
         """The entry for `name`, whichever ecosystem's spelling it is given in."""
         return self.versions.get(npm_key(name)) or self.versions.get(python_key(name))
+
+    def direct(self) -> dict[str, LocalVersion]:
+        """The dependencies the root manifests declare, by key (lockfile-only entries left out)."""
+        return {key: entry for key, entry in self.versions.items() if entry.direct}
 
 
 def npm_key(name: str) -> str:
@@ -104,6 +109,7 @@ class _Collector:
         entry = self._entry(name, ecosystem, source)
         if entry is None:
             return
+        entry.direct = True
         if entry.declared is None:
             entry.declared = declared
         if pin and entry.locked is None:

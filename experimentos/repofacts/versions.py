@@ -267,6 +267,9 @@ class Match(BaseModel):
     applies: bool
     matched: list[str] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)
+    # Libraries of the page the request names but the repository's manifests do not declare
+    # (a vendored SDK, say): unknown, so the page is kept, with a note.
+    undeclared: list[str] = Field(default_factory=list)
 
 
 Verdict = tuple[bool | None, str]  # True matched, False excluded, None unknown; and why
@@ -282,13 +285,16 @@ def applies(applies_to: AppliesTo | None, context: MatchContext) -> Match:
         if wanted := applies_to.values(key):
             verdicts.append((key, _check_text(key, wanted, getattr(context, key))))
     libraries = applies_to.values("library")
+    undeclared: list[str] = []
     if libraries:
         verdicts.append(("library", _check_library(libraries, context)))
+        if verdicts[-1][1][0] is None:
+            undeclared = _undeclared(libraries, context)
     if applies_to.versions:
         verdicts.append(("versions", _check_versions(applies_to.versions, libraries, context)))
     if applies_to.paths:
         verdicts.append(("paths", _check_paths(applies_to.paths, context.files)))
-    match = Match(applies=all(v is not False for _, (v, _) in verdicts))
+    match = Match(applies=all(v is not False for _, (v, _) in verdicts), undeclared=undeclared)
     for key, (verdict, reason) in verdicts:
         if verdict:
             match.matched.append(key)
@@ -306,11 +312,22 @@ def _check_text(key: str, wanted: list[str], actual: str | None) -> Verdict:
     return False, f"page is for {shown}, not {actual}"
 
 
+def _undeclared(wanted: list[str], context: MatchContext) -> list[str]:
+    known = {python_key(name) for name in context.libraries}
+    return [name for name in wanted if python_key(name) in known]
+
+
 def _check_library(wanted: list[str], context: MatchContext) -> Verdict:
     local = context.local
-    known = {python_key(name) for name in context.libraries}
-    if any(python_key(name) in known or (local and local.get(name)) for name in wanted):
+    if local is not None and any(local.get(name) for name in wanted):
         return True, ""
+    if named := _undeclared(wanted, context):
+        if local is None or not local.manifests:
+            return True, ""  # no manifests to contradict the request
+        return None, (
+            f"unknown ({' | '.join(named)} is named in the request but not declared by this "
+            "repository's manifests: vendored, or installed another way?)"
+        )
     names = " | ".join(wanted)
     if local is not None and local.problems:
         return None, f"unknown ({names} not found, but some manifests could not be read)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import PurePosixPath
 
 from experimentos.errors import UnsafeId, UsageError
@@ -62,8 +63,10 @@ def page_path(page_id: str) -> PurePosixPath:
     return PurePosixPath(TYPE_LAYOUT[page_type][1]) / f"{slug}.md"
 
 
+@functools.lru_cache(maxsize=65536)
 def id_for_path(relpath: str | PurePosixPath) -> str | None:
-    """The id a relative path implies, or None when the path is not a page location."""
+    """The id a relative path implies, or None when the path is not a page location
+    (memoised: every scan asks this for every file, and the answer never changes)."""
     rel = PurePosixPath(relpath)
     if rel.suffix != ".md":
         return None

@@ -30,6 +30,7 @@ _IN_DELETE = 0x00000200
 _IN_DELETE_SELF = 0x00000400
 _IN_MOVE_SELF = 0x00000800
 _IN_Q_OVERFLOW = 0x00004000
+_IN_ISDIR = 0x40000000
 _IN_IGNORED = 0x00008000
 _IN_NONBLOCK = 0o4000
 _IN_CLOEXEC = 0o2000000
@@ -57,7 +58,11 @@ def _watched_dirs(root: Path) -> list[Path]:
 
 class ChangeWatcher:
     """`changed()` is True on the first call and whenever a page file or the config may have
-    changed since the previous call. It may say True without a change, never False after one."""
+    changed since the previous call. It may say True without a change, never False after one.
+
+    After a call, `changed_files` holds the root-relative page paths the kernel named since the
+    previous call, or None when that is not known (the first call, the stat fallback, a queue
+    overflow, anything outside the page directories): then the caller rescans everything."""
 
     def __init__(self, root: Path, *, use_inotify: bool = True):
         self.root = Path(root)
@@ -66,6 +71,7 @@ class ChangeWatcher:
         self._watches: dict[int, Path] = {}
         self._fingerprint: tuple | None = None
         self._first = True
+        self.changed_files: set[str] | None = None
         if use_inotify and sys.platform.startswith("linux"):
             self._start_inotify()
 
@@ -74,14 +80,17 @@ class ChangeWatcher:
         return "inotify" if self._fd is not None else "stat"
 
     def changed(self) -> bool:
+        self.changed_files = set()
         if self._fd is not None:
             changed = self._drain()
         else:
             fingerprint = self._stat_fingerprint()
             changed = fingerprint != self._fingerprint
             self._fingerprint = fingerprint
+            self.changed_files = None
         if self._first:
             self._first = False
+            self.changed_files = None
             return True
         return changed
 
@@ -131,6 +140,7 @@ class ChangeWatcher:
                 break
             except OSError:
                 self.close()
+                self.changed_files = None
                 return True
             if not data:
                 break
@@ -142,21 +152,34 @@ class ChangeWatcher:
                 name = raw.rstrip(b"\0").decode("utf-8", "surrogateescape")
                 if mask & _IN_Q_OVERFLOW:
                     changed = rewatch = True
+                    self.changed_files = None
                     continue
                 if mask & (_IN_IGNORED | _IN_DELETE_SELF | _IN_MOVE_SELF):
                     self._watches.pop(wd, None)
                     changed = rewatch = True
+                    self.changed_files = None
                     continue
                 directory = self._watches.get(wd)
                 if directory is None:
                     continue
                 if self._relevant(directory, name):
                     changed = True
+                    self._note(directory, name, mask)
                     if mask & (_IN_CREATE | _IN_MOVED_TO):
                         rewatch = True
         if rewatch and self._fd is not None:
             self._add_watches()
         return changed
+
+    def _note(self, directory: Path, name: str, mask: int) -> None:
+        """Remember which page file an event names; anything else makes the set unknown."""
+        if self.changed_files is None:
+            return
+        rel = directory.relative_to(self.root).as_posix() if directory != self.root else ""
+        if rel in PAGE_DIRS and not mask & _IN_ISDIR and name.endswith(".md"):
+            self.changed_files.add(f"{rel}/{name}")
+        else:
+            self.changed_files = None
 
     def _relevant(self, directory: Path, name: str) -> bool:
         if directory == self.root:

@@ -1,0 +1,257 @@
+"""Select what a brief may hold: candidates from search and scope, what applies, and why.
+
+Candidates are the hybrid search hits on the task (plus the named libraries) and every page
+whose `appliesTo` positively matches the request. A candidate that is rejected, deprecated or
+superseded (by a decision-capable page; a `supersedes` edge from anything else is ignored with
+a warning), or whose scope contradicts the request, is excluded with its reasons. The rest is
+ranked: relative search score + matched scope keys + priors by type, status and confidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from experimentos.briefs.models import BriefRequest, Excluded, KnowledgeWarning
+from experimentos.knowledge.live import TEXT_KEYS, Live, Snapshot
+from experimentos.knowledge.models import Page, PageType, Status
+from experimentos.knowledge.trust import RETIRED, decision_capable, not_decision_capable_why
+from experimentos.repofacts.facts import LocalFacts, python_key
+from experimentos.repofacts.mentions import mentioned
+from experimentos.repofacts.versions import MatchContext, applies, exact_version, path_matches
+
+SEARCH_LIMIT = 12
+# A page found only by search must score at least this share of the best hit to be selected.
+MIN_RELATIVE_SCORE = 0.35
+KEY_WEIGHT = {
+    "library": 0.6,
+    "versions": 0.3,
+    "paths": 0.6,
+    "agent": 0.3,
+    "model": 0.3,
+    "toolchain": 0.3,
+    "repo_type": 0.3,
+}
+UNDECLARED_WEIGHT = 0.3  # the page's library is named in the request, not declared here
+TYPE_WEIGHT = {
+    PageType.policy: 0.3,
+    PageType.intervention: 0.25,
+    PageType.failure: 0.2,
+    PageType.knowledge_card: 0.15,
+    PageType.claim: 0.1,
+    PageType.source: 0.05,
+}
+CONFIDENCE_WEIGHT = {"high": 0.1, "medium": 0.05, "low": 0.0}
+ACCEPTED_WEIGHT = 0.2
+
+
+@dataclass
+class Candidate:
+    page: Page
+    rank: int | None = None  # 1-based search rank
+    relative: float = 0.0  # search score / best search score
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown with the page whatever the form
+
+
+def named_libraries(
+    req: BriefRequest, local: LocalFacts | None, snap: Snapshot
+) -> tuple[list[str], list[str]]:
+    """(libraries the request names: `--library` plus those the task text mentions among the
+    repository's direct dependencies and the pages' `appliesTo.library`; those of them the
+    repository's manifests do not declare)."""
+    names = [entry.name for entry in local.direct().values()] if local else []
+    names += sorted(snap.by_value["library"])
+    named = list(req.libraries)
+    keys = {python_key(n) for n in named}
+    for name in mentioned(req.task, names):
+        if python_key(name) not in keys:
+            keys.add(python_key(name))
+            named.append(name)
+    unknown = []
+    if local is not None and local.manifests:
+        unknown = [name for name in named if local.get(name) is None]
+    return named, unknown
+
+
+def candidates(
+    live: Live, snap: Snapshot, req: BriefRequest, context: MatchContext
+) -> tuple[dict[str, Candidate], str, str]:
+    """(candidates by id, the search mode that found them, a notice about the index)."""
+    out: dict[str, Candidate] = {}
+    mode, notice = "none", ""
+    index = live.index()
+    if index is not None:
+        from experimentos.index.search import search
+
+        query = " ".join([req.task, *req.libraries])
+        response = search(index, query, mode="hybrid", limit=SEARCH_LIMIT, sync=False)
+        mode, notice = response.mode, response.notice or live.notice
+        hits = [h for h in response.results if h.id in snap.pages]
+        best = max((h.score for h in hits), default=0.0) or 1.0
+        for rank, hit in enumerate(hits, 1):
+            out[hit.id] = Candidate(snap.pages[hit.id], rank=rank, relative=hit.score / best)
+    for page_id in sorted(structural(snap, context)):
+        out.setdefault(page_id, Candidate(snap.pages[page_id]))
+    return out, mode, notice
+
+
+def structural(snap: Snapshot, context: MatchContext) -> set[str]:
+    """Pages whose appliesTo names something in the request (checked in full later)."""
+    found: set[str] = set()
+    for key in TEXT_KEYS:
+        value = getattr(context, key)
+        if value:
+            found |= snap.by_value[key].get(value.strip().casefold(), set())
+    libraries = snap.by_value["library"]
+    names = {python_key(name) for name in context.libraries}
+    if context.local is not None:
+        names |= {python_key(name) for name in context.local.versions}
+    # Lockfiles list thousands of packages and pages name a few libraries: walk the smaller side.
+    smaller, larger = (names, libraries) if len(names) < len(libraries) else (libraries, names)
+    for name in smaller:
+        if name in larger:
+            found |= libraries[name]
+    if context.files:
+        for page_id in snap.with_paths:
+            globs = snap.pages[page_id].applies_to.paths
+            if any(path_matches(g, f) for g in globs for f in context.files):
+                found.add(page_id)
+    return found
+
+
+def superseded_by(
+    snap: Snapshot, page: Page, today: dt.date
+) -> tuple[list[str], list[KnowledgeWarning]]:
+    """(decision-capable pages that supersede `page`; warnings for pages that claim to but may
+    not: only a decision-capable page can supersede a decision-capable one)."""
+    newer: list[str] = []
+    warnings: list[KnowledgeWarning] = []
+    target_decides = decision_capable(page, today)
+    for edge in snap.graph.incoming.get(page.id, []):
+        if edge.kind != "supersedes":
+            continue
+        source = snap.pages[edge.source]
+        if decision_capable(source, today):
+            newer.append(source.id)
+        elif not target_decides:
+            if source.status is Status.accepted:  # the old rule, when it never was one
+                newer.append(source.id)
+        elif source.status is Status.accepted or source.type not in (
+            PageType.policy,
+            PageType.intervention,
+        ):
+            if source.status in RETIRED:
+                continue
+            why = not_decision_capable_why(source, today)
+            warnings.append(
+                KnowledgeWarning(
+                    id=source.id,
+                    code="supersede-by-evidence",
+                    message=f"claims to supersede {page.id}, but {why}; ignored: "
+                    f"{page.id} still applies",
+                )
+            )
+    return sorted(newer), warnings
+
+
+@dataclass
+class Verdict:
+    """What a page's status and scope say for one request context (memoised per snapshot)."""
+
+    excluded: Excluded | None = None
+    scope_score: float = 0.0  # matched keys and priors; the search score is added per request
+    by_scope: bool = False  # applies by its scope: kept without a strong search hit
+    reasons: list[str] = field(default_factory=list)  # besides the search rank
+    notes: list[str] = field(default_factory=list)
+    warnings: list[KnowledgeWarning] = field(default_factory=list)
+
+
+def verdict(snap: Snapshot, page: Page, context: MatchContext, today: dt.date) -> Verdict:
+    """Status, supersession and scope of `page` for this context."""
+    if page.status in RETIRED:
+        reasons = [f"status {page.status}"]
+        return Verdict(excluded=Excluded(id=page.id, title=page.title, reasons=reasons))
+    newer, ignored = superseded_by(snap, page, today)
+    if newer:
+        why = f"superseded by {', '.join(newer)}"
+        return Verdict(excluded=Excluded(id=page.id, title=page.title, reasons=[why]))
+    match = applies(page.applies_to, context)
+    if not match.applies:
+        reasons = [r for r in match.reasons if not r.split(": ", 1)[-1].startswith("unknown")]
+        return Verdict(excluded=Excluded(id=page.id, title=page.title, reasons=reasons))
+    out = Verdict(by_scope=bool(match.matched or match.undeclared), warnings=ignored)
+    out.scope_score = sum(KEY_WEIGHT.get(k, 0.0) for k in match.matched)
+    out.scope_score += UNDECLARED_WEIGHT if match.undeclared else 0.0
+    out.scope_score += TYPE_WEIGHT[page.type] + CONFIDENCE_WEIGHT[page.confidence.value]
+    out.scope_score += ACCEPTED_WEIGHT if page.status is Status.accepted else 0.0
+    out.reasons = [matched_reason(page, key, context) for key in match.matched]
+    out.reasons += [f"scope not verified: {r}" for r in match.reasons]
+    out.reasons.append(f"{page.status} {page.type}, {page.confidence} confidence")
+    if match.undeclared:
+        names = " | ".join(match.undeclared)
+        out.notes.append(
+            f"Scope not verified: {names} is named in the request but not declared by the "
+            "repository's manifests (vendored, or installed another way?); check that this "
+            "page applies before acting on it."
+        )
+    return out
+
+
+def select(
+    snap: Snapshot, found: dict[str, Candidate], context: MatchContext, today: dt.date
+) -> tuple[list[Candidate], list[Excluded], list[KnowledgeWarning]]:
+    """(the candidates that apply, best first; the excluded ones with reasons; warnings)."""
+    selected: list[Candidate] = []
+    excluded: list[Excluded] = []
+    warnings: list[KnowledgeWarning] = []
+    # Verdicts per context: an agent's session asks about one repository many times, and only
+    # the search part of a candidate's score changes with the task.
+    scope = context.model_dump(exclude={"local"})
+    memo = snap.cache.setdefault(("verdicts", json.dumps(scope), id(context.local), today), {})
+    for cand in found.values():
+        page = cand.page
+        found_verdict = memo.get(page.id)
+        if found_verdict is None:
+            found_verdict = memo[page.id] = verdict(snap, page, context, today)
+        if found_verdict.excluded is not None:
+            excluded.append(found_verdict.excluded)
+            continue
+        if not found_verdict.by_scope and cand.relative < MIN_RELATIVE_SCORE:
+            continue  # found by search only, and only weakly
+        warnings += found_verdict.warnings
+        cand.score = cand.relative + found_verdict.scope_score
+        if cand.rank is not None:
+            rank = f"search rank {cand.rank} (relative score {cand.relative:.2f})"
+            cand.reasons = [rank, *found_verdict.reasons]
+        else:
+            cand.reasons = found_verdict.reasons
+        cand.notes = found_verdict.notes
+        selected.append(cand)
+    selected.sort(key=lambda c: (-c.score, c.page.id))
+    excluded.sort(key=lambda e: e.id)
+    return selected, excluded, warnings
+
+
+def matched_reason(page: Page, key: str, context: MatchContext) -> str:
+    scope = page.applies_to
+    if key == "library":
+        names = scope.values("library")
+        local = context.local
+        for name in names:
+            entry = local.get(name) if local else None
+            if entry:
+                return f"appliesTo.library {name} is a dependency here ({entry.source})"
+        return f"appliesTo.library {' | '.join(names)} is named in the request"
+    if key == "versions":
+        for name in scope.values("library"):
+            entry = context.local.get(name) if context.local else None
+            if entry and (version := exact_version(entry)):
+                return f"appliesTo.versions {scope.versions} matches {entry.name} {version}"
+        return f"appliesTo.versions {scope.versions} matches"
+    if key == "paths":
+        hits = [f for f in context.files if any(path_matches(g, f) for g in scope.paths)]
+        return f"appliesTo.paths matches {', '.join(hits[:3])}"
+    return f"appliesTo.{key} matches {getattr(context, key)}"
