@@ -262,6 +262,40 @@ def test_contradicting_accepted_pages_and_claims_whose_source_is_gone(repo):
     }
 
 
+def test_contradictions_are_graded_like_the_trust_rules(repo):
+    reviewed = "status: accepted\nreview: {reviewer: r, reviewedAt: 2026-01-01, rationale: r, "
+    write_files(
+        repo.root,
+        {
+            "policies/keep.md": page_text(
+                "policy.keep", "policy", "Keep", extra=reviewed + "evidence: [claim.bump]}\n"
+            ),
+            "policies/bump.md": page_text(
+                "policy.bump",
+                "policy",
+                "Bump",
+                extra=reviewed + "evidence: [claim.bump]}\ncontradicts: [policy.keep]\n",
+            ),
+            "wiki/claims/bump.md": page_text(
+                "claim.bump",
+                "claim",
+                "Bump",
+                extra="status: accepted\ncontradicts: [policy.keep]\n",
+            ),
+        },
+    )
+    report = doctor(repo, today=TODAY, duplicates=False)
+    kinds = {(c.a, c.b): c.kind for c in report.contradictions}
+    assert kinds == {
+        ("policy.bump", "policy.keep"): "rules",
+        ("claim.bump", "policy.keep"): "overruled",
+    }
+    problems = [p for p in report.problems() if p.code == "contradiction"]
+    # Two reviewed rules: an error (as in `check`); a rule overruling accepted evidence: no problem.
+    assert [(p.severity, p.path) for p in problems] == [("error", "policies/bump.md")]
+    assert "briefs show neither as a rule" in problems[0].message
+
+
 def test_stale_warnings_for_briefs(repo):
     write_files(repo.root, GRAPH)
     add_cite(repo, "policy.keep-default", CITED)

@@ -190,6 +190,9 @@ def doctor(
                 )
             if scan.reason:
                 typer.echo(f"note: {scan.reason}")
+        for c in report.contradictions:
+            if c.kind == "overruled":
+                typer.echo(f"note: the reviewed rule overrules accepted evidence: {c.a} / {c.b}")
         if report.unreadable_pages:
             typer.echo(
                 f"note: {report.unreadable_pages} page file(s) do not parse; run "

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 
 from experimentos.knowledge.graph import DEPENDS_ON, Graph, is_page_ref
 from experimentos.knowledge.models import Page, PageType, Problem, Status
+from experimentos.knowledge.trust import conflicts, decision_capable
 from experimentos.lifecycle.cites import (
     STALE_STATUSES,
     CiteCheck,
@@ -60,10 +61,18 @@ class StaleDependency(BaseModel):
 
 
 class Contradiction(BaseModel):
+    """Two accepted pages that contradict each other, directly or (rules) through a page one
+    rests on. `kind`: `rules` — both are decision-capable (the `check` error: neither may drive
+    an agent); `evidence` — neither is (both cannot be true: reject or scope one); `overruled` —
+    a reviewed rule contradicts accepted evidence, which is how a rule overrules misleading
+    advice: reported, not a problem."""
+
     a: str
     b: str
     a_path: str
     b_path: str
+    kind: Literal["rules", "evidence", "overruled"] = "rules"
+    via: str | None = None  # the accepted page the contradiction goes through, if any
 
 
 class SourceGone(BaseModel):
@@ -148,9 +157,18 @@ class DoctorReport(BaseModel):
                 path=c.a_path,
                 field="contradicts",
                 code="contradiction",
-                message=f"accepted {c.a} and accepted {c.b} contradict each other",
+                severity="error" if c.kind == "rules" else "warning",
+                message=(
+                    f"reviewed rules {c.a} and {c.b} contradict each other"
+                    + (f" (through {c.via})" if c.via else "")
+                    + "; briefs show neither as a rule"
+                    if c.kind == "rules"
+                    else f"accepted {c.a} and accepted {c.b} contradict each other; "
+                    "reject or scope one"
+                ),
             )
             for c in self.contradictions
+            if c.kind != "overruled"
         ]
         out += [
             Problem(
@@ -229,7 +247,7 @@ def assess(
     health.direct = {k: v for k, v in health.direct.items() if v}
     health.stale_dependencies = _propagate(graph, pages, paths, health.direct)
     examined = pages if only is None else {i: pages[i] for i in ids}
-    health.contradictions = _contradictions(examined, paths)
+    health.contradictions = _contradictions(examined, paths, today)
     health.sources_gone = _sources_gone(examined, paths)
     if only is not None:
         health.stale_dependencies = [s for s in health.stale_dependencies if s.page in only]
@@ -305,9 +323,23 @@ def _propagate(
     return out
 
 
-def _contradictions(pages: dict[str, Page], paths: dict[str, str]) -> list[Contradiction]:
-    seen: set[tuple[str, str]] = set()
-    out = []
+def _contradictions(
+    pages: dict[str, Page], paths: dict[str, str], today: dt.date
+) -> list[Contradiction]:
+    """Rule conflicts as the trust rules define them (knowledge.trust, shared with `check` and
+    briefs), then direct contradictions between other accepted pages."""
+    out = [
+        Contradiction(
+            a=c.first,
+            b=c.second,
+            a_path=paths[c.first],
+            b_path=paths[c.second],
+            kind="rules",
+            via=c.via,
+        )
+        for c in conflicts(pages, today)
+    ]
+    seen = {(c.a, c.b) for c in out}
     for page_id in sorted(pages):
         page = pages[page_id]
         if page.status is not Status.accepted:
@@ -316,14 +348,14 @@ def _contradictions(pages: dict[str, Page], paths: dict[str, str]) -> list[Contr
             target = pages.get(other)
             if target is None or target.status is not Status.accepted or other == page_id:
                 continue
-            pair = tuple(sorted((page_id, other)))
-            if pair in seen:
+            a, b = sorted((page_id, other))
+            if (a, b) in seen:
                 continue
-            seen.add(pair)
-            out.append(
-                Contradiction(a=pair[0], b=pair[1], a_path=paths[pair[0]], b_path=paths[pair[1]])
-            )
-    return out
+            seen.add((a, b))
+            rules = decision_capable(page, today) + decision_capable(target, today)
+            kind = "overruled" if rules else "evidence"
+            out.append(Contradiction(a=a, b=b, a_path=paths[a], b_path=paths[b], kind=kind))
+    return sorted(out, key=lambda c: (c.a, c.b))
 
 
 def _sources_gone(pages: dict[str, Page], paths: dict[str, str]) -> list[SourceGone]:
