@@ -398,3 +398,41 @@ def test_a_closure_stopped_by_depth_names_every_page_it_did_not_load(empty_kb, w
 
 
 # Rule 9 (the starter knowledge guards every fixture's trap) is tests/test_fixture_briefs.py.
+
+
+# --- staleness as the doctor sees it (issue 15): through dependsOn, and gone sources ------------
+
+
+def test_a_rule_resting_on_a_retired_page_is_stale_evidence_with_the_chain(empty_kb, widget_repo):
+    live = kb_with(
+        empty_kb,
+        {
+            "policies/pin.md": rule_page(
+                "policy.pin", "Pin widgetlib", extra="dependsOn: [knowledge.widget-cache]\n"
+            ),
+            "wiki/knowledge/widget-cache.md": page_text(
+                "knowledge.widget-cache",
+                "knowledge_card",
+                "Widget cache",
+                extra="status: accepted\ndependsOn: [failure.old-cache]\n",
+            ),
+            "wiki/failures/old-cache.md": page_text(
+                "failure.old-cache", "failure", "Old cache", extra="status: deprecated\n"
+            ),
+            "wiki/claims/from-gone.md": page_text(
+                "claim.from-gone",
+                "claim",
+                "Widgets need v2",
+                extra=f"status: accepted\n{WIDGET}derivedFrom: [source.gone-thread]\n",
+            ),
+        },
+    )
+    result = brief(live, repo=str(widget_repo), depth=3)
+    assert "policy.pin" in bounds(result)["evidence_only"]
+    warnings = {(w.id, w.reason) for w in result.stale_warnings}
+    chain = "policy.pin -> knowledge.widget-cache -> failure.old-cache"
+    assert (
+        "policy.pin",
+        f"depends on failure.old-cache, which is deprecated ({chain})",
+    ) in warnings
+    assert ("claim.from-gone", "its source source.gone-thread is gone") in warnings

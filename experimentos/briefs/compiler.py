@@ -82,7 +82,7 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
     )
     found, mode, notice = candidates(live, snap, req, context)
     selected, excluded, warnings = select(snap, found, context, today)
-    stale = StaleCheck(repo or _git_root(live.workspace.root), today)
+    stale = StaleCheck(repo or _git_root(live.workspace.root), today, snap.pages)
     trust = _Trust(snap, req.depth, selected, stale, today, req.budget)
     selected = trust.kept
     warnings = _unique_warnings([*warnings, *trust.warnings()])

@@ -12,16 +12,19 @@ import datetime as dt
 import hashlib
 import re
 import stat
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Mapping
 from pathlib import Path
 
 from experimentos.briefs.models import Boundary, BriefEntry, Form
 from experimentos.briefs.render import entry_block
 from experimentos.index.tokens import count_tokens
+from experimentos.knowledge.graph import is_page_ref
 from experimentos.knowledge.live import Snapshot
 from experimentos.knowledge.models import Page, PageType, Status
 from experimentos.knowledge.trust import decision_capable, not_decision_capable_why
 
+_RETIRED = frozenset({Status.rejected, Status.deprecated, Status.superseded})
 _RULE_RE = re.compile(r"^##\s+Rule\s*$(.*?)(?=^##\s|\Z)", re.MULTILINE | re.DOTALL)
 _ENTRY_CACHE_SIZE = 8192
 
@@ -131,20 +134,28 @@ def make_entry(
 
 
 class StaleCheck:
-    """Why a page is stale: its review expired, or the code it cites changed."""
+    """Why a page is stale, as `experimentos doctor` sees it: its review expired, the code it
+    cites changed or is gone, a page it rests on (along dependsOn, at any depth) is stale or
+    retired, or — for a claim — its source is gone or retired."""
 
-    def __init__(self, repo: Path, today: dt.date):
+    def __init__(self, repo: Path, today: dt.date, pages: Mapping[str, Page] | None = None):
         self.repo, self.today = repo, today
+        self.pages: Mapping[str, Page] = pages or {}
         self.checked: list[tuple[Path, tuple | None]] = []  # cited files and their stat
         self._seen: dict[str, list[str]] = {}
+        self._own_seen: dict[str, list[str]] = {}
 
     def reasons(self, page: Page) -> list[str]:
         found = self._seen.get(page.id)
+        if found is None:
+            found = [*self._own(page), *self._rests_on(page), *self._source(page)]
+            self._seen[page.id] = found
+        return found
+
+    def _own(self, page: Page) -> list[str]:
+        found = self._own_seen.get(page.id)
         if found is not None:
             return found
-        if not page.cites and (page.expires is None or page.expires >= self.today):
-            self._seen[page.id] = []
-            return self._seen[page.id]
         out = []
         if page.expires is not None and page.expires < self.today:
             out.append(f"review expired on {page.expires.isoformat()}")
@@ -158,7 +169,48 @@ class StaleCheck:
                 out.append(f"cited file {cite.path} not found in {self.repo}")
             elif digest != cite.sha256:
                 out.append(f"cited code changed: {where} no longer has the reviewed sha256")
-        self._seen[page.id] = out
+        self._own_seen[page.id] = out
+        return out
+
+    def _rests_on(self, page: Page) -> list[str]:
+        """The nearest stale or retired page along dependsOn (breadth first: shortest chain)."""
+        if not page.depends_on:
+            return []
+        parent: dict[str, str] = {}
+        queue = deque([page.id])
+        while queue:
+            current = queue.popleft()
+            holder = self.pages.get(current, page if current == page.id else None)
+            for target in sorted(holder.depends_on if holder else []):
+                dep = self.pages.get(target)
+                if dep is None or target == page.id or target in parent:
+                    continue
+                parent[target] = current
+                if dep.status in _RETIRED:
+                    why = f"is {dep.status.value}"
+                else:
+                    why = "; ".join(self._own(dep))
+                if why:
+                    chain = [target]
+                    while chain[-1] != page.id:
+                        chain.append(parent[chain[-1]])
+                    path = " -> ".join(reversed(chain))
+                    return [f"depends on {target}, which {why} ({path})"]
+                queue.append(target)
+        return []
+
+    def _source(self, page: Page) -> list[str]:
+        if page.type is not PageType.claim:
+            return []
+        out = []
+        for ref in page.derived_from:
+            if not is_page_ref(ref):
+                continue
+            source = self.pages.get(ref)
+            if source is None:
+                out.append(f"its source {ref} is gone")
+            elif source.status in _RETIRED:
+                out.append(f"its source {ref} is {source.status.value}")
         return out
 
 
