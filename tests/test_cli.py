@@ -227,6 +227,8 @@ def test_demo_cleans_up_unless_kept_and_interprets_its_experiment(tmp_path, cli,
     assert "Seed the starter knowledge base" in git(target, "log", "--oneline")
     readme = (target / "experiments/drizzle-pin-demo/README.md").read_text(encoding="utf-8")
     assert "status: interpreted" in readme and "to: running" in readme
+    report = (target / "experiments/brief-vs-none/results/brief-vs-none.md").read_text("utf-8")
+    assert "1 fixture × 2 conditions × 1 agent × up to 2 repeats" in report
     assert f"--root {target} mcp serve" in result.stdout
 
     monkeypatch.setattr(tempfile, "tempdir", str(removed_in))

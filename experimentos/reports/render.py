@@ -131,13 +131,24 @@ def _frontmatter(r: MatrixResults) -> str:
     return dump_yaml(data)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _summary(r: MatrixResults) -> str:
     expected = f" of {r.runs.expected} expected" if r.runs.expected is not None else ""
     parts = [
         f"{r.runs.counted} runs counted{expected}; {len(r.runs.excluded)} excluded, "
         f"{len(r.runs.missing)} missing.",
-        f"{len(r.fixtures)} fixtures × {len(r.conditions)} conditions × {len(r.agents)} agents"
-        f" × up to {r.repeats} repeats; baseline `{r.baseline}`.",
+        " × ".join(
+            _count(len(items), noun)
+            for items, noun in (
+                (r.fixtures, "fixture"),
+                (r.conditions, "condition"),
+                (r.agents, "agent"),
+            )
+        )
+        + f" × up to {_count(r.repeats, 'repeat')}; baseline `{r.baseline}`.",
     ]
     return " ".join(parts)
 
