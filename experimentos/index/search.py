@@ -17,7 +17,8 @@ from pydantic import BaseModel
 
 from experimentos.errors import UsageError
 from experimentos.index.chunks import heading_at
-from experimentos.index.table import CHUNKS, PAGES, Index, SyncSummary, sql_literal
+from experimentos.index.rows import CHUNKS, PAGES, sql_literal
+from experimentos.index.table import Index, SyncSummary
 from experimentos.store import parse_status, parse_type
 
 MODES = ("hybrid", "vector", "fts")

@@ -25,8 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from experimentos.errors import InvalidPage, NotFound, UnsafePath
-from experimentos.index.chunks import chunk_page, page_document, window_words
+from experimentos.index.chunks import window_words
 from experimentos.index.embeddings import EmbedderChoice, resolve_embedder
+from experimentos.index.rows import (
+    CHUNKS,
+    PAGES,
+    arrow,
+    arrow_schema,
+    body_hash,
+    in_clause,
+    page_row,
+    window_rows,
+)
 from experimentos.knowledge.models import Page, Problem
 from experimentos.store import Workspace, id_for_path, parse_document
 from experimentos.store.files import STATE_DIR, state_lock
@@ -34,8 +44,6 @@ from experimentos.store.paths import PAGE_DIRS
 from experimentos.store.safe import list_files, read_regular, state_path
 
 SCHEMA_VERSION = 2
-PAGES, CHUNKS = "pages", "chunks"  # page-level full text; window-level vectors
-APPLIES_KEYS = ("agent", "model", "toolchain", "repo_type", "library")
 VECTOR_INDEX_MIN_ROWS = 8192  # below this an exhaustive vector scan is fast and exact
 OPTIMIZE_EVERY = 20  # syncs with changes between compactions
 # Old table versions live this long after a compaction, so a reader in another process that
@@ -72,14 +80,6 @@ class SyncSummary:
         data = asdict(self)
         data["problems"] = [p.model_dump() for p in self.problems]
         return data
-
-
-def sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _in_clause(column: str, values: list[str]) -> str:
-    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
 
 
 class Index:
@@ -147,36 +147,6 @@ class Index:
         except OSError:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    def _schema(self, name: str):  # noqa: ANN202
-        import pyarrow as pa
-
-        strings = pa.list_(pa.string())
-        common = [
-            pa.field("path", pa.string()),
-            pa.field("page_id", pa.string()),
-            pa.field("type", pa.string()),
-            pa.field("status", pa.string()),
-            pa.field("confidence", pa.string()),
-            pa.field("title", pa.string()),
-            *(pa.field(key, strings) for key in APPLIES_KEYS),
-            pa.field("tags", strings),
-        ]
-        if name == PAGES:
-            return pa.schema(
-                [*common, pa.field("page_hash", pa.string()), pa.field("doc", pa.string())]
-            )
-        return pa.schema(
-            [
-                *common,
-                pa.field("id", pa.string()),
-                pa.field("ord", pa.int32()),
-                pa.field("heading", pa.string()),
-                pa.field("text", pa.string()),
-                pa.field("text_hash", pa.string()),
-                pa.field("vector", pa.list_(pa.float32(), self.embedder.dim)),
-            ]
-        )
 
     # --- manifest -----------------------------------------------------------------------------
 
@@ -354,7 +324,7 @@ class Index:
         for rel, page in docs.items():
             if rel in indexed:
                 summary.updated += 1
-            elif _body_hash(page) in gone_bodies:
+            elif body_hash(page) in gone_bodies:
                 summary.renamed += 1
             else:
                 summary.added += 1
@@ -370,7 +340,7 @@ class Index:
             for rel in removed:
                 indexed.pop(rel, None)
             for rel, page in docs.items():
-                indexed[rel] = {"hash": hashes[rel], "id": page.id, "body": _body_hash(page)}
+                indexed[rel] = {"hash": hashes[rel], "id": page.id, "body": body_hash(page)}
                 if rel in fresh_stats:
                     indexed[rel]["stat"] = fresh_stats[rel]
             for rel in restat:
@@ -416,13 +386,13 @@ class Index:
         summary: SyncSummary,
         progress: Progress | None,
     ) -> None:
-        page_rows = [_page_row(rel, page, hashes[rel]) for rel, page in docs.items()]
+        page_rows = [page_row(rel, page, hashes[rel]) for rel, page in docs.items()]
         chunk_rows: list[dict] = []
         if self.embedder is not None:
             settings = self.workspace.config.index
             words = window_words(settings.max_seq_length)
             for row, page in zip(page_rows, docs.values(), strict=True):
-                chunk_rows.extend(_chunk_rows(row, page, words, settings.max_windows))
+                chunk_rows.extend(window_rows(row, page, words, settings.max_windows))
             reuse = self._old_vectors(removed)
             todo = [i for i, row in enumerate(chunk_rows) if row["text_hash"] not in reuse]
             for row in chunk_rows:
@@ -440,17 +410,19 @@ class Index:
             vectors = self.embedder.embed([chunk_rows[i]["text"] for i in todo], progress=tick)
             for i, vector in zip(todo, vectors, strict=True):
                 chunk_rows[i]["vector"] = vector
+        dim = self.embedder.dim if self.embedder is not None else 0  # 0: no chunks table
         for name, rows in ((PAGES, page_rows), (CHUNKS, chunk_rows)):
             if name == CHUNKS and self.embedder is None:
                 continue
             table = self.table(name)
             if table is not None:
                 for start in range(0, len(removed), _DELETE_BATCH):
-                    table.delete(_in_clause("path", removed[start : start + _DELETE_BATCH]))
+                    table.delete(in_clause("path", removed[start : start + _DELETE_BATCH]))
             if rows:
-                data = self._arrow(name, rows)
+                data = arrow(name, rows, dim)
                 if table is None:
-                    table = self._connect().create_table(name, data=data, schema=self._schema(name))
+                    schema = arrow_schema(name, dim)
+                    table = self._connect().create_table(name, data=data, schema=schema)
                     self._tables[name] = table
                 else:
                     table.add(data)
@@ -459,22 +431,6 @@ class Index:
             from lancedb.index import FTS
 
             pages.create_index("doc", config=FTS(with_position=False), replace=True)
-
-    def _arrow(self, name: str, rows: list[dict]):  # noqa: ANN202
-        import numpy as np
-        import pyarrow as pa
-
-        schema = self._schema(name)
-        columns = {}
-        for name in schema.names:
-            if name == "vector":
-                flat = np.asarray([r["vector"] for r in rows], dtype=np.float32).ravel()
-                columns[name] = pa.FixedSizeListArray.from_arrays(
-                    pa.array(flat, type=pa.float32()), self.embedder.dim
-                )
-            else:
-                columns[name] = pa.array([r[name] for r in rows], type=schema.field(name).type)
-        return pa.table(columns, schema=schema)
 
     def _old_vectors(self, paths: list[str]) -> dict[str, Any]:
         """text_hash -> vector of rows about to be replaced, so unchanged windows skip the model."""
@@ -486,7 +442,7 @@ class Index:
             batch = paths[start : start + _DELETE_BATCH]
             rows = (
                 table.search()
-                .where(_in_clause("path", batch))
+                .where(in_clause("path", batch))
                 .select(["text_hash", "vector"])
                 .limit(None)
                 .to_arrow()
@@ -531,38 +487,3 @@ class _Mismatch(RuntimeError):
 
 def _has_index(table: Any, column: str) -> bool:
     return any(column in idx.columns for idx in table.list_indices())
-
-
-def _body_hash(page: Page) -> str:
-    return hashlib.sha256(page.body.encode("utf-8")).hexdigest()[:32] if page.body.strip() else ""
-
-
-def _page_row(rel: str, page: Page, page_hash: str) -> dict:
-    applies = page.applies_to
-    return {
-        "path": rel,
-        "page_id": page.id,
-        "type": page.type.value,
-        "status": page.status.value,
-        "confidence": page.confidence.value,
-        "title": page.title,
-        "tags": [t.lower() for t in page.tags],
-        **{k: [v.lower() for v in applies.values(k)] if applies else [] for k in APPLIES_KEYS},
-        "page_hash": page_hash,
-        "doc": page_document(page),
-    }
-
-
-def _chunk_rows(page_row: dict, page: Page, words: int, max_windows: int) -> list[dict]:
-    base = {k: v for k, v in page_row.items() if k not in ("page_hash", "doc")}
-    return [
-        {
-            **base,
-            "id": f"{page.id}#{chunk.ord}",
-            "ord": chunk.ord,
-            "heading": chunk.heading,
-            "text": chunk.text,
-            "text_hash": chunk.text_hash,
-        }
-        for chunk in chunk_page(page, words, max_windows)
-    ]

@@ -100,7 +100,8 @@ def _supersedes_pairs(pages: dict[str, Page]) -> set[tuple[str, str]]:
 
 def _index_vectors(workspace: Workspace):  # noqa: ANN202 - (hashes, ids, matrix) or a reason
     """(page_id -> indexed page_hash, page ids, unit page vectors) or why there are none."""
-    from experimentos.index.table import CHUNKS, PAGES, Index
+    from experimentos.index.rows import CHUNKS, PAGES
+    from experimentos.index.table import Index
 
     index = Index(workspace)
     if not (index.dir / "lance").is_dir():
