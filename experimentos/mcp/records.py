@@ -110,6 +110,7 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
                     run_id = result.get("run_id")
                 run_id = run_id or getattr(result, "run_id", None)
                 log_call(state, name, run_id, kwargs, error)
+                state.live.settle()
 
         return wrapper
 
