@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+# The options of a command that opens a proposal (ingest issue, promote).
+ProposeBase = Annotated[str | None, typer.Option("--base", help="Branch to propose against.")]
+PushFlag = Annotated[
+    bool, typer.Option("--push", help="Push the proposal and open its pull request.")
+]
+PushRemote = Annotated[str, typer.Option("--remote", help="Remote for --push.")]
 
 
 def _flags_take_no_value() -> None:

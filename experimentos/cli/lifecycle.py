@@ -8,7 +8,17 @@ from typing import Annotated
 
 import typer
 
-from experimentos.cli._common import EXIT_PROBLEMS, Group, JsonFlag, emit_json, state, want_json
+from experimentos.cli._common import (
+    EXIT_PROBLEMS,
+    Group,
+    JsonFlag,
+    ProposeBase,
+    PushFlag,
+    PushRemote,
+    emit_json,
+    state,
+    want_json,
+)
 
 ingest_app = typer.Typer(
     cls=Group,
@@ -64,14 +74,12 @@ def ingest_issue(
             "from the versions it names).",
         ),
     ] = None,
-    base: Annotated[str | None, typer.Option("--base", help="Branch to propose against.")] = None,
+    base: ProposeBase = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only show what would be proposed.")
     ] = False,
-    push: Annotated[
-        bool, typer.Option("--push", help="Push the proposal and open its pull request.")
-    ] = False,
-    remote: Annotated[str, typer.Option("--remote", help="Remote for --push.")] = "origin",
+    push: PushFlag = False,
+    remote: PushRemote = "origin",
     json_out: JsonFlag = False,
 ) -> None:
     """Propose a source page and draft claims for a GitHub issue thread (never your work tree)."""

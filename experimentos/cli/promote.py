@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from experimentos.cli._common import EXIT_PROBLEMS, JsonFlag, emit_json, plural, state, want_json
+from experimentos.cli._common import (
+    EXIT_PROBLEMS,
+    JsonFlag,
+    ProposeBase,
+    PushFlag,
+    PushRemote,
+    emit_json,
+    plural,
+    state,
+    want_json,
+)
 
 if TYPE_CHECKING:
     from experimentos.lifecycle.promote import CandidatesResult, GateResult, PromotionResult
@@ -61,14 +71,12 @@ def promote(
         str | None,
         typer.Option("--expires", help="Review expiry: YYYY-MM-DD, or never (default: keep)."),
     ] = None,
-    base: Annotated[str | None, typer.Option("--base", help="Branch to propose against.")] = None,
+    base: ProposeBase = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Compute the gate and show the page; propose nothing.")
     ] = False,
-    push: Annotated[
-        bool, typer.Option("--push", help="Push the proposal and open its pull request.")
-    ] = False,
-    remote: Annotated[str, typer.Option("--remote", help="Remote for --push.")] = "origin",
+    push: PushFlag = False,
+    remote: PushRemote = "origin",
     json_out: JsonFlag = False,
 ) -> None:
     """Compute the promotion gate from a matrix; if it passes, propose the page as accepted.
