@@ -1,30 +1,25 @@
 """The pull-request comment: `report compare` for each report the PR changes, as ONE comment.
 
 The comment carries a hidden marker; each push finds the comment with it and edits it in place
-instead of adding another. Comparisons come from the reports command (issue 13) through
-`compare_report`, the one place that knows how that command is called.
+instead of adding another. Each comparison is what `experimentos report compare
+<matrix>@<base> <matrix>` prints, computed in-process by experimentos.reports.compare.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import urllib.parse
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from experimentos.errors import ExperimentosError, GitError, UsageError
+from experimentos.errors import GitError, UsageError
 from experimentos.lab.paths import EXPERIMENTS_DIR
 from experimentos.proposals.push import GitHubError, _request
 from experimentos.store import Workspace
 from experimentos.store.git import Repo
 
 MARKER = "<!-- experimentos:report-compare -->"
-# `experimentos report compare A B` with a matrix id at two revisions (issue 13's contract).
-COMPARE_ARGS = ("report", "compare", "{matrix}@{base}", "{matrix}")
-COMPARE_TIMEOUT = 600
 _PER_PAGE = 100
 _MAX_PAGES = 50
 _SHOWN = 60_000  # GitHub refuses comments over 65,536 characters
@@ -95,23 +90,13 @@ def changed_reports(workspace: Workspace, base: str) -> list[ChangedReport]:
 
 
 def compare_report(workspace: Workspace, report: ChangedReport, base: str) -> Comparison:
-    """Run `experimentos report compare` for one report (base revision vs. the working tree)."""
-    args = [a.format(matrix=report.matrix_id, base=base) for a in COMPARE_ARGS]
-    command = [sys.executable, "-m", "experimentos", "--root", str(workspace.root), *args]
-    try:
-        done = subprocess.run(
-            command, capture_output=True, timeout=COMPARE_TIMEOUT, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:
-        raise UsageError(f"`experimentos {' '.join(args)}` timed out") from None
-    stdout = done.stdout.decode("utf-8", "replace").strip()
-    stderr = done.stderr.decode("utf-8", "replace").strip()
-    if done.returncode not in (0, 1):
-        raise ExperimentosError(
-            f"`experimentos {' '.join(args)}` failed (exit {done.returncode}): "
-            f"{stderr.splitlines()[-1] if stderr else 'no message'}"
-        )
-    return Comparison(report=report, markdown=stdout, regression=done.returncode == 1)
+    """`report compare <matrix>@<base> <matrix>` for one report: the base revision against the
+    working tree, a regression when any delta is a significant loss."""
+    from experimentos.reports.compare import compare_matrices, render_comparison
+
+    result = compare_matrices(workspace.root, f"{report.matrix_id}@{base}", report.matrix_id)
+    markdown = render_comparison(result).strip()
+    return Comparison(report=report, markdown=markdown, regression=bool(result.regressions))
 
 
 def compose_body(comparisons: list[Comparison], base: str) -> str:
