@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -65,7 +66,8 @@ def main() -> None:
                         "checks": len(gate.checks),
                     },
                     "candidates": {c.page: c.suggestion for c in found.candidates},
-                    "note": "2 shared cores: timings are noisy",
+                    "cpus": os.cpu_count(),
+                    "load_average": [round(x, 2) for x in os.getloadavg()],
                 },
                 indent=2,
             )

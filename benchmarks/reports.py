@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import shutil
 import sys
@@ -182,7 +183,8 @@ def main() -> None:
                     "check_stale": len(checked.stale),
                     "warm_phases_s": {"rows": rows_s, "statistics": stats_s, "render": render_s},
                     "report_bytes": len(text.encode("utf-8")),
-                    "note": "2 shared cores: timings are noisy",
+                    "cpus": os.cpu_count(),
+                    "load_average": [round(x, 2) for x in os.getloadavg()],
                 },
                 indent=2,
             )
