@@ -24,6 +24,18 @@ def _one_onnx_graph_per_session(tmp_path_factory):
     os.environ.setdefault(CACHE_ENV, str(tmp_path_factory.mktemp("onnx-graph")))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _nothing_above_the_temp_dirs_claims_a_test(tmp_path_factory):
+    """Whatever sits above pytest's temp dirs (a repository, an experimentos.toml, a sandbox's
+    leftover `.git` in /tmp) is not the knowledge root or project of a test: the root search
+    stops below the base temp dir, as git's does (GIT_CEILING_DIRECTORIES)."""
+    from experimentos.store.gitroot import CEILING_ENV
+
+    base = str(tmp_path_factory.getbasetemp().resolve())
+    previous = os.environ.get(CEILING_ENV)
+    os.environ[CEILING_ENV] = os.pathsep.join(filter(None, [base, previous]))
+
+
 def git(root: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],

@@ -46,6 +46,7 @@ from experimentos.knowledge.live import Live, Snapshot
 from experimentos.knowledge.trust import conflicts
 from experimentos.repofacts.facts import LocalFacts, LocalVersion, cached_local_facts
 from experimentos.repofacts.versions import MatchContext
+from experimentos.store.gitroot import work_tree
 
 __all__ = ["boundary_of", "brief_id", "cite_digest", "compile_brief"]
 
@@ -427,7 +428,4 @@ def _repo(req: BriefRequest) -> Path | None:
 
 
 def _git_root(start: Path) -> Path:
-    for directory in (start, *start.parents):
-        if (directory / ".git").exists():
-            return directory
-    return start
+    return work_tree(start) or start

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from experimentos.errors import NotFound, UnsafePath, UsageError
 from experimentos.knowledge.models import Cite, Page
 from experimentos.store import Document, Workspace
+from experimentos.store.gitroot import work_tree
 from experimentos.store.safe import read_regular
 
 MAX_CITED_BYTES = 16 * 1024 * 1024
@@ -335,7 +336,4 @@ class CiteChange:
 def default_repo(root: Path) -> Path:
     """The repository cited paths are relative to: the git root holding the knowledge root."""
     root = Path(root).resolve()
-    for directory in (root, *root.parents):
-        if (directory / ".git").exists():
-            return directory
-    return root
+    return work_tree(root) or root

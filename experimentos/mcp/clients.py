@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experimentos.errors import ConcurrentEdit, UnsafeId, UsageError
+from experimentos.store.gitroot import work_tree
 
 SERVER_NAME = "experimentos"
 PORTABLE_COMMAND = "experimentos"
@@ -70,10 +71,7 @@ def server_command() -> str:
 def project_dir(root: Path) -> Path:
     """The project a knowledge root belongs to: its git work tree, else the root itself."""
     root = Path(root).resolve()
-    for directory in (root, *root.parents):
-        if (directory / ".git").exists():
-            return directory
-    return root
+    return work_tree(root) or root
 
 
 def _home() -> Path:

@@ -11,6 +11,7 @@ from experimentos.errors import InvalidPage, NotFound, RootNotFound, UnsafeId, U
 from experimentos.knowledge.models import Page, Problem
 from experimentos.store.documents import MAX_FILE_BYTES, Document, parse_document, render
 from experimentos.store.files import atomic_write
+from experimentos.store.gitroot import ancestors, is_repository
 from experimentos.store.paths import KNOWLEDGE_ROOTS, PAGE_DIRS, id_for_path, page_path
 from experimentos.store.safe import list_files, read_regular, regular_file
 
@@ -19,14 +20,14 @@ _IGNORED_NAMES = {"README.md", ".gitkeep"}
 
 
 def find_root(start: Path | None = None) -> Path:
-    """Nearest ancestor with experimentos.toml, else the git root."""
+    """Nearest ancestor with experimentos.toml, else the git work tree (below any ceiling)."""
     here = (start or Path.cwd()).resolve()
-    candidates = [here, *here.parents]
+    candidates = list(ancestors(here))
     for directory in candidates:
         if (directory / CONFIG_NAME).is_file():
             return directory
     for directory in candidates:
-        if (directory / ".git").exists():
+        if is_repository(directory):
             return directory
     raise RootNotFound(
         f"no knowledge root found from {here} (no {CONFIG_NAME} and no git repository); "
