@@ -8,11 +8,13 @@ replaced by /run/wd) for tests/data/transcripts.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -33,9 +35,11 @@ def binary_or_skip(adapter: str) -> Path:
     return found
 
 
-def run_agent(adapter: str, kb: Path, tmp_path: Path, *, with_mcp: bool = True):
+def run_agent(
+    adapter: str, kb: Path, tmp_path: Path, *, with_mcp: bool = True, policy: Path = POLICY
+):
     binary = binary_or_skip(adapter)
-    shutil.copy(POLICY, kb / "sim-policy.yaml")
+    shutil.copy(policy, kb / "sim-policy.yaml")
     # Full-text search only: these tests are about the agent CLIs, and loading the embedding
     # model in the MCP server would dominate every run.
     config = kb / "experimentos.toml"
@@ -48,6 +52,7 @@ def run_agent(adapter: str, kb: Path, tmp_path: Path, *, with_mcp: bool = True):
     git(workdir, "commit", "-qm", "fixture")
     home = tmp_path / "home"
     home.mkdir()
+    (tmp_path / "scratch").mkdir()
     mcp = McpAttachment(
         name="experimentos",
         command=sys.executable,
@@ -66,7 +71,7 @@ def run_agent(adapter: str, kb: Path, tmp_path: Path, *, with_mcp: bool = True):
             home=home,
             prompt=TASK,
             time_limit_s=120,
-            base_env={"PATH": path, "LANG": "C.UTF-8", "TMPDIR": str(tmp_path)},
+            base_env={"PATH": path, "LANG": "C.UTF-8", "TMPDIR": str(tmp_path / "scratch")},
             mcp=mcp if with_mcp else None,
         )
         invocation = agent.prepare(setup)
@@ -137,6 +142,27 @@ def test_codex_without_the_mcp_server_takes_the_other_branch(kb, tmp_path):
     assert '"drizzle-kit": "0.31.0"' in (workdir / "package.json").read_text(encoding="utf-8")
     assert not [e for e in transcript.events if e.type == "mcp_tool_called"]
     assert transcript.final_answer == "Bumped drizzle-kit to 0.31.0."
+
+
+def test_codex_writes_only_in_the_workdir_and_the_runs_own_tmpdir_not_in_slash_tmp(kb, tmp_path):
+    """codex's sandbox makes /tmp writable by default and, while a command runs, mounts empty
+    .git/.codex/.agents directories there (left behind when a run is killed; a stray /tmp/.git
+    then claims every directory below as a git work tree). The run's own TMPDIR is enough."""
+    probe = f"xos-sandbox-probe-{uuid.uuid4().hex}"
+    policy = tmp_path / "probe.yaml"
+    commands = f'touch /tmp/{probe}; touch "$TMPDIR/{probe}"; touch {probe}'
+    policy.write_text(
+        "version: 1\nscripts:\n  - name: probe\n    match: {prompt_contains: drizzle-kit}\n"
+        f"    steps:\n      - shell: {json.dumps(commands)}\n      - final: probed\n",
+        encoding="utf-8",
+    )
+    try:
+        workdir, transcript, _ = run_agent("codex", kb.root, tmp_path, policy=policy)
+        assert transcript.final_answer == "probed"
+        assert (workdir / probe).is_file() and (tmp_path / "scratch" / probe).is_file()
+        assert not Path("/tmp", probe).exists()
+    finally:
+        Path("/tmp", probe).unlink(missing_ok=True)
 
 
 def test_claude_code_calls_the_mcp_server_runs_a_command_and_edits(kb, tmp_path):

@@ -78,8 +78,12 @@ class CodexAdapter(CliAdapter):
 
 
 def config_toml(setup: RunSetup) -> str:
-    """The per-run config: the MCP server (if any). Never holds a secret."""
+    """The per-run config: the sandbox and the MCP server (if any). Never holds a secret."""
     lines = ["# written by experimentos for one run", ""]
+    # workspace-write: the workdir and the run's own TMPDIR, not the machine's /tmp. codex
+    # otherwise writes there, and mounts empty .git/.codex/.agents directories in it while a
+    # command runs (a killed run leaves them; a stray /tmp/.git claims every directory below).
+    lines += ["[sandbox_workspace_write]", "exclude_slash_tmp = true", ""]
     if setup.mcp is not None:
         mcp = setup.mcp
         table = f"mcp_servers.{toml_string(mcp.name)}"
