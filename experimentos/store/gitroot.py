@@ -42,8 +42,12 @@ def is_repository(directory: Path) -> bool:
     dot_git = directory / ".git"
     try:
         if stat.S_ISREG(os.lstat(dot_git).st_mode):  # a worktree or submodule: "gitdir: <path>"
-            with open(dot_git, "rb") as handle:
-                return handle.read(len(_GITDIR_PREFIX)) == _GITDIR_PREFIX
+            # no link followed, and a file swapped for a FIFO since the lstat does not block
+            fd = os.open(dot_git, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            try:
+                return os.read(fd, len(_GITDIR_PREFIX)) == _GITDIR_PREFIX
+            finally:
+                os.close(fd)
         if not stat.S_ISDIR(os.stat(dot_git).st_mode):
             return False
     except OSError:
