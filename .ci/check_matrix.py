@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from experimentos.lab.models import RunRecord
+from experimentos.models.lab import RunRecord
 from experimentos.lab.runs.events import parse_events
 from experimentos.store.records import load_record
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from experimentos.errors import UsageError
 from experimentos.index import Index, search
 from experimentos.index.evaluation import evaluate
-from experimentos.knowledge.models import Page, PageType, Status
+from experimentos.models.knowledge import Page, PageType, Status
 from experimentos.store import Workspace
 from experimentos.store.scaffold import init_workspace
 

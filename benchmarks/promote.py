@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reports import EXP, timed, write_records  # noqa: E402
 
-from experimentos.lifecycle.promote import candidates, compute_gate  # noqa: E402
+from experimentos.promote import candidates, compute_gate  # noqa: E402
 from experimentos.store import Workspace  # noqa: E402
 from experimentos.store.scaffold import init_workspace  # noqa: E402
 

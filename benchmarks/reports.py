@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from experimentos.lab.models import RunRecord  # noqa: E402
+from experimentos.models.lab import RunRecord  # noqa: E402
 from experimentos.reports.build import build_reports  # noqa: E402
 from experimentos.reports.load import matrices, report_rel  # noqa: E402
 from experimentos.reports.render import render_report  # noqa: E402

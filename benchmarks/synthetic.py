@@ -10,7 +10,7 @@ import random
 import re
 from pathlib import Path
 
-from experimentos.knowledge.models import TYPE_LAYOUT, PageType
+from experimentos.models.knowledge import TYPE_LAYOUT, PageType
 from experimentos.store import Workspace
 from experimentos.store.scaffold import init_workspace
 

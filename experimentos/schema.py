@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from experimentos.knowledge.models import FORMAT_VERSION, Page
+from experimentos.models.knowledge import FORMAT_VERSION, Page
 
 
 def page_schema() -> dict:
@@ -34,7 +34,7 @@ def record_schema(model: type[BaseModel], name: str, title: str) -> dict:
 
 def event_schema() -> dict:
     """One line of a run's event log, with each known type's payload contract."""
-    from experimentos.lab.runs.contract import CUSTOM_TYPE_PATTERN, EVENT_PAYLOADS, RunEvent
+    from experimentos.models.events import CUSTOM_TYPE_PATTERN, EVENT_PAYLOADS, RunEvent
 
     schema = record_schema(RunEvent, "run-event.schema.json", "experimentos run event")
     defs = schema.setdefault("$defs", {})
@@ -61,7 +61,7 @@ def event_schema() -> dict:
 
 def fixture_schema() -> dict:
     """The schema of `fixtures/<name>/fixture.yaml`."""
-    from experimentos.matrix.fixture import FIXTURE_FORMAT, Fixture
+    from experimentos.models.fixture import FIXTURE_FORMAT, Fixture
 
     schema = Fixture.model_json_schema(by_alias=True, mode="validation")
     return {
@@ -86,7 +86,7 @@ def matrix_schema() -> dict:
 
 
 def all_schemas() -> dict[str, dict]:
-    from experimentos.lab.models import Experiment, ExperimentTest, RunRecord
+    from experimentos.models.lab import Experiment, ExperimentTest, RunRecord
 
     return {
         "page.schema.json": page_schema(),

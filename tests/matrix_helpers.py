@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from experimentos.lab.experiments import new_experiment
-from experimentos.lab.models import RunRecord
+from experimentos.models.lab import RunRecord
 from experimentos.store import Workspace
 from experimentos.store.records import load_record
 from experimentos.store.scaffold import init_workspace

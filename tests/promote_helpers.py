@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 
 from experimentos.knowledge.check import check
-from experimentos.lab.models import RunRecord
 from experimentos.matrix.cells import run_id_for
 from experimentos.matrix.spec import parse_condition
+from experimentos.models.lab import RunRecord
 from experimentos.store import Workspace, parse_document
 from experimentos.store.records import render_record
 from experimentos.store.scaffold import init_workspace

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from experimentos.lab.models import RunRecord
+from experimentos.models.lab import RunRecord
 from experimentos.store.records import render_record
 
 from .conftest import write_files

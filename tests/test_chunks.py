@@ -1,5 +1,5 @@
 from experimentos.index.chunks import chunk_page, heading_at, page_document, window_words
-from experimentos.knowledge.models import Page, PageType
+from experimentos.models.knowledge import Page, PageType
 
 
 def page(body: str, summary: str = "Short summary.") -> Page:

@@ -15,9 +15,9 @@ from experimentos.lab.experiments import (
     set_experiment_parent,
     set_experiment_status,
 )
-from experimentos.lab.models import ExperimentStatus
-from experimentos.lab.paths import slugify
 from experimentos.lab.runs import start_run
+from experimentos.models.lab import ExperimentStatus
+from experimentos.store.lab_paths import slugify
 
 from .conftest import write_files
 

@@ -1,5 +1,5 @@
 from experimentos.knowledge.graph import Graph, body_links
-from experimentos.knowledge.models import Page, PageType
+from experimentos.models.knowledge import Page, PageType
 
 
 def page(pid: str, depends=(), body: str = "", **edges) -> Page:

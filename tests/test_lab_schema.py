@@ -5,8 +5,8 @@ import pytest
 
 from experimentos.lab.assertions import create_test, evaluate_test
 from experimentos.lab.experiments import new_experiment, set_experiment_status
-from experimentos.lab.models import Experiment, ExperimentTest, RunRecord
 from experimentos.lab.runs import append_event, finish_run, read_run, start_run
+from experimentos.models.lab import Experiment, ExperimentTest, RunRecord
 from experimentos.schema import render_schemas
 from experimentos.store.records import load_record
 

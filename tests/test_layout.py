@@ -9,34 +9,28 @@ import experimentos
 
 PACKAGE = Path(experimentos.__file__).parent
 
-# Lower number = lower layer. A module may import its own layer or any lower one.
-# Longest prefix wins, so a part can place one module lower than the rest of its folder.
+# Lower number = lower layer. A module may import its own layer or any lower one. A layer
+# belongs to a whole part (a top-level folder or module): no module sits lower than its folder.
 LAYERS = {
     "experimentos.errors": 0,
     "experimentos.config": 0,
-    "experimentos.knowledge.models": 1,
-    "experimentos.lab.models": 1,
-    "experimentos.lab.runs.contract": 1,
-    "experimentos.matrix.fixture": 1,
+    "experimentos.models": 1,
     "experimentos.stats": 1,
     "experimentos.store": 2,
-    "experimentos.lab.paths": 2,
-    "experimentos.lab.scan": 2,
     "experimentos.repofacts": 3,
     "experimentos.index": 3,
     "experimentos.knowledge": 4,
     "experimentos.lab": 4,
     "experimentos.briefs": 4,
     "experimentos.proposals": 4,
-    "experimentos.schema": 4,
     "experimentos.agents": 4,
     "experimentos.lifecycle": 4,
     "experimentos.matrix": 5,
-    "experimentos.matrix.spec": 4,  # schema.py exports its JSON Schema
+    "experimentos.schema": 5,  # exports the JSON Schemas of models and matrix specs
     "experimentos.reports": 6,
     "experimentos.site": 6,  # reads knowledge, lab and briefs; adapters call it
     "experimentos.ci": 6,  # what the workflows call: proposals, lab paths
-    "experimentos.lifecycle.promote": 7,  # the promotion gate reads matrix reports
+    "experimentos.promote": 7,  # the promotion gate reads matrix reports
     "experimentos.__main__": 9,
     "experimentos.cli": 9,
     "experimentos.mcp": 9,
@@ -55,12 +49,16 @@ def layer_of(module: str) -> int | None:
     return best[1] if best else None
 
 
+PACKAGE_INITS: dict[str, bool] = {}
+
+
 def modules():
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE.parent).with_suffix("")
         parts = list(rel.parts)
         if parts[-1] == "__init__":
             parts.pop()
+            PACKAGE_INITS[".".join(parts)] = True
         yield ".".join(parts), path
 
 
@@ -80,13 +78,13 @@ def test_every_module_has_a_layer():
     assert unplaced == [], f"place these modules in LAYERS: {unplaced}"
 
 
-def test_no_module_imports_a_higher_layer_or_an_adapter():
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
     violations = []
-    for module, path in modules():
+    for module, targets in sorted(graph.items()):
         own = layer_of(module)
         if own is None:
             continue
-        for target in imports(path):
+        for target in sorted(targets):
             layer = layer_of(target)
             if layer is None:
                 continue
@@ -94,7 +92,84 @@ def test_no_module_imports_a_higher_layer_or_an_adapter():
                 violations.append(f"{module} imports the adapter {target}")
             elif layer > own:
                 violations.append(f"{module} (layer {own}) imports {target} (layer {layer})")
-    assert violations == []
+    return violations
+
+
+def import_graph() -> dict[str, set[str]]:
+    return {module: imports(path) for module, path in modules()}
+
+
+def test_no_module_imports_a_higher_layer_or_an_adapter():
+    assert layer_violations(import_graph()) == []
+
+
+def test_layers_belong_to_whole_parts():
+    parts = {m.split(".")[1] for m, _ in modules() if m != "experimentos"}
+    nested = [prefix for prefix in LAYERS if prefix.count(".") > 1]
+    assert nested == [], f"a module placed below its folder: {nested}"
+    assert parts == {prefix.split(".")[1] for prefix in LAYERS}
+
+
+def test_the_check_catches_an_import_from_a_higher_layer():
+    # The store (layer 2) reaching up into a domain part, even for a model, is a violation.
+    graph = {
+        "experimentos.store.documents": {"experimentos.knowledge.graph"},
+        "experimentos.models.knowledge": {"experimentos.store.safe"},
+        "experimentos.briefs.render": {"experimentos.cli._common"},
+    }
+    assert layer_violations(graph) == [
+        "experimentos.briefs.render imports the adapter experimentos.cli._common",
+        "experimentos.models.knowledge (layer 1) imports experimentos.store.safe (layer 2)",
+        "experimentos.store.documents (layer 2) imports experimentos.knowledge.graph (layer 4)",
+    ]
+
+
+def module_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (imports inside functions count)."""
+    known = set(graph)
+    edges = {m: {t for t in targets if t in known and t != m} for m, targets in graph.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:  # recursion depth is bounded by the package's size
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(edges[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_modules_do_not_import_each_other():
+    # A package's __init__ re-exporting its modules is not a cycle: only module-to-module edges.
+    graph = {m: t for m, t in import_graph().items() if not PACKAGE_INITS.get(m)}
+    assert module_cycles(graph) == []
+
+
+def test_the_cycle_check_catches_a_cycle():
+    graph = {"experimentos.a": {"experimentos.b"}, "experimentos.b": {"experimentos.a"}}
+    assert module_cycles(graph) == [["experimentos.a", "experimentos.b"]]
 
 
 def test_top_level_holds_folders_not_prefixed_modules():

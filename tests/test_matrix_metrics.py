@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from experimentos.lab.runs import read_events
-from experimentos.lab.runs.contract import RunEvent
 from experimentos.matrix.metrics import METRICS, ground_truth, values
 from experimentos.matrix.runner import run_matrix
+from experimentos.models.events import RunEvent
 from experimentos.reports.build import build_reports
 
 from .matrix_helpers import EXP, MCP_AGENT, make_root, records

@@ -196,7 +196,7 @@ def test_diff_sees_commits_staging_untracked_and_deletions_not_ignored_droppings
 
 
 def test_forbidden_command_lists_each_match():
-    from experimentos.matrix.fixture import Fixture
+    from experimentos.models.fixture import Fixture
 
     fixture = Fixture(
         name="f", task="t", forbiddenCommands=[r"pip install .*--pre\b", r"\bgit push\b.*--force"]

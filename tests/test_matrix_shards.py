@@ -8,9 +8,9 @@ import subprocess
 import sys
 import time
 
-from experimentos.lab.models import RunRecord, RunStatus
 from experimentos.matrix.merge import merge_runs
 from experimentos.matrix.runner import run_matrix
+from experimentos.models.lab import RunRecord, RunStatus
 from experimentos.store import Workspace
 from experimentos.store.records import load_record, render_record
 

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from experimentos.knowledge.models import Page, PageType, slug_problem
+from experimentos.models.knowledge import Page, PageType, slug_problem
 from experimentos.store import parse_document
 
 

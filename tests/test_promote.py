@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from experimentos.lifecycle.promote import compute_gate, promote
+from experimentos.promote import compute_gate, promote
 from experimentos.reports.analysis import paired_delta
 from experimentos.reports.build import results_for
 from experimentos.reports.load import find_matrix

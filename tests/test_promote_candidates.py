@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from experimentos.lifecycle.promote import candidates
-from experimentos.lifecycle.promote.candidates import classify
-from experimentos.lifecycle.promote.gate import compute_gate
+from experimentos.promote import candidates
+from experimentos.promote.candidates import classify
+from experimentos.promote.gate import compute_gate
 
 from .conftest import page_text
 from .promote_helpers import ABLATION, PAGE, REVIEWED, make_kb, strong_effect, write_matrix

@@ -11,8 +11,8 @@ import pytest
 
 from experimentos.errors import UsageError
 from experimentos.knowledge.check import check
-from experimentos.lifecycle.promote import promote
-from experimentos.lifecycle.promote.proposal import OVERRIDE_HEADING, without_override
+from experimentos.promote import promote
+from experimentos.promote.proposal import OVERRIDE_HEADING, without_override
 from experimentos.store import Workspace
 
 from .conftest import git

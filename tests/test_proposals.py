@@ -12,7 +12,7 @@ from experimentos.errors import (
     ReviewRequired,
     UsageError,
 )
-from experimentos.knowledge.models import Page, PageType
+from experimentos.models.knowledge import Page, PageType
 from experimentos.proposals import (
     NewPage,
     PageEdit,

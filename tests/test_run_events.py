@@ -12,8 +12,8 @@ import pytest
 from experimentos.errors import NotFound, UnsafeId, UsageError
 from experimentos.lab.experiments import new_experiment
 from experimentos.lab.runs import append_event, read_events, start_run
-from experimentos.lab.runs.contract import EVENT_TYPES, RunEvent
 from experimentos.lab.runs.events import events_rel, parse_events
+from experimentos.models.events import EVENT_TYPES, RunEvent
 
 from .conftest import PROJECT
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from experimentos.errors import AlreadyExists, ConcurrentEdit, NotFound, UnsafeId
-from experimentos.knowledge.models import Page, PageType, Status
+from experimentos.models.knowledge import Page, PageType, Status
 from experimentos.store import id_for_path, page_path, parse_document, render, split_id
 
 from .conftest import page_text

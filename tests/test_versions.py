@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from experimentos.knowledge.models import AppliesTo
+from experimentos.models.knowledge import AppliesTo
 from experimentos.repofacts.facts import LocalFacts, LocalVersion, ManifestProblem, read_local_facts
 from experimentos.repofacts.versions import (
     Match,

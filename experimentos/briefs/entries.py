@@ -21,8 +21,8 @@ from experimentos.briefs.render import entry_block
 from experimentos.index.tokens import count_tokens
 from experimentos.knowledge.graph import is_page_ref
 from experimentos.knowledge.live import Snapshot
-from experimentos.knowledge.models import Page, PageType, Status
 from experimentos.knowledge.trust import decision_capable, not_decision_capable_why
+from experimentos.models.knowledge import Page, PageType, Status
 
 _RETIRED = frozenset({Status.rejected, Status.deprecated, Status.superseded})
 _RULE_RE = re.compile(r"^##\s+Rule\s*$(.*?)(?=^##\s|\Z)", re.MULTILINE | re.DOTALL)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from experimentos.briefs.models import BriefRequest, Excluded, KnowledgeWarning
 from experimentos.knowledge.live import TEXT_KEYS, Live, Snapshot
-from experimentos.knowledge.models import Page, PageType, Status
 from experimentos.knowledge.trust import RETIRED, decision_capable, not_decision_capable_why
+from experimentos.models.knowledge import Page, PageType, Status
 from experimentos.repofacts.facts import LocalFacts, python_key
 from experimentos.repofacts.mentions import mentioned
 from experimentos.repofacts.versions import MatchContext, applies, exact_version, path_matches

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from experimentos.errors import GitError, UsageError
-from experimentos.lab.paths import EXPERIMENTS_DIR
 from experimentos.proposals.push import GitHubError, _request
 from experimentos.store import Workspace
 from experimentos.store.git import Repo
+from experimentos.store.lab_paths import EXPERIMENTS_DIR
 
 MARKER = "<!-- experimentos:report-compare -->"
 _PER_PAGE = 100

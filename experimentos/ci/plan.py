@@ -13,9 +13,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from experimentos.errors import NotFound, UsageError
-from experimentos.lab.paths import EXPERIMENTS_DIR, experiment_slug
-from experimentos.lab.scan import read_experiment
 from experimentos.store import Workspace
+from experimentos.store.lab_paths import EXPERIMENTS_DIR, experiment_slug
+from experimentos.store.lab_scan import read_experiment
 
 LABEL_PREFIX = "matrix:"
 DEFAULT_SHARDS = 2

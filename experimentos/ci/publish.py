@@ -12,11 +12,11 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from experimentos.errors import UsageError
-from experimentos.lab.paths import EXPERIMENTS_DIR, experiment_slug
 from experimentos.proposals import GeneratedFile, Proposal, PushResult, propose, push_proposal
 from experimentos.store import Workspace
 from experimentos.store.files import inside
 from experimentos.store.git import Repo
+from experimentos.store.lab_paths import EXPERIMENTS_DIR, experiment_slug
 
 RESULTS_GLOB = f"{EXPERIMENTS_DIR}/*/results/**"
 

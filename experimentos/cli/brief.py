@@ -132,7 +132,7 @@ def serve(
 
         pages = Workspace(knowledge)
     if run_id is not None:
-        from experimentos.lab.scan import locate_run
+        from experimentos.store.lab_scan import locate_run
 
         locate_run(workspace.root, run_id)  # the bound run must exist (NotFound, UnsafeId)
     server = build_server(workspace, read_only=read_only, knowledge=pages, run_id=run_id)

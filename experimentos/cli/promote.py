@@ -20,7 +20,7 @@ from experimentos.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from experimentos.lifecycle.promote import CandidatesResult, GateResult, PromotionResult
+    from experimentos.promote import CandidatesResult, GateResult, PromotionResult
 
 MetricOption = Annotated[
     str,
@@ -82,7 +82,7 @@ def promote(
     """Compute the promotion gate from a matrix; if it passes, propose the page as accepted.
 
     Exit 1 with the numbers (and the repeats needed) when it fails; never writes your tree."""
-    from experimentos.lifecycle.promote import promote as run_promote
+    from experimentos.promote import promote as run_promote
 
     as_json = want_json(ctx, json_out)
     result = run_promote(
@@ -108,7 +108,7 @@ def promote(
 
 
 def print_gate(gate: GateResult) -> None:
-    from experimentos.lifecycle.promote.gate import describe
+    from experimentos.promote.gate import describe
 
     verdict = "passed" if gate.passed else "did not pass"
     typer.echo(f"gate {verdict}: {gate.page} ({gate.status}) on matrix {gate.matrix}")
@@ -181,7 +181,7 @@ def candidates(
     json_out: JsonFlag = False,
 ) -> None:
     """Pages the matrices of an experiment suggest promoting, demoting or re-testing."""
-    from experimentos.lifecycle.promote import candidates as find
+    from experimentos.promote import candidates as find
 
     as_json = want_json(ctx, json_out)
     result = find(state(ctx).workspace(), experiment, metric)
@@ -192,7 +192,7 @@ def candidates(
 
 
 def _print_candidates(result: CandidatesResult) -> None:
-    from experimentos.lifecycle.promote.gate import p_text
+    from experimentos.promote.gate import p_text
     from experimentos.stats import fmt_interval, fmt_signed
 
     typer.echo(f"{result.experiment}: {', '.join(result.matrices)} ({result.metric})")

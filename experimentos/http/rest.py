@@ -43,8 +43,8 @@ from experimentos.errors import (
 )
 from experimentos.http.gate import MCP_PATH, UNAUTHORIZED, Gate, gate_error, key_ok
 from experimentos.lab import assertions, experiments
-from experimentos.lab.models import metric_name_problem
 from experimentos.lab.runs import list_runs
+from experimentos.models.lab import metric_name_problem
 from experimentos.store import Workspace
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from experimentos.knowledge.models import Page
+from experimentos.models.knowledge import Page
 
 OVERLAP_WORDS = 30
 

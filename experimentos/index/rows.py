@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from experimentos.index.chunks import chunk_page, page_document
-from experimentos.knowledge.models import Page
+from experimentos.models.knowledge import Page
 
 PAGES, CHUNKS = "pages", "chunks"  # page-level full text; window-level vectors
 APPLIES_KEYS = ("agent", "model", "toolchain", "repo_type", "library")

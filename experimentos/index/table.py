@@ -37,7 +37,7 @@ from experimentos.index.rows import (
     page_row,
     window_rows,
 )
-from experimentos.knowledge.models import Page, Problem
+from experimentos.models.knowledge import Page, Problem
 from experimentos.store import Workspace, id_for_path, parse_document
 from experimentos.store.files import STATE_DIR, state_lock
 from experimentos.store.paths import PAGE_DIRS

@@ -18,8 +18,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from experimentos.knowledge.graph import BODY_LINK, DEPENDS_ON, Graph, is_page_ref
-from experimentos.knowledge.models import DECISION_TYPES, Page, Problem, Status
 from experimentos.knowledge.trust import conflicts, invalid_supersessions
+from experimentos.models.knowledge import DECISION_TYPES, Page, Problem, Status
 from experimentos.store import Workspace, id_for_path
 from experimentos.store.workspace import Scan
 

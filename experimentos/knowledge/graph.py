@@ -10,7 +10,7 @@ import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from experimentos.knowledge.models import PREFIX_TYPE, Page
+from experimentos.models.knowledge import PREFIX_TYPE, Page
 
 DEPENDS_ON = "dependsOn"
 BODY_LINK = "link"

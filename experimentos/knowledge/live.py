@@ -20,7 +20,7 @@ from pathlib import Path
 
 from experimentos.errors import InvalidPage, NotFound, UnsafePath
 from experimentos.knowledge.graph import Graph
-from experimentos.knowledge.models import Page, Problem
+from experimentos.models.knowledge import Page, Problem
 from experimentos.repofacts.facts import python_key
 from experimentos.store import Workspace
 from experimentos.store.documents import Document

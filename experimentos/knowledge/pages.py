@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from experimentos.errors import NotFound, ReviewRequired, UsageError
 from experimentos.knowledge.graph import is_page_ref
-from experimentos.knowledge.models import DECISION_TYPES, Page, PageType, Review, Status, check_ref
+from experimentos.models.knowledge import DECISION_TYPES, Page, PageType, Review, Status, check_ref
 from experimentos.store import Document, Workspace, make_id, parse_status, parse_type
 
 _BODY_SECTIONS: dict[PageType, tuple[str, ...]] = {

@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from experimentos.knowledge.models import DECISION_TYPES, Page, Status
+from experimentos.models.knowledge import DECISION_TYPES, Page, Status
 
 RETIRED = (Status.rejected, Status.deprecated, Status.superseded)
 

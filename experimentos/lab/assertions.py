@@ -19,7 +19,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from experimentos.errors import AlreadyExists, NotFound, UsageError
 from experimentos.knowledge.pages import default_reviewer
 from experimentos.lab.experiments import read_experiment, utc_now
-from experimentos.lab.models import (
+from experimentos.lab.runs.records import read_run
+from experimentos.models.lab import (
     ASSERTION_KINDS,
     LATEST,
     Assertion,
@@ -35,10 +36,9 @@ from experimentos.lab.models import (
     RunRecord,
     RunStatus,
 )
-from experimentos.lab.paths import assertion_path, make_test_id, slugify, split_test_id
-from experimentos.lab.runs.records import read_run
-from experimentos.lab.scan import scan_experiments, scan_runs, scan_tests
 from experimentos.store import Workspace
+from experimentos.store.lab_paths import assertion_path, make_test_id, slugify, split_test_id
+from experimentos.store.lab_scan import scan_experiments, scan_runs, scan_tests
 from experimentos.store.records import Record, load_record, save_record
 
 _ASSERTION = TypeAdapter(Assertion)

@@ -11,17 +11,17 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from experimentos.errors import NotFound, UnsafePath
-from experimentos.knowledge.models import Problem
-from experimentos.lab.paths import (
+from experimentos.lab.runs.events import events_rel, parse_events
+from experimentos.models.knowledge import Problem
+from experimentos.store import Workspace
+from experimentos.store.lab_paths import (
     RUNS_DIR,
     SIDECAR_SUFFIXES,
     experiment_dir,
     experiment_id,
     make_test_id,
 )
-from experimentos.lab.runs.events import events_rel, parse_events
-from experimentos.lab.scan import scan_experiments, scan_runs, scan_tests
-from experimentos.store import Workspace
+from experimentos.store.lab_scan import scan_experiments, scan_runs, scan_tests
 from experimentos.store.safe import read_regular
 
 

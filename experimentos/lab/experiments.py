@@ -21,8 +21,8 @@ from experimentos.errors import (
     UnsafeId,
     UsageError,
 )
-from experimentos.knowledge.models import Problem
-from experimentos.lab.models import (
+from experimentos.models.knowledge import Problem
+from experimentos.models.lab import (
     TRANSITIONS,
     Experiment,
     ExperimentKind,
@@ -32,17 +32,17 @@ from experimentos.lab.models import (
     StatusChange,
     metric_name_problem,
 )
-from experimentos.lab.paths import (
+from experimentos.store import Workspace
+from experimentos.store.files import inside, write_lock
+from experimentos.store.lab_paths import (
     experiment_dir,
     experiment_id,
     experiment_path,
     experiment_slug,
     slugify,
 )
-from experimentos.lab.scan import read_experiment as read_experiment_at
-from experimentos.lab.scan import run_files, scan_experiments, scan_runs, scan_tests
-from experimentos.store import Workspace
-from experimentos.store.files import inside, write_lock
+from experimentos.store.lab_scan import read_experiment as read_experiment_at
+from experimentos.store.lab_scan import run_files, scan_experiments, scan_runs, scan_tests
 from experimentos.store.records import Record, save_record
 
 _BODY = "## Setup\n\n## Interpretation\n"

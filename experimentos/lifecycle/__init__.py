@@ -6,7 +6,6 @@ health.py    `doctor` / `check --stale`: citations, review expiry, stale depende
              contradicting accepted pages, claims whose source is gone; `stale_warnings` for briefs
 duplicates.py  near-duplicate pages from the index's stored vectors (no re-embedding)
 
-promote/     the promotion gate (`promote`, `candidates`, MCP `propose_promotion`) over the matrix
-             reports; it reads experimentos.reports, so it sits above it (tests/test_layout.py
-             places a module by its longest prefix: experimentos.lifecycle.promote is layer 7)
+The promotion gate reads matrix reports, so it is a part of its own above them:
+experimentos/promote/.
 """

@@ -26,7 +26,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from experimentos.errors import NotFound, UnsafePath, UsageError
-from experimentos.knowledge.models import Cite, Page
+from experimentos.models.knowledge import Cite, Page
 from experimentos.store import Document, Workspace
 from experimentos.store.gitroot import work_tree
 from experimentos.store.safe import read_regular

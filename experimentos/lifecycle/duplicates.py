@@ -11,14 +11,34 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from experimentos.lifecycle.health import DuplicateScan, NearDuplicate
+from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from experimentos.knowledge.models import Page
+    from experimentos.models.knowledge import Page
     from experimentos.store import Workspace
 
 BLOCK_ROWS = 1024  # rows of the similarity matrix computed at once (1024 x 10,000 floats)
 MAX_PAIRS = 1000  # pairs reported; the count of all pairs is kept
+
+
+class NearDuplicate(BaseModel):
+    a: str
+    b: str
+    score: float
+    a_path: str | None = None
+    b_path: str | None = None
+
+
+class DuplicateScan(BaseModel):
+    """How the near-duplicate pass went: vectors come from the index, never from the model."""
+
+    ran: bool
+    reason: str = ""
+    threshold: float
+    pages: int = 0  # pages compared
+    skipped: int = 0  # pages changed since the last index sync, or not in the index
+    pairs: int = 0
+    seconds: float = 0.0
 
 
 def near_duplicates(

@@ -28,7 +28,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from experimentos.knowledge.graph import DEPENDS_ON, Graph, is_page_ref
-from experimentos.knowledge.models import Page, PageType, Problem, Status
 from experimentos.knowledge.trust import conflicts, decision_capable
 from experimentos.lifecycle.cites import (
     STALE_STATUSES,
@@ -37,6 +36,8 @@ from experimentos.lifecycle.cites import (
     check_cite,
     default_repo,
 )
+from experimentos.lifecycle.duplicates import DuplicateScan, NearDuplicate, near_duplicates
+from experimentos.models.knowledge import Page, PageType, Problem, Status
 from experimentos.store import Workspace
 
 RETIRED = frozenset({Status.rejected, Status.deprecated, Status.superseded})
@@ -80,26 +81,6 @@ class SourceGone(BaseModel):
     page_path: str
     source: str
     reason: str
-
-
-class NearDuplicate(BaseModel):
-    a: str
-    b: str
-    score: float
-    a_path: str | None = None
-    b_path: str | None = None
-
-
-class DuplicateScan(BaseModel):
-    """How the near-duplicate pass went: vectors come from the index, never from the model."""
-
-    ran: bool
-    reason: str = ""
-    threshold: float
-    pages: int = 0  # pages compared
-    skipped: int = 0  # pages changed since the last index sync, or not in the index
-    pairs: int = 0
-    seconds: float = 0.0
 
 
 class DoctorReport(BaseModel):
@@ -426,8 +407,6 @@ def doctor(
         },
     )
     if duplicates:
-        from experimentos.lifecycle.duplicates import near_duplicates
-
         report.near_duplicates, report.duplicates = near_duplicates(
             workspace, checksums, paths, threshold=threshold, pages=pages
         )

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from experimentos.agents.base import AgentSpec
 from experimentos.errors import UsageError
-from experimentos.knowledge.models import SLUG_MAX, slug_problem
 from experimentos.matrix.spec import Condition, MatrixSpec
+from experimentos.models.knowledge import SLUG_MAX, slug_problem
 
 # Bumped when the prompt the runner composes changes: it is part of every cell's inputs.
 PROMPT_VERSION = 1

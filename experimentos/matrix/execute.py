@@ -28,7 +28,6 @@ from typing import Any
 from experimentos import __version__
 from experimentos.agents.base import Adapter, McpAttachment, RunSetup, Transcript
 from experimentos.errors import ExperimentosError
-from experimentos.lab.models import MatrixRun, RunOutcome, RunRecord, RunStatus
 from experimentos.lab.runs.events import append_events
 from experimentos.matrix import transcripts
 from experimentos.matrix.cells import Cell
@@ -49,6 +48,7 @@ from experimentos.matrix.records import (
     write_file,
 )
 from experimentos.matrix.rules import check_rules
+from experimentos.models.lab import MatrixRun, RunOutcome, RunRecord, RunStatus
 from experimentos.store.redact import redact, secret_values
 
 MCP_SERVER_NAME = "experimentos"

@@ -28,8 +28,6 @@ from typing import Literal
 from pydantic import BaseModel, Field, computed_field
 
 from experimentos.errors import ExperimentosError, NotFound, UsageError
-from experimentos.knowledge.models import Problem
-from experimentos.matrix.fixture import FIXTURE_NAME, RuleName
 from experimentos.matrix.fixtures import (
     FIXTURES_DIR,
     SOLUTIONS_DIR,
@@ -41,6 +39,8 @@ from experimentos.matrix.fixtures import (
 )
 from experimentos.matrix.procgroup import OracleResult, clean_env, run_command
 from experimentos.matrix.rules import RuleReport, check_rules
+from experimentos.models.fixture import FIXTURE_NAME, RuleName
+from experimentos.models.knowledge import Problem
 from experimentos.repofacts.facts import read_local_facts
 
 Progress = Callable[[str, int, int], None]

@@ -29,8 +29,8 @@ from experimentos.errors import (
     UnsafePath,
     UsageError,
 )
-from experimentos.knowledge.models import Problem
-from experimentos.matrix.fixture import (
+from experimentos.matrix.procgroup import OracleResult, clean_env, run_command
+from experimentos.models.fixture import (
     FIXTURE_FILE,
     FIXTURE_NAME,
     ORACLE_DIR,
@@ -38,7 +38,7 @@ from experimentos.matrix.fixture import (
     SOLUTIONS_DIR,
     Fixture,
 )
-from experimentos.matrix.procgroup import OracleResult, clean_env, run_command
+from experimentos.models.knowledge import Problem
 from experimentos.store.documents import validation_problems
 from experimentos.store.safe import (
     NOT_A_FILE,

@@ -24,13 +24,13 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from experimentos.errors import ExperimentosError, InvalidPage, UsageError
-from experimentos.lab.models import RunRecord, RunStatus
-from experimentos.lab.paths import EXPERIMENTS_DIR, RUNS_DIR, SIDECAR_SUFFIXES
 from experimentos.lab.runs.events import parse_events
-from experimentos.lab.scan import read_experiment
 from experimentos.matrix.records import record_rel, write_file
+from experimentos.models.lab import RunRecord, RunStatus
 from experimentos.store import Workspace
 from experimentos.store.files import safe_target
+from experimentos.store.lab_paths import EXPERIMENTS_DIR, RUNS_DIR, SIDECAR_SUFFIXES
+from experimentos.store.lab_scan import read_experiment
 from experimentos.store.records import parse_record
 
 _RUN_FILE = re.compile(r"^run\.[a-z0-9][a-z0-9.-]*\.md$")

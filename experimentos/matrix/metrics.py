@@ -33,10 +33,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from experimentos.lab.models import MatrixMetric, RunRecord
-from experimentos.lab.runs.contract import RunEvent
 from experimentos.lab.runs.metrics import is_dependency_load, is_prework, timeline
 from experimentos.matrix.spec import parse_condition
+from experimentos.models.events import RunEvent
+from experimentos.models.lab import MatrixMetric, RunRecord
 
 METRICS_VERSION = 1
 RULES = ("pin_changed", "protected_edit", "out_of_scope", "forbidden_command")

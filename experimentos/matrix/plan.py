@@ -14,14 +14,14 @@ from pathlib import Path
 
 from experimentos.agents.base import AgentSpec
 from experimentos.errors import ExperimentosError, InvalidPage, UsageError, add_secret
-from experimentos.lab.models import ExperimentStatus
-from experimentos.lab.paths import EXPERIMENTS_DIR, RUNS_DIR, experiment_slug
-from experimentos.lab.scan import read_experiment
 from experimentos.matrix.cells import Cell, cell_hash, expand
 from experimentos.matrix.fixtures import LoadedFixture, load_fixture
 from experimentos.matrix.knowledge import KnowledgeSource, resolve_knowledge
 from experimentos.matrix.spec import MatrixSpec, load_spec, spec_rel
+from experimentos.models.lab import ExperimentStatus
 from experimentos.store import Workspace
+from experimentos.store.lab_paths import EXPERIMENTS_DIR, RUNS_DIR, experiment_slug
+from experimentos.store.lab_scan import read_experiment
 
 
 @dataclass

@@ -25,15 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from experimentos.errors import InvalidPage, NotFound
-from experimentos.lab.models import MatrixAttempt, MatrixRun, RunOutcome, RunRecord, RunStatus
-from experimentos.lab.paths import DIFF_SUFFIX, RUNS_DIR, TRANSCRIPT_SUFFIX, experiment_dir
 from experimentos.lab.runs.events import events_rel, read_events, run_lock
 from experimentos.lab.runs.metrics import compute_metrics
 from experimentos.matrix.metrics import ground_truth
 from experimentos.matrix.process import kill_group, process_start_time
+from experimentos.models.lab import MatrixAttempt, MatrixRun, RunOutcome, RunRecord, RunStatus
 from experimentos.store import Workspace
 from experimentos.store.documents import checksum
 from experimentos.store.files import STATE_DIR, atomic_write, safe_target
+from experimentos.store.lab_paths import DIFF_SUFFIX, RUNS_DIR, TRANSCRIPT_SUFFIX, experiment_dir
 from experimentos.store.records import Record, load_record, save_record
 
 LOCKS_DIR = f"{STATE_DIR}/matrix/locks"

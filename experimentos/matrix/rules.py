@@ -6,7 +6,7 @@ HEAD. It is computed in a private index, so the agent's own index is never touch
 contents are read from git objects, never through the working tree (a symlink the agent made
 is compared as a link, not followed).
 
-Rules (names as in `experimentos.matrix.fixture.RuleName`):
+Rules (names as in `experimentos.models.fixture.RuleName`):
 
 - `pin_changed`: the declared specifier or the locked version of a `pinned` library differs
   between the initial commit and the workdir, read with the brief's own manifest readers
@@ -37,9 +37,9 @@ from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, Field, computed_field
 
 from experimentos.errors import GitError, NotFound
-from experimentos.matrix.fixture import Fixture, RuleName
 from experimentos.matrix.fixtures import BASE_REF, LoadedFixture
 from experimentos.matrix.procgroup import clean_env
+from experimentos.models.fixture import Fixture, RuleName
 from experimentos.repofacts.facts import LocalFacts, LocalVersion, read_local_facts
 from experimentos.repofacts.versions import parse_npm_range, parse_semver, path_matches
 

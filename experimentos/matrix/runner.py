@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 
 from experimentos.agents.base import open_adapter
 from experimentos.errors import UsageError
-from experimentos.lab.models import RunStatus
 from experimentos.matrix.cells import Cell, in_shard, parse_shard
 from experimentos.matrix.execute import CellResult, Runtime, execute_cell
 from experimentos.matrix.knowledge import build_variant
@@ -32,6 +31,7 @@ from experimentos.matrix.records import (
     existing_runs,
     finish_record,
 )
+from experimentos.models.lab import RunStatus
 from experimentos.store import Workspace
 
 

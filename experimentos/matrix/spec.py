@@ -43,9 +43,9 @@ from pydantic import (
 
 from experimentos.agents.base import AgentSpec
 from experimentos.errors import InvalidPage, NotFound
-from experimentos.knowledge.models import PAGE_ID_PATTERN, Problem
-from experimentos.lab.paths import experiment_dir
+from experimentos.models.knowledge import PAGE_ID_PATTERN, Problem
 from experimentos.store.documents import validation_problems
+from experimentos.store.lab_paths import experiment_dir
 from experimentos.store.yamlio import YamlError, load_yaml
 
 SPEC_FILE = "matrix.yaml"

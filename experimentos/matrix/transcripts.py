@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from experimentos.agents.base import Transcript
-from experimentos.lab.runs.contract import EVENT_PAYLOADS, EventError, validate_payload
+from experimentos.models.events import EVENT_PAYLOADS, EventError, validate_payload
 from experimentos.store.redact import redact
 
 MAX_TRANSCRIPT_BYTES = 4 * 1024 * 1024

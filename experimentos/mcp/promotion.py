@@ -47,8 +47,8 @@ def register(server: MCPServer, state: Server) -> None:
         no significant regression elsewhere (Holm). If it passes, propose the page as accepted
         with the evidence as its review, on a reviewable branch. If not, nothing is proposed:
         `passed` is false, `reasons` say why and `repeats_needed` how many repeats would tell."""
-        from experimentos.lifecycle.promote.gate import describe
-        from experimentos.lifecycle.promote.proposal import plan_promotion, submit
+        from experimentos.promote.gate import describe
+        from experimentos.promote.proposal import plan_promotion, submit
 
         workspace = state.live.workspace
         plan = plan_promotion(workspace, page_id, matrix, metric=metric, reviewer=reviewer)

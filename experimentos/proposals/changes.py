@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from experimentos.errors import InvalidPage, UsageError
-from experimentos.knowledge.models import Page, Problem
 from experimentos.knowledge.pages import plan_status
+from experimentos.models.knowledge import Page, Problem
 from experimentos.store import Document, Workspace, id_for_path, page_path, parse_document
 from experimentos.store.documents import checksum, frontmatter_dict, validation_problems
 from experimentos.store.files import atomic_write, safe_target

@@ -18,8 +18,8 @@ from pathlib import Path
 from experimentos.errors import GitError, InvalidPage, NotFound, UsageError
 from experimentos.knowledge.check import check
 from experimentos.knowledge.graph import is_page_ref
-from experimentos.knowledge.models import Problem, check_ref, slug_problem
 from experimentos.knowledge.pages import build_new_page
+from experimentos.models.knowledge import Problem, check_ref, slug_problem
 from experimentos.proposals.changes import NewPage, PageChange, PageFile, StatusChange
 from experimentos.proposals.diff import compose_message, page_diff
 from experimentos.proposals.models import BRANCH_PREFIX, FileChange, Proposal

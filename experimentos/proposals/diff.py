@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from experimentos.errors import InvalidPage
-from experimentos.knowledge.models import FRONTMATTER_KEYS, Page
+from experimentos.models.knowledge import FRONTMATTER_KEYS, Page
 from experimentos.proposals.models import FieldChange, FileChange, PageDiff, Transition
 from experimentos.store import parse_document
 

@@ -17,7 +17,7 @@ from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, Field
 
-from experimentos.knowledge.models import AppliesTo
+from experimentos.models.knowledge import AppliesTo
 from experimentos.repofacts.facts import LocalFacts, LocalVersion, python_key
 
 # --- npm: node-semver range semantics (default options: not loose, no includePrerelease) -----

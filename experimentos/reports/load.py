@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from experimentos.errors import ExperimentosError, NotFound, UsageError
-from experimentos.lab.paths import EXPERIMENTS_DIR, experiment_slug
 from experimentos.matrix.cells import expand
 from experimentos.matrix.spec import MatrixSpec, parse_spec, spec_rel
 from experimentos.reports.results import MatrixData
 from experimentos.reports.rows import RunRow, load_rows
 from experimentos.reports.sources import Source, Unreadable
+from experimentos.store.lab_paths import EXPERIMENTS_DIR, experiment_slug
 
 RESULTS_DIR = "results"
 

@@ -26,9 +26,9 @@ from pydantic import BaseModel, ValidationError
 
 from experimentos import __version__
 from experimentos.errors import ExperimentosError, InvalidPage
-from experimentos.lab.models import RunRecord, RunStatus
 from experimentos.lab.runs.events import events_rel, parse_events
 from experimentos.matrix.metrics import METRICS_VERSION, ground_truth
+from experimentos.models.lab import RunRecord, RunStatus
 from experimentos.reports.sources import Source, Unreadable
 from experimentos.store.records import parse_record
 from experimentos.store.safe import state_path

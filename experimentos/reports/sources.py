@@ -15,9 +15,9 @@ import stat
 from pathlib import Path, PurePosixPath
 
 from experimentos.errors import GitError, NotFound, UnsafePath, UsageError
-from experimentos.lab.models import name_slug_problem
-from experimentos.lab.paths import EXPERIMENTS_DIR, RUNS_DIR, SIDECAR_SUFFIXES
+from experimentos.models.lab import name_slug_problem
 from experimentos.store.git import Repo
+from experimentos.store.lab_paths import EXPERIMENTS_DIR, RUNS_DIR, SIDECAR_SUFFIXES
 from experimentos.store.records import MAX_FILE_BYTES
 from experimentos.store.safe import read_regular, resolve_inside
 

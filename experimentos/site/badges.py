@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experimentos.knowledge.graph import Graph
-from experimentos.knowledge.models import Page
 from experimentos.lifecycle.health import EXPIRED_WORDS, stale_warnings
+from experimentos.models.knowledge import Page
 
 _OWN_EXPIRY = f"this page {EXPIRED_WORDS} "
 

@@ -23,7 +23,7 @@ from typing import Any
 from experimentos import __version__
 from experimentos.errors import UsageError
 from experimentos.knowledge.graph import Graph
-from experimentos.knowledge.models import Problem
+from experimentos.models.knowledge import Problem
 from experimentos.site.badges import page_badges
 from experimentos.site.collect import SiteSource, collect
 from experimentos.site.env import render

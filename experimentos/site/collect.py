@@ -14,14 +14,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from experimentos.errors import InvalidPage, NotFound, UnsafePath
-from experimentos.knowledge.models import Problem
-from experimentos.lab.models import Experiment, ExperimentTest, RunRecord, name_slug_problem
-from experimentos.lab.paths import DIFF_SUFFIX, EXPERIMENTS_DIR, experiment_dir
-from experimentos.lab.runs.contract import RunEvent
 from experimentos.lab.runs.events import events_rel, parse_events
-from experimentos.lab.scan import scan_experiments, scan_runs, scan_tests
+from experimentos.models.events import RunEvent
+from experimentos.models.knowledge import Problem
+from experimentos.models.lab import Experiment, ExperimentTest, RunRecord, name_slug_problem
 from experimentos.store import Document, Workspace
 from experimentos.store.documents import split_frontmatter
+from experimentos.store.lab_paths import DIFF_SUFFIX, EXPERIMENTS_DIR, experiment_dir
+from experimentos.store.lab_scan import scan_experiments, scan_runs, scan_tests
 from experimentos.store.records import Record
 from experimentos.store.safe import read_regular
 from experimentos.store.yamlio import YamlError, load_yaml

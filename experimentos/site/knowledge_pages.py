@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from experimentos.knowledge.graph import Graph
-from experimentos.knowledge.models import TYPE_LAYOUT, Page
+from experimentos.models.knowledge import TYPE_LAYOUT, Page
 from experimentos.site.badges import Badge
 from experimentos.site.markdown import render_markdown
 from experimentos.site.urls import Link, SiteMap, page_url

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from experimentos.lab.models import ExperimentTest
-from experimentos.lab.runs.contract import RunEvent
+from experimentos.models.events import RunEvent
+from experimentos.models.lab import ExperimentTest
 from experimentos.site.collect import SourceExperiment, SourceReport, SourceRun
 from experimentos.site.env import fmt
 from experimentos.site.markdown import render_markdown

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from experimentos.errors import InvalidPage
-from experimentos.knowledge.models import FRONTMATTER_KEYS, Page, Problem
+from experimentos.models.knowledge import FRONTMATTER_KEYS, Page, Problem
 from experimentos.store.yamlio import YamlError, dump_yaml, load_yaml
 
 MAX_FILE_BYTES = 4 * 1024 * 1024

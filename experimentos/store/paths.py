@@ -6,7 +6,7 @@ import functools
 from pathlib import PurePosixPath
 
 from experimentos.errors import UnsafeId, UsageError
-from experimentos.knowledge.models import PREFIX_TYPE, TYPE_LAYOUT, PageType, Status, slug_problem
+from experimentos.models.knowledge import PREFIX_TYPE, TYPE_LAYOUT, PageType, Status, slug_problem
 
 # Directories (relative to the knowledge root) that hold pages, and the type each holds.
 PAGE_DIRS: dict[str, PageType] = {directory: t for t, (_, directory) in TYPE_LAYOUT.items()}

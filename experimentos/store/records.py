@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from experimentos.errors import InvalidPage, UnsafePath
-from experimentos.knowledge.models import Problem
+from experimentos.models.knowledge import Problem
 from experimentos.store.documents import (
     MAX_FILE_BYTES,
     MAX_FRONTMATTER_BYTES,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from experimentos.errors import NotFound, UnsafePath
-from experimentos.knowledge.models import Problem
+from experimentos.models.knowledge import Problem
 
 STATE_DIR = ".experimentos"
 

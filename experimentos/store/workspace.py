@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from experimentos.config import CONFIG_NAME, Config, load_config
 from experimentos.errors import InvalidPage, NotFound, RootNotFound, UnsafeId, UnsafePath
-from experimentos.knowledge.models import Page, Problem
+from experimentos.models.knowledge import Page, Problem
 from experimentos.store.documents import MAX_FILE_BYTES, Document, parse_document, render
 from experimentos.store.files import atomic_write
 from experimentos.store.gitroot import ancestors, is_repository

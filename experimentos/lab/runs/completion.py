@@ -14,7 +14,6 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from experimentos.lab.runs.contract import RunEvent
 from experimentos.lab.runs.events import read_events
 from experimentos.lab.runs.metrics import (
     Evidence,
@@ -26,6 +25,7 @@ from experimentos.lab.runs.metrics import (
     is_prework,
     timeline,
 )
+from experimentos.models.events import RunEvent
 from experimentos.store import Workspace
 
 

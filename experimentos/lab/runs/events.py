@@ -1,6 +1,6 @@
 """A run's append-only event log: experiments/<slug>/runs/<run-id>.events.jsonl.
 
-The contract (types, payloads) is experimentos/lab/runs/contract.py. Appends from any number of
+The contract (types, payloads) is experimentos/models/events.py. Appends from any number of
 processes are serialised by an flock on a sidecar lock file under .experimentos/; the next step
 is read from the file under that lock, never from a cache, so it is right across processes.
 A writer killed mid-line leaves a torn last line: readers skip it (with a warning), and the next
@@ -20,10 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from experimentos.errors import NotFound, UsageError, redact
-from experimentos.knowledge.models import Problem
-from experimentos.lab.models import RunRecord, RunStatus
-from experimentos.lab.paths import EVENTS_SUFFIX, check_run_id
-from experimentos.lab.runs.contract import (
+from experimentos.models.events import (
     SOURCES,
     EventError,
     RunEvent,
@@ -31,9 +28,12 @@ from experimentos.lab.runs.contract import (
     utc_now,
     validate_payload,
 )
-from experimentos.lab.scan import locate_run
+from experimentos.models.knowledge import Problem
+from experimentos.models.lab import RunRecord, RunStatus
 from experimentos.store import Workspace
 from experimentos.store.files import safe_target, state_lock
+from experimentos.store.lab_paths import EVENTS_SUFFIX, check_run_id
+from experimentos.store.lab_scan import locate_run
 from experimentos.store.records import load_record
 from experimentos.store.safe import read_regular
 

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from experimentos.lab.runs.contract import RunEvent
+from experimentos.models.events import RunEvent
 
 # MCP tools whose successful call counts as the pre-work protocol / as loading dependencies.
 PREWORK_TOOLS = frozenset({"start_pre_work_protocol", "get_work_brief", "get_agent_work_context"})

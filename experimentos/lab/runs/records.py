@@ -14,7 +14,9 @@ from pathlib import Path
 
 from experimentos.errors import AlreadyExists, NotFound, UsageError
 from experimentos.lab.experiments import read_experiment, utc_now
-from experimentos.lab.models import (
+from experimentos.lab.runs.events import read_events, run_lock
+from experimentos.lab.runs.metrics import compute_metrics
+from experimentos.models.lab import (
     ExperimentStatus,
     MetricValue,
     RunOutcome,
@@ -22,11 +24,9 @@ from experimentos.lab.models import (
     RunStatus,
     metric_name_problem,
 )
-from experimentos.lab.paths import check_run_id, run_path
-from experimentos.lab.runs.events import read_events, run_lock
-from experimentos.lab.runs.metrics import compute_metrics
-from experimentos.lab.scan import locate_run, scan_experiments, scan_runs
 from experimentos.store import Workspace
+from experimentos.store.lab_paths import check_run_id, run_path
+from experimentos.store.lab_scan import locate_run, scan_experiments, scan_runs
 from experimentos.store.records import Record, load_record, save_record
 
 ENDED = (RunStatus.finished, RunStatus.failed, RunStatus.aborted)

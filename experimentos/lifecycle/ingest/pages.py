@@ -16,7 +16,11 @@ import datetime as dt
 import hashlib
 import re
 
-from experimentos.knowledge.models import (
+from experimentos.lifecycle.ingest.advice import Advice, Correction, Said
+from experimentos.lifecycle.ingest.phrases import slug_part
+from experimentos.lifecycle.ingest.scope import Alignment, Scope
+from experimentos.lifecycle.ingest.thread import Thread
+from experimentos.models.knowledge import (
     SLUG_MAX,
     AppliesTo,
     Confidence,
@@ -25,10 +29,6 @@ from experimentos.knowledge.models import (
     PageType,
     Status,
 )
-from experimentos.lifecycle.ingest.advice import Advice, Correction, Said
-from experimentos.lifecycle.ingest.phrases import slug_part
-from experimentos.lifecycle.ingest.scope import Alignment, Scope
-from experimentos.lifecycle.ingest.thread import Thread
 
 ISSUE_TAG = "github-issue"
 CORRECTION_TAGS = ("contradicted", "withdrawn")

@@ -15,7 +15,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from experimentos.errors import UsageError
-from experimentos.knowledge.models import Page
 from experimentos.lifecycle.ingest.advice import Advice, find_advice
 from experimentos.lifecycle.ingest.pages import (
     build_claim,
@@ -27,6 +26,7 @@ from experimentos.lifecycle.ingest.pages import (
 )
 from experimentos.lifecycle.ingest.scope import Alignment, align, thread_scope
 from experimentos.lifecycle.ingest.thread import Thread
+from experimentos.models.knowledge import Page
 from experimentos.proposals import Proposal, PushResult, propose, push_proposal
 from experimentos.repofacts.facts import LocalFacts, read_local_facts
 from experimentos.store import Document, Workspace

@@ -4,7 +4,7 @@ The gate reads the run records of one matrix through the report library
 (experimentos.reports: rows, `paired_delta`, `page_attribution`, `judge`, `with_holm`) and
 computes nothing the report computes differently. It passes when:
 
-1. the comparison that speaks for the page (experimentos.lifecycle.promote.scope: its
+1. the comparison that speaks for the page (experimentos.promote.scope: its
    ablation, else `brief` vs `none` on the fixtures it is for) shows an improvement on the
    gate metric (clean pass unless told otherwise) that the report calls significant: the 95%
    interval excludes 0, McNemar's exact p <= 0.05, and, when the matrix has more than two
@@ -34,8 +34,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from experimentos.errors import UsageError
-from experimentos.knowledge.models import DECISION_TYPES, GateBasis, Page
-from experimentos.lifecycle.promote.scope import (
+from experimentos.matrix.metrics import BINARY, LABELS, RULES
+from experimentos.models.knowledge import DECISION_TYPES, GateBasis, Page
+from experimentos.promote.scope import (
     FixtureInfo,
     Scope,
     choose_scope,
@@ -44,7 +45,6 @@ from experimentos.lifecycle.promote.scope import (
     matrix_fixtures,
     served,
 )
-from experimentos.matrix.metrics import BINARY, LABELS, RULES
 from experimentos.reports.analysis import (
     ABLATION_PREFIX,
     BASELINE,

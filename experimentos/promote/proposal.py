@@ -29,16 +29,16 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from experimentos.errors import GitError, UsageError
-from experimentos.knowledge.models import Gate, Page, Review, Status
 from experimentos.knowledge.pages import default_reviewer
-from experimentos.lifecycle.promote.gate import (
+from experimentos.matrix.metrics import LABELS
+from experimentos.models.knowledge import Gate, Page, Review, Status
+from experimentos.promote.gate import (
     DEFAULT_METRIC,
     GateResult,
     check_page_type,
     compute_gate,
     describe,
 )
-from experimentos.matrix.metrics import LABELS
 from experimentos.proposals import Proposal, PushResult, propose, push_proposal
 from experimentos.store import Document, Workspace, split_id
 from experimentos.store.documents import render

@@ -7,7 +7,7 @@ File formats (DESIGN.md, "Experiments, tests and runs"):
     experiments/<slug>/runs/<run-id>.md       RunRecord (its events: see runs/contract.py)
 
 Keys on disk are camelCase like page frontmatter; metric names are data and keep the case they
-were given. The event contract of a run's event log lives in experimentos/lab/runs/contract.py.
+were given. The event contract of a run's event log lives in experimentos/models/events.py.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from experimentos.knowledge.models import SLUG_PATTERN, Text, slug_problem
+from experimentos.models.knowledge import SLUG_PATTERN, Text, slug_problem
 
 # Experiment and test slugs come from names (lowercase, non-alphanumerics -> '-'), so they hold
 # no dots; that keeps a test id test.<experiment>.<test> unambiguous.

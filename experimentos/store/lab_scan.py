@@ -8,9 +8,9 @@ from pathlib import Path, PurePosixPath
 from typing import Generic, TypeVar
 
 from experimentos.errors import InvalidPage, NotFound, UnsafePath, UsageError
-from experimentos.knowledge.models import Problem
-from experimentos.lab.models import Experiment, ExperimentTest, RunRecord, name_slug_problem
-from experimentos.lab.paths import (
+from experimentos.models.knowledge import Problem
+from experimentos.models.lab import Experiment, ExperimentTest, RunRecord, name_slug_problem
+from experimentos.store.lab_paths import (
     EXPERIMENT_FILE,
     EXPERIMENTS_DIR,
     RUNS_DIR,

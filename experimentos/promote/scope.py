@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Literal
 
 from experimentos.errors import ExperimentosError, GitError
-from experimentos.knowledge.models import AppliesTo, GateBasis, Page
-from experimentos.lab.models import RunRecord
-from experimentos.matrix.fixture import Fixture
 from experimentos.matrix.fixtures import LoadedFixture, load_fixture
+from experimentos.models.fixture import Fixture
+from experimentos.models.knowledge import AppliesTo, GateBasis, Page
+from experimentos.models.lab import RunRecord
 from experimentos.repofacts.facts import LocalFacts, read_local_facts
 from experimentos.repofacts.versions import MatchContext, applies
 from experimentos.reports.analysis import ABLATION_PREFIX, BASELINE, REFERENCE

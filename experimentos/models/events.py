@@ -36,8 +36,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from experimentos.knowledge.models import Ref
-from experimentos.lab.models import Timestamp
+from experimentos.models.knowledge import Ref
+from experimentos.models.lab import Timestamp
 
 SOURCES = ("agent", "server", "transcript")
 Source = Literal["agent", "server", "transcript"]

@@ -15,8 +15,8 @@ import unicodedata
 from pathlib import PurePosixPath
 
 from experimentos.errors import UnsafeId, UsageError
-from experimentos.knowledge.models import SLUG_MAX, slug_problem
-from experimentos.lab.models import name_slug_problem
+from experimentos.models.knowledge import SLUG_MAX, slug_problem
+from experimentos.models.lab import name_slug_problem
 
 EXPERIMENTS_DIR = "experiments"
 EXPERIMENT_FILE = "README.md"

@@ -7,7 +7,7 @@ keys is not considered on `brief` vs `none` alone: that comparison would only re
 matrix's headline for it, the same numbers for every such page. Retired pages (rejected,
 deprecated, superseded) are left out.
 
-Each page gets the promotion gate (experimentos.lifecycle.promote.gate) and one suggestion:
+Each page gets the promotion gate (experimentos.promote.gate) and one suggestion:
 
     promote  not accepted yet, and the gate passes
     demote   accepted, and the page harms (its delta, or another outcome, significantly the
@@ -25,9 +25,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from experimentos.errors import NotFound
-from experimentos.knowledge.models import DECISION_TYPES, Page, Status
-from experimentos.lab.paths import experiment_slug
-from experimentos.lifecycle.promote.gate import (
+from experimentos.matrix.metrics import HIGHER_IS_BETTER, LABELS
+from experimentos.models.knowledge import DECISION_TYPES, Page, Status
+from experimentos.promote.gate import (
     DEFAULT_METRIC,
     GateResult,
     check_metric,
@@ -35,7 +35,7 @@ from experimentos.lifecycle.promote.gate import (
     gate_for,
     repeats_needed_text,
 )
-from experimentos.lifecycle.promote.scope import (
+from experimentos.promote.scope import (
     FixtureInfo,
     applies_to_fixture,
     counted_conditions,
@@ -43,12 +43,12 @@ from experimentos.lifecycle.promote.scope import (
     load_fixture_infos,
     matrix_fixtures,
 )
-from experimentos.matrix.metrics import HIGHER_IS_BETTER, LABELS
 from experimentos.reports.analysis import ABLATION_PREFIX, BASELINE, REFERENCE
 from experimentos.reports.load import matrices
 from experimentos.reports.results import MatrixData
 from experimentos.reports.sources import Source
 from experimentos.store import Workspace
+from experimentos.store.lab_paths import experiment_slug
 
 Suggestion = Literal["promote", "demote", "retest", "none"]
 ORDER: tuple[Suggestion, ...] = ("promote", "demote", "retest", "none")

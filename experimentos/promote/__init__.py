@@ -9,13 +9,13 @@
                    gives, or a named reviewer's explicit override
     candidates.py  `candidates EXP`: what each matrix suggests (promote, demote, retest)
 
-It reads matrix reports, so it sits above experimentos.reports in tests/test_layout.py
-(experimentos.lifecycle.promote: 7), while the rest of experimentos.lifecycle stays at 4.
+It reads matrix reports, so it is a part of its own above experimentos.reports
+(tests/test_layout.py).
 """
 
-from experimentos.lifecycle.promote.candidates import Candidate, CandidatesResult, candidates
-from experimentos.lifecycle.promote.gate import DEFAULT_METRIC, GateResult, compute_gate, gate_for
-from experimentos.lifecycle.promote.proposal import PromotionResult, promote
+from experimentos.promote.candidates import Candidate, CandidatesResult, candidates
+from experimentos.promote.gate import DEFAULT_METRIC, GateResult, compute_gate, gate_for
+from experimentos.promote.proposal import PromotionResult, promote
 
 __all__ = [
     "DEFAULT_METRIC",
