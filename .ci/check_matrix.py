@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from experimentos.models.lab import RunRecord
 from experimentos.lab.runs.events import parse_events
+from experimentos.models.lab import RunRecord
 from experimentos.store.records import load_record
 
 
