@@ -335,3 +335,19 @@ def test_a_fifo_or_link_in_the_report_cache_never_blocks_or_leaks(tmp_path, outs
     (cache / f"{HAND}.json").symlink_to(outside / "precious.txt")
     assert cli(root, "report", "build", "--check").exit_code == 0
     assert _tree(outside) == {"precious.txt": b"precious\n"}
+
+
+def test_a_matrix_run_refuses_state_a_repository_committed(tmp_path):
+    from .conftest import git
+
+    ws = make_root(tmp_path / "root", {"good": GOOD})
+    lock = ws.root / ".experimentos/matrix/locks/run.m.tiny.none.good.r1.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text('{"pid": 1, "start": "1", "workdir": "/tmp/xos-run-x"}', encoding="utf-8")
+    git(ws.root, "add", "-f", ".experimentos")
+    git(ws.root, "commit", "-q", "-m", "ship a lock")
+    for dry in ([], ["--dry-run"]):
+        result = cli(ws.root, "matrix", "run", EXP, *dry)
+        assert result.exit_code == 2, result.output
+        assert "committed to git" in result.output and "git rm -r --cached" in result.output
+    assert not runs_dir(ws.root).exists()

@@ -10,26 +10,33 @@ spec file and field, or the state path) everything a run refuses before it start
 - the state directories the run writes into (.experimentos/matrix/locks, and for conditions
   that serve knowledge .experimentos/matrix/knowledge/<hash>): real directories inside the
   root, never a link;
-- every cell's lock file: absent, or a plain regular file (never a link, never hard-linked).
+- every cell's lock file: absent, or a plain regular file (never a link, never hard-linked);
+- nothing under .experimentos/ is committed to git: it holds locks, snapshots and installs
+  this tool writes and trusts, and a repository that ships them (`git add -f`) would choose
+  what a run kills, serves or executes.
 
 It starts nothing and creates nothing.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from experimentos.agents.base import adapter_class
-from experimentos.errors import ExperimentosError, UsageError
+from experimentos.errors import ExperimentosError, GitError, UsageError
 from experimentos.matrix.cells import Cell
 from experimentos.matrix.knowledge import VARIANTS, variant_dir
 from experimentos.matrix.plan import Plan
 from experimentos.matrix.records import LOCKS, check_claim_file
-from experimentos.store.safe import state_path
+from experimentos.store.git import run_git
+from experimentos.store.safe import STATE_DIR, state_path
 
 
 def preflight(plan: Plan, cells: list[Cell]) -> None:
     """Refuse what a run of `cells` would refuse before its first cell (see module docstring)."""
     root = plan.workspace.root
     _check_agents(plan, cells)
+    _refuse_committed_state(root)
     state_path(root, *LOCKS, create=False)
     serving = {c.condition.text for c in cells if c.condition.attaches_server}
     if serving:
@@ -38,6 +45,24 @@ def preflight(plan: Plan, cells: list[Cell]) -> None:
             variant_dir(root, plan.knowledge[text])
     for cell in cells:
         check_claim_file(root, cell.run_id)
+
+
+def _refuse_committed_state(root: Path) -> None:
+    try:
+        listed = run_git(root, "ls-files", "-z", "--", STATE_DIR, check=False)
+    except GitError:
+        return  # no git here: nothing can be committed
+    if listed.returncode != 0:
+        return  # not a repository
+    names = [n.decode("utf-8", "replace") for n in listed.stdout.split(b"\0") if n]
+    if names:
+        more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+        raise UsageError(
+            f"{names[0]}{more} committed to git: {STATE_DIR}/ holds locks, snapshots and "
+            "installs this tool writes, never files a repository ships; remove them from git "
+            f"(git rm -r --cached {STATE_DIR}) and run again",
+            path=STATE_DIR,
+        )
 
 
 def _check_agents(plan: Plan, cells: list[Cell]) -> None:
