@@ -351,3 +351,17 @@ def test_a_matrix_run_refuses_state_a_repository_committed(tmp_path):
         assert result.exit_code == 2, result.output
         assert "committed to git" in result.output and "git rm -r --cached" in result.output
     assert not runs_dir(ws.root).exists()
+
+
+@pytest.mark.parametrize(
+    "link, target",
+    [(".gitignore", "precious.txt"), ("experimentos.toml", "made-by-init.toml"),
+     ("wiki", "."), ("experiments", "new-dir")],
+)  # fmt: skip
+def test_init_never_writes_through_a_link(tmp_path, outside, link, target):
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / link).symlink_to(outside / target)
+    result = CliRunner().invoke(app, ["--root", str(root), "init"])
+    assert "Traceback" not in result.output
+    assert _tree(outside) == {"precious.txt": b"precious\n"}

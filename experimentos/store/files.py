@@ -26,6 +26,7 @@ from experimentos.store.safe import is_inside as inside
 
 __all__ = [
     "STATE_DIR",
+    "add_to_file",
     "atomic_write",
     "inside",
     "make_parents",
@@ -93,6 +94,30 @@ def make_parents(root: Path, rel: str) -> Path:
     if not inside(root, current):
         raise UnsafeId("path resolves outside the knowledge root", path=rel)
     return current
+
+
+def add_to_file(root: Path, rel: str, data: bytes, *, create_only: bool = False) -> bool:
+    """Append `data` to root/rel, creating it (and its directories) if missing; with
+    `create_only`, write only a file that does not exist yet (False when it does). The path is
+    checked part by part and the file opened without following a link (UnsafeId / UnsafePath):
+    for the small files `init` adds to, in repositories where they may be links."""
+    target = safe_target(root, rel)
+    make_parents(root, rel)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    flags |= os.O_EXCL if create_only else os.O_APPEND
+    try:
+        fd = os.open(target, flags, 0o644)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise UnsafeId(exc.strerror or str(exc), path=rel) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeId("not a regular file; refusing to write", path=rel)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    return True
 
 
 @contextlib.contextmanager
