@@ -143,6 +143,16 @@ def _describe(base: Path, adapter: str) -> InstalledEntry:
     )
 
 
+_HASHED: dict[tuple, str] = {}  # (path, identity) -> sha256: a matrix asks once per run
+
+
+def _hash_of(path: Path, info: os.stat_result) -> str:
+    key = (str(path), info.st_dev, info.st_ino, info.st_size, info.st_ctime_ns, info.st_mtime_ns)
+    if key not in _HASHED:
+        _HASHED[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _HASHED[key]
+
+
 def verified_binary(root: Path, adapter: str) -> tuple[Path | None, str | None]:
     """(the project-local CLI, None) when `agents install` installed it on this machine and it is
     unchanged; (None, why) when a file is there that may not be run; (None, None) when nothing
@@ -170,7 +180,7 @@ def verified_binary(root: Path, adapter: str) -> tuple[Path | None, str | None]:
             and (info.st_size, info.st_dev, info.st_ino, info.st_ctime_ns)
             == (entry.size, entry.dev, entry.ino, entry.ctime_ns)
         )
-        same = same and hashlib.sha256(real.read_bytes()).hexdigest() == entry.sha256
+        same = same and _hash_of(real, info) == entry.sha256
     except (OSError, ValueError, RuntimeError):
         same = False
     if not same:
@@ -253,6 +263,7 @@ def install(root: Path, names: list[str] | None = None, *, timeout_s: float = 90
     wanted = sorted({*names, *kept})
     tmp = Path(tempfile.mkdtemp(dir=state_path(root), prefix=".agents-new-"))
     try:
+        tmp.chmod(0o755)  # mkdtemp's 0700 would outlive the swap: a prefix is not private
         argv = install_argv(tmp, wanted)
         try:
             done = subprocess.run(
