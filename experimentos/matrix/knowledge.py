@@ -32,7 +32,7 @@ from experimentos.errors import ExperimentosError, UsageError
 from experimentos.index.embeddings import MINILM
 from experimentos.lab.runs.records import knowledge_commit
 from experimentos.matrix.spec import Condition
-from experimentos.store.files import STATE_DIR, state_lock
+from experimentos.store.files import STATE_DIR, current_umask, state_lock
 from experimentos.store.paths import KNOWLEDGE_ROOTS, id_for_path, page_path
 
 VARIANTS_DIR = f"{STATE_DIR}/matrix/knowledge"
@@ -252,6 +252,7 @@ def build_variant(root: Path, source: KnowledgeSource, index: bool = True) -> Pa
             shutil.rmtree(target)  # a build that stopped half-way
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".build-"))
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; follow the umask
         try:
             for rel, data in source.files.items():
                 path = tmp / rel

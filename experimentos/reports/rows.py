@@ -30,6 +30,7 @@ from experimentos.lab.runs.events import events_rel, parse_events
 from experimentos.matrix.metrics import METRICS_VERSION, ground_truth
 from experimentos.models.lab import RunRecord, RunStatus
 from experimentos.reports.sources import Source, Unreadable
+from experimentos.store.files import file_mode
 from experimentos.store.records import parse_record
 from experimentos.store.safe import state_path
 
@@ -194,9 +195,11 @@ class _Cache:
             return
         data = _CacheFile(version=ROWS_VERSION, rows=self.used).model_dump_json()
         with contextlib.suppress(OSError):
+            mode = file_mode(self.path)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".rows.", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(data)
+                os.fchmod(handle.fileno(), mode)
             os.replace(tmp, self.path)
 
 
