@@ -59,7 +59,7 @@ from experimentos.reports.load import find_matrix, report_rel
 from experimentos.reports.results import MatrixData
 from experimentos.reports.rows import RunRow
 from experimentos.reports.sources import Source
-from experimentos.stats import fmt_delta, fmt_p, holm
+from experimentos.stats import fmt_delta, fmt_p_is, holm
 from experimentos.store import Workspace
 
 DEFAULT_METRIC = "clean_pass"
@@ -337,9 +337,8 @@ def _primary_reasons(d: Delta) -> list[str]:
 
 
 def p_text(p: float | None) -> str:
-    """'= 0.125', '< 0.001' (stats.fmt_p's digits, read as a relation)."""
-    text = fmt_p(p)
-    return f"< {text[1:]}" if text.startswith("<") else f"= {text}"
+    """'= 0.125', '< 0.001' (stats.fmt_p_is without its name)."""
+    return fmt_p_is(p, "").lstrip()
 
 
 def repeats_needed_text(d: Delta) -> str:

@@ -34,7 +34,7 @@ from experimentos.reports.rows import RunRow
 from experimentos.stats import (
     PairedBinary,
     PairedContinuous,
-    fmt_p,
+    fmt_p_is,
     holm,
     paired_binary,
     paired_continuous,
@@ -209,7 +209,7 @@ def judge(delta: Delta) -> Delta:
     if significant:
         verdict = f"significant ({'better' if better else 'worse'})"
     elif alone:
-        verdict = f"not significant after Holm (p = {fmt_p(p_eff)})"
+        verdict = f"not significant after Holm ({fmt_p_is(p_eff)})"
     elif size is not None and size.pairs is not None:
         verdict = f"underpowered: about {size.repeats} repeats needed"
     elif size is not None:

@@ -52,6 +52,8 @@ def matrices(source: Source, experiments: Iterable[str] | None = None) -> list[M
             data.conditions = list(spec.conditions)
             data.agents = [a.name for a in spec.agents]
             data.fixtures = list(spec.fixtures)
+            if spec.pass_k:
+                data.pass_k = sorted(set(spec.pass_k))
             try:
                 data.expected = [cell.run_id for cell in expand(spec, matrix_id)]
             except ExperimentosError:

@@ -22,6 +22,8 @@ from experimentos.stats import (
     fmt_fixed,
     fmt_mean,
     fmt_p,
+    fmt_p_is,
+    fmt_p_of,
     fmt_pass_k,
     fmt_rate,
 )
@@ -162,15 +164,40 @@ def headline(r: MatrixResults) -> list[str]:
             lines.append(_delta_line(d))
     for a in r.attributions:
         if a.delta.metric == "clean_pass":
-            lines.append(f"{a.sentence} (p = {fmt_p(a.delta.p_value)}; {a.delta.verdict})")
+            lines.append(f"{a.sentence} ({fmt_p_is(a.delta.p_value)}; {a.delta.verdict})")
     return lines
 
 
+def inference_notes(r: MatrixResults) -> list[str]:
+    """What the headline's p-values are adjusted over, and what they generalise to."""
+    if r.holm:
+        family = ", ".join(r.holm_family)
+        holm = (
+            "Holm's correction is applied, per metric and per agent scope, over the family of "
+            f"{len(r.holm_family)} comparisons: {family} (per fixture: the comparisons with "
+            f"`{r.baseline}` on that fixture)."
+        )
+    elif r.holm_family:
+        holm = (
+            f"No multiplicity adjustment: one comparison ({r.holm_family[0]}) per metric and "
+            "scope."
+        )
+    else:
+        holm = "No comparison: nothing is adjusted."
+    names = ", ".join(f"`{f}`" for f in r.fixtures)
+    chosen = (
+        f"The fixtures ({names}) were chosen, not sampled: the intervals and p-values cover the "
+        "runs' variation on these fixtures, so the inference holds for these fixtures, not for "
+        "tasks in general."
+    )
+    return [holm, chosen]
+
+
 def _delta_line(d: Delta) -> str:
-    holm = f", Holm p = {fmt_p(d.p_adjusted)}" if d.p_adjusted is not None else ""
+    holm = f", {fmt_p_is(d.p_adjusted, 'Holm p')}" if d.p_adjusted is not None else ""
     return (
         f"**{d.treatment}** vs `{d.baseline}`, {LABELS[d.metric]}: {_delta_text(d)} over "
-        f"{d.pairs} pairs, p = {fmt_p(d.p_value)}{holm}: {d.verdict}"
+        f"{d.pairs} pairs, {fmt_p_is(d.p_value)}{holm}: {d.verdict}"
     )
 
 
@@ -210,7 +237,7 @@ def _delta_row(d: Delta, first: str) -> list[str]:
         _agent(d.agent),
         str(d.pairs),
         _delta_text(d),
-        fmt_p(d.p_value),
+        fmt_p_of(d.result),
         _p_holm(d),
         d.verdict,
     ]
@@ -264,7 +291,7 @@ def _fixture_delta_table(r: MatrixResults) -> dict:
             LABELS[d.metric],
             str(d.pairs),
             _delta_text(d),
-            fmt_p(d.p_value),
+            fmt_p_of(d.result),
             _p_holm(d),
             d.verdict,
         ]
@@ -282,7 +309,7 @@ def _attribution(r: MatrixResults) -> tuple[list[str], dict]:
             LABELS[a.delta.metric],
             str(a.delta.pairs),
             _delta_text(a.delta),
-            fmt_p(a.delta.p_value),
+            fmt_p_of(a.delta.result),
             _p_holm(a.delta),
             a.delta.verdict,
         ]
@@ -394,6 +421,7 @@ def render_report(r: MatrixResults) -> str:
         "title": f"Matrix `{r.matrix_id}`",
         "summary": _summary(r),
         "headline": headline(r) or ["Only one condition: no comparison to report."],
+        "inference": inference_notes(r),
         "outcomes": _outcomes(r.groups),
         "rate_charts": _rate_charts(r),
         "costs": _costs(r.groups),

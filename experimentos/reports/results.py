@@ -37,7 +37,7 @@ MEAN_METRICS = ("churn", "red_green_cycles", "tokens_in", "tokens_out", "cost_us
 FIXTURE_DELTA_METRICS = ("pass", "clean_pass")
 # pass@k of the outcome that matters; pass@1 is the clean-pass rate itself (outcomes table).
 PASS_K_METRICS = ("clean_pass",)
-PASS_K_VALUES = (2, 5)
+PASS_K_VALUES = (2, 5)  # unless the spec's passK lists others
 
 
 class Group(BaseModel):
@@ -112,6 +112,9 @@ class MatrixResults(BaseModel):
     attributions: list[Attribution]
     pass_k: list[PassKRow]
     holm: bool  # p-values adjusted (more than two conditions)
+    # The comparisons Holm adjusts together, per metric and agent scope ("`t` − `b`"), in the
+    # order the report prints them; the promotion gate adjusts over the same family.
+    holm_family: list[str] = []
 
 
 @dataclass
@@ -125,6 +128,21 @@ class MatrixData:
     agents: list[str] = field(default_factory=list)
     fixtures: list[str] = field(default_factory=list)
     expected: list[str] | None = None  # run ids
+    pass_k: list[int] = field(default_factory=lambda: list(PASS_K_VALUES))  # the spec's passK
+
+
+def comparisons(conditions: Sequence[str], baseline: str) -> list[tuple[str, str]]:
+    """(baseline, treatment) of every comparison a report makes, in its order: each condition
+    against the baseline, then each `brief-without:<page>` against `brief`. With more than two
+    conditions these are Holm's family (per metric and scope)."""
+    out = [(baseline, t) for t in conditions if t != baseline]
+    if REFERENCE in conditions:
+        out += [(REFERENCE, c) for c in conditions if c.startswith(ABLATION_PREFIX)]
+    return out
+
+
+def comparison_label(baseline: str, treatment: str) -> str:
+    return f"`{treatment}` − `{baseline}`"
 
 
 def _ordered(found: Iterable[str | None], preferred: Sequence[str]) -> list[str]:
@@ -315,8 +333,9 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
         deltas=deltas,
         fixture_deltas=fixture_deltas,
         attributions=attributions,
-        pass_k=_pass_k(by_cell, conditions, agents, fixtures),
+        pass_k=_pass_k(by_cell, conditions, agents, fixtures, data.pass_k),
         holm=adjust,
+        holm_family=[comparison_label(b, t) for b, t in comparisons(conditions, baseline)],
     )
 
 
@@ -333,6 +352,7 @@ def _pass_k(
     conditions: list[str],
     agents: list[str],
     fixtures: list[str],
+    ks: Sequence[int] = PASS_K_VALUES,
 ) -> list[PassKRow]:
     out = []
     for condition in conditions:
@@ -350,7 +370,7 @@ def _pass_k(
                 if not tasks:
                     continue
                 most = min(n for n, _ in tasks)
-                for k in (k for k in PASS_K_VALUES if k <= most):
+                for k in (k for k in ks if k <= most):
                     out.append(
                         PassKRow(
                             condition=condition,
