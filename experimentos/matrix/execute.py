@@ -29,6 +29,7 @@ from experimentos import __version__
 from experimentos.agents.base import Adapter, McpAttachment, RunSetup, Transcript
 from experimentos.errors import ExperimentosError
 from experimentos.lab.runs.events import append_events
+from experimentos.lab.runs.tokens import MATRIX_RUN_TOOLS, drop_token, issue_token
 from experimentos.matrix import transcripts
 from experimentos.matrix.cells import Cell
 from experimentos.matrix.fixtures import materialize, run_oracle
@@ -52,12 +53,9 @@ from experimentos.models.lab import MatrixRun, RunOutcome, RunRecord, RunStatus
 from experimentos.store.redact import redact, secret_values
 
 MCP_SERVER_NAME = "experimentos"
-# The server's tools an agent may call (claude-code asks for an allow-list).
-MCP_TOOLS = [
-    "start_pre_work_protocol", "get_work_brief", "get_agent_work_context",
-    "resolve_dependencies", "search_knowledge", "get_page", "record_run_event",
-    "record_decision", "complete_run", "validate_run_completion", "get_next_required_action",
-]  # fmt: skip
+# The server's tools an agent may call (claude-code asks for an allow-list); a matrix run's
+# server offers no others.
+MCP_TOOLS = list(MATRIX_RUN_TOOLS)
 MAX_DIFF_BYTES = 4 * 1024 * 1024
 TAIL_CHARS = 4000
 
@@ -99,10 +97,11 @@ def compose_prompt(task: str, cell: Cell, workdir: Path, libraries: list[str]) -
     )
 
 
-def attachment(plan: Plan, variant: Path, run_id: str) -> McpAttachment:
-    """`experimentos mcp serve` over stdio: knowledge from the variant, events in the root."""
+def attachment(plan: Plan, variant: Path, token: str) -> McpAttachment:
+    """`experimentos mcp serve` over stdio: knowledge from the variant, events in the root,
+    the run named by its token only (blind: the run id would name the cell)."""
     args = ["-m", "experimentos", "--root", str(plan.workspace.root), "mcp", "serve"]
-    args += ["--knowledge", str(variant), "--run-id", run_id]
+    args += ["--knowledge", str(variant), "--run-token", token]
     env = {"LANCEDB_LOG": "error", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"}
     return McpAttachment(
         name=MCP_SERVER_NAME, command=sys.executable, args=args, env=env, tools=list(MCP_TOOLS)
@@ -181,6 +180,8 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
         started=_now(),
         matrix=block,
     )
+    token = issue_token(ws.root, cell.run_id)  # what the agent knows the run by
+    run.matrix.run_token = token
     start_record(ws, plan.slug, run, existing.record if existing else None)
     lap("record")
     secrets = [*plan.secrets.values(), *secret_values(os.environ)]
@@ -188,12 +189,13 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
     claim.note(workdir=str(tmp))
     outcome = _Outcome()
     try:
-        _pipeline(rt, cell, tmp, claim, secrets, outcome, lap)
+        _pipeline(rt, cell, tmp, claim, secrets, outcome, lap, token)
     except ExperimentosError as exc:
         outcome.fail(f"harness error: {redact(str(exc), secrets)}")
     except Exception as exc:  # noqa: BLE001 - any crash of a step is recorded, not raised
         outcome.fail(f"harness error: {type(exc).__name__}: {redact(str(exc), secrets)}")
     finally:
+        drop_token(ws.root, token)
         if not rt.keep_workdirs:
             shutil.rmtree(tmp, ignore_errors=True)
     agent_s = outcome.updates.get("agentProcess", {}).get("seconds") or 0.0
@@ -237,7 +239,7 @@ class _Outcome:
             self.reason = self.reason or reason
 
 
-def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap) -> None:  # noqa: ANN001
+def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap, token: str) -> None:  # noqa: ANN001
     plan = rt.plan
     ws = plan.workspace
     loaded = plan.fixtures[cell.fixture]
@@ -250,9 +252,9 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap) -> None:  # noq
     out.updates["prompt"] = redact(prompt, secrets)
     mcp = None
     if cell.condition.attaches_server:
-        mcp = attachment(plan, rt.variants[cell.condition.text], cell.run_id)
+        mcp = attachment(plan, rt.variants[cell.condition.text], token)
     setup = RunSetup(
-        run_id=cell.run_id,
+        run_id=token,  # blind: the agent never learns the run id, which names the cell
         workdir=work,
         home=home,
         prompt=prompt,

@@ -82,20 +82,22 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
         def wrapper(**kwargs: Any) -> Any:
             error: str | None = None
             result: Any = None
+            if "run_id" in kwargs:
+                kwargs["run_id"] = state.incoming_run(kwargs["run_id"])
             try:
                 if write and state.read_only:
                     raise UsageError(f"{name} is refused: the server runs with --read-only")
                 result = fn(**kwargs)
-                return result
+                return state.blind(result)
             except ExperimentosError as exc:
                 error = str(exc)
-                raise ToolError(error) from None
+                raise ToolError(state.blind(error)) from None
             except ToolError as exc:
                 error = redact(str(exc))
-                raise ToolError(error) from None
+                raise ToolError(state.blind(error)) from None
             except OSError as exc:  # a path argument the system refuses (too long, no access…)
                 error = redact(os_error_message(exc, kwargs))
-                raise ToolError(error) from None
+                raise ToolError(state.blind(error)) from None
             except Exception as exc:  # a bug: say so in words the agent can report
                 log.exception("tool %s failed", name)
                 detail = " ".join(str(exc).split())[:300]
@@ -103,7 +105,7 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
                     f"{name} failed unexpectedly ({type(exc).__name__}: {detail}); this is a "
                     "bug in experimentos, not in your arguments"
                 )
-                raise ToolError(error) from None
+                raise ToolError(state.blind(error)) from None
             finally:
                 run_id = state.bound_run or kwargs.get("run_id")
                 if not run_id and isinstance(result, dict):

@@ -396,6 +396,9 @@ class MatrixRun(_Record):
         default_factory=list, alias="previousAttempts"
     )
     harness: Text = ""  # experimentos version
+    # The opaque name the agent knew the run by (experimentos.lab.runs.tokens): the run id
+    # names the cell, so the agent never sees it.
+    run_token: Text | None = Field(default=None, alias="runToken")
     time_limit_s: float = Field(alias="timeLimitSeconds")
     prompt: Text = ""
     knowledge: MatrixKnowledge | None = None

@@ -179,8 +179,7 @@ def inference_notes(r: MatrixResults) -> list[str]:
         )
     elif r.holm_family:
         holm = (
-            f"No multiplicity adjustment: one comparison ({r.holm_family[0]}) per metric and "
-            "scope."
+            f"No multiplicity adjustment: one comparison ({r.holm_family[0]}) per metric and scope."
         )
     else:
         holm = "No comparison: nothing is adjusted."
