@@ -207,6 +207,7 @@ def test_claude_transcript_recorded_here():
     assert edited.payload["status"] == "completed"
     assert t.usage.cost_usd and t.usage.cost_usd > 0 and t.usage.turns
     assert t.unknown_types == {} and t.bad_lines == 0 and t.errors == []
+    assert t.model_id == "claude-sonnet-4-5"  # what the provider's messages say they came from
 
 
 def test_opencode_transcript_recorded_here():

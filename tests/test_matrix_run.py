@@ -95,13 +95,16 @@ def test_a_second_run_needs_resume_and_resume_runs_only_what_is_missing(tmp_path
     assert run_matrix(ws, EXP, resume=True).to_run == 0
 
 
-def test_changed_inputs_are_refused_on_resume(tmp_path):
+def test_changed_inputs_are_run_again_on_resume(tmp_path):
     ws = make_root(tmp_path / "root", {"good": GOOD})
     run_matrix(ws, EXP)
     (ws.root / "fixtures" / "tiny" / "app.txt").write_text("broken again\n")
-    with pytest.raises(UsageError, match="other inputs") as err:
-        run_matrix(ws, EXP, resume=True)
-    assert err.value.field == "id"
+    dry = run_matrix(ws, EXP, dry_run=True)
+    assert [(c.state, c.reason) for c in dry.cells] == [("stale", "the fixture changed")]
+    summary = run_matrix(ws, EXP, resume=True)
+    assert [r.run_id for r in summary.runs] == ["run.m.tiny.none.good.r1"]
+    run = records(ws.root)["run.m.tiny.none.good.r1"]
+    assert run.matrix.previous_attempts[0].reason == "its fingerprint changed: the fixture changed"
 
 
 def test_an_agent_crash_is_an_error_and_exits_1_a_failed_task_is_not(tmp_path):

@@ -103,6 +103,9 @@ class Transcript(BaseModel):
     events: list[TranscriptEvent] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     final_answer: str | None = None
+    # The model id the provider reported (the last one the stream named), where the transcript
+    # carries one: recorded as matrix.modelReported and part of what a report may not pool.
+    model_id: str | None = None
     # Unknown event types (kept, counted, never fatal) and lines that did not parse.
     unknown_types: dict[str, int] = Field(default_factory=dict)
     bad_lines: int = 0
@@ -127,6 +130,15 @@ class Adapter(abc.ABC):
     def unavailable(self) -> str | None:
         """Why this adapter cannot run here (a missing binary, with the command that fixes it),
         or None."""
+        return None
+
+    def input_files(self) -> dict[str, Path]:
+        """Files the entry names whose contents decide what the agent does (a script, a
+        policy), as the entry names them -> their path: part of a run's fingerprint."""
+        return {}
+
+    def cli_version(self) -> str | None:
+        """What the agent CLI says its version is (None: no CLI, or it does not say)."""
         return None
 
     @abc.abstractmethod

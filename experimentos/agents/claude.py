@@ -110,6 +110,8 @@ def parse_claude(lines: Iterable[str], workdir: Path | None = None) -> Transcrip
                         f"MCP server {server.get('name')}: {server.get('status')}"
                     )
         elif kind == "assistant":
+            if isinstance(message.get("model"), str) and message["model"]:
+                b.transcript.model_id = message["model"][:200]
             for block in content:
                 if not isinstance(block, dict):
                     continue

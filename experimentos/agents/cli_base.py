@@ -79,6 +79,15 @@ class CliAdapter(Adapter):
             raise UsageError("the adapter was not entered: the scripted model is not running")
         return self.options.base_url
 
+    def input_files(self) -> dict[str, Path]:
+        return {self.options.policy: self.policy_path()} if self.options.policy else {}
+
+    def cli_version(self) -> str | None:
+        from experimentos.agents.install import binary_version
+
+        found = self.binary()
+        return binary_version(found) if found is not None else None
+
     # --- the binary ------------------------------------------------------------------
 
     def binary(self) -> Path | None:

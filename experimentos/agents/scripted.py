@@ -68,6 +68,9 @@ class ScriptedAdapter(Adapter):
             return exc.message
         return None
 
+    def input_files(self) -> dict[str, Path]:
+        return {self.spec.options["policy"]: self._policy()}
+
     def prepare(self, setup: RunSetup) -> Invocation:
         argv = [sys.executable, "-m", "experimentos.agents.scripted", str(self._policy())]
         return Invocation(argv=argv, env=script_env(self.spec, setup), cwd=setup.workdir)

@@ -23,7 +23,7 @@ Its stdout is the transcript: one JSON object per line, `type` plus the fields o
     {"type": "package_version_checked", "package": "drizzle-kit", "version": "0.30.4"}
     {"type": "mcp_tool_called", "tool": "get_work_brief", "ok": true}
     {"type": "final_answer", "text": "Kept the pin; fixed the default in schema.ts."}
-    {"type": "usage", "tokens_in": 1200, "tokens_out": 300, "cost_usd": 0.01}
+    {"type": "usage", "tokens_in": 1200, "tokens_out": 300, "cost_usd": 0.01, "model": "m-2026"}
     {"type": "error", "message": "..."}
 
 Other types are counted as unknown and kept in the raw transcript; lines that are not JSON
@@ -97,6 +97,9 @@ class ShellAdapter(Adapter):
         except UsageError as exc:
             return exc.message
         return None
+
+    def input_files(self) -> dict[str, Path]:
+        return {self.spec.options["script"]: self._script()}
 
     def prepare(self, setup: RunSetup) -> Invocation:
         script = self._script()
@@ -182,6 +185,8 @@ def parse_shell_transcript(lines: Iterable[str]) -> Transcript:
             else:
                 out.bad_lines += 1
         elif kind == "usage":
+            if isinstance(data.get("model"), str) and data["model"]:
+                out.model_id = data["model"][:200]  # the model id the provider reported
             for key in (*_USAGE_INT, "cost_usd"):
                 value = _number(data.get(key))
                 if value is not None:

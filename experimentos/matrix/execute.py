@@ -70,6 +70,7 @@ class Runtime:
     stop: threading.Event = field(default_factory=threading.Event)
     keep_workdirs: bool = False
     versions: dict[str, str | None] = field(default_factory=dict)  # agent CLI, by agent name
+    stale: dict[str, str] = field(default_factory=dict)  # run id -> which fingerprint part changed
 
 
 @dataclass
@@ -127,7 +128,8 @@ def execute_cell(rt: Runtime, cell: Cell) -> CellResult:
         return CellResult(run_id, cell.cell_id, None, skipped="in progress in another runner")
     try:
         existing = existing_runs(root, plan.slug, [run_id]).get(run_id)
-        if existing is not None and existing.counted:
+        stale = existing is not None and existing.cell_hash != plan.cell_hashes[run_id]
+        if existing is not None and existing.counted and not stale:
             return CellResult(run_id, cell.cell_id, None, skipped="already done")
         if existing is not None and existing.status is RunStatus.running:
             clean_orphan(claim)  # its runner died: kill what is left of its agent
@@ -152,11 +154,15 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
 
     loaded = plan.fixtures[cell.fixture]
     source = plan.knowledge[cell.condition.text]
-    attempt, earlier = previous_attempts(existing)
+    stale = rt.stale.get(cell.run_id)
+    attempt, earlier = previous_attempts(
+        existing, f"its fingerprint changed: {stale}" if stale else None
+    )
     block = MatrixRun(
         id=plan.matrix_id,
         cell=cell.cell_id,
         cell_hash=plan.cell_hashes[cell.run_id],
+        fingerprint=plan.fingerprints[cell.run_id],
         spec_hash=plan.spec_hash,
         fixture=cell.fixture,
         fixture_hash=loaded.content_hash,
@@ -288,6 +294,7 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap, token: str) -> 
         "truncated": proc.dropped_lines > 0 or proc.cut_lines > 0,
     }
     usage = transcript.usage
+    out.updates["modelReported"] = transcript.model_id
     out.updates["usage"] = {
         "tokensIn": usage.tokens_in,
         "tokensOut": usage.tokens_out,

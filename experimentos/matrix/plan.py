@@ -14,11 +14,12 @@ from pathlib import Path
 
 from experimentos.agents.base import AgentSpec
 from experimentos.errors import ExperimentosError, InvalidPage, UsageError, add_secret
-from experimentos.matrix.cells import Cell, cell_hash, expand
+from experimentos.matrix.cells import PROMPT_VERSION, Cell, cell_hash, expand
+from experimentos.matrix.fingerprint import agent_parts
 from experimentos.matrix.fixtures import LoadedFixture, load_fixture
 from experimentos.matrix.knowledge import KnowledgeSource, resolve_knowledge
 from experimentos.matrix.spec import MatrixSpec, load_spec, spec_rel
-from experimentos.models.lab import ExperimentStatus
+from experimentos.models.lab import ExperimentStatus, MatrixFingerprint
 from experimentos.store import Workspace
 from experimentos.store.lab_paths import EXPERIMENTS_DIR, RUNS_DIR, experiment_slug
 from experimentos.store.lab_scan import read_experiment
@@ -39,6 +40,8 @@ class Plan:
     knowledge: dict[str, KnowledgeSource]  # by condition text
     cells: list[Cell]
     cell_hashes: dict[str, str]  # by run id
+    fingerprints: dict[str, MatrixFingerprint] = field(default_factory=dict)  # by run id
+    agent_versions: dict[str, str | None] = field(default_factory=dict)  # the CLIs', by agent
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # never recorded
 
 
@@ -133,15 +136,21 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
         raise _bad(spec_path, exc.field or "conditions", exc.message) from None
     _check_id_free(root, slug, matrix_id, spec_path)
     cells = expand(spec, matrix_id)
-    hashes = {
-        cell.run_id: cell_hash(
-            cell,
-            fixtures[cell.fixture].content_hash,
-            knowledge[cell.condition.text].content_hash,
-            spec.time_limit_s,
+    parts = {agent.name: agent_parts(agent, root) for agent in spec.agents}
+    fingerprints = {
+        cell.run_id: MatrixFingerprint(
+            fixture=fixtures[cell.fixture].content_hash,
+            knowledge=knowledge[cell.condition.text].content_hash,
+            agent=parts[cell.agent.name].agent,
+            agent_files=parts[cell.agent.name].files,
+            agent_version=parts[cell.agent.name].version,
+            model=parts[cell.agent.name].model,
+            time_limit_s=spec.time_limit_s,
+            prompt=PROMPT_VERSION,
         )
         for cell in cells
     }
+    hashes = {cell.run_id: cell_hash(cell, fingerprints[cell.run_id]) for cell in cells}
     return Plan(
         workspace=workspace,
         slug=slug,
@@ -154,5 +163,7 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
         knowledge=knowledge,
         cells=cells,
         cell_hashes=hashes,
+        fingerprints=fingerprints,
+        agent_versions={name: part.version for name, part in parts.items()},
         secrets=_secrets(spec, spec_path),
     )

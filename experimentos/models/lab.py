@@ -370,6 +370,21 @@ class MatrixMetric(_Record):
     reason: Text | None = None
 
 
+class MatrixFingerprint(_Record):
+    """What a matrix run's result depends on (experimentos.matrix.fingerprint): a stored result
+    counts only while every part is unchanged. Hashes are "sha256:<hex>"."""
+
+    fixture: Text  # the fixture directory's content hash
+    knowledge: Text | None = None  # the condition's knowledge (None: no knowledge served)
+    agent: Text  # the agent entry of matrix.yaml, normalised (every field, the model block too)
+    agent_files: dict[str, Text] = Field(default_factory=dict, alias="agentFiles")  # script,
+    # policy: path (as the entry names it) -> content hash
+    agent_version: Text | None = Field(default=None, alias="agentVersion")  # the CLI's --version
+    model: dict[str, Any] | None = None  # provider, baseUrl, name, as the entry names them
+    time_limit_s: float = Field(alias="timeLimitSeconds")
+    prompt: int = 1  # the version of the prompt the runner composes
+
+
 class MatrixAttempt(_Record):
     """An earlier attempt at the same cell that did not count (harness error, interruption)."""
 
@@ -396,6 +411,10 @@ class MatrixRun(_Record):
         default_factory=list, alias="previousAttempts"
     )
     harness: Text = ""  # experimentos version
+    fingerprint: MatrixFingerprint | None = None  # what the result depends on (cellHash's parts)
+    # The model id the provider reported in the transcript (may be more exact than the entry's
+    # name, e.g. a dated snapshot); None when the transcript does not say.
+    model_reported: Text | None = Field(default=None, alias="modelReported")
     # The opaque name the agent knew the run by (experimentos.lab.runs.tokens): the run id
     # names the cell, so the agent never sees it.
     run_token: Text | None = Field(default=None, alias="runToken")

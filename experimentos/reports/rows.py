@@ -28,13 +28,13 @@ from experimentos import __version__
 from experimentos.errors import ExperimentosError, InvalidPage
 from experimentos.lab.runs.events import events_rel, parse_events
 from experimentos.matrix.metrics import METRICS_VERSION, ground_truth
-from experimentos.models.lab import RunRecord, RunStatus
+from experimentos.models.lab import MatrixFingerprint, RunRecord, RunStatus
 from experimentos.reports.sources import Source, Unreadable
 from experimentos.store.files import file_mode
 from experimentos.store.records import parse_record
 from experimentos.store.safe import state_path
 
-ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/1"
+ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/2"
 FINISHED = RunStatus.finished.value
 CACHE_DIR = ("cache", "report-rows")
 
@@ -67,6 +67,9 @@ class RunRow(BaseModel):
     fixture_hash: str | None = None
     knowledge_commit: str | None = None
     knowledge_hash: str | None = None
+    fingerprint: MatrixFingerprint | None = None  # what the result depends on
+    model_reported: str | None = None  # the model id the provider reported
+    ended: str = ""  # ISO time the run ended
     metrics: dict[str, Measure] = {}
 
     @property
@@ -126,10 +129,35 @@ def row_from_bytes(slug: str, rel: str, raw: bytes, events_raw: bytes | None) ->
         fixture_hash=block.fixture_hash,
         knowledge_commit=run.knowledge_commit,
         knowledge_hash=knowledge.content_hash if knowledge else None,
+        fingerprint=block.fingerprint,
+        model_reported=block.model_reported,
+        ended=run.ended.isoformat() if run.ended else "",
         metrics={
             k: Measure(value=m.value, source=m.source, reason=m.reason) for k, m in truth.items()
         },
     )
+
+
+def without_mixed_fingerprints(rows: list[RunRow]) -> list[RunRow]:
+    """`rows` with every counted run whose fingerprint differs from the others of its agent,
+    fixture or condition marked `excluded`, with the part that differs: a report never pools
+    results of two agent scripts, CLI versions, models, fixtures or knowledge snapshots."""
+    from experimentos.matrix.fingerprint import Stamp, conflicts
+
+    counted = [r for r in rows if r.counted]
+    stamps = [
+        Stamp(r.run_id, r.fixture, r.condition, r.agent, r.fingerprint, r.model_reported, r.ended)
+        for r in counted
+    ]
+    found = conflicts(stamps)
+    if not found:
+        return rows
+    return [
+        r.model_copy(update={"status": "excluded", "reason": f"excluded: {found[r.run_id]}"})
+        if r.run_id in found
+        else r
+        for r in rows
+    ]
 
 
 def unreadable_row(slug: str, rel: str, reason: str) -> RunRow:
