@@ -38,6 +38,9 @@ TranscriptEventType = Literal[
 ]
 
 
+Decisions = Literal["model", "script"]
+
+
 class AgentSpec(BaseModel):
     """One agent of a matrix: which adapter, which model, adapter options."""
 
@@ -140,6 +143,11 @@ class Adapter(abc.ABC):
     def cli_version(self) -> str | None:
         """What the agent CLI says its version is (None: no CLI, or it does not say)."""
         return None
+
+    def decisions(self) -> tuple[Decisions, str]:
+        """Whose decisions its runs show, "model" or "script", and in words by what: a run
+        decided by a script checks the harness and is never evidence about agents."""
+        return "script", f"the {self.name} adapter"
 
     @abc.abstractmethod
     def prepare(self, setup: RunSetup) -> Invocation:

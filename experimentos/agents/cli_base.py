@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from experimentos.agents.base import Adapter, AgentSpec, RunSetup
+from experimentos.agents.base import Adapter, AgentSpec, Decisions, RunSetup
 from experimentos.agents.install import find_binary, install_hint
 from experimentos.errors import UsageError
 
@@ -81,6 +81,15 @@ class CliAdapter(Adapter):
 
     def input_files(self) -> dict[str, Path]:
         return {self.options.policy: self.policy_path()} if self.options.policy else {}
+
+    def decisions(self) -> tuple[Decisions, str]:
+        if self.options.policy:
+            return "script", (
+                f"{self.name} driven by the scripted model (experimentos.agents.sim) playing "
+                f"{self.options.policy}"
+            )
+        name = getattr(self.spec.model, "name", self.spec.model)  # a name, or a model block
+        return "model", f"{self.name} with model {name or 'the CLI default'}"
 
     def cli_version(self) -> str | None:
         from experimentos.agents.install import binary_version

@@ -27,7 +27,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from experimentos.agents.base import Adapter, Invocation, RunSetup, Transcript, register
+from experimentos.agents.base import (
+    Adapter,
+    Decisions,
+    Invocation,
+    RunSetup,
+    Transcript,
+    register,
+)
 from experimentos.agents.shell import parse_shell_transcript, script_env
 from experimentos.errors import UsageError
 from experimentos.store.files import inside
@@ -70,6 +77,9 @@ class ScriptedAdapter(Adapter):
 
     def input_files(self) -> dict[str, Path]:
         return {self.spec.options["policy"]: self._policy()}
+
+    def decisions(self) -> tuple[Decisions, str]:
+        return "script", f"the scripted adapter playing {self.spec.options.get('policy')}"
 
     def prepare(self, setup: RunSetup) -> Invocation:
         argv = [sys.executable, "-m", "experimentos.agents.scripted", str(self._policy())]

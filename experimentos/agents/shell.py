@@ -7,6 +7,8 @@
           script: experiments/demo/agents/keep-pin.sh   # inside the knowledge root
           args: [--fast]                                # optional
           env: {MODE: careful}                          # optional, plain (non-secret) values
+          decisions: script                             # default; `model` for a script that
+                                                        # drives a real model (an LLM wrapper)
 
 The script runs with the run's workdir as its cwd and this environment (on top of the clean
 base the runner gives every agent): EXPERIMENTOS_TASK (the prompt), EXPERIMENTOS_RUN_ID,
@@ -42,6 +44,7 @@ from pathlib import Path
 from experimentos.agents.base import (
     Adapter,
     AgentSpec,
+    Decisions,
     Invocation,
     RunSetup,
     Transcript,
@@ -100,6 +103,18 @@ class ShellAdapter(Adapter):
 
     def input_files(self) -> dict[str, Path]:
         return {self.spec.options["script"]: self._script()}
+
+    def decisions(self) -> tuple[Decisions, str]:
+        said = self.spec.options.get("decisions", "script")
+        if said not in ("model", "script"):
+            raise UsageError(
+                f"options.decisions must be model or script, not {said!r}",
+                field="options.decisions",
+            )
+        script = self.spec.options.get("script")
+        if said == "model":
+            return "model", f"a model driven by the shell script {script}"
+        return "script", f"the shell script {script}"
 
     def prepare(self, setup: RunSetup) -> Invocation:
         script = self._script()

@@ -154,6 +154,7 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
 
     loaded = plan.fixtures[cell.fixture]
     source = plan.knowledge[cell.condition.text]
+    decisions, decided_by = rt.adapters[cell.agent.name].decisions()
     stale = rt.stale.get(cell.run_id)
     attempt, earlier = previous_attempts(
         existing, f"its fingerprint changed: {stale}" if stale else None
@@ -163,6 +164,8 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
         cell=cell.cell_id,
         cell_hash=plan.cell_hashes[cell.run_id],
         fingerprint=plan.fingerprints[cell.run_id],
+        decisions=decisions,
+        decided_by=decided_by,
         spec_hash=plan.spec_hash,
         fixture=cell.fixture,
         fixture_hash=loaded.content_hash,
@@ -301,6 +304,8 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap, token: str) -> 
         "costUsd": usage.cost_usd,
         "turns": usage.turns,
         "wallSeconds": proc.seconds,
+        # A script's tokens and cost (the scripted model's, a script agent's) are made up.
+        "simulated": rt.adapters[cell.agent.name].decisions()[0] == "script",
     }
     out.metrics.update(
         agent_exit_code=proc.exit_code,

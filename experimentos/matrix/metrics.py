@@ -38,7 +38,7 @@ from experimentos.matrix.spec import parse_condition
 from experimentos.models.events import RunEvent
 from experimentos.models.lab import MatrixMetric, RunRecord
 
-METRICS_VERSION = 1
+METRICS_VERSION = 2
 RULES = ("pin_changed", "protected_edit", "out_of_scope", "forbidden_command")
 BINARY = ("pass", "clean_pass", *RULES, "brief_loaded_before_first_edit",
           "deps_resolved_before_first_edit")  # fmt: skip
@@ -199,7 +199,10 @@ def _usage(block: Any) -> dict[str, MatrixMetric]:
         value = getattr(usage, attr) if usage is not None else None
         what = "cost" if name == "cost_usd" else "token usage"
         why = f"the {agent} agent reported no {what} in its transcript"
-        out[name] = _m(value, f"matrix.usage.{key}", why)
+        source = f"matrix.usage.{key}"
+        if usage is not None and usage.simulated:
+            source += " (simulated: made up by a script, not billed by a provider)"
+        out[name] = _m(value, source, why)
     return out
 
 

@@ -359,6 +359,9 @@ class MatrixUsage(_Record):
     cost_usd: float | None = Field(default=None, alias="costUsd")
     turns: int | None = None
     wall_seconds: float | None = Field(default=None, alias="wallSeconds")
+    # The tokens and cost were made up by a script (the scripted model counts characters; a
+    # script agent prints what it likes), not billed by a provider.
+    simulated: bool = False
 
 
 class MatrixMetric(_Record):
@@ -412,6 +415,11 @@ class MatrixRun(_Record):
     )
     harness: Text = ""  # experimentos version
     fingerprint: MatrixFingerprint | None = None  # what the result depends on (cellHash's parts)
+    # Whose decisions the run shows: a model's, or a script's (the scripted adapter, a real CLI
+    # driven by the scripted model, a shell script). A scripted run checks the harness; it is
+    # never evidence about agents. None: recorded before runs said so.
+    decisions: Literal["model", "script"] | None = None
+    decided_by: Text = Field(default="", alias="decidedBy")  # e.g. "the scripted model playing …"
     # The model id the provider reported in the transcript (may be more exact than the entry's
     # name, e.g. a dated snapshot); None when the transcript does not say.
     model_reported: Text | None = Field(default=None, alias="modelReported")

@@ -51,6 +51,8 @@ DELTA_METRICS = ("pass", "clean_pass", *RULES, "churn", "tokens_in", "tokens_out
                  "wall_s")  # fmt: skip
 ALL = None  # the agent or fixture scope "all"
 BOOTSTRAP_MAX = 100  # values (or pairs) above which numeric intervals are Student's t
+SCRIPT = "script"  # a run whose decisions came from a script (RunRow.decisions)
+HARNESS_VERDICT = "harness check: scripted decisions, not evidence about agents"
 
 
 def metric_kind(metric: str) -> Literal["binary", "numeric"]:
@@ -79,6 +81,9 @@ class Delta(BaseModel):
     regression: bool = False  # significant, and in the worse direction for this metric
     repeats_needed: int | None = None  # when underpowered: repeats to detect this delta
     verdict: str = ""
+    # A script decided some of the paired runs (the scripted adapter, the scripted model): the
+    # numbers check the harness; no significance verdict is given.
+    harness_check: bool = False
 
     @property
     def result(self) -> PairedBinary | PairedContinuous:
@@ -137,8 +142,11 @@ def paired_delta(
     fixtures = list(fixtures) if fixtures is not None else None
     agents = list(agents) if agents is not None else None
     sides: dict[str, dict[tuple, object]] = {baseline: {}, treatment: {}}
+    scripted: set[tuple] = set()
     for row in _select(rows, {baseline, treatment}, fixtures, agents):
         sides[row.condition][row.block] = row.value(metric)  # type: ignore[index]
+        if row.decisions == SCRIPT:
+            scripted.add(row.block)
     blocks = sorted(set(sides[baseline]) | set(sides[treatment]))
     paired = [
         b
@@ -157,6 +165,7 @@ def paired_delta(
         "fixture": fixtures[0] if fixtures is not None and len(fixtures) == 1 else None,
         "pairs": len(paired),
         "dropped": len(blocks) - len(paired),
+        "harness_check": any(b in scripted for b in paired),
     }
     if kind == "binary":
         result = paired_binary(
@@ -199,6 +208,9 @@ def judge(delta: Delta) -> Delta:
         return delta.model_copy(
             update={"significant": False, "regression": False, "verdict": f"n/a: {result.reason}"}
         )
+    if delta.harness_check:
+        update = {"significant": False, "regression": False, "repeats_needed": None}
+        return delta.model_copy(update={**update, "verdict": HARNESS_VERDICT})
     p_eff = result.p_adjusted if result.p_adjusted is not None else result.p_value
     alone = not result.underpowered
     significant = alone and p_eff is not None and p_eff <= ALPHA

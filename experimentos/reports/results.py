@@ -51,6 +51,8 @@ class Group(BaseModel):
     means: dict[str, Mean] = {}
     nulls: dict[str, int] = {}  # runs whose metric is null (its source was missing)
     null_reasons: dict[str, list[str]] = {}  # the distinct reasons, sorted
+    scripted: bool = False  # a script decided some of these runs (a harness check)
+    simulated: bool = False  # some of their tokens and cost were made up by a script
 
 
 class PassKRow(BaseModel):
@@ -80,6 +82,14 @@ class AgentInfo(BaseModel):
     name: str
     adapter: str | None = None
     versions: list[str] = []
+    decisions: list[str] = []  # model, script, unknown: who decided its counted runs
+
+
+# What a matrix's numbers are evidence of (MatrixResults.label; the PR comment shows it too).
+HARNESS_CHECK = "harness check"  # every counted run's decisions came from a script
+AGENTS = "agents"  # every counted run was decided by a model
+MIXED = "mixed"  # both: the scripted rows are labelled harness checks
+UNKNOWN = "unknown"  # some records do not say (made before runs recorded it), none scripted
 
 
 class RunCounts(BaseModel):
@@ -112,6 +122,9 @@ class MatrixResults(BaseModel):
     attributions: list[Attribution]
     pass_k: list[PassKRow]
     holm: bool  # p-values adjusted (more than two conditions)
+    # What the numbers are evidence of: "agents", "harness check" (scripted decisions: they
+    # check the harness, not agents), "mixed" or "unknown" (see HARNESS_CHECK and friends).
+    label: str = UNKNOWN
     # The comparisons Holm adjusts together, per metric and agent scope ("`t` − `b`"), in the
     # order the report prints them; the promotion gate adjusts over the same family.
     holm_family: list[str] = []
@@ -196,6 +209,8 @@ def group_stats(
         means=found,
         nulls=nulls,
         null_reasons=reasons,
+        scripted=any(r.decisions == "script" for r in rows),
+        simulated=any(r.simulated for r in rows),
     )
 
 
@@ -308,6 +323,7 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
                 versions=sorted(
                     {r.agent_version for r in data.rows if r.agent == a and r.agent_version}
                 ),
+                decisions=sorted({r.decisions or UNKNOWN for r in counted if r.agent == a}),
             )
             for a in agents
         ],
@@ -335,8 +351,17 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
         attributions=attributions,
         pass_k=_pass_k(by_cell, conditions, agents, fixtures, data.pass_k),
         holm=adjust,
+        label=evidence_label(counted),
         holm_family=[comparison_label(b, t) for b, t in comparisons(conditions, baseline)],
     )
+
+
+def evidence_label(counted: Sequence[RunRow]) -> str:
+    """What the counted runs are evidence of: agents, a harness check, mixed or unknown."""
+    said = {r.decisions for r in counted}
+    if "script" in said:
+        return HARNESS_CHECK if said == {"script"} else MIXED
+    return AGENTS if said == {"model"} else UNKNOWN
 
 
 def _cell_key(fixtures: list[str], conditions: list[str], agents: list[str]):  # noqa: ANN202

@@ -68,6 +68,8 @@ class RunRow(BaseModel):
     knowledge_commit: str | None = None
     knowledge_hash: str | None = None
     fingerprint: MatrixFingerprint | None = None  # what the result depends on
+    decisions: str | None = None  # model | script (None: the record does not say)
+    simulated: bool = False  # its tokens and cost were made up by a script
     model_reported: str | None = None  # the model id the provider reported
     ended: str = ""  # ISO time the run ended
     metrics: dict[str, Measure] = {}
@@ -130,6 +132,8 @@ def row_from_bytes(slug: str, rel: str, raw: bytes, events_raw: bytes | None) ->
         knowledge_commit=run.knowledge_commit,
         knowledge_hash=knowledge.content_hash if knowledge else None,
         fingerprint=block.fingerprint,
+        decisions=block.decisions,
+        simulated=bool(block.usage and block.usage.simulated),
         model_reported=block.model_reported,
         ended=run.ended.isoformat() if run.ended else "",
         metrics={
