@@ -150,12 +150,15 @@ def test_three_conditions_adjust_p_values_and_attribute_pages(hand: Path):
     assert not by_treatment["brief"].significant
     attribution = next(a for a in results.attributions if a.delta.metric == "clean_pass")
     assert attribution.delta.p_adjusted == pytest.approx(3 * 22 / 1024)
+    # On the 19 blocks whose brief run the server served policy.p (f1/a2/r4 only claimed it)
+    assert (attribution.served, attribution.reference_runs, attribution.delta.pairs) == (19, 20, 19)
     assert attribution.sentence == (
-        "removing policy.p changes clean pass by \u22120.40 [\u22120.61, \u22120.10]"
+        "removing policy.p changes clean pass by \u22120.42 [\u22120.64, \u22120.11], on the "
+        "19 of 20 `brief` runs the server served it"
     )
     text = render_report(results)
-    assert "- removing policy.p changes clean pass by −0.40 [−0.61, −0.10]" in text
-    assert "p-values are Holm-adjusted" in text
+    assert "- removing policy.p changes clean pass by −0.42 [−0.64, −0.11], on the 19" in text
+    assert "Holm's correction is applied" in text
 
 
 def test_a_symlinked_report_is_refused_not_followed(hand: Path, tmp_path: Path):
@@ -190,13 +193,13 @@ def test_every_report_says_its_holm_family_and_that_the_fixtures_were_chosen(han
     assert results.holm_family == [
         "`brief` − `none`",
         "`brief-without:policy.p` − `none`",
-        "`brief-without:policy.p` − `brief`",
+        "`brief-without:policy.p` − `brief` (where `brief` served policy.p)",
     ]
     head = render_report(results).split("## Outcomes")[0]
     assert (
         "Holm's correction is applied, per metric and per agent scope, over the family of 3 "
         "comparisons: `brief` − `none`, `brief-without:policy.p` − `none`, "
-        "`brief-without:policy.p` − `brief`"
+        "`brief-without:policy.p` − `brief` (where `brief` served policy.p)"
     ) in head
 
 

@@ -59,15 +59,25 @@ def os_error_message(exc: OSError, arguments: dict[str, Any]) -> str:
     return f"a file the call needs could not be used{where}: {reason}"
 
 
-def log_call(state: Server, tool: str, run_id: str | None, arguments: dict, error: str | None):
-    """Write the server's own record of a tool call into the run's events (best effort)."""
+def log_call(
+    state: Server,
+    tool: str,
+    run_id: str | None,
+    arguments: dict,
+    error: str | None,
+    page_ids: list[str] | None = None,
+):
+    """Write the server's own record of a tool call into the run's events (best effort), with
+    the pages its answer served."""
     if not run_id:
         return
     from experimentos.lab.runs import append_event
 
-    payload = {"tool": tool, "arguments": _small(arguments), "ok": error is None}
+    payload: dict[str, Any] = {"tool": tool, "arguments": _small(arguments), "ok": error is None}
     if error:
         payload["error"] = error[:2000]
+    if page_ids:
+        payload["page_ids"] = page_ids
     # An unknown or unsafe run id is not logged: the tool's own answer already says so.
     with contextlib.suppress(ExperimentosError):
         append_event(state.records, run_id, "mcp_tool_called", payload, source="server")
@@ -111,7 +121,8 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
                 if not run_id and isinstance(result, dict):
                     run_id = result.get("run_id")
                 run_id = run_id or getattr(result, "run_id", None)
-                log_call(state, name, run_id, kwargs, error)
+                served = state.served(result) if error is None and result is not None else []
+                log_call(state, name, run_id, kwargs, error, served)
                 state.live.settle()
 
         return wrapper

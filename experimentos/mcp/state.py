@@ -127,6 +127,17 @@ class Server:
             return self.bound_run
         return run_id
 
+    def served(self, result: Any) -> list[str]:
+        """The pages an answer served: a brief's pages (its entries), or a page read whole.
+        The server logs them with the call, so a page's effect is measured only on the runs
+        that were served it."""
+        if isinstance(result, PageAnswer):
+            return [result.id]
+        brief_id = result.get("brief_id") if isinstance(result, dict) else None
+        brief_id = brief_id or getattr(result, "brief_id", None)
+        brief = self.briefs.get(brief_id) if isinstance(brief_id, str) else None
+        return [e.id for e in brief.entries] if brief is not None else []
+
     def blind(self, value: Any) -> Any:
         """`value` (an answer, a message) with the bound run's id replaced by its token."""
         if self.run_token is None or self.bound_run is None:

@@ -6,7 +6,8 @@ What other parts build on (the promotion gate, the reports, the MCP tool):
         metric M of condition B minus condition A on the blocks (fixture x agent x repeat)
         both ran, with its 95% interval, p-value, `underpowered` and the repeats needed;
     page_attribution(rows, page_id, metric=…) -> Delta
-        what removing one page (the `brief-without:<page>` ablation) does against `brief`;
+        what removing one page (the `brief-without:<page>` ablation) does against `brief`, on
+        the blocks whose `brief` run the MCP server's log shows was served the page;
     experimentos.reports.results.analyze(matrix) -> MatrixResults
         everything a report shows, as one JSON-ready model.
 
@@ -181,6 +182,14 @@ def paired_delta(
     return judge(Delta(**scope, numeric=numbers))
 
 
+def served_rows(rows: Iterable[RunRow], page_id: str, reference: str = REFERENCE) -> list[RunRow]:
+    """`rows` without the `reference` runs that were not served `page_id` (by the MCP server's
+    own log): a page can only have had an effect on a run that was given it. Pairing then
+    drops their blocks, so an ablation compares runs that had the page with runs of the same
+    block that did not."""
+    return [r for r in rows if r.condition != reference or page_id in r.served]
+
+
 def page_attribution(
     rows: Iterable[RunRow],
     page_id: str,
@@ -190,9 +199,10 @@ def page_attribution(
     fixtures: Iterable[str] | None = None,
     agents: Iterable[str] | None = None,
 ) -> Delta:
-    """What removing `page_id` does to `metric`: brief-without:<page> minus `reference`."""
+    """What removing `page_id` does to `metric`: brief-without:<page> minus `reference`, on
+    the blocks whose `reference` run was served the page (served_rows)."""
     return paired_delta(
-        rows,
+        served_rows(rows, page_id, reference),
         metric,
         reference,
         f"{ABLATION_PREFIX}{page_id}",

@@ -67,8 +67,10 @@ class PassKRow(BaseModel):
 class Attribution(BaseModel):
     page: str
     condition: str
-    delta: Delta
+    delta: Delta  # on the blocks whose `brief` run was served the page
     sentence: str
+    served: int = 0  # counted `brief` runs the server's log shows were served the page
+    reference_runs: int = 0  # counted `brief` runs
 
 
 class Excluded(BaseModel):
@@ -144,18 +146,22 @@ class MatrixData:
     pass_k: list[int] = field(default_factory=lambda: list(PASS_K_VALUES))  # the spec's passK
 
 
-def comparisons(conditions: Sequence[str], baseline: str) -> list[tuple[str, str]]:
-    """(baseline, treatment) of every comparison a report makes, in its order: each condition
-    against the baseline, then each `brief-without:<page>` against `brief`. With more than two
-    conditions these are Holm's family (per metric and scope)."""
-    out = [(baseline, t) for t in conditions if t != baseline]
+def comparisons(conditions: Sequence[str], baseline: str) -> list[tuple[str, str, bool]]:
+    """(baseline, treatment, served) of every comparison a report makes, in its order: each
+    condition against the baseline, then each `brief-without:<page>` against `brief` on the
+    blocks where `brief` served the page (served True). With more than two conditions these
+    are Holm's family, per metric and agent scope; the promotion gate adjusts over the same."""
+    out = [(baseline, t, False) for t in conditions if t != baseline]
     if REFERENCE in conditions:
-        out += [(REFERENCE, c) for c in conditions if c.startswith(ABLATION_PREFIX)]
+        out += [(REFERENCE, c, True) for c in conditions if c.startswith(ABLATION_PREFIX)]
     return out
 
 
-def comparison_label(baseline: str, treatment: str) -> str:
-    return f"`{treatment}` − `{baseline}`"
+def comparison_label(baseline: str, treatment: str, served: bool = False) -> str:
+    label = f"`{treatment}` − `{baseline}`"
+    if served:
+        label += f" (where `{baseline}` served {treatment[len(ABLATION_PREFIX) :]})"
+    return label
 
 
 def _ordered(found: Iterable[str | None], preferred: Sequence[str]) -> list[str]:
@@ -289,18 +295,24 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
         every = with_holm([*deltas, *ablation_deltas])
         deltas, ablation_deltas = every[: len(deltas)], every[len(deltas) :]
         fixture_deltas = with_holm(fixture_deltas)
-    attributions = [
-        Attribution(
-            page=d.treatment[len(ABLATION_PREFIX) :],
-            condition=d.treatment,
-            delta=d,
-            sentence=(
-                f"removing {d.treatment[len(ABLATION_PREFIX) :]} changes "
-                f"{LABELS[d.metric]} by {fmt_delta(d.result)}"
-            ),
+    references = by_condition.get(REFERENCE, [])
+    attributions = []
+    for d in ablation_deltas:
+        page = d.treatment[len(ABLATION_PREFIX) :]
+        served = sum(1 for r in references if page in r.served)
+        attributions.append(
+            Attribution(
+                page=page,
+                condition=d.treatment,
+                delta=d,
+                sentence=(
+                    f"removing {page} changes {LABELS[d.metric]} by {fmt_delta(d.result)}, on "
+                    f"the {served} of {len(references)} `{REFERENCE}` runs the server served it"
+                ),
+                served=served,
+                reference_runs=len(references),
+            )
         )
-        for d in ablation_deltas
-    ]
     repeats = max((r.repeat or 0 for r in counted), default=0)
     return MatrixResults(
         matrix_id=data.matrix_id,
@@ -352,7 +364,7 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
         pass_k=_pass_k(by_cell, conditions, agents, fixtures, data.pass_k),
         holm=adjust,
         label=evidence_label(counted),
-        holm_family=[comparison_label(b, t) for b, t in comparisons(conditions, baseline)],
+        holm_family=[comparison_label(*c) for c in comparisons(conditions, baseline)],
     )
 
 

@@ -34,7 +34,7 @@ from experimentos.store.files import file_mode
 from experimentos.store.records import parse_record
 from experimentos.store.safe import state_path
 
-ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/2"
+ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/3"
 FINISHED = RunStatus.finished.value
 CACHE_DIR = ("cache", "report-rows")
 
@@ -69,6 +69,9 @@ class RunRow(BaseModel):
     knowledge_hash: str | None = None
     fingerprint: MatrixFingerprint | None = None  # what the result depends on
     decisions: str | None = None  # model | script (None: the record does not say)
+    # The pages the MCP server's own log says it served this run (its briefs' pages, pages
+    # read whole): a page's effect is measured only on runs that were served it.
+    served: list[str] = []
     simulated: bool = False  # its tokens and cost were made up by a script
     model_reported: str | None = None  # the model id the provider reported
     ended: str = ""  # ISO time the run ended
@@ -133,6 +136,7 @@ def row_from_bytes(slug: str, rel: str, raw: bytes, events_raw: bytes | None) ->
         knowledge_hash=knowledge.content_hash if knowledge else None,
         fingerprint=block.fingerprint,
         decisions=block.decisions,
+        served=served_pages(events),
         simulated=bool(block.usage and block.usage.simulated),
         model_reported=block.model_reported,
         ended=run.ended.isoformat() if run.ended else "",
@@ -140,6 +144,17 @@ def row_from_bytes(slug: str, rel: str, raw: bytes, events_raw: bytes | None) ->
             k: Measure(value=m.value, source=m.source, reason=m.reason) for k, m in truth.items()
         },
     )
+
+
+def served_pages(events: Iterable) -> list[str]:
+    """The pages the server's log says it served: brief_loaded and mcp_tool_called events of
+    source server (never the agent's own account)."""
+    found: set[str] = set()
+    for event in events:
+        if event.source == "server" and event.type in ("brief_loaded", "mcp_tool_called"):
+            ids = event.payload.get("page_ids") or []
+            found.update(i for i in ids if isinstance(i, str))
+    return sorted(found)
 
 
 def without_mixed_fingerprints(rows: list[RunRow]) -> list[RunRow]:
