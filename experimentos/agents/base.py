@@ -144,6 +144,15 @@ class Adapter(abc.ABC):
         """What the agent CLI says its version is (None: no CLI, or it does not say)."""
         return None
 
+    def shell_network(self) -> tuple[bool | None, str]:
+        """Whether the agent's shell commands can reach the network by the CLI's own means, and
+        how that is known (experimentos.agents.network)."""
+        return None, f"the {self.name} adapter does not say"
+
+    def wants_isolation(self) -> bool:
+        """Whether the runner should start the agent without network (scripts of ours)."""
+        return False
+
     def decisions(self) -> tuple[Decisions, str]:
         """Whose decisions its runs show, "model" or "script", and in words by what: a run
         decided by a script checks the harness and is never evidence about agents."""

@@ -77,6 +77,9 @@ class OpencodeAdapter(CliAdapter):
     def parse(self, lines: Iterable[str], workdir: Path | None = None) -> Transcript:
         return parse_opencode(lines, workdir)
 
+    def shell_network(self) -> tuple[bool | None, str]:
+        return True, "opencode runs shell commands unsandboxed: they may reach the network"
+
 
 def opencode_config(setup: RunSetup, sim_url: str | None) -> dict[str, Any]:
     """The run's opencode.json. Keys are referenced as {env:VAR}, never written."""

@@ -78,6 +78,9 @@ class ScriptedAdapter(Adapter):
     def input_files(self) -> dict[str, Path]:
         return {self.spec.options["policy"]: self._policy()}
 
+    def wants_isolation(self) -> bool:
+        return True  # a policy script needs no network: its shell steps get none
+
     def decisions(self) -> tuple[Decisions, str]:
         return "script", f"the scripted adapter playing {self.spec.options.get('policy')}"
 

@@ -9,6 +9,8 @@
           env: {MODE: careful}                          # optional, plain (non-secret) values
           decisions: script                             # default; `model` for a script that
                                                         # drives a real model (an LLM wrapper)
+          network: false                                # default: run without network (true
+                                                        # for a script that calls a model API)
 
 The script runs with the run's workdir as its cwd and this environment (on top of the clean
 base the runner gives every agent): EXPERIMENTOS_TASK (the prompt), EXPERIMENTOS_RUN_ID,
@@ -103,6 +105,15 @@ class ShellAdapter(Adapter):
 
     def input_files(self) -> dict[str, Path]:
         return {self.spec.options["script"]: self._script()}
+
+    def wants_isolation(self) -> bool:
+        network = self.spec.options.get("network", False)
+        if not isinstance(network, bool):
+            raise UsageError("options.network must be true or false", field="options.network")
+        return not network
+
+    def shell_network(self) -> tuple[bool | None, str]:
+        return True, "options.network is true: the script may reach the network"
 
     def decisions(self) -> tuple[Decisions, str]:
         said = self.spec.options.get("decisions", "script")

@@ -275,9 +275,11 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap, token: str) -> 
     adapter = rt.adapters[cell.agent.name]
     invocation = adapter.prepare(setup)
     secrets = [*secrets, *secret_values(invocation.env)]
+    argv, network = _network(adapter, invocation.argv)
+    out.updates["agentNetwork"] = network
     lap("prepare")
     proc = run_process(
-        invocation.argv,
+        argv,
         cwd=invocation.cwd,
         env=invocation.env,
         time_limit=plan.spec.time_limit_s,
@@ -367,6 +369,19 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap, token: str) -> 
     out.outcome = RunOutcome.success if oracle.passed else RunOutcome.failure
     if proc.timed_out:
         out.notes.append(f"the agent hit the {plan.spec.time_limit_s:g} s limit")
+
+
+def _network(adapter: Adapter, argv: list[str]) -> tuple[list[str], dict]:
+    """The argv to start (without network where we can) and what the record says of it."""
+    from experimentos.agents import network
+
+    if adapter.wants_isolation():
+        prefix = network.offline_prefix()
+        if prefix is not None:
+            return [*prefix, *argv], {"access": False, "how": network.ISOLATED}
+        return argv, {"access": True, "how": network.not_isolated()}
+    access, how = adapter.shell_network()
+    return argv, {"access": access, "how": how}
 
 
 def _last_line(text: str) -> str:

@@ -78,7 +78,9 @@ def check_agents(root: Path, agents: list[AgentSpec], spec_path: str) -> None:
             message = f"unknown adapter {agent.adapter!r} (known: {', '.join(known)})"
             raise _bad(spec_path, f"agents.{i}.adapter", message)
         try:
-            cls(agent, root).decisions()  # options it refuses, named by field
+            adapter = cls(agent, root)
+            adapter.decisions()  # options it refuses, named by field
+            adapter.wants_isolation()
         except ExperimentosError as exc:
             where = f"agents.{i}.{exc.field}" if exc.field else f"agents.{i}.options"
             raise _bad(spec_path, where, exc.message) from None

@@ -364,6 +364,13 @@ class MatrixUsage(_Record):
     simulated: bool = False
 
 
+class MatrixNetwork(_Record):
+    """Whether the agent's shell commands could reach the network (experimentos.agents.network)."""
+
+    access: bool | None = None  # None: unknown
+    how: Text = ""
+
+
 class MatrixMetric(_Record):
     """One ground-truth metric of a matrix run (experimentos.matrix.metrics): its value, the
     record field or file it was read from, and why it is null when it is (never 0 instead)."""
@@ -430,6 +437,7 @@ class MatrixRun(_Record):
     prompt: Text = ""
     knowledge: MatrixKnowledge | None = None
     agent_process: MatrixProcess | None = Field(default=None, alias="agentProcess")
+    agent_network: MatrixNetwork | None = Field(default=None, alias="agentNetwork")
     oracle: MatrixProcess | None = None
     usage: MatrixUsage | None = None
     rules: dict[str, Any] | None = None  # the rule report (matrix/rules.py)
