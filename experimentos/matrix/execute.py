@@ -49,6 +49,7 @@ from experimentos.matrix.records import (
     write_file,
 )
 from experimentos.matrix.rules import check_rules
+from experimentos.matrix.runtimes import runtimes
 from experimentos.models.lab import MatrixRun, RunOutcome, RunRecord, RunStatus
 from experimentos.store.redact import redact, secret_values
 
@@ -177,6 +178,7 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
         harness=__version__,
         time_limit_s=plan.spec.time_limit_s,
         knowledge=source.record() if source.content_hash else None,
+        runtimes=runtimes(),  # the PATH the agent and the oracle get (procgroup.clean_env)
     )
     run = RunRecord(
         id=cell.run_id,

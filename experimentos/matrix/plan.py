@@ -18,6 +18,7 @@ from experimentos.matrix.cells import PROMPT_VERSION, Cell, cell_hash, expand
 from experimentos.matrix.fingerprint import agent_parts
 from experimentos.matrix.fixtures import LoadedFixture, load_fixture
 from experimentos.matrix.knowledge import KnowledgeSource, resolve_knowledge
+from experimentos.matrix.runtimes import runtime_problems, runtimes
 from experimentos.matrix.spec import MatrixSpec, load_spec, spec_rel
 from experimentos.models.lab import ExperimentStatus, MatrixFingerprint
 from experimentos.store import Workspace
@@ -63,6 +64,9 @@ def _load_fixtures(root: Path, spec: MatrixSpec, spec_path: str) -> dict[str, Lo
             raise _bad(spec_path, f"fixtures.{i}", f"fixture {name!r}: {exc}") from None
         if fixture.fixture.oracle is None:
             raise _bad(spec_path, f"fixtures.{i}", f"fixture {name!r} has no oracle")
+        problems = runtime_problems(fixture.fixture, runtimes())
+        if problems:
+            raise _bad(spec_path, f"fixtures.{i}", f"fixture {name!r} {'; '.join(problems)}")
         loaded[name] = fixture
     return loaded
 

@@ -364,6 +364,13 @@ class MatrixUsage(_Record):
     simulated: bool = False
 
 
+class MatrixRuntime(_Record):
+    """An interpreter on the PATH the oracle and the agent ran with."""
+
+    path: Text
+    version: Text | None = None
+
+
 class MatrixNetwork(_Record):
     """Whether the agent's shell commands could reach the network (experimentos.agents.network)."""
 
@@ -438,6 +445,8 @@ class MatrixRun(_Record):
     knowledge: MatrixKnowledge | None = None
     agent_process: MatrixProcess | None = Field(default=None, alias="agentProcess")
     agent_network: MatrixNetwork | None = Field(default=None, alias="agentNetwork")
+    # python3 and node as the oracle and the agent found them on PATH (resolved, --version)
+    runtimes: dict[str, MatrixRuntime] = Field(default_factory=dict)
     oracle: MatrixProcess | None = None
     usage: MatrixUsage | None = None
     rules: dict[str, Any] | None = None  # the rule report (matrix/rules.py)
