@@ -263,7 +263,8 @@ def _costs(groups: list[Group]) -> dict:
 
 
 def _simulated(g: Group, metric: str) -> str:
-    return " (simulated)" if g.simulated and metric in SIMULATED_METRICS else ""
+    found = g.means[metric].mean is not None
+    return " (simulated)" if found and g.simulated and metric in SIMULATED_METRICS else ""
 
 
 def _protocol(groups: list[Group]) -> dict:
@@ -315,7 +316,7 @@ def _fixture_table(r: MatrixResults) -> dict:
         [
             _code(g.fixture or ""),
             _code(g.condition),
-            _agent(g.agent),
+            _group_agent(g),
             str(g.runs),
             _rate(g.rates["pass"]),
             _rate(g.rates["clean_pass"]),
