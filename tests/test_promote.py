@@ -66,13 +66,14 @@ def test_a_real_effect_passes_with_the_reports_own_numbers(effect: Workspace):
     assert report.holm and d.p_adjusted == attribution.p_adjusted
     # The runs behind it: both runs of every pair.
     assert len(gate.runs) == 40 and all(r.startswith("run.ablate.") for r in gate.runs)
-    # The other outcomes: pass, the four rules, and pass/clean pass per fixture (Holm).
+    # The other outcomes: pass, the five rules, and pass/clean pass per fixture (Holm).
     assert {(c.metric, c.fixture) for c in gate.checks} == {
         ("pass", None),
         ("pin_changed", None),
         ("protected_edit", None),
         ("out_of_scope", None),
         ("forbidden_command", None),
+        ("content_lost", None),
         ("pass", "f1"),
         ("clean_pass", "f1"),
         ("pass", "f2"),
@@ -169,8 +170,8 @@ def test_a_significant_regression_elsewhere_blocks_the_gate(tmp_path):
     assert not gate.passed
     (bad,) = gate.regressions
     assert bad.metric == "protected_edit" and bad.delta == 1.0
-    # Holm over the five other outcomes: 5 x 2^-15 (the rest have p = 1).
-    assert bad.p_adjusted == pytest.approx(5 * 2 / 2**16)
+    # Holm over the six other outcomes (clean pass and five rules): 6 x 2^-15 (the rest: p = 1).
+    assert bad.p_adjusted == pytest.approx(6 * 2 / 2**16)
     # Newcombe's interval: Wilson 16/16 low = 16/(16 + z^2) = 0.806, Wilson 0/16 high = 0.194,
     # phi = 0 (an empty margin): low = 1 - sqrt(0.194^2 + 0.194^2) = 0.726.
     assert gate.reasons == [

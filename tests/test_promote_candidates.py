@@ -71,7 +71,7 @@ def test_candidates_suggest_promote_demote_and_retest_with_numbers(kb):
     assert keep.delta == pytest.approx(20 / 24) and keep.low > 0
     assert (
         keep.why
-        == "the gate passes (ablation), no significant regression in 9 other outcome comparisons"
+        == "the gate passes (ablation), no significant regression in 10 other outcome comparisons"
     )
 
     # policy.fourth applies to f2 but was never ablated: brief vs none (the whole brief) does
