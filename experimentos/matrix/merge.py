@@ -273,7 +273,10 @@ def _finished_here(root: Path, slug: str, matrix_id: str) -> dict[str, RunRecord
         for name in sorted(os.listdir(base)):
             if not (name.startswith(prefix) and _RUN_FILE.fullmatch(name)):
                 continue
-            raw = _read(base / name)
+            try:
+                raw = _read(root, f"{EXPERIMENTS_DIR}/{slug}/{RUNS_DIR}/{name}")
+            except UnsafePath:
+                continue  # not a regular file inside the root: never a run here
             if raw is None:
                 continue
             with contextlib.suppress(InvalidPage):
