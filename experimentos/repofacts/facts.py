@@ -373,7 +373,7 @@ def _poetry_pin(spec: str | None) -> str | None:
     text = spec.removeprefix("==").strip()
     try:
         Version(text)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):
         return None
     return text
 

@@ -33,7 +33,9 @@ from experimentos.reports.sources import Source, Unreadable
 from experimentos.store.records import parse_record
 from experimentos.store.safe import state_path
 
-ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/1"
+# The last part changes when what a row holds changes (2: records with unbounded measures are
+# unreadable), so rows cached by an older build are read again.
+ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/2"
 FINISHED = RunStatus.finished.value
 CACHE_DIR = ("cache", "report-rows")
 
@@ -100,7 +102,7 @@ def row_from_bytes(slug: str, rel: str, raw: bytes, events_raw: bytes | None) ->
     except InvalidPage as exc:
         first = exc.problems[0] if exc.problems else None
         detail = f"{first.field}: {first.message}" if first and first.field else str(exc)
-        return unreadable_row(slug, rel, f"the record does not parse ({detail})")
+        return unreadable_row(slug, rel, f"{rel} does not parse ({detail})")
     run = record.model
     block = run.matrix
     if block is None:

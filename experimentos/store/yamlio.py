@@ -112,6 +112,9 @@ def load_yaml(text: str) -> Any:
         raise YamlError("yaml-error", str(exc)) from None
     except RecursionError:
         raise YamlError("yaml-error", "YAML nesting is too deep") from None
+    except (ValueError, OverflowError) as exc:
+        # A scalar Python will not convert: an int of 4,300+ digits, a date like 2026-02-30.
+        raise YamlError("yaml-error", f"a value cannot be read: {str(exc)[:200]}") from None
 
 
 # --- dumping ---------------------------------------------------------------------------------
