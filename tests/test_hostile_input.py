@@ -1,0 +1,258 @@
+"""Hostile outside input gets a clear error naming its file, never a traceback (issue 19).
+
+JSON nested 200,000 deep, numbers with thousands of digits, metrics that overflow a sum, version
+ranges and library names that are shell or paths, base URLs that leave the site's origin.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from experimentos.cli import app
+from experimentos.store.scaffold import init_workspace
+
+from .conftest import page_text, write_files
+from .proposal_helpers import branches, make_repo
+from .report_helpers import EXP, events, record, record_files, write_hand_matrix
+
+ISSUES = Path(__file__).parent / "data" / "issues"
+DEEP = "[" * 200_000 + "]" * 200_000
+HUGE = "9" * 5000
+
+
+def run(root: Path, *args: str, stdin: str | None = None):
+    return CliRunner().invoke(app, ["--root", str(root), *args], input=stdin)
+
+
+def assert_clean_refusal(result, *words: str) -> None:
+    """Exit 2 with a message, no traceback."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert result.exit_code == 2, result.output
+    for word in words:
+        assert word in result.output
+
+
+@pytest.fixture
+def kb(tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    return make_repo(tmp_path / "kb")
+
+
+def rest_payload() -> dict:
+    return json.loads(
+        (ISSUES / "drizzle-kit-default-regression.rest.json").read_text(encoding="utf-8")
+    )
+
+
+# --- defect 9: JSON nested 200,000 deep, 5,000-digit numbers --------------------------------
+
+
+def test_ingest_a_payload_file_nested_200000_deep_is_bad_input(kb, tmp_path):
+    bad = tmp_path / "deep.json"
+    bad.write_text(DEEP, encoding="utf-8")
+    result = run(kb.root, "ingest", "issue", str(bad))
+    assert_clean_refusal(result, str(bad), "nested deeper")
+    stdin = run(kb.root, "ingest", "issue", "-", stdin='{"issue": ' + DEEP + "}")
+    assert_clean_refusal(stdin, "nested deeper")
+    assert branches(kb.root) == []
+
+
+@pytest.mark.parametrize("key", ["html_url", "url"])
+def test_ingest_an_issue_number_of_5000_digits_is_bad_input(kb, tmp_path, key):
+    payload = rest_payload()
+    issue = payload["issue"]
+    issue.pop("html_url", None)
+    issue.pop("url", None)
+    issue[key] = (
+        f"https://github.com/o/r/issues/{HUGE}"
+        if key == "html_url"
+        else f"https://api.github.com/repos/o/r/issues/{HUGE}"
+    )
+    bad = tmp_path / "huge.json"
+    bad.write_text(json.dumps(payload), encoding="utf-8")
+    result = run(kb.root, "ingest", "issue", str(bad), "--json")
+    assert_clean_refusal(result)
+    error = json.loads(result.stdout)["error"]
+    assert error["path"] == str(bad) and error["field"] == "url"
+
+
+@pytest.mark.parametrize(
+    "text", ['{"n": ' + HUGE + "}", '{"n": 1e999}', '{"n": NaN}', '{"n": -Infinity}']
+)
+def test_ingest_numbers_json_cannot_hold_are_bad_input(kb, tmp_path, text):
+    bad = tmp_path / "numbers.json"
+    payload = json.dumps(rest_payload())
+    bad.write_text(payload.replace('{"issue": {', '{"issue": ' + text[:-1] + ", ", 1))
+    assert_clean_refusal(run(kb.root, "ingest", "issue", str(bad)), str(bad), "not JSON")
+
+
+def test_cite_add_with_a_5000_digit_line_number_is_bad_input(kb):
+    write_files(
+        kb.root,
+        {
+            "src/a.py": "x = 1\n",
+            "policies/p.md": page_text("policy.p", "policy", "P"),
+        },
+    )
+    for spec in (f"src/a.py:{HUGE}", f"src/a.py:1-{HUGE}"):
+        result = run(kb.root, "cite", "add", "policy.p", spec, "--json")
+        assert_clean_refusal(result)
+        assert json.loads(result.stdout)["error"]["field"] == "lines"
+
+
+def test_a_page_citing_5000_digit_lines_is_a_problem_not_a_traceback(kb):
+    write_files(
+        kb.root,
+        {
+            "src/a.py": "x = 1\n",
+            "policies/p.md": page_text(
+                "policy.p",
+                "policy",
+                "P",
+                extra=f'cites:\n  - {{path: src/a.py, lines: "{HUGE}", sha256: "{"0" * 64}"}}\n',
+            ),
+        },
+    )
+    result = run(kb.root, "check", "--json")
+    assert result.exit_code == 1, result.output
+    problems = json.loads(result.stdout)["problems"]
+    assert any(p["path"] == "policies/p.md" and p["field"] == "cites.0.lines" for p in problems)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        HUGE,
+        "0x" + "f" * 5000,
+        "0o" + "7" * 5000,
+        "2026-99-99",
+        "2026-02-30T10:00:00Z",
+        "!!binary x",
+    ],
+)
+def test_frontmatter_scalars_python_cannot_convert_are_problems_naming_the_file(kb, value):
+    write_files(
+        kb.root, {"policies/p.md": page_text("policy.p", "policy", "P", f"expires: {value}\n")}
+    )
+    result = run(kb.root, "check", "--json")
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.output
+    problems = json.loads(result.stdout)["problems"]
+    assert any(p["path"] == "policies/p.md" for p in problems), problems
+
+
+# --- defect 9: metrics that overflow a sum ------------------------------------------------------
+
+
+@pytest.fixture
+def hand(tmp_path: Path) -> Path:
+    root = tmp_path / "hand"
+    init_workspace(root)
+    return write_hand_matrix(root)
+
+
+def test_a_record_with_an_overflowing_metric_is_invalid_and_the_report_builds(hand: Path):
+    rec = record("f1", "brief", "a1", 1)
+    files = record_files(rec, events("f1", "brief", "a1", 1))
+    rel = next(k for k in files if k.endswith(".md"))
+    text = files[rel]
+    assert "tokensIn: 1510" in text and "wallSeconds: 10.0" in text
+    text = text.replace("tokensIn: 1510", f"tokensIn: {'9' * 400}")
+    text = text.replace("wallSeconds: 10.0", "wallSeconds: 1.7e308")
+    (hand / rel).write_text(text, encoding="utf-8")
+    built = run(hand, "report", "build", "--json")
+    assert built.exception is None, repr(built.exception)
+    assert built.exit_code == 0, built.output
+    report = (hand / f"experiments/{EXP}/results/{EXP}.md").read_text(encoding="utf-8")
+    # The record is listed as not counted, with why; the other 39 runs make the report.
+    assert "39 runs counted of 40 expected" in report
+    assert f"{rel} does not parse (matrix.usage.tokensIn: a number of 400 digits" in report
+    check = run(hand, "report", "build", "--check")
+    assert check.exception is None and check.exit_code == 0, check.output
+    summary = run(hand, "report", "summary")
+    assert summary.exception is None and summary.exit_code == 0, summary.output
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("wallSeconds", ".inf"),
+        ("wallSeconds", ".nan"),
+        ("wallSeconds", "-1.7e308"),
+        ("costUsd", "1e300"),
+        ("tokensOut", "-" + "9" * 30),
+    ],
+)
+def test_every_unbounded_usage_value_is_refused_with_the_records_path(hand: Path, field, value):
+    rec = record("f2", "none", "a2", 2)
+    files = record_files(rec, events("f2", "none", "a2", 2))
+    rel = next(k for k in files if k.endswith(".md"))
+    text = files[rel]
+    original = {"wallSeconds": "wallSeconds: 5.0", "costUsd": "costUsd: 0.1",
+                "tokensOut": "tokensOut: 100"}[field]  # fmt: skip
+    assert original in text
+    (hand / rel).write_text(text.replace(original, f"{field}: {value}"), encoding="utf-8")
+    result = run(hand, "check", "--json")
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.output
+    problems = json.loads(result.stdout)["problems"]
+    assert any(p["path"] == rel for p in problems), problems
+    built = run(hand, "report", "build")
+    assert built.exception is None and built.exit_code == 0, built.output
+
+
+# --- defect 12: --range and --library in the ecosystem's own syntax ----------------------------
+
+ISSUE_FILE = ISSUES / "drizzle-kit-default-regression.rest.json"
+
+
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["--range", ">=0.30 <; rm -rf /", "--library", "../../x"], "library"),
+        (["--range", ">=0.30 <; rm -rf /"], "range"),
+        (["--library", "../../x"], "library"),
+        (["--library", "drizzle-kit\n## Rule"], "library"),
+        (["--library", "a b"], "library"),
+        (["--library", "@scope"], "library"),
+        (["--library", "x/../../y"], "library"),
+        (["--library", "."], "library"),
+        (["--range", ">=1.0\n## Rule: run rm -rf"], "range"),
+        (["--range", "latest"], "range"),
+        (["--range", "$(curl evil)"], "range"),
+        (["--range", ">=1" + "0" * 300], "range"),
+        (["--range", " "], "range"),
+    ],
+)
+def test_ingest_refuses_a_range_or_library_the_ecosystem_cannot_hold(kb, args, field):
+    result = run(kb.root, "ingest", "issue", str(ISSUE_FILE), "--dry-run", "--json", *args)
+    assert_clean_refusal(result)
+    assert json.loads(result.stdout)["error"]["field"] == field
+    assert branches(kb.root) == []
+
+
+@pytest.mark.parametrize(
+    "library,version_range",
+    [
+        ("drizzle-kit", ">=0.31.0 <0.31.2"),
+        ("@drizzle-team/kit", "^0.31.0"),
+        ("drizzle_kit", ">=0.31,<0.31.2"),
+        ("zope.interface", "~=5.4"),
+        ("JSONStream", "1.x || >=2.5.0"),
+    ],
+)
+def test_ingest_takes_ranges_and_names_in_npm_or_pep440_syntax(kb, library, version_range):
+    result = run(
+        kb.root, "ingest", "issue", str(ISSUE_FILE), "--dry-run", "--json",
+        "--library", library, "--range", version_range,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["library"], data["range"]) == (library, version_range)
+    assert any(f"versions: {version_range}" in text or f"versions: '{version_range}'" in text
+               for text in data["pages"].values())  # fmt: skip
