@@ -18,6 +18,7 @@ LAYERS = {
     "experimentos.stats": 1,
     "experimentos.store": 2,
     "experimentos.repofacts": 3,
+    "experimentos.net": 3,  # outbound HTTP (the GitHub API): one deadline, one origin
     "experimentos.index": 3,
     "experimentos.knowledge": 4,
     "experimentos.lab": 4,
