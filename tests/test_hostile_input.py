@@ -58,9 +58,9 @@ def test_ingest_a_payload_file_nested_200000_deep_is_bad_input(kb, tmp_path):
     bad = tmp_path / "deep.json"
     bad.write_text(DEEP, encoding="utf-8")
     result = run(kb.root, "ingest", "issue", str(bad))
-    assert_clean_refusal(result, str(bad), "nested deeper")
+    assert_clean_refusal(result, str(bad), "nested too deeply")
     stdin = run(kb.root, "ingest", "issue", "-", stdin='{"issue": ' + DEEP + "}")
-    assert_clean_refusal(stdin, "nested deeper")
+    assert_clean_refusal(stdin, "nested too deeply")
     assert branches(kb.root) == []
 
 
@@ -172,7 +172,17 @@ def test_a_record_with_an_overflowing_metric_is_invalid_and_the_report_builds(ha
     report = (hand / f"experiments/{EXP}/results/{EXP}.md").read_text(encoding="utf-8")
     # The record is listed as not counted, with why; the other 39 runs make the report.
     assert "39 runs counted of 40 expected" in report
-    assert f"{rel} does not parse (matrix.usage.tokensIn: a number of 400 digits" in report
+    assert (
+        f"| `{rec.id}` | unreadable | unreadable: the record does not parse "
+        "(matrix.usage.tokensIn: a number of 400 digits is out of range" in report
+    )
+    # `check` names the record's file and both fields.
+    check_all = run(hand, "check", "--json")
+    problems = json.loads(check_all.stdout)["problems"]
+    assert {(p["path"], p["field"]) for p in problems} == {
+        (rel, "matrix.usage.tokensIn"),
+        (rel, "matrix.usage.wallSeconds"),
+    }
     check = run(hand, "report", "build", "--check")
     assert check.exception is None and check.exit_code == 0, check.output
     summary = run(hand, "report", "summary")
@@ -256,3 +266,58 @@ def test_ingest_takes_ranges_and_names_in_npm_or_pep440_syntax(kb, library, vers
     assert (data["library"], data["range"]) == (library, version_range)
     assert any(f"versions: {version_range}" in text or f"versions: '{version_range}'" in text
                for text in data["pages"].values())  # fmt: skip
+
+
+# --- defect 9, the class: every JSON reader of outside input is bounded -------------------------
+
+
+def test_an_event_line_nested_200000_deep_is_a_problem_not_a_traceback(hand: Path):
+    rec = record("f1", "none", "a1", 2)
+    rel = f"experiments/{EXP}/runs/{rec.id}.events.jsonl"
+    with (hand / rel).open("a", encoding="utf-8") as handle:
+        handle.write('{"step": 99, "payload": ' + DEEP + "}\n")
+    built = run(hand, "report", "build")
+    assert built.exception is None and built.exit_code == 0, built.output
+    shown = run(hand, "run", "show", rec.id, "--json")
+    assert shown.exception is None and shown.exit_code == 0, shown.output
+    problems = json.loads(shown.stdout)["eventProblems"]
+    assert any("nested too deeply" in str(p) for p in problems), problems
+
+
+def test_run_event_with_a_payload_nested_200000_deep_is_bad_input(hand: Path):
+    rec = record("f1", "none", "a1", 2)
+    result = run(hand, "run", "event", rec.id, "note", "--payload", '{"a": ' + DEEP + "}")
+    assert_clean_refusal(result, "payload", "nested too deeply")
+
+
+@pytest.mark.parametrize(
+    "name,text",
+    [
+        ("package.json", '{"dependencies": {"a": "1.0.0"}, "n": ' + HUGE + "}"),
+        ("package-lock.json", '{"packages": {"node_modules/a": {"version": 1e999}}}'),
+        ("pyproject.toml", f"n = {HUGE}\n[project]\ndependencies = []\n"),
+        ("poetry.lock", f"n = {HUGE}\n"),
+        ("pnpm-lock.yaml", f"n: {HUGE}\n"),
+        ("pnpm-lock.yaml", "n: 2026-02-30\n"),
+    ],
+)
+def test_manifests_with_numbers_python_cannot_hold_are_problems(tmp_path, name, text):
+    from experimentos.repofacts.facts import read_local_facts
+
+    write_files(tmp_path, {name: text, "requirements.txt": "httpx==0.27.0\n"})
+    facts = read_local_facts(tmp_path)
+    assert [p.path for p in facts.problems] == [name]
+    assert facts.get("httpx").locked == "0.27.0"
+
+
+def test_a_manifest_that_links_out_of_the_repository_is_not_read(tmp_path):
+    from experimentos.repofacts.facts import read_local_facts
+
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"dependencies": {"secret": "1.0.0"}}', encoding="utf-8")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "package.json").symlink_to(outside)
+    facts = read_local_facts(repo)
+    assert facts.get("secret") is None
+    assert [p.path for p in facts.problems] == ["package.json"]

@@ -6,7 +6,6 @@ so a checkout installs exactly the versions below; adapters look there first, th
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experimentos.errors import UsageError
+from experimentos.store.parse import load_json
 
 AGENTS_DIR = Path(".experimentos") / "agents"
 
@@ -72,7 +72,7 @@ def installed_version(root: Path, adapter: str) -> str | None:
     """The version of the project-local install (from its package.json), or None."""
     manifest = prefix(root) / "node_modules" / PINS[adapter].package / "package.json"
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data = load_json(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     version = data.get("version") if isinstance(data, dict) else None

@@ -34,6 +34,7 @@ from experimentos.store import Workspace
 from experimentos.store.documents import checksum
 from experimentos.store.files import STATE_DIR, atomic_write, safe_target
 from experimentos.store.lab_paths import DIFF_SUFFIX, RUNS_DIR, TRANSCRIPT_SUFFIX, experiment_dir
+from experimentos.store.parse import load_json
 from experimentos.store.records import Record, load_record, save_record
 
 LOCKS_DIR = f"{STATE_DIR}/matrix/locks"
@@ -213,7 +214,7 @@ class Claim:
         assert self.handle is not None
         self.handle.seek(0)
         try:
-            data = json.loads(self.handle.read() or "{}")
+            data = load_json(self.handle.read() or "{}")
         except ValueError:
             return {}
         return data if isinstance(data, dict) else {}

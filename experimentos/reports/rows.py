@@ -102,7 +102,7 @@ def row_from_bytes(slug: str, rel: str, raw: bytes, events_raw: bytes | None) ->
     except InvalidPage as exc:
         first = exc.problems[0] if exc.problems else None
         detail = f"{first.field}: {first.message}" if first and first.field else str(exc)
-        return unreadable_row(slug, rel, f"{rel} does not parse ({detail})")
+        return unreadable_row(slug, rel, f"the record does not parse ({detail})")
     run = record.model
     block = run.matrix
     if block is None:
