@@ -321,3 +321,41 @@ def test_a_manifest_that_links_out_of_the_repository_is_not_read(tmp_path):
     facts = read_local_facts(repo)
     assert facts.get("secret") is None
     assert [p.path for p in facts.problems] == ["package.json"]
+
+
+# --- defect 15: a base URL is a path on this origin or an http(s) URL with a host --------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "//evil.example/",
+        "///evil.example/",
+        "/\\evil.example/",
+        "https:evil.example",
+        "https:///evil.example",
+        "http://user:pass@evil.example/",
+        "https://good.example\\@evil.example/",
+        "javascript:alert(1)//",
+        "/kb/?next=//evil.example",
+        "/kb/#frag",
+        "/kb\n",
+        "https://evil.example/a b",
+        'https://x.example/"><script>alert(1)</script>',
+        "ftp://x.example/",
+        "kb/",
+    ],
+)
+def test_site_build_refuses_a_base_url_that_leaves_the_origin(kb, tmp_path, url):
+    result = run(kb.root, "site", "build", str(tmp_path / "site"), "--base-url", url, "--json")
+    assert_clean_refusal(result)
+    assert json.loads(result.stdout)["error"]["field"] == "--base-url"
+    assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["/", "/kb", "/kb/docs/", "https://acme.github.io/kb", "http://localhost:8000/"]
+)
+def test_site_build_takes_an_absolute_path_or_an_http_url(kb, tmp_path, url):
+    result = run(kb.root, "site", "build", str(tmp_path / "site"), "--base-url", url, "--json")
+    assert result.exit_code == 0, result.output
