@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from experimentos.errors import GitError, UsageError
+from experimentos.markdown.escape import code, line
 from experimentos.net.github import GitHubApi, GitHubError
 from experimentos.store import Workspace
 from experimentos.store.git import Repo
@@ -103,14 +104,14 @@ def compose_body(comparisons: list[Comparison], base: str) -> str:
     """The comment's Markdown: the marker, a verdict line, one section per report."""
     lines = [MARKER, "## Matrix reports changed by this pull request", ""]
     if not comparisons:
-        lines.append(f"No report under `{EXPERIMENTS_DIR}/*/results/` differs from `{base}`.")
+        lines.append(f"No report under `{EXPERIMENTS_DIR}/*/results/` differs from {code(base)}.")
     elif any(c.regression for c in comparisons):
-        lines.append(f"**A significant regression** against `{base}`: see the flagged report.")
+        lines.append(f"**A significant regression** against {code(base)}: see the flagged report.")
     else:
-        lines.append(f"No significant regression against `{base}`.")
+        lines.append(f"No significant regression against {code(base)}.")
     for c in comparisons:
         flag = " (regression)" if c.regression else ""
-        lines += ["", f"### `{c.report.path}` ({c.report.change}){flag}", ""]
+        lines += ["", line(f"### {code(c.report.path)} ({c.report.change}){flag}"), ""]
         lines.append(c.markdown or "_(report compare printed nothing)_")
     body = "\n".join(lines) + "\n"
     if len(body) > _SHOWN:
