@@ -27,13 +27,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from experimentos.config import CONFIG_NAME, load_config
+from experimentos.config import CONFIG_NAME
 from experimentos.errors import ExperimentosError, UsageError
 from experimentos.index.embeddings import MINILM
 from experimentos.lab.runs.records import knowledge_commit
 from experimentos.matrix.spec import Condition
 from experimentos.store.files import STATE_DIR, state_lock
 from experimentos.store.paths import KNOWLEDGE_ROOTS, id_for_path, page_path
+from experimentos.store.workspace import load_config
 
 VARIANTS_DIR = f"{STATE_DIR}/matrix/knowledge"
 READY = ".ready"
