@@ -359,3 +359,33 @@ def test_site_build_refuses_a_base_url_that_leaves_the_origin(kb, tmp_path, url)
 def test_site_build_takes_an_absolute_path_or_an_http_url(kb, tmp_path, url):
     result = run(kb.root, "site", "build", str(tmp_path / "site"), "--base-url", url, "--json")
     assert result.exit_code == 0, result.output
+
+
+# --- an agent's own account of its usage is outside input too ----------------------------------
+
+BRAGGART = """\
+#!/bin/sh
+echo fixed > app.txt
+echo '{"type":"file_edited","path":"app.txt"}'
+echo '{"type":"usage","tokens_in":1000000000000000000000000000000,"cost_usd":1e300}'
+echo '{"type":"usage","tokens_out":-99999999999999999999,"turns":3}'
+echo '{"type":"final_answer","text":"done"}'
+"""
+
+
+def test_usage_an_agent_reports_beyond_any_measure_is_left_out_not_fatal(tmp_path):
+    from experimentos.matrix.runner import run_matrix
+
+    from .matrix_helpers import EXP as MATRIX_EXP
+    from .matrix_helpers import make_root, records
+
+    ws = make_root(tmp_path / "root", {"braggart": BRAGGART})
+    summary = run_matrix(ws, MATRIX_EXP, jobs=1)
+    assert summary.errored == 0
+    (record,) = records(ws.root).values()
+    usage = record.matrix.usage
+    assert (record.status.value, record.outcome.value) == ("finished", "success")
+    assert (usage.tokens_in, usage.cost_usd, usage.tokens_out, usage.turns) == (None, None, None, 3)
+    assert "tokens_in" not in record.metrics or record.metrics["tokens_in"] is None
+    built = run(ws.root, "report", "build")
+    assert built.exit_code == 0 and "1 counted" in built.output, built.output

@@ -133,6 +133,15 @@ def _finite(value: object) -> object:
     return value
 
 
+def measure_or_none(value: object) -> object:
+    """`value` when it is a finite number within MAX_MEASURE (or not a number), else None: for
+    what an agent reports about itself, which a record keeps only when it is a usable number."""
+    try:
+        return _finite(value)
+    except ValueError:
+        return None
+
+
 Count = Annotated[int, AfterValidator(_finite)]
 Measure = Annotated[float, AfterValidator(_finite)]
 # bool before int: YAML `true` stays a boolean, never 1.
