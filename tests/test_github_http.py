@@ -341,3 +341,26 @@ def test_proposals_push_is_bounded_by_the_deadline_too(kb, tmp_path, monkeypatch
         monkeypatch.setenv("EXPERIMENTOS_GITHUB_DEADLINE", "1")
         result = push_proposal(kb, proposal.name)
     assert result.pull_request is None and "deadline of 1 s" in result.pr_error
+
+
+# --- 9: a --fetch answer nested 200,000 deep -------------------------------------------------
+
+
+def test_a_fetch_answer_nested_200000_deep_is_bad_input(kb, monkeypatch):
+    deep = ("[" * 200_000 + "]" * 200_000).encode()
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(deep)))
+        handler.end_headers()
+        handler.wfile.write(deep)
+
+    with Server(answer) as api:
+        monkeypatch.setenv("EXPERIMENTOS_GITHUB_API", api.url)
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        result = fetch(kb.root)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["field"] == "fetch" and "nested too deeply" in error["message"]
