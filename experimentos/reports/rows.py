@@ -34,7 +34,9 @@ from experimentos.reports.sources import Source, Unreadable
 from experimentos.store.records import parse_record
 from experimentos.store.safe import read_regular, state_path, state_rel
 
-ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/1"
+# The last part changes when what a row holds changes (2: records with unbounded measures are
+# unreadable), so rows cached by an older build are read again.
+ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/2"
 FINISHED = RunStatus.finished.value
 CACHE_DIR = ("cache", "report-rows")
 
