@@ -55,6 +55,7 @@ from experimentos.agents.base import (
 )
 from experimentos.errors import UsageError
 from experimentos.store.files import inside
+from experimentos.store.parse import load_json
 
 EVENT_TYPES = (
     "command",
@@ -196,7 +197,7 @@ def parse_shell_transcript(lines: Iterable[str]) -> Transcript:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = load_json(line)
         except ValueError:
             out.bad_lines += 1
             continue

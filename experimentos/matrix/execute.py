@@ -50,7 +50,7 @@ from experimentos.matrix.records import (
 )
 from experimentos.matrix.rules import check_rules
 from experimentos.matrix.runtimes import runtimes
-from experimentos.models.lab import MatrixRun, RunOutcome, RunRecord, RunStatus
+from experimentos.models.lab import MatrixRun, RunOutcome, RunRecord, RunStatus, measure_or_none
 from experimentos.store.redact import redact, secret_values
 
 MCP_SERVER_NAME = "experimentos"
@@ -301,7 +301,10 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap, token: str) -> 
         "outputBytes": proc.stdout_bytes + proc.stderr_bytes,
         "truncated": proc.dropped_lines > 0 or proc.cut_lines > 0,
     }
-    usage = transcript.usage
+    # The agent's own account: a count or cost beyond any measure is left out (None), not fatal.
+    usage = transcript.usage.model_copy(
+        update={k: measure_or_none(v) for k, v in transcript.usage.model_dump().items()}
+    )
     out.updates["modelReported"] = transcript.model_id
     out.updates["usage"] = {
         "tokensIn": usage.tokens_in,

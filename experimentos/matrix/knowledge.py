@@ -30,7 +30,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from experimentos.config import CONFIG_NAME, load_config
+from experimentos.config import CONFIG_NAME
 from experimentos.errors import ExperimentosError, UsageError
 from experimentos.index.embeddings import MINILM
 from experimentos.lab.runs.records import knowledge_commit
@@ -38,6 +38,7 @@ from experimentos.matrix.spec import Condition
 from experimentos.store.files import current_umask, state_lock
 from experimentos.store.paths import KNOWLEDGE_ROOTS, id_for_path, page_path
 from experimentos.store.safe import state_path
+from experimentos.store.workspace import load_config
 
 VARIANTS = ("matrix", "knowledge")  # under the state directory
 READY = ".ready"

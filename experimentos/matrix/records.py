@@ -47,6 +47,7 @@ from experimentos.store.lab_paths import (
     check_run_id,
     experiment_dir,
 )
+from experimentos.store.parse import load_json
 from experimentos.store.records import Record, load_record, save_record
 from experimentos.store.safe import NOT_A_FILE, open_lock, read_regular, state_path, state_rel
 
@@ -222,8 +223,8 @@ def parse_claim(raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_CLAIM_BYTES:
         return {}
     try:
-        data = json.loads(raw.decode("utf-8") or "{}")
-    except (ValueError, RecursionError):
+        data = load_json(raw or b"{}")
+    except ValueError:
         return {}
     if not isinstance(data, dict):
         return {}

@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from experimentos import __version__
+from experimentos.markdown import escape
 from experimentos.matrix.metrics import LABELS, RULES
 from experimentos.reports.analysis import ABLATION_PREFIX, Delta
 from experimentos.reports.charts import PALETTE, Bar, delta_chart, rate_chart
@@ -52,24 +53,16 @@ def environment():  # noqa: ANN201 - jinja2 is imported lazily
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["cell"] = table_cell
-    env.filters["xml"] = xml_text
+    # Values from records are escaped where they are formatted (escape.text, escape.code);
+    # these filters keep each cell and line one line and defuse anything printed raw.
+    env.filters["cell"] = escape.cell
+    env.filters["line"] = escape.line
+    env.filters["xml"] = escape.xml
     return env
 
 
-def table_cell(value: object) -> str:
-    """A Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(value).split()).replace("|", "\\|")
-
-
-def xml_text(value: object) -> str:
-    return (
-        str(value)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-    )
+table_cell = escape.cell
+xml_text = escape.xml
 
 
 def _table(columns: list[str], rows: list[list[str]], empty: str, numeric: int = 0) -> dict:
@@ -79,7 +72,7 @@ def _table(columns: list[str], rows: list[list[str]], empty: str, numeric: int =
 
 
 def _agent(agent: str | None) -> str:
-    return agent if agent is not None else ALL_AGENTS
+    return escape.text(agent) if agent is not None else ALL_AGENTS
 
 
 def _group_agent(g: Group) -> str:
@@ -88,7 +81,7 @@ def _group_agent(g: Group) -> str:
 
 
 def _code(text: str) -> str:
-    return f"`{text}`"
+    return escape.code(text)
 
 
 def _rate(rate: Rate) -> str:
@@ -168,7 +161,7 @@ def _summary(r: MatrixResults) -> str:
                 (r.agents, "agent"),
             )
         )
-        + f" × up to {_count(r.repeats, 'repeat')}; baseline `{r.baseline}`.",
+        + f" × up to {_count(r.repeats, 'repeat')}; baseline {_code(r.baseline)}.",
     ]
     return " ".join(parts)
 
@@ -200,26 +193,27 @@ def headline(r: MatrixResults) -> list[str]:
     for a in r.attributions:
         if a.delta.metric == "clean_pass":
             p = "" if a.delta.harness_check else f"{fmt_p_is(a.delta.p_value)}; "
-            lines.append(f"{a.sentence} ({p}{a.delta.verdict})")
+            lines.append(f"{escape.text(a.sentence)} ({p}{a.delta.verdict})")
     return lines
 
 
 def inference_notes(r: MatrixResults) -> list[str]:
     """What the headline's p-values are adjusted over, and what they generalise to."""
     if r.holm:
-        family = ", ".join(r.holm_family)
+        family = escape.text(", ".join(r.holm_family))
         holm = (
             "Holm's correction is applied, per metric and per agent scope, over the family of "
             f"{len(r.holm_family)} comparisons: {family} (per fixture: the comparisons with "
-            f"`{r.baseline}` on that fixture)."
+            f"{_code(r.baseline)} on that fixture)."
         )
     elif r.holm_family:
         holm = (
-            f"No multiplicity adjustment: one comparison ({r.holm_family[0]}) per metric and scope."
+            f"No multiplicity adjustment: one comparison ({escape.text(r.holm_family[0])}) per "
+            "metric and scope."
         )
     else:
         holm = "No comparison: nothing is adjusted."
-    names = ", ".join(f"`{f}`" for f in r.fixtures)
+    names = ", ".join(_code(f) for f in r.fixtures)
     chosen = (
         f"The fixtures ({names}) were chosen, not sampled: the intervals and p-values cover the "
         "runs' variation on these fixtures, so the inference holds for these fixtures, not for "
@@ -231,13 +225,13 @@ def inference_notes(r: MatrixResults) -> list[str]:
 def _delta_line(d: Delta) -> str:
     if d.harness_check:
         return (
-            f"**{d.treatment}** vs `{d.baseline}`, {LABELS[d.metric]}: {_delta_text(d)} over "
-            f"{d.pairs} pairs: {d.verdict}"
+            f"**{escape.text(d.treatment)}** vs {_code(d.baseline)}, {LABELS[d.metric]}: "
+            f"{_delta_text(d)} over {d.pairs} pairs: {d.verdict}"
         )
     holm = f", {fmt_p_is(d.p_adjusted, 'Holm p')}" if d.p_adjusted is not None else ""
     return (
-        f"**{d.treatment}** vs `{d.baseline}`, {LABELS[d.metric]}: {_delta_text(d)} over "
-        f"{d.pairs} pairs, {fmt_p_is(d.p_value)}{holm}: {d.verdict}"
+        f"**{escape.text(d.treatment)}** vs {_code(d.baseline)}, {LABELS[d.metric]}: "
+        f"{_delta_text(d)} over {d.pairs} pairs, {fmt_p_is(d.p_value)}{holm}: {d.verdict}"
     )
 
 
@@ -298,7 +292,7 @@ def _delta_sections(r: MatrixResults) -> list[dict]:
         rows = [_delta_row(d, LABELS[d.metric]) for d in r.deltas if d.treatment == treatment]
         sections.append(
             {
-                "title": f"`{treatment}` − `{r.baseline}`",
+                "title": f"{_code(treatment)} − {_code(r.baseline)}",
                 "table": _table(DELTA_COLUMNS, rows, "No pairs."),
             }
         )
@@ -333,7 +327,7 @@ def _fixture_delta_table(r: MatrixResults) -> dict:
     rows = [
         [
             _code(d.fixture or ""),
-            f"`{d.treatment}` − `{d.baseline}`",
+            f"{_code(d.treatment)} − {_code(d.baseline)}",
             LABELS[d.metric],
             str(d.pairs),
             _delta_text(d),
@@ -347,7 +341,7 @@ def _fixture_delta_table(r: MatrixResults) -> dict:
 
 
 def _attribution(r: MatrixResults) -> tuple[list[str], dict]:
-    lines = [a.sentence for a in r.attributions if a.delta.metric == "clean_pass"]
+    lines = [escape.text(a.sentence) for a in r.attributions if a.delta.metric == "clean_pass"]
     columns = ["page", "metric", "pairs", "delta [95% CI]", "p", "p (Holm)", "verdict"]
     rows = [
         [
@@ -387,8 +381,8 @@ def _pass_k_table(r: MatrixResults) -> dict:
 def _nulls(r: MatrixResults) -> dict:
     columns = ["metric", "condition", "agent", "runs without a value", "why"]
     rows = [
-        [LABELS[m], _code(g.condition), _agent(g.agent), f"{n}/{g.runs}", "; ".join(
-            g.null_reasons.get(m, []))]
+        [LABELS[m], _code(g.condition), _agent(g.agent), f"{n}/{g.runs}", escape.text("; ".join(
+            g.null_reasons.get(m, [])))]
         for g in r.groups
         if g.agent is not None or len(r.agents) == 1
         for m, n in g.nulls.items()
@@ -398,7 +392,8 @@ def _nulls(r: MatrixResults) -> dict:
 
 
 def _excluded(r: MatrixResults) -> dict:
-    rows = [[_code(e.run_id), e.status, e.reason] for e in r.runs.excluded]
+    rows = [[_code(e.run_id), escape.text(e.status), escape.text(e.reason)]
+            for e in r.runs.excluded]  # fmt: skip
     rows += [[_code(run_id), "missing", "the spec expects this run; no record exists"]
              for run_id in r.runs.missing]  # fmt: skip
     return _table(["run", "status", "reason"], rows, "None: every expected run counted.")
@@ -466,7 +461,7 @@ def render_report(r: MatrixResults) -> str:
     )
     context = {
         "frontmatter": _frontmatter(r),
-        "title": f"Matrix `{r.matrix_id}`",
+        "title": f"Matrix {_code(r.matrix_id)}",
         "summary": _summary(r),
         "headline": headline(r) or ["Only one condition: no comparison to report."],
         "inference": inference_notes(r),
@@ -474,7 +469,7 @@ def render_report(r: MatrixResults) -> str:
         "rate_charts": _rate_charts(r),
         "costs": _costs(r.groups),
         "protocol": _protocol(r.groups),
-        "baseline": r.baseline,
+        "baseline": _code(r.baseline),
         "holm_note": holm_note,
         "delta_sections": _delta_sections(r),
         "delta_charts": _delta_charts(r),

@@ -35,7 +35,10 @@ from experimentos.store.files import file_mode
 from experimentos.store.records import parse_record
 from experimentos.store.safe import read_regular, state_path, state_rel
 
-ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/3"
+# The last part changes when what a row holds changes (2: records with unbounded measures are
+# unreadable; 4: fingerprints, decisions, served pages), so rows cached by an older build are
+# read again.
+ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/4"
 FINISHED = RunStatus.finished.value
 CACHE_DIR = ("cache", "report-rows")
 
