@@ -200,7 +200,7 @@ def headline(r: MatrixResults) -> list[str]:
 def inference_notes(r: MatrixResults) -> list[str]:
     """What the headline's p-values are adjusted over, and what they generalise to."""
     if r.holm:
-        family = escape.text(", ".join(r.holm_family))
+        family = ", ".join(r.holm_family)  # Markdown, escaped where it was made
         holm = (
             "Holm's correction is applied, per metric and per agent scope, over the family of "
             f"{len(r.holm_family)} comparisons: {family} (per fixture: the comparisons with "
@@ -208,8 +208,7 @@ def inference_notes(r: MatrixResults) -> list[str]:
         )
     elif r.holm_family:
         holm = (
-            f"No multiplicity adjustment: one comparison ({escape.text(r.holm_family[0])}) per "
-            "metric and scope."
+            f"No multiplicity adjustment: one comparison ({r.holm_family[0]}) per metric and scope."
         )
     else:
         holm = "No comparison: nothing is adjusted."

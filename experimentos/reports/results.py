@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from experimentos.markdown import escape
 from experimentos.matrix.metrics import BINARY, LABELS, NUMERIC
 from experimentos.reports.analysis import (
     ABLATION_PREFIX,
@@ -158,9 +159,11 @@ def comparisons(conditions: Sequence[str], baseline: str) -> list[tuple[str, str
 
 
 def comparison_label(baseline: str, treatment: str, served: bool = False) -> str:
-    label = f"`{treatment}` − `{baseline}`"
+    """The comparison in Markdown (the names come from records: escaped here, once)."""
+    label = f"{escape.code(treatment)} − {escape.code(baseline)}"
     if served:
-        label += f" (where `{baseline}` served {treatment[len(ABLATION_PREFIX) :]})"
+        page = escape.text(treatment[len(ABLATION_PREFIX) :])
+        label += f" (where {escape.code(baseline)} served {page})"
     return label
 
 
