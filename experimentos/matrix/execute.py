@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from experimentos import __version__
-from experimentos.agents.base import Adapter, McpAttachment, RunSetup, Transcript
+from experimentos.agents.base import Adapter, AgentSpec, McpAttachment, RunSetup, Transcript
 from experimentos.errors import ExperimentosError
 from experimentos.lab.runs.events import append_events
 from experimentos.matrix import transcripts
@@ -109,6 +109,16 @@ def attachment(plan: Plan, variant: Path, run_id: str) -> McpAttachment:
     )
 
 
+def model_block(agent: AgentSpec, reported: str | None = None) -> dict[str, Any] | None:
+    """The record's `modelEndpoint`: the agent's endpoint (or model name) and the model id the
+    provider reported; None when neither is known."""
+    if agent.endpoint is not None:
+        return agent.endpoint.record(reported)
+    if agent.model_name is None and reported is None:
+        return None
+    return {"name": agent.model_name, "reportedModel": reported}
+
+
 def _tail(text: str, secrets: list[str]) -> str:
     return redact(text[-TAIL_CHARS:], secrets)
 
@@ -169,13 +179,14 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
         harness=__version__,
         time_limit_s=plan.spec.time_limit_s,
         knowledge=source.record() if source.content_hash else None,
+        model_endpoint=model_block(cell.agent),
     )
     run = RunRecord(
         id=cell.run_id,
         experiment=plan.experiment_id,
         task=loaded.fixture.task,
         agent=cell.agent.name,
-        model=cell.agent.model,
+        model=cell.agent.model_name,
         condition=cell.condition.text,
         knowledge_commit=source.commit,
         started=_now(),
@@ -276,6 +287,8 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap) -> None:  # noq
     )
     lap("agent")
     transcript = _parse(adapter, proc, work, out)
+    if transcript.model:
+        out.updates["modelEndpoint"] = model_block(cell.agent, transcript.model)
     out.updates["agentProcess"] = {
         "command": redact(" ".join(invocation.argv[:1]), secrets),
         "exitCode": proc.exit_code,
