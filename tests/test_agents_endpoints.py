@@ -90,8 +90,8 @@ def spec_with(model: object) -> bytes:
     [
         ({"provider": "openai", "name": "m"}, "agents.0.model.provider", "openai-chat"),
         ({"provider": "openai-chat"}, "agents.0.model.name", "required"),
-        ({"provider": "openai-chat", "name": "m", "baseUrl": "ftp://h/v1"}, "agents.0.model.baseUrl",
-         "http(s)"),
+        ({"provider": "openai-chat", "name": "m", "baseUrl": "ftp://h/v1"},
+         "agents.0.model.baseUrl", "http(s)"),
         ({"provider": "openai-chat", "name": "m", "baseUrl": "localhost:8080"},
          "agents.0.model.baseUrl", "http(s)"),
         ({"provider": "openai-chat", "name": "m", "baseUrl": "http://u:sk-in-url@h/v1"},
@@ -279,8 +279,10 @@ echo "key=$key url=$ANTHROPIC_BASE_URL" >&2
 echo "$key" > leaked.txt
 cat <<EOF
 {"type":"system","subtype":"init","model":"qwen3-8b","mcp_servers":[]}
-{"type":"assistant","message":{"model":"qwen3-8b-q4_k_m.gguf","content":[{"type":"text","text":"I was given $key"}]}}
-{"type":"result","subtype":"success","is_error":false,"result":"done $key","num_turns":1,"usage":{"input_tokens":5,"output_tokens":3}}
+{"type":"assistant","message":{"model":"qwen3-8b-q4_k_m.gguf",\\
+"content":[{"type":"text","text":"I was given $key"}]}}
+{"type":"result","subtype":"success","is_error":false,"result":"done $key","num_turns":1,\\
+"usage":{"input_tokens":5,"output_tokens":3}}
 EOF
 """
 
