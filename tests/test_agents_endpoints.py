@@ -337,3 +337,17 @@ def test_a_shell_agent_gets_the_endpoint_in_its_environment(tmp_path, key):
     assert f"openai-chat {LOCAL} qwen3-8b LOCAL_LLM_KEY [REDACTED]" in transcript
     assert record.matrix.model_endpoint.provider == "openai-chat"
     assert record.matrix.model_endpoint.reported_model is None
+
+
+def test_claude_reports_the_model_the_api_named_not_its_own_synthetic_one():
+    from experimentos.agents.claude import parse_claude
+
+    lines = [
+        '{"type":"system","subtype":"init","model":"configured"}',
+        '{"type":"assistant","message":{"model":"gemma-3-270m","content":[{"type":"text",'
+        '"text":"hi"}]}}',
+        '{"type":"assistant","message":{"model":"<synthetic>","content":[{"type":"text",'
+        '"text":"API Error: the response exceeded the output token maximum"}]}}',
+    ]
+    assert parse_claude(lines).model == "gemma-3-270m"
+    assert parse_claude(lines[:1]).model is None  # the configured name is not a report

@@ -136,8 +136,11 @@ def parse_claude(lines: Iterable[str], workdir: Path | None = None) -> Transcrip
                         f"MCP server {server.get('name')}: {server.get('status')}"
                     )
         elif kind == "assistant":
-            if isinstance(message.get("model"), str) and message["model"]:
-                b.transcript.model = message["model"]  # as the API answered it
+            reported = message.get("model")
+            # As the API answered it; Claude Code's own messages (an API error it reports
+            # as the assistant) say "<synthetic>".
+            if isinstance(reported, str) and reported and not reported.startswith("<"):
+                b.transcript.model = reported
             for block in content:
                 if not isinstance(block, dict):
                     continue
