@@ -274,6 +274,7 @@ def test_the_old_options_say_where_they_went(tmp_path, option, moved_to):
 # the key it was given into its text, its stderr and a file in the workdir.
 FAKE_CLAUDE = """\
 #!/bin/sh
+[ "$1" = "--version" ] && { echo "2.1.332 (fake)"; exit 0; }  # the runner asks for a version
 key="$ANTHROPIC_API_KEY"
 echo "key=$key url=$ANTHROPIC_BASE_URL" >&2
 echo "$key" > leaked.txt
