@@ -2,8 +2,10 @@
 
 Every reference is resolved up front, and a bad one is refused naming the spec file and the
 field: a fixture that does not load (`fixtures.<i>`), an unknown adapter or a bad adapter option
-(`agents.<i>.adapter`, `agents.<i>.options.<name>`), a page that does not exist or a revision
-that does not resolve (`conditions.<i>`), a secret that is not set (`secrets.<i>`).
+(`agents.<i>.adapter`, `agents.<i>.options.<name>`), a model endpoint the CLI cannot speak or
+whose key is not set (`agents.<i>.model.provider`, `agents.<i>.model.keyEnv`), a page that does
+not exist or a revision that does not resolve (`conditions.<i>`), a secret that is not set
+(`secrets.<i>`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from experimentos.agents.base import AgentSpec
+from experimentos.agents.endpoint import endpoint_key
 from experimentos.errors import ExperimentosError, InvalidPage, UsageError, add_secret
 from experimentos.matrix.cells import PROMPT_VERSION, Cell, cell_hash, expand
 from experimentos.matrix.fingerprint import agent_parts
@@ -85,6 +88,7 @@ def check_agents(root: Path, agents: list[AgentSpec], spec_path: str) -> None:
             adapter = cls(agent, root)
             adapter.decisions()  # options it refuses, named by field
             adapter.wants_isolation()
+            endpoint_key(agent.name, agent.endpoint)  # the model's key is set (now masked)
         except ExperimentosError as exc:
             where = f"agents.{i}.{exc.field}" if exc.field else f"agents.{i}.options"
             raise _bad(spec_path, where, exc.message) from None
