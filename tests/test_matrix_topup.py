@@ -107,3 +107,18 @@ def test_a_spec_that_cannot_be_edited_by_line_is_refused(tmp_path):
     ws = make_root(tmp_path / "root", {"good": GOOD})
     bad = cli_run(ws.root, "matrix", "run", EXP, "--repeats", "0")
     assert bad.returncode == 2 and "repeats must be 1 to 1000" in bad.stderr
+
+
+def test_a_changed_fingerprint_reruns_the_cells_it_invalidates(tmp_path):
+    ws = make_root(tmp_path / "root", {"good": GOOD}, conditions=["none", "brief"], repeats=1)
+    run_matrix(ws, EXP)
+    # The knowledge changed: the `brief` cells' results were recorded from other inputs; the
+    # `none` cells (no knowledge served) still hold.
+    policy = ws.root / "policies" / "fix-the-file.md"
+    policy.write_text(policy.read_text().replace("never touch test.txt", "leave test.txt"))
+    summary = run_matrix(ws, EXP, top_up=True)
+    assert _ids(summary) == ["run.m.tiny.brief.good.r1"]
+    assert [c.state for c in summary.cells] == ["done", "changed"]
+    record = (runs_dir(ws.root) / "run.m.tiny.brief.good.r1.md").read_text()
+    assert "previousAttempts" in record and "attempt: 2" in record
+    assert run_matrix(ws, EXP, top_up=True).to_run == 0

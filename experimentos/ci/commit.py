@@ -88,14 +88,11 @@ def commit_files(
 
 
 def remote_head(workspace: Workspace, remote: str, branch: str) -> str | None:
-    """The commit `branch` points at on `remote` (None: no such branch there)."""
+    """The commit `branch` pointed at on `remote` when the checkout fetched it (a checkout of
+    all branches, as the workflows make: fetch-depth 0); None when it had no such branch. The
+    push's lease makes a stale view fail, never overwrite."""
     repo, _ = Repo.containing(workspace.root)
-    out = repo.run("ls-remote", "--heads", remote, f"refs/heads/{branch}").stdout.decode()
-    for line in out.splitlines():
-        sha, _, ref = line.partition("\t")
-        if ref.strip() == f"refs/heads/{branch}":
-            return sha.strip()
-    return None
+    return repo.commit_of(f"refs/remotes/{remote}/{branch}")
 
 
 def push_commit(
@@ -116,11 +113,10 @@ def push_commit(
         args = [f"{commit}:{ref}"]
     else:
         lease = replace if isinstance(replace, str) else ZERO_OID
-        # An empty lease value means "must not exist"; the zero id says the same to old gits.
-        args = [
-            f"--force-with-lease={ref}:{'' if lease == ZERO_OID else lease}",
-            f"+{commit}:{ref}",
-        ]
+        # An empty lease value means "must not exist". No `+` on the refspec: it would override
+        # the lease.
+        expect = "" if lease == ZERO_OID else lease
+        args = [f"--force-with-lease={ref}:{expect}", f"{commit}:{ref}"]
     try:
         repo.run("push", "--porcelain", remote, *args, hooks=True)
     except GitError as exc:

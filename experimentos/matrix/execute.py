@@ -72,6 +72,8 @@ class Runtime:
     stop: threading.Event = field(default_factory=threading.Event)
     keep_workdirs: bool = False
     versions: dict[str, str | None] = field(default_factory=dict)  # agent CLI, by agent name
+    # Finished runs recorded from other inputs that this run replaces (a top-up re-runs them).
+    redo: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -128,7 +130,7 @@ def execute_cell(rt: Runtime, cell: Cell) -> CellResult:
         return CellResult(run_id, cell.cell_id, None, skipped="in progress in another runner")
     try:
         existing = existing_runs(root, plan.slug, [run_id]).get(run_id)
-        if existing is not None and existing.counted:
+        if existing is not None and existing.counted and run_id not in rt.redo:
             return CellResult(run_id, cell.cell_id, None, skipped="already done")
         if existing is not None and existing.status is RunStatus.running:
             clean_orphan(claim)  # its runner died: kill what is left of its agent

@@ -130,11 +130,22 @@ def top_up_cells(
     plan: Plan, shard: tuple[int, int] | None, repeats: int | None = None
 ) -> tuple[list[Cell], list[CellState], list[str]]:
     """(this shard's cells, their states, problems) of a top-up: of the cells with repeat <=
-    `repeats`, those with no result are pending, and the shard takes every n-th pending one;
-    the cells already done are listed (state done) and never selected."""
+    `repeats`, those without a result are pending, and so are those whose result was recorded
+    from other inputs (state `changed`: the fingerprint no longer matches, so it is run again);
+    the shard takes every n-th pending one; done cells are listed and never selected."""
     limit = repeats or plan.spec.repeats
     cells = [c for c in plan.cells if c.repeat <= limit]
     states, problems = cell_states(plan, cells)
+    found = existing_runs(plan.workspace.root, plan.slug, [c.run_id for c in cells])
+    changed = {
+        run_id
+        for run_id, existing in found.items()
+        if existing.counted and existing.cell_hash != plan.cell_hashes[run_id]
+    }
+    problems = [p for p in problems if p.split(":", 1)[0] not in changed]
+    for state in states:
+        if state.run_id in changed:
+            state.state = "changed"
     pending = [(c, s) for c, s in zip(cells, states, strict=True) if s.state != "done"]
     mine = [p for i, p in enumerate(pending) if shard is None or i % shard[1] == shard[0] - 1]
     done = [s for s in states if s.state == "done"]
@@ -221,6 +232,7 @@ def run_matrix(
         variants = _variants(plan, pending, on_note)
         adapters = _adapters(plan, pending, stack)
         rt = Runtime(plan, adapters, variants, stop, keep_workdirs, _versions(adapters))
+        rt.redo = frozenset(s.run_id for s in states if s.state == "changed")
         if on_start:
             on_start(len(pending))
         summary.runs, summary.interrupted = _execute(rt, pending, jobs or plan.spec.jobs, on_result)
