@@ -122,6 +122,13 @@ class FakeGitHub:
     def comments_on(self, number: int) -> list[dict]:
         return list(self.comments.get(number, []))
 
+    def open_pull(self, head: str, base: str = "main", title: str = "a pull request") -> int:
+        """A pull request a person opened (not through the API client under test)."""
+        with self._lock:
+            code, data = self._create_pull({"head": head, "base": base, "title": title})
+        assert code == 201, data
+        return data["number"]
+
     def writes(self) -> list[dict]:
         return [r for r in self.requests if r["method"] != "GET"]
 

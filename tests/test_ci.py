@@ -259,12 +259,23 @@ def test_changed_rows_are_cell_by_cell():
         "| `brief-without:p` | x | 1 | 0.00 (0/1) |\n"
     )
     assert after.counts == "6 runs counted." and after.headline == ["a: +0.20"]
-    rows = changed_rows(before, after)
+    rows, resized = changed_rows(before, after)
+    assert resized == 0
     assert [(r.row, r.change) for r in rows] == [
         ("`none` · x", "changed"),
         ("`brief-without:p` · x", "added"),
     ]
     assert rows[0].cells == ["runs: 2 → 3", "pass: 0.50 (1/2) → 0.33 (1/3)"]
+    # A row whose estimate holds (more runs, a narrower interval) is counted, not listed.
+    wider = parse_report(
+        "## Outcomes\n\n| condition | agent | runs | pass |\n|---|---|---|---|\n"
+        "| `brief` | x | 4 | 1.00 [0.51, 1.00] (4/4) |\n"
+    )
+    narrow = parse_report(
+        "## Outcomes\n\n| condition | agent | runs | pass |\n|---|---|---|---|\n"
+        "| `brief` | x | 2 | 1.00 [0.34, 1.00] (2/2) |\n"
+    )
+    assert changed_rows(narrow, wider) == ([], 1)
 
 
 # --- comments: built read-only, posted after checking the head ------------------------------

@@ -350,7 +350,13 @@ def render_value(value, ctx: dict):  # noqa: ANN001, ANN201
     list from fromJSON), one inside text becomes text."""
     if not isinstance(value, str):
         return value
-    whole = _EXPR_RE.fullmatch(value.strip())
-    if whole:
-        return evaluate(whole.group(1), ctx)
+    found = list(_EXPR_RE.finditer(value.strip()))
+    if len(found) == 1 and found[0].span() == (0, len(value.strip())):
+        return evaluate(found[0].group(1), ctx)
     return _EXPR_RE.sub(lambda m: _as_text(evaluate(m.group(1), ctx)), value)
+
+
+def render_text(value, ctx: dict) -> str:  # noqa: ANN001
+    """A YAML value rendered as GitHub passes env values and outputs: text (null is empty)."""
+    found = render_value(value, ctx)
+    return found if isinstance(found, str) else _as_text(found)

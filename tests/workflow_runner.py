@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .conftest import git
-from .workflow_helpers import WORKFLOWS, evaluate, load, render_value
+from .workflow_helpers import WORKFLOWS, evaluate, load, render_text, render_value
 
 SKIPPED_SCRIPTS = ("pip install", "experimentos agents install")
 STATUS_FUNCTIONS = ("always()", "cancelled()", "success()", "failure()")
@@ -258,14 +258,14 @@ class Runner:
             if outcome == "failure" and not step.get("continue-on-error"):
                 failed = True
         job.result = "failure" if failed else "success"
-        job.outputs = {k: str(render_value(v, ctx)) for k, v in (spec.get("outputs") or {}).items()}
+        job.outputs = {k: render_text(v, ctx) for k, v in (spec.get("outputs") or {}).items()}
         return job
 
     def _action(
         self, run: WorkflowRun, step: dict, ctx: dict, home: Path, checkout: Path | None
     ) -> Path | None:
         action = step["uses"].split("@", 1)[0]
-        inputs = {k: render_value(v, ctx) for k, v in (step.get("with") or {}).items()}
+        inputs = {k: render_text(v, ctx) for k, v in (step.get("with") or {}).items()}
         if action == "actions/checkout":
             return self._checkout(run, inputs, home)
         if action == "actions/upload-artifact":
@@ -339,7 +339,7 @@ class Runner:
         env.pop("GITHUB_TOKEN", None)
         env.pop("XOS_BOT_TOKEN", None)
         for key, value in (step.get("env") or {}).items():
-            env[key] = str(render_value(value, ctx))
+            env[key] = render_text(value, ctx)
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
             cwd=cwd,

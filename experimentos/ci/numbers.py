@@ -46,6 +46,7 @@ class MatrixNumbers(BaseModel):
     headline: list[str] = Field(default_factory=list)
     rows: list[RowChange] = Field(default_factory=list)
     rows_more: int = 0
+    rows_resized: int = 0  # rows whose estimates held; only counts and intervals moved
     runs_added: int = 0  # run records new since the base
     runs_changed: int = 0  # run records at the base that differ now (or are gone)
     comparison: str | None = None  # `report compare` Markdown, when runs at the base changed
@@ -136,24 +137,40 @@ def parse_report(text: str) -> ParsedReport:
     return ParsedReport(counts=counts, headline=headline, rows=rows)
 
 
-def changed_rows(before: ParsedReport, after: ParsedReport) -> list[RowChange]:
-    """Rows that differ, in the order of the new report (then the rows it no longer has)."""
-    out = []
+_COUNT_COLUMNS = {"runs", "pairs", "n", "k/n"}
+
+
+def _estimate(cell: str) -> str:
+    """What a cell says, without its interval and counts: `0.50 [0.15, 0.85] (2/4)` -> `0.50`."""
+    return re.split(r" \[| \(", cell, maxsplit=1)[0].strip()
+
+
+def changed_rows(before: ParsedReport, after: ParsedReport) -> tuple[list[RowChange], int]:
+    """(rows whose estimates or verdicts changed, in the new report's order, then rows that
+    are new or gone; how many more rows changed only in their counts and intervals)."""
+    out, resized = [], 0
     for key, cells in after.rows.items():
         old = before.rows.get(key)
         if old is None:
             out.append(RowChange(section=key[0], row=key[1], change="added"))
-        elif old != cells:
-            diff = [
-                f"{column}: {old.get(column, '—')} → {value}"
-                for column, value in cells.items()
-                if old.get(column) != value
-            ]
-            out.append(RowChange(section=key[0], row=key[1], change="changed", cells=diff))
+            continue
+        if old == cells:
+            continue
+        moved = [
+            c
+            for c, v in cells.items()
+            if c.lower() not in _COUNT_COLUMNS and _estimate(old.get(c, "")) != _estimate(v)
+        ]
+        if not moved:
+            resized += 1
+            continue
+        counts = [c for c in cells if c.lower() in _COUNT_COLUMNS and old.get(c) != cells[c]]
+        diff = [f"{c}: {old.get(c, '—')} → {cells[c]}" for c in counts + moved]
+        out.append(RowChange(section=key[0], row=key[1], change="changed", cells=diff))
     for key in before.rows:
         if key not in after.rows:
             out.append(RowChange(section=key[0], row=key[1], change="removed"))
-    return out
+    return out, resized
 
 
 # --- the numbers of each matrix -----------------------------------------------------------------
@@ -227,9 +244,9 @@ def matrix_numbers(
             site_url=links.site_page(*key),
         )
         if before is not None:
-            rows = changed_rows(before, after)
+            rows, item.rows_resized = changed_rows(before, after)
             item.rows, item.rows_more = rows[:MAX_ROWS], max(0, len(rows) - MAX_ROWS)
-            if not rows and not added and not changed:
+            if not rows and not item.rows_resized and not added and not changed:
                 item.status = "unchanged"
         # Runs only added: the runs at the base are all still here, and pairing them with
         # themselves would show nothing. Runs replaced or removed: compare the two sets.
@@ -321,8 +338,16 @@ def render_numbers(items: list[MatrixNumbers], base: str | None, level: int = 3)
             if m.rows_more:
                 block.append(f"\n…and {m.rows_more} more changed row(s): see the report.")
             block.append("")
+        elif base and m.status == "updated":
+            block += [f"No estimate or verdict differs from `{base}`'s report.", ""]
         elif base and m.status == "unchanged":
             block += [f"No row differs from `{base}`'s report.", ""]
+        if m.rows_resized:
+            block += [
+                f"{m.rows_resized} more row(s) keep their estimates; only their counts and "
+                "intervals moved.",
+                "",
+            ]
         if m.comparison:
             block += [
                 "<details><summary>The runs against the base's runs (report compare)</summary>",

@@ -153,7 +153,9 @@ def _request(method: str, path: str, token: str, payload: dict | None = None):  
     )
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
-            return json.loads(response.read().decode("utf-8"))
+            raw = response.read()
+            # 204 No Content (a workflow dispatch, a deletion) has no body to read.
+            return json.loads(raw.decode("utf-8")) if raw.strip() else None
     except urllib.error.HTTPError as exc:
         raise GitHubError(f"GitHub API {method} {path}: {exc.code} {_api_message(exc)}") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
