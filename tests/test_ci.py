@@ -407,3 +407,15 @@ def test_matrix_plan_counts_what_is_missing(tmp_path):
     oracle.write_text(oracle.read_text() + "\n// changed\n")
     changed = plan_matrix(root, label=f"matrix:{MATRIX}:2")
     assert (changed.to_run, changed.done) == (8, 8)
+
+
+def test_publish_results_takes_empty_workflow_inputs(pushed, tmp_path, cli):
+    """A workflow_dispatch run has no pull request and maybe no repeats: empty inputs."""
+    bare, _, _ = pushed
+    checkout = _checkout(bare, tmp_path / "ci")
+    args = ("ci", "publish-results", MATRIX, "--label", "1", "--pr", "", "--repeats", "")
+    result = cli(checkout, *args, "--no-push")
+    assert result.exit_code == 0, result.output
+    assert "0 new run record(s) on xos/results/" in result.stdout  # main's report was stale
+    bad = cli(checkout, *args[:5], "--pr", "x", "--no-push")
+    assert bad.exit_code == 2 and "'x' is not a number" in bad.stderr

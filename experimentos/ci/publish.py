@@ -312,7 +312,7 @@ def publish_results(
     base: str | None = None,
     remote: str = "origin",
     push: bool = True,
-    repeats: int | None = None,
+    repeats: int | str | None = None,
     pr: int | None = None,
     dispatch: tuple[str, ...] = (),
 ) -> Published:

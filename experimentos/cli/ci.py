@@ -44,6 +44,21 @@ GithubOutput = Annotated[
 ]
 
 
+def _number(value: str | None, field: str) -> int | None:
+    """An optional positive number from a workflow input (empty: none)."""
+    from experimentos.errors import UsageError
+
+    if value is None or not value.strip():
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise UsageError(f"{value!r} is not a number", field=field) from None
+    if number < 1:
+        raise UsageError(f"{field} must be positive, got {number}", field=field)
+    return number
+
+
 def _append(path: Path | None, text: str) -> None:
     if path is not None:
         with path.open("a", encoding="utf-8") as handle:
@@ -147,11 +162,16 @@ def publish_results(
     label: Annotated[str, typer.Option("--label", help="Branch suffix, e.g. the run id.")],
     base: Base = None,
     repeats: Annotated[
-        int | None,
-        typer.Option("--repeats", help="The top-up's repeats: matrix.yaml is raised to it."),
+        str | None,
+        typer.Option(
+            "--repeats", help="The top-up's repeats: matrix.yaml is raised to it (empty: none)."
+        ),
     ] = None,
     pr: Annotated[
-        int | None, typer.Option("--pr", help="The labelled pull request to tell what happened.")
+        str | None,
+        typer.Option(
+            "--pr", help="The labelled pull request to tell what happened (empty: none)."
+        ),
     ] = None,
     remote: Remote = "origin",
     no_push: NoPush = False,
@@ -170,8 +190,8 @@ def publish_results(
         base=base,
         remote=remote,
         push=not no_push,
-        repeats=repeats,
-        pr=pr,
+        repeats=repeats or None,
+        pr=_number(pr, "pr"),
         dispatch=tuple(dispatch or ()),
     )
     _render_published(result, as_json)
