@@ -245,22 +245,30 @@ def test_a_base_that_is_no_commit_is_refused(root, cli):
     assert "no-such-branch" in result.stderr and "is not a commit" in result.stderr
 
 
-def test_the_base_reuses_the_parsed_pages_it_shares(root, tmp_path):
-    """load_snapshot(like=…): a page whose bytes are the same is the same parsed document."""
-    import shutil
+def test_the_base_view_shares_the_parsed_pages_and_writes_only_what_differs(root, tmp_path):
+    from experimentos.impact.run import _base, _head
 
-    from experimentos.knowledge.live import load_snapshot
-
-    head = load_snapshot(root)
-    other = tmp_path / "other"
-    shutil.copytree(root.root / "policies", other / "policies")
-    shutil.copytree(root.root / "wiki", other / "wiki")
-    policy = other / "policies" / "fix-the-file.md"
+    policy = root.root / "policies" / "fix-the-file.md"
     policy.write_text(policy.read_text().replace("Fix the file", "Fix that file"))
-    copy = load_snapshot(Workspace(other), like=head)
-    assert copy.documents["wiki/failures/broken.md"] is head.documents["wiki/failures/broken.md"]
-    changed = copy.documents["policies/fix-the-file.md"]
-    assert changed is not head.documents["policies/fix-the-file.md"]
-    assert (
-        changed.page.title == "Fix that file" and copy.pages["policy.fix-the-file"] is changed.page
+    head = _head(root)
+    where = tmp_path / "base"
+    where.mkdir()
+    commit, view, differ = _base(root.root, "HEAD", head, where)
+    assert commit == git(root.root, "rev-parse", "HEAD").strip()
+    assert differ == ["policies/fix-the-file.md"]
+    ours, theirs = head.snapshot(), view.snapshot()
+    shared = "wiki/failures/broken.md"
+    assert theirs.documents[shared] is ours.documents[shared]  # parsed once
+    assert theirs.pages["policy.fix-the-file"].title == "Fix the file"  # the base's bytes
+    assert ours.pages["policy.fix-the-file"].title == "Fix that file"
+    written = sorted(
+        p.relative_to(where).as_posix()
+        for p in where.rglob("*")
+        if p.is_file() and ".experimentos" not in p.parts
     )
+    assert written == ["experimentos.toml", "policies/fix-the-file.md"]
+    # Its index answers for the base's text, the working tree's for its own.
+    from experimentos.index import search
+
+    hits = search(view.index(), "Fix the file", mode="fts", limit=3, sync=False).results
+    assert hits and hits[0].id == "policy.fix-the-file"

@@ -169,9 +169,7 @@ def publish_results(
     ] = None,
     pr: Annotated[
         str | None,
-        typer.Option(
-            "--pr", help="The labelled pull request to tell what happened (empty: none)."
-        ),
+        typer.Option("--pr", help="The labelled pull request to tell what happened (empty: none)."),
     ] = None,
     remote: Remote = "origin",
     no_push: NoPush = False,

@@ -7,9 +7,10 @@ knowledge at the base revision, which `git archive` writes into a private temp d
 user's tree, index and HEAD are never touched). Everything but the knowledge is the same on
 both sides: the task, its repository's manifests and cited code, and the date.
 
-Speed: the base's pages reuse the parsed documents of the working tree's where the bytes are
-equal, and its search index starts as a copy of the working tree's, so only the pages the
-change touches are parsed and indexed again.
+Speed: the base is built from the working tree's view: pages whose bytes are equal share its
+parsed documents, and its search index starts as a copy of the working tree's synced for the
+differing pages only; only those page files are written out. Both views are frozen (loaded
+once, never polled): nothing changes while the briefs are compiled.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from pydantic import BaseModel, Field
 
 from experimentos.briefs.models import BriefRequest
 from experimentos.config import CONFIG_NAME, ImpactTask
-from experimentos.errors import ExperimentosError, UsageError
+from experimentos.errors import ExperimentosError, InvalidPage, UsageError
 from experimentos.impact.diff import BriefDiff, diff_briefs
-from experimentos.store import Workspace
+from experimentos.knowledge.live import Snapshot, load_snapshot
+from experimentos.store import Workspace, parse_document
 from experimentos.store.files import STATE_DIR
 from experimentos.store.git import Repo
 from experimentos.store.gitroot import work_tree
@@ -122,26 +124,83 @@ def _short(text: str, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
-def _write_base(root: Path, base: str, where: Path) -> tuple[str, list[str]]:
-    """The knowledge at `base` under `where` (wiki/, policies/, its experimentos.toml):
-    (commit, root-relative paths of the page files)."""
+class Frozen:
+    """What the brief compiler reads of a knowledge base (`snapshot()`, `index()`,
+    `workspace`, `notice`, as experimentos.knowledge.live.Live offers them) for files that do
+    not change while it is used: loaded once, never polled again."""
+
+    def __init__(self, workspace: Workspace, snapshot: Snapshot, index, notice: str):  # noqa: ANN001
+        self.workspace = workspace
+        self._snapshot = snapshot
+        self._index = index
+        self.notice = notice
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def index(self):  # noqa: ANN201 - experimentos.index.Index
+        return self._index
+
+
+def _notice(summary) -> str:  # noqa: ANN001 - SyncSummary
+    return summary.notice if summary.rebuilt or summary.mode == "fts" else ""
+
+
+def _head(workspace: Workspace) -> Frozen:
+    """The working tree: every page parsed, its search index synced (incremental)."""
+    from experimentos.index import Index
+
+    snapshot = load_snapshot(workspace)
+    index = Index(workspace)
+    return Frozen(workspace, snapshot, index, _notice(index.sync()))
+
+
+def _base(root: Path, base: str, head: Frozen, where: Path) -> tuple[str, Frozen, list[str]]:
+    """The knowledge at `base` as a frozen view, built from the working tree's: the pages
+    whose bytes are the same share its parsed documents, and its search index starts as a
+    copy of the working tree's, synced for the page files that differ. Only those files (and
+    the base's experimentos.toml) are written under `where`. Returns (commit, view, the page
+    paths that differ)."""
+    from experimentos.index import Index
     from experimentos.matrix.knowledge import knowledge_at
 
     commit, files = knowledge_at(root, base)
     repo, prefix = Repo.containing(root)
     config = repo.blob(commit, f"{prefix}/{CONFIG_NAME}" if prefix else CONFIG_NAME)
     if config is not None:
-        files = {**files, CONFIG_NAME: config}
-    for rel, data in files.items():
+        (where / CONFIG_NAME).write_bytes(config)
+    ours = head.snapshot()
+    pages = {rel: data for rel, data in files.items() if id_for_path(rel) is not None}
+    mine = set(ours.documents) | set(ours.failed)
+    differ = sorted(
+        rel
+        for rel in set(pages) | mine
+        if rel not in ours.documents or rel not in pages or ours.documents[rel].raw != pages[rel]
+    )
+    documents = {rel: doc for rel, doc in ours.documents.items() if rel in pages}
+    failed: dict = {}
+    for rel in differ:
+        documents.pop(rel, None)
+        if rel not in pages:
+            continue  # gone at the base
         target = where / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    return commit, sorted(rel for rel in files if id_for_path(rel) is not None)
+        target.write_bytes(pages[rel])
+        try:
+            documents[rel] = parse_document(pages[rel], rel)
+        except InvalidPage as exc:
+            failed[rel] = ((0, 0, 0), exc.problems)
+    stats = {rel: ours.stats.get(rel, (0, 0, 0)) for rel in documents}
+    snapshot = Snapshot(documents=documents, stats=stats, failed=failed, previous=ours)
+    workspace = Workspace(where)
+    _seed_index(root, where)
+    index = Index(workspace)
+    summary = index.sync(changed=differ)
+    return commit, Frozen(workspace, snapshot, index, _notice(summary)), differ
 
 
 def _seed_index(head: Path, base: Path) -> None:
-    """Start the base's index (and the exported embedding model) from the working tree's: the
-    sync that follows re-indexes only the pages whose content differs."""
+    """Start the base's index (and the exported embedding model) from the working tree's."""
     source = head / STATE_DIR
     target = base / STATE_DIR
     target.mkdir(parents=True, exist_ok=True)
@@ -159,17 +218,6 @@ def _seed_index(head: Path, base: Path) -> None:
                     shutil.copy2(item, target / "models" / item.name)
 
 
-def _changed_pages(head_snap, base_snap) -> list[str]:  # noqa: ANN001 - Snapshot
-    paths = set(head_snap.documents) | set(base_snap.documents)
-    return sorted(
-        rel
-        for rel in paths
-        if (head_snap.documents.get(rel) is None)
-        or (base_snap.documents.get(rel) is None)
-        or head_snap.documents[rel].raw != base_snap.documents[rel].raw
-    )
-
-
 def brief_impact(
     workspace: Workspace,
     base: str,
@@ -181,7 +229,6 @@ def brief_impact(
     """Every task's brief over the knowledge at `base` and over the working tree's, compared."""
     from experimentos.briefs.compiler import compile_brief
     from experimentos.briefs.render import render_brief
-    from experimentos.knowledge.live import Live
 
     began = time.perf_counter()
     note = progress or (lambda _text: None)
@@ -189,28 +236,18 @@ def brief_impact(
     today = today or dt.date.today()
     tasks = impact_tasks(workspace) if tasks is None else tasks
     holder = Path(tempfile.mkdtemp(prefix="xos-impact-"))
-    head_live = base_live = None
     try:
+        note("reading the working tree's knowledge and syncing its search index")
+        head = _head(workspace)
         note(f"reading the knowledge at {base}")
-        base_root = holder / "base"
-        base_root.mkdir()
-        commit, _pages = _write_base(root, base, base_root)
-        head_live = Live(workspace, watch=False)
-        note("syncing the search index of the working tree")
-        head_snap = head_live.snapshot()
-        _seed_index(root, base_root)
-        base_live = Live(Workspace(base_root), watch=False, like=head_snap)
-        note(f"syncing the search index of {base}")
-        base_snap = base_live.snapshot()
-        result = Impact(
-            base=base, base_commit=commit, pages_changed=_changed_pages(head_snap, base_snap)
-        )
+        commit, before_view, differ = _base(root, base, head, holder)
+        result = Impact(base=base, base_commit=commit, pages_changed=differ)
         for i, spec in enumerate(tasks, 1):
             note(f"[{i}/{len(tasks)}] {spec.name}")
             item = TaskImpact(name=spec.name, source=spec.source, task=spec.request.task)
             try:
-                before = compile_brief(base_live, spec.request, today)
-                after = compile_brief(head_live, spec.request, today)
+                before = compile_brief(before_view, spec.request, today)
+                after = compile_brief(head, spec.request, today)
             except ExperimentosError as exc:
                 item.error = str(exc)
             else:
@@ -219,9 +256,6 @@ def brief_impact(
                 result.notice = result.notice or after.notice
             result.tasks.append(item)
     finally:
-        for live in (head_live, base_live):
-            if live is not None:
-                live.close()
         shutil.rmtree(holder, ignore_errors=True)
     result.seconds = round(time.perf_counter() - began, 3)
     return result

@@ -23,9 +23,9 @@ from experimentos.knowledge.graph import Graph
 from experimentos.models.knowledge import Page, Problem
 from experimentos.repofacts.facts import python_key
 from experimentos.store import Workspace
-from experimentos.store.documents import MAX_FILE_BYTES, Document
+from experimentos.store.documents import Document
 from experimentos.store.paths import PAGE_DIRS, id_for_path
-from experimentos.store.safe import NOT_A_FILE, list_files, read_regular, resolve_inside
+from experimentos.store.safe import NOT_A_FILE, list_files, resolve_inside
 from experimentos.store.watch import ChangeWatcher
 
 TEXT_KEYS = ("agent", "model", "toolchain", "repo_type")
@@ -161,18 +161,10 @@ def _page_files(root: Path, problems: list[Problem]) -> dict[str, _Stat]:
 
 
 def load_snapshot(
-    workspace: Workspace,
-    previous: Snapshot | None = None,
-    only: set[str] | None = None,
-    *,
-    like: Snapshot | None = None,
+    workspace: Workspace, previous: Snapshot | None = None, only: set[str] | None = None
 ) -> Snapshot:
     """Parse the page files, reusing `previous` for every file whose stat is unchanged. With
-    `only` (the page paths a file watcher saw change), just those files are looked at.
-
-    `like`: a snapshot of another root holding mostly the same files (the same knowledge at
-    another revision): a file whose bytes equal its document at the same path reuses that
-    parsed document instead of parsing it again."""
+    `only` (the page paths a file watcher saw change), just those files are looked at."""
     if previous is not None and only is not None:
         return _reload(workspace, previous, only)
     documents: dict[str, Document] = {}
@@ -187,11 +179,7 @@ def load_snapshot(
             if rel in previous.failed:
                 failed[rel] = previous.failed[rel]
                 continue
-        twin = like.documents.get(rel) if like is not None else None
         try:
-            if twin is not None and twin.raw == _read_page(workspace, rel):
-                documents[rel], stats[rel] = twin, stat
-                continue
             documents[rel] = workspace.load(rel)
             stats[rel] = stat
         except InvalidPage as exc:
@@ -200,17 +188,7 @@ def load_snapshot(
             continue
     for problem in unlisted:
         failed.setdefault(problem.path, ((0, 0, 0), []))[1].append(problem)
-    # Built as an update of `like` when only a few documents differ (graph updated, not rebuilt).
-    return Snapshot(documents=documents, stats=stats, failed=failed, previous=previous or like)
-
-
-def _read_page(workspace: Workspace, rel: str) -> bytes | None:
-    """A page file's bytes as Workspace.load reads them (None: not a regular file inside)."""
-
-    try:
-        return read_regular(workspace.root, rel, limit=MAX_FILE_BYTES)
-    except (UnsafePath, NotFound):
-        return None
+    return Snapshot(documents=documents, stats=stats, failed=failed, previous=previous)
 
 
 def _reload(workspace: Workspace, previous: Snapshot, only: set[str]) -> Snapshot:
@@ -274,16 +252,8 @@ class Live:
     Thread-safe: tools of the MCP server may run on worker threads.
     """
 
-    def __init__(
-        self,
-        workspace: Workspace,
-        *,
-        watch: bool = True,
-        index: bool = True,
-        like: Snapshot | None = None,
-    ):
+    def __init__(self, workspace: Workspace, *, watch: bool = True, index: bool = True):
         self.workspace = workspace
-        self._like = like  # the first load reuses its parsed documents (load_snapshot)
         self._watcher = ChangeWatcher(workspace.root, use_inotify=watch)
         self._long_lived = watch  # a server watches; a one-shot command does not
         self._use_index = index
@@ -319,8 +289,7 @@ class Live:
             self._snapshot = None
         previous = self._snapshot
         only = self._watcher.changed_files if previous is not None else None
-        like, self._like = self._like, None
-        self._snapshot = load_snapshot(self.workspace, previous, only, like=like)
+        self._snapshot = load_snapshot(self.workspace, previous, only)
         if previous is None and self._long_lived:
             # A warm process holds every page as Python objects; leaving them to the cyclic
             # collector made each later collection scan them all (about 10 ms of a brief at
