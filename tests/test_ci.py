@@ -413,7 +413,7 @@ def test_publish_results_takes_empty_workflow_inputs(pushed, tmp_path, cli):
     """A workflow_dispatch run has no pull request and maybe no repeats: empty inputs."""
     bare, _, _ = pushed
     checkout = _checkout(bare, tmp_path / "ci")
-    args = ("ci", "publish-results", MATRIX, "--label", "1", "--pr", "", "--repeats", "")
+    args = ("ci", "publish-results", MATRIX, "--suffix", "1", "--pr", "", "--repeats", "")
     result = cli(checkout, *args, "--no-push")
     assert result.exit_code == 0, result.output
     assert "0 new run record(s) on xos/results/" in result.stdout  # main's report was stale

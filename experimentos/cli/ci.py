@@ -17,10 +17,11 @@ ci_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Base = Annotated[
+Onto = Annotated[
     str | None,
     typer.Option(
-        "--base",
+        "--onto",
+        metavar="BRANCH",
         help="The branch the pull request targets, whose reports the numbers are compared "
         "with (default: the checked out one).",
     ),
@@ -102,7 +103,7 @@ def _render_published(published, as_json: bool) -> None:  # noqa: ANN001 - Publi
 def sync_reports(
     ctx: typer.Context,
     branch: Annotated[str, typer.Option("--branch", help="The pull request's branch (HEAD).")],
-    base: Base = None,
+    onto: Onto = None,
     pr: Pr = None,
     remote: Remote = "origin",
     no_push: NoPush = False,
@@ -118,7 +119,7 @@ def sync_reports(
     result = run(
         state(ctx).workspace(),
         branch=branch,
-        base=base,
+        base=onto,
         pr=pr,
         remote=remote,
         push=not no_push,
@@ -132,13 +133,13 @@ def sync_reports(
 def publish_reports(
     ctx: typer.Context,
     sha: Annotated[str, typer.Option("--sha", help="The commit the reports were built from.")],
-    base: Base = None,
+    onto: Onto = None,
     remote: Remote = "origin",
     no_push: NoPush = False,
     dispatch: Dispatch = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """After `report build` on a push: the changed reports on xos/reports/<base> and its one
+    """After `report build` on a push: the changed reports on xos/reports/<onto> and its one
     pull request, opened or updated in place (closed when nothing is left). Exit 1 when
     GitHub refused."""
     from experimentos.ci import publish_reports as run
@@ -147,7 +148,7 @@ def publish_reports(
     result = run(
         state(ctx).workspace(),
         sha,
-        base=base,
+        base=onto,
         remote=remote,
         push=not no_push,
         dispatch=tuple(dispatch or ()),
@@ -159,8 +160,10 @@ def publish_reports(
 def publish_results(
     ctx: typer.Context,
     experiment: Annotated[str, typer.Argument(help="The experiment whose runs were merged.")],
-    label: Annotated[str, typer.Option("--label", help="Branch suffix, e.g. the run id.")],
-    base: Base = None,
+    suffix: Annotated[
+        str, typer.Option("--suffix", help="Ends the branch name, e.g. the workflow run id.")
+    ],
+    onto: Onto = None,
     repeats: Annotated[
         str | None,
         typer.Option(
@@ -177,15 +180,15 @@ def publish_results(
     json_out: JsonFlag = False,
 ) -> None:
     """After `matrix merge`: the experiment's reports rebuilt, its new runs, reports and spec on
-    xos/results/<experiment>-<label> with the numbers in the pull request body."""
+    xos/results/<experiment>-<suffix> with the numbers in the pull request body."""
     from experimentos.ci import publish_results as run
 
     as_json = want_json(ctx, json_out)
     result = run(
         state(ctx).workspace(),
         experiment,
-        label,
-        base=base,
+        suffix,
+        base=onto,
         remote=remote,
         push=not no_push,
         repeats=repeats or None,
@@ -198,7 +201,10 @@ def publish_results(
 @ci_app.command("pr-comment")
 def pr_comment(
     ctx: typer.Context,
-    base: Annotated[str, typer.Option("--base", help="Revision to compare with (origin/main).")],
+    base: Annotated[
+        str,
+        typer.Option("--base", metavar="REV", help="Git revision to compare with (origin/main)."),
+    ],
     pr: Annotated[
         int | None, typer.Option("--pr", help="Pull request number (omit: print only).")
     ] = None,
@@ -309,7 +315,10 @@ def set_status(
 @ci_app.command("matrix-plan")
 def matrix_plan(
     ctx: typer.Context,
-    experiment: Annotated[str | None, typer.Option("--experiment", help="Experiment slug.")] = None,
+    experiment: Annotated[
+        str | None,
+        typer.Argument(metavar="[EXPERIMENT]", help="The experiment (or give --label)."),
+    ] = None,
     repeats: Annotated[
         str | None, typer.Option("--repeats", help="Repeats per cell to bring it up to.")
     ] = None,
