@@ -419,3 +419,17 @@ def test_publish_results_takes_empty_workflow_inputs(pushed, tmp_path, cli):
     assert "0 new run record(s) on xos/results/" in result.stdout  # main's report was stale
     bad = cli(checkout, *args[:5], "--pr", "x", "--no-push")
     assert bad.exit_code == 2 and "'x' is not a number" in bad.stderr
+
+
+def test_the_reports_label_is_shown(monkeypatch):
+    """The label the reports library gives a matrix (a harness check: scripted decisions) is
+    shown with the numbers, whatever else the matrix says."""
+    from experimentos.ci.numbers import MatrixNumbers
+
+    harness = MatrixNumbers(
+        experiment="e", matrix_id="m", report_path="r", status="updated", label="harness check"
+    )
+    text = render_numbers([harness], "main")
+    assert "Label: **harness check**: a script made every decision" in text
+    plain = harness.model_copy(update={"label": "agents"})
+    assert "Label" not in render_numbers([plain], "main")

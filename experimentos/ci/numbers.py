@@ -42,6 +42,9 @@ class MatrixNumbers(BaseModel):
     matrix_id: str
     report_path: str
     status: str  # new | updated | unchanged | removed
+    # What the numbers are evidence of, as the reports library labels a matrix (e.g. "harness
+    # check": a script made the decisions, so no significance verdict); None when it has none.
+    label: str | None = None
     counts: str = ""
     headline: list[str] = Field(default_factory=list)
     rows: list[RowChange] = Field(default_factory=list)
@@ -223,7 +226,8 @@ def matrix_numbers(
         if only is not None and key not in only:
             continue
         rel = report_rel(*key)
-        text = render_report(analyze(data, rel))
+        results = analyze(data, rel)
+        text = render_report(results)
         after = parse_report(text)
         committed = _read(here, rel)
         before_text = _read(there, rel) if there is not None else None
@@ -235,6 +239,7 @@ def matrix_numbers(
             matrix_id=data.matrix_id,
             report_path=rel,
             status="new" if before is None and old is None else "updated",
+            label=getattr(results, "label", None),
             counts=after.counts,
             headline=after.headline,
             runs_added=added,
@@ -282,6 +287,14 @@ def matrix_numbers(
 
 # --- Markdown -------------------------------------------------------------------------------------
 
+_PLAIN_LABELS = ("agents", "unknown")  # nothing to warn a reviewer about
+_LABEL_NOTES = {
+    "harness check": (
+        ": a script made every decision, so these numbers check the harness, not agents "
+        "(no significance verdict)"
+    ),
+    "mixed": ": the rows marked (scripted) are harness checks, not evidence about agents",
+}
 _STATUS = {
     "new": "new matrix",
     "updated": "updated",
@@ -310,6 +323,8 @@ def render_numbers(items: list[MatrixNumbers], base: str | None, level: int = 3)
             block += ["**A significant regression** against the base: see the comparison.", ""]
         if links:
             block += [" · ".join(links), ""]
+        if m.label and m.label not in _PLAIN_LABELS:
+            block += [f"Label: **{m.label}**" + _LABEL_NOTES.get(m.label, ""), ""]
         if m.counts:
             block += [m.counts, ""]
         if m.stale:
