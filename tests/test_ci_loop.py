@@ -86,10 +86,13 @@ def loop(tmp_path, monkeypatch):
 
 
 def _run_dispatched(runner: Runner, github: FakeGitHub, seen: int):
-    """Run every workflow dispatched since the first `seen` dispatches, as GitHub would."""
+    """Run the check.yml runs dispatched since the first `seen` dispatches, as GitHub would
+    (ci.yml, dispatched beside it, runs this whole test suite: it is not run here)."""
     runs = []
     for dispatch in github.dispatches[seen:]:
-        runs.append(runner.run(dispatch["workflow"], runner.dispatch_event(dispatch)))
+        assert dispatch["workflow"] in ("check.yml", "ci.yml"), dispatch
+        if dispatch["workflow"] == "check.yml":
+            runs.append(runner.run("check.yml", runner.dispatch_event(dispatch)))
     return runs
 
 
@@ -112,20 +115,26 @@ def test_the_results_loop(loop):
     git(dev, "pull", "-q", "--ff-only", "origin", "more-runs")
     assert build_reports(Workspace(dev), check=True).stale == []
     # GitHub starts nothing for that push (GITHUB_TOKEN): the checks were dispatched on it.
+    inputs = {"pr": str(pr), "base": "main"}
     assert github.dispatches == [
-        {"workflow": "check.yml", "ref": "more-runs", "inputs": {"pr": str(pr), "base": "main"}}
+        {"workflow": "check.yml", "ref": "more-runs", "inputs": inputs},
+        {"workflow": "ci.yml", "ref": "more-runs", "inputs": inputs},
     ]
-    assert github.statuses[-1] == {
-        "sha": head,
-        "state": "pending",
-        "context": "check",
-        "description": "checks dispatched on this branch",
-        "target_url": f"https://github.com/acme/kb/actions/runs/{first.run_id}",
-    }
+    assert github.statuses == [
+        {
+            "sha": head,
+            "state": "pending",
+            "context": context,
+            "description": f"{workflow} dispatched on this branch",
+            "target_url": f"https://github.com/acme/kb/actions/runs/{first.run_id}",
+        }
+        for workflow, context in (("check.yml", "check"), ("ci.yml", "test"))
+    ]
     (checked,) = _run_dispatched(runner, github, 0)
     assert checked.result("check") == "success", checked.log
     assert checked.result("comment") == "success", checked.log
-    assert github.statuses[-1]["sha"] == head and github.statuses[-1]["state"] == "success"
+    assert github.statuses[-1] == {**github.statuses[-1], "sha": head, "state": "success"}
+    assert github.statuses[-1]["context"] == "check"
     posted = runner.run("pr-comment.yml", runner.workflow_run_event(checked))
     assert posted.result("comment") == "success", posted.log
     (comment,) = github.comments_on(pr)
@@ -165,6 +174,7 @@ def test_the_results_loop(loop):
     assert "pull request updated" in rerun.log and "up to date" in rerun.log
     dispatched = github.dispatches[seen:]
     assert {d["ref"] for d in dispatched} == {"xos/reports/main"}
+    assert {d["workflow"] for d in dispatched} == {"check.yml", "ci.yml"}
     assert dispatched[0]["inputs"] == {"pr": str(bot["number"]), "base": "main"}
     bot_checks = _run_dispatched(runner, github, seen)[-1]
     assert bot_checks.result("check") == "success", bot_checks.log

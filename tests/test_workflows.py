@@ -211,6 +211,7 @@ JOB_COMMANDS = {
     ],
     ("check.yml", "comment"): ["ci pr-comment"],
     ("check.yml", "status"): ["ci set-status"],
+    ("ci.yml", "status"): ["ci set-status"],
     ("pr-comment.yml", "comment"): ["ci post-comment"],
     ("reports.yml", "reports"): ["report build", "ci publish-reports"],
     ("matrix.yml", "plan"): ["ci matrix-plan"],

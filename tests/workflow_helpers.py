@@ -71,6 +71,7 @@ DEFAULT_CONTEXT = {
         },
         "reports": {"result": "skipped", "outputs": {"pushed": ""}},
         "check": {"result": "success", "outputs": {}},
+        "test": {"result": "success", "outputs": {}},
     },
     "steps": {
         "plan": {"outputs": {"experiment": "scripted-brief-matrix", "repeats": "2",

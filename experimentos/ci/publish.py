@@ -37,7 +37,6 @@ from experimentos.store.git import Repo
 from experimentos.store.lab_paths import EXPERIMENTS_DIR, experiment_slug
 
 RESULTS_GLOB = f"{EXPERIMENTS_DIR}/*/results/**"
-STATUS_CONTEXT = "check"  # the commit status a dispatched check reports (the job's name)
 MATRIX_MARKER = "<!-- experimentos:matrix:{slug} -->"
 
 
@@ -122,19 +121,23 @@ def _dispatch(
     inputs: dict[str, str],
     run_url: str | None,
 ) -> None:
-    """Start the checks of a branch pushed with GITHUB_TOKEN (GitHub starts none itself)."""
+    """Start the checks of a branch pushed with GITHUB_TOKEN (GitHub starts none itself):
+    each `WORKFLOW[:STATUS]` is dispatched on the branch, and its commit status (default: the
+    file's stem; the name of the job a pull request would show) set pending until the
+    dispatched run reports its result."""
     if not workflows or github.bot_token() or result.commit is None or result.branch is None:
         return
-    github.set_status(
-        repo_gh,
-        result.commit,
-        "pending",
-        tok,
-        context=STATUS_CONTEXT,
-        description="checks dispatched on this branch",
-        target_url=run_url,
-    )
-    for workflow in workflows:
+    for item in workflows:
+        workflow, _, context = item.partition(":")
+        github.set_status(
+            repo_gh,
+            result.commit,
+            "pending",
+            tok,
+            context=context or workflow.rsplit(".", 1)[0],
+            description=f"{workflow} dispatched on this branch",
+            target_url=run_url,
+        )
         github.dispatch(repo_gh, workflow, result.branch, inputs, tok)
         result.dispatched.append(workflow)
 

@@ -32,8 +32,9 @@ Dispatch = Annotated[
     list[str] | None,
     typer.Option(
         "--dispatch",
-        help="A workflow file to run on the pushed branch when GitHub starts none (pushed with "
-        "GITHUB_TOKEN); repeatable.",
+        help="WORKFLOW[:STATUS]: a workflow file to run on the pushed branch when GitHub starts "
+        "none (pushed with GITHUB_TOKEN), and the commit status it reports (default: the "
+        "file's stem); repeatable.",
     ),
 ]
 Pr = Annotated[int | None, typer.Option("--pr", help="The pull request number.")]
