@@ -297,7 +297,8 @@ def publish_reports(
     result.body = _body(
         f"The run records on {escape.code(name)} at {sha} no longer produce the committed "
         "reports. This pull request holds exactly the regenerated reports; it is the one "
-        f"reports pull request of {escape.code(name)}, updated in place while the reports keep changing.",
+        f"reports pull request of {escape.code(name)}, updated in place while the reports keep "
+        "changing.",
         result,
         name,
     )

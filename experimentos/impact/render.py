@@ -36,9 +36,9 @@ def _fence(text: str) -> str:
 
 
 def _rule_line(r: RuleChange) -> str:
-    title = f" — {r.title}" if r.title else ""
-    detail = f" ({r.detail})" if r.detail else ""
-    return f"- {_VERB[r.change]}: {escape.code(r.id)}{escape.text(title)}{escape.text(detail)}"
+    title = f" — {escape.text(r.title)}" if r.title else ""
+    detail = f" ({escape.text(r.detail)})" if r.detail else ""
+    return f"- {_VERB[r.change]}: {escape.code(r.id)}{title}{detail}"
 
 
 def _rules(t: TaskImpact) -> str:

@@ -120,8 +120,9 @@ def cell_states(plan: Plan, cells: list[Cell]) -> tuple[list[CellState], list[st
             changed = fingerprint_changes(
                 block.fingerprint if block else None, plan.fingerprints[cell.run_id]
             )
-            state = "stale"
-            reason = "; ".join(changed or ["its inputs changed"])
+            if changed:  # else only what the planner could not know (a CLI not installed here)
+                state = "stale"
+                reason = "; ".join(changed)
         states.append(
             CellState(
                 index=cell.index,
