@@ -66,7 +66,7 @@ def test_every_part_of_the_fingerprint_is_named_when_it_changes(tmp_path):
         "prompt": {"prompt": 99},
     }
     for words, change in cases.items():
-        said = fingerprint_changes(fp.model_copy(update=change), fp)
+        said = fingerprint_changes(fp, fp.model_copy(update=change))
         assert len(said) == 1 and words in said[0], (words, said)
     assert fingerprint_changes(fp, fp) == []
     assert "before" in fingerprint_changes(None, fp)[0]
@@ -175,3 +175,18 @@ def test_the_fingerprint_names_a_model_endpoint_as_the_cli_will_use_it():
     )
     assert model_of(hosted)["baseUrl"] == "https://api.openai.com/v1"  # the key is never in it
     assert model_of(AgentSpec(name="a", adapter="shell")) is None
+
+
+def test_a_cli_the_planner_cannot_ask_is_no_change_but_a_new_version_is():
+    # A CI job that only plans (a matrix label) has no agent CLIs installed: the committed
+    # results still count there; the run, which has the CLI, sees a real change.
+    old = MatrixFingerprint.model_validate(
+        {"fixture": "f", "knowledge": None, "agent": "a", "agentVersion": "codex-cli 0.171.0",
+         "timeLimitSeconds": 60.0, "prompt": 1}
+    )  # fmt: skip
+    unknown = old.model_copy(update={"agent_version": None})
+    assert fingerprint_changes(old, unknown) == []
+    newer = old.model_copy(update={"agent_version": "codex-cli 0.172.0"})
+    assert fingerprint_changes(old, newer) == [
+        "the agent CLI's version changed (codex-cli 0.171.0 -> codex-cli 0.172.0)"
+    ]

@@ -139,7 +139,11 @@ def execute_cell(rt: Runtime, cell: Cell) -> CellResult:
         return CellResult(run_id, cell.cell_id, None, skipped="in progress in another runner")
     try:
         existing = existing_runs(root, plan.slug, [run_id]).get(run_id)
-        stale = existing is not None and existing.cell_hash != plan.cell_hashes[run_id]
+        stale = (
+            existing is not None
+            and existing.cell_hash != plan.cell_hashes[run_id]
+            and run_id in rt.stale  # planned stale, and nobody has run it again since
+        )
         if existing is not None and existing.counted and not stale:
             return CellResult(run_id, cell.cell_id, None, skipped="already done")
         if existing is not None and existing.status is RunStatus.running:

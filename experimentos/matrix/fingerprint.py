@@ -120,6 +120,10 @@ def fingerprint_changes(old: MatrixFingerprint | None, new: MatrixFingerprint) -
         before, after = getattr(old, part), getattr(new, part)
         if before == after:
             continue
+        if part == "agent_version" and after is None:
+            # The planner could not ask the CLI (not installed where the plan is made, as in a
+            # CI job that only plans): unknown is not a change. The run itself asks it.
+            continue
         if part == "agent_files":
             for name in sorted(set(before) | set(after)):
                 if before.get(name) != after.get(name):

@@ -126,8 +126,17 @@ def _check_id_free(root: Path, slug: str, matrix_id: str, spec_path: str) -> Non
             raise _bad(spec_path, "id", message)
 
 
-def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
-    """Load and check the matrix of `experiment` (a slug or experiment.<slug>)."""
+def plan_matrix(
+    workspace: Workspace,
+    experiment: str,
+    *,
+    repeats: int | None = None,
+    secrets: bool = True,
+) -> Plan:
+    """Load and check the matrix of `experiment` (a slug or experiment.<slug>).
+
+    `repeats`: at least this many repeats per cell (a top-up raising the spec; matrix.topup).
+    `secrets=False`: do not require the spec's secrets (planning only; nothing will run)."""
     root = workspace.root
     slug = experiment_slug(experiment)
     record = read_experiment(root, slug)
@@ -136,6 +145,9 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
             f"{record.model.id} is archived; it takes no new runs", path=record.path, field="status"
         )
     spec = load_spec(root, slug)
+    if repeats is not None and repeats > spec.repeats:
+        # As matrix.yaml will read once raised (matrix.topup): the same spec hash.
+        spec = spec.model_copy(update={"repeats": repeats})
     spec_path = spec_rel(slug)
     matrix_id = spec.id or slug
     fixtures = _load_fixtures(root, spec, spec_path)
@@ -175,5 +187,5 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
         cell_hashes=hashes,
         fingerprints=fingerprints,
         agent_versions={name: part.version for name, part in parts.items()},
-        secrets=_secrets(spec, spec_path),
+        secrets=_secrets(spec, spec_path) if secrets else {},
     )
