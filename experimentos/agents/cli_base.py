@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from experimentos.agents.base import Adapter, AgentSpec, RunSetup
 from experimentos.agents.install import find_binary, install_hint
-from experimentos.errors import UsageError
+from experimentos.errors import UsageError, from_validation
 
 
 class CliOptions(BaseModel):
@@ -43,9 +43,7 @@ class CliAdapter(Adapter):
         try:
             self.options = self.options_model.model_validate(spec.options)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(["options", *(str(p) for p in first["loc"])])
-            raise UsageError(f"agent {spec.name!r}: {first['msg']}", field=where) from None
+            raise from_validation(exc, prefix=["options"], what=f"agent {spec.name!r}: ") from None
         self.sim = None
 
     # --- the scripted model (only when a policy is given) ------------------------------

@@ -7,10 +7,11 @@ import getpass
 import subprocess
 from collections.abc import Sequence
 
-from experimentos.errors import NotFound, ReviewRequired, UsageError
+from experimentos.errors import Collect, NotFound, ReviewRequired, UsageError, article, did_you_mean
 from experimentos.knowledge.graph import is_page_ref
 from experimentos.models.knowledge import DECISION_TYPES, Page, PageType, Review, Status, check_ref
 from experimentos.store import Document, Workspace, make_id, parse_status, parse_type
+from experimentos.store.ids import page_ids
 
 _BODY_SECTIONS: dict[PageType, tuple[str, ...]] = {
     PageType.policy: ("Rule", "Rationale", "Evidence", "Counterexamples"),
@@ -140,26 +141,36 @@ def plan_status(
     page = doc.page
     if status is page.status and not rationale:
         raise UsageError(f"{page_id} is already {status}; give --rationale to re-review it")
+    found = Collect()  # every missing piece of the review at once, not one per attempt
     if status is Status.accepted and page.type in DECISION_TYPES:
         if not rationale:
-            raise ReviewRequired(
-                f"accepting a {page.type} needs --rationale",
-                path=doc.path,
-                field="review.rationale",
+            found.add(
+                ReviewRequired(
+                    f"accepting {article(page.type)} {page.type} needs --rationale",
+                    path=doc.path,
+                    field="review.rationale",
+                )
             )
         if not evidence:
-            raise ReviewRequired(
-                f"accepting a {page.type} needs at least one --evidence id",
-                path=doc.path,
-                field="review.evidence",
+            found.add(
+                ReviewRequired(
+                    f"accepting {article(page.type)} {page.type} needs at least one --evidence id",
+                    path=doc.path,
+                    field="review.evidence",
+                )
             )
+    known: list[str] | None = None
     for ref in evidence:
         try:
             check_ref(ref)
         except ValueError as exc:
-            raise UsageError(str(exc), field="evidence") from None
+            found.add(UsageError(str(exc), field="evidence"))
+            continue
         if is_page_ref(ref) and not workspace.exists(ref):
-            raise NotFound(f"evidence {ref!r} does not exist", field="evidence")
+            known = known if known is not None else page_ids(workspace.root)
+            hint = did_you_mean(ref, known)
+            found.add(NotFound(f"evidence {ref!r} does not exist{hint}", field="evidence"))
+    found.done()
     update: dict = {"status": status}
     if rationale or evidence:
         update["review"] = Review(

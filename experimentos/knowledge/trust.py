@@ -23,6 +23,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from experimentos.errors import article
 from experimentos.models.knowledge import DECISION_TYPES, Page, Status
 
 RETIRED = (Status.rejected, Status.deprecated, Status.superseded)
@@ -59,7 +60,7 @@ def decision_capable(page: Page, today: dt.date | None = None) -> bool:
 def not_decision_capable_why(page: Page, today: dt.date | None = None) -> str:
     """One phrase: why `page` is evidence only ("" when it is decision-capable)."""
     if page.type not in DECISION_TYPES:
-        return f"a {page.type} is evidence, never a decision rule"
+        return f"{article(page.type)} {page.type} is evidence, never a decision rule"
     if page.status is not Status.accepted:
         return f"it is {page.status}, not accepted"
     gaps = review_gaps(page, today)

@@ -42,7 +42,7 @@ from pydantic import (
 )
 
 from experimentos.agents.base import AgentSpec
-from experimentos.errors import InvalidPage, NotFound
+from experimentos.errors import InvalidPage, NotFound, article
 from experimentos.models.knowledge import PAGE_ID_PATTERN, Problem
 from experimentos.store.documents import validation_problems
 from experimentos.store.lab_paths import experiment_dir
@@ -230,7 +230,7 @@ def parse_spec(raw: bytes, rel: str) -> MatrixSpec:
     except YamlError as exc:
         raise invalid(exc.code, str(exc)) from None
     if not isinstance(data, dict):
-        kind = "empty" if data is None else f"a {type(data).__name__}"
+        kind = "empty" if data is None else f"{article(type(data).__name__)} {type(data).__name__}"
         raise invalid("schema", f"a matrix spec is a mapping, got {kind}")
     try:
         return MatrixSpec.model_validate(data)

@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from experimentos.errors import article
 from experimentos.models.knowledge import SLUG_PATTERN, Text, slug_problem
 
 # Experiment and test slugs come from names (lowercase, non-alphanumerics -> '-'), so they hold
@@ -55,7 +56,9 @@ def _prefixed(prefix: str, parts: int):  # noqa: ANN202 - a validator factory
         head, _, rest = value.partition(".")
         pieces = rest.split(".") if parts > 1 else [rest]
         if head != prefix or len(pieces) != parts:
-            raise ValueError(f"{value!r} is not a {prefix} id (expected {prefix}.<slug>)")
+            raise ValueError(
+                f"{value!r} is not {article(prefix)} {prefix} id (expected {prefix}.<slug>)"
+            )
         for piece in pieces:
             problem = slug_problem(piece) if prefix == "run" else name_slug_problem(piece)
             if problem:

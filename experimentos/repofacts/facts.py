@@ -21,7 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, Field
 
-from experimentos.errors import NotFound
+from experimentos.errors import NotFound, article
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
 
@@ -241,7 +241,9 @@ def _section(out: _Collector, rel: str, value: Any, where: str, kind: type) -> A
         return kind()
     if not isinstance(value, kind):
         expected = "mapping" if kind is dict else "list"
-        out.problem(rel, f"{where}: expected a {expected}, got {type(value).__name__}")
+        out.problem(
+            rel, f"{where}: expected {article(expected)} {expected}, got {type(value).__name__}"
+        )
         return kind()
     return value
 
