@@ -24,8 +24,11 @@ from experimentos.proposals.changes import NewPage, PageChange, PageFile, Status
 from experimentos.proposals.diff import compose_message, page_diff
 from experimentos.proposals.models import BRANCH_PREFIX, FileChange, Proposal
 from experimentos.store import Workspace, id_for_path
-from experimentos.store.files import inside
+from experimentos.store.documents import checksum
+from experimentos.store.files import atomic_write, inside, safe_target
 from experimentos.store.git import Repo
+from experimentos.store.paths import page_path
+from experimentos.store.safe import read_regular
 
 _KIND_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _MAX_SUFFIX = 100
@@ -40,8 +43,14 @@ def propose(
     why: str,
     evidence: Iterable[str] = (),
     base: str | None = None,
+    working_tree: bool = False,
 ) -> Proposal:
     """Commit `changes` on a new branch `xos/<kind>/<slug>` started from `base`.
+
+    A change that edits a page in place (a status change, a citation, a promotion) starts from
+    the page as `base` has it. When the working tree holds edits to that page that `base`
+    does not, the proposal is refused (it would silently leave them out) unless
+    `working_tree`: then the page is taken as it is in the working tree.
 
     `base` is a branch (default: `[proposals] base` in experimentos.toml, else the branch
     checked out). Raises InvalidPage (with every problem)
@@ -63,10 +72,14 @@ def propose(
     if not repo.valid_branch_name(name):
         raise UsageError(f"{name!r} is not a valid git branch name", field="slug")
     base, base_commit = _resolve_base(repo, base or workspace.config.proposals.base)
+    edited = _edited_here(workspace, repo, prefix, base, base_commit, changes, working_tree)
     with repo.worktree(base_commit) as tree:
         root = tree / prefix if prefix else tree
         root.mkdir(parents=True, exist_ok=True)
         proposed = Workspace(root)
+        for rel, raw in edited.items():  # --working-tree: the pages as the user has them
+            target = safe_target(root, rel)
+            atomic_write(root, rel, raw, expected=checksum(target.read_bytes()))
         written: dict[str, bytes | None] = {}  # None: the change removed the file
         for change in changes:
             rel = change.apply(proposed).path
@@ -150,6 +163,7 @@ def propose_status(
     *,
     why: str = "",
     base: str | None = None,
+    working_tree: bool = False,
 ) -> Proposal:
     """Propose a status transition with its review (what `page set-status --propose` does)."""
     change = StatusChange(page_id, status_name, rationale, tuple(evidence), reviewer)
@@ -164,6 +178,7 @@ def propose_status(
         why=reason,
         evidence=evidence,
         base=base,
+        working_tree=working_tree,
     )
 
 
@@ -208,6 +223,40 @@ def propose_files(
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _edited_here(
+    workspace: Workspace,
+    repo: Repo,
+    prefix: str,
+    base: str,
+    base_commit: str,
+    changes: Sequence[PageChange],
+    working_tree: bool,
+) -> dict[str, bytes]:
+    """Pages the changes edit in place whose working-tree bytes differ from the base's: {} or
+    (with `working_tree`) those bytes; without it, a refusal that names them and the way on."""
+    found: dict[str, bytes] = {}
+    for change in changes:
+        if not getattr(change, "in_place", False):
+            continue
+        rel = page_path(change.page_id).as_posix()
+        try:
+            here = read_regular(workspace.root, rel)
+        except NotFound:
+            continue
+        there = repo.blob(base_commit, f"{prefix}/{rel}" if prefix else rel)
+        if there is not None and here != there:
+            found[rel] = here
+    if found and not working_tree:
+        names = ", ".join(sorted(found))
+        raise UsageError(
+            f"{names}: your working tree has edits that {base} does not; the proposal is made "
+            f"from {base} and would leave them out. Commit them first, or pass --working-tree "
+            "to propose the page as it is in your working tree",
+            path=sorted(found)[0],
+        )
+    return found if working_tree else {}
 
 
 def _branch_name(kind: str, slug: str) -> str:
@@ -260,7 +309,7 @@ def _resolve_base(repo: Repo, base: str | None) -> tuple[str, str]:
     if base is None:
         base = repo.current_branch()
         if base is None:
-            raise GitError("HEAD is detached; pass --base BRANCH, the branch to propose against")
+            raise GitError("HEAD is detached; pass --onto BRANCH, the branch to propose against")
     base = base.strip()
     if base.startswith("refs/heads/"):
         base = base[len("refs/heads/") :]
