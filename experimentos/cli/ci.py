@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from experimentos.cli._common import EXIT_PROBLEMS, Group, JsonFlag, emit_json, state, want_json
+from experimentos.cli._common import (
+    EXIT_PROBLEMS,
+    Group,
+    JsonFlag,
+    Onto,
+    emit_json,
+    state,
+    want_json,
+)
 
 ci_app = typer.Typer(
     cls=Group,
@@ -18,10 +26,6 @@ ci_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Base = Annotated[
-    str | None,
-    typer.Option("--base", help="Branch the pull request targets (default: the checked out one)."),
-]
 Remote = Annotated[str, typer.Option("--remote", help="Remote to push the branch to.")]
 NoPush = Annotated[bool, typer.Option("--no-push", help="Make the branch; do not push it.")]
 
@@ -50,7 +54,7 @@ def _render_published(published, as_json: bool) -> None:  # noqa: ANN001 - Publi
 def publish_reports(
     ctx: typer.Context,
     sha: Annotated[str, typer.Option("--sha", help="The commit the reports were built from.")],
-    base: Base = None,
+    onto: Onto = None,
     remote: Remote = "origin",
     no_push: NoPush = False,
     json_out: JsonFlag = False,
@@ -60,27 +64,32 @@ def publish_reports(
     from experimentos.ci import publish_reports as run
 
     as_json = want_json(ctx, json_out)
-    result = run(state(ctx).workspace(), sha, base=base, remote=remote, push=not no_push)
+    result = run(state(ctx).workspace(), sha, base=onto, remote=remote, push=not no_push)
     _render_published(result, as_json)
 
 
 @ci_app.command("publish-results")
 def publish_results(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Argument(help="The experiment whose runs were merged.")],
-    label: Annotated[str, typer.Option("--label", help="Branch suffix, e.g. the run id.")],
-    base: Base = None,
+    experiment: Annotated[
+        str,
+        typer.Argument(metavar="EXPERIMENT", help="The experiment whose runs were merged."),
+    ],
+    suffix: Annotated[
+        str, typer.Option("--suffix", help="Ends the branch name, e.g. the workflow run id.")
+    ],
+    onto: Onto = None,
     remote: Remote = "origin",
     no_push: NoPush = False,
     json_out: JsonFlag = False,
 ) -> None:
     """After `matrix merge` + `report build`: commit the new runs and reports on
-    xos/results/<experiment>-<label>, push, open the pull request."""
+    xos/results/<experiment>-<suffix>, push, open the pull request."""
     from experimentos.ci import publish_results as run
 
     as_json = want_json(ctx, json_out)
     result = run(
-        state(ctx).workspace(), experiment, label, base=base, remote=remote, push=not no_push
+        state(ctx).workspace(), experiment, suffix, base=onto, remote=remote, push=not no_push
     )
     _render_published(result, as_json)
 
@@ -88,7 +97,10 @@ def publish_results(
 @ci_app.command("pr-comment")
 def pr_comment(
     ctx: typer.Context,
-    base: Annotated[str, typer.Option("--base", help="Revision to compare with (origin/main).")],
+    base: Annotated[
+        str,
+        typer.Option("--base", metavar="REV", help="Git revision to compare with (origin/main)."),
+    ],
     pr: Annotated[
         int | None, typer.Option("--pr", help="Pull request number (omit: print only).")
     ] = None,
@@ -123,10 +135,14 @@ def pr_comment(
 @ci_app.command("matrix-plan")
 def matrix_plan(
     ctx: typer.Context,
-    experiment: Annotated[str | None, typer.Option("--experiment", help="Experiment slug.")] = None,
+    experiment: Annotated[
+        str | None,
+        typer.Argument(metavar="EXPERIMENT", help="The experiment (or give --label)."),
+    ] = None,
     shards: Annotated[str | None, typer.Option("--shards", help="Number of shards.")] = None,
     label: Annotated[
-        str | None, typer.Option("--label", help="A PR label matrix:<exp>[:<shards>].")
+        str | None,
+        typer.Option("--label", help="A pull-request label, matrix:<experiment>[:<shards>]."),
     ] = None,
     github_output: Annotated[
         Path | None, typer.Option("--github-output", help="Append the outputs to this file.")

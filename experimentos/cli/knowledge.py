@@ -34,9 +34,19 @@ ProposeFlag = Annotated[
     ),
 ]
 WhyOption = Annotated[str, typer.Option("--why", help="With --propose: why (in the commit).")]
-BaseOption = Annotated[
+OntoOption = Annotated[
     str | None,
-    typer.Option("--base", help="With --propose: the branch to propose against."),
+    typer.Option(
+        "--onto", metavar="BRANCH", help="With --propose: the branch the proposal targets."
+    ),
+]
+WorkingTreeOption = Annotated[
+    bool,
+    typer.Option(
+        "--working-tree",
+        help="With --propose: propose the page as it is in your working tree (uncommitted "
+        "edits included).",
+    ),
 ]
 
 
@@ -161,7 +171,7 @@ def page_new(
     ] = None,
     propose: ProposeFlag = False,
     why: WhyOption = "",
-    base: BaseOption = None,
+    onto: OntoOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Create a draft page with the conventional sections of its type."""
@@ -178,7 +188,7 @@ def page_new(
             summary,
             depends_on=deps,
             why=why,
-            base=base,
+            base=onto,
         )
         _show_proposal(proposal, as_json)
         return
@@ -258,7 +268,8 @@ def page_set_status(
     ] = None,
     propose: ProposeFlag = False,
     why: WhyOption = "",
-    base: BaseOption = None,
+    onto: OntoOption = None,
+    working_tree: WorkingTreeOption = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Change a page's status; accepting a policy/intervention needs rationale and evidence."""
@@ -268,7 +279,15 @@ def page_set_status(
         from experimentos.proposals import propose_status
 
         proposal = propose_status(
-            state(ctx).workspace(), page_id, status, rationale, ids, reviewer, why=why, base=base
+            state(ctx).workspace(),
+            page_id,
+            status,
+            rationale,
+            ids,
+            reviewer,
+            why=why,
+            base=onto,
+            working_tree=working_tree,
         )
         _show_proposal(proposal, as_json)
         return

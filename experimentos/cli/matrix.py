@@ -63,7 +63,9 @@ class _Progress:
 @matrix_app.command("run")
 def run(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Argument(help="The experiment whose matrix.yaml to run.")],
+    experiment: Annotated[
+        str, typer.Argument(metavar="EXPERIMENT", help="The experiment whose matrix.yaml to run.")
+    ],
     shard: Annotated[
         str | None, typer.Option("--shard", help="Run only shard i of n (e.g. 2/3).")
     ] = None,
