@@ -164,3 +164,59 @@ def test_grammar_of_articles(kb, cli):
     )
     err = fails(cli(kb.root, "page", "set-status", "intervention.narrow", "accepted"))
     assert "accepting an intervention needs" in err and "a intervention" not in err
+
+
+def test_state_written_without_init_is_ignored_by_git(tmp_repo, cli):
+    root = tmp_repo({"README.md": "a repository that never ran `experimentos init`\n"})
+    assert cli(root, "page", "new", "failure", "x", "--title", "X").exit_code == 0
+    assert (root / ".experimentos" / "write.lock").exists()
+    status = git(root, "status", "--porcelain", "--untracked-files=all").split("\n")
+    assert [line for line in status if line] == ["?? wiki/failures/x.md"]
+
+
+EMPTY_RULE = """\
+---
+id: policy.empty-rule
+type: policy
+title: A policy that states nothing
+status: accepted
+summary: Pins are good.
+appliesTo: {library: drizzle-kit}
+review:
+  reviewer: ada
+  reviewedAt: 2026-04-01
+  rationale: seemed fine
+  evidence: [claim.upgrade-drizzle-kit-fixes-migration-default]
+---
+
+## Rule
+
+<!-- write the rule here -->
+
+## Rationale
+
+Because.
+"""
+
+
+def test_an_accepted_policy_with_an_empty_rule_fails_check_and_is_no_decision_rule(kb, cli):
+    write_files(kb.root, {"policies/empty-rule.md": EMPTY_RULE})
+    result = cli(kb.root, "check", "--strict", "--json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    found = [p for p in problems if p["code"] == "rule-empty"]
+    assert [(p["path"], p["severity"]) for p in found] == [("policies/empty-rule.md", "error")]
+    brief = json.loads(
+        cli(kb.root, "brief", "bump drizzle-kit", "--library", "drizzle-kit", "--json").stdout
+    )["agent_work_context"]
+    assert "policy.empty-rule" in brief["knowledge_boundaries"]["evidence_only"]
+    assert all(r["id"] != "policy.empty-rule" for r in brief["decision_rules"])
+    # once it says what to do, it is a rule again
+    fixed = EMPTY_RULE.replace("<!-- write the rule here -->", "Keep the pin.")
+    write_files(kb.root, {"policies/empty-rule.md": fixed})
+    result = cli(kb.root, "check", "--json")
+    assert not [p for p in json.loads(result.stdout)["problems"] if p["code"] == "rule-empty"]
+    brief = json.loads(
+        cli(kb.root, "brief", "bump drizzle-kit", "--library", "drizzle-kit", "--json").stdout
+    )["agent_work_context"]
+    assert "policy.empty-rule" in brief["knowledge_boundaries"]["decision_capable"]
