@@ -232,7 +232,10 @@ def test_demo_cleans_up_unless_kept_and_interprets_its_experiment(tmp_path, cli,
     assert f"--root {target} mcp serve" in result.stdout
 
     monkeypatch.setattr(tempfile, "tempdir", str(removed_in))
-    data = json.loads(cli(None, "demo", "--json").stdout)
+    shown = cli(None, "demo", "--json")
+    data = json.loads(shown.stdout)  # the answer alone; the index build's progress on stderr
+    if embeddings_installed():
+        assert "indexing: embedding:" in shown.stderr and "done in" in shown.stderr
     assert list(removed_in.iterdir()) == [] and data["kept"] is False
     assert data["experiment_status"] == "interpreted" and data["run_complete"] is True
     assert data["experiment_tree"] == ["experiment.drizzle-pin-demo [agent, interpreted]"]

@@ -14,6 +14,7 @@ PACKAGE = Path(experimentos.__file__).parent
 LAYERS = {
     "experimentos.errors": 0,
     "experimentos.config": 0,
+    "experimentos.progress": 0,  # progress of long work on stderr, for every layer
     "experimentos.models": 1,
     "experimentos.stats": 1,
     "experimentos.store": 2,
@@ -174,4 +175,4 @@ def test_the_cycle_check_catches_a_cycle():
 
 def test_top_level_holds_folders_not_prefixed_modules():
     flat = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in {"__init__", "__main__"})
-    assert flat == ["config", "errors", "schema"]
+    assert flat == ["config", "errors", "progress", "schema"]
