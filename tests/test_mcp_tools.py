@@ -155,10 +155,8 @@ def test_closed_sets_are_enums_and_every_parameter_is_described(kb):
         f"{tool.name}.{path}"
         for tool in tools.values()
         for path, sub in _walk(tool.input_schema)
-        if not sub.get("description") and "const" not in sub and not path.endswith("type")
-        and path.split(".")[-1] not in {"lines_added", "lines_removed", "total", "failed",
-                                        "exit_code"}
-    ]  # fmt: skip
+        if not sub.get("description") and "const" not in sub and not path.endswith(".type")
+    ]
     assert undescribed == []
     for tool in tools.values():
         assert tool.description and len(tool.description) < 400, tool.name

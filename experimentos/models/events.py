@@ -104,8 +104,8 @@ class FileEdited(_Payload):
 
     path: Annotated[Short, _d("Repository-relative path.", "src/db/schema.ts")]
     summary: Annotated[Long | None, _d("What changed.")] = None
-    lines_added: Count | None = None
-    lines_removed: Count | None = None
+    lines_added: Annotated[Count | None, _d("Lines added.")] = None
+    lines_removed: Annotated[Count | None, _d("Lines removed.")] = None
 
 
 class TestRunPayload(_Payload):
@@ -115,8 +115,8 @@ class TestRunPayload(_Payload):
 
     passed: Annotated[bool, _d("Whether every test passed.")]
     command: Annotated[Short | None, _d("The exact command.", "npm test")] = None
-    total: Count | None = None
-    failed: Count | None = None
+    total: Annotated[Count | None, _d("Tests run.")] = None
+    failed: Annotated[Count | None, _d("Tests that failed.")] = None
 
 
 class FailureObserved(_Payload):
@@ -162,7 +162,7 @@ class CommandRun(_Payload):
     """The agent ran a shell command."""
 
     command: Annotated[Long, _d("The command line.", "npx drizzle-kit --version")]
-    exit_code: int | None = None
+    exit_code: Annotated[int | None, _d("Its exit code.")] = None
     cwd: Annotated[Short | None, _d("Where it ran.")] = None
 
 
