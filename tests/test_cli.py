@@ -110,6 +110,11 @@ def test_set_status_enforces_review_rules(empty_kb, cli):
     cli(root, "page", "new", "policy", "p", "--title", "P")
     cli(root, "page", "new", "source", "s", "--title", "S")
     cli(root, "page", "new", "claim", "c", "--title", "C")
+    empty = cli(root, "page", "set-status", "policy.p", "accepted", "--rationale", "r")
+    assert empty.exit_code == 2 and "## Rule section is empty" in empty.stderr
+    path = root / "policies" / "p.md"
+    text = path.read_text(encoding="utf-8").replace("## Rule\n", "## Rule\n\nKeep pins.\n", 1)
+    path.write_text(text, encoding="utf-8")
     no_evidence = cli(root, "page", "set-status", "policy.p", "accepted", "--rationale", "r")
     assert no_evidence.exit_code == 2 and "evidence" in no_evidence.stderr
     no_rationale = cli(root, "page", "set-status", "policy.p", "accepted", "--evidence", "source.s")

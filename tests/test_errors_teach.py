@@ -220,3 +220,20 @@ def test_an_accepted_policy_with_an_empty_rule_fails_check_and_is_no_decision_ru
         cli(kb.root, "brief", "bump drizzle-kit", "--library", "drizzle-kit", "--json").stdout
     )["agent_work_context"]
     assert "policy.empty-rule" in brief["knowledge_boundaries"]["decision_capable"]
+
+
+def test_accepting_is_refused_until_the_rule_is_written(kb, cli):
+    made = cli(kb.root, "page", "new", "policy", "scaffold", "--title", "T", "--summary", "S")
+    assert made.exit_code == 0
+    args = ["page", "set-status", "policy.scaffold", "accepted", "--rationale", "r"]
+    args += ["--evidence", "failure.red-green-churn"]
+    assert "## Rule section is empty" in fails(cli(kb.root, *args))
+    new = cli(kb.root, "page", "new", "policy", "ruled", "--title", "T", "--rule", "Keep pins.")
+    assert new.exit_code == 0
+    text = (kb.root / "policies" / "ruled.md").read_text(encoding="utf-8")
+    assert "## Rule\n\nKeep pins.\n" in text
+    accepted = cli(kb.root, *[a.replace("policy.scaffold", "policy.ruled") for a in args])
+    assert accepted.exit_code == 0, accepted.output
+    assert "--rule" in fails(
+        cli(kb.root, "page", "new", "claim", "c", "--title", "C", "--rule", "x")
+    )

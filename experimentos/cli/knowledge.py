@@ -169,6 +169,13 @@ def page_new(
             "--depends-on", help="A page it rests on, a dependsOn edge (repeat, or comma-separate)."
         ),
     ] = None,
+    rule: Annotated[
+        str,
+        typer.Option(
+            "--rule",
+            help="policy and intervention: what an agent must do (## Rule, ## What to do).",
+        ),
+    ] = "",
     propose: ProposeFlag = False,
     why: WhyOption = "",
     onto: OntoOption = None,
@@ -189,12 +196,13 @@ def page_new(
             depends_on=deps,
             why=why,
             base=onto,
+            rule=rule,
         )
         _show_proposal(proposal, as_json)
         return
     from experimentos.knowledge.pages import new_page
 
-    doc = new_page(state(ctx).workspace(), page_type, slug, title, summary, deps)
+    doc = new_page(state(ctx).workspace(), page_type, slug, title, summary, deps, rule)
     if as_json:
         emit_json(page_json(doc.page, doc.path))
     else:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from experimentos.errors import GitError, InvalidPage, NotFound, UsageError
+from experimentos.errors import Collect, GitError, InvalidPage, NotFound, UsageError, did_you_mean
 from experimentos.knowledge.check import check
 from experimentos.knowledge.graph import is_page_ref
 from experimentos.knowledge.pages import build_new_page
@@ -27,6 +27,7 @@ from experimentos.store import Workspace, id_for_path
 from experimentos.store.documents import checksum
 from experimentos.store.files import atomic_write, inside, safe_target
 from experimentos.store.git import Repo
+from experimentos.store.ids import page_ids
 from experimentos.store.paths import page_path
 from experimentos.store.safe import read_regular
 
@@ -84,9 +85,12 @@ def propose(
         for change in changes:
             rel = change.apply(proposed).path
             written[rel] = (root / rel).read_bytes() if (root / rel).is_file() else None
-        for ref in evidence:
-            if is_page_ref(ref) and not proposed.exists(ref):
-                raise NotFound(f"evidence {ref!r} does not exist", field="evidence")
+        missing = [r for r in evidence if is_page_ref(r) and not proposed.exists(r)]
+        found = Collect()
+        for ref in missing:
+            hint = did_you_mean(ref, page_ids(root))
+            found.add(NotFound(f"evidence {ref!r} does not exist{hint}", field="evidence"))
+        found.done()
         repo_paths = {rel: f"{prefix}/{rel}" if prefix else rel for rel in written}
         _refuse_new_errors(
             proposed, written, {r: repo.blob(base_commit, p) for r, p in repo_paths.items()}
@@ -146,9 +150,10 @@ def propose_new_page(
     depends_on: Sequence[str] = (),
     why: str = "",
     base: str | None = None,
+    rule: str = "",
 ) -> Proposal:
     """Propose a new draft page (what `page new --propose` does)."""
-    page = build_new_page(type_name, slug, title, summary, depends_on)
+    page = build_new_page(type_name, slug, title, summary, depends_on, rule)
     reason = why.strip() or f"New draft {page.type.value} page: {page.title}"
     return propose(workspace, [NewPage(page)], kind="page", slug=page.id, why=reason, base=base)
 
