@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from experimentos.errors import ExperimentosError, UsageError, redact
 from experimentos.lab.experiments import ExperimentSummary, ExperimentTree
@@ -50,6 +50,8 @@ def _small(arguments: dict[str, Any]) -> dict[str, Any]:
     for key, value in arguments.items():
         if value is None:
             continue
+        if isinstance(value, BaseModel):  # a union argument (an event) as the caller sent it
+            value = value.model_dump(mode="json", exclude_none=True)
         if isinstance(value, str) and len(value) > _MAX_ARG:
             value = value[:_MAX_ARG] + "…"
         out[key] = value
