@@ -240,9 +240,13 @@ def test_argument_errors_name_every_problem_at_once(kb):
         several = await c.call_tool(
             "search_knowledge", {"query": "x", "mode": "magic", "limt": 3, "type": "polcy"}
         )
-        return wrong_fields, wrong_type, old_shape, several
+        condition = await c.call_tool(
+            "record_run_start", {"experiment": "drizzle-pin", "task": "t", "condition": "nope"}
+        )
+        return wrong_fields, wrong_type, old_shape, several, condition
 
-    wrong_fields, wrong_type, old_shape, several = run(build_server(kb), script)
+    wrong_fields, wrong_type, old_shape, several, condition = run(build_server(kb), script)
+    assert condition.is_error and "brief-without:<page-id>" in condition.content[0].text
     text = wrong_fields.content[0].text
     assert wrong_fields.is_error and "3 problems" in text
     assert "event.path: required" in text and "event.file: unknown field" in text

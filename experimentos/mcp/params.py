@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from experimentos.briefs.models import MAX_BUDGET, MAX_DEPTH
 from experimentos.models.knowledge import PageType, Status
 from experimentos.models.lab import ExperimentKind, ExperimentStatus, RunOutcome
+from experimentos.models.names import parse_condition
 
 
 def _p(description: str, *examples: object, **limits: object) -> object:
@@ -86,8 +87,15 @@ AssertionKind = Annotated[
 TestId = Annotated[
     str, _p("A test id, test.<experiment>.<test>.", "test.scripted-brief-matrix.clean")
 ]
+
+
+def _condition(value: str | None) -> str | None:
+    return None if value is None else parse_condition(value).text
+
+
 Condition = Annotated[
     str | None,
+    AfterValidator(_condition),  # one of the matrix's condition kinds, refused otherwise
     _p(
         "The experimental condition: none, brief, brief-without:<page-id> or knowledge@<rev>.",
         "brief",
