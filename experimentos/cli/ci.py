@@ -336,7 +336,10 @@ def matrix_plan(
     shards: Annotated[str | None, typer.Option("--shards", help="Number of shards.")] = None,
     label: Annotated[
         str | None,
-        typer.Option("--label", help="A PR label matrix:<exp>[:<repeats>[:<shards>]]."),
+        typer.Option(
+            "--label",
+            help="A pull-request label, matrix:<experiment>[:<repeats>[:<shards>]].",
+        ),
     ] = None,
     github_output: GithubOutput = None,
     json_out: JsonFlag = False,
