@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from experimentos.errors import UsageError
+from experimentos.errors import UsageError, from_validation
 
 CONFIG_NAME = "experimentos.toml"
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -116,6 +116,4 @@ def parse_config(raw: bytes, path: Path | str) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise UsageError(err["msg"], path=path, field=field) from None
+        raise from_validation(exc, path=path) from None

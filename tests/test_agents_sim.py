@@ -337,7 +337,7 @@ def script(**fields) -> dict:
         (script(match={"tool_result_matches": "("}), "scripts.0.match.tool_result_matches",
          "regular expression"),
         (script(steps=[{"if": {}, "then": []}]), "scripts.0.steps.0.if", "at least one key"),
-        (script(stepz=[]), "scripts.0.stepz", "not permitted"),
+        (script(stepz=[]), "scripts.0.stepz", "unknown field"),
         ({"version": 2, "scripts": [{"name": "a"}]}, "version", "1"),
     ],
 )  # fmt: skip

@@ -110,6 +110,11 @@ def test_set_status_enforces_review_rules(empty_kb, cli):
     cli(root, "page", "new", "policy", "p", "--title", "P")
     cli(root, "page", "new", "source", "s", "--title", "S")
     cli(root, "page", "new", "claim", "c", "--title", "C")
+    empty = cli(root, "page", "set-status", "policy.p", "accepted", "--rationale", "r")
+    assert empty.exit_code == 2 and "## Rule section is empty" in empty.stderr
+    path = root / "policies" / "p.md"
+    text = path.read_text(encoding="utf-8").replace("## Rule\n", "## Rule\n\nKeep pins.\n", 1)
+    path.write_text(text, encoding="utf-8")
     no_evidence = cli(root, "page", "set-status", "policy.p", "accepted", "--rationale", "r")
     assert no_evidence.exit_code == 2 and "evidence" in no_evidence.stderr
     no_rationale = cli(root, "page", "set-status", "policy.p", "accepted", "--evidence", "source.s")
@@ -232,7 +237,10 @@ def test_demo_cleans_up_unless_kept_and_interprets_its_experiment(tmp_path, cli,
     assert f"--root {target} mcp serve" in result.stdout
 
     monkeypatch.setattr(tempfile, "tempdir", str(removed_in))
-    data = json.loads(cli(None, "demo", "--json").stdout)
+    shown = cli(None, "demo", "--json")
+    data = json.loads(shown.stdout)  # the answer alone; the index build's progress on stderr
+    if embeddings_installed():
+        assert "indexing: embedding:" in shown.stderr and "done in" in shown.stderr
     assert list(removed_in.iterdir()) == [] and data["kept"] is False
     assert data["experiment_status"] == "interpreted" and data["run_complete"] is True
     assert data["experiment_tree"] == ["experiment.drizzle-pin-demo [agent, interpreted]"]

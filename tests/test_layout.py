@@ -15,6 +15,7 @@ LAYERS = {
     "experimentos.errors": 0,
     "experimentos.markdown": 1,  # escaping record text for Markdown: reports, ci, promote
     "experimentos.config": 0,
+    "experimentos.progress": 0,  # progress of long work on stderr, for every layer
     "experimentos.models": 1,
     "experimentos.stats": 1,
     "experimentos.store": 2,
@@ -177,4 +178,4 @@ def test_the_cycle_check_catches_a_cycle():
 
 def test_top_level_holds_folders_not_prefixed_modules():
     flat = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in {"__init__", "__main__"})
-    assert flat == ["config", "errors", "schema"]
+    assert flat == ["config", "errors", "progress", "schema"]

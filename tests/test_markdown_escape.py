@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
 from experimentos.cli import app
+from experimentos.markdown import escape
 from experimentos.models.lab import RunStatus
 from experimentos.store.scaffold import init_workspace
 
@@ -208,11 +209,16 @@ def test_hostile_record_text_never_reaches_a_report_or_pr_comment_as_markdown(re
 
     comment = run(repo, "ci", "pr-comment", "--base", "main", "--json")
     assert comment.exit_code in (0, 1), comment.output
-    markdown = json.loads(comment.stdout)["body"]
-    assert injections(markdown, allowed_html=("<!-- experimentos:report-compare -->",)) == []
-    # The only raw HTML is the marker, first: no comment opener hides what follows it.
-    html = [t for t in walk(parser().parse(markdown)) if t.type.startswith("html")]
-    assert [t.content.strip() for t in html] == ["<!-- experimentos:report-compare -->"]
+    bodies = [c["body"] for c in json.loads(comment.stdout)["comments"]]
+    assert bodies, comment.stdout
+    markdown = "\n".join(bodies)
+    ours = ("<!-- experimentos:report-compare -->", "<details><summary>The runs", "</details>")
+    assert injections(markdown, allowed_html=ours) == []
+    # The only raw HTML is ours: the marker first (no comment opener hides what follows it),
+    # then the fixed folds around the comparison tables.
+    html = [t.content.strip() for t in walk(parser().parse(markdown)) if t.type.startswith("html")]
+    assert html[0] == "<!-- experimentos:report-compare -->"
+    assert all(h.startswith(ours) for h in html), html
 
 
 def test_a_ref_name_with_backticks_and_html_stays_in_its_code_span(repo: Path):
@@ -223,3 +229,9 @@ def test_a_ref_name_with_backticks_and_html_stays_in_its_code_span(repo: Path):
     assert injections(compare.stdout) == []
     summary = run(repo, "report", "summary", "--base", branch)
     assert injections(summary.stdout) == []
+
+
+def test_text_inside_html_we_write_is_entities_not_tags_or_mentions():
+    assert escape.html('<img src=x onerror=alert(1)> @octocat #12 "q" & \n ## x') == (
+        "&lt;img src=x onerror=alert(1)&gt; @&#8203;octocat #&#8203;12 &quot;q&quot; &amp; ## x"
+    )

@@ -215,12 +215,12 @@ def test_a_bound_server_serves_a_variant_and_logs_into_the_bound_run(run, kb: Wo
 
     brief, page, done = anyio.run(main)
     assert not brief.is_error and not page.is_error and not done.is_error
-    assert json.loads(brief.content[0].text)["run_id"] == run_id
+    assert brief.structured_content["run_id"] == run_id
     events = read_events(records, run_id).events
     server_tools = [e.payload["tool"] for e in events if e.type == "mcp_tool_called"]
     assert server_tools == ["start_pre_work_protocol", "get_page", "complete_run"]
     assert {e.type for e in events if e.source == "server"} >= {"brief_loaded"}
     # the harness, not the agent, ends a matrix run
     assert read_run(records, run_id).model.status.value == "running"
-    assert "harness" in json.loads(done.content[0].text)["note"]
+    assert "harness" in done.structured_content["note"]
     assert not list(kb.root.glob("experiments/*/runs/*"))  # records stay in the root

@@ -34,11 +34,11 @@ TOOLS = {
     "validate_run_completion",
     "get_next_required_action",
     "propose_page",
-    "data.experiments.list",
-    "data.experiments.tree",
-    "data.experiments.describe",
-    "data.tests.list",
-    "data.tests.describe",
+    "experiments_list",
+    "experiments_tree",
+    "experiments_describe",
+    "tests_list",
+    "tests_describe",
     "get_matrix_results",
     "propose_promotion",
 }
@@ -148,7 +148,7 @@ def test_dependencies_search_and_pages(server):
         ("get_page", {"page_id": "policy.nope"}, "no page 'policy.nope'"),
         ("resolve_dependencies", {"page_id": "policy.UPPER"}, "policy.UPPER"),
         ("search_knowledge", {"query": " "}, "query is empty"),
-        ("search_knowledge", {"query": "x", "mode": "magic"}, "unknown mode"),
+        ("search_knowledge", {"query": "x", "mode": "magic"}, "mode: Input should be"),
     ],
 )
 def test_bad_arguments_are_tool_errors_and_the_server_stays_up(server, tool, args, message):
@@ -265,16 +265,16 @@ def test_a_scripted_run_is_recorded_by_the_server_and_completes(kb):
                 "page_ids": ["policy.no-destructive-git"],
             },
         )
-        edit = {"run_id": run_id, "type": "file_edited", "payload": {"path": "src/db/schema.ts"}}
+        edit = {"run_id": run_id, "event": {"type": "file_edited", "path": "src/db/schema.ts"}}
         await c.call_tool("record_run_event", edit)
-        bad = await c.call_tool("record_run_event", {"run_id": run_id, "type": "edited"})
-        tests = {"run_id": run_id, "type": "test_run", "payload": {"passed": True}}
+        bad = await c.call_tool("record_run_event", {"run_id": run_id, "event": {"type": "edited"}})
+        tests = {"run_id": run_id, "event": {"type": "test_run", "passed": True}}
         await c.call_tool("record_run_event", tests)
         done = await c.call_tool(
             "complete_run", {"run_id": run_id, "final_answer": "kept the pin", "outcome": "success"}
         )
-        tree = await c.call_tool("data.experiments.tree", {})
-        described = await c.call_tool("data.experiments.describe", {"id": "drizzle-pin"})
+        tree = await c.call_tool("experiments_tree", {})
+        described = await c.call_tool("experiments_describe", {"experiment": "drizzle-pin"})
         return run_id, early, bad, done, tree, described
 
     run_id, early, bad, done, tree, described = run(server, script)

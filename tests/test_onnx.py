@@ -1,6 +1,7 @@
 """MiniLM on ONNX Runtime: exported once from the packaged model, checked against
 sentence-transformers, and used without importing torch."""
 
+import io
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from experimentos import progress
 from experimentos.index import Index, search
 from experimentos.index import onnx as onnx_mod
 from experimentos.index.embeddings import EmbedderChoice, MiniLMEmbedder, embeddings_installed
@@ -32,11 +34,17 @@ def exported(tmp_path_factory):
     """An embedder that exported its graph into its own .experimentos/ (no shared cache)."""
     state = tmp_path_factory.mktemp("root") / ".experimentos"
     saved = os.environ.pop(onnx_mod.CACHE_ENV, None)
+    shown = io.StringIO()  # what the one-time export shows on stderr
+    stream = progress.reporter()._stream
     try:
+        progress.reporter()._stream = shown
         embedder = MiniLMEmbedder(256, state)
         embedder.embed(["export the graph"])
+        progress.reporter()._stream = stream
+        embedder.export_progress = shown.getvalue()
         yield embedder, state
     finally:
+        progress.reporter()._stream = stream
         if saved is not None:
             os.environ[onnx_mod.CACHE_ENV] = saved
 
@@ -47,6 +55,10 @@ def test_the_graph_is_exported_under_the_state_dir_and_agrees_with_sentence_tran
     embedder, state = exported
     path = onnx_mod.graph_path(state)
     assert path.parent == state / "models" and path.is_file()
+    # the one-time export says what it is doing, on stderr, start and end
+    shown = embedder.export_progress.splitlines()
+    exporting = [line for line in shown if "exporting it to ONNX" in line]
+    assert exporting[0].endswith("…") and "done in" in exporting[-1], shown
     assert embedder.backend == "onnx" and not embedder.export_problem
     got = embedder.embed(TEXTS)
     want = embedder.model.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)

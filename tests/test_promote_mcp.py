@@ -71,7 +71,7 @@ def test_a_failing_gate_proposes_nothing_and_says_how_many_repeats(kb):
         ({"page_id": "policy.nope", "matrix": "ablate"}, "policy.nope"),
         ({"page_id": "../../etc/passwd", "matrix": "ablate"}, "unknown prefix"),
         ({"page_id": PAGE, "matrix": "nope"}, "no runs of matrix 'nope'"),
-        ({"page_id": PAGE, "matrix": "ablate", "metric": "tokens_in"}, "pass/fail metric"),
+        ({"page_id": PAGE, "matrix": "ablate", "metric": "tokens_in"}, "metric: Input should be"),
         ({"page_id": "failure.blind-upgrade", "matrix": "ablate"}, "only policy and intervention"),
     ],
 )

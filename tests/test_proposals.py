@@ -206,9 +206,16 @@ def test_knowledge_root_in_a_subdirectory(tmp_path):
     top = tmp_path / "mono"
     make_dirty(top, "docs/kb")
     before = snapshot(top)
-    proposal = propose_status(ws, "policy.keep-pins", "rejected", "superseded by tests")
+    # the page has an uncommitted edit: said, not silently left out of the proposal
+    with pytest.raises(UsageError, match="policies/keep-pins.md.*--working-tree"):
+        propose_status(ws, "policy.keep-pins", "rejected", "superseded by tests")
+    assert branches(top) == [] and snapshot(top) == before
+    proposal = propose_status(
+        ws, "policy.keep-pins", "rejected", "superseded by tests", working_tree=True
+    )
     assert snapshot(top) == before
-    assert "status: rejected" in show(top, proposal.name, "docs/kb/policies/keep-pins.md")
+    proposed = show(top, proposal.name, "docs/kb/policies/keep-pins.md")
+    assert "status: rejected" in proposed and "An unstaged edit." in proposed
     detail = show_proposal(ws, proposal.name)
     assert [p.path for p in detail.pages] == ["policies/keep-pins.md"]
 
@@ -366,7 +373,7 @@ def test_no_commits_yet(tmp_path):
 
 def test_detached_head_needs_a_base(repo):
     git(repo.root, "checkout", "-q", "--detach")
-    with pytest.raises(GitError, match="--base"):
+    with pytest.raises(GitError, match="--onto"):
         propose_new_page(repo, "claim", "x", "X", why="w")
     assert propose_new_page(repo, "claim", "x", "X", why="w", base="main").base == "main"
 

@@ -26,22 +26,14 @@ def test_page_new_and_set_status_propose(repo, cli):
     assert made.exit_code == 0, made.output
     data = json.loads(made.stdout)
     assert data["name"] == "xos/page/claim.x" and data["pages"][0]["change"] == "added"
-    review = cli(
-        top,
-        "page",
-        "set-status",
-        "policy.keep-pins",
-        "accepted",
-        "--rationale",
-        "Broke twice",
-        "--evidence",
-        "failure.blind-upgrade",
-        "--reviewer",
-        "ada",
-        "--propose",
-        "--why",
-        "The runs show it.",
-    )
+    args = ["page", "set-status", "policy.keep-pins", "accepted", "--rationale", "Broke twice"]
+    args += ["--evidence", "failure.blind-upgrade", "--reviewer", "ada", "--propose"]
+    args += ["--why", "The runs show it."]
+    refused = cli(top, *args)  # keep-pins has an uncommitted edit the base does not have
+    assert refused.exit_code == 2
+    assert "policies/keep-pins.md" in refused.stderr and "--working-tree" in refused.stderr
+    assert branches(top) == ["xos/page/claim.x"]
+    review = cli(top, *args, "--working-tree")
     assert review.exit_code == 0, review.output
     assert "proposed xos/status/policy.keep-pins-accepted" in review.stdout
     assert "status draft -> accepted" in review.stdout
@@ -50,6 +42,8 @@ def test_page_new_and_set_status_propose(repo, cli):
     assert branches(top) == ["xos/page/claim.x", "xos/status/policy.keep-pins-accepted"]
     message = git(top, "log", "-1", "--format=%B", "xos/status/policy.keep-pins-accepted")
     assert "Why:\nThe runs show it.\n" in message and "Evidence: failure.blind-upgrade" in message
+    proposed = show(top, "xos/status/policy.keep-pins-accepted", "policies/keep-pins.md")
+    assert "An unstaged edit." in proposed and "status: accepted" in proposed
 
 
 def test_refused_proposal_exits_2_without_a_branch(repo, cli):

@@ -23,12 +23,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from experimentos.agents.base import Adapter, AgentSpec, Decisions, RunSetup, option_error
 from experimentos.agents.endpoint import WIRE_APIS, endpoint_key
 from experimentos.agents.install import find_binary, install_hint
-from experimentos.errors import UsageError
+from experimentos.errors import UsageError, from_validation
 
 _MOVED = {
     "base_url": "options.base_url is now the model endpoint's baseUrl",
     "env_key": "options.env_key is now the model endpoint's keyEnv",
 }
+
+
+def _moved_loc(err: dict) -> list[str]:
+    """Where a validation error is: its own location, or the old option a message names."""
+    parts = [str(p) for p in err["loc"]]
+    head = str(err["msg"]).removeprefix("Value error, ").partition(": ")[0]
+    return parts or ([head] if head in _MOVED else [])
 
 
 class CliOptions(BaseModel):
@@ -47,7 +54,7 @@ class CliOptions(BaseModel):
                     raise ValueError(
                         f"{key}: {message}: model: {{provider: openai-responses|openai-chat|"
                         "anthropic, baseUrl, name, keyEnv}"
-                    )
+                    )  # `key: ` leads the message: _moved_loc places the error on it
         return data
 
 
@@ -65,13 +72,9 @@ class CliAdapter(Adapter):
         try:
             self.options = self.options_model.model_validate(spec.options)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            message = str(first["msg"]).removeprefix("Value error, ")
-            head, sep, rest = message.partition(": ")
-            loc = [str(p) for p in first["loc"]] or ([head] if sep and head in _MOVED else [])
-            message = rest if sep and head in _MOVED else message
-            where = ".".join(["options", *loc])
-            raise UsageError(f"agent {spec.name!r}: {message}", field=where) from None
+            raise from_validation(
+                exc, prefix=["options"], loc=_moved_loc, what=f"agent {spec.name!r}: "
+            ) from None
         self.sim = None
         self.check_endpoint()
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup, TyperOption
 
-from experimentos.errors import ConcurrentEdit, ExperimentosError, InvalidPage, redact
+from experimentos.errors import ConcurrentEdit, ExperimentosError, InputErrors, InvalidPage, redact
 
 if TYPE_CHECKING:
     from experimentos.store import Workspace
@@ -22,8 +22,22 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-# The options of a command that opens a proposal (ingest issue, promote).
-ProposeBase = Annotated[str | None, typer.Option("--base", help="Branch to propose against.")]
+# The options of a command that opens a proposal (cli/naming.py: one meaning per name).
+Onto = Annotated[
+    str | None,
+    typer.Option(
+        "--onto",
+        metavar="BRANCH",
+        help="Branch the proposal targets (default: [proposals] base, else the checked-out one).",
+    ),
+]
+WorkingTree = Annotated[
+    bool,
+    typer.Option(
+        "--working-tree",
+        help="Propose the page as it is in your working tree, uncommitted edits included.",
+    ),
+]
 PushFlag = Annotated[
     bool, typer.Option("--push", help="Push the proposal and open its pull request.")
 ]
@@ -91,6 +105,8 @@ def emit_json(data: Any) -> None:
 
 
 def exit_code_for(exc: ExperimentosError) -> int:
+    if isinstance(exc, InputErrors):
+        return max(exit_code_for(e) for e in exc.errors)
     return EXIT_PROBLEMS if isinstance(exc, ConcurrentEdit) else EXIT_USAGE
 
 
@@ -98,6 +114,8 @@ def report_error(exc: ExperimentosError, as_json: bool) -> None:
     lines = [f"error: {exc}"]
     if isinstance(exc, InvalidPage):
         lines = [f"error: {p}" for p in exc.problems]
+    elif isinstance(exc, InputErrors):
+        lines = [f"error: {line}" for line in exc.lines()]
     for line in lines:
         typer.echo(redact(line), err=True)
     if as_json:
@@ -109,11 +127,26 @@ def report_error(exc: ExperimentosError, as_json: bool) -> None:
         }
         if isinstance(exc, InvalidPage):
             error["problems"] = [p.model_dump() for p in exc.problems]
+        elif isinstance(exc, InputErrors):
+            error["problems"] = [
+                {"type": type(e).__name__, "message": e.message, "path": e.path, "field": e.field}
+                for e in exc.errors
+            ]
         emit_json({"error": error})
 
 
 class Group(TyperGroup):
-    """Turns a domain error raised anywhere below into a message and exit code, no traceback."""
+    """Turns a domain error raised anywhere below into a message and exit code, no traceback;
+    rewrites the deprecated spellings of a command's options (cli/naming.py) with a note."""
+
+    def resolve_command(self, ctx, args):  # noqa: ANN001, ANN201 - click signature
+        from experimentos.cli.naming import rewrite
+
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None and not isinstance(cmd, TyperGroup):
+            path = " ".join([*ctx.command_path.split()[1:], name or cmd.name or ""])
+            rest = rewrite(path, list(rest), lambda note: typer.echo(note, err=True))
+        return name, cmd, rest
 
     def invoke(self, ctx):  # noqa: ANN001 - click signature
         try:

@@ -117,7 +117,9 @@ def serve(
     if not 0 < port < 65536:
         raise UsageError(f"port {port} is out of range", field="port")
     from experimentos.mcp.server import build_server, warm_up
+    from experimentos.progress import reporter
 
+    reporter().silence()  # the server's stderr is a client's log: no bars in it
     workspace = state(ctx).workspace()
     if transport == "http":
         if run_id is not None or run_token is not None or knowledge is not None:

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from experimentos.cli._common import EXIT_PROBLEMS, Group, JsonFlag, emit_json, state, want_json
+from experimentos.cli._common import (
+    EXIT_PROBLEMS,
+    Group,
+    JsonFlag,
+    emit_json,
+    state,
+    want_json,
+)
 
 ci_app = typer.Typer(
     cls=Group,
@@ -160,7 +167,10 @@ def publish_reports(
 @ci_app.command("publish-results")
 def publish_results(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Argument(help="The experiment whose runs were merged.")],
+    experiment: Annotated[
+        str,
+        typer.Argument(metavar="EXPERIMENT", help="The experiment whose runs were merged."),
+    ],
     suffix: Annotated[
         str, typer.Option("--suffix", help="Ends the branch name, e.g. the workflow run id.")
     ],
@@ -318,7 +328,7 @@ def matrix_plan(
     ctx: typer.Context,
     experiment: Annotated[
         str | None,
-        typer.Argument(metavar="[EXPERIMENT]", help="The experiment (or give --label)."),
+        typer.Argument(metavar="EXPERIMENT", help="The experiment (or give --label)."),
     ] = None,
     repeats: Annotated[
         str | None, typer.Option("--repeats", help="Repeats per cell to bring it up to.")
@@ -326,7 +336,10 @@ def matrix_plan(
     shards: Annotated[str | None, typer.Option("--shards", help="Number of shards.")] = None,
     label: Annotated[
         str | None,
-        typer.Option("--label", help="A PR label matrix:<exp>[:<repeats>[:<shards>]]."),
+        typer.Option(
+            "--label",
+            help="A pull-request label, matrix:<experiment>[:<repeats>[:<shards>]].",
+        ),
     ] = None,
     github_output: GithubOutput = None,
     json_out: JsonFlag = False,

@@ -236,7 +236,8 @@ def _scripted_run(workspace: Workspace, fixture: Path, request, result: DemoResu
                 },
             )
             for kind, payload in steps:
-                await call("record_run_event", {"run_id": run_id, "type": kind, "payload": payload})
+                event = {"type": kind, **payload}
+                await call("record_run_event", {"run_id": run_id, "event": event})
             done = await call(
                 "complete_run",
                 {

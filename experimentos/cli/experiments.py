@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -20,8 +21,24 @@ exp_app = typer.Typer(cls=Group, help="Experiments: create, list, tree, show, li
 test_app = typer.Typer(cls=Group, help="Tests of an experiment: assertions and their verdicts.")
 
 ExpArg = Annotated[
-    str, typer.Argument(metavar="EXP", help="Experiment slug (or experiment.<slug>).")
+    str, typer.Argument(metavar="EXPERIMENT", help="Experiment slug (or experiment.<slug>).")
 ]
+ExpFilter = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="EXPERIMENT",
+        help="Only this experiment (slug or experiment.<slug>).",
+        show_default=False,
+    ),
+]
+
+
+class Verdict(StrEnum):
+    """A test's verdict: the same three words in `test list`, the MCP tools and the files."""
+
+    passed = "passed"
+    failed = "failed"
+    unset = "unset"
 
 
 def record_json(model, path: str | None = None) -> dict:  # noqa: ANN001 - a lab record
@@ -328,23 +345,24 @@ def assertion_new(
 @test_app.command("list")
 def assertion_list(
     ctx: typer.Context,
-    experiment: Annotated[
-        str | None, typer.Option("--experiment", help="Only tests of this experiment.")
-    ] = None,
-    passed: Annotated[
-        str | None,
-        typer.Option("--passed", help="true, false or unset (not yet evaluated)."),
+    experiment: ExpFilter = None,
+    verdict: Annotated[
+        Verdict | None,
+        typer.Option(
+            "--verdict",
+            case_sensitive=False,
+            help="Only tests with this verdict: passed, failed or unset (not evaluated yet).",
+        ),
     ] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="Only this assertion kind.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """List tests, optionally by experiment, verdict and kind."""
+    """List tests, optionally of one experiment, one verdict and one kind."""
     from experimentos.lab.assertions import list_tests
 
     as_json = want_json(ctx, json_out)
-    verdicts = {"true": "passed", "yes": "passed", "false": "failed", "no": "failed"}
-    verdict = verdicts.get(passed.lower(), passed.lower()) if passed else None
-    tests = list_tests(state(ctx).workspace(), experiment, verdict, kind)
+    wanted = verdict.value if verdict else None
+    tests = list_tests(state(ctx).workspace(), experiment, wanted, kind)
     if as_json:
         emit_json([record_json(t) for t in tests])
         return
@@ -374,14 +392,19 @@ def assertion_show(
 @test_app.command("evaluate")
 def assertion_evaluate(
     ctx: typer.Context,
-    test_id: Annotated[
-        str | None, typer.Argument(metavar="ID", help="Test id (or use --experiment).")
-    ] = None,
-    experiment: Annotated[
-        str | None, typer.Option("--experiment", help="Evaluate every test of it.")
-    ] = None,
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="TEST_ID|EXPERIMENT",
+            help="A test id (test.<experiment>.<test>), or an experiment: every test of it.",
+        ),
+    ],
     verdict: Annotated[
-        str | None, typer.Option("--verdict", help="manual tests: pass or fail.")
+        str | None,
+        typer.Option(
+            "--verdict",
+            help="A manual test's verdict: passed or failed (pass and fail work too).",
+        ),
     ] = None,
     rationale: Annotated[str, typer.Option("--rationale", help="manual tests: why.")] = "",
     reviewer: Annotated[
@@ -390,17 +413,21 @@ def assertion_evaluate(
     json_out: JsonFlag = False,
 ) -> None:
     """Evaluate tests and record their verdicts; exit 1 when one fails."""
-    from experimentos.errors import UsageError
+    from experimentos.errors import Collect, UsageError
     from experimentos.lab.assertions import evaluate_test, evaluate_tests
 
     as_json = want_json(ctx, json_out)
-    if (test_id is None) == (experiment is None):
-        raise UsageError("give a test ID or --experiment EXP (not both)")
+    is_test = target.startswith("test.")  # experiment slugs have no dots
+    test_id, experiment = (target, None) if is_test else (None, target)
+    found = Collect()
     verdicts = {"pass": True, "passed": True, "fail": False, "failed": False}
     if verdict is not None and verdict.lower() not in verdicts:
-        raise UsageError(f"--verdict must be pass or fail, not {verdict!r}", field="verdict")
+        found.add(
+            UsageError(f"--verdict must be passed or failed, not {verdict!r}", field="verdict")
+        )
     if experiment is not None and verdict is not None:
-        raise UsageError("--verdict applies to one manual test; give its ID", field="verdict")
+        found.add(UsageError("--verdict applies to one manual test; give its id", field="verdict"))
+    found.done()
     workspace = state(ctx).workspace()
     if test_id is not None:
         flag = verdicts[verdict.lower()] if verdict else None

@@ -25,17 +25,16 @@ def fixture_check(
 ) -> None:
     """Validate every manifest and prove every oracle: the untouched fixture fails, good-*
     patches pass and keep every rule, bad-* patches show their declared trap."""
-    from experimentos.cli.search import _progress_bar
     from experimentos.matrix.fixture_check import check_fixtures
+    from experimentos.progress import reporter
 
     as_json = want_json(ctx, json_out)
-    progress, close = _progress_bar(not as_json)
+    progress = reporter().callback("fixture check")  # stderr, also with --json
     try:
         root = state(ctx).workspace().root
         report = check_fixtures(root, names or None, jobs=jobs, progress=progress)
     finally:
-        if close:
-            close()
+        progress.close()
     if as_json:
         emit_json(report.model_dump(mode="json"))
     else:

@@ -13,7 +13,10 @@ from experimentos.cli._common import JsonFlag, emit_json, state, want_json
 def impact(
     ctx: typer.Context,
     base: Annotated[
-        str, typer.Option("--base", help="The revision to compare with, e.g. origin/main.")
+        str,
+        typer.Option(
+            "--base", metavar="REV", help="The revision to compare with, e.g. origin/main."
+        ),
     ],
     task: Annotated[
         list[str] | None,

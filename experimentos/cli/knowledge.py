@@ -34,9 +34,19 @@ ProposeFlag = Annotated[
     ),
 ]
 WhyOption = Annotated[str, typer.Option("--why", help="With --propose: why (in the commit).")]
-BaseOption = Annotated[
+OntoOption = Annotated[
     str | None,
-    typer.Option("--base", help="With --propose: the branch to propose against."),
+    typer.Option(
+        "--onto", metavar="BRANCH", help="With --propose: the branch the proposal targets."
+    ),
+]
+WorkingTreeOption = Annotated[
+    bool,
+    typer.Option(
+        "--working-tree",
+        help="With --propose: propose the page as it is in your working tree (uncommitted "
+        "edits included).",
+    ),
 ]
 
 
@@ -159,9 +169,16 @@ def page_new(
             "--depends-on", help="A page it rests on, a dependsOn edge (repeat, or comma-separate)."
         ),
     ] = None,
+    rule: Annotated[
+        str,
+        typer.Option(
+            "--rule",
+            help="policy and intervention: what an agent must do (## Rule, ## What to do).",
+        ),
+    ] = "",
     propose: ProposeFlag = False,
     why: WhyOption = "",
-    base: BaseOption = None,
+    onto: OntoOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Create a draft page with the conventional sections of its type."""
@@ -178,13 +195,14 @@ def page_new(
             summary,
             depends_on=deps,
             why=why,
-            base=base,
+            base=onto,
+            rule=rule,
         )
         _show_proposal(proposal, as_json)
         return
     from experimentos.knowledge.pages import new_page
 
-    doc = new_page(state(ctx).workspace(), page_type, slug, title, summary, deps)
+    doc = new_page(state(ctx).workspace(), page_type, slug, title, summary, deps, rule)
     if as_json:
         emit_json(page_json(doc.page, doc.path))
     else:
@@ -258,7 +276,8 @@ def page_set_status(
     ] = None,
     propose: ProposeFlag = False,
     why: WhyOption = "",
-    base: BaseOption = None,
+    onto: OntoOption = None,
+    working_tree: WorkingTreeOption = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Change a page's status; accepting a policy/intervention needs rationale and evidence."""
@@ -268,7 +287,15 @@ def page_set_status(
         from experimentos.proposals import propose_status
 
         proposal = propose_status(
-            state(ctx).workspace(), page_id, status, rationale, ids, reviewer, why=why, base=base
+            state(ctx).workspace(),
+            page_id,
+            status,
+            rationale,
+            ids,
+            reviewer,
+            why=why,
+            base=onto,
+            working_tree=working_tree,
         )
         _show_proposal(proposal, as_json)
         return

@@ -12,9 +12,10 @@ from experimentos.cli._common import (
     EXIT_PROBLEMS,
     Group,
     JsonFlag,
-    ProposeBase,
+    Onto,
     PushFlag,
     PushRemote,
+    WorkingTree,
     emit_json,
     state,
     want_json,
@@ -86,7 +87,7 @@ def ingest_issue(
             "from the versions it names).",
         ),
     ] = None,
-    base: ProposeBase = None,
+    onto: Onto = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only show what would be proposed.")
     ] = False,
@@ -117,7 +118,7 @@ def ingest_issue(
         repo=repo,
         library=library,
         version_range=version_range,
-        base=base,
+        base=onto,
         dry_run=dry_run,
         push=push,
         remote=remote,
@@ -238,9 +239,8 @@ def cite_add(
         typer.Option("--propose", help="Commit the change on a new xos/ branch instead."),
     ] = False,
     why: Annotated[str, typer.Option("--why", help="With --propose: why.")] = "",
-    base: Annotated[
-        str | None, typer.Option("--base", help="With --propose: the branch to propose against.")
-    ] = None,
+    onto: Onto = None,
+    working_tree: WorkingTree = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Record a code citation (path, lines, sha256) in a page; re-pointing a drifted one."""
@@ -260,6 +260,8 @@ def cite_add(
             kind="cite",
             slug=page_id,
             why=why.strip() or f"Cite {where} in {page_id}",
+            base=onto,
+            working_tree=working_tree,
         )
         _show_proposal(proposal, as_json)
         return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -20,50 +19,12 @@ matrix_app = typer.Typer(
 EXIT_INTERRUPTED = 130
 
 
-class _Progress:
-    """One line on stderr, redrawn per finished run (only when stderr is a terminal)."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty()
-        self.total = 0
-        self.done = 0
-        self.counts: dict[str, int] = {}
-
-    def start(self, total: int) -> None:
-        self.total = total
-        self._draw()
-
-    def note(self, text: str) -> None:
-        if self.enabled:
-            typer.echo(f"\r\033[K{text}", err=True)
-
-    def result(self, run) -> None:  # noqa: ANN001 - RunResult
-        self.done += 1
-        key = run.skipped and "skipped" or run.status
-        self.counts[key] = self.counts.get(key, 0) + 1
-        if self.enabled and run.status in ("failed", "aborted"):
-            typer.echo(f"\r\033[K{run.status}: {run.run_id}: {run.reason}", err=True)
-        self._draw()
-
-    def _draw(self) -> None:
-        if not self.enabled or not self.total:
-            return
-        width = 30
-        filled = int(width * self.done / self.total)
-        parts = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items()))
-        bar = "#" * filled + "-" * (width - filled)
-        typer.echo(f"\r\033[K[{bar}] {self.done}/{self.total} {parts}", err=True, nl=False)
-
-    def close(self) -> None:
-        if self.enabled and self.total:
-            typer.echo("", err=True)
-        self.total = 0  # closed: nothing more to draw
-
-
 @matrix_app.command("run")
 def run(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Argument(help="The experiment whose matrix.yaml to run.")],
+    experiment: Annotated[
+        str, typer.Argument(metavar="EXPERIMENT", help="The experiment whose matrix.yaml to run.")
+    ],
     shard: Annotated[
         str | None, typer.Option("--shard", help="Run only shard i of n (e.g. 2/3).")
     ] = None,
@@ -102,8 +63,7 @@ def run(
     from experimentos.matrix.runner import run_matrix
 
     as_json = want_json(ctx, json_out)
-    progress = _Progress(not as_json and not dry_run)
-    stop = threading.Event()
+    stop = threading.Event()  # progress: on stderr, drawn by the runner (experimentos.progress)
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, _raise_interrupt)  # CI cancellations stop like Ctrl-C
     try:
@@ -118,17 +78,12 @@ def run(
             dry_run=dry_run,
             keep_workdirs=keep_workdirs,
             stop=stop,
-            on_start=progress.start,
-            on_result=progress.result,
-            on_note=progress.note,
         )
     except KeyboardInterrupt:  # before any run started (planning, knowledge, adapters)
-        progress.close()
         typer.echo("interrupted before any run started; nothing was recorded", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-        progress.close()
     if as_json:
         emit_json(summary.model_dump(mode="json"))
     else:

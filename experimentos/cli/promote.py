@@ -10,9 +10,10 @@ import typer
 from experimentos.cli._common import (
     EXIT_PROBLEMS,
     JsonFlag,
-    ProposeBase,
+    Onto,
     PushFlag,
     PushRemote,
+    WorkingTree,
     emit_json,
     plural,
     state,
@@ -71,7 +72,8 @@ def promote(
         str | None,
         typer.Option("--expires", help="Review expiry: YYYY-MM-DD, or never (default: keep)."),
     ] = None,
-    base: ProposeBase = None,
+    onto: Onto = None,
+    working_tree: WorkingTree = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Compute the gate and show the page; propose nothing.")
     ] = False,
@@ -94,7 +96,8 @@ def promote(
         override=override,
         rationale=rationale,
         expires=_expiry(expires),  # type: ignore[arg-type]
-        base=base,
+        base=onto,
+        working_tree=working_tree,
         dry_run=dry_run,
         push=push,
         remote=remote,
@@ -183,7 +186,9 @@ def _print_promotion(result: PromotionResult, dry_run: bool) -> None:
 
 def candidates(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Argument(metavar="EXP", help="The experiment (slug or id).")],
+    experiment: Annotated[
+        str, typer.Argument(metavar="EXPERIMENT", help="The experiment (slug or id).")
+    ],
     metric: MetricOption = "clean_pass",
     json_out: JsonFlag = False,
 ) -> None:

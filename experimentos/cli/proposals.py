@@ -11,6 +11,7 @@ from experimentos.cli._common import (
     EXIT_PROBLEMS,
     Group,
     JsonFlag,
+    Onto,
     emit_json,
     plural,
     state,
@@ -22,10 +23,7 @@ proposals_app = typer.Typer(
 )
 
 Why = Annotated[str, typer.Option("--why", help="Why the change is right (in the commit).")]
-Base = Annotated[
-    str | None,
-    typer.Option("--base", help="Branch to propose against (default: the checked-out branch)."),
-]
+
 Evidence = Annotated[
     list[str] | None,
     typer.Option("--evidence", help="Evidence id (repeat, or comma-separate)."),
@@ -57,7 +55,7 @@ def propose(
     slug: Annotated[
         str | None, typer.Option("--slug", help="Branch slug (default: the page id).")
     ] = None,
-    base: Base = None,
+    onto: Onto = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Propose page files on a new xos/page/<slug> branch; your working tree is not touched."""
@@ -70,7 +68,7 @@ def propose(
         why=why,
         evidence=split_ids(evidence),
         slug=slug,
-        base=base,
+        base=onto,
     )
     if as_json:
         emit_json(proposal.model_dump(mode="json"))

@@ -20,7 +20,11 @@ def build(
     ctx: typer.Context,
     experiments: Annotated[
         list[str] | None,
-        typer.Argument(help="Experiments whose matrices to report (default: every one)."),
+        typer.Argument(
+            metavar="EXPERIMENT",
+            help="Experiments whose matrices to report (default: every one).",
+            show_default=False,
+        ),
     ] = None,
     check: Annotated[
         bool,
@@ -90,7 +94,9 @@ def summary(
     ctx: typer.Context,
     base: Annotated[
         str | None,
-        typer.Option("--base", help="Compare every matrix with itself at this git revision."),
+        typer.Option(
+            "--base", metavar="REV", help="Compare every matrix with itself at this git revision."
+        ),
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:

@@ -24,7 +24,10 @@ def _ts(value) -> str:  # noqa: ANN001 - datetime or None
 def run_start(
     ctx: typer.Context,
     experiment: Annotated[
-        str, typer.Option("--experiment", help="The experiment the run belongs to (must exist).")
+        str,
+        typer.Argument(
+            metavar="EXPERIMENT", help="The experiment the run belongs to (it must exist)."
+        ),
     ],
     task: Annotated[str, typer.Option("--task", help="What the agent is asked to do.")],
     agent: Annotated[str | None, typer.Option("--agent", help="e.g. opencode.")] = None,
@@ -168,7 +171,10 @@ def run_show(ctx: typer.Context, run_id: RunArg, json_out: JsonFlag = False) -> 
 def run_list(
     ctx: typer.Context,
     experiment: Annotated[
-        str | None, typer.Option("--experiment", help="Only runs of this experiment.")
+        str | None,
+        typer.Argument(
+            metavar="EXPERIMENT", help="Only runs of this experiment.", show_default=False
+        ),
     ] = None,
     status: Annotated[
         str | None, typer.Option("--status", help="running, finished, failed or aborted.")

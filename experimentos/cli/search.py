@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
 from experimentos.cli._common import JsonFlag, emit_json, state, want_json
-
-
-def _progress_bar(enabled: bool):  # noqa: ANN202
-    """A progress callback drawing a bar on stderr when it is a terminal."""
-    if not enabled or not sys.stderr.isatty():
-        return None, None
-    bars: dict[str, object] = {}
-
-    def update(phase: str, done: int, total: int) -> None:
-        bar = bars.get(phase)
-        if bar is None:
-            bar = typer.progressbar(length=total, label=phase, file=sys.stderr)
-            bar.__enter__()
-            bars[phase] = bar
-        bar.update(done - bar.pos)
-
-    def close() -> None:
-        for bar in bars.values():
-            bar.__exit__(None, None, None)
-
-    return update, close
 
 
 def index(
@@ -40,12 +18,8 @@ def index(
     from experimentos.index import Index
 
     as_json = want_json(ctx, json_out)
-    progress, close = _progress_bar(not as_json)
-    try:
-        summary = Index(state(ctx).workspace()).sync(rebuild=rebuild, progress=progress)
-    finally:
-        if close:
-            close()
+    # A first build or a large change reports its progress on stderr (experimentos.progress).
+    summary = Index(state(ctx).workspace()).sync(rebuild=rebuild)
     if summary.notice:
         typer.echo(f"note: {summary.notice}", err=True)
     for problem in summary.problems:

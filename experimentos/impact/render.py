@@ -56,7 +56,8 @@ def _tokens(t: TaskImpact) -> str:
 
 def _details(t: TaskImpact, with_diff: bool, command: str) -> str:
     d = t.diff
-    lines = [f"<details><summary><b>{escape.text(t.name)}</b>: {_summary(t)}</summary>", ""]
+    summary = f"<b>{escape.html(t.name)}</b>: {escape.html(_summary(t))}"
+    lines = [f"<details><summary>{summary}</summary>", ""]
     lines.append(f"Task ({t.source}): {escape.text(t.task)}")
     lines.append("")
     if t.error:

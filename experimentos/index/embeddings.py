@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from experimentos.errors import UsageError
 from experimentos.index import onnx
+from experimentos.progress import task as progress_task
 
 if TYPE_CHECKING:
     import numpy as np
@@ -113,7 +114,9 @@ class MiniLMEmbedder(Embedder):
             path = onnx.checked_graph_path(self.state_dir)
             with onnx.export_lock(path):
                 if not path.is_file():
-                    onnx.export_graph(path, self.model, self.max_seq_length)
+                    model = self.model
+                    with progress_task("embedding model: exporting it to ONNX (once per machine)"):
+                        onnx.export_graph(path, model, self.max_seq_length)
         except Exception as exc:  # noqa: BLE001 - embedding goes on with torch; say why
             self.export_problem = f"ONNX export failed: {exc}"
             return
@@ -124,7 +127,8 @@ class MiniLMEmbedder(Embedder):
     def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily
         with self._lock:
             if self._model is None:
-                self._model = _load_minilm(self.max_seq_length)
+                with progress_task("embedding model: loading it with torch"):
+                    self._model = _load_minilm(self.max_seq_length)
         return self._model
 
     def embed(

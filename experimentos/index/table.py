@@ -11,6 +11,7 @@ change, or an unreadable index, triggers a rebuild with a one-line notice.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -38,6 +39,7 @@ from experimentos.index.rows import (
     window_rows,
 )
 from experimentos.models.knowledge import Page, Problem
+from experimentos.progress import task as progress_task
 from experimentos.store import Workspace, id_for_path, parse_document
 from experimentos.store.files import file_mode, state_lock
 from experimentos.store.paths import PAGE_DIRS
@@ -46,6 +48,7 @@ from experimentos.store.safe import list_files, read_regular, state_path, state_
 SCHEMA_VERSION = 2
 VECTOR_INDEX_MIN_ROWS = 8192  # below this an exhaustive vector scan is fast and exact
 OPTIMIZE_EVERY = 20  # syncs with changes between compactions
+LOUD_SYNC = 50  # pages changed at once from which a sync shows its progress
 # Old table versions live this long after a compaction, so a reader in another process that
 # opened one a moment ago can finish.
 VERSION_RETENTION_SECONDS = 60
@@ -342,8 +345,10 @@ class Index:
         removed = changed + deleted
 
         if docs or removed:
-            # Only now is LanceDB opened: a sync with nothing to do never imports it.
-            self._apply(docs, hashes, removed, summary, progress)
+            # Only now is LanceDB opened: a sync with nothing to do never imports it. A first
+            # build or a large change shows its progress; a sync of a page or two stays quiet.
+            loud = summary.rebuilt or len(docs) + len(deleted) >= LOUD_SYNC
+            self._apply(docs, hashes, removed, summary, progress, loud)
             for rel in removed:
                 indexed.pop(rel, None)
             for rel, page in docs.items():
@@ -354,7 +359,8 @@ class Index:
                 indexed[rel]["stat"] = fresh_stats[rel]
             meta["syncs_since_optimize"] = meta.get("syncs_since_optimize", 0) + 1
             if summary.rebuilt or meta["syncs_since_optimize"] >= OPTIMIZE_EVERY:
-                self._optimize()
+                with progress_task("indexing: compacting") if loud else contextlib.nullcontext():
+                    self._optimize()
                 meta["syncs_since_optimize"] = 0
             meta["counts"] = {
                 name: table.count_rows() if (table := self.table(name)) is not None else 0
@@ -392,6 +398,7 @@ class Index:
         removed: list[str],
         summary: SyncSummary,
         progress: Progress | None,
+        loud: bool = False,
     ) -> None:
         page_rows = [page_row(rel, page, hashes[rel]) for rel, page in docs.items()]
         chunk_rows: list[dict] = []
@@ -407,16 +414,27 @@ class Index:
                     row["vector"] = reuse[row["text_hash"]]
             summary.embedded = len(todo)
             done = 0
+            shown = progress_task("indexing: embedding", len(todo), "chunks") if loud else None
 
             def tick(n: int) -> None:
                 nonlocal done
                 done += n
                 if progress:
                     progress("embedding", done, len(todo))
+                if shown is not None:
+                    shown.update(done)
 
-            vectors = self.embedder.embed([chunk_rows[i]["text"] for i in todo], progress=tick)
+            try:
+                vectors = self.embedder.embed([chunk_rows[i]["text"] for i in todo], progress=tick)
+            finally:
+                if shown is not None:
+                    shown.finish()
             for i, vector in zip(todo, vectors, strict=True):
                 chunk_rows[i]["vector"] = vector
+        with progress_task("indexing: writing the tables") if loud else contextlib.nullcontext():
+            self._write_rows(page_rows, chunk_rows, removed)
+
+    def _write_rows(self, page_rows: list[dict], chunk_rows: list[dict], removed: list[str]):
         dim = self.embedder.dim if self.embedder is not None else 0  # 0: no chunks table
         for name, rows in ((PAGES, page_rows), (CHUNKS, chunk_rows)):
             if name == CHUNKS and self.embedder is None:

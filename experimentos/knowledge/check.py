@@ -5,8 +5,8 @@ Codes (stable; tools match on them):
            frontmatter-too-large, frontmatter-not-mapping, yaml-error, yaml-alias,
            yaml-duplicate-key, yaml-tag, schema, read-error, symlink-outside-root,
            symlink-loop, not-a-regular-file, id-path-mismatch, duplicate-id,
-           dangling-reference, dependency-cycle, review-missing, supersede-by-evidence,
-           contradiction
+           dangling-reference, dependency-cycle, review-missing, rule-empty,
+           supersede-by-evidence, contradiction
   warnings review-expired, unknown-file
 The review rules (what makes a page decision-capable) live in experimentos/knowledge/trust.py.
 Experiments, tests, runs and event logs are checked too (codes: experimentos/lab/check.py).
@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from experimentos.knowledge.graph import BODY_LINK, DEPENDS_ON, Graph, is_page_ref
-from experimentos.knowledge.trust import conflicts, invalid_supersessions
+from experimentos.knowledge.trust import conflicts, empty_rule_section, invalid_supersessions
 from experimentos.models.knowledge import DECISION_TYPES, Page, Problem, Status
 from experimentos.store import Workspace, id_for_path
 from experimentos.store.workspace import Scan
@@ -179,6 +179,17 @@ def _review_problems(
                         message=f"an accepted {page.type} needs at least one evidence id",
                     )
                 )
+    section = empty_rule_section(page)
+    if page.status is Status.accepted and section is not None:
+        out.append(
+            Problem(
+                path=path,
+                field="body",
+                code="rule-empty",
+                message=f"an accepted {page.type} must say what to do: its ## {section} section is "
+                "empty (write the rule, or take the heading out and let the summary state it)",
+            )
+        )
     if page.expires is not None and page.expires < today:
         out.append(
             Problem(

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
-from experimentos.errors import InvalidPage, NotFound, UnsafePath
+from experimentos.errors import InvalidPage, NotFound, UnsafePath, did_you_mean
 from experimentos.knowledge.graph import Graph
 from experimentos.models.knowledge import Page, Problem
 from experimentos.repofacts.facts import python_key
@@ -123,7 +123,7 @@ class Snapshot:
     def page(self, page_id: str) -> Page:
         page = self.pages.get(page_id)
         if page is None:
-            raise NotFound(f"no page {page_id!r}", field="id")
+            raise NotFound(f"no page {page_id!r}{did_you_mean(page_id, self.pages)}", field="id")
         return page
 
 

@@ -7,10 +7,12 @@ import getpass
 import subprocess
 from collections.abc import Sequence
 
-from experimentos.errors import NotFound, ReviewRequired, UsageError
+from experimentos.errors import Collect, NotFound, ReviewRequired, UsageError, article, did_you_mean
 from experimentos.knowledge.graph import is_page_ref
+from experimentos.knowledge.trust import RULE_SECTIONS, empty_rule_section
 from experimentos.models.knowledge import DECISION_TYPES, Page, PageType, Review, Status, check_ref
 from experimentos.store import Document, Workspace, make_id, parse_status, parse_type
+from experimentos.store.ids import page_ids
 
 _BODY_SECTIONS: dict[PageType, tuple[str, ...]] = {
     PageType.policy: ("Rule", "Rationale", "Evidence", "Counterexamples"),
@@ -28,8 +30,10 @@ def build_new_page(
     title: str,
     summary: str = "",
     depends_on: Sequence[str] = (),
+    rule: str = "",
 ) -> Page:
-    """A validated draft page with the conventional sections of its type (nothing written)."""
+    """A validated draft page with the conventional sections of its type (nothing written);
+    `rule` fills the section that says what to do (## Rule, ## What to do)."""
     page_type = parse_type(type_name)
     if not title.strip():
         raise UsageError("a page needs a non-empty --title", field="title")
@@ -42,7 +46,18 @@ def build_new_page(
             raise UsageError(str(exc), field="dependsOn") from None
         if ref == page_id:
             raise UsageError(f"{page_id} cannot depend on itself", field="dependsOn")
-    body = "\n".join(f"## {heading}\n" for heading in _BODY_SECTIONS[page_type])
+    rule_section = RULE_SECTIONS.get(page_type)
+    if rule.strip() and rule_section is None:
+        raise UsageError(
+            f"--rule is for policies and interventions; {article(page_type)} {page_type} has no "
+            "rule section",
+            field="rule",
+        )
+    filled = {rule_section: rule.strip()} if rule.strip() else {}
+    body = "\n".join(
+        f"## {heading}\n" + (f"\n{filled[heading]}\n" if heading in filled else "")
+        for heading in _BODY_SECTIONS[page_type]
+    )
     return Page(
         id=page_id,
         type=page_type,
@@ -60,15 +75,19 @@ def new_page(
     title: str,
     summary: str = "",
     depends_on: Sequence[str] = (),
+    rule: str = "",
 ) -> Document:
     """Create a draft page with the conventional sections of its type; refuse to overwrite.
 
     Every `depends_on` id that names a page must exist (a dangling edge would fail `check`).
     """
-    page = build_new_page(type_name, slug, title, summary, depends_on)
+    page = build_new_page(type_name, slug, title, summary, depends_on, rule)
+    found = Collect()
     for ref in page.depends_on:
         if is_page_ref(ref) and not workspace.exists(ref):
-            raise NotFound(f"dependsOn {ref!r} does not exist", field="dependsOn")
+            hint = did_you_mean(ref, page_ids(workspace.root))
+            found.add(NotFound(f"dependsOn {ref!r} does not exist{hint}", field="dependsOn"))
+    found.done()
     return workspace.save(page)
 
 
@@ -140,26 +159,46 @@ def plan_status(
     page = doc.page
     if status is page.status and not rationale:
         raise UsageError(f"{page_id} is already {status}; give --rationale to re-review it")
+    found = Collect()  # every missing piece of the review at once, not one per attempt
     if status is Status.accepted and page.type in DECISION_TYPES:
         if not rationale:
-            raise ReviewRequired(
-                f"accepting a {page.type} needs --rationale",
-                path=doc.path,
-                field="review.rationale",
+            found.add(
+                ReviewRequired(
+                    f"accepting {article(page.type)} {page.type} needs --rationale",
+                    path=doc.path,
+                    field="review.rationale",
+                )
             )
         if not evidence:
-            raise ReviewRequired(
-                f"accepting a {page.type} needs at least one --evidence id",
-                path=doc.path,
-                field="review.evidence",
+            found.add(
+                ReviewRequired(
+                    f"accepting {article(page.type)} {page.type} needs at least one --evidence id",
+                    path=doc.path,
+                    field="review.evidence",
+                )
             )
+        section = empty_rule_section(page)
+        if section is not None:
+            found.add(
+                ReviewRequired(
+                    f"accepting {article(page.type)} {page.type} needs its rule: the ## {section} "
+                    "section is empty (write what an agent must do there)",
+                    path=doc.path,
+                    field="body",
+                )
+            )
+    known: list[str] | None = None
     for ref in evidence:
         try:
             check_ref(ref)
         except ValueError as exc:
-            raise UsageError(str(exc), field="evidence") from None
+            found.add(UsageError(str(exc), field="evidence"))
+            continue
         if is_page_ref(ref) and not workspace.exists(ref):
-            raise NotFound(f"evidence {ref!r} does not exist", field="evidence")
+            known = known if known is not None else page_ids(workspace.root)
+            hint = did_you_mean(ref, known)
+            found.add(NotFound(f"evidence {ref!r} does not exist{hint}", field="evidence"))
+    found.done()
     update: dict = {"status": status}
     if rationale or evidence:
         update["review"] = Review(

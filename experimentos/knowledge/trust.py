@@ -4,7 +4,9 @@ A page is **decision-capable** when all of these hold:
 - it is a `policy` or an `intervention`;
 - its status is `accepted`;
 - it is **reviewed**: `review.rationale` is not empty, `review.evidence` names at least one id,
-  and the review has not expired (`expires` is unset, or today or later).
+  and the review has not expired (`expires` is unset, or today or later);
+- it says what to do: its `## Rule` (a policy) or `## What to do` (an intervention) section, when
+  the page has one, is not empty.
 
 Everything else is evidence (an accepted knowledge card or failure is reviewed background, the
 brief's "domain context"). Two consequences follow, and this module computes both:
@@ -20,12 +22,32 @@ brief's "domain context"). Two consequences follow, and this module computes bot
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from experimentos.models.knowledge import DECISION_TYPES, Page, Status
+from experimentos.errors import article
+from experimentos.models.knowledge import DECISION_TYPES, Page, PageType, Status
 
 RETIRED = (Status.rejected, Status.deprecated, Status.superseded)
+# The section that states what a decision page tells an agent to do, when the page has it.
+RULE_SECTIONS = {PageType.policy: "Rule", PageType.intervention: "What to do"}
+_HEADING = re.compile(r"^(#{1,2})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+
+
+def empty_rule_section(page: Page) -> str | None:
+    """The name of the page's rule section when it is there but says nothing (None otherwise):
+    a rule that states nothing cannot be followed, whatever its review says."""
+    name = RULE_SECTIONS.get(page.type)
+    if name is None:
+        return None
+    headings = list(_HEADING.finditer(page.body))
+    for i, heading in enumerate(headings):
+        if heading.group(1) == "##" and heading.group(2).strip().lower() == name.lower():
+            end = headings[i + 1].start() if i + 1 < len(headings) else len(page.body)
+            text = re.sub(r"<!--.*?-->", "", page.body[heading.end() : end], flags=re.DOTALL)
+            return name if not text.strip() else None
+    return None
 
 
 def review_gaps(page: Page, today: dt.date | None = None) -> list[str]:
@@ -44,6 +66,9 @@ def review_gaps(page: Page, today: dt.date | None = None) -> list[str]:
             gaps.append("its review names no evidence")
     if today is not None and page.expires is not None and page.expires < today:
         gaps.append(f"its review expired on {page.expires.isoformat()}")
+    section = empty_rule_section(page)
+    if section is not None:
+        gaps.append(f"its ## {section} section is empty")
     return gaps
 
 
@@ -59,7 +84,7 @@ def decision_capable(page: Page, today: dt.date | None = None) -> bool:
 def not_decision_capable_why(page: Page, today: dt.date | None = None) -> str:
     """One phrase: why `page` is evidence only ("" when it is decision-capable)."""
     if page.type not in DECISION_TYPES:
-        return f"a {page.type} is evidence, never a decision rule"
+        return f"{article(page.type)} {page.type} is evidence, never a decision rule"
     if page.status is not Status.accepted:
         return f"it is {page.status}, not accepted"
     gaps = review_gaps(page, today)

@@ -16,7 +16,15 @@ from typing import Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from experimentos.errors import AlreadyExists, NotFound, UsageError
+from experimentos.errors import (
+    AlreadyExists,
+    InputErrors,
+    NotFound,
+    UsageError,
+    article,
+    from_validation,
+    several,
+)
 from experimentos.knowledge.pages import default_reviewer
 from experimentos.lab.experiments import read_experiment, utc_now
 from experimentos.lab.runs.records import read_run
@@ -37,6 +45,7 @@ from experimentos.models.lab import (
     RunStatus,
 )
 from experimentos.store import Workspace
+from experimentos.store.ids import suggest
 from experimentos.store.lab_paths import assertion_path, make_test_id, slugify, split_test_id
 from experimentos.store.lab_scan import scan_experiments, scan_runs, scan_tests
 from experimentos.store.records import Record, load_record, save_record
@@ -74,17 +83,20 @@ def parse_assertion(data: dict) -> Assertion:
     try:
         return _ASSERTION.validate_python(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = []
-        for part in err["loc"][1:]:  # [0] is the kind (the union's tag)
-            if isinstance(part, str) and ("[" in part or part in _TYPE_TAGS):
-                break  # the member of a union that failed, not a field
-            loc.append(str(part))
-        message = "not a parameter of this kind" if err["type"] == "extra_forbidden" else err["msg"]
-        message = message.removeprefix("Value error, ")
-        raise UsageError(
-            f"{kind}: {message}", field=".".join(["assertion", *loc]) if loc else "assertion"
-        ) from None
+
+        def loc(err: dict) -> list[str]:
+            parts = []
+            for part in err["loc"][1:]:  # [0] is the kind (the union's tag)
+                if isinstance(part, str) and ("[" in part or part in _TYPE_TAGS):
+                    break  # the member of a union that failed, not a field
+                parts.append(str(part))
+            return parts
+
+        error = from_validation(exc, prefix=["assertion"], loc=loc, what=f"{kind}: ")
+        for one in error.errors if isinstance(error, InputErrors) else [error]:
+            if one.message == f"{kind}: unknown field":
+                one.message = f"{kind}: not a parameter of this kind"
+        raise (several(error.errors) if isinstance(error, InputErrors) else error) from None
 
 
 def read_test(workspace: Workspace, test_id: str) -> Record[ExperimentTest]:
@@ -94,7 +106,8 @@ def read_test(workspace: Workspace, test_id: str) -> Record[ExperimentTest]:
     try:
         record = load_record(workspace.root, rel, ExperimentTest)
     except NotFound:
-        raise NotFound(f"no test {test_id!r}", path=rel) from None
+        hint = suggest(workspace.root, "test", test_id)
+        raise NotFound(f"no test {test_id!r}{hint}", path=rel) from None
     if record.model.id != test_id:
         raise UsageError(f"id {record.model.id!r} does not match its path", path=rel, field="id")
     return record
@@ -264,7 +277,9 @@ def evaluate_test(
     spec = test.assertion
     exp = read_experiment(workspace, test.experiment_slug).model
     if verdict is not None and not isinstance(spec, ManualCheck):
-        raise UsageError(f"{test_id} is a {spec.kind} test; only manual tests take a verdict")
+        raise UsageError(
+            f"{test_id} is {article(spec.kind)} {spec.kind} test; only manual tests take a verdict"
+        )
     run_ref: str | None = None
     try:
         if isinstance(spec, MetricThreshold):

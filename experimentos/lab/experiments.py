@@ -36,6 +36,7 @@ from experimentos.models.lab import (
 )
 from experimentos.store import Workspace
 from experimentos.store.files import inside, write_lock
+from experimentos.store.ids import suggest
 from experimentos.store.lab_paths import (
     experiment_dir,
     experiment_id,
@@ -89,7 +90,10 @@ def _check_parent(workspace: Workspace, child_id: str | None, parent_ref: str) -
     try:
         parent = read_experiment(workspace, parent_ref)
     except NotFound:
-        raise NotFound(f"parent experiment {parent_ref!r} does not exist", field="parent") from None
+        hint = suggest(workspace.root, "experiment", parent_ref)
+        raise NotFound(
+            f"parent experiment {parent_ref!r} does not exist{hint}", field="parent"
+        ) from None
     if child_id is None:  # a new experiment cannot be anybody's ancestor yet
         return parent.model.id
     chain = [child_id]

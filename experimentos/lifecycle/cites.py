@@ -21,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel
 
@@ -319,6 +319,7 @@ class CiteChange:
 
     page_id: str
     cite: Cite
+    in_place: ClassVar[bool] = True  # edits the page as the base has it
 
     def precheck(self) -> None:
         from experimentos.store import split_id

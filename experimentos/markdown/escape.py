@@ -15,6 +15,8 @@ GitHub comment), `@user` and `owner/repo#1` notify people, a newline starts a he
                   value was printed raw) HTML openers and mentions outside code spans defused
     xml(value)    text inside inline SVG: XML-escaped and one line (a blank line would end the
                   HTML block it sits in)
+    html(value)   text inside an HTML block such as <summary>: XML-escaped, one line, and
+                  `@`/`#` kept from mentioning (Markdown escapes mean nothing there)
 
 Escaping is for the reader of the rendered Markdown: what they see is the value as written.
 """
@@ -124,6 +126,11 @@ def cell(markdown: object) -> str:
         out.append(ch)
         slashes = slashes + 1 if ch == "\\" else 0
     return "".join(out)
+
+
+def html(value: object) -> str:
+    """Text inside HTML we write (a <details> summary): no tag, entity, line break or mention."""
+    return _MENTION.sub(lambda m: m.group(1) + ZERO_WIDTH, xml(value))
 
 
 def xml(value: object) -> str:

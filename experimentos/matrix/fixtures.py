@@ -28,6 +28,7 @@ from experimentos.errors import (
     UnsafeId,
     UnsafePath,
     UsageError,
+    article,
 )
 from experimentos.matrix.procgroup import OracleResult, clean_env, run_command
 from experimentos.models.fixture import (
@@ -152,6 +153,20 @@ def load_fixture(root: Path, name: str) -> LoadedFixture:
     )
 
 
+def fixture_names(root: Path) -> list[str]:
+    """Names of the directories under `root/fixtures` (nothing loaded, no link followed)."""
+    try:
+        base = resolve_inside(Path(root), FIXTURES_DIR)
+        with os.scandir(base) as entries:
+            return sorted(
+                e.name
+                for e in entries
+                if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+            )
+    except (ExperimentosError, OSError):
+        return []
+
+
 def list_fixtures(root: Path) -> tuple[list[LoadedFixture], list[Problem]]:
     """Every fixture under `root/fixtures`, and a problem (path, field, code) for each one that
     cannot be loaded; the scan never stops at the first bad one."""
@@ -207,7 +222,7 @@ def _parse_manifest(raw: bytes, path: str, name: str) -> Fixture:
     except YamlError as exc:
         raise InvalidPage(path, [_problem(path, exc.code, str(exc))]) from None
     if not isinstance(data, dict):
-        kind = "empty" if data is None else f"a {type(data).__name__}"
+        kind = "empty" if data is None else f"{article(type(data).__name__)} {type(data).__name__}"
         raise InvalidPage(
             path, [_problem(path, "schema", f"manifest must be a mapping, got {kind}")]
         )

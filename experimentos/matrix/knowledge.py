@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from experimentos.config import CONFIG_NAME
-from experimentos.errors import ExperimentosError, UsageError
+from experimentos.errors import Collect, ExperimentosError, UsageError, did_you_mean
 from experimentos.index.embeddings import MINILM
 from experimentos.lab.runs.records import knowledge_commit
 from experimentos.matrix.spec import Condition
@@ -198,6 +198,7 @@ def resolve_knowledge(
     dirty: bool | None = None
     searched = f"; search: {search}" if search else ""
     out: dict[str, KnowledgeSource] = {}
+    found = Collect()  # every bad condition at once
     for i, condition in enumerate(conditions):
         where = f"conditions.{i}"
         if condition.kind == "none":
@@ -206,12 +207,14 @@ def resolve_knowledge(
             )
             continue
         if condition.kind == "knowledge":
-            commit, files = _at_revision(root, condition.arg or "", where)
-            description = f"wiki/ and policies/ as of {condition.arg} ({commit[:12]}){searched}"
-            files = _with_config(files, config)
-            out[condition.text] = KnowledgeSource(
-                condition, commit, description, _content_hash(files), _pages(files), False, files
-            )
+            with found.check():
+                commit, files = _at_revision(root, condition.arg or "", where)
+                description = f"wiki/ and policies/ as of {condition.arg} ({commit[:12]}){searched}"
+                files = _with_config(files, config)
+                out[condition.text] = KnowledgeSource(
+                    condition, commit, description, _content_hash(files), _pages(files), False,
+                    files,
+                )  # fmt: skip
             continue
         if tree is None:
             tree = _working_tree_files(root)
@@ -225,10 +228,15 @@ def resolve_knowledge(
             page = condition.arg or ""
             rel = page_path(page).as_posix()
             if rel not in files:
-                raise UsageError(
-                    f"brief-without:{page}: no page {page!r} in the knowledge (expected {rel})",
-                    field=where,
+                known = [i for i in map(id_for_path, files) if i]
+                found.add(
+                    UsageError(
+                        f"brief-without:{page}: no page {page!r} in the knowledge (expected "
+                        f"{rel}){did_you_mean(page, known)}",
+                        field=where,
+                    )
                 )
+                continue
             del files[rel]
             files = without_mentions(files, page)
             description = f"{state}, without {page}"
@@ -237,6 +245,7 @@ def resolve_knowledge(
         out[condition.text] = KnowledgeSource(
             condition, head, description, _content_hash(files), _pages(files), bool(dirty), files
         )
+    found.done()
     return out
 
 

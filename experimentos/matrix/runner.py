@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from experimentos import progress
 from experimentos.agents.base import open_adapter
 from experimentos.errors import UsageError
 from experimentos.matrix.cells import Cell, in_shard, parse_shard
@@ -238,7 +239,11 @@ def run_matrix(
         rt.stale = {s.run_id: s.reason or "" for s in states if s.state == "stale"}
         if on_start:
             on_start(len(pending))
-        summary.runs, summary.interrupted = _execute(rt, pending, jobs or plan.spec.jobs, on_result)
+        label = f"matrix {plan.matrix_id}" + (f" shard {summary.shard}" if summary.shard else "")
+        with CellProgress(label, len(pending), on_result) as shown:
+            summary.runs, summary.interrupted = _execute(
+                rt, pending, jobs or plan.spec.jobs, shown.result
+            )
     counts = Counter(r.status or "skipped" for r in summary.runs)
     counts.update(f"outcome:{r.outcome}" for r in summary.runs if r.outcome)
     summary.counts = dict(sorted(counts.items()))
@@ -276,14 +281,49 @@ def _clean_orphans(plan: Plan, states: list[CellState]) -> None:
             claim.release()
 
 
+class CellProgress:
+    """The run's progress on stderr (experimentos.progress), in a log a line per finished cell:
+    cells done of the total, passes so far, elapsed time and an ETA; failures on their own line.
+    Also with --json: stdout only ever holds the answer."""
+
+    def __init__(self, label: str, total: int, then: Callable[[RunResult], None] | None):
+        self.task = progress.task(label, total, "cells", every=0)
+        self.then = then
+        self.counts: Counter[str] = Counter()
+
+    def result(self, run: RunResult) -> None:
+        if run.skipped:
+            self.counts["skipped"] += 1
+        elif run.status in ("failed", "aborted"):
+            self.counts[run.status] += 1
+            progress.reporter().note(f"{run.status}: {run.run_id}: {run.reason}")
+        elif run.outcome == "success":
+            self.counts["passed"] += 1
+        else:
+            self.counts["not passed"] += 1
+        order = ("passed", "not passed", "failed", "aborted", "skipped")
+        detail = ", ".join(f"{self.counts[k]} {k}" for k in order if self.counts[k])
+        self.task.update(self.task.done + 1, detail=detail)
+        if self.then:
+            self.then(run)
+
+    def __enter__(self) -> CellProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.task.finish()
+
+
 def _variants(plan: Plan, cells: list[Cell], note: Callable[[str], None] | None) -> dict:
     out = {}
     for cell in cells:
         text = cell.condition.text
         if cell.condition.attaches_server and text not in out:
+            what = f"matrix: preparing the knowledge for {text} (its search index, once)"
             if note:
-                note(f"preparing the knowledge for {text} (search index built once)")
-            out[text] = build_variant(plan.workspace.root, plan.knowledge[text])
+                note(what)
+            with progress.task(what):
+                out[text] = build_variant(plan.workspace.root, plan.knowledge[text])
     return out
 
 

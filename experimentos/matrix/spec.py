@@ -47,7 +47,7 @@ from pydantic import (
 
 from experimentos.agents.base import AgentSpec
 from experimentos.agents.endpoint import MODEL_TAGS
-from experimentos.errors import InvalidPage, NotFound, UnsafePath
+from experimentos.errors import InvalidPage, NotFound, UnsafePath, article
 from experimentos.models.knowledge import Problem
 from experimentos.models.names import (  # noqa: F401 - the grammar, re-exported for the matrix
     CONDITION_KINDS,
@@ -202,7 +202,7 @@ def parse_spec(raw: bytes, rel: str) -> MatrixSpec:
     except YamlError as exc:
         raise invalid(exc.code, str(exc)) from None
     if not isinstance(data, dict):
-        kind = "empty" if data is None else f"a {type(data).__name__}"
+        kind = "empty" if data is None else f"{article(type(data).__name__)} {type(data).__name__}"
         raise invalid("schema", f"a matrix spec is a mapping, got {kind}")
     try:
         return MatrixSpec.model_validate(data)

@@ -15,10 +15,23 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
-from pydantic import Field
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, Field
 
 from experimentos.errors import ExperimentosError, UsageError, redact
+from experimentos.lab.experiments import ExperimentSummary, ExperimentTree
+from experimentos.lab.runs import CompletionReport, NextAction
+from experimentos.mcp import params as p
+from experimentos.mcp.answers import (
+    ExperimentList,
+    RunAnswer,
+    RunCompleted,
+    TestAnswer,
+    TestList,
+    reply,
+)
+from experimentos.models.events import AgentEvent, RunEvent, split_event
+from experimentos.proposals.models import Proposal
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -27,7 +40,6 @@ if TYPE_CHECKING:
 
 READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-RunId = Annotated[str, Field(description="The run id from record_run_start.")]
 _MAX_ARG = 200
 log = logging.getLogger(__name__)
 
@@ -38,6 +50,8 @@ def _small(arguments: dict[str, Any]) -> dict[str, Any]:
     for key, value in arguments.items():
         if value is None:
             continue
+        if isinstance(value, BaseModel):  # a union argument (an event) as the caller sent it
+            value = value.model_dump(mode="json", exclude_none=True)
         if isinstance(value, str) and len(value) > _MAX_ARG:
             value = value[:_MAX_ARG] + "…"
         out[key] = value
@@ -118,10 +132,11 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
                 raise ToolError(state.blind(error)) from None
             finally:
                 run_id = state.bound_run or kwargs.get("run_id")
-                if not run_id and isinstance(result, dict):
-                    run_id = result.get("run_id")
-                run_id = run_id or getattr(result, "run_id", None)
-                served = state.served(result) if error is None and result is not None else []
+                answer = result.structured_content if isinstance(result, CallToolResult) else result
+                if not run_id and isinstance(answer, dict):
+                    run_id = answer.get("run_id")
+                run_id = run_id or getattr(answer, "run_id", None)
+                served = state.served(answer, name) if error is None and answer is not None else []
                 log_call(state, name, run_id, kwargs, error, served)
                 state.live.settle()
 
@@ -136,6 +151,9 @@ def _dump(record: Any) -> dict[str, Any]:
     return data
 
 
+_EVENT_HELP = "What happened: its `type` decides the other fields (x-<name>: your own)."
+
+
 def register(server: MCPServer, state: Server) -> None:
     """Add the run, decision, proposal and experiment tools to `server`."""
     from experimentos.lab import assertions, experiments, runs
@@ -145,130 +163,174 @@ def register(server: MCPServer, state: Server) -> None:
     @server.tool(annotations=WRITE)
     @logged(state, "record_run_start", write=True)
     def record_run_start(
-        experiment: Annotated[str, Field(description="Experiment slug; the run belongs to it.")],
-        task: str,
-        agent: str | None = None,
-        model: str | None = None,
-        toolchain: str | None = None,
-        condition: str | None = None,
-        brief_id: str | None = None,
-    ) -> dict[str, Any]:
-        """Start a run under an experiment; returns its run id for the other record_* tools."""
+        experiment: Annotated[
+            str,
+            Field(
+                description="The experiment (slug) the run belongs to; it must exist.",
+                examples=["scripted-brief-matrix"],
+            ),
+        ],
+        task: p.Task,
+        agent: p.Agent = None,
+        model: p.Model = None,
+        toolchain: p.Toolchain = None,
+        condition: p.Condition = None,
+        brief_id: p.BriefId = None,
+    ) -> Annotated[CallToolResult, RunAnswer]:
+        """Start a run under an experiment (if start_pre_work_protocol did not start one);
+        returns the run_id the other record_* tools take."""
         record = runs.start_run(
             ws(), experiment, task, agent=agent, model=model, toolchain=toolchain,
             condition=condition, brief=brief_id,
         )  # fmt: skip
-        return {"run_id": record.model.id, **_dump(record)}
+        return reply({"run_id": record.model.id, **_dump(record)})
 
     @server.tool(annotations=WRITE)
     @logged(state, "record_run_event", write=True)
     def record_run_event(
-        run_id: RunId,
-        type: Annotated[str, Field(description="An event type, or x-<name> for your own.")],  # noqa: A002
-        payload: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Append one event (file_edited, test_run, …) to the run's log; returns its step."""
-        event = runs.append_event(ws(), run_id, type, payload or {}, source="agent")
-        return event.model_dump(mode="json")
+        run_id: p.RunId,
+        event: Annotated[
+            AgentEvent,
+            Field(
+                description=_EVENT_HELP,
+                json_schema_extra={"discriminator": {"propertyName": "type"}},
+            ),
+        ],
+    ) -> Annotated[CallToolResult, RunEvent]:
+        """Report one thing you did during a run: a file read or edited, tests or a command
+        run, a version checked, a failure seen. The server records its own tool calls."""
+        kind, payload = split_event(event)
+        return reply(runs.append_event(ws(), run_id, kind, payload, source="agent"))
 
     @server.tool(annotations=WRITE)
     @logged(state, "record_decision", write=True)
     def record_decision(
-        run_id: RunId,
-        decision: str,
-        rationale: str | None = None,
-        page_ids: Annotated[
-            list[str] | None, Field(description="Pages (e.g. policies) the decision follows.")
-        ] = None,
-    ) -> dict[str, Any]:
-        """Record a decision and the knowledge pages it rests on."""
+        run_id: p.RunId,
+        decision: Annotated[
+            str, Field(description="What you decided.", examples=["keep the drizzle-kit pin"])
+        ],
+        rationale: Annotated[str | None, Field(description="Why.")] = None,
+        page_ids: p.PageIds = None,
+    ) -> Annotated[CallToolResult, RunEvent]:
+        """Record a decision you made and the knowledge pages (policies) it follows."""
         payload = {"decision": decision, "rationale": rationale, "page_ids": page_ids or []}
         payload = {k: v for k, v in payload.items() if v is not None}
-        return runs.append_event(ws(), run_id, "decision_recorded", payload).model_dump(mode="json")
+        return reply(runs.append_event(ws(), run_id, "decision_recorded", payload))
 
     @server.tool(annotations=WRITE)
     @logged(state, "complete_run", write=True)
     def complete_run(
-        run_id: RunId,
-        final_answer: Annotated[str, Field(description="What you report to the user.")],
-        outcome: Annotated[str | None, Field(description="success, failure or partial")] = None,
-        summary: str = "",
-        status: Annotated[str, Field(description="finished, failed or aborted")] = "finished",
-    ) -> dict[str, Any]:
-        """Record the final answer, end the run, and return its completion report."""
+        run_id: p.RunId,
+        final_answer: Annotated[
+            str, Field(description="What you report to the user, as you report it.")
+        ],
+        outcome: p.Outcome = None,
+        summary: Annotated[str, Field(description="A human summary of the run.")] = "",
+        status: p.EndStatus = "finished",
+    ) -> Annotated[CallToolResult, RunCompleted]:
+        """The last call of a run: records your final answer, ends the run and reports what
+        the completion contract still misses."""
         runs.append_event(ws(), run_id, "final_answer", {"text": final_answer})
         if run_id == state.bound_run:  # a matrix run: the harness ends it after the oracle
             report = runs.validate_completion(ws(), run_id)
-            return {
-                "run": None,
-                "completion": report.model_dump(mode="json"),
-                "note": "final answer recorded; the matrix harness ends this run",
-            }
-        record = runs.finish_run(ws(), run_id, status=status, outcome=outcome, summary=summary)
+            return reply(
+                RunCompleted(
+                    run=None,
+                    completion=report.model_dump(mode="json"),
+                    note="final answer recorded; the matrix harness ends this run",
+                )
+            )
+        outcome_text = outcome.value if outcome else None
+        record = runs.finish_run(ws(), run_id, status=status, outcome=outcome_text, summary=summary)
         report = runs.validate_completion(ws(), run_id)
-        return {"run": _dump(record), "completion": report.model_dump(mode="json")}
+        return reply(RunCompleted(run=_dump(record), completion=report.model_dump(mode="json")))
 
     @server.tool(annotations=READ)
     @logged(state, "validate_run_completion")
-    def validate_run_completion(run_id: RunId) -> dict[str, Any]:
-        """Every violation of the completion contract by the run's events so far."""
-        return runs.validate_completion(ws(), run_id).model_dump(mode="json")
+    def validate_run_completion(run_id: p.RunId) -> Annotated[CallToolResult, CompletionReport]:
+        """Before complete_run: every step of the completion contract the run's events do not
+        show yet (empty when complete)."""
+        return reply(runs.validate_completion(ws(), run_id))
 
     @server.tool(annotations=READ)
     @logged(state, "get_next_required_action")
-    def get_next_required_action(run_id: RunId) -> dict[str, Any]:
-        """The first missing step of the completion contract, what to do, and why."""
-        return runs.next_required_action(ws(), run_id).model_dump(mode="json")
+    def get_next_required_action(run_id: p.RunId) -> Annotated[CallToolResult, NextAction]:
+        """When unsure what a run still needs: the first missing step, what to do and why."""
+        return reply(runs.next_required_action(ws(), run_id))
 
     @server.tool(annotations=WRITE)
     @logged(state, "propose_page", write=True)
     def propose_page(
-        content: Annotated[str, Field(description="A whole page file: frontmatter + body.")],
-        why: Annotated[str, Field(description="Why the change is needed.")],
-        evidence: list[str] | None = None,
-        run_id: RunId | None = None,
-    ) -> dict[str, Any]:
-        """Propose a new or changed page on a reviewable xos/ branch (never the user's branch)."""
+        content: Annotated[
+            str,
+            Field(
+                description="The whole page file: YAML frontmatter (id, type, title, status, "
+                "summary, …) between --- lines, then the Markdown body.",
+                examples=[
+                    "---\nid: failure.example-slug\ntype: failure\ntitle: What went wrong\n"
+                    "status: draft\nsummary: One sentence an agent can act on.\n---\n\nDetails.\n"
+                ],
+            ),
+        ],
+        why: Annotated[
+            str, Field(description="Why the change is needed.", examples=["seen in run.x"])
+        ],
+        evidence: Annotated[
+            list[str] | None, Field(description="Run or page ids that back the change.")
+        ] = None,
+        run_id: p.OptionalRunId = None,
+    ) -> Annotated[CallToolResult, Proposal]:
+        """Propose a new or changed knowledge page for review, as a git branch xos/… (never
+        the user's branch); a person merges it or not."""
         from experimentos.proposals import propose_page as propose
 
         with state.proposal_slot():
             proposal = propose(ws(), content, why=why, evidence=evidence or [])
-        return proposal.model_dump(mode="json")
+        return reply(proposal)
 
-    @server.tool(name="data.experiments.list", annotations=READ)
-    @logged(state, "data.experiments.list")
+    @server.tool(annotations=READ)
+    @logged(state, "experiments_list")
     def experiments_list(
-        kind: str | None = None, status: str | None = None, parent: str | None = None
-    ) -> dict[str, Any]:
-        """Experiments, optionally filtered by kind, status and parent."""
-        found = experiments.list_experiments(ws(), kind=kind, status=status, parent=parent)
-        return {"experiments": [e.model_dump(mode="json", by_alias=True) for e in found]}
+        kind: p.KindFilter = None,
+        status: p.ExperimentStatusFilter = None,
+        parent: p.ParentFilter = None,
+    ) -> Annotated[CallToolResult, ExperimentList]:
+        """List experiments (each run belongs to one), optionally by kind, status and parent."""
+        found = experiments.list_experiments(
+            ws(),
+            kind=kind.value if kind else None,
+            status=status.value if status else None,
+            parent=parent,
+        )
+        return reply({"experiments": [e.model_dump(mode="json", by_alias=True) for e in found]})
 
-    @server.tool(name="data.experiments.tree", annotations=READ)
-    @logged(state, "data.experiments.tree")
-    def experiments_tree() -> dict[str, Any]:
-        """The experiment tree (parents and children)."""
-        return experiments.experiment_tree(ws()).model_dump(mode="json")
+    @server.tool(annotations=READ)
+    @logged(state, "experiments_tree")
+    def experiments_tree() -> Annotated[CallToolResult, ExperimentTree]:
+        """All experiments nested under their parents."""
+        return reply(experiments.experiment_tree(ws()))
 
-    @server.tool(name="data.experiments.describe", annotations=READ)
-    @logged(state, "data.experiments.describe")
-    def experiments_describe(id: str) -> dict[str, Any]:  # noqa: A002
-        """One experiment with counts of runs and tests and pass/fail totals."""
-        return experiments.describe_experiment(ws(), id).model_dump(mode="json", by_alias=True)
+    @server.tool(annotations=READ)
+    @logged(state, "experiments_describe")
+    def experiments_describe(
+        experiment: p.ExperimentSlug,
+    ) -> Annotated[CallToolResult, ExperimentSummary]:
+        """One experiment with its counts of runs (by status) and tests (passed, failed)."""
+        return reply(experiments.describe_experiment(ws(), experiment))
 
-    @server.tool(name="data.tests.list", annotations=READ)
-    @logged(state, "data.tests.list")
+    @server.tool(annotations=READ)
+    @logged(state, "tests_list")
     def tests_list(
-        experiment: str | None = None,
-        verdict: Annotated[str | None, Field(description="passed, failed or unset")] = None,
-        kind: str | None = None,
-    ) -> dict[str, Any]:
-        """Tests (assertions) of experiments, optionally filtered."""
+        experiment: p.ExperimentFilter = None,
+        verdict: p.Verdict = None,
+        kind: p.AssertionKind = None,
+    ) -> Annotated[CallToolResult, TestList]:
+        """Tests (assertions about an experiment's results) with their verdicts, filtered."""
         found = assertions.list_tests(ws(), experiment=experiment, verdict=verdict, kind=kind)
-        return {"tests": [t.model_dump(mode="json", by_alias=True) for t in found]}
+        return reply({"tests": [t.model_dump(mode="json", by_alias=True) for t in found]})
 
-    @server.tool(name="data.tests.describe", annotations=READ)
-    @logged(state, "data.tests.describe")
-    def tests_describe(id: str) -> dict[str, Any]:  # noqa: A002
-        """One test: its assertion, verdict, details and the run it used."""
-        return _dump(assertions.read_test(ws(), id))
+    @server.tool(annotations=READ)
+    @logged(state, "tests_describe")
+    def tests_describe(test: p.TestId) -> Annotated[CallToolResult, TestAnswer]:
+        """One test: its assertion, verdict, details and the run it was evaluated on."""
+        return reply(_dump(assertions.read_test(ws(), test)))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field
+from mcp.types import CallToolResult
 
+from experimentos.mcp import params as p
+from experimentos.mcp.answers import matrix_markdown, reply
 from experimentos.mcp.records import READ, logged
+from experimentos.reports.answer import MatrixAnswer
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -20,16 +23,12 @@ def register(server: MCPServer, state: Server) -> None:
     @server.tool(annotations=READ)
     @logged(state, "get_matrix_results")
     def get_matrix_results(
-        matrix: Annotated[
-            str,
-            Field(description="A matrix id, e.g. scripted-brief-matrix (or <experiment>/<id>)."),
-        ],
-        run_id: Annotated[str | None, Field(description="Your run id, if any.")] = None,
-    ) -> dict[str, Any]:
-        """What a matrix measured: pass and clean-pass rates per condition x agent with 95%
-        intervals, each condition's paired delta against the baseline (p-value, underpowered,
-        repeats needed), and what removing single pages did."""
+        matrix: p.MatrixId, run_id: p.OptionalRunId = None
+    ) -> Annotated[CallToolResult, MatrixAnswer]:
+        """What a matrix measured, to judge a page or a condition: pass and clean-pass rates
+        per condition x agent with 95% intervals, each condition's paired delta against the
+        baseline (p-value, whether it is underpowered) and what removing single pages did."""
         from experimentos.reports.answer import matrix_answer
 
-        found = matrix_answer(state.records.root, matrix)
-        return found.model_dump(mode="json", by_alias=True)
+        data = matrix_answer(state.records.root, matrix).model_dump(mode="json", by_alias=True)
+        return reply(data, matrix_markdown(data))

@@ -8,11 +8,11 @@ to stdout (stdio is the protocol channel).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp.types import ToolAnnotations
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from experimentos import __version__
@@ -26,8 +26,10 @@ from experimentos.briefs.render import render_brief
 from experimentos.errors import ExperimentosError, NotFound, UnsafeId, UsageError
 from experimentos.index.search import Filters, SearchResponse, search
 from experimentos.knowledge.live import Live
+from experimentos.mcp import params as p
+from experimentos.mcp.answers import WorkContext, page_markdown, reply, search_markdown
 from experimentos.mcp.promotion import register as register_promotion_tool
-from experimentos.mcp.records import logged
+from experimentos.mcp.records import log_call, logged
 from experimentos.mcp.records import register as register_record_tools
 from experimentos.mcp.results import register as register_results_tool
 from experimentos.mcp.state import (
@@ -37,6 +39,7 @@ from experimentos.mcp.state import (
     PreWork,
     Server,
 )
+from experimentos.mcp.toolserver import ToolServer
 from experimentos.store import Workspace
 
 INSTRUCTIONS = """\
@@ -46,22 +49,16 @@ repository path and the libraries involved. Act on decision rules; treat evidenc
 until you check it locally; follow the completion contract before you report success."""
 
 READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
-
-Task = Annotated[str, Field(description="What the agent is about to do, in its own words.")]
-Repo = Annotated[
-    str | None,
-    Field(
-        description="Path of the target repository (its manifests are read): absolute, or "
-        "relative to the knowledge root."
-    ),
-]
-Libraries = Annotated[list[str] | None, Field(description="Libraries the task involves.")]
-Files = Annotated[list[str] | None, Field(description="Repo-relative files the task touches.")]
-Budget = Annotated[int, Field(description="Token budget of the brief.")]
-Depth = Annotated[int, Field(description="How many dependsOn hops to load.")]
-RunIdArg = Annotated[
-    str | None, Field(description="Your run id, if any: the server logs the call in that run.")
-]
+# Compiling a brief may write briefs/<id>.md (write) or start a run (experiment): not read-only.
+BRIEF = ToolAnnotations(read_only_hint=False, open_world_hint=False)
+# The old dotted names: some clients reject dots. Callable for one release, not listed.
+DEPRECATED_ALIASES = {
+    "data.experiments.list": ("experiments_list", {}),
+    "data.experiments.tree": ("experiments_tree", {}),
+    "data.experiments.describe": ("experiments_describe", {"id": "experiment"}),
+    "data.tests.list": ("tests_list", {}),
+    "data.tests.describe": ("tests_describe", {"id": "test"}),
+}
 
 
 def _request(
@@ -88,10 +85,6 @@ def _request(
         budget=budget,
         depth=depth,
     )
-
-
-def _tool_error(exc: ExperimentosError) -> ToolError:
-    return ToolError(str(exc))
 
 
 def _resource_error(exc: ExperimentosError) -> ResourceError:
@@ -126,7 +119,7 @@ def build_server(
         run_id=run_id,
         run_token=run_token,
     )
-    server = MCPServer(
+    server = ToolServer(
         name="experimentos",
         title="experimentos knowledge",
         instructions=INSTRUCTIONS,
@@ -134,151 +127,167 @@ def build_server(
         log_level="WARNING",
     )
     server.state = state  # for tests and embedding
+    for old, (new, renames) in DEPRECATED_ALIASES.items():
+        server.alias(old, new, renames)
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=False, open_world_hint=False))
+    def rejected(tool: str, arguments: dict, message: str) -> None:
+        run = state.bound_run or arguments.get("run_id")
+        log_call(state, tool, run if isinstance(run, str) else None, arguments, message)
+
+    server.on_rejected = rejected
+
+    @server.tool(annotations=BRIEF)
     @logged(state, "get_work_brief")
     def get_work_brief(
-        task: Task,
-        repo: Repo = None,
-        libraries: Libraries = None,
-        agent: str | None = None,
-        model: str | None = None,
-        toolchain: str | None = None,
-        repo_type: str | None = None,
-        files: Files = None,
-        budget: Budget = DEFAULT_BUDGET,
-        depth: Depth = DEFAULT_DEPTH,
-        write: Annotated[bool, Field(description="Also write briefs/<id>.md.")] = False,
-        run_id: RunIdArg = None,
-    ) -> BriefAnswer:
-        """The reviewed knowledge that applies to a task, as Markdown within a token budget."""
-        try:
-            request = _request(
-                task, repo, libraries, agent, model, toolchain, repo_type, files, budget, depth
-            )
-            brief, path = state.brief(request, write=write)
-        except ExperimentosError as exc:
-            raise _tool_error(exc) from None
-        return BriefAnswer(
+        task: p.Task,
+        repo: p.Repo = None,
+        libraries: p.Libraries = None,
+        agent: p.Agent = None,
+        model: p.Model = None,
+        toolchain: p.Toolchain = None,
+        repo_type: p.RepoType = None,
+        files: p.Files = None,
+        budget: p.Budget = DEFAULT_BUDGET,
+        depth: p.Depth = DEFAULT_DEPTH,
+        write: Annotated[
+            bool, Field(description="Also write the brief to briefs/<id>.md.")
+        ] = False,
+        run_id: p.OptionalRunId = None,
+    ) -> Annotated[CallToolResult, BriefAnswer]:
+        """Use before editing code to read, as Markdown, the reviewed knowledge that applies to
+        a task within a token budget: decision rules to act on, background, evidence to verify.
+        start_pre_work_protocol gives the same brief and can also start a run."""
+        request = _request(
+            task, repo, libraries, agent, model, toolchain, repo_type, files, budget, depth
+        )
+        brief, path = state.brief(request, write=write)
+        markdown = render_brief(brief)
+        answer = BriefAnswer(
             brief_id=brief.brief_id,
             token_estimate=brief.token_estimate,
             truncated=brief.truncated,
             search_mode=brief.search_mode,
             notice=brief.notice,
             path=path,
-            markdown=render_brief(brief),
+            markdown=markdown,
         )
+        return reply(answer, markdown)
 
     @server.tool(annotations=READ)
     @logged(state, "get_agent_work_context")
     def get_agent_work_context(
-        task: Task,
-        repo: Repo = None,
-        libraries: Libraries = None,
-        agent: str | None = None,
-        model: str | None = None,
-        toolchain: str | None = None,
-        repo_type: str | None = None,
-        files: Files = None,
-        budget: Budget = DEFAULT_BUDGET,
-        depth: Depth = DEFAULT_DEPTH,
-        run_id: RunIdArg = None,
-    ) -> dict[str, Any]:
-        """The brief as structured data (agent_work_context.v1): boundaries, rules, checks."""
-        try:
-            request = _request(
-                task, repo, libraries, agent, model, toolchain, repo_type, files, budget, depth
-            )
-            brief, _ = state.brief(request)
-        except ExperimentosError as exc:
-            raise _tool_error(exc) from None
-        return brief.agent_work_context()
+        task: p.Task,
+        repo: p.Repo = None,
+        libraries: p.Libraries = None,
+        agent: p.Agent = None,
+        model: p.Model = None,
+        toolchain: p.Toolchain = None,
+        repo_type: p.RepoType = None,
+        files: p.Files = None,
+        budget: p.Budget = DEFAULT_BUDGET,
+        depth: p.Depth = DEFAULT_DEPTH,
+        run_id: p.OptionalRunId = None,
+    ) -> Annotated[CallToolResult, WorkContext]:
+        """The brief as data (agent_work_context.v1: boundaries, decision rules, checks,
+        completion contract), for a program that acts on it; to read it, use get_work_brief."""
+        request = _request(
+            task, repo, libraries, agent, model, toolchain, repo_type, files, budget, depth
+        )
+        brief, _ = state.brief(request)
+        return reply(brief.agent_work_context())
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=False, open_world_hint=False))
+    @server.tool(annotations=BRIEF)
     @logged(state, "start_pre_work_protocol")
     def start_pre_work_protocol(
-        task: Task,
-        repo: Repo = None,
-        libraries: Libraries = None,
-        agent: str | None = None,
-        model: str | None = None,
-        toolchain: str | None = None,
-        repo_type: str | None = None,
-        files: Files = None,
-        budget: Budget = DEFAULT_BUDGET,
-        depth: Depth = DEFAULT_DEPTH,
+        task: p.Task,
+        repo: p.Repo = None,
+        libraries: p.Libraries = None,
+        agent: p.Agent = None,
+        model: p.Model = None,
+        toolchain: p.Toolchain = None,
+        repo_type: p.RepoType = None,
+        files: p.Files = None,
+        budget: p.Budget = DEFAULT_BUDGET,
+        depth: p.Depth = DEFAULT_DEPTH,
         experiment: Annotated[
-            str | None, Field(description="Experiment slug: start a run under it.")
+            str | None,
+            Field(
+                description="Start a run under this experiment (slug) and record in it what "
+                "you were given.",
+                examples=["scripted-brief-matrix"],
+            ),
         ] = None,
-        run_id: RunIdArg = None,
-    ) -> PreWork:
-        """Call before editing: the brief, its work context, the next actions, and (with an
-        experiment or run id) a run that records that the brief and its dependencies loaded."""
-        try:
-            request = _request(
-                task, repo, libraries, agent, model, toolchain, repo_type, files, budget, depth
-            )
-            brief, _ = state.brief(request)
-            run_id = state.record_pre_work(brief, experiment, run_id, agent, model, toolchain)
-        except ExperimentosError as exc:
-            raise _tool_error(exc) from None
+        run_id: p.OptionalRunId = None,
+    ) -> Annotated[CallToolResult, PreWork]:
+        """Call first, before you edit code: the brief (Markdown), its work context, your next
+        actions and, with `experiment` or `run_id`, a run that records what you were given."""
+        request = _request(
+            task, repo, libraries, agent, model, toolchain, repo_type, files, budget, depth
+        )
+        brief, _ = state.brief(request)
+        run_id = state.record_pre_work(brief, experiment, run_id, agent, model, toolchain)
         brief = brief.model_copy(update={"run_id": run_id})
-        return PreWork(
+        markdown = render_brief(brief)
+        actions = next_actions(brief)
+        answer = PreWork(
             brief_id=brief.brief_id,
             run_id=run_id,
-            markdown=render_brief(brief),
+            markdown=markdown,
             context=brief.agent_work_context(),
-            next_actions=next_actions(brief),
+            next_actions=actions,
         )
+        text = markdown.rstrip() + "\n\n## Next actions\n" + "".join(f"\n- {a}" for a in actions)
+        if run_id:
+            text += f"\n\nRun: `{run_id}` (pass it as run_id to the record_* tools)"
+        return reply(answer, text + "\n")
 
     @server.tool(annotations=READ)
     @logged(state, "resolve_dependencies")
     def resolve_dependencies(
-        page_id: Annotated[str, Field(description="A page id, e.g. policy.keep-pins.")],
-        depth: Depth = DEFAULT_DEPTH,
-        run_id: RunIdArg = None,
-    ) -> Dependencies:
-        """What a page rests on, along dependsOn, with each dependency's boundary."""
-        try:
-            return state.dependencies(page_id, depth)
-        except ExperimentosError as exc:
-            raise _tool_error(exc) from None
+        page_id: p.PageId, depth: p.Depth = DEFAULT_DEPTH, run_id: p.OptionalRunId = None
+    ) -> Annotated[CallToolResult, Dependencies]:
+        """Before relying on a page: the pages it rests on (along dependsOn), each with the
+        boundary that says how far to trust it."""
+        return reply(state.dependencies(page_id, depth))
 
     @server.tool(annotations=READ)
     @logged(state, "search_knowledge")
     def search_knowledge(
-        query: str,
-        mode: Annotated[str, Field(description="hybrid, vector or fts")] = "hybrid",
-        limit: int = 10,
-        type: str | None = None,
-        status: str | None = None,
-        library: str | None = None,
-        agent: str | None = None,
-        model: str | None = None,
-        run_id: RunIdArg = None,
-    ) -> SearchResponse:
-        """Search the knowledge pages (hybrid full-text + vector); filters match appliesTo."""
-        try:
-            if limit > 100:
-                raise UsageError("limit must be at most 100", field="limit")
-            filters = Filters(type=type, status=status, library=library, agent=agent, model=model)
-            return search(
-                state.live.index(), query, mode=mode, limit=limit, filters=filters, sync=False
-            )
-        except ExperimentosError as exc:
-            raise _tool_error(exc) from None
+        query: p.Query,
+        mode: p.SearchMode = "hybrid",
+        limit: p.Limit = 10,
+        type: p.TypeFilter = None,  # noqa: A002 - the page field's name
+        status: p.StatusFilter = None,
+        library: p.Library = None,
+        agent: p.Agent = None,
+        model: p.Model = None,
+        run_id: p.OptionalRunId = None,
+    ) -> Annotated[CallToolResult, SearchResponse]:
+        """When the brief does not cover something: search the knowledge pages (full text and
+        meaning); library, agent and model match a page's appliesTo."""
+        filters = Filters(
+            type=type.value if type else None,
+            status=status.value if status else None,
+            library=library,
+            agent=agent,
+            model=model,
+        )
+        found = search(
+            state.live.index(), query, mode=mode, limit=limit, filters=filters, sync=False
+        )
+        data = found.model_dump(mode="json")
+        return reply(data, search_markdown(data))
 
     @server.tool(annotations=READ)
     @logged(state, "get_page")
     def get_page(
-        page_id: Annotated[str, Field(description="A page id, e.g. failure.red-green-churn.")],
-        run_id: RunIdArg = None,
-    ) -> PageAnswer:
-        """One page: frontmatter, Markdown body, and its knowledge boundary."""
-        try:
-            return state.page(page_id)
-        except ExperimentosError as exc:
-            raise _tool_error(exc) from None
+        page_id: p.PageId, run_id: p.OptionalRunId = None
+    ) -> Annotated[CallToolResult, PageAnswer]:
+        """Read one page in full (frontmatter, body and its boundary) when a brief or a search
+        names it."""
+        answer = state.page(page_id)
+        data = answer.model_dump(mode="json")
+        return reply(data, page_markdown(data))
 
     register_record_tools(server, state)
     register_results_tool(server, state)

@@ -127,12 +127,14 @@ class Server:
             return self.bound_run
         return run_id
 
-    def served(self, result: Any) -> list[str]:
-        """The pages an answer served: a brief's pages (its entries), or a page read whole.
-        The server logs them with the call, so a page's effect is measured only on the runs
-        that were served it."""
+    def served(self, result: Any, tool: str | None = None) -> list[str]:
+        """The pages an answer (a model, or its structured content) served: a brief's pages
+        (its entries), or a page read whole. The server logs them with the call, so a page's
+        effect is measured only on the runs that were served it."""
         if isinstance(result, PageAnswer):
             return [result.id]
+        if tool == "get_page" and isinstance(result, dict) and isinstance(result.get("id"), str):
+            return [result["id"]]
         brief_id = result.get("brief_id") if isinstance(result, dict) else None
         brief_id = brief_id or getattr(result, "brief_id", None)
         brief = self.briefs.get(brief_id) if isinstance(brief_id, str) else None

@@ -33,9 +33,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from experimentos.models.knowledge import Ref
 from experimentos.models.lab import Timestamp
@@ -55,64 +64,95 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
+def _d(text: str, *examples: Any) -> Any:
+    """A field's description (and examples): they are what an agent reads in the tool schema."""
+    return Field(description=text, examples=list(examples) or None)
+
+
 class BriefLoaded(_Payload):
-    brief_id: Short
-    page_ids: list[Ref] = Field(default_factory=list)
+    """The agent read a brief."""
+
+    brief_id: Annotated[Short, _d("The brief's id.", "brief.0123456789abcdef")]
+    page_ids: list[Ref] = Field(default_factory=list, description="The pages it held.")
 
 
 class DependencyResolved(_Payload):
-    page_ids: Annotated[list[Ref], Field(min_length=1)]
-    brief_id: Short | None = None
+    """The agent loaded the pages a brief depends on."""
+
+    page_ids: Annotated[
+        list[Ref], Field(min_length=1), _d("The pages loaded.", ["failure.red-green-churn"])
+    ]
+    brief_id: Annotated[Short | None, _d("The brief they came from.")] = None
 
 
 class FileInspected(_Payload):
-    path: Short
-    lines: Short | None = None
+    """The agent read a file of the repository."""
+
+    path: Annotated[Short, _d("Repository-relative path.", "src/db/schema.ts")]
+    lines: Annotated[Short | None, _d("The lines read.", "10-24")] = None
 
 
 class PackageVersionChecked(_Payload):
-    package: Short
-    version: Short
-    source: Short | None = None
+    """The agent checked an installed package version."""
+
+    package: Annotated[Short, _d("Package name.", "drizzle-kit")]
+    version: Annotated[Short, _d("The version found.", "0.30.4")]
+    source: Annotated[Short | None, _d("Where it was read.", "package-lock.json")] = None
 
 
 class FileEdited(_Payload):
-    path: Short
-    summary: Long | None = None
-    lines_added: Count | None = None
-    lines_removed: Count | None = None
+    """The agent changed a file."""
+
+    path: Annotated[Short, _d("Repository-relative path.", "src/db/schema.ts")]
+    summary: Annotated[Long | None, _d("What changed.")] = None
+    lines_added: Annotated[Count | None, _d("Lines added.")] = None
+    lines_removed: Annotated[Count | None, _d("Lines removed.")] = None
 
 
 class TestRunPayload(_Payload):
+    """The agent ran tests."""
+
     __test__ = False  # not a pytest class
 
-    passed: bool
-    command: Short | None = None
-    total: Count | None = None
-    failed: Count | None = None
+    passed: Annotated[bool, _d("Whether every test passed.")]
+    command: Annotated[Short | None, _d("The exact command.", "npm test")] = None
+    total: Annotated[Count | None, _d("Tests run.")] = None
+    failed: Annotated[Count | None, _d("Tests that failed.")] = None
 
 
 class FailureObserved(_Payload):
-    description: Long
-    failure_id: Ref | None = None
+    """The agent saw a known or new failure mode."""
+
+    description: Annotated[Long, _d("What happened.")]
+    failure_id: Annotated[Ref | None, _d("A failure page id.", "failure.red-green-churn")] = None
 
 
 class InterventionApplied(_Payload):
-    description: Long
-    intervention_id: Ref | None = None
+    """The agent applied an intervention."""
+
+    description: Annotated[Long, _d("What was done.")]
+    intervention_id: Annotated[
+        Ref | None, _d("An intervention page id.", "intervention.narrow-shell-commands")
+    ] = None
 
 
 class DecisionRecorded(_Payload):
-    decision: Long
-    rationale: Long | None = None
-    page_ids: list[Ref] = Field(default_factory=list)
+    """The agent decided something (record_decision writes this too)."""
+
+    decision: Annotated[Long, _d("The decision.", "keep the drizzle-kit pin")]
+    rationale: Annotated[Long | None, _d("Why.")] = None
+    page_ids: list[Ref] = Field(default_factory=list, description="Pages it follows.")
 
 
 class FinalAnswer(_Payload):
-    text: Long
+    """What the agent reported (complete_run writes this too)."""
+
+    text: Annotated[Long, _d("The answer as given to the user.")]
 
 
 class McpToolCalled(_Payload):
+    """The MCP server's own record of a tool call (written by the server only)."""
+
     tool: Short
     arguments: dict[str, Any] = Field(default_factory=dict)
     ok: bool = True
@@ -121,9 +161,11 @@ class McpToolCalled(_Payload):
 
 
 class CommandRun(_Payload):
-    command: Long
-    exit_code: int | None = None
-    cwd: Short | None = None
+    """The agent ran a shell command."""
+
+    command: Annotated[Long, _d("The command line.", "npx drizzle-kit --version")]
+    exit_code: Annotated[int | None, _d("Its exit code.")] = None
+    cwd: Annotated[Short | None, _d("Where it ran.")] = None
 
 
 EVENT_PAYLOADS: dict[str, type[_Payload]] = {
@@ -141,6 +183,85 @@ EVENT_PAYLOADS: dict[str, type[_Payload]] = {
     "command": CommandRun,
 }
 EVENT_TYPES = tuple(EVENT_PAYLOADS)
+
+
+# --- what an agent reports through the MCP tool record_run_event ------------------------------
+# One object per event: its `type` beside the fields of that type's payload, so each type has
+# its own schema and a client sees the fields it needs before it calls. What another tool
+# records is not reported here (one way to do each thing): the server logs its own tool calls
+# (mcp_tool_called) and the brief and dependencies a call served; record_decision and
+# complete_run write decision_recorded and final_answer.
+RECORDED_BY_TOOLS = {
+    "brief_loaded": "start_pre_work_protocol or get_work_brief with your run_id",
+    "dependency_resolved": "resolve_dependencies with your run_id",
+    "decision_recorded": "record_decision",
+    "final_answer": "complete_run",
+    "mcp_tool_called": "the server itself",
+}
+AGENT_EVENT_TYPES = tuple(t for t in EVENT_TYPES if t not in RECORDED_BY_TOOLS)
+
+
+def _type_first(schema: dict[str, Any]) -> None:
+    properties = schema.get("properties", {})
+    if "type" in properties:
+        schema["properties"] = {"type": properties.pop("type"), **properties}
+
+
+def _event_model(event_type: str, payload: type[_Payload]) -> type[_Payload]:
+    name = payload.__name__.removesuffix("Payload") + "Event"
+    return create_model(
+        name,
+        __base__=payload,
+        __doc__=payload.__doc__,
+        __module__=__name__,
+        type=(Literal[event_type], ...),
+    )
+
+
+class CustomEvent(BaseModel):
+    """Your own event: type x-<name>, any other fields."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=_type_first)
+
+    type: Annotated[str, Field(pattern=CUSTOM_TYPE_PATTERN, examples=["x-note"])]
+
+
+AGENT_EVENT_MODELS: dict[str, type[BaseModel]] = {
+    t: _event_model(t, EVENT_PAYLOADS[t]) for t in AGENT_EVENT_TYPES
+}
+for _model in AGENT_EVENT_MODELS.values():
+    _model.model_config["json_schema_extra"] = _type_first
+    _model.model_rebuild(force=True)
+
+
+def _event_tag(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if isinstance(kind, str) and _CUSTOM_RE.fullmatch(kind):
+        return "custom"
+    return kind if kind in AGENT_EVENT_MODELS else None
+
+
+AgentEvent = Annotated[
+    Union[  # noqa: UP007 - a tuple of members built at import time
+        tuple(Annotated[m, Tag(t)] for t, m in AGENT_EVENT_MODELS.items())
+        + (Annotated[CustomEvent, Tag("custom")],)
+    ],
+    Discriminator(
+        _event_tag,
+        custom_error_type="event_type",
+        custom_error_message=(
+            f"`type` must be one of {', '.join(AGENT_EVENT_TYPES)}, or x-<name> for your own ("
+            + "; ".join(f"{t}: recorded by {how}" for t, how in RECORDED_BY_TOOLS.items())
+            + ")"
+        ),
+    ),
+]
+
+
+def split_event(event: BaseModel) -> tuple[str, dict[str, Any]]:
+    """An agent's event object as (type, payload) for the log."""
+    data = event.model_dump(mode="json", exclude_none=True)
+    return data.pop("type"), data
 
 
 class EventError(ValueError):

@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from experimentos.errors import article
 from experimentos.models.fixture import FIXTURE_NAME
 from experimentos.models.knowledge import SLUG_PATTERN, Text, slug_problem
 from experimentos.models.names import (
@@ -53,7 +54,9 @@ def _prefixed(prefix: str, parts: int):  # noqa: ANN202 - a validator factory
         head, _, rest = value.partition(".")
         pieces = rest.split(".") if parts > 1 else [rest]
         if head != prefix or len(pieces) != parts:
-            raise ValueError(f"{value!r} is not a {prefix} id (expected {prefix}.<slug>)")
+            raise ValueError(
+                f"{value!r} is not {article(prefix)} {prefix} id (expected {prefix}.<slug>)"
+            )
         for piece in pieces:
             problem = slug_problem(piece) if prefix == "run" else name_slug_problem(piece)
             if problem:

@@ -36,7 +36,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from experimentos.errors import UsageError
+from experimentos.errors import UsageError, article
 from experimentos.markdown.escape import code
 from experimentos.matrix.metrics import BINARY, LABELS, RULES
 from experimentos.models.knowledge import DECISION_TYPES, GateBasis, Page
@@ -147,8 +147,8 @@ def check_metric(metric: str) -> str:
 def check_page_type(page: Page, path: str | None = None) -> None:
     if page.type not in DECISION_TYPES:
         raise UsageError(
-            f"{page.id} is a {page.type}: only policy and intervention pages become decision "
-            "rules, so only they are promoted by the gate (accept other pages with "
+            f"{page.id} is {article(page.type)} {page.type}: only policy and intervention pages "
+            "become decision rules, so only they are promoted by the gate (accept other pages with "
             "`experimentos page set-status`)",
             path=path,
             field="type",

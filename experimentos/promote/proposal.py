@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -145,6 +145,7 @@ def submit(
     base: str | None = None,
     push: bool = False,
     remote: str = "origin",
+    working_tree: bool = False,
 ) -> PromotionResult:
     """Commit a planned promotion on its `xos/promote/<page-id>` branch (and push it)."""
     result, change = plan.result, plan.change
@@ -158,6 +159,7 @@ def submit(
         why=change.review.rationale,
         evidence=result.evidence,
         base=base,
+        working_tree=working_tree,
     )
     if push:
         result.pushed = push_proposal(workspace, result.proposal.name, remote)
@@ -179,6 +181,7 @@ def promote(
     push: bool = False,
     remote: str = "origin",
     today: dt.date | None = None,
+    working_tree: bool = False,
 ) -> PromotionResult:
     """Compute the gate for `page_id` on `matrix`; when it passes (or a named reviewer
     overrides it), propose the page as accepted with the review the evidence gives. With
@@ -198,7 +201,7 @@ def promote(
         doc = workspace.read(page_id)
         plan.result.page_text = render(plan.change.build(doc), like=doc).decode("utf-8")
         return plan.result
-    return submit(workspace, plan, base=base, push=push, remote=remote)
+    return submit(workspace, plan, base=base, push=push, remote=remote, working_tree=working_tree)
 
 
 def gate_record(gate: GateResult, override: str | None = None) -> Gate:
@@ -302,6 +305,7 @@ class Promotion:
     expires: Expiry
     override_section: str | None
     today: dt.date
+    in_place: ClassVar[bool] = True  # edits the page as the base has it
 
     def precheck(self) -> None:
         split_id(self.page_id)

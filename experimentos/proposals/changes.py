@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
@@ -92,6 +92,8 @@ class PageEdit:
     page_id: str
     fields: dict[str, Any] = field(default_factory=dict)
     body: str | None = None
+    # It edits the page as the base has it: edits in the working tree are not in it.
+    in_place: ClassVar[bool] = True
 
     def precheck(self) -> None:
         split_id(self.page_id)
@@ -131,6 +133,7 @@ class StatusChange:
     rationale: str = ""
     evidence: tuple[str, ...] = ()
     reviewer: str | None = None
+    in_place: ClassVar[bool] = True
 
     def precheck(self) -> None:
         split_id(self.page_id)

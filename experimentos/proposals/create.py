@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from experimentos.errors import GitError, InvalidPage, NotFound, UsageError
+from experimentos.errors import Collect, GitError, InvalidPage, NotFound, UsageError, did_you_mean
 from experimentos.knowledge.check import check
 from experimentos.knowledge.graph import is_page_ref
 from experimentos.knowledge.pages import build_new_page
@@ -24,8 +24,12 @@ from experimentos.proposals.changes import NewPage, PageChange, PageFile, Status
 from experimentos.proposals.diff import compose_message, page_diff
 from experimentos.proposals.models import BRANCH_PREFIX, FileChange, Proposal
 from experimentos.store import Workspace, id_for_path
-from experimentos.store.files import inside
+from experimentos.store.documents import checksum
+from experimentos.store.files import atomic_write, inside, safe_target
 from experimentos.store.git import Repo
+from experimentos.store.ids import page_ids
+from experimentos.store.paths import page_path
+from experimentos.store.safe import read_regular
 
 _KIND_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _MAX_SUFFIX = 100
@@ -40,8 +44,14 @@ def propose(
     why: str,
     evidence: Iterable[str] = (),
     base: str | None = None,
+    working_tree: bool = False,
 ) -> Proposal:
     """Commit `changes` on a new branch `xos/<kind>/<slug>` started from `base`.
+
+    A change that edits a page in place (a status change, a citation, a promotion) starts from
+    the page as `base` has it. When the working tree holds edits to that page that `base`
+    does not, the proposal is refused (it would silently leave them out) unless
+    `working_tree`: then the page is taken as it is in the working tree.
 
     `base` is a branch (default: `[proposals] base` in experimentos.toml, else the branch
     checked out). Raises InvalidPage (with every problem)
@@ -63,17 +73,24 @@ def propose(
     if not repo.valid_branch_name(name):
         raise UsageError(f"{name!r} is not a valid git branch name", field="slug")
     base, base_commit = _resolve_base(repo, base or workspace.config.proposals.base)
+    edited = _edited_here(workspace, repo, prefix, base, base_commit, changes, working_tree)
     with repo.worktree(base_commit) as tree:
         root = tree / prefix if prefix else tree
         root.mkdir(parents=True, exist_ok=True)
         proposed = Workspace(root)
+        for rel, raw in edited.items():  # --working-tree: the pages as the user has them
+            target = safe_target(root, rel)
+            atomic_write(root, rel, raw, expected=checksum(target.read_bytes()))
         written: dict[str, bytes | None] = {}  # None: the change removed the file
         for change in changes:
             rel = change.apply(proposed).path
             written[rel] = (root / rel).read_bytes() if (root / rel).is_file() else None
-        for ref in evidence:
-            if is_page_ref(ref) and not proposed.exists(ref):
-                raise NotFound(f"evidence {ref!r} does not exist", field="evidence")
+        missing = [r for r in evidence if is_page_ref(r) and not proposed.exists(r)]
+        found = Collect()
+        for ref in missing:
+            hint = did_you_mean(ref, page_ids(root))
+            found.add(NotFound(f"evidence {ref!r} does not exist{hint}", field="evidence"))
+        found.done()
         repo_paths = {rel: f"{prefix}/{rel}" if prefix else rel for rel in written}
         _refuse_new_errors(
             proposed, written, {r: repo.blob(base_commit, p) for r, p in repo_paths.items()}
@@ -133,9 +150,10 @@ def propose_new_page(
     depends_on: Sequence[str] = (),
     why: str = "",
     base: str | None = None,
+    rule: str = "",
 ) -> Proposal:
     """Propose a new draft page (what `page new --propose` does)."""
-    page = build_new_page(type_name, slug, title, summary, depends_on)
+    page = build_new_page(type_name, slug, title, summary, depends_on, rule)
     reason = why.strip() or f"New draft {page.type.value} page: {page.title}"
     return propose(workspace, [NewPage(page)], kind="page", slug=page.id, why=reason, base=base)
 
@@ -150,6 +168,7 @@ def propose_status(
     *,
     why: str = "",
     base: str | None = None,
+    working_tree: bool = False,
 ) -> Proposal:
     """Propose a status transition with its review (what `page set-status --propose` does)."""
     change = StatusChange(page_id, status_name, rationale, tuple(evidence), reviewer)
@@ -164,6 +183,7 @@ def propose_status(
         why=reason,
         evidence=evidence,
         base=base,
+        working_tree=working_tree,
     )
 
 
@@ -208,6 +228,40 @@ def propose_files(
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _edited_here(
+    workspace: Workspace,
+    repo: Repo,
+    prefix: str,
+    base: str,
+    base_commit: str,
+    changes: Sequence[PageChange],
+    working_tree: bool,
+) -> dict[str, bytes]:
+    """Pages the changes edit in place whose working-tree bytes differ from the base's: {} or
+    (with `working_tree`) those bytes; without it, a refusal that names them and the way on."""
+    found: dict[str, bytes] = {}
+    for change in changes:
+        if not getattr(change, "in_place", False):
+            continue
+        rel = page_path(change.page_id).as_posix()
+        try:
+            here = read_regular(workspace.root, rel)
+        except NotFound:
+            continue
+        there = repo.blob(base_commit, f"{prefix}/{rel}" if prefix else rel)
+        if there is not None and here != there:
+            found[rel] = here
+    if found and not working_tree:
+        names = ", ".join(sorted(found))
+        raise UsageError(
+            f"{names}: your working tree has edits that {base} does not; the proposal is made "
+            f"from {base} and would leave them out. Commit them first, or pass --working-tree "
+            "to propose the page as it is in your working tree",
+            path=sorted(found)[0],
+        )
+    return found if working_tree else {}
 
 
 def _branch_name(kind: str, slug: str) -> str:
@@ -260,7 +314,7 @@ def _resolve_base(repo: Repo, base: str | None) -> tuple[str, str]:
     if base is None:
         base = repo.current_branch()
         if base is None:
-            raise GitError("HEAD is detached; pass --base BRANCH, the branch to propose against")
+            raise GitError("HEAD is detached; pass --onto BRANCH, the branch to propose against")
     base = base.strip()
     if base.startswith("refs/heads/"):
         base = base[len("refs/heads/") :]

@@ -20,7 +20,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, Field
 
-from experimentos.errors import NotFound, UnsafePath
+from experimentos.errors import NotFound, UnsafePath, article
 from experimentos.store.parse import JsonError, load_json
 from experimentos.store.safe import read_regular
 
@@ -245,7 +245,9 @@ def _section(out: _Collector, rel: str, value: Any, where: str, kind: type) -> A
         return kind()
     if not isinstance(value, kind):
         expected = "mapping" if kind is dict else "list"
-        out.problem(rel, f"{where}: expected a {expected}, got {type(value).__name__}")
+        out.problem(
+            rel, f"{where}: expected {article(expected)} {expected}, got {type(value).__name__}"
+        )
         return kind()
     return value
 

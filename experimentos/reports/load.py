@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from experimentos.errors import ExperimentosError, NotFound, UnsafeId, UsageError
+from experimentos.errors import ExperimentosError, NotFound, UnsafeId, UsageError, did_you_mean
 from experimentos.matrix.cells import expand
 from experimentos.matrix.spec import MatrixSpec, parse_spec, spec_rel
 from experimentos.models.names import check_matrix_id
@@ -42,7 +42,10 @@ def matrices(source: Source, experiments: Iterable[str] | None = None) -> list[M
         known = set(source.experiments())
         for slug in slugs:
             if slug not in known:
-                raise NotFound(f"no experiment {slug!r} in {source.label}", field="experiment")
+                hint = did_you_mean(slug, known)
+                raise NotFound(
+                    f"no experiment {slug!r} in {source.label}{hint}", field="experiment"
+                )
     else:
         slugs = source.experiments()
     rows = load_rows(source, slugs)
@@ -74,9 +77,11 @@ def find_matrix(source: Source, ref: str) -> MatrixData:
     slug, _, matrix_id = ref.rpartition("/")
     if not matrix_id:
         raise UsageError(f"{ref!r} is not a matrix id", field="matrix")
-    found = [m for m in matrices(source, [slug] if slug else None) if m.matrix_id == matrix_id]
+    every = matrices(source, [slug] if slug else None)
+    found = [m for m in every if m.matrix_id == matrix_id]
     if not found:
-        raise NotFound(f"no runs of matrix {matrix_id!r} in {source.label}", field="matrix")
+        hint = did_you_mean(matrix_id, [m.matrix_id for m in every])
+        raise NotFound(f"no runs of matrix {matrix_id!r} in {source.label}{hint}", field="matrix")
     if len(found) > 1:
         where = ", ".join(f"{m.experiment}/{m.matrix_id}" for m in found)
         raise UsageError(

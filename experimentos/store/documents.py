@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from experimentos.errors import InvalidPage
+from experimentos.errors import InvalidPage, article
 from experimentos.models.knowledge import FRONTMATTER_KEYS, Page, Problem
 from experimentos.store.yamlio import YamlError, dump_yaml, load_yaml
 
@@ -132,7 +132,7 @@ def parse_document(raw: bytes, path: str) -> Document:
     except YamlError as exc:
         raise InvalidPage(path, [_problem(path, exc.code, str(exc))]) from None
     if not isinstance(data, dict):
-        kind = "empty" if data is None else f"a {type(data).__name__}"
+        kind = "empty" if data is None else f"{article(type(data).__name__)} {type(data).__name__}"
         raise InvalidPage(
             path,
             [

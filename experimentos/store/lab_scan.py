@@ -10,6 +10,7 @@ from typing import Generic, TypeVar
 from experimentos.errors import InvalidPage, NotFound, UnsafePath, UsageError
 from experimentos.models.knowledge import Problem
 from experimentos.models.lab import Experiment, ExperimentTest, RunRecord, name_slug_problem
+from experimentos.store.ids import suggest
 from experimentos.store.lab_paths import (
     EXPERIMENT_FILE,
     EXPERIMENTS_DIR,
@@ -70,7 +71,8 @@ def read_experiment(root: Path, slug: str) -> Record[Experiment]:
     try:
         record = load_record(root, rel, Experiment)
     except NotFound:
-        raise NotFound(f"no experiment {experiment_id(slug)!r}", path=rel) from None
+        hint = suggest(root, "experiment", slug)
+        raise NotFound(f"no experiment {experiment_id(slug)!r}{hint}", path=rel) from None
     if record.model.id != experiment_id(slug):
         raise UsageError(
             f"id {record.model.id!r} does not match its directory (expected "
@@ -172,7 +174,7 @@ def locate_run(root: Path, run_id: str) -> tuple[str, str]:
         and regular_file(root, f"{EXPERIMENTS_DIR}/{e.name}/{RUNS_DIR}/{name}")
     )
     if not hits:
-        raise NotFound(f"no run {run_id!r}", field="run")
+        raise NotFound(f"no run {run_id!r}{suggest(root, 'run', run_id)}", field="run")
     if len(hits) > 1:
         where = ", ".join(hits)
         raise UsageError(f"run {run_id!r} exists in several experiments: {where}", field="run")

@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from experimentos.errors import InvalidPage, UnsafePath
+from experimentos.errors import InvalidPage, UnsafePath, article
 from experimentos.models.knowledge import Problem
 from experimentos.store.documents import (
     MAX_FILE_BYTES,
@@ -74,7 +74,7 @@ def parse_record(raw: bytes, path: str, model: type[M]) -> Record[M]:
     except YamlError as exc:
         raise _invalid(path, exc.code, str(exc)) from None
     if not isinstance(data, dict):
-        kind = "empty" if data is None else f"a {type(data).__name__}"
+        kind = "empty" if data is None else f"{article(type(data).__name__)} {type(data).__name__}"
         raise _invalid(
             path, "frontmatter-not-mapping", f"frontmatter must be a mapping, got {kind}"
         )

@@ -289,6 +289,8 @@ def state_path(root: Path, *parts: str, create: bool = True) -> Path:
                 return Path(root).joinpath(*names)
             try:
                 os.mkdir(current)
+                if depth == 1:
+                    _ignore_itself(current)
                 continue
             except FileExistsError:  # made by another process just now
                 mode = os.lstat(current).st_mode
@@ -308,7 +310,27 @@ def state_path(root: Path, *parts: str, create: bool = True) -> Path:
                 path=rel,
                 code=NOT_A_DIR,
             )
+        if depth == 1:
+            _ignore_itself(current)
     return current
+
+
+_SELF_IGNORE = b"# derived data of experimentos (index, locks, caches): never committed\n*\n"
+
+
+def _ignore_itself(state: Path) -> None:
+    """A `.gitignore` of `*` inside the state directory, so git ignores it in any repository,
+    whether or not `experimentos init` added it to the root's .gitignore (a `page new` in a
+    plain git repository would otherwise leave `.experimentos/write.lock` untracked)."""
+    target = state / ".gitignore"
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except OSError:  # there already (or not ours to write): leave it as it is
+        return
+    try:
+        os.write(fd, _SELF_IGNORE)
+    finally:
+        os.close(fd)
 
 
 def open_lock(path: Path, rel: str) -> int:

@@ -111,7 +111,11 @@ class Workspace:
         try:
             return self.load(rel)
         except NotFound:
-            raise NotFound(f"no page {page_id!r}", path=rel) from None
+            from experimentos.store.ids import suggest
+
+            raise NotFound(
+                f"no page {page_id!r}{suggest(self.root, 'page', page_id)}", path=rel
+            ) from None
 
     def exists(self, page_id: str) -> bool:
         return regular_file(self.root, page_path(page_id))

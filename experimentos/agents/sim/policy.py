@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from experimentos.errors import UsageError
+from experimentos.errors import UsageError, from_validation
 from experimentos.store.yamlio import YamlError, load_yaml
 
 MAX_POLICY_BYTES = 1_000_000
@@ -143,14 +143,11 @@ class Policy(BaseModel):
 
 
 def parse_policy(data: Any, *, path: str | Path = "<policy>") -> Policy:
-    """Validate loaded YAML into a Policy; the error names the first bad field."""
+    """Validate loaded YAML into a Policy; the error names every bad field."""
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or None
-        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise UsageError(first["msg"] + more, path=path, field=where) from None
+        raise from_validation(exc, path=path) from None
 
 
 def load_policy(path: Path) -> Policy:

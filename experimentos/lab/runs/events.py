@@ -32,6 +32,7 @@ from experimentos.models.knowledge import Problem
 from experimentos.models.lab import RunRecord, RunStatus
 from experimentos.store import Workspace
 from experimentos.store.files import safe_target, state_lock
+from experimentos.store.ids import suggest
 from experimentos.store.lab_paths import EVENTS_SUFFIX, check_run_id
 from experimentos.store.lab_scan import locate_run
 from experimentos.store.parse import load_json
@@ -235,7 +236,8 @@ def append_events(
             try:
                 record = load_record(root, record_rel, RunRecord).model
             except NotFound:
-                raise NotFound(f"no run {run_id!r}", field="run") from None
+                hint = suggest(root, "run", run_id)
+                raise NotFound(f"no run {run_id!r}{hint}", field="run") from None
             if record.status is not RunStatus.running:
                 raise UsageError(
                     f"{run_id} is {record.status.value}; events can no longer be added",
