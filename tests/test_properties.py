@@ -407,6 +407,10 @@ MANIFESTS = {
 @example(files={"package.json": '{"dependencies": {"a": "1"}, "n": ' + HUGE + "}"})
 @example(files={"pyproject.toml": f"n = {HUGE}\n"})
 @example(files={"pnpm-lock.yaml": "d: 2026-02-30\n"})
+@example(files={"pnpm-lock.yaml": "dependencies:\n  a: 0x" + "f" * 4000 + "\n"})
+@example(files={"pnpm-lock.yaml": "dependencies:\n  0x" + "f" * 4000 + ": '1.0'\n"})
+@example(files={"pyproject.toml": "[project]\nversion = 0x" + "f" * 4000 + "\n"})
+@example(files={"uv.lock": '[[package]]\nname = "a"\nversion = 0x' + "f" * 4000 + "\n"})
 def test_manifests_and_lockfiles_give_facts_and_problems_never_a_traceback(files):
     from experimentos.models.knowledge import AppliesTo
     from experimentos.repofacts.facts import read_local_facts

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from experimentos.errors import NotFound, UnsafePath, article
 from experimentos.store.parse import JsonError, load_json
 from experimentos.store.safe import read_regular
+from experimentos.store.yamlio import load_data_yaml
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
 
@@ -187,7 +188,7 @@ def _readers(repo: Path) -> list[tuple[str, Callable[[str], Any], _Reader]]:
     found += [
         ("package-lock.json", load_json, _package_lock),
         ("npm-shrinkwrap.json", load_json, _package_lock),
-        ("pnpm-lock.yaml", yaml.safe_load, _pnpm_lock),
+        ("pnpm-lock.yaml", load_data_yaml, _pnpm_lock),
         ("poetry.lock", tomllib.loads, _toml_lock),
         ("uv.lock", tomllib.loads, _toml_lock),
     ]

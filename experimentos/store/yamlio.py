@@ -43,6 +43,31 @@ def _mark_line(node: yaml.Node | None) -> int | None:
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _bounded_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    # A number this long is never data (and one past Python's digit limit cannot even be
+    # printed): refused with its line, in decimal, hex, octal or binary alike.
+    if len(node.value) > MAX_NUMBER_CHARS:
+        message = f"number is longer than {MAX_NUMBER_CHARS} characters"
+        raise YamlError("yaml-error", message, _mark_line(node))
+    return _BaseLoader.construct_yaml_int(loader, node)
+
+
+class DataLoader(_BaseLoader):
+    """The safe loader for data files other tools wrote (lockfiles): PyYAML's own reading,
+    with numbers bounded as in frontmatter, so no value is one Python cannot print."""
+
+    def construct_yaml_int(self, node):  # noqa: ANN001
+        return _bounded_int(self, node)
+
+
+DataLoader.add_constructor("tag:yaml.org,2002:int", DataLoader.construct_yaml_int)
+
+
+def load_data_yaml(text: str) -> Any:
+    """YAML another tool wrote, read safely; YamlError (a ValueError) on a runaway number."""
+    return yaml.load(text, Loader=DataLoader)  # noqa: S506 - DataLoader is a SafeLoader
+
+
 class StrictLoader(_BaseLoader):
     """Safe loader refusing aliases and duplicate keys; only true/false are booleans."""
 
@@ -72,12 +97,7 @@ class StrictLoader(_BaseLoader):
         return super().construct_mapping(node, deep=deep)
 
     def construct_yaml_int(self, node):  # noqa: ANN001
-        # A number this long is never data (and one past Python's digit limit cannot even be
-        # printed): refused with its line, in decimal, hex, octal or binary alike.
-        if len(node.value) > MAX_NUMBER_CHARS:
-            message = f"number is longer than {MAX_NUMBER_CHARS} characters"
-            raise YamlError("yaml-error", message, _mark_line(node))
-        value = YamlInt(super().construct_yaml_int(node))
+        value = YamlInt(_bounded_int(self, node))
         value.yaml_source = node.value
         return value
 
