@@ -1,0 +1,250 @@
+"""Which decision rules apply best to this task, in the order a tight budget keeps them.
+
+A rule's rank is the sum of three parts:
+- **scope**: the `appliesTo` keys that match the request, a library the request names (by
+  `--library` or in the task text) far above one the repository merely depends on, plus a
+  matched version range, touched paths, agent, model, toolchain or repository type;
+- **statement**: how well the rule's statement (title, summary, tags: what it is about and
+  when it applies) matches the task, by BM25 with term weights from the statements of every page
+  that can appear in this brief, relative to the best rule's;
+- **search**: a quarter of the page's relative hybrid-search score (its whole text).
+A rule whose scope says nothing about the request (no key matches) is a rule here only when its
+statement and search score reach half the best rule's, and its statement shares words with the
+task or search found it strongly: a reviewed rule about long-running commands does not belong in
+a brief about a migration default just because search found it.
+
+Rules are also found by their statements alone (`retrieve_rules`, over an index of the reviewed
+rules' statements kept per snapshot): a crowd of other pages that echo the task cannot push a
+rule out of the search hits.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+
+from experimentos.briefs.models import Excluded
+from experimentos.briefs.select import MIN_RELATIVE_SCORE, Candidate
+from experimentos.knowledge.live import Snapshot
+from experimentos.models.knowledge import DECISION_TYPES, Page, Status
+
+SCOPE_WEIGHT = {
+    "library_named": 1.0,  # appliesTo.library, named in the request
+    "library": 0.3,  # appliesTo.library, a dependency the request does not name
+    "undeclared": 0.6,  # named in the request, not declared by the manifests
+    "versions": 0.5,
+    "paths": 0.6,
+    "agent": 0.3,
+    "model": 0.3,
+    "toolchain": 0.3,
+    "repo_type": 0.3,
+}
+SEARCH_WEIGHT = 0.25
+RULE_SHARE = 0.5  # of the best rule's relevance, for a rule whose scope matches nothing
+RETRIEVE_LIMIT = 8  # rules found by their statements alone, at most
+RETRIEVE_SHARE = 0.5  # of the best statement match, for a rule found that way
+_K1, _B = 1.2, 0.75
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "into",
+        "are",
+        "was",
+        "were",
+        "been",
+        "has",
+        "have",
+        "had",
+        "not",
+        "but",
+        "any",
+        "all",
+        "its",
+        "their",
+        "them",
+        "they",
+        "you",
+        "your",
+        "our",
+        "can",
+        "will",
+        "would",
+        "should",
+        "could",
+        "when",
+        "what",
+        "which",
+        "who",
+        "how",
+        "than",
+        "then",
+        "there",
+        "here",
+        "also",
+        "only",
+        "more",
+        "most",
+        "such",
+        "per",
+        "via",
+        "out",
+        "off",
+        "one",
+        "two",
+        "use",
+        "used",
+        "using",
+        "get",
+    ]
+)
+_SUFFIXES = ("ing", "ed", "es", "s")
+
+
+def terms(text: str) -> list[str]:
+    """Lowercased words of three or more characters, stop words dropped, crudely stemmed."""
+    out = []
+    for word in _WORD_RE.findall(text.lower()):
+        if len(word) < 3 or word in _STOP:
+            continue
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                word = word[: -len(suffix)]
+                break
+        out.append(word)
+    return out
+
+
+def statement(page: Page) -> str:
+    return " ".join([page.title, page.summary, *page.tags])
+
+
+def statement_scores(task: str, pool: list[Page], scored: list[Page]) -> dict[str, float]:
+    """BM25 of each page of `scored` against the task, over the statements of `pool` (the
+    pages that can appear: common words among them weigh little)."""
+    docs = {page.id: terms(statement(page)) for page in (*pool, *scored)}
+    pool_ids = {page.id for page in pool} or set(docs)
+    df: Counter[str] = Counter()
+    for pid in pool_ids:
+        df.update(set(docs[pid]))
+    n = len(pool_ids)
+    average = sum(len(docs[pid]) for pid in pool_ids) / n or 1.0
+    query = set(terms(task))
+    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query}
+    out = {}
+    for page in scored:
+        words = docs[page.id]
+        counts = Counter(w for w in words if w in query)
+        norm = _K1 * (1 - _B + _B * len(words) / average)
+        out[page.id] = sum(idf[t] * c * (_K1 + 1) / (c + norm) for t, c in counts.items())
+    return out
+
+
+def scope_strength(cand: Candidate) -> float:
+    total = 0.0
+    for key in cand.matched:
+        if key == "library":
+            key = "library_named" if cand.named else "library"
+        total += SCOPE_WEIGHT.get(key, 0.0)
+    return total
+
+
+def rank_rules(
+    task: str, selected: list[Candidate], is_rule: Callable[[str], bool]
+) -> tuple[list[Candidate], list[Excluded]]:
+    """`selected` with its rules re-scored and ranked (the other pages keep their scores), best
+    first; rules whose scope matches nothing and whose relevance falls short are excluded."""
+    rules = [c for c in selected if is_rule(c.page.id)]
+    if not rules:
+        return selected, []
+    scores = statement_scores(task, [c.page for c in selected], [c.page for c in rules])
+    top = max(scores.values())
+    relevance = {}
+    for cand in rules:
+        share = scores[cand.page.id] / top if top > 0 else 0.0
+        relevance[cand.page.id] = share + SEARCH_WEIGHT * cand.relative
+    best = max(relevance.values())
+    kept, dropped = [], []
+    for cand in selected:
+        pid = cand.page.id
+        if pid not in relevance:
+            kept.append(cand)
+            continue
+        strength = scope_strength(cand)
+        weak = scores[pid] <= 0 and cand.relative < MIN_RELATIVE_SCORE
+        if not cand.matched and (relevance[pid] < RULE_SHARE * best or weak):
+            reason = (
+                f"not relevant enough to be a rule here: its scope matches nothing in the "
+                f"request, and its statement and search score ({relevance[pid]:.2f}) are below "
+                f"half the best rule's ({best:.2f})"
+                if not weak
+                else "not relevant enough to be a rule here: its scope matches nothing in the "
+                "request, its statement shares no word with the task, and search found it "
+                f"only weakly ({cand.relative:.2f} of the best hit)"
+            )
+            dropped.append(Excluded(id=pid, title=cand.page.title, reasons=[reason]))
+            continue
+        cand.score = strength + relevance[pid]
+        statement_reason = f"its statement matches the task ({scores[pid]:.2f})"
+        cand.reasons = [*cand.reasons, statement_reason] if scores[pid] > 0 else cand.reasons
+        kept.append(cand)
+    kept.sort(key=lambda c: (-c.score, c.page.id))
+    return kept, dropped
+
+
+def reviewed_by_shape(page: Page) -> bool:
+    """An accepted policy or intervention with a rationale and evidence: a rule unless its
+    evidence, dates or cited code say otherwise (trust.py decides that later)."""
+    review = page.review
+    return (
+        page.status is Status.accepted
+        and page.type in DECISION_TYPES
+        and review is not None
+        and bool(review.evidence)
+        and bool(review.rationale.strip())
+    )
+
+
+def _statement_index(snap: Snapshot) -> tuple[dict[str, list[str]], dict[str, float]]:
+    """Per snapshot: term -> the reviewed rules whose statement holds it, and each term's idf
+    over those statements."""
+    found = snap.cache.get("rule-statements")
+    if found is None:
+        postings: dict[str, list[str]] = {}
+        for page in snap.pages.values():
+            if reviewed_by_shape(page):
+                for term in set(terms(statement(page))):
+                    postings.setdefault(term, []).append(page.id)
+        n = sum(1 for p in snap.pages.values() if reviewed_by_shape(p))
+        idf = {
+            t: math.log(1 + (n - len(ids) + 0.5) / (len(ids) + 0.5)) for t, ids in postings.items()
+        }
+        found = snap.cache["rule-statements"] = (postings, idf)
+    return found
+
+
+def retrieve_rules(snap: Snapshot, task: str) -> list[str]:
+    """Reviewed rules whose statement shares two or more of the task's words, best first (up
+    to RETRIEVE_LIMIT, within RETRIEVE_SHARE of the best)."""
+    postings, idf = _statement_index(snap)
+    scores: Counter[str] = Counter()
+    matched: Counter[str] = Counter()
+    for term in set(terms(task)):
+        for page_id in postings.get(term, ()):
+            scores[page_id] += idf[term]
+            matched[page_id] += 1
+    ranked = sorted(
+        (pid for pid in scores if matched[pid] >= 2), key=lambda pid: (-scores[pid], pid)
+    )
+    if not ranked:
+        return []
+    best = scores[ranked[0]]
+    return [pid for pid in ranked[:RETRIEVE_LIMIT] if scores[pid] >= RETRIEVE_SHARE * best]
