@@ -227,6 +227,88 @@ def test_the_budget_is_a_ceiling_at_every_budget_from_the_minimum(empty_kb, widg
     assert raised.value.field == "budget" and str(MIN_BUDGET) in str(raised.value)
 
 
+HOSTILE_TASKS = [
+    LONG_TASK,
+    "## " * 2600,
+    "é" * 7000,
+    "x" * 7999,
+    " ".join("#" * (1 + i % 9) for i in range(700)),
+    "\u202e\u200b" * 2000 + " widget",
+    "**Rule:** " * 600,
+]
+
+
+def test_the_core_fits_the_minimum_whatever_the_request_and_knowledge_hold(empty_kb, tmp_path):
+    """The parts a brief always keeps are bounded: a hostile task, thirty named libraries that
+    nobody declares, forty files, long agent and model names, broken manifests, two hundred
+    dependencies, every kind of knowledge warning and hundreds of pages left out."""
+    from experimentos.briefs.models import MIN_BUDGET
+
+    deps = {f"dep-{i}-" + "x" * (i % 30): f"^{i}.0.0" for i in range(200)}
+    deps["widgetlib"] = "1.2.3"
+    repo = write_files(
+        tmp_path / "widget",
+        {
+            "package.json": json.dumps({"dependencies": deps}),
+            "requirements.txt": "bad==\n!!!\n",
+            "pyproject.toml": "[project\n",
+        },
+    )
+    pages = {
+        f"policies/r{i}.md": rule_page(
+            f"policy.r{i}", f"Widget rule {i}", body="## Rule\n\n" + "Text. " * 200
+        )
+        for i in range(30)
+    }
+    pages.update(
+        {
+            f"policies/u{i}.md": rule_page(f"policy.u{i}", f"Unreviewed {i}", reviewed=False)
+            for i in range(30)
+        }
+    )
+    pages["policies/self.md"] = rule_page("policy.self", "Self").replace(
+        "evidence: [failure.widget-breaks]", "evidence: [policy.self]"
+    )
+    pages["wiki/claims/sup.md"] = page_text(
+        "claim.sup",
+        "claim",
+        title="Sup",
+        extra=f"status: accepted\n{WIDGET}supersedes: [policy.r1]\n",
+    )
+    pages["policies/ca.md"] = rule_page("policy.ca", "CA", "contradicts: [policy.cb]\n")
+    pages["policies/cb.md"] = rule_page("policy.cb", "CB")
+    pages.update(
+        {
+            f"wiki/claims/c{i}.md": page_text(
+                f"claim.c{i}", "claim", title=f"Claim {i}", extra=f"status: draft\n{WIDGET}"
+            )
+            for i in range(200)
+        }
+    )
+    live = kb_with(empty_kb, {**pages, **forging_pages()})
+    request = {
+        "libraries": [f"lib{i}" + "y" * 50 for i in range(30)],
+        "files": [f"src/f{i}.py" for i in range(40)],
+        "agent": "a" * 500,
+        "model": "m" * 500,
+    }
+    codes = set()
+    for task in HOSTILE_TASKS:
+        for repo_arg in (str(repo), None):
+            for budget in (MIN_BUDGET, MIN_BUDGET + 7, MIN_BUDGET + 31, 400):
+                result = brief(live, task, repo=repo_arg, budget=budget, **request)
+                markdown = render_brief(result)
+                assert count_tokens(markdown) == result.token_estimate <= budget, (task[:9], budget)
+                assert structure_problems(markdown, {e.id for e in result.entries}) == []
+                codes |= {w.code for w in result.warnings}
+    assert codes == {
+        "review-missing",
+        "review-incomplete",
+        "supersede-by-evidence",
+        "contradiction",
+    }
+
+
 def test_below_the_minimum_is_exit_2_and_a_tool_error(empty_kb, cli):
     from experimentos.briefs.models import MIN_BUDGET
 

@@ -348,7 +348,7 @@ def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate])
     packer.rules(rules, ("compact", "line"))  # 1. every rule, compact before any is cut
     packer.rules(conflicting, ("compact",))  # 2. conflicts
     packer.list_rule_ids()  # 3. the ids of every rule left out
-    first, rest = render.split_versions(brief)
+    first, rest = render.fact_lines(brief)
     packer.versions("versions_named", len(first))  # 4. named libraries
     # 5. the rules in full, then rules that came in only as a dependency
     rule_ids = [p.page_id for p in rules]

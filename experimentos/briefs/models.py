@@ -26,7 +26,7 @@ MAX_BUDGET = 200_000
 # The smallest budget a brief can keep: its header (a digest of the task), one line of local
 # facts, one line counting the knowledge warnings, one line counting what was left out, and the
 # completion contract, each bounded in tokens whatever the request and the knowledge hold.
-MIN_BUDGET = 180
+MIN_BUDGET = 200
 MAX_DEPTH = 10
 DEFAULT_BUDGET = 2000
 DEFAULT_DEPTH = 2

@@ -207,24 +207,33 @@ def split_versions(brief: Brief) -> tuple[list[tuple[LocalVersion, bool]], list[
     return first, rest
 
 
+def fact_lines(brief: Brief) -> tuple[list[str], list[str]]:
+    """(the lines a brief shows first: versions of named libraries and lockfile entries pages
+    name, then named libraries nobody declares; the versions of the other direct
+    dependencies)."""
+    first, rest = split_versions(brief)
+    named = [version_line(v, is_named) for v, is_named in first]
+    named += [unknown_line(name) for name in brief.unknown_libraries]
+    return named, [version_line(v, False) for v in rest]
+
+
 def facts_lines(brief: Brief, layout: Layout) -> list[str]:
     """The Local facts section: named versions and unknown libraries, then other direct
     dependencies, as far as the layout shows them; then what was read."""
     if not brief.request.repo:
         return [FACTS_HEADING, NO_REPO]
-    first, rest = split_versions(brief)
-    n_first = len(first) if layout.versions_named < 0 else min(layout.versions_named, len(first))
-    n_rest = len(rest) if layout.versions_other < 0 else min(layout.versions_other, len(rest))
-    lines = [FACTS_HEADING]
-    lines += [version_line(v, named) for v, named in first[:n_first]]
-    if n_first == len(first):
-        lines += [version_line(v, False) for v in rest[:n_rest]]
-        lines += [unknown_line(name) for name in brief.unknown_libraries]
-    total = len(first) + len(rest)
-    shown = n_first + (n_rest if n_first == len(first) else 0)
+    named, others = fact_lines(brief)
+    n_named = len(named) if layout.versions_named < 0 else min(layout.versions_named, len(named))
+    n_others = 0
+    if n_named == len(named):
+        n_others = (
+            len(others) if layout.versions_other < 0 else min(layout.versions_other, len(others))
+        )
+    lines = [FACTS_HEADING, *named[:n_named], *others[:n_others]]
+    total, shown = len(named) + len(others), n_named + n_others
     if shown < total:
         lines.append(hidden_versions_line(total - shown, total))
-    elif not total and not brief.unknown_libraries:
+    elif not total:
         lines.append(NO_DEPENDENCIES)
     if layout.facts_extra:
         if brief.manifests:
