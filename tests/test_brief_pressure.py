@@ -562,6 +562,20 @@ def test_a_review_naming_a_run_that_exists_is_complete(empty_kb, widget_repo, cl
     assert not [p for p in check(empty_kb).problems if p.path == "policies/good.md"]
 
 
+def test_knowledge_served_apart_from_its_records_keeps_rules_citing_runs(empty_kb, widget_repo):
+    """A matrix serves a knowledge directory without experiments/: runs a review names cannot
+    be looked up there, so they are taken as given (and `check` says nothing about them)."""
+    shutil.rmtree(empty_kb.root / "experiments")
+    page = rule_page("policy.promoted", "Keep the widget pin").replace(
+        "evidence: [failure.widget-breaks]", "evidence: [experiment.pins, run.r1]"
+    )
+    live = kb_with(empty_kb, {"policies/promoted.md": page})
+    result = brief(live, repo=str(widget_repo))
+    bounds = result.agent_work_context()["knowledge_boundaries"]
+    assert bounds["decision_capable"] == ["policy.promoted"]
+    assert not [p for p in check(empty_kb).problems if p.code == "review-incomplete"]
+
+
 # --- 7. a superseder that does not apply here removes nothing -----------------------------------
 
 

@@ -82,7 +82,7 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
     if (
         hit is not None
         and all(stat_key(path) == st for path, st in hit[1])
-        and (hit[2] is None or hit[2] == lab_record_ids(root))
+        and (hit[2] is None or hit[2][0] == lab_record_ids(root))
     ):
         return hit[0]
 
@@ -134,7 +134,7 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
     _settle(brief, packer, snap)
     if len(memo) >= MEMO_SIZE:
         memo.pop(next(iter(memo)))
-    memo[key] = (brief, stale.checked, known.records() if known.asked else None)
+    memo[key] = (brief, stale.checked, (known.records(),) if known.asked else None)
     return brief
 
 

@@ -207,16 +207,17 @@ def _review_problems(
     # Evidence that does not exist (pages: dangling-reference below), is the page itself, or a
     # review dated in the future: the review cannot be trusted, so the page is not a rule.
     for gap in review_incomplete(page, today, known):
-        if "does not exist" in gap and all(
-            is_page_ref(r) for r in review.evidence if r != page.id and not known(r)
-        ):
+        lab = "does not exist" in gap
+        if lab and all(is_page_ref(r) for r in review.evidence if r != page.id and not known(r)):
             continue  # only pages are missing: dangling-reference says so, per id
         out.append(
             Problem(
                 path=path,
                 field="review.reviewedAt" if "future" in gap else "review.evidence",
                 code="review-incomplete",
-                severity="error" if decides else "warning",
+                # Records of runs may be elsewhere (not committed yet, another checkout): a
+                # warning. The page's own date or self-citation is its own error.
+                severity="error" if decides and not lab else "warning",
                 message=f"{gap}; the review is incomplete"
                 + (f", so this {page.type} is not a decision rule" if decides else ""),
             )

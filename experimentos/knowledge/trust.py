@@ -49,22 +49,25 @@ class Known:
     def __init__(
         self,
         pages: Mapping[str, Page],
-        records: Callable[[], Iterable[str]] | None = None,
+        records: Callable[[], Iterable[str] | None] | None = None,
     ):
         self.pages = pages
-        self._records = records
+        self._records = records  # None, or returning None: the lab cannot be looked at
         self._found: frozenset[str] | None = None
+        self._asked = False
 
     @property
     def asked(self) -> bool:
         """Whether the lab's records were listed (a brief that used them is re-checked)."""
-        return self._found is not None
+        return self._asked
 
     def records(self) -> frozenset[str] | None:
         if self._records is None:
             return None
-        if self._found is None:
-            self._found = frozenset(self._records())
+        if not self._asked:
+            self._asked = True
+            found = self._records()
+            self._found = None if found is None else frozenset(found)
         return self._found
 
     def __call__(self, ref: str) -> bool:

@@ -179,9 +179,16 @@ def locate_run(root: Path, run_id: str) -> tuple[str, str]:
     return hits[0], f"{EXPERIMENTS_DIR}/{hits[0]}/{RUNS_DIR}/{name}"
 
 
-def lab_record_ids(root: Path) -> frozenset[str]:
+def lab_record_ids(root: Path) -> frozenset[str] | None:
     """The ids of the experiments, tests and runs under experiments/, from file names alone
-    (nothing is parsed: a review's evidence names them, and only their existence is asked)."""
+    (nothing is parsed: a review's evidence names them, and only their existence is asked).
+    None when the root has no experiments/ directory (a knowledge directory served apart from
+    its records, say): then nothing can be said about them."""
+    try:
+        if not resolve_inside(root, EXPERIMENTS_DIR).is_dir():
+            return None
+    except (NotFound, UnsafePath, OSError):
+        return None
     out: set[str] = set()
     for entry in _entries(root, EXPERIMENTS_DIR):
         slug = entry.name
