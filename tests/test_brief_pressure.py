@@ -218,6 +218,7 @@ def test_the_budget_is_a_ceiling_at_every_budget_from_the_minimum(empty_kb, widg
         result = brief(live, LONG_TASK, repo=str(widget_repo), budget=budget)
         markdown = render_brief(result)
         assert count_tokens(markdown) == result.token_estimate <= budget, budget
+        assert result._planned == result.token_estimate, budget
         assert result.agent_work_context()["token_estimate"] <= budget
         header = markdown.split("\n", 1)[0]
         assert count_tokens(header) < 40  # a digest of the task, not the task
@@ -299,6 +300,7 @@ def test_the_core_fits_the_minimum_whatever_the_request_and_knowledge_hold(empty
                 result = brief(live, task, repo=repo_arg, budget=budget, **request)
                 markdown = render_brief(result)
                 assert count_tokens(markdown) == result.token_estimate <= budget, (task[:9], budget)
+                assert result._planned == result.token_estimate, (task[:9], budget)
                 assert structure_problems(markdown, {e.id for e in result.entries}) == []
                 codes |= {w.code for w in result.warnings}
     assert codes == {

@@ -169,6 +169,7 @@ def test_briefs_hold_under_pressure_at_every_budget(request, loaded, variant):
             markdown = render_brief(brief)
             where = (fixture.name, variant, budget, bool(extra))
             assert count_markdown(markdown) == brief.token_estimate <= budget, where
+            assert brief._planned == brief.token_estimate, where  # the plan counts exactly
             context = brief.agent_work_context()
             assert context["token_estimate"] <= budget, where
             ids = {e.id for e in brief.entries}

@@ -6,7 +6,7 @@ the title (a digest of the task), the status line, one line of local facts, one 
 the knowledge warnings per code, one line counting what was left out, and the completion
 contract. Then, while the budget lasts, in this order:
 1. every applicable decision rule, best-ranked first, in its compact form (the rule sentence,
-   forbidden actions and required checks, its dependencies named, a get_page pointer); a rule
+   forbidden actions and required checks, a get_page pointer to the rest); a rule
    whose compact form does not fit takes its line form (without the checks); a rule that does
    not fit even so is left out and listed by id (room for the ids of the rules still to come is
    kept while rules are placed);
@@ -145,6 +145,7 @@ class Packer:
         self.pending_rule_ids: list[str] = []  # rules still to place in the first pass
         self.others_pending = 0  # other pages still to place
         self.needed = 0  # what the last change that did not fit would have added
+        self.core = 0  # tokens of the core (set with the pages to place)
         self.sheet = Sheet()
         self._header_fixed = _lines([render.title_line(brief.request)])
         self._set_static()
@@ -203,8 +204,8 @@ class Packer:
         return total
 
     def _capped(self, ids: list[str]) -> int:
-        """How many of `ids` (in order) fit RULE_IDS_SHARE of the budget."""
-        room = RULE_IDS_SHARE * self.budget
+        """How many of `ids` (in order) fit RULE_IDS_SHARE of what the core leaves."""
+        room = RULE_IDS_SHARE * max(self.budget - self.core, 0)
         for k, page_id in enumerate(ids):
             room -= _id_tokens(page_id) + 1
             if room < 0:
@@ -241,6 +242,7 @@ class Packer:
         self.omitted = omitted
         self.layout.rules_listed = 0
         self._set_cut()
+        self.core = self.used()  # what every brief holds: the rest is shared out from here
 
     def reserve(self) -> int:
         """What the "left out" section (and the status line) would grow by if every page still

@@ -104,7 +104,9 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
     stale = StaleCheck(repo or _git_root(root), today, snap.pages)
     trust = _Trust(snap, req.depth, stale, today, known)
     selected, dropped = rank_rules(
-        req.task, selected, lambda pid: trust.boundary_of(pid) == "decision_capable"
+        " ".join([req.task, *req.libraries]),
+        selected,
+        lambda pid: trust.boundary_of(pid) == "decision_capable",
     )
     excluded = sorted([*excluded, *dropped], key=lambda x: x.id)
     trust.keep(selected, req.budget)
@@ -202,39 +204,25 @@ class _Trust:
         capable = {pid for pid in self.members if self.boundary[pid] == "decision_capable"}
         self.conflicts: list[Conflict] = []
         self.conflict_with: dict[str, list[str]] = {}
-        # Every conflict of the knowledge base, once per snapshot and day (lab evidence aside);
-        # a brief shows those whose two pages it holds as rules.
-        every = self._memo.get("conflicts") if not self._lab_reviews() else None
-        if every is None:
-            every = conflicts(self.snap.pages, self.today, known=self.known)
-            background = background_conflicts(self.snap.pages, self.today, self.known)
-            every = (every, background)
-            if not self._lab_reviews():
-                self._memo["conflicts"] = every
-        for c in every[0]:
-            if c.first not in capable or c.second not in capable:
-                continue
+        # The conflicts among the rules this brief may hold (two rules; reviewed background
+        # that disputes one of them: then the rule applies, with a warning).
+        graph = self.snap.graph
+        pairs = conflicts(self.snap.pages, self.today, among=sorted(capable), known=self.known)
+        for c in pairs:
             self.conflicts.append(Conflict(pages=[c.first, c.second], via=c.via, reason=c.message))
             self.conflict_with.setdefault(c.first, []).append(c.second)
             self.conflict_with.setdefault(c.second, []).append(c.first)
         for pid in self.conflict_with:
             self.boundary[pid] = "evidence_only"  # shown as a conflict, never as a rule
-        # Reviewed background that disputes a rule this brief holds: the rule applies, with a
-        # warning (the card may be in the brief or not).
-        self.disputed = [
-            c for c in every[1] if c.rule in capable and c.rule not in self.conflict_with
-        ]
-
-    def _lab_reviews(self) -> bool:
-        key = "lab-reviews"
-        found = self._memo.get(key)
-        if found is None:
-            found = self._memo[key] = any(
-                p.review is not None
-                and any(r.split(".", 1)[0] in LAB_KINDS for r in p.review.evidence)
-                for p in self.snap.pages.values()
-            )
-        return found
+        self.disputed = background_conflicts(
+            self.snap.pages,
+            self.today,
+            self.known,
+            capable=[pid for pid in sorted(capable) if pid not in self.conflict_with],
+            contradicted_by=lambda pid: [
+                e.source for e in graph.incoming.get(pid, []) if e.kind == "contradicts"
+            ],
+        )
 
     def stale_reasons(self) -> dict[str, list[str]]:
         pages = self.snap.pages
@@ -418,6 +406,7 @@ def _settle(brief: Brief, packer: Packer, snap: Snapshot) -> None:
         ("rules_listed", 0),
     ]
     placed = list(packer.entries)
+    brief._planned = packer.used()
     markdown = render.render_brief(brief)
     while count_markdown(markdown) > brief.request.budget:
         if steps:

@@ -230,6 +230,7 @@ class Brief(BaseModel):
     run_id: str | None = None
     _layout: Layout | None = PrivateAttr(default=None)  # what the budget let the Markdown show
     _markdown: str | None = PrivateAttr(default=None)  # as counted by the compiler
+    _planned: int = PrivateAttr(default=0)  # the budget's own count of it (tests compare)
 
     def by_boundary(self, boundary: Boundary) -> list[BriefEntry]:
         return [e for e in self.entries if e.boundary == boundary]

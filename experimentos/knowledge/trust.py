@@ -277,28 +277,39 @@ def background_conflicts(
     today: dt.date | None = None,
     known: Known | None = None,
     capable: Iterable[str] | None = None,
+    contradicted_by: Callable[[str], Iterable[str]] | None = None,
 ) -> list[Conflict]:
     """A decision-capable page and an accepted knowledge card or failure joined by a
     `contradicts` edge, in either direction (each pair once, sorted). `capable`: the ids of the
-    decision-capable pages, when the caller knows them already."""
+    decision-capable pages to look at (default: every one); `contradicted_by(id)`: the pages
+    whose `contradicts` names it (default: a scan of every page)."""
     if capable is None:
         rules = {pid for pid, page in pages.items() if decision_capable(page, today, known)}
     else:
         rules = set(capable)
+    if contradicted_by is None:
+        sources: dict[str, list[str]] = {}
+        for pid in sorted(pages):
+            for target in pages[pid].contradicts:
+                sources.setdefault(target, []).append(pid)
+
+        def contradicted_by(page_id: str) -> Iterable[str]:
+            return sources.get(page_id, [])
 
     def background(pid: str) -> bool:
         page = pages.get(pid)
         return page is not None and page.status is Status.accepted and page.type in BACKGROUND_TYPES
 
     found: dict[tuple[str, str], Conflict] = {}
-    for pid in sorted(pages):
-        for target in pages[pid].contradicts:
-            if pid in rules and background(target):
-                rule, card = pid, target
-            elif target in rules and background(pid):
-                rule, card = target, pid
-            else:
+    for rule in sorted(rules):
+        edges = [(rule, t) for t in pages[rule].contradicts]
+        edges += [(s, rule) for s in contradicted_by(rule)]
+        for declared_by, target in edges:
+            card = target if declared_by == rule else declared_by
+            if card == rule or not background(card):
                 continue
             first, second = sorted((rule, card))
-            found.setdefault((first, second), Conflict(first, second, None, pid, background=card))
+            found.setdefault(
+                (first, second), Conflict(first, second, None, declared_by, background=card)
+            )
     return [found[key] for key in sorted(found)]
