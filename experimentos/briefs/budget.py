@@ -48,6 +48,7 @@ from experimentos.briefs.models import (
 from experimentos.index.tokens import count_markdown, count_tokens
 
 VERSIONS_SHARE = 0.15  # of the budget, at most, for dependencies the request does not name
+MIN_ENTRY_TOKENS = 8  # below this no page fits, not even as a one-line reference
 RULE_IDS_SHARE = 0.2  # of the budget kept, while rules are placed, for ids of rules to come
 _MORE = 99_999  # the largest "… and N more" the reserve allows for
 
@@ -59,6 +60,18 @@ def _rank(form: Form) -> int:
 @functools.lru_cache(maxsize=65536)
 def _id_tokens(page_id: str) -> int:
     return count_tokens(page_id)
+
+
+@functools.cache
+def _heading_tokens(section: str) -> int:
+    return count_tokens(render.heading_line(section))
+
+
+def _counted(line: Callable[[int], str], n: int) -> int:
+    """Tokens of a line that counts `n` things: the line with 0, then the number's own (the
+    number stands between spaces, so the tokenizer counts it apart): one tokenizer call per
+    kind of line, not per number."""
+    return count_tokens(line(0)) - count_tokens("0") + count_tokens(str(n))
 
 
 @dataclass
@@ -119,8 +132,12 @@ class Packer:
         make: Callable[[str, Form], BriefEntry],
         closure: Callable,
         info: dict[str, tuple[float, list[str]]],
+        floor: Callable[[str], int] = lambda page_id: 0,
     ):
         self.brief, self.make, self.closure, self.info = brief, make, closure, info
+        # The least a page's block takes in any form but a reference (its heading and summary
+        # lines): a page whose floor does not fit is not rendered to learn that it does not.
+        self.floor = floor
         self.budget = brief.request.budget
         self.layout = Layout(
             show_id=False,
@@ -141,10 +158,17 @@ class Packer:
         self.not_loaded: dict[str, NotLoaded] = {}
         self.cut_rules: list[Cut] = []
         self.cut_others: list[Cut] = []
+        self.cut_ids: set[str] = set()
+        self.stale_entries = 0  # entries with a stale reason (the Stale section's lines)
+        self.not_loaded_shown = 0  # not-loaded lines the Markdown shows
         self.omitted = 0  # pages never considered (beyond what any budget could show)
         self.pending_rule_ids: list[str] = []  # rules still to place in the first pass
         self.others_pending = 0  # other pages still to place
         self.needed = 0  # what the last change that did not fit would have added
+        self.partial = 0  # entries shown in less than their full form
+        self._rules_memo: tuple | None = None
+        self._ids_of: list[Cut] | None = None
+        self._ids: list[str] = []
         self.core = 0  # tokens of the core (set with the pages to place)
         self.sheet = Sheet()
         self._header_fixed = _lines([render.title_line(brief.request)])
@@ -154,12 +178,7 @@ class Packer:
 
     @property
     def truncated(self) -> bool:
-        return bool(
-            self.cut_rules
-            or self.cut_others
-            or self.omitted
-            or any(e.form != "full" for e in self.entries.values())
-        )
+        return bool(self.cut_rules or self.cut_others or self.omitted or self.partial)
 
     def _set_static(self) -> None:
         self.sheet.set("contract", _lines(list(render.CONTRACT)))
@@ -186,21 +205,32 @@ class Packer:
         """Tokens of the "left out" section for these contents (0 when it is empty)."""
         if not rule_ids and not other_lines and more <= 0:
             return 0
-        total = count_tokens(render.heading_line("cut"))
+        total = _heading_tokens("cut")
         if rule_ids:
-            shown = rule_ids[:listed]
-            hidden = len(rule_ids) - len(shown)
-            if shown:  # the prefix, each id and its comma (none after the last), the tail
-                total += count_tokens(render.RULES_CUT)
-                total += sum(_id_tokens(i) for i in shown) + len(shown) - 1
-                if hidden:
-                    total += 1 + count_tokens(render.rules_cut_tail(hidden))
-            else:
-                total += count_tokens(render.rules_cut_line([], hidden))
+            total += self._rules_line(rule_ids, listed)
         total += _lines(other_lines)
         if more > 0:
             alone = not (rule_ids or other_lines)
-            total += count_tokens(render.cut_more_line(more, alone))
+            total += _counted(lambda n: render.cut_more_line(n, alone), more)
+        return total
+
+    def _rules_line(self, ids: list[str], listed: int) -> int:
+        """Tokens of the line of rule ids: the prefix, each id listed and its comma (none after
+        the last), then the count of the others (memoised for the list of rules left out, which
+        is replaced, never changed in place)."""
+        memo = self._rules_memo
+        if memo is not None and memo[0] is ids and memo[1] == (len(ids), listed):
+            return memo[2]
+        shown = ids[:listed]
+        hidden = len(ids) - len(shown)
+        if shown:
+            total = count_tokens(render.RULES_CUT) + sum(_id_tokens(i) for i in shown)
+            total += len(shown) - 1
+            if hidden:
+                total += 1 + _counted(render.rules_cut_tail, hidden)
+        else:
+            total = _counted(lambda n: render.rules_cut_line([], n), hidden)
+        self._rules_memo = (ids, (len(ids), listed), total)
         return total
 
     def _capped(self, ids: list[str]) -> int:
@@ -226,10 +256,15 @@ class Packer:
         lines = [render.cut_line(c) for c in self.cut_others[:shown]]
         return lines, len(self.cut_others) - shown + self.omitted
 
+    def _cut_ids(self) -> list[str]:
+        """The ids of the rules left out (one list per state of `cut_rules`)."""
+        if self._ids_of is not self.cut_rules:
+            self._ids_of, self._ids = self.cut_rules, [c.id for c in self.cut_rules]
+        return self._ids
+
     def _set_cut(self) -> None:
         lines, more = self._other_lines()
-        ids = [c.id for c in self.cut_rules]
-        tokens = self._cut_tokens(ids, self._listed(), lines, more)
+        tokens = self._cut_tokens(self._cut_ids(), self._listed(), lines, more)
         self.sheet.set("cut", tokens or None)
         if self.brief.truncated != self.truncated:
             self._set_header()
@@ -250,11 +285,14 @@ class Packer:
         rest counted), and a line counting other pages."""
         if not self.pending_rule_ids and not self.others_pending:
             return 0
-        ids = [c.id for c in self.cut_rules] + self.pending_rule_ids
-        listed = max(self._capped(ids), self._listed())
         lines, more = self._other_lines()
         if self.others_pending:
             more = _MORE
+        if self.pending_rule_ids:
+            ids = self._cut_ids() + self.pending_rule_ids
+            listed = max(self._capped(ids), self._listed())
+        else:
+            ids, listed = self._cut_ids(), self._listed()
         worst = self._cut_tokens(ids, listed, lines, more)
         extra = worst - (self.sheet.parts.get("cut") or 0)
         if not self.truncated:
@@ -270,24 +308,34 @@ class Packer:
     # --- trying a change ----------------------------------------------------------------
 
     def _save(self) -> tuple:
+        """What an attempt may change. The lists, dicts and sets below are replaced, never
+        changed in place, while a change is tried (copy on write), so references suffice; the
+        entries are copied (a change writes them in place)."""
         return (
             self.sheet.mark(),
             dict(self.entries),
             Counter(self.sections),
-            list(self.missing),
-            dict(self.not_loaded),
-            list(self.cut_rules),
-            list(self.cut_others),
+            self.missing,
+            self.not_loaded,
+            self.cut_rules,
+            self.cut_others,
+            self.cut_ids,
             replace(self.layout),
             self.brief.truncated,
+            self.stale_entries,
+            self.not_loaded_shown,
+            self.partial,
         )
 
     def _restore(self, saved: tuple) -> None:
-        mark, entries, sections, missing, not_loaded, cut_rules, cut_others, layout, trunc = saved
+        (mark, entries, sections, missing, not_loaded, cut_rules, cut_others, cut_ids, layout,
+         trunc, stale_entries, not_loaded_shown, partial) = saved  # fmt: skip
         self.sheet.undo(mark)
         self.entries, self.sections, self.missing = entries, sections, missing
         self.not_loaded, self.cut_rules, self.cut_others = not_loaded, cut_rules, cut_others
-        self.layout, self.brief.truncated = layout, trunc
+        self.cut_ids, self.layout, self.brief.truncated = cut_ids, layout, trunc
+        self.stale_entries, self.not_loaded_shown = stale_entries, not_loaded_shown
+        self.partial = partial
 
     def attempt(self, change: Callable[[], object]) -> bool:
         """Apply `change`; keep it if the brief (with its reserve) still fits, else undo it
@@ -314,36 +362,32 @@ class Packer:
                 if section == "conflict" and self.brief.conflicts:
                     lines = [render.conflict_line(c) for c in self.brief.conflicts]
                     self.sheet.set("conflict-lines", _lines(lines))
+        self.partial += (entry.form != "full") - (old is not None and old.form != "full")
         self.entries[entry.id] = entry
         self.sheet.set(("entry", entry.id), entry.tokens)
-        for cuts in (self.cut_rules, self.cut_others):  # in after all, as another's dependency
-            if any(c.id == entry.id for c in cuts):
-                cuts[:] = [c for c in cuts if c.id != entry.id]
-                self._set_cut()
-        stale = [render.stale_line(StaleWarning(id=entry.id, reason=r)) for r in entry.stale]
-        self.sheet.set(("stale", entry.id), _lines(stale) if stale else None)
-        if entry.id in self.not_loaded:
+        if entry.id in self.cut_ids:  # in after all, as another's dependency
+            self.cut_ids = self.cut_ids - {entry.id}
+            self.cut_rules = [c for c in self.cut_rules if c.id != entry.id]
+            self.cut_others = [c for c in self.cut_others if c.id != entry.id]
+            self._set_cut()
+        if old is None and entry.stale:  # the same page has the same reasons in any form
+            self.stale_entries += 1
+            lines = [render.stale_line(StaleWarning(id=entry.id, reason=r)) for r in entry.stale]
+            self.sheet.set(("stale", entry.id), _lines(lines))
+        if old is None and entry.id in self.not_loaded:
             self.sheet.set(("not-loaded", entry.id), None)
+            self.not_loaded_shown -= 1
         self._set_list_headings()
         if self.brief.truncated != self.truncated:
             self._set_header()
 
     def _set_list_headings(self) -> None:
-        parts = self.sheet.parts
-        stale = any(e.stale for e in self.entries.values())
-        self.sheet.set(
-            ("heading", "stale"), count_tokens(render.heading_line("stale")) if stale else None
-        )
-        missing = bool(self.missing)
-        self.sheet.set(
-            ("heading", "missing"),
-            count_tokens(render.heading_line("missing")) if missing else None,
-        )
-        visible = any(("not-loaded", n) in parts for n in self.not_loaded)
-        self.sheet.set(
-            ("heading", "not_loaded"),
-            count_tokens(render.heading_line("not_loaded")) if visible else None,
-        )
+        for key, shown in (
+            ("stale", self.stale_entries),
+            ("missing", len(self.missing)),
+            ("not_loaded", self.not_loaded_shown),
+        ):
+            self.sheet.set(("heading", key), _heading_tokens(key) if shown else None)
 
     def _entry_update(
         self, entry: BriefEntry, role: str, via: str | None, depth: int
@@ -382,18 +426,19 @@ class Packer:
             for edge in closure.missing:
                 m = MissingDependency(source=edge.source, target=edge.target)
                 if m not in self.missing:
-                    self.missing.append(m)
+                    self.missing = [*self.missing, m]
                     self.sheet.set(
                         ("missing", m.source, m.target), count_tokens(render.missing_line(m))
                     )
             for edge in closure.beyond:
                 if edge.target not in self.not_loaded:
                     n = NotLoaded(id=edge.target, required_by=edge.source, depth=depth)
-                    self.not_loaded[n.id] = n
+                    self.not_loaded = {**self.not_loaded, n.id: n}
                     if n.id not in self.entries:
                         self.sheet.set(
                             ("not-loaded", n.id), count_tokens(render.not_loaded_line(n))
                         )
+                        self.not_loaded_shown += 1
         for member_id, member_form, role, via, depth in members:
             current = self.entries.get(member_id)
             if current is not None and _rank(current.form) >= _rank(member_form):
@@ -413,14 +458,15 @@ class Packer:
         cut = Cut.model_construct(
             id=item.page_id, title=item.title, tokens=self.needed, reason=reason, rule=item.rule
         )
+        self.cut_ids = self.cut_ids | {item.page_id}
         if item.rule:
-            self.cut_rules.append(cut)
+            self.cut_rules = [*self.cut_rules, cut]
             ids = [c.id for c in self.cut_rules] + self.pending_rule_ids
             self.layout.rules_listed = min(
                 max(self._capped(ids), self.layout.rules_listed), len(self.cut_rules)
             )
         else:
-            self.cut_others.append(cut)
+            self.cut_others = [*self.cut_others, cut]
         self._set_cut()
 
     # --- the passes ---------------------------------------------------------------------
@@ -436,7 +482,17 @@ class Packer:
                 if _rank(present.form) >= _rank(forms[-1]):
                     continue
             placed = False
+            if present is None and self.floor(item.page_id) > self.left():
+                self.needed = self.floor(item.page_id)
+                self.cut(
+                    item, f"did not fit even in its {forms[-1]} form: needs {self.needed} tokens"
+                )
+                continue
             for form in forms:
+                head = self.make(item.page_id, form).tokens
+                if head > self.left():  # the block alone does not fit: no need to try
+                    self.needed = head
+                    continue
                 if self.attempt(lambda f=form, i=item.page_id: self.place(i, f, None)):
                     placed = True
                     break
@@ -490,11 +546,25 @@ class Packer:
 
     def others(self, items: list[Pending], form: Form, deps: Form, fallback: Form | None) -> None:
         """Each page in `form` with its dependencies in `deps` (else `fallback`), or cut."""
-        for item in items:
+        for k, item in enumerate(items):
             self.others_pending -= 1
             present = item.page_id in self.entries
             if present:  # already in as a dependency: chosen in its own right too
                 self.place(item.page_id, self.entries[item.page_id].form, None)
+            elif self.left() < MIN_ENTRY_TOKENS:  # not even a heading fits: nor will the rest
+                self.others_pending += 1
+                self._cut_all(items[k:])
+                return
+            elif self.floor(item.page_id) > self.left():
+                self.needed = self.floor(item.page_id)
+                self.cut(item, f"did not fit: needs {self.needed} tokens")
+                continue
+            else:
+                head = self.make(item.page_id, form).tokens
+                if head > self.left():  # the page alone does not fit, let alone with its deps
+                    self.needed = head
+                    self.cut(item, f"did not fit: needs {head} tokens")
+                    continue
             if self.attempt(lambda i=item: self.place(i.page_id, form, deps)):
                 continue
             if fallback and self.attempt(lambda i=item: self.place(i.page_id, form, fallback)):
@@ -502,6 +572,25 @@ class Packer:
             if not present:
                 self.cut(item, f"did not fit: needs {self.needed} tokens")
         self.others_pending = 0
+
+    def _cut_all(self, items: list[Pending]) -> None:
+        """Once the budget is spent: the pages already in (as dependencies) are marked as chosen,
+        the others are left out, all at once (the reserve kept room for their count)."""
+        reason = f"did not fit: needs at least {MIN_ENTRY_TOKENS} tokens"
+        cuts = []
+        for item in items:
+            self.others_pending -= 1
+            if item.page_id in self.entries:
+                self.place(item.page_id, self.entries[item.page_id].form, None)
+                continue
+            cuts.append(
+                Cut.model_construct(
+                    id=item.page_id, title=item.title, tokens=MIN_ENTRY_TOKENS, reason=reason
+                )
+            )
+        self.cut_ids = self.cut_ids | {c.id for c in cuts}
+        self.cut_others = [*self.cut_others, *cuts]
+        self._set_cut()
 
     def list_others(self) -> None:
         """Name the other pages left out (up to render.LIST_LIMIT), as far as they fit."""

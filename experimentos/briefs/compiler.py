@@ -48,7 +48,7 @@ from experimentos.briefs.models import (
 from experimentos.briefs.rank import rank_rules, retrieve_rules
 from experimentos.briefs.select import Candidate, candidates, named_libraries, select
 from experimentos.errors import UsageError
-from experimentos.index.tokens import count_markdown, tokenizer_name
+from experimentos.index.tokens import count_markdown, count_tokens, tokenizer_name
 from experimentos.knowledge.graph import DEPENDS_ON, Closure
 from experimentos.knowledge.live import Live, Snapshot
 from experimentos.knowledge.trust import LAB_KINDS, Known, background_conflicts, conflicts
@@ -185,6 +185,7 @@ class _Trust:
         # Per snapshot and day: a page's boundary without cited code or lab evidence, its note.
         self._memo = snap.cache.setdefault(("trust", today), {})
         self._boundaries: dict[str, str] = {}
+        self._said: dict[str, tuple] = {}  # per page: what its entry says in any form
 
     def keep(self, selected: list[Candidate], budget: int) -> None:
         """The pages the brief may hold: every rule (each goes in, or is named as left out);
@@ -242,12 +243,16 @@ class _Trust:
             found = self._boundaries[page_id] = self._boundary(page_id)
         return found
 
-    def _boundary(self, page_id: str) -> str:
-        page = self.snap.pages[page_id]
-        lab = page.review is not None and any(
+    @staticmethod
+    def _lab(page) -> bool:  # noqa: ANN001 - Page
+        """Whether the page's review names lab records (looked up per brief, never memoised)."""
+        return page.review is not None and any(
             r.split(".", 1)[0] in LAB_KINDS for r in page.review.evidence
         )
-        if lab or any(cite.sha256 for cite in page.cites):  # outside the knowledge: check now
+
+    def _boundary(self, page_id: str) -> str:
+        page = self.snap.pages[page_id]
+        if self._lab(page) or any(cite.sha256 for cite in page.cites):  # outside: check now
             return boundary_of(page, bool(self.stale.reasons(page)), self.today, self.known)
         key = ("boundary", page_id)
         found = self._memo.get(key)
@@ -258,17 +263,28 @@ class _Trust:
 
     def review_note(self, page_id: str) -> str:
         page = self.snap.pages[page_id]
-        return review_note(page, self.today, self.known)
+        if self._lab(page):
+            return review_note(page, self.today, self.known)
+        key = ("note", page_id)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = review_note(page, self.today, self.known)
+        return found
 
     def entry(self, page_id: str, form: Form) -> BriefEntry:
+        """The entry of a page in `form` (what it says besides the form: once per brief)."""
         page = self.snap.pages[page_id]
-        notes = list(self.notes.get(page_id, []))
-        if note := self.review_note(page_id):
-            notes.append(note)
-        boundary = self.boundary[page_id]
-        stale = self.stale.reasons(page)
-        conflict_with = sorted(self.conflict_with.get(page_id, []))
-        why = trust_reason(page, boundary, stale, conflict_with, self.today, self.known)
+        said = self._said.get(page_id)
+        if said is None:
+            notes = list(self.notes.get(page_id, []))
+            if note := self.review_note(page_id):
+                notes.append(note)
+            boundary = self.boundary[page_id]
+            stale = self.stale.reasons(page)
+            conflict_with = sorted(self.conflict_with.get(page_id, []))
+            why = trust_reason(page, boundary, stale, conflict_with, self.today, self.known)
+            said = self._said[page_id] = (boundary, stale, notes, conflict_with, why)
+        boundary, stale, notes, conflict_with, why = said
         return make_entry(
             self.snap, page, boundary, form, stale, notes, conflict_with, self.today, why
         )
@@ -315,7 +331,13 @@ def _unique_warnings(warnings: list[KnowledgeWarning]) -> list[KnowledgeWarning]
 def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate]) -> Packer:
     """Fill `brief` with entries and optional parts in priority order (see budget.py)."""
     info = {c.page.id: (c.score, c.reasons) for c in selected}
-    packer = Packer(brief, trust.entry, trust.closure, info)
+
+    def floor(page_id: str) -> int:  # the heading and summary lines every form but ref shows
+        page = snap.pages[page_id]
+        heading = f"### {page_id}: {render.inline(page.title)}"
+        return count_tokens(heading) + count_tokens(render.inline(page.summary))
+
+    packer = Packer(brief, trust.entry, trust.closure, info, floor)
     groups: dict[str, list[Candidate]] = {}
     for cand in selected:
         pid = cand.page.id

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from experimentos.briefs.models import Boundary, BriefEntry, Form
 from experimentos.briefs.render import entry_block
-from experimentos.index.tokens import count_tokens
+from experimentos.index.tokens import count_markdown
 from experimentos.knowledge.graph import is_page_ref
 from experimentos.knowledge.live import Snapshot
 from experimentos.knowledge.trust import Known, decision_capable, not_decision_capable_why
@@ -136,7 +136,9 @@ def make_entry(
         form=form,
         compact=form != "full",
     )
-    entry.tokens = count_tokens(entry_block(entry))
+    block = entry_block(entry)
+    entry.tokens = count_markdown(block)  # line by line: the forms of a page share lines
+    entry._block = block
     _ENTRIES[key] = entry
     while len(_ENTRIES) > _ENTRY_CACHE_SIZE:
         _ENTRIES.popitem(last=False)

@@ -17,6 +17,7 @@ for `experimentos check`.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Characters that are invisible or reorder text (bidi overrides, zero-width, BOM) and C0/C1
@@ -55,7 +56,12 @@ def _escape_start(text: str) -> str:
 
 def inline(text: object) -> str:
     """One line of data: safe anywhere in a line of the brief, including its start."""
-    value = _INVISIBLE.sub("", str(text))
+    return _inline(str(text))
+
+
+@functools.lru_cache(maxsize=65536)  # page text recurs from brief to brief
+def _inline(text: str) -> str:
+    value = _INVISIBLE.sub("", text)
     value = _BREAKS.sub(" ", value).strip()
     value = _HASHES.sub(lambda m: "\\#" * len(m.group(0)), value)
     value = _EMPHASIS.sub(lambda m: "".join("\\" + c for c in m.group(0)), value)

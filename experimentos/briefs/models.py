@@ -121,6 +121,8 @@ class BriefEntry(BaseModel):
     form: Form = "full"
     compact: bool = False  # form != "full": the Markdown shows less than the page says
     tokens: int = 0  # of its Markdown block as shown
+    # The block itself (without the reasons, which only --explain shows), made with the entry.
+    _block: str | None = PrivateAttr(default=None)
 
     @property
     def rule_statement(self) -> str:

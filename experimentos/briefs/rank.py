@@ -43,7 +43,8 @@ SCOPE_WEIGHT = {
 }
 SEARCH_WEIGHT = 0.25
 RULE_SHARE = 0.5  # of the best rule's relevance, for a rule whose scope matches nothing
-RETRIEVE_LIMIT = 8  # rules found by their statements alone, at most
+RETRIEVE_LIMIT = 4  # rules found by their statements alone, at most
+RETRIEVE_TERMS = 3  # words a statement shares with the task, at least, to be found that way
 RETRIEVE_SHARE = 0.5  # of the best statement match, for a rule found that way
 _K1, _B = 1.2, 0.75
 _WORD_RE = re.compile(r"[a-z0-9]+")
@@ -127,21 +128,36 @@ def statement(page: Page) -> str:
     return " ".join([page.title, page.summary, *page.tags])
 
 
+_TERMS: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
+
+
+def statement_terms(page: Page) -> list[str]:
+    """`terms(statement(page))`, memoised on what the statement is made of."""
+    key = (page.id, page.title, page.summary, tuple(page.tags))
+    found = _TERMS.get(key)
+    if found is None:
+        if len(_TERMS) > 50_000:
+            _TERMS.clear()
+        found = _TERMS[key] = terms(statement(page))
+    return found
+
+
 def statement_scores(task: str, pool: list[Page], scored: list[Page]) -> dict[str, float]:
     """BM25 of each page of `scored` against the task, over the statements of `pool` (the
     pages that can appear: common words among them weigh little)."""
-    docs = {page.id: terms(statement(page)) for page in (*pool, *scored)}
-    pool_ids = {page.id for page in pool} or set(docs)
-    df: Counter[str] = Counter()
-    for pid in pool_ids:
-        df.update(set(docs[pid]))
-    n = len(pool_ids)
-    average = sum(len(docs[pid]) for pid in pool_ids) / n or 1.0
     query = set(terms(task))
+    pool_docs = {page.id: statement_terms(page) for page in pool}
+    if not pool_docs:
+        pool_docs = {page.id: statement_terms(page) for page in scored}
+    df: Counter[str] = Counter()
+    for words in pool_docs.values():
+        df.update(query.intersection(words))
+    n = len(pool_docs)
+    average = sum(len(words) for words in pool_docs.values()) / n or 1.0
     idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query}
     out = {}
     for page in scored:
-        words = docs[page.id]
+        words = statement_terms(page)
         counts = Counter(w for w in words if w in query)
         norm = _K1 * (1 - _B + _B * len(words) / average)
         out[page.id] = sum(idf[t] * c * (_K1 + 1) / (c + norm) for t, c in counts.items())
@@ -221,7 +237,7 @@ def _statement_index(snap: Snapshot) -> tuple[dict[str, list[str]], dict[str, fl
         postings: dict[str, list[str]] = {}
         for page in snap.pages.values():
             if reviewed_by_shape(page):
-                for term in set(terms(statement(page))):
+                for term in set(statement_terms(page)):
                     postings.setdefault(term, []).append(page.id)
         n = sum(1 for p in snap.pages.values() if reviewed_by_shape(p))
         idf = {
@@ -232,8 +248,8 @@ def _statement_index(snap: Snapshot) -> tuple[dict[str, list[str]], dict[str, fl
 
 
 def retrieve_rules(snap: Snapshot, task: str) -> list[str]:
-    """Reviewed rules whose statement shares two or more of the task's words, best first (up
-    to RETRIEVE_LIMIT, within RETRIEVE_SHARE of the best)."""
+    """Reviewed rules whose statement shares RETRIEVE_TERMS or more of the task's words, best
+    first (up to RETRIEVE_LIMIT, within RETRIEVE_SHARE of the best)."""
     postings, idf = _statement_index(snap)
     scores: Counter[str] = Counter()
     matched: Counter[str] = Counter()
@@ -242,7 +258,8 @@ def retrieve_rules(snap: Snapshot, task: str) -> list[str]:
             scores[page_id] += idf[term]
             matched[page_id] += 1
     ranked = sorted(
-        (pid for pid in scores if matched[pid] >= 2), key=lambda pid: (-scores[pid], pid)
+        (pid for pid in scores if matched[pid] >= RETRIEVE_TERMS),
+        key=lambda pid: (-scores[pid], pid),
     )
     if not ranked:
         return []

@@ -73,6 +73,7 @@ def environment():  # noqa: ANN201 - jinja2.Environment, imported lazily
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        auto_reload=False,  # the templates ship with the package: no stat per render
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -85,7 +86,10 @@ def environment():  # noqa: ANN201 - jinja2.Environment, imported lazily
 
 
 def entry_block(entry: BriefEntry, explain: bool = False) -> str:
-    """One page as the brief shows it (its form decides how much)."""
+    """One page as the brief shows it (its form decides how much). The block without the
+    reasons is kept on the entry when it was made (entries.make_entry)."""
+    if not explain and entry._block is not None:
+        return entry._block
     template = environment().get_template("entry.md.j2")
     return template.render(entry=entry, explain=explain).strip()
 
