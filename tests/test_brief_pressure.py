@@ -767,3 +767,20 @@ def test_the_brief_does_not_depend_on_where_the_repository_lives(kb, tmp_path):
         assert first.brief_id == second.brief_id, budget
         assert render_brief(first) == render_brief(second), budget
         assert str(places[0]) not in render_brief(first)
+
+
+def test_token_counts_by_word_equal_the_tokenizers_count_of_the_whole_text():
+    """count_tokens sums its words' counts (cached per word): exact, since WordPiece never
+    joins pieces across whitespace, whatever the text holds."""
+    from experimentos.index.tokens import _tokenizer
+
+    tokenizer = _tokenizer()
+    if tokenizer is None:
+        pytest.skip("the heuristic counts without a tokenizer")
+    texts = [p.read_text(encoding="utf-8") for p in sorted((PROJECT / "policies").glob("*.md"))]
+    texts += [FORGERY, LONG_TASK, *HOSTILE_TASKS, "x" * 500 + " y", "中文 mixed 日本語 text"]
+    texts += [
+        f"alpha{c}beta gamma" for c in "\x1c\x1f\x85\u2028\u2029\x0b\x0c\u3000\u200b\ufeff\xa0"
+    ]
+    for text in texts:
+        assert count_tokens(text) == len(tokenizer.encode(text, add_special_tokens=False).ids)

@@ -49,6 +49,7 @@ from experimentos.index.tokens import count_markdown, count_tokens
 
 VERSIONS_SHARE = 0.15  # of the budget, at most, for dependencies the request does not name
 MIN_ENTRY_TOKENS = 8  # below this no page fits, not even as a one-line reference
+MIN_RULE_TOKENS = 12  # below this no rule fits, not even in its line form
 RULE_IDS_SHARE = 0.2  # of the budget kept, while rules are placed, for ids of rules to come
 _MORE = 99_999  # the largest "… and N more" the reserve allows for
 
@@ -132,12 +133,13 @@ class Packer:
         make: Callable[[str, Form], BriefEntry],
         closure: Callable,
         info: dict[str, tuple[float, list[str]]],
-        floor: Callable[[str], int] = lambda page_id: 0,
+        floor: Callable[[str, Form], int] = lambda page_id, form: 0,
     ):
         self.brief, self.make, self.closure, self.info = brief, make, closure, info
-        # The least a page's block takes in any form but a reference (its heading and summary
-        # lines): a page whose floor does not fit is not rendered to learn that it does not.
+        # The least a page's block takes in a form (a lower bound, without rendering it): a
+        # page whose floor does not fit is not rendered to learn that it does not.
         self.floor = floor
+        self._reserve_memo: tuple | None = None
         self.budget = brief.request.budget
         self.layout = Layout(
             show_id=False,
@@ -162,13 +164,14 @@ class Packer:
         self.stale_entries = 0  # entries with a stale reason (the Stale section's lines)
         self.not_loaded_shown = 0  # not-loaded lines the Markdown shows
         self.omitted = 0  # pages never considered (beyond what any budget could show)
-        self.pending_rule_ids: list[str] = []  # rules still to place in the first pass
+        self._pending: list[str] = []  # the rules to place, in order
+        self._next = 0  # the first of them not placed or cut yet
+        self._pending_sums: list[int] = [0]  # prefix sums of their ids' tokens (with commas)
         self.others_pending = 0  # other pages still to place
         self.needed = 0  # what the last change that did not fit would have added
         self.partial = 0  # entries shown in less than their full form
-        self._rules_memo: tuple | None = None
-        self._ids_of: list[Cut] | None = None
-        self._ids: list[str] = []
+        self._sums_of: list[Cut] | None = None
+        self._sums: list[int] = [0]
         self.core = 0  # tokens of the core (set with the pages to place)
         self.sheet = Sheet()
         self._header_fixed = _lines([render.title_line(brief.request)])
@@ -199,48 +202,58 @@ class Packer:
         lines = render.warning_lines(self.brief.warnings, self.layout)
         self.sheet.set("warnings", _lines(lines) if lines else None)
 
-    def _cut_tokens(
-        self, rule_ids: list[str], listed: int, other_lines: list[str], more: int
-    ) -> int:
-        """Tokens of the "left out" section for these contents (0 when it is empty)."""
-        if not rule_ids and not other_lines and more <= 0:
+    def _cut_tokens(self, n_rules: int, listed: int, other_lines: list[str], more: int) -> int:
+        """Tokens of the "left out" section (0 when empty): `n_rules` rule ids, the first
+        `listed` of them named (the rules left out, then those still pending), `other_lines`,
+        and a line counting `more` other pages."""
+        if not n_rules and not other_lines and more <= 0:
             return 0
         total = _heading_tokens("cut")
-        if rule_ids:
-            total += self._rules_line(rule_ids, listed)
+        if n_rules:
+            if listed:  # the prefix, each id and its comma (none after the last), the tail
+                total += count_tokens(render.RULES_CUT) + self._id_sum(listed) - 1
+                if n_rules > listed:
+                    total += 1 + _counted(render.rules_cut_tail, n_rules - listed)
+            else:
+                total += _counted(lambda n: render.rules_cut_line([], n), n_rules)
         total += _lines(other_lines)
         if more > 0:
-            alone = not (rule_ids or other_lines)
+            alone = not (n_rules or other_lines)
             total += _counted(lambda n: render.cut_more_line(n, alone), more)
         return total
 
-    def _rules_line(self, ids: list[str], listed: int) -> int:
-        """Tokens of the line of rule ids: the prefix, each id listed and its comma (none after
-        the last), then the count of the others (memoised for the list of rules left out, which
-        is replaced, never changed in place)."""
-        memo = self._rules_memo
-        if memo is not None and memo[0] is ids and memo[1] == (len(ids), listed):
-            return memo[2]
-        shown = ids[:listed]
-        hidden = len(ids) - len(shown)
-        if shown:
-            total = count_tokens(render.RULES_CUT) + sum(_id_tokens(i) for i in shown)
-            total += len(shown) - 1
-            if hidden:
-                total += 1 + _counted(render.rules_cut_tail, hidden)
-        else:
-            total = _counted(lambda n: render.rules_cut_line([], n), hidden)
-        self._rules_memo = (ids, (len(ids), listed), total)
-        return total
+    def _cut_sums(self) -> list[int]:
+        """Prefix sums of the tokens of each rule id left out and its comma (one list per
+        state of `cut_rules`, which is replaced, never changed in place)."""
+        if self._sums_of is not self.cut_rules:
+            sums = [0]
+            for cut in self.cut_rules:
+                sums.append(sums[-1] + _id_tokens(cut.id) + 1)
+            self._sums_of, self._sums = self.cut_rules, sums
+        return self._sums
 
-    def _capped(self, ids: list[str]) -> int:
-        """How many of `ids` (in order) fit RULE_IDS_SHARE of what the core leaves."""
+    def _id_sum(self, n: int) -> int:
+        """Tokens (with commas) of the first `n` ids: the rules left out, then those pending."""
+        cut = self._cut_sums()
+        if n < len(cut):
+            return cut[n]
+        start = self._next
+        return cut[-1] + self._pending_sums[start + n - (len(cut) - 1)] - self._pending_sums[start]
+
+    def _pending_count(self) -> int:
+        return len(self._pending) - self._next
+
+    def _capped(self, n: int) -> int:
+        """How many of the first `n` ids fit RULE_IDS_SHARE of what the core leaves."""
         room = RULE_IDS_SHARE * max(self.budget - self.core, 0)
-        for k, page_id in enumerate(ids):
-            room -= _id_tokens(page_id) + 1
-            if room < 0:
-                return k
-        return len(ids)
+        low, high = 0, n  # the largest k with _id_sum(k) <= room (sums only grow)
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self._id_sum(mid) <= room:
+                low = mid
+            else:
+                high = mid - 1
+        return low
 
     def _listed(self) -> int:
         n = len(self.cut_rules)
@@ -256,15 +269,9 @@ class Packer:
         lines = [render.cut_line(c) for c in self.cut_others[:shown]]
         return lines, len(self.cut_others) - shown + self.omitted
 
-    def _cut_ids(self) -> list[str]:
-        """The ids of the rules left out (one list per state of `cut_rules`)."""
-        if self._ids_of is not self.cut_rules:
-            self._ids_of, self._ids = self.cut_rules, [c.id for c in self.cut_rules]
-        return self._ids
-
     def _set_cut(self) -> None:
         lines, more = self._other_lines()
-        tokens = self._cut_tokens(self._cut_ids(), self._listed(), lines, more)
+        tokens = self._cut_tokens(len(self.cut_rules), self._listed(), lines, more)
         self.sheet.set("cut", tokens or None)
         if self.brief.truncated != self.truncated:
             self._set_header()
@@ -272,7 +279,10 @@ class Packer:
     def set_pending(self, rule_ids: list[str], others: int, omitted: int) -> None:
         """What the passes will place: the rules (in order), how many other pages, and how
         many pages are left out without being considered."""
-        self.pending_rule_ids = list(rule_ids)
+        self._pending, self._next = list(rule_ids), 0
+        self._pending_sums = [0]
+        for page_id in self._pending:
+            self._pending_sums.append(self._pending_sums[-1] + _id_tokens(page_id) + 1)
         self.others_pending = others
         self.omitted = omitted
         self.layout.rules_listed = 0
@@ -283,17 +293,28 @@ class Packer:
         """What the "left out" section (and the status line) would grow by if every page still
         pending were cut: the ids of pending rules (within RULE_IDS_SHARE of the budget, the
         rest counted), and a line counting other pages."""
-        if not self.pending_rule_ids and not self.others_pending:
+        pending = self._pending_count()
+        if not pending and not self.others_pending:
             return 0
+        key = (
+            self.cut_rules, len(self.cut_rules), self.cut_others, len(self.cut_others),
+            self._next, self.others_pending, self.layout.rules_listed, self.layout.others_listed,
+            self.partial, self.sheet.parts.get("cut"),
+        )  # fmt: skip
+        memo = self._reserve_memo
+        if memo is not None and memo[0] is key[0] and memo[2] is key[2] and memo[1:-1] == key[1:]:
+            return memo[-1]
+        found = self._reserve(pending)
+        self._reserve_memo = (*key, found)
+        return found
+
+    def _reserve(self, pending: int) -> int:
         lines, more = self._other_lines()
         if self.others_pending:
             more = _MORE
-        if self.pending_rule_ids:
-            ids = self._cut_ids() + self.pending_rule_ids
-            listed = max(self._capped(ids), self._listed())
-        else:
-            ids, listed = self._cut_ids(), self._listed()
-        worst = self._cut_tokens(ids, listed, lines, more)
+        n = len(self.cut_rules) + pending
+        listed = max(self._capped(n), self._listed()) if pending else self._listed()
+        worst = self._cut_tokens(n, listed, lines, more)
         extra = worst - (self.sheet.parts.get("cut") or 0)
         if not self.truncated:
             extra += count_tokens(render.TRUNCATED) + 1  # " · truncated" in the status line
@@ -325,17 +346,18 @@ class Packer:
             self.stale_entries,
             self.not_loaded_shown,
             self.partial,
+            (self._sums_of, self._sums),
         )
 
     def _restore(self, saved: tuple) -> None:
         (mark, entries, sections, missing, not_loaded, cut_rules, cut_others, cut_ids, layout,
-         trunc, stale_entries, not_loaded_shown, partial) = saved  # fmt: skip
+         trunc, stale_entries, not_loaded_shown, partial, sums) = saved  # fmt: skip
         self.sheet.undo(mark)
         self.entries, self.sections, self.missing = entries, sections, missing
         self.not_loaded, self.cut_rules, self.cut_others = not_loaded, cut_rules, cut_others
         self.cut_ids, self.layout, self.brief.truncated = cut_ids, layout, trunc
         self.stale_entries, self.not_loaded_shown = stale_entries, not_loaded_shown
-        self.partial = partial
+        self.partial, (self._sums_of, self._sums) = partial, sums
 
     def attempt(self, change: Callable[[], object]) -> bool:
         """Apply `change`; keep it if the brief (with its reserve) still fits, else undo it
@@ -458,48 +480,60 @@ class Packer:
         cut = Cut.model_construct(
             id=item.page_id, title=item.title, tokens=self.needed, reason=reason, rule=item.rule
         )
-        self.cut_ids = self.cut_ids | {item.page_id}
         if item.rule:
-            self.cut_rules = [*self.cut_rules, cut]
-            ids = [c.id for c in self.cut_rules] + self.pending_rule_ids
-            self.layout.rules_listed = min(
-                max(self._capped(ids), self.layout.rules_listed), len(self.cut_rules)
-            )
-        else:
-            self.cut_others = [*self.cut_others, cut]
+            self._add_cut_rule(item, reason, self.needed)
+            self._list_cut_rules()
+            return
+        # Never called while a change is tried: the lists grow in place.
+        self.cut_ids.add(item.page_id)
+        self.cut_others.append(cut)
         self._set_cut()
 
     # --- the passes ---------------------------------------------------------------------
 
     def rules(self, items: list[Pending], forms: tuple[Form, ...]) -> None:
         """Each rule in the first of `forms` that fits, else cut (listed by id). The rules are
-        the first of `pending_rule_ids`, in the same order."""
-        for item in items:
-            self.pending_rule_ids.remove(item.page_id)  # placed or cut from here on
+        the next of those given to set_pending, in the same order."""
+        # The least any rule from here on takes: once even that does not fit, the rest are
+        # cut at once.
+        least = [self.floor(item.page_id, forms[-1]) for item in items] + [0]
+        for k in range(len(items) - 2, -1, -1):
+            least[k] = min(least[k], least[k + 1])
+        # Cutting a rule moves its id from pending to left out: the worst case the reserve
+        # keeps room for is the same, so the room left does not change until a rule goes in,
+        # and the "left out" section is counted once, after the pass.
+        room = self.left()
+        for k, item in enumerate(items):
+            if self._pending[self._next] != item.page_id:
+                raise ValueError(f"rules out of order: {item.page_id}")  # a caller's mistake
             present = self.entries.get(item.page_id)
+            if present is None and room < max(least[k], MIN_RULE_TOKENS):
+                self._cut_rules(items[k:], forms[-1])
+                break
+            self._next += 1  # placed or cut from here on
             if present is not None:  # already in as a dependency: chosen in its own right
                 self.place(item.page_id, present.form, None)
+                room = self.left()
                 if _rank(present.form) >= _rank(forms[-1]):
                     continue
             placed = False
-            if present is None and self.floor(item.page_id) > self.left():
-                self.needed = self.floor(item.page_id)
-                self.cut(
-                    item, f"did not fit even in its {forms[-1]} form: needs {self.needed} tokens"
-                )
-                continue
             for form in forms:
+                need = self.floor(item.page_id, form)
+                if present is None and need > room:
+                    self.needed = need
+                    continue  # cannot fit: not worth rendering
                 head = self.make(item.page_id, form).tokens
-                if head > self.left():  # the block alone does not fit: no need to try
+                if head > room:  # the block alone does not fit: no need to try
                     self.needed = head
                     continue
                 if self.attempt(lambda f=form, i=item.page_id: self.place(i, f, None)):
                     placed = True
+                    room = self.left()
                     break
             if not placed and present is None:
-                self.cut(
-                    item, f"did not fit even in its {forms[-1]} form: needs {self.needed} tokens"
-                )
+                reason = f"did not fit even in its {forms[-1]} form: needs {self.needed} tokens"
+                self._add_cut_rule(item, reason, self.needed)
+        self._list_cut_rules()
 
     def list_rule_ids(self) -> None:
         """Name as many of the rules left out as fit (all of them, usually)."""
@@ -515,6 +549,8 @@ class Packer:
             entry = self.entries.get(page_id)
             if entry is None or _rank(entry.form) >= _rank(form):
                 continue
+            if self.floor(page_id, form) - entry.tokens > self.left():
+                continue  # cannot fit: not worth rendering
             if entry.role != "selected":  # its own dependencies lie in its dependent's closure
                 self.attempt(lambda p=page_id: self.place(p, form, None, "dependency"))
                 continue
@@ -555,8 +591,8 @@ class Packer:
                 self.others_pending += 1
                 self._cut_all(items[k:])
                 return
-            elif self.floor(item.page_id) > self.left():
-                self.needed = self.floor(item.page_id)
+            elif self.floor(item.page_id, form) > self.left():
+                self.needed = self.floor(item.page_id, form)
                 self.cut(item, f"did not fit: needs {self.needed} tokens")
                 continue
             else:
@@ -573,6 +609,38 @@ class Packer:
                 self.cut(item, f"did not fit: needs {self.needed} tokens")
         self.others_pending = 0
 
+    def _cut_rules(self, items: list[Pending], form: Form) -> None:
+        """Once no rule can fit any more: the rules already in (as dependencies) stay, the
+        others are left out, all at once."""
+        for item in items:
+            self._next += 1
+            if item.page_id in self.entries:
+                self.place(item.page_id, self.entries[item.page_id].form, None)
+                continue
+            need = max(self.floor(item.page_id, form), MIN_RULE_TOKENS)
+            reason = f"did not fit even in its {form} form: needs {need} tokens"
+            self._add_cut_rule(item, reason, need)
+
+    def _add_cut_rule(self, item: Pending, reason: str, tokens: int) -> None:
+        """List a rule as left out (counted by `_list_cut_rules`; never while a change is
+        tried: the lists grow in place)."""
+        sums = self._cut_sums()
+        cut = Cut.model_construct(
+            id=item.page_id, title=item.title, tokens=tokens, reason=reason, rule=True
+        )
+        self.cut_rules.append(cut)
+        sums.append(sums[-1] + _id_tokens(cut.id) + 1)
+        self.cut_ids.add(item.page_id)
+        if self.brief.truncated != self.truncated:  # the status line says so from now on
+            self._set_header()
+
+    def _list_cut_rules(self) -> None:
+        """Name the rules left out within the room kept for their ids, and count the section."""
+        capped = self._capped(len(self.cut_rules) + self._pending_count())
+        listed = min(max(capped, self.layout.rules_listed), len(self.cut_rules))
+        self.layout.rules_listed = listed
+        self._set_cut()
+
     def _cut_all(self, items: list[Pending]) -> None:
         """Once the budget is spent: the pages already in (as dependencies) are marked as chosen,
         the others are left out, all at once (the reserve kept room for their count)."""
@@ -588,8 +656,8 @@ class Packer:
                     id=item.page_id, title=item.title, tokens=MIN_ENTRY_TOKENS, reason=reason
                 )
             )
-        self.cut_ids = self.cut_ids | {c.id for c in cuts}
-        self.cut_others = [*self.cut_others, *cuts]
+        self.cut_ids.update(c.id for c in cuts)
+        self.cut_others.extend(cuts)
         self._set_cut()
 
     def list_others(self) -> None:

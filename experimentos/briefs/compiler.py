@@ -32,6 +32,7 @@ from experimentos.briefs.entries import (
     cite_digest,
     make_entry,
     review_note,
+    rule_text,
     stat_key,
     trust_reason,
 )
@@ -45,7 +46,7 @@ from experimentos.briefs.models import (
     KnowledgeWarning,
     StaleWarning,
 )
-from experimentos.briefs.rank import rank_rules, retrieve_rules
+from experimentos.briefs.rank import rank_rules, retrieve_rules, reviewed_rules
 from experimentos.briefs.select import Candidate, candidates, named_libraries, select
 from experimentos.errors import UsageError
 from experimentos.index.tokens import count_markdown, count_tokens, tokenizer_name
@@ -103,10 +104,11 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
     selected, excluded, warnings = select(snap, found, context, today, known)
     stale = StaleCheck(repo or _git_root(root), today, snap.pages)
     trust = _Trust(snap, req.depth, stale, today, known)
+    shaped = reviewed_rules(snap)
     selected, dropped = rank_rules(
         " ".join([req.task, *req.libraries]),
         selected,
-        lambda pid: trust.boundary_of(pid) == "decision_capable",
+        lambda pid: pid in shaped and trust.boundary_of(pid) == "decision_capable",
     )
     excluded = sorted([*excluded, *dropped], key=lambda x: x.id)
     trust.keep(selected, req.budget)
@@ -190,8 +192,10 @@ class _Trust:
     def keep(self, selected: list[Candidate], budget: int) -> None:
         """The pages the brief may hold: every rule (each goes in, or is named as left out);
         of the other pages, only as many as the budget could ever show."""
-        rules = [c for c in selected if self.boundary_of(c.page.id) == "decision_capable"]
-        others = [c for c in selected if self.boundary_of(c.page.id) != "decision_capable"]
+        rules, others = [], []
+        for cand in selected:
+            decides = self.boundary_of(cand.page.id) == "decision_capable"
+            (rules if decides else others).append(cand)
         room = budget // PAGE_TOKENS + 20
         self.kept = [*rules, *others[:room]]
         self.omitted = max(len(others) - room, 0)  # counted as left out, never considered
@@ -251,14 +255,14 @@ class _Trust:
         )
 
     def _boundary(self, page_id: str) -> str:
-        page = self.snap.pages[page_id]
-        if self._lab(page) or any(cite.sha256 for cite in page.cites):  # outside: check now
-            return boundary_of(page, bool(self.stale.reasons(page)), self.today, self.known)
         key = ("boundary", page_id)
-        found = self._memo.get(key)
-        if found is None:
-            stale = bool(self.stale.reasons(page))
-            found = self._memo[key] = boundary_of(page, stale, self.today, self.known)
+        found = self._memo.get(key)  # kept only for pages that depend on nothing outside
+        if found is not None:
+            return found
+        page = self.snap.pages[page_id]
+        found = boundary_of(page, bool(self.stale.reasons(page)), self.today, self.known)
+        if not (self._lab(page) or any(cite.sha256 for cite in page.cites)):
+            self._memo[key] = found  # cited code and lab records are checked on every brief
         return found
 
     def review_note(self, page_id: str) -> str:
@@ -332,10 +336,25 @@ def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate])
     """Fill `brief` with entries and optional parts in priority order (see budget.py)."""
     info = {c.page.id: (c.score, c.reasons) for c in selected}
 
-    def floor(page_id: str) -> int:  # the heading and summary lines every form but ref shows
-        page = snap.pages[page_id]
-        heading = f"### {page_id}: {render.inline(page.title)}"
-        return count_tokens(heading) + count_tokens(render.inline(page.summary))
+    floors: dict[tuple[str, Form], int] = {}
+
+    def floor(page_id: str, form: Form) -> int:
+        """The least the page's block takes in `form`, without rendering it: its heading and
+        summary lines, and a token a word for the lists (and rule section) the form shows."""
+        found = floors.get((page_id, form))
+        if found is None:
+            page = snap.pages[page_id]
+            heading = f"### {page_id}: {render.inline(page.title)}"
+            found = count_tokens(heading) + count_tokens(render.inline(page.summary))
+            if trust.boundary.get(page_id) == "decision_capable":
+                words = [*page.forbidden_actions]
+                if form in ("compact", "full"):
+                    words += page.required_checks
+                found += sum(len(w.split()) for w in words)
+                if form == "full":
+                    found += len(rule_text(page).split())
+            floors[(page_id, form)] = found
+        return found
 
     packer = Packer(brief, trust.entry, trust.closure, info, floor)
     groups: dict[str, list[Candidate]] = {}

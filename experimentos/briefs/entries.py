@@ -9,6 +9,7 @@ changed, is `evidence_only`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import stat
@@ -43,10 +44,15 @@ def boundary_of(
     return "evidence_only"
 
 
+@functools.lru_cache(maxsize=8192)
+def _rule_section(body: str) -> str:
+    found = _RULE_RE.search(body)
+    return found.group(1).strip() if found else ""
+
+
 def rule_text(page: Page) -> str:
     """The page's `## Rule` section, whole (Markdown kept): a rule is never cut mid-sentence."""
-    found = _RULE_RE.search(page.body)
-    return found.group(1).strip() if found else ""
+    return _rule_section(page.body)
 
 
 def trust_reason(

@@ -128,38 +128,49 @@ def statement(page: Page) -> str:
     return " ".join([page.title, page.summary, *page.tags])
 
 
-_TERMS: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
+_TERMS: dict[str, tuple[Page, list[str], frozenset[str]]] = {}
+
+
+def _statement(page: Page) -> tuple[list[str], frozenset[str]]:
+    """(terms of the page's statement, as a set), kept while the page object is the same (a
+    snapshot reuses the objects of unchanged pages)."""
+    found = _TERMS.get(page.id)
+    if found is None or found[0] is not page:
+        if len(_TERMS) > 50_000:
+            _TERMS.clear()
+        words = terms(statement(page))
+        found = _TERMS[page.id] = (page, words, frozenset(words))
+    return found[1], found[2]
 
 
 def statement_terms(page: Page) -> list[str]:
-    """`terms(statement(page))`, memoised on what the statement is made of."""
-    key = (page.id, page.title, page.summary, tuple(page.tags))
-    found = _TERMS.get(key)
-    if found is None:
-        if len(_TERMS) > 50_000:
-            _TERMS.clear()
-        found = _TERMS[key] = terms(statement(page))
-    return found
+    """`terms(statement(page))`, memoised."""
+    return _statement(page)[0]
 
 
 def statement_scores(task: str, pool: list[Page], scored: list[Page]) -> dict[str, float]:
     """BM25 of each page of `scored` against the task, over the statements of `pool` (the
     pages that can appear: common words among them weigh little)."""
-    query = set(terms(task))
-    pool_docs = {page.id: statement_terms(page) for page in pool}
-    if not pool_docs:
-        pool_docs = {page.id: statement_terms(page) for page in scored}
+    query = frozenset(terms(task))
+    pool = pool or scored
     df: Counter[str] = Counter()
-    for words in pool_docs.values():
-        df.update(query.intersection(words))
-    n = len(pool_docs)
-    average = sum(len(words) for words in pool_docs.values()) / n or 1.0
+    length = 0
+    for page in pool:
+        words, unique = _statement(page)
+        length += len(words)
+        df.update(query & unique)
+    n = len(pool)
+    average = length / n or 1.0
     idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query}
     out = {}
     for page in scored:
-        words = statement_terms(page)
-        counts = Counter(w for w in words if w in query)
+        words, unique = _statement(page)
+        shared = query & unique
+        if not shared:
+            out[page.id] = 0.0
+            continue
         norm = _K1 * (1 - _B + _B * len(words) / average)
+        counts = Counter(w for w in words if w in shared)
         out[page.id] = sum(idf[t] * c * (_K1 + 1) / (c + norm) for t, c in counts.items())
     return out
 
@@ -178,10 +189,14 @@ def rank_rules(
 ) -> tuple[list[Candidate], list[Excluded]]:
     """`selected` with its rules re-scored and ranked (the other pages keep their scores), best
     first; rules whose scope matches nothing and whose relevance falls short are excluded."""
-    rules = [c for c in selected if is_rule(c.page.id)]
+    rule_ids = {c.page.id for c in selected if is_rule(c.page.id)}
+    rules = [c for c in selected if c.page.id in rule_ids]
     if not rules:
         return selected, []
-    scores = statement_scores(task, [c.page for c in selected], [c.page for c in rules])
+    # Term weights from the rules and the search hits (the pages about this task), not from
+    # every page a library's scope brings in.
+    pool = [c.page for c in selected if c.rank is not None or c.page.id in rule_ids]
+    scores = statement_scores(task, pool, [c.page for c in rules])
     top = max(scores.values())
     relevance = {}
     for cand in rules:
@@ -189,11 +204,8 @@ def rank_rules(
         relevance[cand.page.id] = share + SEARCH_WEIGHT * cand.relative
     best = max(relevance.values())
     kept, dropped = [], []
-    for cand in selected:
+    for cand in rules:
         pid = cand.page.id
-        if pid not in relevance:
-            kept.append(cand)
-            continue
         strength = scope_strength(cand)
         weak = scores[pid] <= 0 and cand.relative < MIN_RELATIVE_SCORE
         if not cand.matched and (relevance[pid] < RULE_SHARE * best or weak):
@@ -213,7 +225,8 @@ def rank_rules(
         cand.reasons = [*cand.reasons, statement_reason] if scores[pid] > 0 else cand.reasons
         kept.append(cand)
     kept.sort(key=lambda c: (-c.score, c.page.id))
-    return kept, dropped
+    # The other pages keep their order (and their scores, which rank them among themselves).
+    return [*kept, *(c for c in selected if c.page.id not in rule_ids)], dropped
 
 
 def reviewed_by_shape(page: Page) -> bool:
@@ -235,15 +248,21 @@ def _statement_index(snap: Snapshot) -> tuple[dict[str, list[str]], dict[str, fl
     found = snap.cache.get("rule-statements")
     if found is None:
         postings: dict[str, list[str]] = {}
-        for page in snap.pages.values():
-            if reviewed_by_shape(page):
-                for term in set(statement_terms(page)):
-                    postings.setdefault(term, []).append(page.id)
-        n = sum(1 for p in snap.pages.values() if reviewed_by_shape(p))
-        idf = {
-            t: math.log(1 + (n - len(ids) + 0.5) / (len(ids) + 0.5)) for t, ids in postings.items()
-        }
+        for page_id in sorted(reviewed_rules(snap)):
+            for term in _statement(snap.pages[page_id])[1]:
+                postings.setdefault(term, []).append(page_id)
+        n = len(reviewed_rules(snap))
+        idf = {t: math.log(1 + (n - len(i) + 0.5) / (len(i) + 0.5)) for t, i in postings.items()}
         found = snap.cache["rule-statements"] = (postings, idf)
+    return found
+
+
+def reviewed_rules(snap: Snapshot) -> frozenset[str]:
+    """Per snapshot: the ids of the pages `reviewed_by_shape` says may be rules."""
+    found = snap.cache.get("reviewed-rules")
+    if found is None:
+        found = frozenset(pid for pid, page in snap.pages.items() if reviewed_by_shape(page))
+        snap.cache["reviewed-rules"] = found
     return found
 
 
@@ -253,8 +272,12 @@ def retrieve_rules(snap: Snapshot, task: str) -> list[str]:
     postings, idf = _statement_index(snap)
     scores: Counter[str] = Counter()
     matched: Counter[str] = Counter()
+    common = max(50, len(reviewed_rules(snap)) // 10)
     for term in set(terms(task)):
-        for page_id in postings.get(term, ()):
+        found = postings.get(term, ())
+        if len(found) > common:  # in a tenth of the rules: it tells none of them apart
+            continue
+        for page_id in found:
             scores[page_id] += idf[term]
             matched[page_id] += 1
     ranked = sorted(
