@@ -50,6 +50,7 @@ from experimentos.agents.base import (
 )
 from experimentos.errors import UsageError
 from experimentos.store.files import inside
+from experimentos.store.parse import load_json
 
 EVENT_TYPES = (
     "command",
@@ -88,6 +89,9 @@ class ShellAdapter(Adapter):
     def __enter__(self) -> ShellAdapter:
         self._script()  # a missing or misplaced script is refused before any run starts
         return self
+
+    def check(self) -> None:
+        self._script()
 
     def unavailable(self) -> str | None:
         if "script" not in self.spec.options:
@@ -164,7 +168,7 @@ def parse_shell_transcript(lines: Iterable[str]) -> Transcript:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = load_json(line)
         except ValueError:
             out.bad_lines += 1
             continue

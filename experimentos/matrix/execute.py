@@ -48,7 +48,7 @@ from experimentos.matrix.records import (
     write_file,
 )
 from experimentos.matrix.rules import check_rules
-from experimentos.models.lab import MatrixRun, RunOutcome, RunRecord, RunStatus
+from experimentos.models.lab import MatrixRun, RunOutcome, RunRecord, RunStatus, measure_or_none
 from experimentos.store.redact import redact, secret_values
 
 MCP_SERVER_NAME = "experimentos"
@@ -273,6 +273,7 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap) -> None:  # noq
         stdin=invocation.stdin,
         stop=rt.stop,
         on_start=lambda pid: claim.note(pid=pid, workdir=str(tmp)),
+        token=claim.token,  # the supervisor carries it: a later --resume recognises it by it
     )
     lap("agent")
     transcript = _parse(adapter, proc, work, out)
@@ -285,7 +286,10 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap) -> None:  # noq
         "outputBytes": proc.stdout_bytes + proc.stderr_bytes,
         "truncated": proc.dropped_lines > 0 or proc.cut_lines > 0,
     }
-    usage = transcript.usage
+    # The agent's own account: a count or cost beyond any measure is left out (None), not fatal.
+    usage = transcript.usage.model_copy(
+        update={k: measure_or_none(v) for k, v in transcript.usage.model_dump().items()}
+    )
     out.updates["usage"] = {
         "tokensIn": usage.tokens_in,
         "tokensOut": usage.tokens_out,

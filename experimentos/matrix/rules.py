@@ -352,7 +352,7 @@ def _same_version(a: str | None, b: str | None, ecosystem: str) -> bool:
     if ecosystem == "npm":
         left, right = parse_semver(a), parse_semver(b)
         return left is not None and left == right
-    with contextlib.suppress(InvalidVersion):
+    with contextlib.suppress(InvalidVersion, ValueError):  # ValueError: 4,300+ digit parts
         return Version(a) == Version(b)
     return False
 
@@ -381,5 +381,5 @@ def _canonical(spec: str, syntax: str) -> object | None:
         )
     try:
         return SpecifierSet(spec.strip())
-    except InvalidSpecifier:
+    except (InvalidSpecifier, ValueError):
         return None

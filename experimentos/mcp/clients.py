@@ -28,6 +28,7 @@ from pathlib import Path
 
 from experimentos.errors import ConcurrentEdit, UnsafeId, UsageError
 from experimentos.store.gitroot import work_tree
+from experimentos.store.parse import load_json
 
 SERVER_NAME = "experimentos"
 PORTABLE_COMMAND = "experimentos"
@@ -207,7 +208,7 @@ def _merge_json(old: bytes | None, entry: dict, path: Path) -> bytes:
     document: dict = {}
     if old is not None and old.strip():
         try:
-            document = json.loads(_decode(old, path))
+            document = load_json(_decode(old, path))
         except ValueError as exc:
             raise UsageError(f"is not valid JSON ({exc}); nothing written", path=path) from None
         if not isinstance(document, dict):

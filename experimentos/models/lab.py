@@ -13,6 +13,7 @@ were given. The event contract of a run's event log lives in experimentos/models
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -23,31 +24,28 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from experimentos.models.fixture import FIXTURE_NAME
 from experimentos.models.knowledge import SLUG_PATTERN, Text, slug_problem
+from experimentos.models.names import (
+    NAME_SLUG_PATTERN,
+    check_agent_name,
+    check_condition,
+    check_fixture_name,
+    check_matrix_id,
+    name_slug_problem,
+)
 
-# Experiment and test slugs come from names (lowercase, non-alphanumerics -> '-'), so they hold
-# no dots; that keeps a test id test.<experiment>.<test> unambiguous.
-NAME_SLUG_PATTERN = r"[a-z0-9][a-z0-9-]*"
-_NAME_SLUG_RE = re.compile(rf"^{NAME_SLUG_PATTERN}$")
 EXPERIMENT_ID_PATTERN = rf"^experiment\.{NAME_SLUG_PATTERN}$"
 TEST_ID_PATTERN = rf"^test\.{NAME_SLUG_PATTERN}\.{NAME_SLUG_PATTERN}$"
 RUN_ID_PATTERN = rf"^run\.{SLUG_PATTERN}$"
 METRIC_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.:-]{0,79}$"
 _METRIC_RE = re.compile(METRIC_NAME_PATTERN)
-
-
-def name_slug_problem(slug: str) -> str | None:
-    """Why `slug` is not a valid experiment or test slug, or None when it is."""
-    problem = slug_problem(slug)
-    if problem:
-        return problem
-    if not _NAME_SLUG_RE.fullmatch(slug):
-        return "slug must be lowercase [a-z0-9][a-z0-9-]* (no dots)"
-    return None
 
 
 def _prefixed(prefix: str, parts: int):  # noqa: ANN202 - a validator factory
@@ -110,13 +108,49 @@ RunId = Annotated[
     AfterValidator(_prefixed("run", 1)),
     Field(json_schema_extra={"pattern": RUN_ID_PATTERN}),
 ]
+MatrixId = Annotated[
+    Text,
+    AfterValidator(check_matrix_id),
+    Field(json_schema_extra={"pattern": rf"^{NAME_SLUG_PATTERN}$"}),
+]
+FixtureName = Annotated[
+    Text, AfterValidator(check_fixture_name), Field(json_schema_extra={"pattern": FIXTURE_NAME})
+]
 MetricName = Annotated[
     str,
     AfterValidator(_check_metric_name),
     Field(json_schema_extra={"pattern": METRIC_NAME_PATTERN}),
 ]
+# A measure (tokens, seconds, dollars, bytes, a metric) is finite and at most MAX_MEASURE in
+# size: a larger one is corrupt or hostile, and sums, means and squares of it overflow (fsum of
+# a 400-digit count or of 1.7e308 twice raises OverflowError).
+MAX_MEASURE = 1e15
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    if abs(value) > MAX_MEASURE:
+        size = f"{len(str(abs(value)))} digits" if isinstance(value, int) else f"{value:.3g}"
+        raise ValueError(f"a number of {size} is out of range (at most {MAX_MEASURE:.0e})")
+    return value
+
+
+def measure_or_none(value: object) -> object:
+    """`value` when it is a finite number within MAX_MEASURE (or not a number), else None: for
+    what an agent reports about itself, which a record keeps only when it is a usable number."""
+    try:
+        return _finite(value)
+    except ValueError:
+        return None
+
+
+Count = Annotated[int, AfterValidator(_finite)]
+Measure = Annotated[float, AfterValidator(_finite)]
 # bool before int: YAML `true` stays a boolean, never 1.
-MetricValue = bool | int | float | str
+MetricValue = Annotated[bool | int | float | str, AfterValidator(_finite)]
 Metrics = Annotated[dict[MetricName, MetricValue], BeforeValidator(_none_to_dict)]
 
 
@@ -233,7 +267,7 @@ def _check_number(value: object) -> object:
     raise ValueError(f"expected a number or true/false, got {value!r}")
 
 
-Number = Annotated[bool | int | float, BeforeValidator(_check_number)]
+Number = Annotated[bool | int | float, BeforeValidator(_check_number), AfterValidator(_finite)]
 
 
 class MetricThreshold(_Record):
@@ -334,7 +368,7 @@ class MatrixKnowledge(_Record):
     commit: Annotated[str, AfterValidator(_check_commit)] | None = None
     variant: Text = ""  # what it is: "working tree", "without policy.x", "as of <rev>"
     content_hash: Text | None = Field(default=None, alias="contentHash")
-    pages: int | None = None
+    pages: Count | None = None
     dirty: bool = False  # the working tree's knowledge differed from the commit
 
 
@@ -342,30 +376,30 @@ class MatrixProcess(_Record):
     """How a process of the run ended: the agent, or the oracle."""
 
     command: Text | None = None
-    exit_code: int | None = Field(default=None, alias="exitCode")
+    exit_code: Count | None = Field(default=None, alias="exitCode")
     passed: bool | None = None  # the oracle only: exit 0
     timed_out: bool = Field(default=False, alias="timedOut")
-    seconds: float | None = None
+    seconds: Measure | None = None
     output_tail: Text = Field(default="", alias="outputTail")
-    output_bytes: int | None = Field(default=None, alias="outputBytes")
+    output_bytes: Count | None = Field(default=None, alias="outputBytes")
     truncated: bool = False
 
 
 class MatrixUsage(_Record):
     """What the run cost; None where the agent does not say."""
 
-    tokens_in: int | None = Field(default=None, alias="tokensIn")
-    tokens_out: int | None = Field(default=None, alias="tokensOut")
-    cost_usd: float | None = Field(default=None, alias="costUsd")
-    turns: int | None = None
-    wall_seconds: float | None = Field(default=None, alias="wallSeconds")
+    tokens_in: Count | None = Field(default=None, alias="tokensIn")
+    tokens_out: Count | None = Field(default=None, alias="tokensOut")
+    cost_usd: Measure | None = Field(default=None, alias="costUsd")
+    turns: Count | None = None
+    wall_seconds: Measure | None = Field(default=None, alias="wallSeconds")
 
 
 class MatrixMetric(_Record):
     """One ground-truth metric of a matrix run (experimentos.matrix.metrics): its value, the
     record field or file it was read from, and why it is null when it is (never 0 instead)."""
 
-    value: bool | int | float | None
+    value: Annotated[bool | int | float | None, AfterValidator(_finite)]
     source: Text
     reason: Text | None = None
 
@@ -382,21 +416,21 @@ class MatrixRun(_Record):
     """The `matrix` block of a run made by `matrix run`: which cell, from what, and what came of
     it. Sidecar files next to the record: <run-id>.diff and <run-id>.transcript.jsonl."""
 
-    id: Annotated[Text, Field(min_length=1)]  # the matrix id
+    id: MatrixId  # the matrix id: results/<id>.md, and the start of every run id
     cell: Annotated[Text, Field(min_length=1)]  # fixture/condition/agent/repeat
     cell_hash: Text = Field(alias="cellHash")  # the cell's inputs; a resume must match it
     spec_hash: Text = Field(alias="specHash")  # the whole matrix.yaml, normalised
-    fixture: Text
+    fixture: FixtureName
     fixture_hash: Text = Field(alias="fixtureHash")
     adapter: Text
     agent_version: Text | None = Field(default=None, alias="agentVersion")  # CLI --version
-    repeat: Annotated[int, Field(ge=1)]
-    attempt: Annotated[int, Field(ge=1)] = 1
+    repeat: Annotated[int, Field(ge=1, le=1_000_000)]
+    attempt: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     previous_attempts: Annotated[list[MatrixAttempt], BeforeValidator(_none_to_list)] = Field(
         default_factory=list, alias="previousAttempts"
     )
     harness: Text = ""  # experimentos version
-    time_limit_s: float = Field(alias="timeLimitSeconds")
+    time_limit_s: Measure = Field(alias="timeLimitSeconds")
     prompt: Text = ""
     knowledge: MatrixKnowledge | None = None
     agent_process: MatrixProcess | None = Field(default=None, alias="agentProcess")
@@ -406,7 +440,7 @@ class MatrixRun(_Record):
     diff: dict[str, Any] | None = None  # diff stats, sidecar path, bytes, truncated
     transcript: dict[str, Any] | None = None  # sidecar path, lines, bytes, parse summary
     reason: Text | None = None  # why the run failed or was aborted
-    timings: dict[str, float] = Field(default_factory=dict)  # seconds per harness phase
+    timings: dict[str, Measure] = Field(default_factory=dict)  # seconds per harness phase
     # Metrics from ground truth (oracle, rules, diff, usage, the server's log), with sources.
     ground_truth: dict[str, MatrixMetric] | None = Field(default=None, alias="groundTruth")
 
@@ -436,6 +470,24 @@ class RunRecord(_Record):
     @property
     def experiment_slug(self) -> str:
         return self.experiment.split(".", 1)[1]
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _matrix_names(cls, data: Any, handler: Any) -> RunRecord:
+        """A matrix run's agent and condition are parts of its run id and of report rows: they
+        follow the matrix grammar (models/names.py), whatever the file says."""
+        if isinstance(data, dict) and data.get("matrix") is not None:
+            errors = []
+            for key, check in (("agent", check_agent_name), ("condition", check_condition)):
+                value = data.get(key)
+                try:
+                    check(value)
+                except ValueError as exc:
+                    kind = PydanticCustomError("value_error", "{reason}", {"reason": str(exc)})
+                    errors.append(InitErrorDetails(type=kind, loc=(key,), input=value))
+            if errors:
+                raise ValidationError.from_exception_data(cls.__name__, errors)
+        return handler(data)
 
     @model_validator(mode="after")
     def _ended_when_done(self) -> RunRecord:

@@ -34,6 +34,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from experimentos.errors import UsageError
+from experimentos.markdown.escape import code
 from experimentos.matrix.metrics import BINARY, LABELS, RULES
 from experimentos.models.knowledge import DECISION_TYPES, GateBasis, Page
 from experimentos.promote.scope import (
@@ -120,7 +121,7 @@ class GateResult(BaseModel):
             p += f", Holm-adjusted p {p_text(d.p_adjusted)}"
         return (
             f"{LABELS[self.metric]} {fmt_delta(d.result)} with the page over {d.pairs} pairs "
-            f"(`{self.treatment}` vs `{self.baseline}`), {p}"
+            f"({code(self.treatment)} vs {code(self.baseline)}), {p}"
         )
 
 

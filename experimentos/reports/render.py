@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from experimentos import __version__
+from experimentos.markdown import escape
 from experimentos.matrix.metrics import LABELS, RULES
 from experimentos.reports.analysis import ABLATION_PREFIX, Delta
 from experimentos.reports.charts import PALETTE, Bar, delta_chart, rate_chart
@@ -49,24 +50,16 @@ def environment():  # noqa: ANN201 - jinja2 is imported lazily
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["cell"] = table_cell
-    env.filters["xml"] = xml_text
+    # Values from records are escaped where they are formatted (escape.text, escape.code);
+    # these filters keep each cell and line one line and defuse anything printed raw.
+    env.filters["cell"] = escape.cell
+    env.filters["line"] = escape.line
+    env.filters["xml"] = escape.xml
     return env
 
 
-def table_cell(value: object) -> str:
-    """A Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(value).split()).replace("|", "\\|")
-
-
-def xml_text(value: object) -> str:
-    return (
-        str(value)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-    )
+table_cell = escape.cell
+xml_text = escape.xml
 
 
 def _table(columns: list[str], rows: list[list[str]], empty: str, numeric: int = 0) -> dict:
@@ -76,11 +69,11 @@ def _table(columns: list[str], rows: list[list[str]], empty: str, numeric: int =
 
 
 def _agent(agent: str | None) -> str:
-    return agent if agent is not None else ALL_AGENTS
+    return escape.text(agent) if agent is not None else ALL_AGENTS
 
 
 def _code(text: str) -> str:
-    return f"`{text}`"
+    return escape.code(text)
 
 
 def _rate(rate: Rate) -> str:
@@ -148,7 +141,7 @@ def _summary(r: MatrixResults) -> str:
                 (r.agents, "agent"),
             )
         )
-        + f" × up to {_count(r.repeats, 'repeat')}; baseline `{r.baseline}`.",
+        + f" × up to {_count(r.repeats, 'repeat')}; baseline {_code(r.baseline)}.",
     ]
     return " ".join(parts)
 
@@ -162,14 +155,17 @@ def headline(r: MatrixResults) -> list[str]:
             lines.append(_delta_line(d))
     for a in r.attributions:
         if a.delta.metric == "clean_pass":
-            lines.append(f"{a.sentence} (p = {fmt_p(a.delta.p_value)}; {a.delta.verdict})")
+            lines.append(
+                f"{escape.text(a.sentence)} (p = {fmt_p(a.delta.p_value)}; {a.delta.verdict})"
+            )
     return lines
 
 
 def _delta_line(d: Delta) -> str:
     holm = f", Holm p = {fmt_p(d.p_adjusted)}" if d.p_adjusted is not None else ""
     return (
-        f"**{d.treatment}** vs `{d.baseline}`, {LABELS[d.metric]}: {_delta_text(d)} over "
+        f"**{escape.text(d.treatment)}** vs {_code(d.baseline)}, {LABELS[d.metric]}: "
+        f"{_delta_text(d)} over "
         f"{d.pairs} pairs, p = {fmt_p(d.p_value)}{holm}: {d.verdict}"
     )
 
@@ -225,7 +221,7 @@ def _delta_sections(r: MatrixResults) -> list[dict]:
         rows = [_delta_row(d, LABELS[d.metric]) for d in r.deltas if d.treatment == treatment]
         sections.append(
             {
-                "title": f"`{treatment}` − `{r.baseline}`",
+                "title": f"{_code(treatment)} − {_code(r.baseline)}",
                 "table": _table(DELTA_COLUMNS, rows, "No pairs."),
             }
         )
@@ -260,7 +256,7 @@ def _fixture_delta_table(r: MatrixResults) -> dict:
     rows = [
         [
             _code(d.fixture or ""),
-            f"`{d.treatment}` − `{d.baseline}`",
+            f"{_code(d.treatment)} − {_code(d.baseline)}",
             LABELS[d.metric],
             str(d.pairs),
             _delta_text(d),
@@ -274,7 +270,7 @@ def _fixture_delta_table(r: MatrixResults) -> dict:
 
 
 def _attribution(r: MatrixResults) -> tuple[list[str], dict]:
-    lines = [a.sentence for a in r.attributions if a.delta.metric == "clean_pass"]
+    lines = [escape.text(a.sentence) for a in r.attributions if a.delta.metric == "clean_pass"]
     columns = ["page", "metric", "pairs", "delta [95% CI]", "p", "p (Holm)", "verdict"]
     rows = [
         [
@@ -314,8 +310,8 @@ def _pass_k_table(r: MatrixResults) -> dict:
 def _nulls(r: MatrixResults) -> dict:
     columns = ["metric", "condition", "agent", "runs without a value", "why"]
     rows = [
-        [LABELS[m], _code(g.condition), _agent(g.agent), f"{n}/{g.runs}", "; ".join(
-            g.null_reasons.get(m, []))]
+        [LABELS[m], _code(g.condition), _agent(g.agent), f"{n}/{g.runs}", escape.text("; ".join(
+            g.null_reasons.get(m, [])))]
         for g in r.groups
         if g.agent is not None or len(r.agents) == 1
         for m, n in g.nulls.items()
@@ -325,7 +321,8 @@ def _nulls(r: MatrixResults) -> dict:
 
 
 def _excluded(r: MatrixResults) -> dict:
-    rows = [[_code(e.run_id), e.status, e.reason] for e in r.runs.excluded]
+    rows = [[_code(e.run_id), escape.text(e.status), escape.text(e.reason)]
+            for e in r.runs.excluded]  # fmt: skip
     rows += [[_code(run_id), "missing", "the spec expects this run; no record exists"]
              for run_id in r.runs.missing]  # fmt: skip
     return _table(["run", "status", "reason"], rows, "None: every expected run counted.")
@@ -391,14 +388,14 @@ def render_report(r: MatrixResults) -> str:
     )
     context = {
         "frontmatter": _frontmatter(r),
-        "title": f"Matrix `{r.matrix_id}`",
+        "title": f"Matrix {_code(r.matrix_id)}",
         "summary": _summary(r),
         "headline": headline(r) or ["Only one condition: no comparison to report."],
         "outcomes": _outcomes(r.groups),
         "rate_charts": _rate_charts(r),
         "costs": _costs(r.groups),
         "protocol": _protocol(r.groups),
-        "baseline": r.baseline,
+        "baseline": _code(r.baseline),
         "holm_note": holm_note,
         "delta_sections": _delta_sections(r),
         "delta_charts": _delta_charts(r),

@@ -85,9 +85,13 @@ def acceleration(values: Sequence[float]) -> float:
     """The jackknife acceleration of the mean (0 when all values are equal)."""
     centre = mean(values)
     deviations = [v - centre for v in values]
-    squares = math.fsum(d * d for d in deviations)
-    if squares == 0.0:
+    # The ratio does not depend on scale: dividing by the largest deviation first keeps tiny
+    # values (1e-137) from underflowing to 0 and large ones from overflowing.
+    scale = max((abs(d) for d in deviations), default=0.0)
+    if scale == 0.0:
         return 0.0
+    deviations = [d / scale for d in deviations]
+    squares = math.fsum(d * d for d in deviations)
     return math.fsum(d * d * d for d in deviations) / (6.0 * squares**1.5)
 
 
