@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from experimentos.briefs.escape import inline, quote
 from experimentos.briefs.models import (
     Brief,
     BriefEntry,
@@ -28,6 +27,7 @@ from experimentos.briefs.models import (
     StaleWarning,
 )
 from experimentos.index.tokens import count_tokens
+from experimentos.markdown.raw import inline, quote
 from experimentos.repofacts.facts import LocalVersion
 
 _TEMPLATES = Path(__file__).parent / "templates"

@@ -21,7 +21,6 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from experimentos.briefs.escape import forges_structure
 from experimentos.knowledge.graph import BODY_LINK, DEPENDS_ON, Graph, is_page_ref
 from experimentos.knowledge.trust import (
     Known,
@@ -30,6 +29,7 @@ from experimentos.knowledge.trust import (
     invalid_supersessions,
     review_incomplete,
 )
+from experimentos.markdown.raw import forges_structure
 from experimentos.models.knowledge import DECISION_TYPES, Page, Problem, Status
 from experimentos.store import Workspace, id_for_path
 from experimentos.store.lab_scan import lab_record_ids

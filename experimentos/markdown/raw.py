@@ -13,6 +13,10 @@ of two functions before it reaches the Markdown:
   escaped; lists and code keep their shape inside the quote.
 `forges_structure` says whether a single-line field would have forged structure without this,
 for `experimentos check`.
+
+Reports and pull-request comments, which people read rendered on GitHub, use markdown/escape.py
+instead: there links, mentions and HTML matter too. A brief is read raw by an agent: escaping
+every backtick, underscore or `@` would only cost tokens and readability.
 """
 
 from __future__ import annotations
