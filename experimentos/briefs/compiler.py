@@ -5,14 +5,15 @@
    task text that name a dependency or a page's library).
 2. Candidates and selection (select.py): hybrid search plus scope; what applies, ranked, with
    reasons; what is excluded, with reasons.
-3. Trust (experimentos/knowledge/trust.py, entries.py): only accepted, completely reviewed,
+3. Trust (experimentos/knowledge/trust.py, applied by boundaries.py): only accepted, reviewed,
    unexpired policies and interventions whose cited code is unchanged are decision rules; two
    of them that contradict each other are shown as a conflict, neither as a rule; reviewed
    background that contradicts a rule is a warning; the rest is domain context or evidence,
    whose checks and forbidden actions are shown only as claims.
 4. Ranking (rank.py): rules by how well they apply to this task; a rule whose scope matches
    nothing needs relevance to be a rule here at all.
-5. Budget (budget.py): a ceiling over the whole Markdown; rules first, compact before any is cut.
+5. Budget (budget.py, counted by ledger.py): a ceiling over the whole Markdown; rules first,
+   compact before any is cut.
 The brief depends on the request and what it reads, never on where the repository lives: the
 id hashes the local facts, not the path, and no path is shown.
 """
@@ -25,22 +26,19 @@ import json
 from pathlib import Path
 
 from experimentos.briefs import render
+from experimentos.briefs.boundaries import Trust
 from experimentos.briefs.budget import VERSIONS_SHARE, Packer, Pending
 from experimentos.briefs.entries import (
     StaleCheck,
     boundary_of,
     cite_digest,
-    make_entry,
-    review_note,
     rule_text,
     stat_key,
-    trust_reason,
 )
 from experimentos.briefs.models import (
     Brief,
     BriefEntry,
     BriefRequest,
-    Conflict,
     Cut,
     Form,
     KnowledgeWarning,
@@ -50,9 +48,9 @@ from experimentos.briefs.rank import rank_rules, retrieve_rules, reviewed_rules
 from experimentos.briefs.select import Candidate, candidates, named_libraries, select
 from experimentos.errors import UsageError
 from experimentos.index.tokens import count_markdown, count_tokens, tokenizer_name
-from experimentos.knowledge.graph import DEPENDS_ON, Closure
+from experimentos.knowledge.graph import DEPENDS_ON
 from experimentos.knowledge.live import Live, Snapshot
-from experimentos.knowledge.trust import LAB_KINDS, Known, background_conflicts, conflicts
+from experimentos.knowledge.trust import Known
 from experimentos.repofacts.facts import LocalFacts, LocalVersion, cached_local_facts
 from experimentos.repofacts.versions import MatchContext
 from experimentos.store.gitroot import work_tree
@@ -61,7 +59,6 @@ from experimentos.store.lab_scan import lab_record_ids
 __all__ = ["boundary_of", "brief_id", "cite_digest", "compile_brief"]
 
 MEMO_SIZE = 128  # briefs remembered per snapshot
-PAGE_TOKENS = 30  # the least a page can take in a brief (a reference: one heading line)
 
 
 def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = None) -> Brief:
@@ -103,7 +100,7 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
         found.setdefault(page_id, Candidate(snap.pages[page_id]))  # rules a crowd hid
     selected, excluded, warnings = select(snap, found, context, today, known)
     stale = StaleCheck(repo or _git_root(root), today, snap.pages)
-    trust = _Trust(snap, req.depth, stale, today, known)
+    trust = Trust(snap, req.depth, stale, today, known)
     shaped = reviewed_rules(snap)
     selected, dropped = rank_rules(
         " ".join([req.task, *req.libraries]),
@@ -175,151 +172,6 @@ def _stale_by_page(brief: Brief) -> dict[str, list[str]]:
     return dict(sorted(out.items()))
 
 
-# --- trust: boundaries, conflicts, notes ------------------------------------------------------
-
-
-class _Trust:
-    """Boundaries and notes of every page the brief may hold (the selected pages and their
-    dependency closures), and the conflicts among its decision rules."""
-
-    def __init__(self, snap: Snapshot, depth: int, stale: StaleCheck, today: dt.date, known: Known):
-        self.snap, self.depth, self.stale, self.today, self.known = snap, depth, stale, today, known
-        # Per snapshot and day: a page's boundary without cited code or lab evidence, its note.
-        self._memo = snap.cache.setdefault(("trust", today), {})
-        self._boundaries: dict[str, str] = {}
-        self._said: dict[str, tuple] = {}  # per page: what its entry says in any form
-
-    def keep(self, selected: list[Candidate], budget: int) -> None:
-        """The pages the brief may hold: every rule (each goes in, or is named as left out);
-        of the other pages, only as many as the budget could ever show."""
-        rules, others = [], []
-        for cand in selected:
-            decides = self.boundary_of(cand.page.id) == "decision_capable"
-            (rules if decides else others).append(cand)
-        room = budget // PAGE_TOKENS + 20
-        self.kept = [*rules, *others[:room]]
-        self.omitted = max(len(others) - room, 0)  # counted as left out, never considered
-        self.notes: dict[str, list[str]] = {c.page.id: c.notes for c in self.kept}
-        members: dict[str, None] = {}
-        for cand in self.kept:
-            for node in self.closure(cand.page.id)[0].nodes:
-                members.setdefault(node.id, None)
-        self.members = list(members)
-        self.boundary = {pid: self.boundary_of(pid) for pid in self.members}
-        capable = {pid for pid in self.members if self.boundary[pid] == "decision_capable"}
-        self.conflicts: list[Conflict] = []
-        self.conflict_with: dict[str, list[str]] = {}
-        # The conflicts among the rules this brief may hold (two rules; reviewed background
-        # that disputes one of them: then the rule applies, with a warning).
-        graph = self.snap.graph
-        pairs = conflicts(self.snap.pages, self.today, among=sorted(capable), known=self.known)
-        for c in pairs:
-            self.conflicts.append(Conflict(pages=[c.first, c.second], via=c.via, reason=c.message))
-            self.conflict_with.setdefault(c.first, []).append(c.second)
-            self.conflict_with.setdefault(c.second, []).append(c.first)
-        for pid in self.conflict_with:
-            self.boundary[pid] = "evidence_only"  # shown as a conflict, never as a rule
-        self.disputed = background_conflicts(
-            self.snap.pages,
-            self.today,
-            self.known,
-            capable=[pid for pid in sorted(capable) if pid not in self.conflict_with],
-            contradicted_by=lambda pid: [
-                e.source for e in graph.incoming.get(pid, []) if e.kind == "contradicts"
-            ],
-        )
-
-    def stale_reasons(self) -> dict[str, list[str]]:
-        pages = self.snap.pages
-        found = {pid: self.stale.reasons(pages[pid]) for pid in self.members}
-        return {pid: found[pid] for pid in sorted(found) if found[pid]}
-
-    def closure(self, page_id: str) -> tuple[Closure, int]:
-        key = ("closure", page_id, self.depth)
-        found = self.snap.cache.get(key)
-        if found is None:
-            found = self.snap.cache[key] = self.snap.graph.closure(page_id, self.depth)
-        return found, self.depth
-
-    def boundary_of(self, page_id: str) -> str:
-        found = self._boundaries.get(page_id)
-        if found is None:
-            found = self._boundaries[page_id] = self._boundary(page_id)
-        return found
-
-    @staticmethod
-    def _lab(page) -> bool:  # noqa: ANN001 - Page
-        """Whether the page's review names lab records (looked up per brief, never memoised)."""
-        return page.review is not None and any(
-            r.split(".", 1)[0] in LAB_KINDS for r in page.review.evidence
-        )
-
-    def _boundary(self, page_id: str) -> str:
-        key = ("boundary", page_id)
-        found = self._memo.get(key)  # kept only for pages that depend on nothing outside
-        if found is not None:
-            return found
-        page = self.snap.pages[page_id]
-        found = boundary_of(page, bool(self.stale.reasons(page)), self.today, self.known)
-        if not (self._lab(page) or any(cite.sha256 for cite in page.cites)):
-            self._memo[key] = found  # cited code and lab records are checked on every brief
-        return found
-
-    def review_note(self, page_id: str) -> str:
-        page = self.snap.pages[page_id]
-        if self._lab(page):
-            return review_note(page, self.today, self.known)
-        key = ("note", page_id)
-        found = self._memo.get(key)
-        if found is None:
-            found = self._memo[key] = review_note(page, self.today, self.known)
-        return found
-
-    def entry(self, page_id: str, form: Form) -> BriefEntry:
-        """The entry of a page in `form` (what it says besides the form: once per brief)."""
-        page = self.snap.pages[page_id]
-        said = self._said.get(page_id)
-        if said is None:
-            notes = list(self.notes.get(page_id, []))
-            if note := self.review_note(page_id):
-                notes.append(note)
-            boundary = self.boundary[page_id]
-            stale = self.stale.reasons(page)
-            conflict_with = sorted(self.conflict_with.get(page_id, []))
-            why = trust_reason(page, boundary, stale, conflict_with, self.today, self.known)
-            said = self._said[page_id] = (boundary, stale, notes, conflict_with, why)
-        boundary, stale, notes, conflict_with, why = said
-        return make_entry(
-            self.snap, page, boundary, form, stale, notes, conflict_with, self.today, why
-        )
-
-    def warnings(self) -> list[KnowledgeWarning]:
-        out = []
-        for pid in self.members:
-            note = self.review_note(pid)
-            if note and "expired" not in note:  # expiry is a stale warning already
-                message = note.removeprefix("Not a decision rule: ").rstrip(".")
-                incomplete = any(k in message for k in ("itself", "does not exist", "future"))
-                code = "review-incomplete" if incomplete else "review-missing"
-                out.append(KnowledgeWarning(id=pid, code=code, message=message))
-        out += [
-            KnowledgeWarning(
-                id=c.pages[0], code="contradiction", message=f"{c.reason}; neither is applied"
-            )
-            for c in self.conflicts
-        ]
-        out += [
-            KnowledgeWarning(
-                id=c.rule,
-                code="contradiction",
-                message=f"{c.message}; the rule applies: say in your report that reviewed "
-                "background disputes it",
-            )
-            for c in self.disputed
-        ]
-        return out
-
-
 def _unique_warnings(warnings: list[KnowledgeWarning]) -> list[KnowledgeWarning]:
     seen, out = set(), []
     for w in warnings:
@@ -332,7 +184,7 @@ def _unique_warnings(warnings: list[KnowledgeWarning]) -> list[KnowledgeWarning]
 # --- budget ------------------------------------------------------------------------------------
 
 
-def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate]) -> Packer:
+def _fit(brief: Brief, snap: Snapshot, trust: Trust, selected: list[Candidate]) -> Packer:
     """Fill `brief` with entries and optional parts in priority order (see budget.py)."""
     info = {c.page.id: (c.score, c.reasons) for c in selected}
 
@@ -421,7 +273,7 @@ def _grow(packer: Packer, field: str, most: int) -> None:
             return
 
 
-def _refs(packer: Packer, trust: _Trust, group: str) -> list[str]:
+def _refs(packer: Packer, trust: Trust, group: str) -> list[str]:
     return [
         pid
         for pid, e in packer.entries.items()
