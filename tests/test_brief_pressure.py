@@ -784,3 +784,38 @@ def test_token_counts_by_word_equal_the_tokenizers_count_of_the_whole_text():
     ]
     for text in texts:
         assert count_tokens(text) == len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+def test_the_rules_statement_index_follows_edits_as_a_fresh_build_would(empty_kb, widget_repo):
+    """The index of the reviewed rules' statements is carried from snapshot to snapshot with
+    the pages that changed: after edits, additions and removals it equals a fresh build."""
+    from experimentos.knowledge.live import load_snapshot
+    from experimentos.knowledge.statements import INDEX_KEY, RuleIndex, rule_index
+
+    pages = {f"policies/r{i}.md": rule_page(f"policy.r{i}", f"Widget rule {i}") for i in range(4)}
+    pages["policies/u.md"] = rule_page("policy.u", "Unreviewed cache rule", reviewed=False)
+    write_files(empty_kb.root, {**BASE, **pages})
+    first = load_snapshot(empty_kb)
+    rule_index(first.pages, first.cache)
+    write_files(
+        empty_kb.root,
+        {
+            "policies/r0.md": rule_page("policy.r0", "Rebuild the frobnicator cache nightly"),
+            "policies/r9.md": rule_page("policy.r9", "Pin the frobnicator driver"),
+            "policies/u.md": rule_page("policy.u", "Unreviewed cache rule, now reviewed"),
+        },
+    )
+    (empty_kb.root / "policies" / "r1.md").unlink()
+    second = load_snapshot(empty_kb, first)
+    carried = second.cache[INDEX_KEY]  # carried over, not rebuilt
+    fresh = RuleIndex.build(second.pages)
+    assert (
+        carried.rules
+        == fresh.rules
+        == {"policy.r0", "policy.r2", "policy.r3", "policy.r9", "policy.u"}
+    )
+    assert {t: ids for t, ids in carried.postings.items() if ids} == fresh.postings
+    assert "policy.r0" in carried.postings["frobnicator"]
+    live = Live(empty_kb, watch=False, index=False)
+    found = brief(live, "rebuild the frobnicator cache nightly", repo=str(widget_repo))
+    assert found.agent_work_context()["decision_rules"][0]["id"] == "policy.r0"

@@ -21,14 +21,14 @@ rule out of the search hits.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable
 
 from experimentos.briefs.models import Excluded
 from experimentos.briefs.select import MIN_RELATIVE_SCORE, Candidate
 from experimentos.knowledge.live import Snapshot
-from experimentos.models.knowledge import DECISION_TYPES, Page, Status
+from experimentos.knowledge.statements import rule_index, statement_set, statement_terms, terms
+from experimentos.models.knowledge import Page
 
 SCOPE_WEIGHT = {
     "library_named": 1.0,  # appliesTo.library, named in the request
@@ -47,105 +47,6 @@ RETRIEVE_LIMIT = 4  # rules found by their statements alone, at most
 RETRIEVE_TERMS = 3  # words a statement shares with the task, at least, to be found that way
 RETRIEVE_SHARE = 0.5  # of the best statement match, for a rule found that way
 _K1, _B = 1.2, 0.75
-_WORD_RE = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    [
-        "the",
-        "and",
-        "for",
-        "with",
-        "that",
-        "this",
-        "from",
-        "into",
-        "are",
-        "was",
-        "were",
-        "been",
-        "has",
-        "have",
-        "had",
-        "not",
-        "but",
-        "any",
-        "all",
-        "its",
-        "their",
-        "them",
-        "they",
-        "you",
-        "your",
-        "our",
-        "can",
-        "will",
-        "would",
-        "should",
-        "could",
-        "when",
-        "what",
-        "which",
-        "who",
-        "how",
-        "than",
-        "then",
-        "there",
-        "here",
-        "also",
-        "only",
-        "more",
-        "most",
-        "such",
-        "per",
-        "via",
-        "out",
-        "off",
-        "one",
-        "two",
-        "use",
-        "used",
-        "using",
-        "get",
-    ]
-)
-_SUFFIXES = ("ing", "ed", "es", "s")
-
-
-def terms(text: str) -> list[str]:
-    """Lowercased words of three or more characters, stop words dropped, crudely stemmed."""
-    out = []
-    for word in _WORD_RE.findall(text.lower()):
-        if len(word) < 3 or word in _STOP:
-            continue
-        for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-                word = word[: -len(suffix)]
-                break
-        out.append(word)
-    return out
-
-
-def statement(page: Page) -> str:
-    return " ".join([page.title, page.summary, *page.tags])
-
-
-_TERMS: dict[str, tuple[Page, list[str], frozenset[str]]] = {}
-
-
-def _statement(page: Page) -> tuple[list[str], frozenset[str]]:
-    """(terms of the page's statement, as a set), kept while the page object is the same (a
-    snapshot reuses the objects of unchanged pages)."""
-    found = _TERMS.get(page.id)
-    if found is None or found[0] is not page:
-        if len(_TERMS) > 50_000:
-            _TERMS.clear()
-        words = terms(statement(page))
-        found = _TERMS[page.id] = (page, words, frozenset(words))
-    return found[1], found[2]
-
-
-def statement_terms(page: Page) -> list[str]:
-    """`terms(statement(page))`, memoised."""
-    return _statement(page)[0]
 
 
 def statement_scores(task: str, pool: list[Page], scored: list[Page]) -> dict[str, float]:
@@ -156,7 +57,7 @@ def statement_scores(task: str, pool: list[Page], scored: list[Page]) -> dict[st
     df: Counter[str] = Counter()
     length = 0
     for page in pool:
-        words, unique = _statement(page)
+        words, unique = statement_terms(page), statement_set(page)
         length += len(words)
         df.update(query & unique)
     n = len(pool)
@@ -164,7 +65,7 @@ def statement_scores(task: str, pool: list[Page], scored: list[Page]) -> dict[st
     idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in query}
     out = {}
     for page in scored:
-        words, unique = _statement(page)
+        words, unique = statement_terms(page), statement_set(page)
         shared = query & unique
         if not shared:
             out[page.id] = 0.0
@@ -229,56 +130,26 @@ def rank_rules(
     return [*kept, *(c for c in selected if c.page.id not in rule_ids)], dropped
 
 
-def reviewed_by_shape(page: Page) -> bool:
-    """An accepted policy or intervention with a rationale and evidence: a rule unless its
-    evidence, dates or cited code say otherwise (trust.py decides that later)."""
-    review = page.review
-    return (
-        page.status is Status.accepted
-        and page.type in DECISION_TYPES
-        and review is not None
-        and bool(review.evidence)
-        and bool(review.rationale.strip())
-    )
-
-
-def _statement_index(snap: Snapshot) -> tuple[dict[str, list[str]], dict[str, float]]:
-    """Per snapshot: term -> the reviewed rules whose statement holds it, and each term's idf
-    over those statements."""
-    found = snap.cache.get("rule-statements")
-    if found is None:
-        postings: dict[str, list[str]] = {}
-        for page_id in sorted(reviewed_rules(snap)):
-            for term in _statement(snap.pages[page_id])[1]:
-                postings.setdefault(term, []).append(page_id)
-        n = len(reviewed_rules(snap))
-        idf = {t: math.log(1 + (n - len(i) + 0.5) / (len(i) + 0.5)) for t, i in postings.items()}
-        found = snap.cache["rule-statements"] = (postings, idf)
-    return found
-
-
 def reviewed_rules(snap: Snapshot) -> frozenset[str]:
-    """Per snapshot: the ids of the pages `reviewed_by_shape` says may be rules."""
-    found = snap.cache.get("reviewed-rules")
-    if found is None:
-        found = frozenset(pid for pid, page in snap.pages.items() if reviewed_by_shape(page))
-        snap.cache["reviewed-rules"] = found
-    return found
+    """The ids of the snapshot's pages that `reviewed_by_shape` says may be rules."""
+    return rule_index(snap.pages, snap.cache).rules
 
 
 def retrieve_rules(snap: Snapshot, task: str) -> list[str]:
     """Reviewed rules whose statement shares RETRIEVE_TERMS or more of the task's words, best
     first (up to RETRIEVE_LIMIT, within RETRIEVE_SHARE of the best)."""
-    postings, idf = _statement_index(snap)
+    index = rule_index(snap.pages, snap.cache)
     scores: Counter[str] = Counter()
     matched: Counter[str] = Counter()
-    common = max(50, len(reviewed_rules(snap)) // 10)
+    n = len(index.rules)
+    common = max(50, n // 10)
     for term in set(terms(task)):
-        found = postings.get(term, ())
-        if len(found) > common:  # in a tenth of the rules: it tells none of them apart
+        found = index.postings.get(term, ())
+        if not found or len(found) > common:  # in a tenth of the rules: tells none apart
             continue
+        idf = math.log(1 + (n - len(found) + 0.5) / (len(found) + 0.5))
         for page_id in found:
-            scores[page_id] += idf[term]
+            scores[page_id] += idf
             matched[page_id] += 1
     ranked = sorted(
         (pid for pid in scores if matched[pid] >= RETRIEVE_TERMS),
