@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experimentos.errors import ConcurrentEdit, UnsafeId, UsageError
+from experimentos.store.files import file_mode
 from experimentos.store.gitroot import work_tree
 from experimentos.store.parse import load_json
 
@@ -174,12 +175,7 @@ def _read(path: Path) -> bytes | None:
 def _replace(path: Path, data: bytes, expected: bytes | None) -> None:
     """Atomically replace `path` with `data`, unless someone changed it since it was read."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        mode = stat.S_IMODE(path.stat().st_mode)  # ~/.claude.json is private: keep it so
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
+    mode = file_mode(path)  # ~/.claude.json is private: a replaced file keeps its mode
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

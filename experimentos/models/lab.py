@@ -393,6 +393,34 @@ class MatrixUsage(_Record):
     cost_usd: Measure | None = Field(default=None, alias="costUsd")
     turns: Count | None = None
     wall_seconds: Measure | None = Field(default=None, alias="wallSeconds")
+    # The tokens and cost were made up by a script (the scripted model counts characters; a
+    # script agent prints what it likes), not billed by a provider.
+    simulated: bool = False
+
+
+class MatrixRuntime(_Record):
+    """An interpreter on the PATH the oracle and the agent ran with."""
+
+    path: Text
+    version: Text | None = None
+
+
+class MatrixNetwork(_Record):
+    """Whether the agent's shell commands could reach the network (experimentos.agents.network)."""
+
+    access: bool | None = None  # None: unknown
+    how: Text = ""
+
+
+class MatrixModel(_Record):
+    """The model a matrix run's agent talked to: the spec's model endpoint (provider, base URL
+    without credentials, configured name, the variable that held the key, never the key). The
+    model id the provider reported in the transcript is the run's `modelReported`."""
+
+    provider: Text | None = None  # openai-responses | openai-chat | anthropic; None: CLI default
+    endpoint: Text | None = None  # the base URL; None: the CLI's default provider
+    name: Text | None = None  # the configured model name
+    key_env: Text | None = Field(default=None, alias="keyEnv")
 
 
 class MatrixMetric(_Record):
@@ -402,6 +430,21 @@ class MatrixMetric(_Record):
     value: Annotated[bool | int | float | None, AfterValidator(_finite)]
     source: Text
     reason: Text | None = None
+
+
+class MatrixFingerprint(_Record):
+    """What a matrix run's result depends on (experimentos.matrix.fingerprint): a stored result
+    counts only while every part is unchanged. Hashes are "sha256:<hex>"."""
+
+    fixture: Text  # the fixture directory's content hash
+    knowledge: Text | None = None  # the condition's knowledge (None: no knowledge served)
+    agent: Text  # the agent entry of matrix.yaml, normalised (every field, the model block too)
+    agent_files: dict[str, Text] = Field(default_factory=dict, alias="agentFiles")  # script,
+    # policy: path (as the entry names it) -> content hash
+    agent_version: Text | None = Field(default=None, alias="agentVersion")  # the CLI's --version
+    model: dict[str, Any] | None = None  # provider, baseUrl, name, as the entry names them
+    time_limit_s: float = Field(alias="timeLimitSeconds")
+    prompt: int = 1  # the version of the prompt the runner composes
 
 
 class MatrixAttempt(_Record):
@@ -430,10 +473,27 @@ class MatrixRun(_Record):
         default_factory=list, alias="previousAttempts"
     )
     harness: Text = ""  # experimentos version
+    fingerprint: MatrixFingerprint | None = None  # what the result depends on (cellHash's parts)
+    # Whose decisions the run shows: a model's, or a script's (the scripted adapter, a real CLI
+    # driven by the scripted model, a shell script). A scripted run checks the harness; it is
+    # never evidence about agents. None: recorded before runs said so.
+    decisions: Literal["model", "script"] | None = None
+    decided_by: Text = Field(default="", alias="decidedBy")  # e.g. "the scripted model playing …"
+    # The model id the provider reported in the transcript (may be more exact than the entry's
+    # name, e.g. a dated snapshot); None when the transcript does not say.
+    model_reported: Text | None = Field(default=None, alias="modelReported")
+    # The opaque name the agent knew the run by (experimentos.lab.runs.tokens): the run id
+    # names the cell, so the agent never sees it.
+    run_token: Text | None = Field(default=None, alias="runToken")
     time_limit_s: Measure = Field(alias="timeLimitSeconds")
     prompt: Text = ""
     knowledge: MatrixKnowledge | None = None
+    # The model endpoint and the provider-reported model id (None: the agent names no model).
+    model_endpoint: MatrixModel | None = Field(default=None, alias="modelEndpoint")
     agent_process: MatrixProcess | None = Field(default=None, alias="agentProcess")
+    agent_network: MatrixNetwork | None = Field(default=None, alias="agentNetwork")
+    # python3 and node as the oracle and the agent found them on PATH (resolved, --version)
+    runtimes: dict[str, MatrixRuntime] = Field(default_factory=dict)
     oracle: MatrixProcess | None = None
     usage: MatrixUsage | None = None
     rules: dict[str, Any] | None = None  # the rule report (matrix/rules.py)

@@ -28,7 +28,7 @@ from experimentos.reports.render import environment, headline
 from experimentos.reports.results import MatrixData
 from experimentos.reports.rows import RunRow
 from experimentos.reports.sources import open_source
-from experimentos.stats import fmt_delta, fmt_p, fmt_rate, holm
+from experimentos.stats import fmt_delta, fmt_p, fmt_p_is, fmt_rate, holm
 
 GATE_METRICS = ("pass", "clean_pass")
 
@@ -308,7 +308,7 @@ def render_summary(s: Summary) -> str:
             )
             regressions = [
                 f"{_scope(r)}, {LABELS[r.delta.metric]}: {fmt_delta(r.delta.result)} "
-                f"(Holm p = {fmt_p(r.delta.p_adjusted)})"
+                f"({fmt_p_is(r.delta.p_adjusted, 'Holm p')})"
                 for r in regs
             ]
         elif m.new:
