@@ -819,3 +819,25 @@ def test_the_rules_statement_index_follows_edits_as_a_fresh_build_would(empty_kb
     live = Live(empty_kb, watch=False, index=False)
     found = brief(live, "rebuild the frobnicator cache nightly", repo=str(widget_repo))
     assert found.agent_work_context()["decision_rules"][0]["id"] == "policy.r0"
+
+
+def test_impact_reads_a_rule_in_compact_form_as_compacted(starter):
+    """`experimentos impact` diffs briefs: a rule shown full at one budget and compact at
+    another is `compacted`, not an error."""
+    from experimentos.impact.diff import diff_briefs
+
+    repo = str(PROJECT / "fixtures" / "drizzle-pin")
+    task = "Bump drizzle-kit to the latest version to fix the wrong default on users.created_at"
+    pin = "policy.keep-drizzle-kit-pin-verify-locally"
+    wide = brief(starter, task, repo=repo)
+    assert {e.id: e.form for e in wide.entries}[pin] == "full"
+    forms = set()
+    for budget in range(400, 800, 25):
+        tight = brief(starter, task, repo=repo, budget=budget)
+        form = {e.id: e.form for e in tight.entries}[pin]
+        forms.add(form)
+        diff = diff_briefs(wide, tight, render_brief(wide), render_brief(tight))
+        changes = [(r.id, r.change, r.detail) for r in diff.rules if r.id == pin]
+        expected = [] if form == "full" else [(pin, "compacted", f"full → {form}")]
+        assert changes == expected, budget
+    assert "compact" in forms
