@@ -54,6 +54,7 @@ def prepare(root: Path, pages: int, embedder: str) -> tuple[Workspace, float]:
             shutil.rmtree(root)
         synthetic.build(root, pages - 31, embedder=embedder, edges=True)
         copy_starter(root)
+    synthetic.write_review_evidence(root)  # a knowledge base built before it was written
     ws = Workspace(root)
     started = time.perf_counter()
     index = Index(ws)

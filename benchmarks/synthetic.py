@@ -95,4 +95,17 @@ def build(
         page_type = next(t for t, (p, _) in TYPE_LAYOUT.items() if p == prefix)
         path = root / TYPE_LAYOUT[page_type][1] / f"s{i}.md"
         path.write_text(text, encoding="utf-8")
+    write_review_evidence(root)
     return Workspace(root)
+
+
+def write_review_evidence(root: Path) -> None:
+    """The page the synthetic reviews name as evidence (a review naming a page that does not
+    exist is incomplete, and the page would not be a rule)."""
+    path = root / "wiki" / "sources" / "s0.md"
+    if not path.exists():
+        path.write_text(
+            "---\nid: source.s0\ntype: source\ntitle: Synthetic review evidence\n"
+            "status: accepted\nsummary: What the synthetic reviews cite.\n---\n\nEvidence.\n",
+            encoding="utf-8",
+        )

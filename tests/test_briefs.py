@@ -109,17 +109,13 @@ def test_budget_never_ships_a_page_without_its_dependencies(live, fixture_repo):
         ids = {e.id for e in brief.entries}
         snap = live.snapshot()
         for entry in brief.entries:
-            if entry.role != "selected":
-                continue
+            if entry.role != "selected" or entry.form != "full":
+                continue  # a compact rule names its dependencies (get_page) instead
             closure = snap.graph.closure(entry.id, 2)
             assert set(closure.ids) <= ids, (budget, entry.id)
-        if brief.truncated:
-            assert brief.cut
-            assert all(
-                (c.tokens > 0 and c.reason.endswith(" tokens"))
-                or c.reason in ("budget exhausted", "a decision rule did not fit")
-                for c in brief.cut
-            )
+        if brief.cut:
+            assert brief.truncated
+            assert all(c.reason.endswith(" tokens") for c in brief.cut), brief.cut
             assert "Left out for the budget" in render_brief(brief)
     small = brief_for(live, repo=str(fixture_repo), libraries=["drizzle-kit"], budget=300)
     assert small.truncated

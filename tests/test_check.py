@@ -175,13 +175,17 @@ def test_contradicting_reviewed_rules_are_an_error_directly_or_through_an_accept
         },
     )
     report = check(empty_kb, today=dt.date(2026, 6, 1))
-    found = sorted((p.path, p.field, p.code, p.message) for p in report.problems)
-    assert [f[:3] for f in found] == [
+    errors = sorted((p.path, p.field, p.code, p.message) for p in report.errors)
+    assert [f[:3] for f in errors] == [
         ("policies/a.md", "contradicts", "contradiction"),
         ("policies/c.md", "contradicts", "contradiction"),
     ]
-    assert "policy.a and policy.b contradict each other" in found[0][3]
-    assert "policy.c contradicts failure.f, which intervention.d rests on" in found[1][3]
+    assert "policy.a and policy.b contradict each other" in errors[0][3]
+    assert "policy.c contradicts failure.f, which intervention.d rests on" in errors[1][3]
+    # c contradicts reviewed background (an accepted failure): a warning, the rule applies.
+    warnings = [(p.path, p.code, p.message) for p in report.warnings]
+    assert [w[:2] for w in warnings] == [("policies/c.md", "contradiction")]
+    assert "policy.c and failure.f contradict each other" in warnings[0][2]
     # An expired review is no longer a rule, so that pair no longer conflicts (a warning instead).
     later = check(empty_kb, today=dt.date(2030, 1, 1))
-    assert [p.path for p in later.problems if p.code == "contradiction"] == ["policies/c.md"]
+    assert [p.path for p in later.errors if p.code == "contradiction"] == ["policies/c.md"]

@@ -311,7 +311,9 @@ class SchemaFiller:
         if "enum" in schema:
             return schema["enum"][0]
         if name in self.memory and schema.get("type") == "string":
-            return self.memory[name]
+            remembered = self.memory[name]  # same name, but it must still fit the schema
+            if re.fullmatch(schema.get("pattern", ".*"), remembered, re.S):
+                return remembered
         if schema.get("examples"):
             return schema["examples"][0]
         if "default" in schema:

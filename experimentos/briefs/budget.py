@@ -1,358 +1,199 @@
 """Fit a brief into its token budget, in the order an agent needs it.
 
-The budget covers the whole Markdown: headings, local facts, every list ("left out" included)
-and the completion contract. Pages go in by priority:
-1. every applicable decision rule, as its one-line rule statement (the summary) and id, with
-   its dependencies as references (heading and status line);
-2. conflicting rules, the same way (they are shown as a conflict, never as rules);
-3. the decision rules in full (the whole `## Rule` section, checks and forbidden actions);
-4. domain context, in full, then its dependencies in full;
-5. evidence, the same way.
-A page goes in only with its dependencies. A rule that does not fit even as one line is listed
-by id under "Left out for the budget" and `truncated` is set; so is any other page cut.
-Estimates are sums of the token counts of the parts the renderer joins (whitespace separates
-them, which the tokenizer never merges across); the compiler checks the final Markdown.
+The budget covers the whole Markdown and is a ceiling: at or above MIN_BUDGET a brief never
+exceeds it. The core is always there and bounded whatever the request and the knowledge hold:
+the title (a digest of the task), the status line, one line of local facts, one line counting
+the knowledge warnings per code, one line counting what was left out, and the completion
+contract. Then, while the budget lasts, in this order:
+1. every applicable decision rule, best-ranked first, in its compact form (the rule sentence,
+   forbidden actions and required checks, a get_page pointer to the rest); a rule
+   whose compact form does not fit takes its line form (without the checks); a rule that does
+   not fit even so is left out and listed by id (room for the ids of the rules still to come is
+   kept while rules are placed);
+2. conflicting rules, the same way, with the conflict itself;
+3. the ids of every rule left out (before any other page left out is named);
+4. the versions of the libraries the request names;
+5. the rules in full (the whole `## Rule` section, checks and forbidden actions), best first,
+   with their dependencies as references; then rules that came in only as a dependency;
+6. the knowledge warnings per code with their ids;
+7. the brief id, the reading guidance, the request's scope, a notice about the index;
+8. the other direct dependencies (up to VERSIONS_SHARE of the budget);
+9. domain context in full with its dependencies (in full, else as references), then evidence;
+10. the other pages left out, by id and reason (up to render.LIST_LIMIT), and the warnings'
+    messages.
+Counts are exact: the Sheet holds the tokens of every block the renderer will join (blocks are
+separated by whitespace, which the tokenizer never merges across), built by the same
+functions; the compiler still counts the final Markdown and, should it ever run over, backs out.
 """
 
 from __future__ import annotations
 
-import bisect
-import functools
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 from experimentos.briefs import render
-from experimentos.briefs.models import (
-    BriefEntry,
-    Cut,
-    Form,
-    MissingDependency,
-    NotLoaded,
-    StaleWarning,
-)
-from experimentos.index.tokens import count_tokens
+from experimentos.briefs.ledger import Ledger, Pending, form_rank
+from experimentos.briefs.models import Cut, Form
 
-MIN_ENTRY_TOKENS = 40  # below this no page fits, not even as a reference
-TRUNCATED = "· truncated"  # what the header adds when something was left out
-CUT_LIST = 50  # pages other than rules listed as left out (in the JSON; the rest are counted)
-_RANK = {"ref": 0, "line": 1, "full": 2}
+VERSIONS_SHARE = 0.15  # of the budget, at most, for dependencies the request does not name
+MIN_ENTRY_TOKENS = 8  # below this no page fits, not even as a one-line reference
+MIN_RULE_TOKENS = 12  # below this no rule fits, not even in its line form
 
 
-@dataclass
-class Plan:
-    """What the brief holds so far, and how to back out the steps that added to it."""
+class Packer(Ledger):
+    """Places pages and optional parts into a brief within its budget, in the order of the
+    module docstring (the passes; the ledger counts and undoes)."""
 
-    entries: dict[str, BriefEntry] = field(default_factory=dict)  # in the order they went in
-    cut: list[Cut] = field(default_factory=list)  # every rule, and the first CUT_LIST others
-    cut_omitted: int = 0  # further pages left out, counted but not listed
-    missing: list[MissingDependency] = field(default_factory=list)
-    not_loaded: dict[str, NotLoaded] = field(default_factory=dict)
-    # (entries, missing, not_loaded before the step; the page it added, or None for an upgrade)
-    steps: list[tuple[dict, list, dict, Cut | None]] = field(default_factory=list)
-    # Running sums of the "left out" list (cuts are only ever added): its cost is asked often.
-    rules_cut: int = 0
-    rules_cut_tokens: int = 0  # each rule's id and comma
-    others_listed: int = 0
-    others_shown_tokens: int = 0  # the lines of the first LIST_LIMIT others
-
-    def visible_not_loaded(self) -> list[NotLoaded]:
-        return [n for n in self.not_loaded.values() if n.id not in self.entries]
-
-    def back_out(self) -> bool:
-        """Undo the last step; a page it added is listed as cut. False when nothing is left."""
-        if not self.steps:
-            return False
-        self.entries, self.missing, self.not_loaded, cut = self.steps.pop()
-        if cut is not None:
-            self.add_cut(cut.id, cut.title, cut.tokens, cut.reason, cut.rule)
-        return True
-
-    def add_cut(self, page_id: str, title: str, tokens: int, reason: str, rule: bool) -> None:
-        """List a page as left out (a rule always; others up to CUT_LIST, then count them)."""
-        if not rule and self.others_listed >= CUT_LIST:
-            self.cut_omitted += 1
-            return
-        # Hundreds of pages can be cut from one brief; the values are ours: no validation.
-        cut = Cut.model_construct(id=page_id, title=title, tokens=tokens, reason=reason, rule=rule)
-        self.cut.append(cut)
-        if rule:
-            self.rules_cut += 1
-            self.rules_cut_tokens += _rule_id(page_id)
-        else:
-            if self.others_listed < render.LIST_LIMIT:
-                self.others_shown_tokens += _tokens(render.cut_line(cut))
-            self.others_listed += 1
-
-
-def _tokens(text: str) -> int:
-    return count_tokens(text)
-
-
-@functools.lru_cache(maxsize=16384)
-def _entry_cost(page_id: str, tokens: int, boundary: str, stale: tuple[str, ...]) -> int:
-    """An entry's block, its "do not claim" line if it is evidence, and its stale lines."""
-    cost = tokens
-    if boundary == "evidence_only":
-        cost += _tokens(render.evidence_claim_line(page_id))
-    return cost + sum(_tokens(render.stale_line(StaleWarning(id=page_id, reason=r))) for r in stale)
-
-
-def estimate(plan: Plan, fixed: int, conflict_lines: list[str]) -> int:
-    """Tokens of the Markdown the plan renders to (see the module docstring)."""
-    total = fixed
-    sections: set[str] = set()
-    for entry in plan.entries.values():
-        total += _entry_cost(entry.id, entry.tokens, entry.boundary, tuple(entry.stale))
-        sections.add(render.section_of(entry))
-        if entry.stale:
-            sections.add("stale")
-    if "conflict" in sections:
-        total += sum(_tokens(line) for line in conflict_lines)
-    if plan.missing:
-        sections.add("missing")
-        total += sum(_tokens(render.missing_line(m)) for m in plan.missing)
-    if not_loaded := plan.visible_not_loaded():
-        sections.add("not_loaded")
-        total += sum(_tokens(render.not_loaded_line(n)) for n in not_loaded)
-    if plan.cut or plan.cut_omitted:
-        sections.add("cut")
-        total += _tokens(TRUNCATED)  # the header says so
-        if plan.rules_cut:  # one line: the prefix, then each id with its comma (the last has none)
-            total += _tokens(render.RULES_CUT) + plan.rules_cut_tokens - 1
-        total += plan.others_shown_tokens
-        more = max(plan.others_listed - render.LIST_LIMIT, 0) + plan.cut_omitted
-        if more > 0:
-            total += _tokens(render.cut_more_line(more))
-    total += sum(_tokens(render.heading_line(s)) for s in sections)
-    return total
-
-
-@dataclass
-class Unit:
-    """A page and what it needs: (page id, form, role, required_by, depth) for each member."""
-
-    head: str
-    members: list[tuple[str, Form, str, str | None, int]]
-    missing: list[MissingDependency]
-    not_loaded: list[NotLoaded]
-
-
-@dataclass
-class Pending:
-    """A page the packer still has to place or cut, in priority order."""
-
-    page_id: str
-    title: str
-    rule: bool  # a decision rule (or a conflicting one): listed by id whenever it is cut
-    head: Form
-    deps: Form
-    fallback: Form | None  # a cheaper form for the dependencies, tried second
-
-
-class Packer:
-    """Greedy packing by priority. `make(page_id, form)` builds an entry (memoised elsewhere);
-    `closure(page_id)` gives (its dependency closure, the depth asked); `info` maps a selected
-    page to (score, reasons).
-
-    Every step keeps room for the "left out" lines of the pages still pending, as if they were
-    all cut: the brief then fits its budget whatever happens to them."""
-
-    def __init__(self, budget: int, fixed: int, conflict_lines: list[str], make, closure, info):  # noqa: ANN001
-        self.budget, self.fixed, self.conflict_lines = budget, fixed, conflict_lines
-        self.make, self.closure, self.info = make, closure, info
-        self.plan = Plan()
-        self.pending: list[Pending] = []
-        self._next = 0  # index of the first page still pending
-        self._used: tuple[tuple, int] | None = None
-        self._version = 0  # bumped whenever an entry changes in place
-        self.rule_cut = False  # once a rule did not fit, nothing of lower priority goes in
-        self.exhausted = False
-
-    def used(self) -> int:
-        """Tokens of the brief as planned so far (recounted only after the plan changed)."""
-        plan = self.plan
-        stamp = (id(plan.entries), len(plan.entries), len(plan.cut), plan.cut_omitted)
-        stamp += (len(plan.missing), len(plan.not_loaded), self._version)
-        if self._used is None or self._used[0] != stamp:
-            self._used = (stamp, estimate(plan, self.fixed, self.conflict_lines))
-        return self._used[1]
-
-    def set_pending(self, items: list[Pending]) -> None:
-        """The pages to place, in priority order (with what `reserve` needs, precomputed)."""
-        self.pending, self._next = items, 0
-        self._bounds = [_cut_bound(p.page_id, p.rule) for p in items]
-        self._index_of = {p.page_id: i for i, p in enumerate(items)}
-        self._rules_after = [0] * (len(items) + 1)  # cut-line tokens of the rules from i on
-        for i in range(len(items) - 1, -1, -1):
-            rule = self._bounds[i] if items[i].rule else 0
-            self._rules_after[i] = self._rules_after[i + 1] + rule
-        self._others = [i for i, p in enumerate(items) if not p.rule]
-
-    def reserve(self) -> int:
-        """Tokens the "left out" section would grow by if every pending page were cut (a page
-        already in, as another's dependency, stays in: it is never cut)."""
-        start = self._next
-        if start >= len(self.pending):
-            return 0
-        plan = self.plan
-        cut_any = plan.cut or plan.cut_omitted
-        extra = 0 if cut_any else _tokens(render.heading_line("cut")) + _tokens(TRUNCATED)
-        if self._rules_after[start] and not plan.rules_cut:
-            extra += _tokens(render.RULES_CUT)
-        present = set()
-        for page_id in plan.entries:
-            i = self._index_of.get(page_id)
-            if i is not None and i >= start:
-                present.add(i)
-        extra += self._rules_after[start]
-        extra -= sum(self._bounds[i] for i in present if self.pending[i].rule)
-        first = bisect.bisect_left(self._others, start)
-        waiting = len(self._others) - first - sum(1 for i in present if not self.pending[i].rule)
-        slots = max(render.LIST_LIMIT - plan.others_listed, 0)
-        taken = 0
-        for i in self._others[first:]:
-            if taken >= min(slots, waiting):
+    def rules(self, items: list[Pending], forms: tuple[Form, ...]) -> None:
+        """Each rule in the first of `forms` that fits, else cut (listed by id). The rules are
+        the next of those given to set_pending, in the same order."""
+        # The least any rule from here on takes: once even that does not fit, the rest are
+        # cut at once.
+        least = [self.floor(item.page_id, forms[-1]) for item in items] + [0]
+        for k in range(len(items) - 2, -1, -1):
+            least[k] = min(least[k], least[k + 1])
+        # Cutting a rule moves its id from pending to left out: the worst case the reserve
+        # keeps room for is the same, so the room left does not change until a rule goes in,
+        # and the "left out" section is counted once, after the pass.
+        room = self.left()
+        for k, item in enumerate(items):
+            if self._pending[self._next] != item.page_id:
+                raise ValueError(f"rules out of order: {item.page_id}")  # a caller's mistake
+            present = self.entries.get(item.page_id)
+            if present is None and room < max(least[k], MIN_RULE_TOKENS):
+                self._cut_rules(items[k:], forms[-1])
                 break
-            if i not in present:
-                extra += self._bounds[i]
-                taken += 1
-        if waiting > slots:
-            more_now = max(plan.others_listed - render.LIST_LIMIT, 0) + plan.cut_omitted
-            # The "and N more" line, or (when it is there already) a longer N.
-            extra += 2 if more_now else _tokens(render.cut_more_line(9999))
-        return extra
+            self._next += 1  # placed or cut from here on
+            if present is not None:  # already in as a dependency: chosen in its own right
+                self.place(item.page_id, present.form, None)
+                room = self.left()
+                if form_rank(present.form) >= form_rank(forms[-1]):
+                    continue
+            placed = False
+            for form in forms:
+                need = self.floor(item.page_id, form)
+                if present is None and need > room:
+                    self.needed = need
+                    continue  # cannot fit: not worth rendering
+                head = self.make(item.page_id, form).tokens
+                if head > room:  # the block alone does not fit: no need to try
+                    self.needed = head
+                    continue
+                if self.attempt(lambda f=form, i=item.page_id: self.place(i, f, None)):
+                    placed = True
+                    room = self.left()
+                    break
+            if not placed and present is None:
+                reason = f"did not fit even in its {forms[-1]} form: needs {self.needed} tokens"
+                self._add_cut_rule(item, reason, self.needed)
+        self._list_cut_rules()
 
-    def left(self) -> int:
-        return self.budget - self.used() - self.reserve()
+    def list_rule_ids(self) -> None:
+        """Name as many of the rules left out as fit (all of them, usually)."""
+        for n in range(self._listed() + 1, len(self.cut_rules) + 1):
+            if not self.option(lambda n=n: setattr(self.layout, "rules_listed", n)):
+                return
 
-    def unit(self, page_id: str, head: Form, deps: Form) -> Unit:
-        closure, depth = self.closure(page_id)
-        members = [(page_id, head, "selected", None, 0)]
-        members += [(n.id, deps, "dependency", n.via, n.depth) for n in closure.nodes[1:]]
-        missing = [MissingDependency(source=e.source, target=e.target) for e in closure.missing]
-        beyond = [NotLoaded(id=e.target, required_by=e.source, depth=depth) for e in closure.beyond]
-        return Unit(page_id, members, missing, beyond)
-
-    def _apply(self, unit: Unit) -> None:
-        self._version += 1
-        plan = self.plan
-        for page_id, form, role, via, depth in unit.members:
-            current = plan.entries.get(page_id)
-            if current is not None and _RANK[current.form] >= _RANK[form]:
-                update: dict = {}
-                if via and via not in current.required_by:
-                    update["required_by"] = [*current.required_by, via]
-                if role == "selected" and current.role != "selected":  # chosen in its own right
-                    score, reasons = self.info.get(page_id, (0.0, []))
-                    update.update(role="selected", score=round(score, 4), reasons=list(reasons))
-                if update:
-                    plan.entries[page_id] = current.model_copy(update=update)
-                continue
-            entry = self.make(page_id, form)
-            if current is not None:  # a fuller form keeps what the entry already says
-                update = {
-                    "role": current.role,
-                    "reasons": current.reasons,
-                    "required_by": current.required_by,
-                    "score": current.score,
-                }
-                if role == "selected" and current.role != "selected":
-                    score, reasons = self.info.get(page_id, (0.0, []))
-                    update.update(role="selected", score=round(score, 4), reasons=list(reasons))
-            elif role == "selected":
-                score, reasons = self.info.get(page_id, (0.0, []))
-                update = {"role": "selected", "score": round(score, 4), "reasons": list(reasons)}
-            else:
-                update = {
-                    "role": "dependency",
-                    "required_by": [via] if via else [],
-                    "reasons": [f"dependency of {via} (depth {depth})"],
-                }
-            plan.entries[page_id] = entry.model_copy(update=update)
-        for m in unit.missing:
-            if m not in plan.missing:
-                plan.missing.append(m)
-        for n in unit.not_loaded:
-            plan.not_loaded.setdefault(n.id, n)
-
-    def _try(self, unit: Unit, cut: Cut | None) -> tuple[bool, int]:
-        """Apply the unit if the brief still fits; (applied, tokens it needs)."""
-        plan = self.plan
-        before = self.used()
-        saved = (dict(plan.entries), list(plan.missing), dict(plan.not_loaded))
-        self._apply(unit)
-        after = self.used()
-        if after + self.reserve() <= self.budget:
-            plan.steps.append((*saved, cut))
-            return True, after - before
-        plan.entries, plan.missing, plan.not_loaded = saved
-        self._version += 1
-        return False, after - before
-
-    def place_next(self) -> None:
-        """Place the next pending page (with its dependencies), or list it as cut."""
-        item = self.pending[self._next]
-        self._next += 1  # from here on it is not pending: placed or cut
-        plan = self.plan
-        present = item.page_id in plan.entries  # already in, as someone's dependency
-        if present:  # already in as someone's dependency: it was chosen in its own right too
-            self._apply(Unit(item.page_id, [(item.page_id, "ref", "selected", None, 0)], [], []))
-        if self.rule_cut and not item.rule:
-            if not present:
-                _cut(plan, item, 0, "a decision rule did not fit")
-            return
-        if self.exhausted or self.left() < MIN_ENTRY_TOKENS:  # list it without rendering it
-            self.exhausted = True  # cuts only add lines: once exhausted, always exhausted
-            if not present:
-                _cut(plan, item, 0, "budget exhausted")
-                self.rule_cut = self.rule_cut or item.rule
-            return
-        backed_out = Cut.model_construct(
-            id=item.page_id, title=item.title, tokens=0, reason="did not fit the final Markdown",
-            rule=item.rule,
-        )  # fmt: skip
-        ok, need = self._try(self.unit(item.page_id, item.head, item.deps), backed_out)
-        if not ok and item.fallback is not None:
-            unit = self.unit(item.page_id, item.head, item.fallback)
-            ok, need = self._try(unit, backed_out)
-        if not ok and not present:  # a page already in stays, in the form it has
-            _cut(plan, item, need, f"needs {need} tokens")
-            self.rule_cut = self.rule_cut or item.rule
-
-    def upgrade(self, page_ids: list[str], form: Form) -> None:
+    def upgrade(
+        self, page_ids: list[str], form: Form, deps: Form | None, fallback: Form | None
+    ) -> None:
         """Show pages already in the brief in `form`, as far as the budget allows."""
         for page_id in page_ids:
-            entry = self.plan.entries.get(page_id)
-            if entry is None or _RANK[entry.form] >= _RANK[form]:
+            entry = self.entries.get(page_id)
+            if entry is None or form_rank(entry.form) >= form_rank(form):
                 continue
-            if self.exhausted or self.rule_cut or self.left() < MIN_ENTRY_TOKENS:
+            if self.floor(page_id, form) - entry.tokens > self.left():
+                continue  # cannot fit: not worth rendering
+            if entry.role != "selected":  # its own dependencies lie in its dependent's closure
+                self.attempt(lambda p=page_id: self.place(p, form, None, "dependency"))
+                continue
+            if not self.attempt(lambda p=page_id: self.place(p, form, deps)) and fallback:
+                self.attempt(lambda p=page_id: self.place(p, form, fallback))
+
+    def option(self, change: Callable[[], None]) -> bool:
+        """Try an optional part of the layout (a field of `self.layout` changed, blocks reset)."""
+
+        def apply() -> None:
+            change()
+            self._set_header()
+            self._set_facts()
+            self._set_warnings()
+            self._set_cut()
+
+        return self.attempt(apply)
+
+    def versions(self, field: str, count: int, cap: int | None = None) -> None:
+        """Show up to `count` version lines of `field` (versions_named or versions_other), one
+        at a time, within `cap` tokens when given."""
+        start = self.used()
+        for n in range(1, count + 1):
+            if not self.option(lambda n=n: setattr(self.layout, field, n)):
                 return
-            self._try(Unit(page_id, [(page_id, form, entry.role, None, 0)], [], []), None)
+            if cap is not None and self.used() - start > cap:
+                self.option(lambda n=n: setattr(self.layout, field, n - 1))
+                return
 
-    def place_all(self) -> None:
-        while self._next < len(self.pending):
-            self.place_next()
+    def others(self, items: list[Pending], form: Form, deps: Form, fallback: Form | None) -> None:
+        """Each page in `form` with its dependencies in `deps` (else `fallback`), or cut."""
+        for k, item in enumerate(items):
+            self.others_pending -= 1
+            present = item.page_id in self.entries
+            if present:  # already in as a dependency: chosen in its own right too
+                self.place(item.page_id, self.entries[item.page_id].form, None)
+            elif self.left() < MIN_ENTRY_TOKENS:  # not even a heading fits: nor will the rest
+                self.others_pending += 1
+                self._cut_all(items[k:])
+                return
+            elif self.floor(item.page_id, form) > self.left():
+                self.needed = self.floor(item.page_id, form)
+                self.cut(item, f"did not fit: needs {self.needed} tokens")
+                continue
+            else:
+                head = self.make(item.page_id, form).tokens
+                if head > self.left():  # the page alone does not fit, let alone with its deps
+                    self.needed = head
+                    self.cut(item, f"did not fit: needs {head} tokens")
+                    continue
+            if self.attempt(lambda i=item: self.place(i.page_id, form, deps)):
+                continue
+            if fallback and self.attempt(lambda i=item: self.place(i.page_id, form, fallback)):
+                continue
+            if not present:
+                self.cut(item, f"did not fit: needs {self.needed} tokens")
+        self.others_pending = 0
 
+    def _cut_rules(self, items: list[Pending], form: Form) -> None:
+        """Once no rule can fit any more: the rules already in (as dependencies) stay, the
+        others are left out, all at once."""
+        for item in items:
+            self._next += 1
+            if item.page_id in self.entries:
+                self.place(item.page_id, self.entries[item.page_id].form, None)
+                continue
+            need = max(self.floor(item.page_id, form), MIN_RULE_TOKENS)
+            reason = f"did not fit even in its {form} form: needs {need} tokens"
+            self._add_cut_rule(item, reason, need)
 
-def _cut(plan: Plan, item: Pending, tokens: int, reason: str) -> None:
-    prefix = "rule does not fit: " if item.rule and tokens else ""
-    plan.add_cut(item.page_id, item.title, tokens, prefix + reason, item.rule)
+    def _cut_all(self, items: list[Pending]) -> None:
+        """Once the budget is spent: the pages already in (as dependencies) are marked as chosen,
+        the others are left out, all at once (the reserve kept room for their count)."""
+        reason = f"did not fit: needs at least {MIN_ENTRY_TOKENS} tokens"
+        cuts = []
+        for item in items:
+            self.others_pending -= 1
+            if item.page_id in self.entries:
+                self.place(item.page_id, self.entries[item.page_id].form, None)
+                continue
+            cuts.append(
+                Cut.model_construct(
+                    id=item.page_id, title=item.title, tokens=MIN_ENTRY_TOKENS, reason=reason
+                )
+            )
+        self.cut_ids.update(c.id for c in cuts)
+        self.cut_others.extend(cuts)
+        self._set_cut()
 
-
-_REASONS = ("needs 9999 tokens", "budget exhausted", "a decision rule did not fit")
-
-
-@functools.lru_cache(maxsize=16384)
-def _rule_id(page_id: str) -> int:
-    """Tokens of a rule's id and its comma in the "rules that did not fit" line."""
-    return _tokens(page_id) + 1
-
-
-@functools.lru_cache(maxsize=16384)
-def _cut_bound(page_id: str, rule: bool) -> int:
-    """An upper bound on the tokens `page_id` adds to the "left out" list when cut."""
-    if rule:
-        return _rule_id(page_id)
-    return max(
-        _tokens(render.cut_line(Cut(id=page_id, title="", tokens=0, reason=reason)))
-        for reason in _REASONS
-    )
+    def list_others(self) -> None:
+        """Name the other pages left out (up to render.LIST_LIMIT), as far as they fit."""
+        for n in range(1, min(render.LIST_LIMIT, len(self.cut_others)) + 1):
+            if not self.option(lambda n=n: setattr(self.layout, "others_listed", n)):
+                return

@@ -1,15 +1,21 @@
-"""Compile a brief: local facts -> candidates -> trust -> budget -> Markdown.
+"""Compile a brief: local facts -> candidates -> trust -> ranking -> budget -> Markdown.
 
 1. Local facts: the target repository's root manifests and lockfiles (memoised on their stat):
    every direct dependency, and the libraries the request names (`--library`, or words of the
    task text that name a dependency or a page's library).
 2. Candidates and selection (select.py): hybrid search plus scope; what applies, ranked, with
    reasons; what is excluded, with reasons.
-3. Trust (experimentos/knowledge/trust.py, entries.py): only accepted, reviewed, unexpired
-   policies and interventions whose cited code is unchanged are decision rules; two of them
-   that contradict each other are shown as a conflict, neither as a rule; the rest is domain
-   context or evidence, whose checks and forbidden actions are shown only as claims.
-4. Budget (budget.py): rules first, then domain context, then evidence, over the whole Markdown.
+3. Trust (experimentos/knowledge/trust.py, applied by boundaries.py): only accepted, reviewed,
+   unexpired policies and interventions whose cited code is unchanged are decision rules; two
+   of them that contradict each other are shown as a conflict, neither as a rule; reviewed
+   background that contradicts a rule is a warning; the rest is domain context or evidence,
+   whose checks and forbidden actions are shown only as claims.
+4. Ranking (rank.py): rules by how well they apply to this task; a rule whose scope matches
+   nothing needs relevance to be a rule here at all.
+5. Budget (budget.py, counted by ledger.py): a ceiling over the whole Markdown; rules first,
+   compact before any is cut.
+The brief depends on the request and what it reads, never on where the repository lives: the
+id hashes the local facts, not the path, and no path is shown.
 """
 
 from __future__ import annotations
@@ -20,43 +26,44 @@ import json
 from pathlib import Path
 
 from experimentos.briefs import render
-from experimentos.briefs.budget import Packer, Pending, Plan
+from experimentos.briefs.boundaries import Trust
+from experimentos.briefs.budget import VERSIONS_SHARE, Packer, Pending
 from experimentos.briefs.entries import (
     StaleCheck,
     boundary_of,
     cite_digest,
-    make_entry,
-    review_note,
+    rule_text,
     stat_key,
 )
 from experimentos.briefs.models import (
     Brief,
     BriefEntry,
     BriefRequest,
-    Conflict,
+    Cut,
     Form,
     KnowledgeWarning,
     StaleWarning,
 )
+from experimentos.briefs.rank import rank_rules, retrieve_rules, reviewed_rules
 from experimentos.briefs.select import Candidate, candidates, named_libraries, select
 from experimentos.errors import UsageError
 from experimentos.index.tokens import count_markdown, count_tokens, tokenizer_name
-from experimentos.knowledge.graph import DEPENDS_ON, Closure
+from experimentos.knowledge.graph import DEPENDS_ON
 from experimentos.knowledge.live import Live, Snapshot
-from experimentos.knowledge.trust import conflicts
+from experimentos.knowledge.trust import Known
 from experimentos.repofacts.facts import LocalFacts, LocalVersion, cached_local_facts
 from experimentos.repofacts.versions import MatchContext
 from experimentos.store.gitroot import work_tree
+from experimentos.store.lab_scan import lab_record_ids
 
 __all__ = ["boundary_of", "brief_id", "cite_digest", "compile_brief"]
 
 MEMO_SIZE = 128  # briefs remembered per snapshot
-PAGE_TOKENS = 30  # the least a page can take in a brief (a reference: one heading line)
-VERSIONS_SHARE = 0.15  # of the budget, at most, for direct dependencies the brief does not name
 
 
 def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = None) -> Brief:
-    """The brief for `request` over the live knowledge base."""
+    """The brief for `request` over the live knowledge base (UsageError for a bad request,
+    naming the field: a budget below MIN_BUDGET, say)."""
     req = request.checked()
     today = today or dt.date.today()
     snap = live.snapshot()
@@ -64,11 +71,17 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
     local = cached_local_facts(repo) if repo else None
     # The same request over the same knowledge and manifests gives the same brief: an agent's
     # session asks for it several times (pre-work, work context, brief). Cited files are
-    # re-checked on every hit, since they live outside the watched knowledge root.
+    # re-checked on every hit, since they live outside the watched knowledge root, and so are
+    # the lab's records when a review named one.
     memo = snap.cache.setdefault("briefs", {})
     key = (req.model_dump_json(), id(local), today)
     hit = memo.get(key)
-    if hit is not None and all(stat_key(path) == st for path, st in hit[1]):
+    root = live.workspace.root
+    if (
+        hit is not None
+        and all(stat_key(path) == st for path, st in hit[1])
+        and (hit[2] is None or hit[2][0] == lab_record_ids(root))
+    ):
         return hit[0]
 
     named, unknown = named_libraries(req, local, snap)
@@ -81,10 +94,21 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
         files=req.files,
         local=local,
     )
+    known = Known(snap.pages, lambda: lab_record_ids(root))
     found, mode, notice = candidates(live, snap, req, context)
-    selected, excluded, warnings = select(snap, found, context, today)
-    stale = StaleCheck(repo or _git_root(live.workspace.root), today, snap.pages)
-    trust = _Trust(snap, req.depth, selected, stale, today, req.budget)
+    for page_id in retrieve_rules(snap, " ".join([req.task, *req.libraries])):
+        found.setdefault(page_id, Candidate(snap.pages[page_id]))  # rules a crowd hid
+    selected, excluded, warnings = select(snap, found, context, today, known)
+    stale = StaleCheck(repo or _git_root(root), today, snap.pages)
+    trust = Trust(snap, req.depth, stale, today, known)
+    shaped = reviewed_rules(snap)
+    selected, dropped = rank_rules(
+        " ".join([req.task, *req.libraries]),
+        selected,
+        lambda pid: pid in shaped and trust.boundary_of(pid) == "decision_capable",
+    )
+    excluded = sorted([*excluded, *dropped], key=lambda x: x.id)
+    trust.keep(selected, req.budget)
     selected = trust.kept
     warnings = _unique_warnings([*warnings, *trust.warnings()])
 
@@ -101,29 +125,28 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
         named_libraries=named,
         unknown_libraries=unknown,
         manifests=list(local.manifests) if local else [],
-        manifest_problems=list(local.problems) if local else [],
+        manifest_problems=[_relative(p, repo) for p in local.problems] if local else [],
         tokenizer=tokenizer_name(),
     )
     # The id covers every stale reason the brief could show, so it is known before the budget
     # decides which pages are shown (and its tokens count in the header).
     brief.brief_id = brief_id(brief, trust.stale_reasons())
-    brief.versions_shown = _versions_shown(brief)
-    plan = _fit(brief, snap, trust, selected)
-    brief.stale_warnings = [
-        StaleWarning(id=e.id, reason=reason) for e in brief.entries for reason in e.stale
-    ]
-    _settle_tokens(brief, plan, snap)
+    packer = _fit(brief, snap, trust, selected)
+    _settle(brief, packer, snap)
     if len(memo) >= MEMO_SIZE:
         memo.pop(next(iter(memo)))
-    memo[key] = (brief, stale.checked)
+    memo[key] = (brief, stale.checked, (known.records(),) if known.asked else None)
     return brief
 
 
 def brief_id(brief: Brief, stale: dict[str, list[str]] | None = None) -> str:
-    """A hash of the request, the knowledge content, the local facts and the staleness of the
-    pages (cited code outside the knowledge base) it saw."""
+    """A hash of the request (without the repository's path: the same request on the same
+    knowledge is the same brief wherever the repository lives), the knowledge content, the local
+    facts and the staleness of the pages (cited code outside the knowledge base) it saw."""
+    request = brief.request.model_dump(mode="json")
+    request["repo"] = request["repo"] is not None  # given or not; what it holds is below
     payload = {
-        "request": brief.request.model_dump(mode="json"),
+        "request": request,
         "knowledge": brief.knowledge_hash,
         "local": {k: v.model_dump(mode="json") for k, v in sorted(brief.local_versions.items())},
         "manifests": brief.manifests,
@@ -135,123 +158,18 @@ def brief_id(brief: Brief, stale: dict[str, list[str]] | None = None) -> str:
     return f"brief.{digest[:16]}"
 
 
+def _relative(problem, repo: Path | None):  # noqa: ANN001, ANN202 - ManifestProblem
+    """A manifest problem without the repository's absolute path in its message."""
+    if repo is None or str(repo) not in problem.message:
+        return problem
+    return problem.model_copy(update={"message": problem.message.replace(str(repo), ".")})
+
+
 def _stale_by_page(brief: Brief) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for warning in brief.stale_warnings:
         out.setdefault(warning.id, []).append(warning.reason)
     return dict(sorted(out.items()))
-
-
-# --- trust: boundaries, conflicts, notes ------------------------------------------------------
-
-
-class _Trust:
-    """Boundaries and notes of every page the brief may hold (the selected pages and their
-    dependency closures), and the conflicts among its decision rules."""
-
-    def __init__(
-        self,
-        snap: Snapshot,
-        depth: int,
-        selected: list[Candidate],
-        stale: StaleCheck,
-        today: dt.date,
-        budget: int,
-    ):
-        self.snap, self.depth, self.stale, self.today = snap, depth, stale, today
-        # Per snapshot and day: a page's boundary without cited code, and its review note.
-        self._memo = snap.cache.setdefault(("trust", today), {})
-        # Every rule is kept (each one goes in, or is named as left out); of the other pages,
-        # only as many as the budget could ever show (a page costs PAGE_TOKENS at the least).
-        rules = [c for c in selected if self._boundary(c.page.id) == "decision_capable"]
-        others = [c for c in selected if self._boundary(c.page.id) != "decision_capable"]
-        room = budget // PAGE_TOKENS + 20
-        self.kept = sorted([*rules, *others[:room]], key=lambda c: (-c.score, c.page.id))
-        self.omitted = max(len(others) - room, 0)  # counted as left out, never considered
-        self.notes: dict[str, list[str]] = {c.page.id: c.notes for c in self.kept}
-        members: dict[str, None] = {}
-        for cand in self.kept:
-            for node in self.closure(cand.page.id)[0].nodes:
-                members.setdefault(node.id, None)
-        self.members = list(members)
-        self.boundary = {pid: self._boundary(pid) for pid in self.members}
-        capable = {pid for pid in self.members if self.boundary[pid] == "decision_capable"}
-        self.conflicts: list[Conflict] = []
-        self.conflict_with: dict[str, list[str]] = {}
-        # Every conflict of the knowledge base, once per snapshot and day; a brief shows those
-        # whose two pages it holds as rules.
-        every = self._memo.get("conflicts")
-        if every is None:
-            every = self._memo["conflicts"] = conflicts(snap.pages, today)
-        for c in every:
-            if c.first not in capable or c.second not in capable:
-                continue
-            self.conflicts.append(Conflict(pages=[c.first, c.second], via=c.via, reason=c.message))
-            self.conflict_with.setdefault(c.first, []).append(c.second)
-            self.conflict_with.setdefault(c.second, []).append(c.first)
-        for pid in self.conflict_with:
-            self.boundary[pid] = "evidence_only"  # shown as a conflict, never as a rule
-
-    def stale_reasons(self) -> dict[str, list[str]]:
-        pages = self.snap.pages
-        found = {pid: self.stale.reasons(pages[pid]) for pid in self.members}
-        return {pid: found[pid] for pid in sorted(found) if found[pid]}
-
-    def closure(self, page_id: str) -> tuple[Closure, int]:
-        key = ("closure", page_id, self.depth)
-        found = self.snap.cache.get(key)
-        if found is None:
-            found = self.snap.cache[key] = self.snap.graph.closure(page_id, self.depth)
-        return found, self.depth
-
-    def _boundary(self, page_id: str) -> str:
-        page = self.snap.pages[page_id]
-        if any(cite.sha256 for cite in page.cites):  # cited code lives outside: check it now
-            return boundary_of(page, bool(self.stale.reasons(page)), self.today)
-        key = ("boundary", page_id)
-        found = self._memo.get(key)
-        if found is None:
-            stale = bool(self.stale.reasons(page))
-            found = self._memo[key] = boundary_of(page, stale, self.today)
-        return found
-
-    def review_note(self, page_id: str) -> str:
-        key = ("note", page_id)
-        found = self._memo.get(key)
-        if found is None:
-            found = self._memo[key] = review_note(self.snap.pages[page_id], self.today)
-        return found
-
-    def entry(self, page_id: str, form: Form) -> BriefEntry:
-        page = self.snap.pages[page_id]
-        notes = list(self.notes.get(page_id, []))
-        if note := self.review_note(page_id):
-            notes.append(note)
-        return make_entry(
-            self.snap,
-            page,
-            self.boundary[page_id],
-            form,
-            self.stale.reasons(page),
-            notes,
-            sorted(self.conflict_with.get(page_id, [])),
-            self.today,
-        )
-
-    def warnings(self) -> list[KnowledgeWarning]:
-        out = []
-        for pid in self.members:
-            note = self.review_note(pid)
-            if note and "expired" not in note:  # expiry is a stale warning already
-                message = note.removeprefix("Not a decision rule: ").rstrip(".")
-                out.append(KnowledgeWarning(id=pid, code="review-missing", message=message))
-        out += [
-            KnowledgeWarning(
-                id=c.pages[0], code="contradiction", message=f"{c.reason}; neither is applied"
-            )
-            for c in self.conflicts
-        ]
-        return out
 
 
 def _unique_warnings(warnings: list[KnowledgeWarning]) -> list[KnowledgeWarning]:
@@ -266,14 +184,31 @@ def _unique_warnings(warnings: list[KnowledgeWarning]) -> list[KnowledgeWarning]
 # --- budget ------------------------------------------------------------------------------------
 
 
-def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate]) -> Plan:
-    """Fill `brief` with entries in priority order within its budget (see budget.py)."""
-    req = brief.request
-    fixed = count_markdown(render.render_brief(brief))
-    conflict_lines = [render.conflict_line(c) for c in brief.conflicts]
+def _fit(brief: Brief, snap: Snapshot, trust: Trust, selected: list[Candidate]) -> Packer:
+    """Fill `brief` with entries and optional parts in priority order (see budget.py)."""
     info = {c.page.id: (c.score, c.reasons) for c in selected}
-    packer = Packer(req.budget, fixed, conflict_lines, trust.entry, trust.closure, info)
-    packer.plan.cut_omitted = trust.omitted
+
+    floors: dict[tuple[str, Form], int] = {}
+
+    def floor(page_id: str, form: Form) -> int:
+        """The least the page's block takes in `form`, without rendering it: its heading and
+        summary lines, and a token a word for the lists (and rule section) the form shows."""
+        found = floors.get((page_id, form))
+        if found is None:
+            page = snap.pages[page_id]
+            heading = f"### {page_id}: {render.inline(page.title)}"
+            found = count_tokens(heading) + count_tokens(render.inline(page.summary))
+            if trust.boundary.get(page_id) == "decision_capable":
+                words = [*page.forbidden_actions]
+                if form in ("compact", "full"):
+                    words += page.required_checks
+                found += sum(len(w.split()) for w in words)
+                if form == "full":
+                    found += len(rule_text(page).split())
+            floors[(page_id, form)] = found
+        return found
+
+    packer = Packer(brief, trust.entry, trust.closure, info, floor)
     groups: dict[str, list[Candidate]] = {}
     for cand in selected:
         pid = cand.page.id
@@ -283,75 +218,106 @@ def _fit(brief: Brief, snap: Snapshot, trust: _Trust, selected: list[Candidate])
         if pid not in info:
             groups.setdefault("conflict", []).append(Candidate(snap.pages[pid]))
 
-    def pending(group: str, head: Form, deps: Form, fallback: Form | None) -> list[Pending]:
-        rule = group in ("decision_capable", "conflict")
-        return [
-            Pending(c.page.id, c.page.title, rule, head, deps, fallback)
-            for c in groups.get(group, [])
-        ]
+    def pending(group: str, rule: bool) -> list[Pending]:
+        return [Pending(c.page.id, c.page.title, rule) for c in groups.get(group, [])]
 
-    # 1. every rule as a line, 2. conflicts as lines, then 4. domain context, 5. evidence.
+    rules, conflicting = pending("decision_capable", True), pending("conflict", True)
+    context, evidence = pending("domain_context", False), pending("evidence_only", False)
     packer.set_pending(
-        [
-            *pending("decision_capable", "line", "ref", None),
-            *pending("conflict", "line", "ref", None),
-            *pending("domain_context", "full", "full", "ref"),
-            *pending("evidence_only", "full", "full", "ref"),
-        ]
+        [p.page_id for p in (*rules, *conflicting)], len(context) + len(evidence), trust.omitted
     )
-    rules = sum(1 for p in packer.pending if p.rule)
-    for _ in range(rules):
-        packer.place_next()
-    # 3. the rules in full, before any domain context.
-    packer.upgrade([c.page.id for c in groups.get("decision_capable", [])], "full")
-    for group in ("domain_context", "evidence_only"):
-        for _ in range(len(groups.get(group, []))):
-            packer.place_next()
-        packer.upgrade(
-            [
-                pid
-                for pid, e in packer.plan.entries.items()
-                if e.form == "ref"
-                and trust.boundary[pid] == group
-                and pid not in trust.conflict_with
-            ],
-            "full",
-        )
-    plan = packer.plan
-    brief.entries = _load_order(snap, plan.entries)
-    brief.cut, brief.cut_omitted, brief.missing = plan.cut, plan.cut_omitted, plan.missing
-    brief.not_loaded = plan.visible_not_loaded()
-    brief.truncated = bool(plan.cut or plan.cut_omitted)
-    brief.token_estimate = packer.used()
-    return plan
+    packer.rules(rules, ("compact", "line"))  # 1. every rule, compact before any is cut
+    packer.rules(conflicting, ("compact",))  # 2. conflicts
+    packer.list_rule_ids()  # 3. the ids of every rule left out
+    first, rest = render.fact_lines(brief)
+    packer.versions("versions_named", len(first))  # 4. named libraries
+    # 5. the rules in full, then rules that came in only as a dependency
+    rule_ids = [p.page_id for p in rules]
+    packer.upgrade(rule_ids, "full", "ref", None)
+    dependency_rules = [
+        pid
+        for pid, e in packer.entries.items()
+        if e.boundary == "decision_capable" and pid not in rule_ids
+    ]
+    packer.upgrade(dependency_rules, "full", "ref", None)
+    packer.upgrade([p.page_id for p in conflicting], "full", "ref", None)
+    # 6. warnings per code with their ids; 7. the header's optional lines
+    if packer.option(lambda: setattr(packer.layout, "warnings_tier", 1)):
+        codes = render.warning_codes(brief.warnings).values()
+        _grow(packer, "warning_ids", max((len(ids) for ids in codes), default=0))
+    for field in ("show_id", "guidance", "scope", "notice", "facts_extra"):
+        packer.option(lambda f=field: setattr(packer.layout, f, True))
+    # 8. the other direct dependencies, within their share of the budget
+    if packer.layout.versions_named >= len(first):
+        packer.versions("versions_other", len(rest), int(VERSIONS_SHARE * brief.request.budget))
+    # 9. domain context, then evidence, each with its dependencies
+    packer.others(context, "full", "full", "ref")
+    packer.upgrade(_refs(packer, trust, "domain_context"), "full", "full", "ref")
+    packer.others(evidence, "full", "full", "ref")
+    packer.upgrade(_refs(packer, trust, "evidence_only"), "full", "full", "ref")
+    # 10. the other pages left out, by id; the warnings' messages
+    packer.list_others()
+    packer.option(lambda: setattr(packer.layout, "warnings_tier", 2))
+    packer.finish()
+    brief.entries = _load_order(snap, packer.entries)
+    brief.stale_warnings = [
+        StaleWarning(id=e.id, reason=reason) for e in brief.entries for reason in e.stale
+    ]
+    return packer
 
 
-def _settle_tokens(brief: Brief, plan: Plan, snap: Snapshot) -> None:
-    """Count the final Markdown exactly. Should it run over the budget (the estimate is a sum
-    of parts and should not, unless the ids of the rules left out alone overflow it), name
-    fewer of those rules (the JSON lists them all), then back out the last steps."""
+def _grow(packer: Packer, field: str, most: int) -> None:
+    """Raise an integer field of the layout one step at a time while it fits."""
+    for n in range(1, most + 1):
+        if not packer.option(lambda n=n: setattr(packer.layout, field, n)):
+            return
+
+
+def _refs(packer: Packer, trust: Trust, group: str) -> list[str]:
+    return [
+        pid
+        for pid, e in packer.entries.items()
+        if e.form == "ref" and trust.boundary[pid] == group and pid not in trust.conflict_with
+    ]
+
+
+def _settle(brief: Brief, packer: Packer, snap: Snapshot) -> None:
+    """Count the final Markdown exactly. Should it ever run over the budget (the plan's count
+    is exact by construction, so this is a safety net), show less: the optional parts first,
+    then the pages, the last placed first."""
+    layout = brief._layout
+    steps = [
+        ("others_listed", 0),
+        ("warnings_tier", 0),
+        ("versions_other", 0),
+        ("facts_extra", False),
+        ("notice", False),
+        ("scope", False),
+        ("guidance", False),
+        ("show_id", False),
+        ("versions_named", 0),
+        ("rules_listed", 0),
+    ]
+    placed = list(packer.entries)
+    brief._planned = packer.used()
     markdown = render.render_brief(brief)
-    actual = count_markdown(markdown)
-    rules_cut = sum(1 for c in brief.cut if c.rule)
-    while actual > brief.request.budget:
-        listed = rules_cut if brief.rules_listed < 0 else brief.rules_listed
-        if listed > 0:
-            brief.rules_listed = max(listed - max((actual - brief.request.budget) // 4, 1), 0)
-        elif plan.back_out():
-            brief.entries = _load_order(snap, plan.entries)
-            brief.cut, brief.cut_omitted = plan.cut, plan.cut_omitted
-            brief.missing, brief.not_loaded = plan.missing, plan.visible_not_loaded()
-            brief.stale_warnings = [
-                StaleWarning(id=e.id, reason=reason) for e in brief.entries for reason in e.stale
-            ]
+    while count_markdown(markdown) > brief.request.budget:
+        if steps:
+            setattr(layout, *steps.pop(0))
+        elif placed:
+            gone = packer.entries.pop(placed.pop())
+            rule = gone.boundary == "decision_capable" or bool(gone.conflict_with)
+            cut = Cut(id=gone.id, title=gone.title, tokens=gone.tokens, reason="did not fit")
+            cut.rule = rule
+            brief.cut = [cut, *brief.cut] if rule else [*brief.cut, cut]
+            brief.entries = _load_order(snap, packer.entries)
+            brief.stale_warnings = [w for w in brief.stale_warnings if w.id != gone.id]
             brief.truncated = True
-            rules_cut = sum(1 for c in brief.cut if c.rule)
         else:
-            break  # the skeleton alone (headings, local facts, the contract) is over budget
+            break  # the core alone, which MIN_BUDGET always holds
         markdown = render.render_brief(brief)
-        actual = count_markdown(markdown)
-    brief.token_estimate = actual
     brief._markdown = markdown
+    brief.token_estimate = count_markdown(markdown)
 
 
 def _load_order(snap: Snapshot, included: dict[str, BriefEntry]) -> list[BriefEntry]:
@@ -395,24 +361,6 @@ def _local_versions(
         if entry is not None:
             out[entry.name] = entry
     return dict(sorted(out.items(), key=lambda item: item[0].lower()))
-
-
-def _versions_shown(brief: Brief) -> int:
-    """How many direct dependencies the brief does not name fit VERSIONS_SHARE of the budget
-    (-1: all of them); the rest are counted in one line and listed in the JSON."""
-    every = render.version_lines(brief)
-    if sum(count_tokens(line) for line in every) <= VERSIONS_SHARE * brief.request.budget:
-        return -1
-    named = {n.lower() for n in brief.named_libraries}
-    others = [v for v in brief.local_versions.values() if v.direct and v.name.lower() not in named]
-    allowance = VERSIONS_SHARE * brief.request.budget
-    shown = 0
-    for v in others:
-        allowance -= count_tokens(render.version_line(v, False))
-        if allowance < 0:
-            break
-        shown += 1
-    return shown
 
 
 # --- request plumbing ----------------------------------------------------------------------------

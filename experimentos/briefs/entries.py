@@ -9,6 +9,7 @@ changed, is `evidence_only`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import stat
@@ -18,10 +19,10 @@ from pathlib import Path
 
 from experimentos.briefs.models import Boundary, BriefEntry, Form
 from experimentos.briefs.render import entry_block
-from experimentos.index.tokens import count_tokens
+from experimentos.index.tokens import count_markdown
 from experimentos.knowledge.graph import is_page_ref
 from experimentos.knowledge.live import Snapshot
-from experimentos.knowledge.trust import decision_capable, not_decision_capable_why
+from experimentos.knowledge.trust import Known, decision_capable, not_decision_capable_why
 from experimentos.models.knowledge import Page, PageType, Status
 
 _RETIRED = frozenset({Status.rejected, Status.deprecated, Status.superseded})
@@ -29,25 +30,38 @@ _RULE_RE = re.compile(r"^##\s+Rule\s*$(.*?)(?=^##\s|\Z)", re.MULTILINE | re.DOTA
 _ENTRY_CACHE_SIZE = 8192
 
 
-def boundary_of(page: Page, stale: bool, today: dt.date | None = None) -> Boundary:
-    """Where a page sits in a brief (see the module docstring)."""
+def boundary_of(
+    page: Page, stale: bool, today: dt.date | None = None, known: Known | None = None
+) -> Boundary:
+    """Where a page sits in a brief (see the module docstring). `known` looks up the ids a
+    review names as evidence (without it, only the review's shape and dates count)."""
     if stale or page.status is not Status.accepted:
         return "evidence_only"
-    if decision_capable(page, today or dt.date.today()):
+    if decision_capable(page, today or dt.date.today(), known):
         return "decision_capable"
     if page.type in (PageType.knowledge_card, PageType.failure):
         return "domain_context"
     return "evidence_only"
 
 
-def rule_text(page: Page) -> str:
-    """The page's `## Rule` section, whole (Markdown kept): a rule is never cut mid-sentence."""
-    found = _RULE_RE.search(page.body)
+@functools.lru_cache(maxsize=8192)
+def _rule_section(body: str) -> str:
+    found = _RULE_RE.search(body)
     return found.group(1).strip() if found else ""
 
 
+def rule_text(page: Page) -> str:
+    """The page's `## Rule` section, whole (Markdown kept): a rule is never cut mid-sentence."""
+    return _rule_section(page.body)
+
+
 def trust_reason(
-    page: Page, boundary: Boundary, stale: list[str], conflict_with: list[str], today: dt.date
+    page: Page,
+    boundary: Boundary,
+    stale: list[str],
+    conflict_with: list[str],
+    today: dt.date,
+    known: Known | None = None,
 ) -> str:
     """One line for people and agents: why the page is a rule, background, or only evidence."""
     if conflict_with:
@@ -66,15 +80,15 @@ def trust_reason(
         return f"only evidence: {'; '.join(stale)}, so it must be re-reviewed"
     if boundary == "domain_context":
         return f"background: an accepted {page.type} is reviewed context, not a rule to act on"
-    why = not_decision_capable_why(page, today)
+    why = not_decision_capable_why(page, today, known)
     return f"only evidence: {why}; verify it locally before acting on it"
 
 
-def review_note(page: Page, today: dt.date) -> str:
+def review_note(page: Page, today: dt.date, known: Known | None = None) -> str:
     """For an accepted policy or intervention that is evidence only: why it is not a rule."""
-    if page.status is not Status.accepted or decision_capable(page, today):
+    if page.status is not Status.accepted or decision_capable(page, today, known):
         return ""
-    why = not_decision_capable_why(page, today)
+    why = not_decision_capable_why(page, today, known)
     if not why.startswith("an accepted"):
         return ""
     return f"Not a decision rule: {why}."
@@ -94,12 +108,14 @@ def make_entry(
     notes: list[str],
     conflict_with: list[str],
     today: dt.date,
+    trust: str = "",
 ) -> BriefEntry:
-    """The entry for `page` as shown in `form`, its Markdown tokens counted (memoised)."""
+    """The entry for `page` as shown in `form`, its Markdown tokens counted (memoised).
+    `trust`: why it is a rule, background or evidence (computed here when not given)."""
     depends_on = [t for t in page.depends_on if t in snap.pages]
     path = snap.path_of(page.id)
     key = (page.id, snap.checksums[page.id], path, tuple(depends_on), boundary, form)
-    key += (tuple(stale), tuple(notes), tuple(conflict_with), today)
+    key += (tuple(stale), tuple(notes), tuple(conflict_with), today, trust)
     entry = _ENTRIES.get(key)
     if entry is not None:
         _ENTRIES.move_to_end(key)
@@ -121,12 +137,14 @@ def make_entry(
         stale=list(stale),
         notes=list(notes),
         conflict_with=list(conflict_with),
-        trust=trust_reason(page, boundary, stale, conflict_with, today),
+        trust=trust or trust_reason(page, boundary, stale, conflict_with, today),
         path=path,
         form=form,
-        compact=form == "ref",
+        compact=form != "full",
     )
-    entry.tokens = count_tokens(entry_block(entry))
+    block = entry_block(entry)
+    entry.tokens = count_markdown(block)  # line by line: the forms of a page share lines
+    entry._block = block
     _ENTRIES[key] = entry
     while len(_ENTRIES) > _ENTRY_CACHE_SIZE:
         _ENTRIES.popitem(last=False)
@@ -165,8 +183,8 @@ class StaleCheck:
             where = cite.path + (f":{cite.lines}" if cite.lines else "")
             self.checked.append((self.repo / cite.path, stat_key(self.repo / cite.path)))
             digest = cite_digest(self.repo, cite.path, cite.lines)
-            if digest is None:
-                out.append(f"cited file {cite.path} not found in {self.repo}")
+            if digest is None:  # the repository's path is not named: briefs must not vary with it
+                out.append(f"cited file {cite.path} not found in the repository")
             elif digest != cite.sha256:
                 out.append(f"cited code changed: {where} no longer has the reviewed sha256")
         self._own_seen[page.id] = out

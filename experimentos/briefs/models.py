@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
@@ -12,13 +13,20 @@ from experimentos.repofacts.facts import LocalVersion, ManifestProblem
 
 Boundary = Literal["decision_capable", "domain_context", "evidence_only"]
 BOUNDARIES: tuple[Boundary, ...] = ("decision_capable", "domain_context", "evidence_only")
-# How much of a page the Markdown shows: all of it; its rule statement (the summary) only; or a
-# reference (heading and status line) with the summary left out for the budget.
-Form = Literal["full", "line", "ref"]
+# How much of a page the Markdown shows: all of it; for a rule, its compact form (the rule
+# sentence, forbidden actions and required checks, and a get_page pointer), or its line form
+# (the same without the checks); for another page, its summary; or a reference (its heading) to
+# read with get_page. A rule degrades full -> compact -> line before it is left out.
+Form = Literal["full", "compact", "line", "ref"]
+FORMS: tuple[Form, ...] = ("ref", "line", "compact", "full")  # least to most
 CONTEXT_VERSION = "agent_work_context.v1"
 BRIEF_ID_RE = re.compile(r"^brief\.[0-9a-f]{16}$")
 MAX_TASK_CHARS = 8000
 MAX_BUDGET = 200_000
+# The smallest budget a brief can keep: its header (a digest of the task), one line of local
+# facts, one line counting the knowledge warnings, one line counting what was left out, and the
+# completion contract, each bounded in tokens whatever the request and the knowledge hold.
+MIN_BUDGET = 200
 MAX_DEPTH = 10
 DEFAULT_BUDGET = 2000
 DEFAULT_DEPTH = 2
@@ -47,9 +55,11 @@ class BriefRequest(BaseModel):
             )
         if len(task) > MAX_TASK_CHARS:
             raise UsageError(f"the task is longer than {MAX_TASK_CHARS} characters", field="task")
-        if not 0 < self.budget <= MAX_BUDGET:
+        if not MIN_BUDGET <= self.budget <= MAX_BUDGET:
             raise UsageError(
-                f"budget must be a positive number of tokens up to {MAX_BUDGET}, not {self.budget}",
+                f"budget must be between {MIN_BUDGET} tokens (the smallest brief: its header, "
+                f"a line of local facts, the counts of warnings and of what was left out, and "
+                f"the completion contract) and {MAX_BUDGET}, not {self.budget}",
                 field="budget",
             )
         if not 0 <= self.depth <= MAX_DEPTH:
@@ -109,8 +119,10 @@ class BriefEntry(BaseModel):
     conflict_with: list[str] = Field(default_factory=list)  # decision rules it contradicts
     path: str
     form: Form = "full"
-    compact: bool = False  # form == "ref" (kept for readers of the JSON)
+    compact: bool = False  # form != "full": the Markdown shows less than the page says
     tokens: int = 0  # of its Markdown block as shown
+    # The block itself (without the reasons, which only --explain shows), made with the entry.
+    _block: str | None = PrivateAttr(default=None)
 
     @property
     def rule_statement(self) -> str:
@@ -170,6 +182,27 @@ class KnowledgeWarning(BaseModel):
     message: str
 
 
+@dataclass
+class Layout:
+    """What the Markdown shows of a brief's optional parts, as the budget decided (the JSON
+    always holds everything). A brief without one shows everything."""
+
+    show_id: bool = True  # the brief id in the status line
+    guidance: bool = True  # the line on how to read the sections
+    scope: bool = True  # the request's scope (agent, model, libraries, files)
+    notice: bool = True  # a notice about the index
+    versions_named: int = -1  # version lines of named libraries (-1: all)
+    versions_other: int = -1  # version lines of the other direct dependencies (-1: all)
+    facts_extra: bool = True  # manifests read and manifest problems
+    # Knowledge warnings: 0 one line of counts per code; 1 a line per code with its ids (up to
+    # `warning_ids` of them, -1 all); 2 that, then each warning with its message (codes other
+    # than the review ones, which the pages' own notes explain).
+    warnings_tier: int = 2
+    warning_ids: int = -1
+    rules_listed: int = -1  # ids of rules left out that the Markdown names (-1: all)
+    others_listed: int = -1  # other pages left out with a line (-1: up to LIST_LIMIT)
+
+
 class Brief(BaseModel):
     """A compiled brief. `agent_work_context()` is the agent-facing contract."""
 
@@ -197,11 +230,9 @@ class Brief(BaseModel):
     token_estimate: int = 0  # tokens of the whole Markdown (render_brief), as `tokenizer` counts
     truncated: bool = False
     run_id: str | None = None
-    # Direct dependencies not named by the brief that the Markdown lists (-1: all of them).
-    versions_shown: int = Field(default=-1, exclude=True)
-    # Rules left out that the Markdown names (-1: all; fewer only when even the ids overflow).
-    rules_listed: int = Field(default=-1, exclude=True)
+    _layout: Layout | None = PrivateAttr(default=None)  # what the budget let the Markdown show
     _markdown: str | None = PrivateAttr(default=None)  # as counted by the compiler
+    _planned: int = PrivateAttr(default=0)  # the budget's own count of it (tests compare)
 
     def by_boundary(self, boundary: Boundary) -> list[BriefEntry]:
         return [e for e in self.entries if e.boundary == boundary]

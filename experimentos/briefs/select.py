@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 
 from experimentos.briefs.models import BriefRequest, Excluded, KnowledgeWarning
 from experimentos.knowledge.live import TEXT_KEYS, Live, Snapshot
-from experimentos.knowledge.trust import RETIRED, decision_capable, not_decision_capable_why
+from experimentos.knowledge.trust import (
+    LAB_KINDS,
+    RETIRED,
+    Known,
+    decision_capable,
+    not_decision_capable_why,
+)
 from experimentos.models.knowledge import Page, PageType, Status
 from experimentos.repofacts.facts import LocalFacts, python_key
 from experimentos.repofacts.mentions import mentioned
@@ -50,10 +56,13 @@ ACCEPTED_WEIGHT = 0.2
 class Candidate:
     page: Page
     rank: int | None = None  # 1-based search rank
-    relative: float = 0.0  # search score / best search score
+    raw: float = 0.0  # its search score
+    relative: float = 0.0  # search score / the best score of a hit that can appear
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # shown with the page whatever the form
+    matched: list[str] = field(default_factory=list)  # appliesTo keys that match the request
+    named: bool = False  # its library is named in the request (not only a dependency)
 
 
 def named_libraries(
@@ -90,9 +99,8 @@ def candidates(
         response = search(index, query, mode="hybrid", limit=SEARCH_LIMIT, sync=False)
         mode, notice = response.mode, response.notice or live.notice
         hits = [h for h in response.results if h.id in snap.pages]
-        best = max((h.score for h in hits), default=0.0) or 1.0
-        for rank, hit in enumerate(hits, 1):
-            out[hit.id] = Candidate(snap.pages[hit.id], rank=rank, relative=hit.score / best)
+        for rank, hit in enumerate(hits, 1):  # relative scores: once exclusions are known
+            out[hit.id] = Candidate(snap.pages[hit.id], rank=rank, raw=hit.score)
     for page_id in sorted(structural(snap, context)):
         out.setdefault(page_id, Candidate(snap.pages[page_id]))
     return out, mode, notice
@@ -123,18 +131,26 @@ def structural(snap: Snapshot, context: MatchContext) -> set[str]:
 
 
 def superseded_by(
-    snap: Snapshot, page: Page, today: dt.date
+    snap: Snapshot,
+    page: Page,
+    today: dt.date,
+    context: MatchContext | None = None,
+    known: Known | None = None,
 ) -> tuple[list[str], list[KnowledgeWarning]]:
-    """(decision-capable pages that supersede `page`; warnings for pages that claim to but may
-    not: only a decision-capable page can supersede a decision-capable one)."""
+    """(decision-capable pages that supersede `page` here; warnings for pages that claim to but
+    may not: only a decision-capable page can supersede a decision-capable one). With a
+    `context`, a superseder whose own scope contradicts it does not apply here, so it removes
+    nothing here (a rule for drizzle-kit 1.x does not retire the 0.31 rule for a 0.31 repo)."""
     newer: list[str] = []
     warnings: list[KnowledgeWarning] = []
-    target_decides = decision_capable(page, today)
+    target_decides = decision_capable(page, today, known)
     for edge in snap.graph.incoming.get(page.id, []):
         if edge.kind != "supersedes":
             continue
         source = snap.pages[edge.source]
-        if decision_capable(source, today):
+        if context is not None and not applies(source.applies_to, context).applies:
+            continue
+        if decision_capable(source, today, known):
             newer.append(source.id)
         elif not target_decides:
             if source.status is Status.accepted:  # the old rule, when it never was one
@@ -145,7 +161,7 @@ def superseded_by(
         ):
             if source.status in RETIRED:
                 continue
-            why = not_decision_capable_why(source, today)
+            why = not_decision_capable_why(source, today, known)
             warnings.append(
                 KnowledgeWarning(
                     id=source.id,
@@ -164,17 +180,21 @@ class Verdict:
     excluded: Excluded | None = None
     scope_score: float = 0.0  # matched keys and priors; the search score is added per request
     by_scope: bool = False  # applies by its scope: kept without a strong search hit
+    matched: list[str] = field(default_factory=list)  # appliesTo keys that match
+    named: bool = False  # its library is named in the request
     reasons: list[str] = field(default_factory=list)  # besides the search rank
     notes: list[str] = field(default_factory=list)
     warnings: list[KnowledgeWarning] = field(default_factory=list)
 
 
-def verdict(snap: Snapshot, page: Page, context: MatchContext, today: dt.date) -> Verdict:
+def verdict(
+    snap: Snapshot, page: Page, context: MatchContext, today: dt.date, known: Known | None = None
+) -> Verdict:
     """Status, supersession and scope of `page` for this context."""
     if page.status in RETIRED:
         reasons = [f"status {page.status}"]
         return Verdict(excluded=Excluded(id=page.id, title=page.title, reasons=reasons))
-    newer, ignored = superseded_by(snap, page, today)
+    newer, ignored = superseded_by(snap, page, today, context, known)
     if newer:
         why = f"superseded by {', '.join(newer)}"
         return Verdict(excluded=Excluded(id=page.id, title=page.title, reasons=[why]))
@@ -183,6 +203,10 @@ def verdict(snap: Snapshot, page: Page, context: MatchContext, today: dt.date) -
         reasons = [r for r in match.reasons if not r.split(": ", 1)[-1].startswith("unknown")]
         return Verdict(excluded=Excluded(id=page.id, title=page.title, reasons=reasons))
     out = Verdict(by_scope=bool(match.matched or match.undeclared), warnings=ignored)
+    out.matched = list(match.matched) + (["undeclared"] if match.undeclared else [])
+    names = {python_key(n) for n in context.libraries}
+    libraries = page.applies_to.values("library") if page.applies_to else []
+    out.named = any(python_key(n) in names for n in libraries)
     out.scope_score = sum(KEY_WEIGHT.get(k, 0.0) for k in match.matched)
     out.scope_score += UNDECLARED_WEIGHT if match.undeclared else 0.0
     out.scope_score += TYPE_WEIGHT[page.type] + CONFIDENCE_WEIGHT[page.confidence.value]
@@ -200,8 +224,34 @@ def verdict(snap: Snapshot, page: Page, context: MatchContext, today: dt.date) -
     return out
 
 
+def _maybe_rule(page: Page) -> bool:
+    review = page.review
+    return (
+        page.status is Status.accepted
+        and page.type in (PageType.policy, PageType.intervention)
+        and review is not None
+        and bool(review.evidence)
+    )
+
+
+def _lab_evidence(snap: Snapshot, page: Page) -> bool:
+    """Whether deciding about `page` may ask which lab records exist (its review, or that of a
+    page that supersedes it, names an experiment, test or run): such verdicts are not kept."""
+    pages = [page] + [
+        snap.pages[e.source] for e in snap.graph.incoming.get(page.id, []) if e.kind == "supersedes"
+    ]
+    return any(
+        p.review is not None and any(r.split(".", 1)[0] in LAB_KINDS for r in p.review.evidence)
+        for p in pages
+    )
+
+
 def select(
-    snap: Snapshot, found: dict[str, Candidate], context: MatchContext, today: dt.date
+    snap: Snapshot,
+    found: dict[str, Candidate],
+    context: MatchContext,
+    today: dt.date,
+    known: Known | None = None,
 ) -> tuple[list[Candidate], list[Excluded], list[KnowledgeWarning]]:
     """(the candidates that apply, best first; the excluded ones with reasons; warnings)."""
     selected: list[Candidate] = []
@@ -211,17 +261,35 @@ def select(
     # the search part of a candidate's score changes with the task.
     scope = context.model_dump(exclude={"local"})
     memo = snap.cache.setdefault(("verdicts", json.dumps(scope), id(context.local), today), {})
+    verdicts: dict[str, Verdict] = {}
     for cand in found.values():
         page = cand.page
         found_verdict = memo.get(page.id)
         if found_verdict is None:
-            found_verdict = memo[page.id] = verdict(snap, page, context, today)
+            found_verdict = verdict(snap, page, context, today, known)
+            if not _lab_evidence(snap, page):
+                memo[page.id] = found_verdict
+        verdicts[page.id] = found_verdict
+    # The cut for search-only pages is relative to the best hit that can appear.
+    best = max(
+        (c.raw for c in found.values() if c.rank and verdicts[c.page.id].excluded is None),
+        default=0.0,
+    )
+    for cand in found.values():
+        page = cand.page
+        found_verdict = verdicts[page.id]
         if found_verdict.excluded is not None:
             excluded.append(found_verdict.excluded)
             continue
-        if not found_verdict.by_scope and cand.relative < MIN_RELATIVE_SCORE:
-            continue  # found by search only, and only weakly
+        cand.relative = cand.raw / best if cand.rank and best > 0 else 0.0
+        if (
+            not found_verdict.by_scope
+            and cand.relative < MIN_RELATIVE_SCORE
+            and not _maybe_rule(page)
+        ):
+            continue  # found by search only, and only weakly (rules: rank.py decides)
         warnings += found_verdict.warnings
+        cand.matched, cand.named = found_verdict.matched, found_verdict.named
         cand.score = cand.relative + found_verdict.scope_score
         if cand.rank is not None:
             rank = f"search rank {cand.rank} (relative score {cand.relative:.2f})"

@@ -12,11 +12,11 @@ import re
 
 from pydantic import BaseModel, Field
 
-from experimentos.briefs.models import Brief, BriefEntry
+from experimentos.briefs.models import FORMS, Brief, BriefEntry
 
 RULE = "decision_capable"
 _BRIEF_ID = re.compile(r"brief\.[0-9a-f]{16}")
-_FORM_RANK = {"full": 2, "line": 1, "ref": 0}
+_FORM_RANK = {form: rank for rank, form in enumerate(FORMS)}  # ref < line < compact < full
 DIFF_CONTEXT = 1
 
 

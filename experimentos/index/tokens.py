@@ -55,13 +55,32 @@ def heuristic_tokens(text: str) -> int:
     return total
 
 
+_WORDS: dict[str, int] = {}  # tokens per whitespace-separated word, as the tokenizer counts
+_WORDS_MAX = 200_000
+
+
 @functools.lru_cache(maxsize=65536)
 def count_tokens(text: str) -> int:
-    """Tokens of `text` as the embedding model counts them (or the calibrated estimate)."""
+    """Tokens of `text` as the embedding model counts them (or the calibrated estimate).
+
+    The WordPiece tokenizer never joins pieces across whitespace, so a text's count is the sum
+    of its words' counts: words are counted once per process (new ones in one batch), and a
+    text made of known words costs no tokenizer call (briefs count many texts that differ by a
+    few words)."""
     tokenizer = _tokenizer()
     if tokenizer is None:
         return heuristic_tokens(text)
-    return len(tokenizer.encode(text, add_special_tokens=False).ids)
+    words = text.split()
+    missing = [w for w in dict.fromkeys(words) if w not in _WORDS]
+    if missing:
+        if len(_WORDS) > _WORDS_MAX:
+            _WORDS.clear()
+            missing = list(dict.fromkeys(words))
+        for word, encoding in zip(
+            missing, tokenizer.encode_batch(missing, add_special_tokens=False), strict=True
+        ):
+            _WORDS[word] = len(encoding.ids)
+    return sum(_WORDS[w] for w in words)
 
 
 def count_markdown(text: str) -> int:

@@ -19,6 +19,7 @@ from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
 from experimentos.errors import InvalidPage, NotFound, UnsafePath, did_you_mean
+from experimentos.knowledge import statements
 from experimentos.knowledge.graph import Graph
 from experimentos.models.knowledge import Page, Problem
 from experimentos.repofacts.facts import python_key
@@ -100,6 +101,8 @@ class Snapshot:
             _index_scope(by_value, doc.page, add=True)
         ids = {doc.id for doc in gone} | {doc.id for doc in came}
         self.pages, self.checksums, self.by_value = pages, checksums, by_value
+        # Derived indexes that follow the pages (the rules' statements) are updated, not rebuilt.
+        statements.carry(previous.cache, self.cache, [d.page for d in gone], [d.page for d in came])
         self.graph = Graph.updated(previous.graph, pages, ids)
         self.content_hash = _content_hash(checksums)
         scoped = {d.id for d in came if d.page.applies_to is not None and d.page.applies_to.paths}

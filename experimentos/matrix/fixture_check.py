@@ -159,16 +159,17 @@ def _guard_pages(root: Path) -> dict[str, str] | None:
 
     if not any((root / top).is_dir() for top in ("wiki", "policies")):
         return None
+    from experimentos.knowledge.trust import Known, review_gaps
+    from experimentos.store.lab_scan import lab_record_ids
+
+    pages = Workspace(root).scan().pages()
+    known = Known(pages, lambda: lab_record_ids(root))  # the trust rules briefs apply
     out = {}
-    for doc in Workspace(root).scan().documents:
-        page = doc.page
-        review = page.review
+    for page in pages.values():
         if not page.decision_capable:
             out[page.id] = f"{page.status} {page.type} (needs an accepted policy or intervention)"
-        elif review is None or not review.rationale or not review.evidence:
-            out[page.id] = "not reviewed (review needs reviewer, rationale and evidence)"
-        elif page.expires is not None and page.expires < dt.date.today():
-            out[page.id] = f"review expired on {page.expires.isoformat()}"
+        elif gaps := review_gaps(page, dt.date.today(), known):
+            out[page.id] = f"not reviewed: {'; '.join(gaps)}"
         else:
             out[page.id] = ""
     return out

@@ -20,7 +20,9 @@ from experimentos.briefs.models import BRIEF_ID_RE, Brief, BriefRequest
 from experimentos.briefs.render import render_brief, write_brief
 from experimentos.errors import NotFound, UsageError
 from experimentos.knowledge.live import Live
+from experimentos.knowledge.trust import Known
 from experimentos.store import Workspace
+from experimentos.store.lab_scan import lab_record_ids
 from experimentos.store.paths import split_id
 from experimentos.store.safe import read_regular
 
@@ -214,6 +216,11 @@ class Server:
             append_event(ws, run_id, "dependency_resolved", payload, source="server")
         return run_id
 
+    def _known(self, snap) -> Known:  # noqa: ANN001 - Snapshot
+        """What a review's evidence may name: the pages, and the runs this server records."""
+        root = self.records.root
+        return Known(snap.pages, lambda: lab_record_ids(root))
+
     def dependencies(self, page_id: str, depth: int) -> Dependencies:
         split_id(page_id)  # UnsafeId for anything that is not a page id
         if not 0 <= depth <= 10:
@@ -230,7 +237,7 @@ class Server:
                     title=page.title,
                     type=page.type.value,
                     status=page.status.value,
-                    boundary=boundary_of(page, stale=False),
+                    boundary=boundary_of(page, stale=False, known=self._known(snap)),
                     depth=node.depth,
                     via=node.via,
                 )
@@ -250,7 +257,7 @@ class Server:
         return PageAnswer(
             id=page.id,
             path=path,
-            boundary=boundary_of(page, stale=False),
+            boundary=boundary_of(page, stale=False, known=self._known(snap)),
             frontmatter=page.model_dump(mode="json", by_alias=True, exclude_defaults=True),
             body=page.body,
         )

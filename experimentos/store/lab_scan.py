@@ -179,3 +179,32 @@ def locate_run(root: Path, run_id: str) -> tuple[str, str]:
         where = ", ".join(hits)
         raise UsageError(f"run {run_id!r} exists in several experiments: {where}", field="run")
     return hits[0], f"{EXPERIMENTS_DIR}/{hits[0]}/{RUNS_DIR}/{name}"
+
+
+def lab_record_ids(root: Path) -> frozenset[str] | None:
+    """The ids of the experiments, tests and runs under experiments/, from file names alone
+    (nothing is parsed: a review's evidence names them, and only their existence is asked).
+    None when the root has no experiments/ directory (a knowledge directory served apart from
+    its records, say): then nothing can be said about them."""
+    try:
+        if not resolve_inside(root, EXPERIMENTS_DIR).is_dir():
+            return None
+    except (NotFound, UnsafePath, OSError):
+        return None
+    out: set[str] = set()
+    for entry in _entries(root, EXPERIMENTS_DIR):
+        slug = entry.name
+        if name_slug_problem(slug) or not entry.is_dir():
+            continue
+        base = experiment_dir(slug)
+        if regular_file(root, (base / EXPERIMENT_FILE).as_posix()):
+            out.add(experiment_id(slug))
+        for item in _entries(root, (base / TESTS_DIR).as_posix()):
+            name = item.name
+            if name.endswith(".md") and not name_slug_problem(name[:-3]):
+                out.add(f"test.{slug}.{name[:-3]}")
+        for item in _entries(root, (base / RUNS_DIR).as_posix()):
+            name = item.name
+            if name.startswith("run.") and name.endswith(".md") and name not in _IGNORED:
+                out.add(name[:-3])
+    return frozenset(out)
