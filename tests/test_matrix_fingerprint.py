@@ -190,3 +190,21 @@ def test_a_cli_the_planner_cannot_ask_is_no_change_but_a_new_version_is():
     assert fingerprint_changes(old, newer) == [
         "the agent CLI's version changed (codex-cli 0.171.0 -> codex-cli 0.172.0)"
     ]
+
+
+def test_asking_a_cli_its_version_writes_nothing_where_the_caller_stands(tmp_path, monkeypatch):
+    """Agent CLIs write state where they start (a project config, a trust file): asking one for
+    its version, as the planner does, starts it in a scratch directory, never the caller's."""
+    from experimentos.agents.install import binary_version
+
+    fake = tmp_path / "bin" / "claude"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\ntouch .claude.json\necho '2.1.332 (Claude Code)'\n", encoding="utf-8"
+    )
+    fake.chmod(0o755)
+    here = tmp_path / "caller"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert binary_version(fake) == "2.1.332 (Claude Code)"
+    assert list(here.iterdir()) == []

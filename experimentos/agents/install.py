@@ -221,16 +221,20 @@ def installed_version(root: Path, adapter: str) -> str | None:
 
 
 def binary_version(binary: Path, timeout_s: float = 30.0) -> str | None:
-    """What `<binary> --version` prints (first line), or None when it fails."""
+    """What `<binary> --version` prints (first line), or None when it fails. The CLI starts in
+    a scratch directory: some write state where they start, and the caller's directory (a
+    knowledge root, a fixture) is not theirs to write."""
     try:
-        done = subprocess.run(
-            [str(binary), "--version"],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        with tempfile.TemporaryDirectory(prefix="xos-version-") as scratch:
+            done = subprocess.run(
+                [str(binary), "--version"],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                stdin=subprocess.DEVNULL,
+                check=False,
+                cwd=scratch,
+            )
     except (OSError, subprocess.TimeoutExpired):
         return None
     lines = [line for line in done.stdout.splitlines() if line.strip()]
