@@ -1,0 +1,361 @@
+"""The versions a thread names and what each is to it: broken (affected), fixed, working (good),
+or the one to go back to (before) — read from the words around it. The opening post's versions
+are the affected ones; a comment's version counts as affected only with a cue ("same here on
+0.31.1"); "fixed in", "works on" and upgrade targets are past the problem; downgrade and pin
+targets are before it. A version an instruction names ("use Pillow==9.5.0") is not reported
+broken; a pre-release is broken only when it is said so; a question reports nothing. Versions
+of runtimes ("Node 20.11", "Python 3.12") are told apart from the library's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+from packaging.version import InvalidVersion, Version
+
+from experimentos.lifecycle.ingest.text import read_message
+from experimentos.lifecycle.ingest.thread import Thread
+
+VERSION_PATTERN = (
+    r"[vV]?(?P<version>\d+\.(?:\d+|[xX*]{1,2})(?:\.(?:\d+|[xX*]{1,2}))?"
+    r"(?:-?(?:alpha|beta|rc|pre|next|canary|dev|a|b)\.?\d*)?)"
+)
+
+
+VERSION_RE = re.compile(
+    rf"(?<![A-Za-z0-9_./-]){VERSION_PATTERN}(?!\.\d)(?![\w-])|(?<![\w./-])[vV](?P<major>\d{{1,3}})(?![\w.-])"
+    rf"|(?<=[vV]ersion\s)(?P<major2>\d{{1,3}})(?![\w.-])"
+)
+
+
+_NAME = r"@?[A-Za-z][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)?"
+
+
+# A package name right before a version: "drizzle-kit 0.31.0", "drizzle-kit@0.31.0",
+# "`pandas`: `2.0.1`", "urllib3==2.0.2", "drizzle-kit version 0.31.0", "react (19.0.0)".
+_NAMED_RE = re.compile(
+    rf"(?<![A-Za-z0-9_@/.-])(?P<name>{_NAME})[`\"']?"
+    r"(?:\s*(?:@|===?|~=|>=|<=|:|=|<|>)\s*|\s+(?:version\s+|to\s+|from\s+|at\s+|on\s+)?|\s*\(\s*)"
+    r"[`\"'(]?\s*$"
+)
+
+
+# "Python version: 3.12.3", "Library version = 1.2" (bug templates)
+_TEMPLATE_RE = re.compile(rf"(?P<name>{_NAME})\s+version\s*[:=]\s*[`\"']?$", re.IGNORECASE)
+
+
+# A version alone on its line takes its package from the line before: bug templates ask
+# "### What version of `drizzle-kit` are you using?" and the answer is "0.31.0".
+_ASKED_RE = re.compile(
+    rf"(?:version\s+of\s+[`\"']?(?P<of>{_NAME})|^[`\"']?(?P<head>{_NAME})[`\"']?\s*"
+    r"(?:version)?\s*:?\s*$)",
+    re.IGNORECASE,
+)
+
+
+_ALONE_RE = re.compile(rf"^[`\"']?{VERSION_PATTERN}[`\"']?$")
+
+
+# Words after a version that say it is past the problem: "1.6.0 is out", "0.31.2 works".
+_AFTER_GOOD = re.compile(
+    r"^[`\"']?\s*(?:is\s+out|has\s+(?:the\s+fix|them|it|wheels)|works|fixe[sd]\s+it|"
+    r"is\s+fine|is\s+released|resolves\s+it|,?\s*(?:which|that)\s+(?:has|includes|contains|"
+    r"fixes)|(?:includes|contains)\s+the\s+fix)\b",
+    re.IGNORECASE,
+)
+
+
+_STILL = (
+    r"still\s+(?:fail\w*|happen\w*|broken|break\w*|an?\s+issue|there|the\s+same|occur\w*|exist\w*|"
+    r"present|see\w*|get\w*|have|has|having|facing)"
+)
+
+
+# A range that runs on: "setuptools>=58 breaks", "removed in Pillow 10.0.0", "since 2.1".
+_OPEN_BEFORE = re.compile(
+    r"(?:>=?|=>)\s*[`\"']?\s*$|\b(?:removed|dropped|deprecated|gone)\s+(?:in|from|since|as\s+of)"
+    r"\s+(?:\S+\s+)?$|\b(?:since|starting\s+(?:with|from|in|at)|as\s+of)\s+"
+    r"(?:version\s+|\S+\s+)?$",
+    re.IGNORECASE,
+)
+
+
+_OPEN_AFTER = re.compile(
+    r"^[`\"']?\s*(?:\+|and\s+(?:up|above|later|newer|higher)|or\s+(?:later|newer|above|higher)|"
+    r"onwards?\b|and\s+on\b|(?:has\s+)?(?:removed|dropped|no\s+longer\s+supports?)\b)",
+    re.IGNORECASE,
+)
+
+
+_FAILURE_CUE = re.compile(
+    rf"\b(?:fail\w*|broken|breaks|broke|{_STILL}|same|error\w*|regress\w*|reproduc\w*|crash\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words that precede versions but are not packages, and runtimes and tools named next to their
+# own version in bug templates ("Node 20.11.1", "macOS 14.2", "Python 3.11").
+NOT_LIBRARIES = _words(
+    """to on in at from of and or with version versions v is was be the a an release releases
+    since after before until than via using use upgrade upgrading upgraded downgrade downgrading
+    pin pinning pinned bump bumping update updating fixed fix latest back stay still also same
+    here tried try works worked broken broke node nodejs node.js python py python3 npm npx pnpm
+    yarn pip pip3 bun deno os macos mac windows win ubuntu linux debian fedora alpine chrome
+    firefox safari edge ios android typescript tsc ts go golang rust rustc java jdk docker
+    kubernetes postgres postgresql mysql sqlite redis cuda cudnn gcc clang xcode vscode vs code
+    ide cpu gpu arm64 x64 x86_64 amd64 browser engine runtime environment env and/or no not
+    has have had for but so we i you they he she our my your its are were been being do does did
+    just only even like as by new old any all some every each both first last next previous
+    current installed running run used got get see saw then now stable beta alpha rc pre dev
+    wheel wheels here there it this that these those them library lib package am im i'm about
+    around approximately than error errors issue bug problem tag version: currently right
+    python.pillow openssl libressl glibc musl chromium electron lts"""
+)
+
+
+# Words that stand for "the package this thread is about" in advice ("pin it to 0.30.6").
+PRONOUNS = _words(
+    """it this that them these those your our my the dependency dependencies dep deps package
+    packages lib library everything back version versions to on at from with and or"""
+)
+
+
+_FIX_CUE = re.compile(
+    r"\b(?:fix(?:ed)?|resolved|solved|released|landed|shipped|available|patched|addressed)"
+    r"(?:\s+(?:it|this|that))?\s+(?:in|by|with|since|as of)\s*(?:\S+\s+)?$|"
+    r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:just\s+)?(?:released|published|tagged|shipped)\s+(?:\S+\s+)?$",
+    re.IGNORECASE,
+)
+
+
+_GOOD_CUE = re.compile(
+    r"\b(?:works?|worked|working|fine|ok|okay|no (?:issue|problem)s?)\s+(?:\w+\s+)?"
+    r"(?:in|on|with|for)\s*(?:\S+\s+)?$|\blast\s+(?:known\s+)?(?:good|working)\s+(?:version\s+)?"
+    r"(?:\S+\s+)?(?:is\s+|was\s+)?$",
+    re.IGNORECASE,
+)
+
+
+_BACK_CUE = re.compile(
+    r"\b(?:downgrad\w*|roll(?:ed|ing)?\s+back|revert\w*|go(?:ing)?\s+back|stay(?:ing)?|"
+    r"pin\w*|lock\w*|stick\w*)\s+(?:\S+\s+){0,2}?(?:to|at|on|with|==|@)?\s*(?:\S+\s+)?$",
+    re.IGNORECASE,
+)
+
+
+_UP_CUE = re.compile(
+    r"\b(?:upgrad\w*|updat\w*|bump\w*|mov\w*|switch\w*)\s+(?:\S+\s+){0,2}?(?:to|@)\s*"
+    r"(?:\S+\s+)?$",
+    re.IGNORECASE,
+)
+
+
+_AFFECTED_CUE = re.compile(
+    rf"\b(?:same|also|{_STILL}|too|happens|happening|reproduc\w*|broken|breaks|broke|fail\w*|"
+    r"affected|affects|seeing|getting|having|regress\w*|occurs|error)\b",
+    re.IGNORECASE,
+)
+
+
+_AFTER_UPGRADE = re.compile(r"\b(?:after|since|when|once)\b", re.IGNORECASE)
+
+
+Role = Literal["affected", "fixed", "good", "before"]
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A version named in the thread, with the package named next to it (if any)."""
+
+    text: str
+    name: str | None
+    role: Role | None  # None: named without a cue that tells what it is
+    comment: int  # index in thread.comments (0 is the opening post)
+    open: bool = False  # "setuptools>=58", "removed in 10.0": every later version too
+    near_runtime: bool = False  # its sentence names a runtime ("Python version: 3.12")
+
+
+def parse_version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def version_mentions(thread: Thread) -> list[Mention]:
+    """Every version named in the title and messages (outside code), with its role."""
+    out: list[Mention] = []
+    texts = [(0, thread.title)]
+    for i, comment in enumerate(thread.comments):
+        message = read_message(comment.body)
+        texts += [(i, s) for s in message.sentences] + [(i, f) for f in message.log_facts]
+        texts += [(i, q) for q in message.quotes]  # a quoted README or changelog states facts
+    previous = ""
+    for index, sentence in texts:
+        asked = _ALONE_RE.match(sentence) and _ASKED_RE.search(previous)
+        for match in VERSION_RE.finditer(sentence):
+            version = match["version"] or match["major"] or match["major2"]
+            before = sentence[max(0, match.start() - 80) : match.start()]
+            named = _TEMPLATE_RE.search(before) or _NAMED_RE.search(before)
+            name = named["name"].strip("`\"'") if named else None
+            if name and name.endswith((".", ":")):
+                name = None  # the end of the previous sentence or a label, not a package
+            if asked:
+                name = asked["of"] or asked["head"]
+            if name and not plausible_name(name):
+                # "Node 20.11", "Python 3.7": a runtime's version, never the library's
+                name = name.lower() if name.lower().rstrip(":") in RUNTIME_WORDS else None
+            if (
+                name is None
+                and out
+                and re.search(
+                    rf"{re.escape(out[-1].text)}[`'\"]?\s*(?:,|and|or|/|&)\s*[`'\"]?$", before
+                )
+            ):
+                name = out[-1].name  # "Python 3.7 and 3.8": the list goes on
+            after = sentence[match.end() :].strip()
+            role = _role(sentence, before, index)
+            if role != "fixed" and _AFTER_GOOD.match(after):
+                role = "good"
+            role = _checked_role(role, version, sentence, before, after)
+            role = _advice_role(role, version, sentence)
+            if re.search(r"\bfrom\s+[`'\"]?$", before) and re.match(r"^[`'\"]?\s*to\b", after):
+                role = "before"  # "upgrading from 0.27.2 to 1.0.0"
+            opened = bool(_OPEN_BEFORE.search(before) or _OPEN_AFTER.match(after)) or bool(
+                re.search(r"\bfrom\s+$", before) and re.match(r"^(?:is|are)\b", after)
+            )
+            if (match["major"] or match["major2"]) and name is None:
+                continue  # "v2" alone is too vague to be a version of the thread's library
+            near = bool(_RUNTIME_NEAR.search(sentence))
+            out.append(Mention(version, name, role, index, opened and role == "affected", near))
+        previous = sentence
+    return out
+
+
+RUNTIME_WORDS = _words(
+    """node nodejs node.js python py python3 npm npx pnpm yarn pip pip3 bun deno os macos mac
+    windows win ubuntu linux debian fedora alpine chrome firefox safari edge ios android
+    typescript tsc go golang rust rustc java jdk docker kubernetes postgres postgresql mysql
+    sqlite redis cuda cudnn gcc clang xcode vscode openssl libressl glibc electron
+    python_version python_full_version sys_platform platform_release"""
+)
+
+
+_RUNTIME_NEAR = re.compile(
+    r"\b(?:node(?:\.?js)?|python\d?|npm|pip|macos|windows|ubuntu|linux|os|typescript)\b", re.I
+)
+
+
+def plausible_name(name: str) -> bool:
+    """Whether a word next to a version can be a package name ("getting 1.0.2" cannot)."""
+    low = name.lower().rstrip(":")
+    if low in NOT_LIBRARIES:
+        return False
+    return not (re.fullmatch(r"[a-z]+", low) and low.endswith(("ing", "ed", "ly")) and len(low) > 4)
+
+
+def _advice_role(role: Role | None, version: str, sentence: str) -> Role | None:
+    """A version an instruction names is not one the thread reports broken ("Use
+    Pillow==9.5.0 instead"); one a clause says worked is a good version."""
+    if role not in ("affected", None):
+        return role
+    from experimentos.lifecycle.ingest import phrases
+    from experimentos.lifecycle.ingest.vocab import ANY_VERB
+
+    for piece in phrases.pieces(sentence):
+        if version not in piece:
+            continue
+        if _FAILURE_CUE.search(
+            re.sub(r"\b(?:the|a)\s+broken\s+(?:version|one|release)", "", piece)
+        ):
+            continue
+        how = phrases.mood(piece.replace("`", ""), sentence, ANY_VERB)
+        if how == "success" or (
+            phrases.succeeded(piece) and re.search(rf"(?:==|@)\s*{re.escape(version)}", piece)
+        ):
+            return "good"
+        if how == "directive" or piece.startswith("run "):
+            return None
+    return role
+
+
+def _checked_role(
+    role: Role | None, version: str, sentence: str, before: str, after: str
+) -> Role | None:
+    """A question asks, it does not report; a pre-release is broken only when it is said so."""
+    question = sentence.rstrip(" )").endswith("?")
+    parsed = parse_version(version.replace(".x", ".0").replace(".X", ".0"))
+    prerelease = parsed is not None and parsed.is_prerelease
+    failure = bool(_FAILURE_CUE.search(sentence))
+    if question:
+        return "affected" if failure and not prerelease else None
+    if (
+        prerelease
+        and role == "affected"
+        and not _FAILURE_CUE.search(f"{before[-30:]} {after[:40]}")
+    ):
+        near = f"{before[-60:]} {after[:60]}".lower()
+        return "fixed" if re.search(r"fix|--pre|pre-?release|works|solv", near) else None
+    return role
+
+
+def _role(sentence: str, before: str, comment: int) -> Role | None:
+    if re.search(r"\b(?:requires?|declares?|depends\s+on)\s+\S*$|<=?\s*$", before):
+        return None  # "requires importlib-metadata>=4.4", "urllib3<2": a constraint
+    if _FIX_CUE.search(before):
+        return "fixed"
+    if _GOOD_CUE.search(before):
+        return "good"
+    if _BACK_CUE.search(before):
+        return "before"
+    if _UP_CUE.search(before):
+        # "After upgrading to 0.31.0, generate breaks" and "I upgraded to 8.0.1 and it still
+        # fails" report affected versions; "upgrade to 0.31.2" names a way out.
+        if comment == 0 or _AFTER_UPGRADE.search(before) or _AFFECTED_CUE.search(sentence):
+            return "affected"
+        return "fixed"
+    if comment == 0 or _AFFECTED_CUE.search(sentence):
+        return "affected"
+    return None
+
+
+def thread_library(thread: Thread, mentions: list[Mention]) -> str | None:
+    """The package named next to versions most often (the opening post counts double)."""
+    counts: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    for n, mention in enumerate(mentions):
+        if mention.name is None or mention.name in RUNTIME_WORDS:
+            continue
+        key = mention.name.lower()
+        counts[key] += 2 if mention.comment == 0 else 1
+        first.setdefault(key, n)
+    title = re.sub(r"^[\s\[(]+", "", thread.title).lower()
+    runtime = next((w for w in RUNTIME_WORDS if re.match(rf"{re.escape(w)}\b", title)), None)
+    if not counts and runtime and any(m.name == runtime for m in mentions):
+        return runtime  # "[node >= v17] ERR_OSSL_EVP_UNSUPPORTED"
+    if not counts:
+        # A tracker's own versions: "I'm still getting 1.0.2 when I `pip install guessit`".
+        text = " ".join([thread.title, *(c.body for c in thread.comments)]).lower()
+        repo = thread.repo.lower()
+        named = re.search(rf"(?<![\w-]){re.escape(repo)}(?![\w-])", text)
+        return repo if named and any(m.name is None for m in mentions) else None
+    hints = {thread.repo.lower(), *(label.lower() for label in thread.labels)}
+
+    def rank(name: str) -> tuple:
+        hinted = any(name == h or name in h.split("/") for h in hints)
+        return (-counts[name], not hinted, first[name])
+
+    # Registry names compare without case ("Pillow" is pillow; npm names are lowercase).
+    return min(counts, key=rank)
+
+
+def line_start(text: str) -> str:
+    """ "0.22.x" -> "0.22.0", "1.X.X" -> "1.0" (a version stays as it is)."""
+    return re.sub(r"\.[xX*]{1,2}", ".0", text)
