@@ -70,15 +70,15 @@ def _version(text: str) -> Version | None:
         return None
 
 
-def _target(text: str | None) -> str:
+def _target(text: str | None) -> str | Version:
     text = re.sub(r"\s+", "", (text or "").lower()).lstrip("v=@")
-    if text.startswith(">=") and FAMILY:  # "upgrade to >=2.1" names the version it needs
+    if text.startswith(">="):  # "upgrade to >=2.1" names the version it needs
         text = text[2:]
     version = _version(text)
-    return str(version) if version is not None else text
+    return version if version is not None else text  # Version("3.20") == Version("3.20.0")
 
 
-def _targets(item: dict) -> set[str]:
+def _targets(item: dict) -> set[str | Version]:
     return {_target(t) for t in [item.get("target"), *item.get("targets", [])] if t}
 
 

@@ -12,6 +12,7 @@ from experimentos.lifecycle.ingest.versions import (
     candidates,
     install_specs,
     line_spec,
+    pick,
     resolve,
     version_actions,
 )
@@ -98,11 +99,12 @@ def actions_in(piece: str, sentence: str, ctx: Context) -> list[Action]:
         r"(?:update|edit|note|fix|solution|workaround|tl;?dr|ps)\W*", piece.strip(), re.I
     ):
         return out  # a label ("Update: …"), not an instruction
-    line = line_in(piece, ctx.library) or _leading_line(sentence, ctx)
+    line = line_of(piece, sentence, ctx)
     out += _flags(piece, sentence, ctx)
     versions = version_actions(piece, sentence, ctx)
     out += versions
-    out += _uses(piece, sentence)
+    if not _WORK_CUE.search(sentence) or _REPLACE_RE.search(piece) or _INSTEAD_RE.search(piece):
+        out += _uses(piece, sentence)
     if not out:
         out += _workaround(piece, sentence)
     return [Action(a.kind, a.subject, a.target, line, a.implied) for a in out]
@@ -115,6 +117,11 @@ _LINE_LEAD_RE = re.compile(
 )
 
 
+def line_of(piece: str, sentence: str, ctx: Context) -> Line | None:
+    """The release line a piece of a sentence is about: its own, or the sentence's lead."""
+    return line_in(piece, ctx.library) or _leading_line(sentence, ctx)
+
+
 def _leading_line(sentence: str, ctx: Context) -> Line | None:
     """A line set up front for the whole sentence: "On 1.x, call …", "If you are on the 1.x
     line, don't …"."""
@@ -122,17 +129,17 @@ def _leading_line(sentence: str, ctx: Context) -> Line | None:
     return line_in(lead.group(0), ctx.library) if lead else None
 
 
-def avoid_in(piece: str, ctx: Context) -> list[Action]:
+def avoid_in(piece: str, ctx: Context, sentence: str = "") -> list[Action]:
     """ "Don't upgrade a 1.x project to 2.x", "don't use `df.append`": what not to do."""
     rest = re.sub(r"^(?:so|and|but|also|please)[,\s]+", "", piece.strip(), flags=re.I)
     match = _AVOID_RE.match(rest)
     if not match or not match["verb"]:
         return []
-    line = line_in(rest, ctx.library)
+    line = line_in(rest, ctx.library) or _leading_line(sentence, ctx)
     after = rest[match.end() :]
     if re.match(UP_VERBS, match["verb"], re.IGNORECASE) or re.search(rf"\b{VER}\b", after):
-        found = candidates(after, ctx)
-        target = next((c for c in found if c[2] not in ("latest",)), None)
+        found = [c for c in candidates(after, ctx) if c[2] != "latest"]
+        target = pick(found, after, "up")
         if target is None:
             return []
         lib, op, ver = target
@@ -256,6 +263,7 @@ def _workaround(piece: str, sentence: str) -> list[Action]:
     cue = _WORK_CUE.search(sentence) and re.search(r"\b(?:is|to|:)\b", piece)
     if how is None and not cue:
         return []
-    code = max(codes, key=len) if len(codes) > 1 and _WORK_CUE.search(sentence) else codes[0]
-    code = " ".join(code.split())
-    return [Action("workaround", code[:120])]
+    # the instruction itself ("call `session.flush()` before `bulk_insert`"), in short
+    text = " ".join(phrases.strip_lead(piece).split())
+    text = re.sub(r"\s+as\s+an?\s+(?:temporary\s+)?work\s*-?\s*around\s*$", "", text, flags=re.I)
+    return [Action("workaround", text if len(text) <= 160 else text[:159].rstrip() + "…")]

@@ -158,7 +158,7 @@ def scope_of(advice: Advice, scope: Scope) -> ClaimScope:
     line = advice.line
     if line is not None:
         library = line.library or scope.library
-        return ClaimScope(library, line.spec(scope.ecosystem), f"the advice is for {line.text}")
+        return ClaimScope(library, line.spec(scope.ecosystem), f"the advice names “{line.text}”")
     target = parse_version((advice.target or "").lstrip(">=v"))
     own = scope.library is not None and python_key(advice.subject) == python_key(scope.library)
     bound = re.fullmatch(r"<=?(\d+(?:\.\d+)*)", advice.target or "")
@@ -195,7 +195,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)
         ctx.maintainer = comment.maintainer
-        negatives: list[tuple[str, str]] = []  # (negated piece, its sentence)
+        negatives: list[tuple[str, str, Line | None]] = []  # (negated piece, sentence, line)
         given: list[str] = []
         sentences = message.sentences
         steps = False  # inside the opening post's "steps to reproduce"
@@ -220,8 +220,8 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
             upgraded = False
             for piece in phrases.pieces(plain):
                 if phrases.negated(piece):
-                    negatives.append((piece, sentence))
-                    for action in act.avoid_in(piece, ctx):
+                    negatives.append((piece, sentence, act.line_of(piece, sentence, ctx)))
+                    for action in act.avoid_in(piece, ctx, sentence):
                         _record(found, given, action, index, comment, sentence)
                     continue
                 for action in act.actions_in(piece, sentence, ctx):
@@ -368,6 +368,7 @@ def refers_to(advice: Advice, text: str) -> bool:
 def _endorse(
     found: dict[str, Advice], index: int, comment: Comment, thread: Thread, given: list[str]
 ) -> None:
+    _endorse_admitted(found, index, comment, given)
     message = read_message(comment.body)
     cues = [s for s in message.sentences if phrases.endorses(s) or _thanks_for_fix(s)]
     if not cues:
@@ -383,6 +384,31 @@ def _endorse(
         if advice.endorsements and advice.endorsements[-1].comment == index:
             continue
         advice.endorsements.append(_event("endorsed", index, comment, cues[0]))
+
+
+def _endorse_admitted(
+    found: dict[str, Advice], index: int, comment: Comment, given: list[str]
+) -> None:
+    """A maintainer's "upgrade to 2.1.0" endorses an earlier "install 'acme-orm>=2.1'": the
+    version they name is one the earlier advice admits."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    for key in dict.fromkeys(given):
+        mine = found.get(key)
+        version = parse_version((mine.target or "").lstrip("v")) if mine else None
+        if mine is None or mine.kind != "upgrade" or version is None:
+            continue
+        for other in found.values():
+            if other is mine or other.kind != "upgrade" or other.first.comment >= index:
+                continue
+            if python_key(other.subject) != python_key(mine.subject) or not other.target:
+                continue
+            try:
+                admitted = SpecifierSet(other.target).contains(version, prereleases=True)
+            except InvalidSpecifier:
+                admitted = False
+            if admitted and not (other.endorsements and other.endorsements[-1].comment == index):
+                other.endorsements.append(_event("endorsed", index, comment, mine.said[-1].text))
 
 
 def _thanks_for_fix(sentence: str) -> bool:
@@ -421,7 +447,7 @@ def _correct(
     found: dict[str, Advice],
     index: int,
     comment: Comment,
-    negatives: list[tuple[str, str]],
+    negatives: list[tuple[str, str, Line | None]],
     quotes: list[str],
     given: list[str],
 ) -> None:
@@ -436,8 +462,8 @@ def _correct(
             continue  # a user's disagreement is not a correction
         hits = [
             sentence
-            for piece, sentence in negatives
-            if refers_to(advice, piece) and _same_line(advice, piece)
+            for piece, sentence, line in negatives
+            if refers_to(advice, piece) and _same_line(advice, line)
         ]
         quotes_it = any(
             q in normalise(s.text) or normalise(s.text) in q for q in quoted for s in earlier
@@ -461,10 +487,9 @@ def _retraction(comment: Comment) -> str:
     return comment.body.strip()[:300]
 
 
-def _same_line(advice: Advice, piece: str) -> bool:
+def _same_line(advice: Advice, line: Line | None) -> bool:
     """Whether a negated clause can be about the advice's release line: "don't upgrade a 1.x
     project to 2.x" says nothing about advice given for 2.0.x."""
-    line = line_in(piece)
     if line is None or line.library is not None:
         return True
     own = advice.line

@@ -84,6 +84,33 @@ def fetch_issue(ref: str, token: str | None = None) -> Thread:
     return parse_payload({"issue": issue, "comments": comments}, f"{owner}/{repo}#{number}")
 
 
+MAX_COLLABORATOR_PAGES = 10
+
+
+def fetch_collaborators(ref: str, token: str | None = None) -> set[str] | None:
+    """The logins of the repository's collaborators (owners, members with access, outside
+    collaborators), or None when the API will not list them: listing needs push access, which
+    most tokens do not have; the issue's own `author_association` still says who is who."""
+    owner, repo, _ = parse_issue_ref(ref)
+    token = token or token_from_env()
+    if not token:
+        return None
+    api = (os.environ.get(API_ENV, "").strip() or DEFAULT_API).rstrip("/")
+    url: str | None = f"{api}/repos/{_quote(owner)}/{_quote(repo)}/collaborators?per_page=100"
+    logins: set[str] = set()
+    try:
+        for _ in range(MAX_COLLABORATOR_PAGES):
+            if url is None:
+                return logins
+            batch, url = _get(url, token, api)
+            if not isinstance(batch, list):
+                return None
+            logins |= {u["login"] for u in batch if isinstance(u, dict) and "login" in u}
+    except GitHubError:
+        return None  # 403 without push access, 404 for a private repository: not known
+    return logins
+
+
 def _get(url: str, token: str, api: str) -> tuple[Any, str | None]:
     """GET a JSON document; (data, the next page's URL or None)."""
     if not url.startswith(api + "/"):

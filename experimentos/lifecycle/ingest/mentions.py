@@ -63,7 +63,8 @@ _ALONE_RE = re.compile(rf"^[`\"']?{VERSION_PATTERN}[`\"']?$")
 _AFTER_GOOD = re.compile(
     r"^[`\"']?\s*(?:is\s+out|has\s+(?:the\s+fix|them|it|wheels)|works|fixe[sd]\s+it|"
     r"is\s+fine|is\s+released|resolves\s+it|,?\s*(?:which|that)\s+(?:has|includes|contains|"
-    r"fixes)|(?:includes|contains)\s+the\s+fix)\b",
+    r"fixes)|(?:includes|contains)\s+the\s+fix|is\s+the\s+(?:release|version)\s+(?:with|that\s+has|"
+    r"that\s+includes|containing)\s+the\s+fix)\b",
     re.IGNORECASE,
 )
 
@@ -116,7 +117,7 @@ NOT_LIBRARIES = _words(
     current installed running run used got get see saw then now stable beta alpha rc pre dev
     wheel wheels here there it this that these those them library lib package am im i'm about
     around approximately than error errors issue bug problem tag version: currently right
-    python.pillow openssl libressl glibc musl chromium electron lts"""
+    python.pillow openssl libressl glibc musl chromium electron lts project projects app apps"""
 )
 
 
@@ -164,6 +165,7 @@ _AFFECTED_CUE = re.compile(
 )
 
 
+_SUCCEEDED = re.compile(r"\b(?:solved|fixed|works|worked|resolved)\s+(?:it|this|the)\b", re.I)
 _AFTER_UPGRADE = re.compile(r"\b(?:after|since|when|once)\b", re.IGNORECASE)
 
 
@@ -321,8 +323,8 @@ def _role(sentence: str, before: str, comment: int) -> Role | None:
         if comment == 0 or _AFTER_UPGRADE.search(before) or _AFFECTED_CUE.search(sentence):
             return "affected"
         return "fixed"
-    if comment == 0 or _AFFECTED_CUE.search(sentence):
-        return "affected"
+    if comment == 0 or (_AFFECTED_CUE.search(sentence) and not _SUCCEEDED.search(sentence)):
+        return "affected"  # "solved it here too" is no report of a broken version
     return None
 
 

@@ -65,7 +65,8 @@ SUCCESS_RE = re.compile(
     r"works?(?!\s+around)|worked|working|resolve[sd]|helped|helps|did\s+the\s+trick|"
     r"made\s+it\s+work|got\s+it\s+working|is\s+the\s+fix|runs?\s+(?:fine|normally|"
     r"successfully|ok|again)|compiles|problem\s+solved|sorted\s+out|no\s+more\s+errors?|"
-    r"to\s+fix\s+(?:it|this|the)|seems?\s+to\s+fix)\b|解决|好了)",
+    r"to\s+fix\s+(?:it|this|the)|seems?\s+to\s+fix|(?:has|have|includes?|contains?)\s+the\s+fix)\b|"
+    r"解决|好了)",
     re.IGNORECASE,
 )
 _FAILED_RE = re.compile(
@@ -90,6 +91,8 @@ ANNOUNCE_RE = re.compile(
     rf"bumped)(?:\s+(?:it|this|the\s+fix))?\s+(?:(?:to|as|in|version)\s+)?{_V}"
     rf"|^(?:bumped|released|published)\s+(?:to|as|in)\s+{_V}"
     rf"|^{_V}`?\s+is\s+(?:out|released|available|on\s+(?:pypi|npm))\b"
+    rf"|^{_V}`?\s+is\s+the\s+(?:release|version)\s+(?:with|that\s+has|that\s+includes|containing)"
+    rf"\s+the\s+fix\b|^{_V}`?\s+(?:has|includes|contains)\s+the\s+fix\b"
     rf"|\bnew\s+(?:version|release)\s+(?:of\s+[\w\s]+?\s+)?(?:has\s+been|was|is)\s+"
     rf"(?:released|published|out)\b",
     re.IGNORECASE,
@@ -98,7 +101,7 @@ ANNOUNCE_RE = re.compile(
 _QUESTION_RE = re.compile(
     r"^(?:(?:or|and|but|so|also|hi|hello|hey)[,\s]+)*(?:is|are|was|were|do|does|did|can|could|"
     r"should|would|will|shall|have|has|had|how|what|why|where|which|when|who|any|anyone|"
-    r"anybody|isn'?t|aren'?t|doesn'?t|don'?t)\b(?!\s+you\s+(?:please\s+)?try\b)",
+    r"anybody)\b(?!\s+you\s+(?:please\s+)?try\b)",
     re.IGNORECASE,
 )
 ENDORSE_RE = re.compile(

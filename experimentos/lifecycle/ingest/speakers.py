@@ -50,6 +50,7 @@ _SPEAKS_FOR_PROJECT = [
         r"\b(?:closing\s+(?:this|it|as)|i'?ll\s+close\s+this|i\s+will\s+close\s+this)", re.I
     ),
     re.compile(r"\bthis\s+is\s+(?:by\s+design|intended|expected\s+behaviou?r)\b", re.IGNORECASE),
+    re.compile(r"^thanks?\s+(?:you\s+)?for\s+(?:the|this|your)\s+(?:bug\s+)?report\b", re.I),
     re.compile(
         r"\b(?:in|into)\s+our\s+(?:next|upcoming)\s+(?:release|version)\b|"
         r"\bwill\s+be\s+(?:included|released|shipped)\s+in\s+our\b",

@@ -99,7 +99,7 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
         implied = False
     if group in ("back", "neutral") and re.search(OLD, plain, re.IGNORECASE) and found:
         group = "back"
-    picked = _pick(found, text, group)
+    picked = pick(found, text, group)
     if picked is None:
         return []
     lib, op, ver = picked
@@ -124,8 +124,10 @@ def _announced(plain: str, ctx: Context) -> Action | None:
     """ "Fixed in v0.10.1", "released in `x@0.8.0`", "I've released 1.0.0", "A new version of
     this package has been released": an upgrade to the version announced."""
     plain = re.sub(r"^(?:@[\w-]+[\s,]*)+", "", plain)
-    if phrases.future(plain):
-        return None
+    if phrases.future(plain) or re.match(
+        r"(?:until|when|once|after|before|if|unless)\b", plain, re.I
+    ):
+        return None  # "until 2.1.0 is out" is a condition, not an announcement
     match = phrases.ANNOUNCE_RE.search(plain)
     if not match:
         return None
@@ -246,7 +248,7 @@ def _plausible(ver: str) -> bool:
     return version is not None and version.release[0] < 10000
 
 
-def _pick(
+def pick(
     found: list[tuple[str | None, str | None, str]], text: str, group: str | None = None
 ) -> tuple[str | None, str | None, str] | None:
     """The target of a version action: the version after "to" ("bump Flask=1.1.2 to

@@ -223,6 +223,9 @@ def bad_lib(name: str) -> bool:
 
 def ident_in(code: str) -> str | None:
     """The most telling identifier in a piece of code: `transformIgnorePatterns`."""
+    spans = re.findall(r"`([^`]+)`", code)
+    if spans:
+        code = spans[0]  # an instruction: its first code span
     if re.fullmatch(r"@?[\w.-]+(?:/[\w.-]+)?", code.strip()):
         return code.strip()  # a package: `@testing-library/dom`
     names = re.findall(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\(\))?", code)
