@@ -142,7 +142,8 @@ def _print_ingest(result, dry_run: bool) -> None:  # noqa: ANN001 - IngestResult
     if not result.claims:
         typer.echo("  no actionable advice found")
     for claim in result.claims:
-        notes = [f"by {', '.join('@' + a for a in claim.said_by)} ({claim.speaker})"]
+        first, *others = claim.said_by
+        notes = [f"by @{first} ({claim.speaker})" + "".join(f", then @{o}" for o in others)]
         if claim.stance != "none":
             notes.append(claim.stance)
         notes += [f"{c.kind} by @{c.by}" for c in claim.corrections]

@@ -137,7 +137,7 @@ class Advice:
                 return f"do not upgrade {self.subject} to {_spec_words(target)}{where}"
             return f"avoid {self.subject}"
         if self.kind == "workaround":
-            return f"apply the workaround `{self.subject}`"
+            return self.subject  # the instruction itself: "call `session.flush()` before …"
         if target:
             return f"use {self.subject} instead of {target}"
         return f"use {self.subject}"
@@ -197,6 +197,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         ctx.maintainer = comment.maintainer
         negatives: list[tuple[str, str, Line | None]] = []  # (negated piece, sentence, line)
         given: list[str] = []
+        by_sentence: dict[str, list[str]] = {}  # sentence -> keys of the advice it gives
         sentences = message.sentences
         steps = False  # inside the opening post's "steps to reproduce"
         releases = comment.maintainer and bool(_RELEASES_RE.search(comment.body))
@@ -218,6 +219,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                 bool(following) and phrases.succeeded(following) and not following.endswith("?")
             )
             upgraded = False
+            before = len(given)
             for piece in phrases.pieces(plain):
                 if phrases.negated(piece):
                     negatives.append((piece, sentence, act.line_of(piece, sentence, ctx)))
@@ -229,11 +231,12 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                         continue  # "This is fixed in openai 1.55.3, please upgrade": one advice
                     upgraded = upgraded or action.kind == "upgrade"
                     _record(found, given, action, index, comment, sentence)
+            by_sentence[sentence] = given[before:]
         _merge_latest(found, given, index)
         if comment.maintainer:
             _endorse(found, index, comment, thread, given)
         if negatives or phrases.retracts(comment.body):
-            _correct(found, index, comment, negatives, message.quotes, given)
+            _correct(found, index, comment, negatives, message.quotes, given, by_sentence)
     return list(found.values())
 
 
@@ -450,6 +453,7 @@ def _correct(
     negatives: list[tuple[str, str, Line | None]],
     quotes: list[str],
     given: list[str],
+    by_sentence: dict[str, list[str]],
 ) -> None:
     quoted = [normalise(q) for q in quotes if len(normalise(q)) >= 12]
     retracted = phrases.retracts(comment.body)
@@ -475,9 +479,22 @@ def _correct(
         if own and comment.maintainer and all(s.author == comment.author for s in earlier):
             kind = "withdrawn"
         advice.corrections.append(_event(kind, index, comment, text))
-        for key in dict.fromkeys(given):
+        for key in _alternatives(text, by_sentence, given):
             if key != advice.key and key in found and advice.key not in found[key].contradicts:
                 found[key].contradicts.append(advice.key)
+
+
+def _alternatives(text: str, by_sentence: dict[str, list[str]], given: list[str]) -> list[str]:
+    """The advice a correction offers instead: given in its sentence, else in the next one
+    ("Please don't use --force. Upgrade to 16.1.0, …")."""
+    sentences = list(by_sentence)
+    if text not in by_sentence:
+        return list(dict.fromkeys(given))
+    at = sentences.index(text)
+    here = [k for k in by_sentence[text] if k in given]
+    if here or at + 1 >= len(sentences):
+        return list(dict.fromkeys(here))
+    return list(dict.fromkeys(k for k in by_sentence[sentences[at + 1]] if k in given))
 
 
 def _retraction(comment: Comment) -> str:

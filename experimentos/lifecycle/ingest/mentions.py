@@ -182,6 +182,7 @@ class Mention:
     comment: int  # index in thread.comments (0 is the opening post)
     open: bool = False  # "setuptools>=58", "removed in 10.0": every later version too
     near_runtime: bool = False  # its sentence names a runtime ("Python version: 3.12")
+    failing: bool = False  # npm names it as the package that failed ("… from pkg@1.2.3")
 
 
 def parse_version(text: str) -> Version | None:
@@ -199,6 +200,7 @@ def version_mentions(thread: Thread) -> list[Mention]:
         message = read_message(comment.body)
         texts += [(i, s) for s in message.sentences] + [(i, f) for f in message.log_facts]
         texts += [(i, q) for q in message.quotes]  # a quoted README or changelog states facts
+    out += _title_majors(thread.title)
     previous = ""
     for index, sentence in texts:
         asked = _ALONE_RE.match(sentence) and _ASKED_RE.search(previous)
@@ -236,7 +238,10 @@ def version_mentions(thread: Thread) -> list[Mention]:
             if (match["major"] or match["major2"]) and name is None:
                 continue  # "v2" alone is too vague to be a version of the thread's library
             near = bool(_RUNTIME_NEAR.search(sentence))
-            out.append(Mention(version, name, role, index, opened and role == "affected", near))
+            failing = sentence.startswith("from ") and sentence.endswith(f"@{version}")
+            out.append(
+                Mention(version, name, role, index, opened and role == "affected", near, failing)
+            )
         previous = sentence
     return out
 
@@ -253,6 +258,24 @@ RUNTIME_WORDS = _words(
 _RUNTIME_NEAR = re.compile(
     r"\b(?:node(?:\.?js)?|python\d?|npm|pip|macos|windows|ubuntu|linux|os|typescript)\b", re.I
 )
+
+
+# Issue titles name a major line as "ESLint 9 / Flat config", "Support Vite 5", "eslint 9+".
+_TITLE_MAJOR_RE = re.compile(
+    rf"(?<![\w@/.-])(?P<name>{_NAME})\s+[vV]?(?P<major>\d{{1,2}})(?P<plus>\+)?(?![\w.])"
+)
+
+
+def _title_majors(title: str) -> list[Mention]:
+    out = []
+    for match in _TITLE_MAJOR_RE.finditer(title):
+        name = match["name"]
+        if not plausible_name(name) or name.lower() in RUNTIME_WORDS or name.isdigit():
+            continue
+        if not (name[0].isupper() or re.search(r"[-.]", name) or match["plus"]):
+            continue  # "Support 2 formats": a plain word and a number
+        out.append(Mention(match["major"], name, "affected", 0, bool(match["plus"])))
+    return out
 
 
 def plausible_name(name: str) -> bool:
@@ -336,7 +359,7 @@ def thread_library(thread: Thread, mentions: list[Mention]) -> str | None:
         if mention.name is None or mention.name in RUNTIME_WORDS:
             continue
         key = mention.name.lower()
-        counts[key] += 2 if mention.comment == 0 else 1
+        counts[key] += 3 if mention.failing else 2 if mention.comment == 0 else 1
         first.setdefault(key, n)
     title = re.sub(r"^[\s\[(]+", "", thread.title).lower()
     runtime = next((w for w in RUNTIME_WORDS if re.match(rf"{re.escape(w)}\b", title)), None)

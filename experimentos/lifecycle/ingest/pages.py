@@ -155,8 +155,11 @@ def build_claim(
     """The draft claim for one piece of advice (nothing written)."""
     action = item.action()
     where = _versions_words(claim_scope.library, claim_scope.range)
+    advises = (
+        f"advises not to {action[7:]}" if action.startswith("do not ") else (f"advises to {action}")
+    )
     summary = (
-        f"{_who(item.first)} advises to {action} in {thread.ref}"
+        f"{_who(item.first)} {advises} in {thread.ref}"
         + (f", for {where}" if where else "")
         + ". Evidence only: verify it locally."
     )

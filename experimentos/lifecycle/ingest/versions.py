@@ -47,9 +47,33 @@ _RIGHT_VERSION_RE = re.compile(
 _PURPOSE_RE = re.compile(r"(?:\bsupport(?:s|ing)?|\bfor|\bwith|\bon)\s+(?:\S+\s+){0,1}$", re.I)
 
 
+_OVERRIDES_RE = re.compile(r"[\"']?(?:overrides|resolutions)[\"']?\s*:\s*\{", re.IGNORECASE)
+_OVERRIDE_PAIR_RE = re.compile(
+    rf"[\"'](?P<lib>{NAME})[\"']\s*:\s*[\"'](?P<spec>(?:{OP}|@)?\s*{VER})[\"']"
+)
+
+
+def overrides(piece: str, sentence: str) -> list[Action]:
+    """npm/yarn/pnpm `overrides`/`resolutions` given as a fix: pins of what they force."""
+    if not re.search(r"work\s*-?\s*around|fix|solution|try|add", sentence, re.IGNORECASE):
+        return []
+    out = []
+    for code in code_spans(piece):
+        if not _OVERRIDES_RE.search(code):
+            continue
+        for pair in _OVERRIDE_PAIR_RE.finditer(code):
+            spec = pair["spec"].replace(" ", "")
+            target = spec.lstrip("=@v") if re.match(r"[=@v]?\d", spec) else spec
+            out.append(Action("pin", pair["lib"], target))
+    return out
+
+
 def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
     plain = piece.replace("`", "").replace("\u2019", "'")
     bare = strip_run(plain)
+    forced = overrides(piece, sentence)
+    if forced:
+        return forced
     announced = _announced(plain, ctx)
     if announced is not None:
         return [announced]
@@ -372,7 +396,7 @@ def _command_actions(code: str, ctx: Context) -> list[Action]:
     )
     specs = install_specs(code)
     if "@npm:" in command["args"]:
-        return [Action("workaround", " ".join(code.split()))]  # an alias install
+        return [Action("workaround", f"run `{' '.join(code.split())}`")]  # an alias install
     for lib, op, spec in specs:
         if op == "@" and spec.lower() in ("latest", "next", "canary", "beta"):
             out.append(Action("upgrade", lib, spec.lower()))
