@@ -444,9 +444,9 @@ def test_the_brief_on_a_1x_repo_keeps_the_rule_and_tells_the_agent_not_to_upgrad
         avoid, workaround = claims["avoid-acme-orm-ge-2"], claims["workaround-session.flush"]
         assert {avoid.id, workaround.id} <= set(bounds["evidence_only"])
         summaries = {e["id"]: e["summary"] for e in context["evidence"]}
-        assert "do not upgrade acme-orm to 2.x on a 1.x project" in summaries[avoid.id]
+        assert "advises not to upgrade acme-orm to 2.x on a 1.x project" in summaries[avoid.id]
         markdown = render_brief(brief)
-        assert "do not upgrade acme-orm to 2.x on a 1.x project" in markdown
+        assert "not to upgrade acme-orm to 2.x on a 1.x project" in markdown
         # the reviewed rule is intact
         assert RULE_ID in bounds["decision_capable"]
         assert any(r["id"] == RULE_ID for r in context["decision_rules"])

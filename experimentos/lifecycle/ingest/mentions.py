@@ -117,7 +117,8 @@ NOT_LIBRARIES = _words(
     current installed running run used got get see saw then now stable beta alpha rc pre dev
     wheel wheels here there it this that these those them library lib package am im i'm about
     around approximately than error errors issue bug problem tag version: currently right
-    python.pillow openssl libressl glibc musl chromium electron lts project projects app apps"""
+    python.pillow openssl libressl glibc musl chromium electron lts project projects app apps
+    older newer earlier later previous fixed broken working buggy"""
 )
 
 
@@ -281,8 +282,8 @@ def _title_majors(title: str) -> list[Mention]:
 def plausible_name(name: str) -> bool:
     """Whether a word next to a version can be a package name ("getting 1.0.2" cannot)."""
     low = name.lower().rstrip(":")
-    if low in NOT_LIBRARIES:
-        return False
+    if low in NOT_LIBRARIES or re.search(r"(?:error|exception|warning)$", low):
+        return False  # "ModuleNotFoundError version 0.2.0" names an error, not a package
     return not (re.fullmatch(r"[a-z]+", low) and low.endswith(("ing", "ed", "ly")) and len(low) > 4)
 
 

@@ -82,19 +82,27 @@ _FUTURE_RE = re.compile(
 )
 _V = r"(?:`?[\w@/.-]*[@ ])?`?v?\d+(?:\.\d+)*(?:[.-]?(?:a|b|rc|alpha|beta|pre|dev)\.?\d*)?"
 ANNOUNCE_RE = re.compile(
-    rf"(?:^|\b(?:this|it|that|the\s+(?:issue|bug|problem|fix))\s+(?:is|was|has\s+been|"
-    rf"should\s+be|got)\s+|\bnow\s+|\band\s+|\bissue\s+is\s+)"
+    rf"(?:^|\b(?:this|it|that|(?:the|your|this|that)\s+(?:issue|bug|problem|fix|error))\s+"
+    rf"(?:is|was|has\s+been|should\s+be|got)\s+|\bnow\s+|\band\s+|\bissue\s+is\s+)"
     rf"(?:now\s+)?(?:fixed|resolved|solved|released|published|shipped|landed|available|out)"
     rf"\s+(?:in|as\s+of|with|since|on)\s+(?:the\s+)?(?:latest\s+|new\s+)?"
     rf"(?:version\s+|release\s+)?{_V}"
     rf"|\b(?:i|we)(?:'ve|\s+have)?\s+(?:just\s+|now\s+)?(?:released|published|tagged|shipped|"
-    rf"bumped)(?:\s+(?:it|this|the\s+fix))?\s+(?:(?:to|as|in|version)\s+)?{_V}"
+    rf"bumped|issued|uploaded|pushed)(?:\s+(?:it|this|the\s+fix|a\s+new|the\s+new))?\s+"
+    rf"(?:(?:to|as|in|version)\s+)?{_V}"
+    rf"|^{_V}`?\s+(?:fixes|fixed|solves|solved|resolves|resolved)\s+(?:it|this|the)\b"
+    rf"|\band\s+(?:released|published|issued|uploaded|pushed|tagged)\s+(?:a\s+new\s+|the\s+new\s+)?"
+    rf"(?:version\s+|release\s+)?{_V}"
     rf"|^(?:bumped|released|published)\s+(?:to|as|in)\s+{_V}"
     rf"|^{_V}`?\s+is\s+(?:out|released|available|on\s+(?:pypi|npm))\b"
     rf"|^{_V}`?\s+is\s+the\s+(?:release|version)\s+(?:with|that\s+has|that\s+includes|containing)"
     rf"\s+the\s+fix\b|^{_V}`?\s+(?:has|includes|contains)\s+the\s+fix\b"
     rf"|\bnew\s+(?:version|release)\s+(?:of\s+[\w\s]+?\s+)?(?:has\s+been|was|is)\s+"
-    rf"(?:released|published|out)\b",
+    rf"(?:released|published|out)\b"
+    rf"|\b(?:i|we)(?:'ve|\s+have)?\s+(?:just\s+|already\s+)?(?:released|published|pushed)\s+"
+    rf"(?:a\s+new|the\s+new|a|the)\s+(?:version|release)\b"
+    rf"|^(?:already\s+)?(?:released|published|shipped)\s+(?:a|the)\s+(?:new\s+)?(?:version|release)"
+    rf"\s+with\s+the\s+fix\b",
     re.IGNORECASE,
 )
 # Interrogative openings: a question even without its "?" ("Or is it safe to use …").

@@ -34,11 +34,12 @@ _V = r"`?v?\d+(?:\.\d+)*"
 _SPEAKS_FOR_PROJECT = [
     re.compile(
         r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:just\s+|now\s+)?(?:released|published|tagged|shipped|"
-        r"cut\s+(?:a\s+)?(?:new\s+)?release|bumped|pushed\s+(?:a\s+)?(?:new\s+)?release)\b",
+        r"issued|uploaded|cut\s+(?:a\s+)?(?:new\s+)?release|bumped|pushed\s+(?:a\s+)?(?:new\s+)?"
+        r"release)\b",
         re.IGNORECASE,
     ),
     re.compile(
-        rf"^(?:(?:this|it|the\s+(?:issue|bug|problem))\s+(?:is|was|has\s+been|should\s+be)\s+)?"
+        rf"^(?:(?:this|it|(?:the|your)\s+(?:issue|bug|problem))\s+(?:is|was|has\s+been|should\s+be)\s+)?"
         rf"(?:now\s+)?(?:released|published|shipped|fixed|resolved|solved|landed)\s+(?:in|as|with)"
         rf"\s+(?:the\s+)?(?:latest\s+|new\s+)?(?:version\s+|release\s+)?{_V}",
         re.IGNORECASE,
@@ -46,6 +47,15 @@ _SPEAKS_FOR_PROJECT = [
     re.compile(r"\b(?:issue|bug|problem)\s+is\s+(?:solved|fixed|resolved)\s+in\s+", re.I),
     re.compile(r"\b(?:now\s+)?(?:locked|pinned)\s+to\s+.*\band\s+published\s+in\s+", re.I),
     re.compile(r"^duplicate\s+of\s+#\d+", re.IGNORECASE),
+    re.compile(
+        r"\b(?:i|we)(?:'ve|\s+have)?\s+yanked\b|\b(?:are|were|been|is|was)\s+yanked\b", re.I
+    ),
+    re.compile(rf"^{_V}`?\s+is\s+(?:out|released|published|live)\b", re.IGNORECASE),
+    re.compile(
+        r"^(?:already\s+)?(?:released|published|shipped)\s+(?:a|the)\s+(?:new\s+)?"
+        r"(?:version|release)\b",
+        re.IGNORECASE,
+    ),
     re.compile(
         r"\b(?:closing\s+(?:this|it|as)|i'?ll\s+close\s+this|i\s+will\s+close\s+this)", re.I
     ),
@@ -59,6 +69,11 @@ _SPEAKS_FOR_PROJECT = [
     re.compile(r"\bwe(?:'ll|\s+will)\s+(?:update|release|ship|publish)\s+(?:the|our|a)\b", re.I),
     re.compile(r"\b(?:it|this|the\s+fix)\s+will\s+be\s+released\s+(?:in|as|on|soon|next)\b", re.I),
     re.compile(r"\bupdated\s+(?:the\s+)?(?:main|master|develop)\s+branch\b", re.IGNORECASE),
+    re.compile(
+        r"\b(?:i|we)(?:'ll|\s+will)\s+(?:amend|update|fix|change)\s+(?:the|our)\s+"
+        r"(?:readme|docs?|documentation|changelog)\b",
+        re.IGNORECASE,
+    ),
     re.compile(r"\b(?:myself|we)\s+(?:or|and)\s+other\s+(?:project\s+)?maintainers\b", re.I),
 ]
 

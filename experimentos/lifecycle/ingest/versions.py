@@ -296,6 +296,17 @@ def pick(
     return lib, op, ver
 
 
+def _same_package(repo: str, library: str | None) -> bool:
+    if library is None:
+        return False
+
+    def bare(name: str) -> str:
+        name = re.sub(r"^(?:node|py|python|js)[-_.]", "", name.lower())
+        return re.sub(r"[-_.](?:js|py|python|node)$", "", name)
+
+    return bare(repo) == bare(library)
+
+
 def resolve(lib: str | None, ctx: Context, announce: bool) -> str | None:
     if lib is not None:
         lib = lib.strip("'\"")
@@ -303,8 +314,11 @@ def resolve(lib: str | None, ctx: Context, announce: bool) -> str | None:
             lib = None
     if lib is None:
         if announce and ctx.maintainer:
-            return ctx.package
-        return ctx.library or (ctx.package if announce else None)
+            # the repository's package, under the name the thread uses for it when they are
+            # one package (node-pg-types publishes pg-types)
+            return ctx.library if _same_package(ctx.package, ctx.library) else ctx.package
+        # a maintainer's version with no package named, in a thread that names none: theirs
+        return ctx.library or (ctx.package if announce or ctx.maintainer else None)
     return lib
 
 
