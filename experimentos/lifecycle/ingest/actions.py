@@ -198,8 +198,19 @@ def _tool_of(piece: str, flag: str) -> str | None:
     return None
 
 
+_CHANGE_THIS_RE = re.compile(rf"\bchang(?:e|ing)\s+(?:this|it|that)\s+to\s+{_x('new')}", re.I)
+
+
 def _uses(piece: str, sentence: str) -> list[Action]:
     plain = piece.replace("\u2019", "'")
+    change = _CHANGE_THIS_RE.search(plain)
+    if change:  # "Find ANTIALIAS in …, and change this to LANCZOS"
+        new = _group_of(change, "new")
+        olds = re.findall(
+            rf"(?-i:{_IDENT})", sentence[: sentence.find(piece)] if piece in sentence else ""
+        )
+        if new and _identish(new) and olds:
+            return [Action("use", _ident(new), _ident(olds[0]))]
     for pattern in (_REPLACE_RE, _INSTEAD_RE):
         match = pattern.search(plain)
         if match:
@@ -255,8 +266,8 @@ def _ident(code: str) -> str:
 
 
 def _workaround(piece: str, sentence: str) -> list[Action]:
-    codes = [c for c in code_spans(piece) if not is_command(c)]
-    if not codes:
+    codes = code_spans(piece)
+    if not codes or (all(is_command(c) for c in codes) and not _WORK_CUE.search(sentence)):
         return []
     plain = piece.replace("`", "")
     how = phrases.mood(plain, sentence, WORK_VERBS)

@@ -161,7 +161,7 @@ def scope_of(advice: Advice, scope: Scope) -> ClaimScope:
         return ClaimScope(library, line.spec(scope.ecosystem), f"the advice names “{line.text}”")
     target = parse_version((advice.target or "").lstrip(">=v"))
     own = scope.library is not None and python_key(advice.subject) == python_key(scope.library)
-    bound = re.fullmatch(r"<=?(\d+(?:\.\d+)*)", advice.target or "")
+    bound = re.fullmatch(r"<(\d+(?:\.\d+)*)", advice.target or "")
     if advice.kind == "pin" and bound and not (own and scope.range):
         # "pin importlib-metadata < 5" is advice for those who have 5 or later
         low = bound.group(1)
@@ -187,10 +187,10 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
     """Advice in the thread, in order of first mention, with what later comments did to it."""
     found: dict[str, Advice] = {}
     ctx = Context(
-        library=scope.library or _tracker_package(thread),
+        library=scope.library or _tracker_package(thread) or _logged_package(thread),
         package=thread.repo,
-        affected=_by_library(scope.mentions, "affected"),
-        fixed=_by_library(scope.mentions, "fixed"),
+        affected=_by_library(scope.mentions, "affected", scope.library),
+        fixed=_by_library(scope.mentions, "fixed", scope.library),
     )
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)
@@ -215,9 +215,11 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                     _record(found, given, note, index, comment, sentence)
                     continue
             following = sentences[n + 1] if n + 1 < len(sentences) else ""
-            ctx.standalone = (not comment.opening and len(sentences) == 1) or (
-                bool(following) and phrases.succeeded(following) and not following.endswith("?")
-            )
+            # a bare command in a reply is offered as a fix (unless it or what follows failed);
+            # in the opening post only when the next sentence says it works
+            ctx.standalone = (
+                not comment.opening and not phrases.failed(plain) and not phrases.failed(following)
+            ) or (bool(following) and phrases.succeeded(following) and not following.endswith("?"))
             upgraded = False
             before = len(given)
             for piece in phrases.pieces(plain):
@@ -274,11 +276,25 @@ def _tracker_package(thread: Thread) -> str | None:
     return thread.repo.lower() if named else None
 
 
-def _by_library(mentions: list, role: str) -> dict[str, list[str]]:
+def _logged_package(thread: Thread) -> str | None:
+    """The package the pasted logs are about ("Downgrade the protobuf package to 3.20.x",
+    ".../site-packages/pillow/..."), when the thread names none next to a version."""
+    names: list[str] = []
+    for comment in thread.comments:
+        names += read_message(comment.body).log_packages
+    if not names:
+        return None
+    counts = {n: names.count(n) for n in names}
+    return max(counts, key=lambda n: (counts[n], -names.index(n)))
+
+
+def _by_library(mentions: list, role: str, library: str | None = None) -> dict[str, list[str]]:
+    """Versions by library key; an unnamed version counts for the thread's library."""
     out: dict[str, list[str]] = {}
     for mention in mentions:
-        if mention.role == role and mention.name:
-            out.setdefault(python_key(mention.name), []).append(mention.text)
+        name = mention.name or library
+        if mention.role == role and name:
+            out.setdefault(python_key(name), []).append(mention.text)
     return out
 
 

@@ -26,8 +26,11 @@ VERSION_PATTERN = (
 
 
 VERSION_RE = re.compile(
-    rf"(?<![A-Za-z0-9_./-]){VERSION_PATTERN}(?!\.\d)(?![\w-])|(?<![\w./-])[vV](?P<major>\d{{1,3}})(?![\w.-])"
+    # "0.10.0-2" (a distribution's revision) is 0.10.0
+    rf"(?<![A-Za-z0-9_./-]){VERSION_PATTERN}(?:-\d{{1,3}}(?![\w.-]))?(?!\.\d)(?![\w-])"
+    rf"|(?<![\w./-])[vV](?P<major>\d{{1,3}})(?![\w.-])"
     rf"|(?<=[vV]ersion\s)(?P<major2>\d{{1,3}})(?![\w.-])"
+    rf"|(?<=[<>=~^])(?P<major3>\d{{1,3}})(?![\w.-])"  # "setuptools>=58"
 )
 
 
@@ -206,7 +209,7 @@ def version_mentions(thread: Thread) -> list[Mention]:
     for index, sentence in texts:
         asked = _ALONE_RE.match(sentence) and _ASKED_RE.search(previous)
         for match in VERSION_RE.finditer(sentence):
-            version = match["version"] or match["major"] or match["major2"]
+            version = match["version"] or match["major"] or match["major2"] or match["major3"]
             before = sentence[max(0, match.start() - 80) : match.start()]
             named = _TEMPLATE_RE.search(before) or _NAMED_RE.search(before)
             name = named["name"].strip("`\"'") if named else None
@@ -236,7 +239,9 @@ def version_mentions(thread: Thread) -> list[Mention]:
             opened = bool(_OPEN_BEFORE.search(before) or _OPEN_AFTER.match(after)) or bool(
                 re.search(r"\bfrom\s+$", before) and re.match(r"^(?:is|are)\b", after)
             )
-            if (match["major"] or match["major2"]) and name is None:
+            # "the get method was removed when importlib-metadata went to version 5.0"
+            opened = opened or bool(re.search(r"\b(?:was|were|got|been)\s+removed\b", sentence))
+            if (match["major"] or match["major2"] or match["major3"]) and name is None:
                 continue  # "v2" alone is too vague to be a version of the thread's library
             near = bool(_RUNTIME_NEAR.search(sentence))
             failing = sentence.startswith("from ") and sentence.endswith(f"@{version}")
@@ -287,6 +292,13 @@ def plausible_name(name: str) -> bool:
     return not (re.fullmatch(r"[a-z]+", low) and low.endswith(("ing", "ed", "ly")) and len(low) > 4)
 
 
+_COMMAND_PIECE = re.compile(
+    r"^(?:run\s+|e\.g\.?,?\s+|i\.e\.?,?\s+|like\s+|such\s+as\s+)?[!$%]?\s*(?:sudo\s+)?"
+    r"(?:npm|pnpm|yarn|pip3?|uv|poetry|bun|conda|python3?\s+-m\s+pip)\s",
+    re.IGNORECASE,
+)
+
+
 def _advice_role(role: Role | None, version: str, sentence: str) -> Role | None:
     """A version an instruction names is not one the thread reports broken ("Use
     Pillow==9.5.0 instead"); one a clause says worked is a good version."""
@@ -302,7 +314,10 @@ def _advice_role(role: Role | None, version: str, sentence: str) -> Role | None:
             re.sub(r"\b(?:the|a)\s+broken\s+(?:version|one|release)", "", piece)
         ):
             continue
-        how = phrases.mood(piece.replace("`", ""), sentence, ANY_VERB)
+        plain = piece.replace("`", "")
+        if _COMMAND_PIECE.match(plain):
+            return None  # "!pip install importlib-metadata==4.13.0": an instruction
+        how = phrases.mood(plain, sentence, ANY_VERB)
         if how == "success" or (
             phrases.succeeded(piece) and re.search(rf"(?:==|@)\s*{re.escape(version)}", piece)
         ):
@@ -332,9 +347,18 @@ def _checked_role(
     return role
 
 
+_INSTALLED_CUE = re.compile(
+    r"\b(?:you(?:'re|\s+are)|i(?:'m|\s+am)|we(?:'re|\s+are)|i\s+was|we\s+were|you\s+were)\s+"
+    r"(?:still\s+)?(?:using|on|running)\s+(?:\S+\s+)?$",
+    re.IGNORECASE,
+)
+
+
 def _role(sentence: str, before: str, comment: int) -> Role | None:
     if re.search(r"\b(?:requires?|declares?|depends\s+on)\s+\S*$|<=?\s*$", before):
         return None  # "requires importlib-metadata>=4.4", "urllib3<2": a constraint
+    if _INSTALLED_CUE.search(before):
+        return "affected"  # "It looks like you're using v0.22.x", "I was on 4.28"
     if _FIX_CUE.search(before):
         return "fixed"
     if _GOOD_CUE.search(before):
@@ -360,7 +384,9 @@ def thread_library(thread: Thread, mentions: list[Mention]) -> str | None:
         if mention.name is None or mention.name in RUNTIME_WORDS:
             continue
         key = mention.name.lower()
-        counts[key] += 3 if mention.failing else 2 if mention.comment == 0 else 1
+        # npm's "… from pkg@1.2.3" names the package that failed: it outweighs the React
+        # version the title names
+        counts[key] += 4 if mention.failing else 2 if mention.comment == 0 else 1
         first.setdefault(key, n)
     title = re.sub(r"^[\s\[(]+", "", thread.title).lower()
     runtime = next((w for w in RUNTIME_WORDS if re.match(rf"{re.escape(w)}\b", title)), None)
@@ -374,9 +400,11 @@ def thread_library(thread: Thread, mentions: list[Mention]) -> str | None:
         return repo if named and any(m.name is None for m in mentions) else None
     hints = {thread.repo.lower(), *(label.lower() for label in thread.labels)}
 
+    def hinted(name: str) -> bool:
+        return any(name == h or name in h.split("/") for h in hints)
+
     def rank(name: str) -> tuple:
-        hinted = any(name == h or name in h.split("/") for h in hints)
-        return (-counts[name], not hinted, first[name])
+        return (-counts[name], not hinted(name), first[name])
 
     # Registry names compare without case ("Pillow" is pillow; npm names are lowercase).
     return min(counts, key=rank)

@@ -25,6 +25,8 @@ LEAD_RE = re.compile(
     r"maybe|perhaps)"
     r"\s*[:,!-]?\s+)*"
     r"(?:please\s+|just\s+|simply\s+|"
+    r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve)\s+(?:the\s+|this\s+|it\s+)?"
+    r"(?:problem\s+|issue\s+)?(?:by\s+)?|"
     r"(?:you|u|users?|people|one)\s+(?:can|could|should|need\s+to|have\s+to|must|"
     r"may\s+want\s+to|might\s+want\s+to|will\s+(?:need|have)\s+to|'ll\s+(?:need|have)\s+to|"
     r"just\s+need\s+to)\s+(?:just\s+|simply\s+|also\s+|probably\s+)*|"
@@ -128,6 +130,7 @@ _LABEL_RE = re.compile(
     re.IGNORECASE,
 )
 _CODE_ONLY_RE = re.compile(r"(`+)[^`]+\1")
+_CODES_ONLY_RE = re.compile(r"(?:`[^`]+`\s*)+")
 _BARE_COMMAND_RE = re.compile(
     r"^[!$%]?\s*(?:sudo\s+)?(?:npm|pnpm|yarn|pip3?|uv|poetry|bun|python3?\s+-m\s+pip)\s", re.I
 )
@@ -170,7 +173,7 @@ def pieces(sentence: str) -> Iterator[str]:
             if _LABEL_RE.fullmatch(piece):
                 labelled = True
                 continue
-            if labelled and (_CODE_ONLY_RE.fullmatch(piece) or _BARE_COMMAND_RE.match(piece)):
+            if labelled and (_CODES_ONLY_RE.fullmatch(piece) or _BARE_COMMAND_RE.match(piece)):
                 piece = f"run {piece}"
             labelled = False
             yield piece
@@ -221,7 +224,9 @@ def mood(piece: str, sentence: str, verbs: str) -> Mood | None:
         if not re.search(r"(?:ing|ed)$", word, re.IGNORECASE):
             return "directive"
         if word.lower().endswith("ing") and re.search(
-            r"\b(?:try|consider|recommend|suggest|is|was|be|just|simply|by)\s+$", lead, re.I
+            r"\b(?:try|consider|recommend|suggest|is|was|be|just|simply|by|problem|issue)\s+$",
+            lead,
+            re.I,
         ):
             return "directive"
     if re.search(r"\btry\s+$", lead, re.I) and re.match(

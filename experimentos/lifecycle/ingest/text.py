@@ -54,6 +54,8 @@ class Message:
     # What a pasted log says about versions: the message line of an error ("ImportError: urllib3
     # v2.0 only supports …") and npm's "… from react-fade-in@2.0.1" (the package that failed).
     log_facts: list[str] = field(default_factory=list)
+    # Packages a pasted log names: ".../site-packages/PKG/...", "Downgrade the PKG package".
+    log_packages: list[str] = field(default_factory=list)
 
 
 _FULLWIDTH = str.maketrans({"：": ": ", "，": ", ", "；": "; ", "（": " (", "）": ") "})
@@ -131,7 +133,17 @@ def read_message(markdown: str) -> Message:
     return out
 
 
+_LOG_PACKAGE_RE = re.compile(
+    r"site-packages[/\\](?P<py>[A-Za-z][\w.-]*)[/\\]|node_modules[/\\](?P<npm>(?:@[\w.-]+[/\\])?[\w.-]+)"
+    r"[/\\]|\bthe\s+(?P<pkg>[a-z][\w.-]+)\s+package\b"
+)
+
+
 def _log_fact(out: Message, line: str) -> None:
+    for found in _LOG_PACKAGE_RE.finditer(line):
+        name = (found["py"] or found["npm"] or found["pkg"]).replace("\\", "/")
+        if name.lower() not in ("google", "_pytest", "pip", "setuptools", ".bin", ".pnpm"):
+            out.log_packages.append(name.lower())
     error = _ERROR_MESSAGE_RE.match(line)
     if error and not out.log_facts:
         out.log_facts.append(error["message"].strip())
@@ -156,7 +168,8 @@ def _attach_command(out: Message, block: list[str]) -> None:
     lines = [b for b in lines if b and not b.startswith(("#", "//"))]
     commands = [b for b in lines if _COMMAND_LINE_RE.match(b) and "`" not in b]
     commands = [c for c in commands if len(c) <= MAX_COMMAND_CHARS][:3]
-    if commands:
+    workaround = re.search(r"\bwork\s*-?\s*around\b", intro, re.IGNORECASE)
+    if commands and not (workaround and len(commands) < len(lines)):
         out.sentences[-1] += "".join(f" `{c}`" for c in commands)
         return
     short = re.sub(r"\s+", " ", " ".join(lines)).replace("`", "'").strip()

@@ -108,6 +108,10 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
     verb = _first_verb(strip_for_verb(plain, how))
     group = _group(verb)
     text = plain if verb is None else plain[plain.lower().find(verb.lower()) :]
+    if verb and re.match(
+        rf"{re.escape(verb)}\s+(?:your|the|my|our)\s+{_NOT_PACKAGES}\b", text, re.I
+    ):
+        return []  # "upgrade your codebase to use the 1.0.0 interface": not a package
     found = candidates(text, ctx)
     led = strip_for_verb(plain, how) != plain or re.match(r"please\b", plain, re.I)
     to_latest = re.search(
@@ -141,6 +145,11 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
     return [Action(kind, lib, _target(kind, op, ver), implied=implied and picked[0] is None)]
 
 
+_NOT_PACKAGES = (
+    r"(?:code|codebase|code\s+base|project|app|application|script|scripts|instructions|readme|docs|"
+    r"documentation|environment|ci|pipeline|repo|repository|plan|build|image|sample|example|"
+    r"tests?|config|configuration|settings|imports?)"
+)
 _REQ_TEXT_RE = re.compile(rf"(?<![A-Za-z0-9_.@/-]){NAME}\s*(?:===|==|@)\s*{VER}(?![\w])")
 
 
