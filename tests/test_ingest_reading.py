@@ -73,6 +73,14 @@ def test_the_three_pieces_of_upgrade_advice_are_extracted():
         ("pass `--pre` to pip to get the release candidate.", "flag-pre"),
         ("You can try 2.1.0rc2 with `pip install --pre acme-orm`.", "flag-pre"),
         ("Fixed in acme-orm 2.1.0, please upgrade.", "upgrade-acme-orm-2.1.0"),
+        # phrasings met first in the second held-out set of the corpus
+        ("Upgraded to acme-orm version 2.1.0 and it works", "upgrade-acme-orm-2.1.0"),
+        (
+            "For now as temporary solution I would suggest to upgrade acme-orm from 2.0.3 to 2.1.0",
+            "upgrade-acme-orm-2.1.0",
+        ),
+        ("if you upgrade your acme-orm to 2.1.0 it will work", "upgrade-acme-orm-2.1.0"),
+        ("pip uninstall acme-orm\npip install -U acme-orm==2.1.0", "upgrade-acme-orm-2.1.0"),
     ],
 )
 def test_upgrade_phrasings(text, key):
@@ -92,6 +100,27 @@ def test_upgrade_phrasings(text, key):
 )
 def test_what_is_not_upgrade_advice(text):
     assert not [k for k in _keys_after(text) if k.startswith("upgrade")]
+
+
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        # a downgrade's key is a pin's: both hold the package back
+        ("Downgraded to acme-orm version 1.4.2 and it works", "pin-acme-orm-1.4.2"),
+        ("if you downgrade your acme-orm to the previous version before v2 it will work", None),
+        ("Can be solved by replacing all calls with `acme.bulk_save()`.", "use-bulk-save"),
+        (
+            "The solution for me was to include the polyfills as dev dependencies manually.",
+            "workaround-include",
+        ),
+    ],
+)
+def test_other_phrasings_of_advice(text, key):
+    keys = _keys_after(text)
+    if key is None:  # "the version before v2": a downgrade to below 2
+        assert [k for k in keys if k.startswith("pin-acme-orm-lt-2")], keys
+    else:
+        assert any(k.startswith(key) for k in keys), keys
 
 
 def _keys_after(text: str, reported: str = "Broken on acme-orm 2.0.3.") -> list[str]:
@@ -207,6 +236,9 @@ def test_the_repository_owner_speaks_for_it_and_github_is_trusted_over_the_heuri
         ("We fixed the problem by setting acme-orm to 2.1.0 in our app.", False),
         ("Same here on 2.0.4.", False),
         ("Upgrading to 2.1.0 fixed it for me.", False),
+        ("Yes, this should be fixed in v2.1.0 now :)", True),
+        ("Please use acme-orm<2. This has been changed in the requirements.txt.", True),
+        ("I changed it in my requirements.txt and it works.", False),
     ],
 )
 def test_who_speaks_for_the_project(body, maintainer):

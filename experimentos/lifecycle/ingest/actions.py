@@ -69,6 +69,8 @@ _INSTEAD_RE = re.compile(rf"{_x('new')}\s+instead\s+of\s+{_x('old')}", re.IGNORE
 
 _REPLACE_RE = re.compile(
     rf"\breplac(?:e|ed|ing)\s+{_x('old')}\s+(?:with|by)\s+{_x('new')}"
+    rf"|\breplac(?:e|ed|ing)\s+(?:all\s+|every\s+|each\s+)?(?:the\s+)?(?:calls?|uses?|usages?|"
+    rf"occurrences?|instances?)(?:\s+(?:to|of)\s+{_x('old4')})?\s+(?:with|by)\s+{_x('new4')}"
     rf"|{_x('old2')}\s+(?:has\s+to\s+be|must\s+be|should\s+be|needs\s+to\s+be|was|"
     rf"has\s+been|is|got|were|have\s+been)\s+(?:now\s+)?(?:renamed|moved|replaced|changed)\s+"
     rf"(?:to|by|with|into)\s+{_x('new2')}"
@@ -216,6 +218,9 @@ def _uses(piece: str, sentence: str) -> list[Action]:
         if match:
             new = _group_of(match, "new")
             old = _group_of(match, "old")
+            fourth = any(match.groupdict().get(f"new4{x}") for x in ("", "q", "b"))
+            if new and old is None and fourth:  # "replacing all calls with np.float64()"
+                return [Action("use", _ident(new), None)] if _identish(new) else []
             if new and old and _identish(new) and _identish(old):
                 if pattern is _INSTEAD_RE and not (
                     phrases.succeeded(sentence)
@@ -243,7 +248,7 @@ def _uses(piece: str, sentence: str) -> list[Action]:
 
 def _group_of(match: re.Match[str], name: str) -> str | None:
     for suffix in ("", "q", "b"):
-        for n in (name, f"{name}2", f"{name}3"):
+        for n in (name, f"{name}2", f"{name}3", f"{name}4"):
             key = f"{n}{suffix}"
             if key in match.re.groupindex and match[key]:
                 return match[key]
@@ -265,8 +270,21 @@ def _ident(code: str) -> str:
     return re.sub(r"\(.*\)$", "()", code) if "(" in code else code
 
 
+# "The solution for me was to include these polyfills as dev dependencies": a workaround in
+# words, said as the solution.
+_SOLUTION_RE = re.compile(
+    r"^(?:the|my|our|a|one)\s+(?:\w+\s+)?(?:fix|solution|workaround)\s+(?:for\s+(?:me|us)\s+)?"
+    r"(?:is|was)\s+(?:just\s+|simply\s+)?to\s+(?P<rest>[a-z]+\s+\S.{6,})",
+    re.IGNORECASE,
+)
+
+
 def _workaround(piece: str, sentence: str) -> list[Action]:
     codes = code_spans(piece)
+    said = _SOLUTION_RE.match(piece.strip())
+    if not codes and said and not COMMAND_RE.match(said["rest"]):
+        text = " ".join(said["rest"].split())
+        return [Action("workaround", text if len(text) <= 160 else text[:159].rstrip() + "…")]
     if not codes or (all(is_command(c) for c in codes) and not _WORK_CUE.search(sentence)):
         return []
     plain = piece.replace("`", "")

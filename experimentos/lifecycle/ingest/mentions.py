@@ -40,8 +40,9 @@ _NAME = r"@?[A-Za-z][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)?"
 # A package name right before a version: "drizzle-kit 0.31.0", "drizzle-kit@0.31.0",
 # "`pandas`: `2.0.1`", "urllib3==2.0.2", "drizzle-kit version 0.31.0", "react (19.0.0)".
 _NAMED_RE = re.compile(
-    rf"(?<![A-Za-z0-9_@/.-])(?P<name>{_NAME})[`\"']?"
-    r"(?:\s*(?:@|===?|~=|>=|<=|:|=|<|>)\s*|\s+(?:version\s+|to\s+|from\s+|at\s+|on\s+)?|\s*\(\s*)"
+    rf"(?<![A-Za-z0-9_@/.-])(?P<name>{_NAME})[`\"']?(?:\s+(?:dependenc(?:y|ies)|package))?"
+    r"(?:\s*(?:version\s*)?(?:@|===?|~=|>=|<=|:|=|<|>)\s*|"
+    r"\s+(?:version\s+|to\s+|from\s+|at\s+|on\s+)?|\s*\(\s*)"
     r"[`\"'(]?\s*$"
 )
 
@@ -121,7 +122,8 @@ NOT_LIBRARIES = _words(
     wheel wheels here there it this that these those them library lib package am im i'm about
     around approximately than error errors issue bug problem tag version: currently right
     python.pillow openssl libressl glibc musl chromium electron lts project projects app apps
-    older newer earlier later previous fixed broken working buggy"""
+    older newer earlier later previous fixed broken working buggy their his her dependency
+    dependencies deps dep"""
 )
 
 
@@ -164,7 +166,8 @@ _UP_CUE = re.compile(
 
 _AFFECTED_CUE = re.compile(
     rf"\b(?:same|also|{_STILL}|too|happens|happening|reproduc\w*|broken|breaks|broke|fail\w*|"
-    r"affected|affects|seeing|getting|having|regress\w*|occurs|error)\b",
+    r"affected|affects|seeing|getting|having|regress\w*|occurs|error|problem|issue|"
+    r"related\s+to|caused\s+by|due\s+to|because)\b",
     re.IGNORECASE,
 )
 
@@ -235,7 +238,10 @@ def version_mentions(thread: Thread) -> list[Mention]:
             role = _checked_role(role, version, sentence, before, after)
             role = _advice_role(role, version, sentence)
             if re.search(r"\bfrom\s+[`'\"]?$", before) and re.match(r"^[`'\"]?\s*to\b", after):
-                role = "before"  # "upgrading from 0.27.2 to 1.0.0"
+                # "upgrading from 0.27.2 to 1.0.0"; "downgrade react-scripts from v5 to v4.0.3"
+                # names the broken version it leaves
+                back = re.search(r"\b(?:downgrad\w*|roll\w*\s+back|revert\w*)\b", before, re.I)
+                role = "affected" if back else "before"
             opened = bool(_OPEN_BEFORE.search(before) or _OPEN_AFTER.match(after)) or bool(
                 re.search(r"\bfrom\s+$", before) and re.match(r"^(?:is|are)\b", after)
             )
@@ -287,6 +293,8 @@ def _title_majors(title: str) -> list[Mention]:
 def plausible_name(name: str) -> bool:
     """Whether a word next to a version can be a package name ("getting 1.0.2" cannot)."""
     low = name.lower().rstrip(":")
+    if re.fullmatch(r"v?\d[\w.]*", low):
+        return False  # "v5 4.0.3": a version, not a package
     if low in NOT_LIBRARIES or re.search(r"(?:error|exception|warning)$", low):
         return False  # "ModuleNotFoundError version 0.2.0" names an error, not a package
     return not (re.fullmatch(r"[a-z]+", low) and low.endswith(("ing", "ed", "ly")) and len(low) > 4)
@@ -354,10 +362,17 @@ _INSTALLED_CUE = re.compile(
 )
 
 
+# "because your numpy version >=1.24", "my pandas version is 2.0.1"
+_YOUR_VERSION_CUE = re.compile(
+    r"\b(?:your|my|our)\s+(?:[`'\"]?[\w.-]+[`'\"]?\s+)?version\s*(?:is\s+)?(?:>=?|=>|==?|:)?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _role(sentence: str, before: str, comment: int) -> Role | None:
     if re.search(r"\b(?:requires?|declares?|depends\s+on)\s+\S*$|<=?\s*$", before):
         return None  # "requires importlib-metadata>=4.4", "urllib3<2": a constraint
-    if _INSTALLED_CUE.search(before):
+    if _INSTALLED_CUE.search(before) or _YOUR_VERSION_CUE.search(before):
         return "affected"  # "It looks like you're using v0.22.x", "I was on 4.28"
     if _FIX_CUE.search(before):
         return "fixed"

@@ -18,8 +18,8 @@ Mood = Literal["directive", "success", "announce"]
 # Lead-ins that keep a clause imperative: "Workaround: …", "For now, …", "You should …".
 LEAD_RE = re.compile(
     r"^(?:(?:so|ok|okay|yes|yeah|yep|also|and|or|then|alternatively|otherwise|meanwhile|"
-    r"for\s+now|currently|in\s+the\s+meantime|in\s+the\s+mean\s+time|as\s+a\s+(?:temporary\s+|"
-    r"quick\s+)?(?:workaround|fix)|workaround|solution|fix|simple\s+fix|quick\s+fix|tl;?dr|"
+    r"for\s+now|currently|in\s+the\s+meantime|in\s+the\s+mean\s+time|as\s+(?:a\s+)?(?:temporary\s+|"
+    r"quick\s+)?(?:workaround|fix|solution)|workaround|solution|fix|simple\s+fix|quick\s+fix|tl;?dr|"
     r"update|edit|fwiw|imo|note|hey|hi|hello|thanks|thank\s+you|@[\w-]+|to\s+(?:fix|solve|"
     r"resolve)\s+(?:this|it|the\s+(?:issue|problem|error))|eventually|similarly|now|probably|"
     r"maybe|perhaps)"
@@ -37,10 +37,12 @@ LEAD_RE = re.compile(
     r"try\s+(?:to\s+)?|i(?:'d|\s+would)?\s+(?:(?:strongly|highly)\s+)?(?:recommend|suggest)"
     r"(?:ed)?\s+(?:to\s+)?|we\s+(?:recommend|suggest)\s+(?:to\s+)?|"
     r"(?:the|a|one|my|our)\s+(?:quick\s+|simple\s+|temporary\s+|only\s+|proper\s+|real\s+)?"
-    r"(?:fix|solution|workaround|answer|way)\s+(?:now\s+)?(?:here\s+)?(?:is|was|would\s+be)\s+"
+    r"(?:fix|solution|workaround|answer|way)\s+(?:for\s+(?:me|us)\s+)?(?:now\s+)?(?:here\s+)?"
+    r"(?:is|was|would\s+be)\s+"
     r"(?:just\s+|simply\s+)?(?:to\s+)?|"
     r"make\s+sure\s+(?:to\s+|you\s+)?|consider\s+|"
-    r"(?:it|this)\s+can\s+be\s+(?:resolved|fixed|solved|worked\s+around)\s+by\s+|"
+    r"(?:(?:it|this)\s+)?can\s+be\s+(?:resolved|fixed|solved|worked\s+around)\s+by\s+"
+    r"(?:either\s+)?|"
     r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve)\s+(?:the\s+|this\s+|it\s+)?"
     r"(?:problem\s+|issue\s+)?(?:by\s+)?|"
     r"it(?:'s|\s+is)\s+(?:better|safer|best)\s+to\s+|suggestion\s+to\s+)*",
@@ -111,7 +113,8 @@ ANNOUNCE_RE = re.compile(
 _QUESTION_RE = re.compile(
     r"^(?:(?:or|and|but|so|also|hi|hello|hey)[,\s]+)*(?:is|are|was|were|do|does|did|can|could|"
     r"should|would|will|shall|have|has|had|how|what|why|where|which|when|who|any|anyone|"
-    r"anybody)\b(?!\s+you\s+(?:please\s+)?try\b)",
+    r"anybody)\b(?!\s+you\s+(?:please\s+)?try\b)"
+    r"(?!\s+be\s+(?:solved|fixed|resolved|avoided|worked\s+around)\s+by\b)",
     re.IGNORECASE,
 )
 ENDORSE_RE = re.compile(
@@ -246,6 +249,8 @@ def mood(piece: str, sentence: str, verbs: str) -> Mood | None:
     gerund = re.match(rf"(?:\w+\s+)?{verbs}\b", piece, re.IGNORECASE)
     if gerund and "ing" in gerund.group(0).lower():
         return "success"
+    if start and word.lower().endswith("ed"):
+        return "success"  # "Downgraded to numpy version 1.21.6 and it works"
     if re.search(
         rf"\b(?:i|we|i've|we've|i\s+have|we\s+have|just)\s+(?:\w+\s+){{0,2}}{verbs}\b", piece, re.I
     ):

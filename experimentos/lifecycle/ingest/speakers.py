@@ -9,8 +9,9 @@ A commenter speaks for the project (a maintainer) when, in this order:
 5. the payload does not give their `authorAssociation` (a hand-made or abridged payload) and a
    comment of theirs, other than the opening post, speaks for the project: it announces a
    release ("I've released 1.0.0", "Released in 1.15.1", "Fixed in v0.10.1"), triages
-   ("Duplicate of #549", "I'll close this issue", "This is by design"), or speaks of the
-   project's next release or branch ("will be included in our next release").
+   ("Duplicate of #549", "I'll close this issue", "This is by design"), speaks of the
+   project's next release or branch ("will be included in our next release"), or of a change
+   to the project's own files ("This has been changed in the requirements.txt").
 
 When GitHub gives an association that is not one of the three, it is trusted: the heuristic of
 rule 5 never overrides GitHub. Everyone else is the reporter (the opening post's author) or a
@@ -39,12 +40,20 @@ _SPEAKS_FOR_PROJECT = [
         re.IGNORECASE,
     ),
     re.compile(
-        rf"^(?:(?:this|it|(?:the|your)\s+(?:issue|bug|problem))\s+(?:is|was|has\s+been|should\s+be)\s+)?"
+        rf"^(?:(?:yes|yeah|yep|ok|okay|hi|hello|hey|so|thanks)\b[\s,!.:-]*)?"
+        rf"(?:(?:this|it|(?:the|your)\s+(?:issue|bug|problem))\s+(?:is|was|has\s+been|should\s+be)\s+)?"
         rf"(?:now\s+)?(?:released|published|shipped|fixed|resolved|solved|landed)\s+(?:in|as|with)"
         rf"\s+(?:the\s+)?(?:latest\s+|new\s+)?(?:version\s+|release\s+)?{_V}",
         re.IGNORECASE,
     ),
     re.compile(r"\b(?:issue|bug|problem)\s+is\s+(?:solved|fixed|resolved)\s+in\s+", re.I),
+    # a change to the project's own files: "This has been changed in the requirements.txt"
+    re.compile(
+        r"\b(?:this|it)\s+has\s+(?:now\s+)?been\s+(?:changed|updated|fixed|pinned|corrected)\s+"
+        r"in\s+(?:the\s+|our\s+)?(?:requirements(?:\.txt)?|setup\.py|setup\.cfg|pyproject\.toml|"
+        r"package\.json|environment\.ya?ml|main|master|develop|repo(?:sitory)?|readme)\b",
+        re.I,
+    ),
     re.compile(r"\b(?:now\s+)?(?:locked|pinned)\s+to\s+.*\band\s+published\s+in\s+", re.I),
     re.compile(r"^duplicate\s+of\s+#\d+", re.IGNORECASE),
     re.compile(

@@ -119,9 +119,16 @@ def read_message(markdown: str) -> Message:
         elif in_log or _LOG_LINE_RE.match(line):
             in_log = True  # a pasted log runs to the end of its paragraph
             _log_fact(out, line)
-        elif _HEADING_RE.match(line) or _BULLET_RE.match(line):
-            # Headings and list items stand alone: "- drizzle-kit: 0.31.0" is not part of the
-            # sentence before it.
+        elif (
+            _HEADING_RE.match(line)
+            or _BULLET_RE.match(line)
+            or (
+                _COMMAND_LINE_RE.match(stripped.removeprefix("$ "))
+                and not (paragraph and _INTRO_RE.search(paragraph[-1]))  # "The fix is:"
+            )
+        ):
+            # Headings, list items and commands stand alone: "- drizzle-kit: 0.31.0" is not
+            # part of the sentence before it.
             flush()
             paragraph.append(_BULLET_RE.sub("", _HEADING_RE.sub("", line)).strip())
             flush()

@@ -131,6 +131,8 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
     if picked is None:
         return []
     lib, op, ver = picked
+    if lib is None and verb:
+        lib = _verb_object(text, verb)  # "downgrade your react-scripts to the version before v5"
     if lib is None and ver.lower() == "lts":
         lib = "node"  # "use the LTS version": Node's release naming
     own = ctx.maintainer and re.search(r"\b(?:use|try)\s+(?:the\s+)?version\b", plain, re.I)
@@ -200,6 +202,17 @@ def _announced(plain: str, ctx: Context) -> Action | None:
     return Action("upgrade", lib, _target("upgrade", None, ver))
 
 
+def _verb_object(text: str, verb: str) -> str | None:
+    """The package a verb names without a version: "downgrade your react-scripts to …"."""
+    match = re.match(
+        rf"{re.escape(verb)}\s+(?:(?:your|the|my|our)\s+)?(?P<lib>{NAME})\s+"
+        r"(?:dependenc(?:y|ies)\s+|package\s+)?(?:to|from)\b",
+        text,
+        re.IGNORECASE,
+    )
+    return match["lib"] if match and not bad_lib(match["lib"]) else None
+
+
 def strip_for_verb(plain: str, how: str | None) -> str:
     return phrases.strip_lead(plain) if how == "directive" else plain
 
@@ -252,6 +265,14 @@ def candidates(text: str, ctx: Context) -> list[tuple[str | None, str | None, st
         if m["op"] == "@" and not lib:
             continue
         add(m, lib, m["op"], m["ver"])
+    # "the previous version before v5", "anything below 2.0": every version under it
+    below = re.compile(
+        rf"(?:\b(?:version|release|one)s?\s+(?:before|prior\s+to)|\bbelow|\b(?:older|lower)\s+than)"
+        rf"\s+v?(?P<ver>{VER})(?![\w.])",
+        re.IGNORECASE,
+    )
+    for m in below.finditer(text):
+        add(m, None, "<", m["ver"])
     named = re.compile(
         rf"(?<![A-Za-z0-9_.@/-])(?:version\s+of\s+(?P<lib1>{NAME})\s+|(?P<lib2>{NAME})\s+"
         rf"(?:version\s+|to\s+(?:version\s+)?)?)(?P<ver>{VER})(?![\w.])",
@@ -332,6 +353,8 @@ def resolve(lib: str | None, ctx: Context, announce: bool) -> str | None:
 
 
 def _kind(group: str | None, op: str | None, ver: str, lib: str, ctx: Context) -> Kind | None:
+    if group == "back" and op == "<":
+        return "downgrade"  # "downgrade to the version before v5"
     if op in ("<", "<=", "~=", "^", "~", "=<", "!="):
         return "pin"
     if group == "pin":

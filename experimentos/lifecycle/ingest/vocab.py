@@ -127,7 +127,8 @@ NOT_LIBS = _words(
     dependencies deps dep lib library module modules your my our his her their me you we i u
     project app code line branch fix fixes fixed works worked work also just only now then same
     here there again instead version: get getting got so all any some one command directly
-    manually separately flag option config setup file files folder latest. please"""
+    manually separately flag option config setup file files folder latest. please before after
+    below above since prior"""
 )
 
 
