@@ -113,6 +113,20 @@ def test_what_is_not_upgrade_advice(text):
             "The solution for me was to include the polyfills as dev dependencies manually.",
             "workaround-include",
         ),
+        # met first in the third held-out set
+        ("have the same error, `pip install acme-orm==1.4.2` works", "pin-acme-orm-1.4.2"),
+        ("When I downgrade acme-orm to 1.4.2 - all is working.", "pin-acme-orm-1.4.2"),
+        ("Please try `pip install acme-orm==2.1.0`.", "upgrade-acme-orm-2.1.0"),
+        ("`acme-orm` has fixed the issue with v2.1.0: https://x.org/1", "upgrade-acme-orm-2.1.0"),
+        ("This error is fixed in acme-orm v 2.1.0.", "upgrade-acme-orm-2.1.0"),
+        (
+            "As described at https://example.org/cannot-import-name the error can be fixed "
+            "specifying acme-orm==1.4.2 in the pyproject.toml file.",
+            "pin-acme-orm-1.4.2",
+        ),
+        ("until then acme-orm 1.4.2 has to be used for now.", "pin-acme-orm-1.4.2"),
+        ('Replacing acme-orm with `"acme-orm-ng": "^1.0.0",` worked for me', "workaround"),
+        ("here is my fix:\n\npip uninstall acme-orm\npip install acme-lite\n", "workaround"),
     ],
 )
 def test_other_phrasings_of_advice(text, key):
@@ -121,6 +135,18 @@ def test_other_phrasings_of_advice(text, key):
         assert [k for k in keys if k.startswith("pin-acme-orm-lt-2")], keys
     else:
         assert any(k.startswith(key) for k in keys), keys
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "When I follow the answer above, and install acme-orm 1.4.2, I get another error.",
+        "It worked for me with node@16.",
+        "Verifying the issue exists:\n```\npip install acme-orm  # installs acme-orm@2.0.3\n```",
+    ],
+)
+def test_narration_and_environments_are_not_advice(text):
+    assert not [k for k in _keys_after(text) if not k.startswith("workaround")]
 
 
 def _keys_after(text: str, reported: str = "Broken on acme-orm 2.0.3.") -> list[str]:

@@ -68,13 +68,14 @@ _INSTEAD_RE = re.compile(rf"{_x('new')}\s+instead\s+of\s+{_x('old')}", re.IGNORE
 
 
 _REPLACE_RE = re.compile(
-    rf"\breplac(?:e|ed|ing)\s+{_x('old')}\s+(?:with|by)\s+{_x('new')}"
+    rf"\breplac(?:e|ed|ing)\s+{_x('old')}(?:\s+in\s+(?:your\s+|the\s+|my\s+)?\S+(?:\s+file)?)?"
+    rf"\s+(?:with|by)\s+{_x('new')}"
     rf"|\breplac(?:e|ed|ing)\s+(?:all\s+|every\s+|each\s+)?(?:the\s+)?(?:calls?|uses?|usages?|"
     rf"occurrences?|instances?)(?:\s+(?:to|of)\s+{_x('old4')})?\s+(?:with|by)\s+{_x('new4')}"
     rf"|{_x('old2')}\s+(?:has\s+to\s+be|must\s+be|should\s+be|needs\s+to\s+be|was|"
     rf"has\s+been|is|got|were|have\s+been)\s+(?:now\s+)?(?:renamed|moved|replaced|changed)\s+"
     rf"(?:to|by|with|into)\s+{_x('new2')}"
-    rf"|\bchang(?:e|es|ed|ing)\s+{_x('old3')}\s+to\s+{_x('new3')}",
+    rf"|\bchang(?:e|es|ed|ing)\s+{_x('old3')}\s+to\s+(?:use\s+)?{_x('new3')}",
     re.IGNORECASE,
 )
 
@@ -106,7 +107,7 @@ def actions_in(piece: str, sentence: str, ctx: Context) -> list[Action]:
     versions = version_actions(piece, sentence, ctx)
     out += versions
     if not _WORK_CUE.search(sentence) or _REPLACE_RE.search(piece) or _INSTEAD_RE.search(piece):
-        out += _uses(piece, sentence)
+        out += _uses(piece, sentence, ctx)
     if not out:
         out += _workaround(piece, sentence)
     return [Action(a.kind, a.subject, a.target, line, a.implied) for a in out]
@@ -203,8 +204,40 @@ def _tool_of(piece: str, flag: str) -> str | None:
 _CHANGE_THIS_RE = re.compile(rf"\bchang(?:e|ing)\s+(?:this|it|that)\s+to\s+{_x('new')}", re.I)
 
 
-def _uses(piece: str, sentence: str) -> list[Action]:
+_PACKAGE_NAME_RE = re.compile(r"@?[a-z][a-z0-9._-]*(?:/[a-z0-9._-]+)?")
+_DEPENDENCY_RE = re.compile(r"^[\"'](?P<name>@?[\w./-]+)[\"']\s*:\s*[\"'][^\"']*[\"'],?$")
+
+
+def _swap(new: str, old: str, ctx: Context | None) -> Action | None:
+    """One package for another ("replace node-sass with sass", "\"sass\": \"^1.32.12\""): a
+    workaround, not an API to use."""
+    dependency = _DEPENDENCY_RE.match(new.strip())
+    name = dependency["name"] if dependency else new.strip()
+    library = (ctx.library or "").lower() if ctx else ""
+    if not (_PACKAGE_NAME_RE.fullmatch(name) and _PACKAGE_NAME_RE.fullmatch(old.strip())):
+        return None
+    if dependency or old.strip().lower() == library or re.search(r"[-/@]", old + name):
+        return Action("workaround", f"replace {old.strip()} with {name}")
+    return None
+
+
+_REPLACE_PACKAGE_RE = re.compile(
+    r"\b(?:replac(?:e|ed|ing)|swap(?:ped|ping)?)\s+[`'\"]?(?P<old>@?[a-z][\w.-]*(?:/[\w.-]+)?)[`'\"]?"
+    r"(?:\s+in\s+(?:your\s+|the\s+|my\s+)?\S+(?:\s+file)?)?\s+(?:with|by|for)\s+"
+    r"(?P<new>`[^`]+`|[\"']?@?[a-z][\w.-]*(?:/[\w.-]+)?[\"']?)",
+    re.IGNORECASE,
+)
+
+
+def _uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]:
     plain = piece.replace("\u2019", "'")
+    package = _REPLACE_PACKAGE_RE.search(plain)
+    if package:
+        swap = _swap(package["new"].strip("`'\""), package["old"], ctx)
+        if package["new"].startswith("`"):
+            swap = _swap(package["new"].strip("`"), package["old"], ctx) or swap
+        if swap is not None:
+            return [swap]
     change = _CHANGE_THIS_RE.search(plain)
     if change:  # "Find ANTIALIAS in …, and change this to LANCZOS"
         new = _group_of(change, "new")
@@ -221,6 +254,9 @@ def _uses(piece: str, sentence: str) -> list[Action]:
             fourth = any(match.groupdict().get(f"new4{x}") for x in ("", "q", "b"))
             if new and old is None and fourth:  # "replacing all calls with np.float64()"
                 return [Action("use", _ident(new), None)] if _identish(new) else []
+            swap = _swap(new, old, ctx) if new and old and pattern is _REPLACE_RE else None
+            if swap is not None:
+                return [swap]
             if new and old and _identish(new) and _identish(old):
                 if pattern is _INSTEAD_RE and not (
                     phrases.succeeded(sentence)
@@ -279,19 +315,31 @@ _SOLUTION_RE = re.compile(
 )
 
 
+# A sentence that offers what follows as the fix: "here is my fix:", "Solution:".
+_FIX_LABEL_RE = re.compile(
+    r"\b(?:(?:here\s+is|here's|this\s+is)\s+(?:my|the|a)\s+(?:fix|solution|workaround)\b|"
+    r"(?:my|the)\s+(?:fix|solution|workaround)\s+(?:is|was)\s*:|(?:solution|fix)\s*:)",
+    re.IGNORECASE,
+)
+
+
 def _workaround(piece: str, sentence: str) -> list[Action]:
     codes = code_spans(piece)
     said = _SOLUTION_RE.match(piece.strip())
     if not codes and said and not COMMAND_RE.match(said["rest"]):
         text = " ".join(said["rest"].split())
         return [Action("workaround", text if len(text) <= 160 else text[:159].rstrip() + "…")]
-    if not codes or (all(is_command(c) for c in codes) and not _WORK_CUE.search(sentence)):
+    labelled = _WORK_CUE.search(sentence) or _FIX_LABEL_RE.search(sentence)
+    commands = bool(codes) and all(is_command(c) for c in codes)
+    if not codes or (commands and not labelled):
         return []
     plain = piece.replace("`", "")
     how = phrases.mood(plain, sentence, WORK_VERBS)
-    cue = _WORK_CUE.search(sentence) and re.search(r"\b(?:is|to|:)\b", piece)
+    cue = labelled and re.search(r"\b(?:is|to|:)\b", piece)
     if how is None and not cue:
         return []
+    if commands and _FIX_LABEL_RE.search(sentence):  # "here is my fix: `npm uninstall x` …"
+        return [Action("workaround", "run " + ", ".join(f"`{c}`" for c in codes[:3]))]
     # the instruction itself ("call `session.flush()` before `bulk_insert`"), in short
     text = " ".join(phrases.strip_lead(piece).split())
     text = re.sub(r"\s+as\s+an?\s+(?:temporary\s+)?work\s*-?\s*around\s*$", "", text, flags=re.I)

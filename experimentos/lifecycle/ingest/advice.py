@@ -215,10 +215,14 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                     _record(found, given, note, index, comment, sentence)
                     continue
             following = sentences[n + 1] if n + 1 < len(sentences) else ""
+            previous = sentences[n - 1] if n else ""
             # a bare command in a reply is offered as a fix (unless it or what follows failed);
-            # in the opening post only when the next sentence says it works
+            # in the opening post only when the next sentence says it works or the one before
+            # offers it as the solution ("解决方案，指定 werkzeug 的版本")
             ctx.standalone = (
-                not comment.opening and not phrases.failed(plain) and not phrases.failed(following)
+                (not comment.opening or bool(_SOLUTION_BEFORE_RE.search(previous)))
+                and not phrases.failed(plain)
+                and not phrases.failed(following)
             ) or (bool(following) and phrases.succeeded(following) and not following.endswith("?"))
             upgraded = False
             before = len(given)
@@ -242,6 +246,10 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
     return list(found.values())
 
 
+_SOLUTION_BEFORE_RE = re.compile(
+    r"\b(?:solution|workaround|fix|fixed\s+(?:it|this)|solved\s+(?:it|this))\b|解决|方案",
+    re.IGNORECASE,
+)
 _STEPS_RE = re.compile(
     r"\b(?:steps\s+to\s+reproduce|to\s+reproduce|how\s+to\s+reproduce|reproduction(?:\s+steps)?|"
     r"repro(?:\s+steps)?)\b",

@@ -28,9 +28,9 @@ VERSION_PATTERN = (
 VERSION_RE = re.compile(
     # "0.10.0-2" (a distribution's revision) is 0.10.0
     rf"(?<![A-Za-z0-9_./-]){VERSION_PATTERN}(?:-\d{{1,3}}(?![\w.-]))?(?!\.\d)(?![\w-])"
-    rf"|(?<![\w./-])[vV](?P<major>\d{{1,3}})(?![\w.-])"
-    rf"|(?<=[vV]ersion\s)(?P<major2>\d{{1,3}})(?![\w.-])"
-    rf"|(?<=[<>=~^])(?P<major3>\d{{1,3}})(?![\w.-])"  # "setuptools>=58"
+    rf"|(?<![\w./-])[vV](?P<major>\d{{1,3}})(?![\w%-]|\.\w)"
+    rf"|(?<=[vV]ersion\s)(?P<major2>\d{{1,3}})(?![\w%-]|\.\w)"
+    rf"|(?<=[<>=~^@])(?P<major3>\d{{1,3}})(?![\w%-]|\.\w)"  # "setuptools>=58", "uuid@11"
 )
 
 
@@ -136,7 +136,8 @@ PRONOUNS = _words(
 
 _FIX_CUE = re.compile(
     r"\b(?:fix(?:ed)?|resolved|solved|released|landed|shipped|available|patched|addressed)"
-    r"(?:\s+(?:it|this|that))?\s+(?:in|by|with|since|as of)\s*(?:\S+\s+)?$|"
+    r"(?:\s+(?:it|this|that|the\s+(?:issue|bug|problem|error)))?\s+(?:in|by|with|since|as of)\s*"
+    r"(?:\S+\s+)?$|"
     r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:just\s+)?(?:released|published|tagged|shipped)\s+(?:\S+\s+)?$",
     re.IGNORECASE,
 )
@@ -172,6 +173,12 @@ _AFFECTED_CUE = re.compile(
 )
 
 
+# "the error can be fixed by …" speaks of the fix, not of a broken version
+_CAN_BE_FIXED_RE = re.compile(
+    r"\b(?:the\s+|this\s+)?(?:error|issue|problem|bug)\s+(?:can|could|should)\s+be\s+"
+    r"(?:fixed|solved|resolved|avoided)\b",
+    re.IGNORECASE,
+)
 _SUCCEEDED = re.compile(r"\b(?:solved|fixed|works|worked|resolved)\s+(?:it|this|the)\b", re.I)
 _AFTER_UPGRADE = re.compile(r"\b(?:after|since|when|once)\b", re.IGNORECASE)
 
@@ -210,6 +217,7 @@ def version_mentions(thread: Thread) -> list[Mention]:
     out += _title_majors(thread.title)
     previous = ""
     for index, sentence in texts:
+        sentence = re.sub(r"\b([vV])\s(?=\d)", r"\1", sentence)  # "fixed in uuid v 9.0.0"
         asked = _ALONE_RE.match(sentence) and _ASKED_RE.search(previous)
         for match in VERSION_RE.finditer(sentence):
             version = match["version"] or match["major"] or match["major2"] or match["major3"]
@@ -232,7 +240,12 @@ def version_mentions(thread: Thread) -> list[Mention]:
             ):
                 name = out[-1].name  # "Python 3.7 and 3.8": the list goes on
             after = sentence[match.end() :].strip()
-            role = _role(sentence, before, index)
+            # "works fine with `11.1.0`": the cues read past the quote
+            # and past the package glued to it: "I've just published uuid@11"
+            cue = re.sub(r"[`'\"]+$", "", before)
+            if not re.search(r"(?:<=?|\^|~)\s*$", cue):
+                cue = re.sub(r"[\w./-]+@$", "", cue)
+            role = _role(sentence, cue, index)
             if role != "fixed" and _AFTER_GOOD.match(after):
                 role = "good"
             role = _checked_role(role, version, sentence, before, after)
@@ -319,7 +332,9 @@ def _advice_role(role: Role | None, version: str, sentence: str) -> Role | None:
         if version not in piece:
             continue
         if _FAILURE_CUE.search(
-            re.sub(r"\b(?:the|a)\s+broken\s+(?:version|one|release)", "", piece)
+            _CAN_BE_FIXED_RE.sub(
+                "", re.sub(r"\b(?:the|a)\s+broken\s+(?:version|one|release)", "", piece)
+            )
         ):
             continue
         plain = piece.replace("`", "")
@@ -370,7 +385,7 @@ _YOUR_VERSION_CUE = re.compile(
 
 
 def _role(sentence: str, before: str, comment: int) -> Role | None:
-    if re.search(r"\b(?:requires?|declares?|depends\s+on)\s+\S*$|<=?\s*$", before):
+    if re.search(r"\b(?:requires?|declares?|depends\s+on)\s+\S*$|(?:<=?|\^|~)\s*$", before):
         return None  # "requires importlib-metadata>=4.4", "urllib3<2": a constraint
     if _INSTALLED_CUE.search(before) or _YOUR_VERSION_CUE.search(before):
         return "affected"  # "It looks like you're using v0.22.x", "I was on 4.28"
@@ -380,13 +395,18 @@ def _role(sentence: str, before: str, comment: int) -> Role | None:
         return "good"
     if _BACK_CUE.search(before):
         return "before"
+    if _UP_CUE.search(before) and re.search(
+        r"\b(?:fix|solve|resolve)\w*\s+(?:\w+\s+)?by\s+\S+ing\b", before, re.IGNORECASE
+    ):
+        return "fixed"  # "Should be able to fix by updating `uuid` dependency to v9"
     if _UP_CUE.search(before):
         # "After upgrading to 0.31.0, generate breaks" and "I upgraded to 8.0.1 and it still
         # fails" report affected versions; "upgrade to 0.31.2" names a way out.
         if comment == 0 or _AFTER_UPGRADE.search(before) or _AFFECTED_CUE.search(sentence):
             return "affected"
         return "fixed"
-    if comment == 0 or (_AFFECTED_CUE.search(sentence) and not _SUCCEEDED.search(sentence)):
+    told = _CAN_BE_FIXED_RE.sub("", sentence)
+    if comment == 0 or (_AFFECTED_CUE.search(told) and not _SUCCEEDED.search(told)):
         return "affected"  # "solved it here too" is no report of a broken version
     return None
 

@@ -41,8 +41,8 @@ LEAD_RE = re.compile(
     r"(?:is|was|would\s+be)\s+"
     r"(?:just\s+|simply\s+)?(?:to\s+)?|"
     r"make\s+sure\s+(?:to\s+|you\s+)?|consider\s+|"
-    r"(?:(?:it|this)\s+)?can\s+be\s+(?:resolved|fixed|solved|worked\s+around)\s+by\s+"
-    r"(?:either\s+)?|"
+    r"(?:(?:it|this|the\s+(?:error|issue|problem|bug))\s+)?can\s+be\s+(?:resolved|fixed|solved|"
+    r"worked\s+around|avoided)\s+(?:by\s+)?(?:either\s+)?|"
     r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve)\s+(?:the\s+|this\s+|it\s+)?"
     r"(?:problem\s+|issue\s+)?(?:by\s+)?|"
     r"it(?:'s|\s+is)\s+(?:better|safer|best)\s+to\s+|suggestion\s+to\s+)*",
@@ -84,7 +84,7 @@ _FUTURE_RE = re.compile(
     r"ship|cut|tag)|in\s+the\s+next\s+(?:few\s+)?(?:days|weeks|release)|soon)\b",
     re.IGNORECASE,
 )
-_V = r"(?:`?[\w@/.-]*[@ ])?`?v?\d+(?:\.\d+)*(?:[.-]?(?:a|b|rc|alpha|beta|pre|dev)\.?\d*)?"
+_V = r"(?:`?[\w@/.-]*[@ ])?`?(?:v\s?)?\d+(?:\.\d+)*(?:[.-]?(?:a|b|rc|alpha|beta|pre|dev)\.?\d*)?"
 ANNOUNCE_RE = re.compile(
     rf"(?:^|\b(?:this|it|that|(?:the|your|this|that)\s+(?:issue|bug|problem|fix|error))\s+"
     rf"(?:is|was|has\s+been|should\s+be|got)\s+|\bnow\s+|\band\s+|\bissue\s+is\s+)"
@@ -95,6 +95,9 @@ ANNOUNCE_RE = re.compile(
     rf"bumped|issued|uploaded|pushed)(?:\s+(?:it|this|the\s+fix|a\s+new|the\s+new))?\s+"
     rf"(?:(?:to|as|in|version)\s+)?{_V}"
     rf"|^{_V}`?\s+(?:fixes|fixed|solves|solved|resolves|resolved)\s+(?:it|this|the)\b"
+    # "`uuid` has fixed the issue with v9"
+    rf"|^[`'\"]?(?P<fixer>[\w@/.-]+)[`'\"]?\s+(?:has\s+|have\s+)?(?:fixed|resolved|solved)\s+"
+    rf"(?:the|this|it)(?:\s+(?:issue|bug|problem|error))?\s+(?:with|in)\s+{_V}"
     rf"|\band\s+(?:released|published|issued|uploaded|pushed|tagged)\s+(?:a\s+new\s+|the\s+new\s+)?"
     rf"(?:version\s+|release\s+)?{_V}"
     rf"|^(?:bumped|released|published)\s+(?:to|as|in)\s+{_V}"
@@ -111,17 +114,22 @@ ANNOUNCE_RE = re.compile(
 )
 # Interrogative openings: a question even without its "?" ("Or is it safe to use …").
 _QUESTION_RE = re.compile(
-    r"^(?:(?:or|and|but|so|also|hi|hello|hey)[,\s]+)*(?:is|are|was|were|do|does|did|can|could|"
-    r"should|would|will|shall|have|has|had|how|what|why|where|which|when|who|any|anyone|"
-    r"anybody)\b(?!\s+you\s+(?:please\s+)?try\b)"
-    r"(?!\s+be\s+(?:solved|fixed|resolved|avoided|worked\s+around)\s+by\b)",
+    r"^(?:(?:or|and|but|so|also|hi|hello|hey)[,\s]+)*(?:"
+    # an auxiliary and its subject: "is it safe", "have you tried", "does anyone know"
+    r"(?:is|are|was|were|do|does|did|can|could|should|would|will|shall|have|has|had)\s+"
+    r"(?:i|you|u|we|it|this|that|these|those|there|they|he|she|anyone|anybody|someone|somebody|"
+    r"everyone|people|one)\b(?!\s+(?:please\s+)?try\b)|"
+    # a question word, but not "what worked for me was …"
+    r"(?:how|why|where|which|who)\b|what\b(?!\s+(?:worked|works|fixed|helped|solved|did\s+the))|"
+    r"when\s+(?:is|are|will|would|does|do|can|should)\b|"
+    r"(?:anyone|anybody)\b|any\s+(?:update|news|idea|ideas|progress|plans?|chance|eta)\b)",
     re.IGNORECASE,
 )
 ENDORSE_RE = re.compile(
     r"(?:\b(?:thanks?|thank\s+you)\b[^.!?]{0,40}\b(?:added|applied|merged|updated|changed|did\s+"
     r"(?:that|this|it)|done|pinned|locked|the\s+tip)\b|\b(?:that'?s|that\s+is|this\s+is)\s+"
     r"(?:right|correct|the\s+(?:right|proper|correct|recommended)\s+(?:fix|way|workaround))\b|"
-    r"^(?:yes|yep|yeah|correct|exactly|confirmed|indeed)\b|^\+1\b|\bi\s+did\s+that\b|"
+    r"^(?:yes|yep|yeah|correct|exactly|confirmed|indeed)\b|^\+1\b|^(?:ok|okay)[.!]?$|\bi\s+did\s+that\b|"
     r"\bglad\s+you\s+(?:worked|got|figured|sorted)\b|\bupdated\s+(?:the\s+)?(?:main|master)\s+"
     r"branch\s+to\s+have\s+this\b|\bright\s+fix\b|已经修改|已修改|已更新|可以了)",
     re.IGNORECASE,
@@ -161,7 +169,7 @@ def pieces(sentence: str) -> Iterator[str]:
             bare = part.strip(" .")
             if merged and (
                 (
-                    _CODE_ONLY_RE.fullmatch(bare)
+                    _CODES_ONLY_RE.fullmatch(bare)
                     and not _LABEL_RE.fullmatch(merged[-1].strip(" .!*_"))
                 )
                 or _VERSION_ONLY_RE.fullmatch(bare)
@@ -183,7 +191,8 @@ def pieces(sentence: str) -> Iterator[str]:
 
 
 def negated(piece: str) -> bool:
-    plain = re.sub(r"\bwithout\s+(?:any\s+)?(?:errors?|issues?|problems?)\b", "", piece, flags=re.I)
+    plain = re.sub(r"https?://\S+", "", piece)  # "…/importerror-cannot-import-name…" is a link
+    plain = re.sub(r"\bwithout\s+(?:any\s+)?(?:errors?|issues?|problems?)\b", "", plain, flags=re.I)
     return bool(NEGATION_RE.search(plain) or RETRACT_RE.search(plain))
 
 
@@ -217,6 +226,9 @@ def strip_lead(piece: str) -> str:
 
 def mood(piece: str, sentence: str, verbs: str) -> Mood | None:
     """How `piece` speaks of doing `verbs`: an instruction, a report that it worked, or None."""
+    narrated = re.match(r"(?:when|after|once|while|since)\s+(?:i|we)\b", sentence.strip(), re.I)
+    if narrated and re.match(r"(?:and|or|then)\b", piece, re.I):
+        return None  # "When I follow the solution, and install markupsafe 2.0.1, I get …"
     rest = strip_lead(piece)
     lead = piece[: len(piece) - len(rest)]
     start = re.match(rf"{verbs}\b", rest, re.IGNORECASE)
@@ -227,16 +239,28 @@ def mood(piece: str, sentence: str, verbs: str) -> Mood | None:
         if not re.search(r"(?:ing|ed)$", word, re.IGNORECASE):
             return "directive"
         if word.lower().endswith("ing") and re.search(
-            r"\b(?:try|consider|recommend|suggest|is|was|be|just|simply|by|problem|issue)\s+$",
+            r"\b(?:try|consider|recommend|suggest|is|was|be|just|simply|by|problem|issue|fixed|"
+            r"solved|resolved)\s+$",
             lead,
             re.I,
         ):
             return "directive"
+    if re.search(
+        rf"\b(?:can|could)\s+be\s+(?:fixed|solved|resolved|avoided|worked\s+around)\s+(?:by\s+)?"
+        rf"(?:either\s+)?{verbs}",
+        piece,
+        re.I,
+    ):
+        return "directive"  # "… (see the link) the error can be fixed specifying …"
     if re.search(r"\btry\s+$", lead, re.I) and re.match(
         r"(?:the\s+)?(?:version|release|v?\d|latest|newest)", rest, re.I
     ):
         return "directive"  # "you should try version 1.1.0"
-    conditional = re.match(rf"if\s+(?:you|u)\s+{verbs}\b", piece, re.IGNORECASE)
+    if lead.strip() and _BARE_COMMAND_RE.match(rest):
+        return "directive"  # "Please try `npm install node-sass@9.0.0`"
+    conditional = re.match(
+        rf"(?:if|when|once)\s+(?:you|u|i|we)\s+(?:just\s+)?{verbs}\b", piece, re.IGNORECASE
+    )
     if conditional and succeeded(sentence):
         return "success"  # "If you turn them back on with …, it compiles"
     if _NARRATIVE_LEAD.match(piece) and not re.search(rf"\bafter\s+{verbs}", piece, re.I):

@@ -33,7 +33,8 @@ from experimentos.repofacts.versions import exact_version, matches
 
 _NPM_CUES = re.compile(
     r"\b(?:npm|npx|pnpm|yarn|package\.json|node_modules|package-lock|require\(|commonjs|esm|"
-    r"es\s+module|webpack|node\.?js|typescript|\.tsx?|\.jsx?|\.mjs|\.cjs|react|vite|eslint|jest)\b",
+    r"es\s+module|webpack|node\.?js|typescript|\.tsx?|\.jsx?|\.mjs|\.cjs|react|vite|eslint|jest|"
+    r"node[@\s]v?\d+|dev\s*dependenc(?:y|ies)|devDependencies)\b",
     re.IGNORECASE,
 )
 

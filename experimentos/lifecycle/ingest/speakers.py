@@ -76,6 +76,11 @@ _SPEAKS_FOR_PROJECT = [
         re.IGNORECASE,
     ),
     re.compile(r"\bwe(?:'ll|\s+will)\s+(?:update|release|ship|publish)\s+(?:the|our|a)\b", re.I),
+    re.compile(
+        r"\bi(?:'ll|\s+will)\s+(?:push|release|publish|merge|ship)\s+(?:a|the)\s+"
+        r"(?:fix|patch|new\s+(?:version|release))\b",
+        re.I,
+    ),
     re.compile(r"\b(?:it|this|the\s+fix)\s+will\s+be\s+released\s+(?:in|as|on|soon|next)\b", re.I),
     re.compile(r"\bupdated\s+(?:the\s+)?(?:main|master|develop)\s+branch\b", re.IGNORECASE),
     re.compile(

@@ -20,11 +20,12 @@ _HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 _DETAILS_RE = re.compile(r"</?(?:details|summary)[^>]*>", re.IGNORECASE)
 _BULLET_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?")
 _HEADING_RE = re.compile(r"^\s*#{1,6}\s+")
+_BOLD_HEADING_RE = re.compile(r"^(?:\*\*|__)[^*_]{1,80}(?:\*\*|__):?$")  # "**Additional context**"
 # A sentence ends at . ! ? followed by space and something that starts a sentence (a digit only
 # after a word: "no wheels. 1.6.0rc1 has them"); the dots inside 0.31.2 never end one.
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*_\"'(@\[]|--)|(?<=[A-Za-z]{2}[.!?])\s+(?=\d)")
 _ABBREVIATION_RE = re.compile(r"(?:^|\s|\()(?:e\.g|i\.e|etc|vs|cf|approx)\.$", re.IGNORECASE)
-_INTRO_RE = re.compile(r"(?::|\.\.\.|…)\s*$")
+_INTRO_RE = re.compile(r"(?::|\.\.\.|…|\bthe\s+following(?:\s+\S+){0,3})\s*$", re.IGNORECASE)
 MAX_COMMAND_CHARS = 200
 MAX_BLOCK_CHARS = 160
 # A line of a pasted log or traceback: the rest of its paragraph is log too.
@@ -78,6 +79,7 @@ def read_message(markdown: str) -> Message:
     lines = _without_reply_tail(_without_multiline_spans(text).split("\n"))
     in_log = False
     i = 0
+    introduced = -1  # the number of sentences when the last one introduced what follows
 
     def flush() -> None:
         if paragraph:
@@ -113,18 +115,30 @@ def read_message(markdown: str) -> Message:
             i += 1
             continue
         flush_quote()
+        command = _COMMAND_LINE_RE.match(stripped.removeprefix("$ "))
+        if command and not paragraph and introduced == len(out.sentences):
+            # "here is my fix:", a blank line, then the commands: the intro's block
+            block = []
+            while i < len(lines) and _COMMAND_LINE_RE.match(lines[i].strip().removeprefix("$ ")):
+                block.append(lines[i])
+                i += 1
+            _attach_command(out, block)
+            introduced = -1
+            continue
         if not stripped:
             in_log = False
             flush()
+            if out.sentences and _INTRO_RE.search(out.sentences[-1]):
+                introduced = len(out.sentences)
         elif in_log or _LOG_LINE_RE.match(line):
             in_log = True  # a pasted log runs to the end of its paragraph
             _log_fact(out, line)
         elif (
             _HEADING_RE.match(line)
+            or _BOLD_HEADING_RE.match(stripped)
             or _BULLET_RE.match(line)
             or (
-                _COMMAND_LINE_RE.match(stripped.removeprefix("$ "))
-                and not (paragraph and _INTRO_RE.search(paragraph[-1]))  # "The fix is:"
+                command and not (paragraph and _INTRO_RE.search(paragraph[-1]))  # "The fix is:"
             )
         ):
             # Headings, list items and commands stand alone: "- drizzle-kit: 0.31.0" is not
@@ -168,10 +182,14 @@ def _attach_command(out: Message, block: list[str]) -> None:
         return
     intro = out.sentences[-1]
     if re.search(
-        r"\b(?:error|errors|fails?|failed|output|log|traceback|appears|got|get)\b", intro, re.I
+        r"\b(?:error|errors|fails?|failed|output|log|traceback|appears|got|get|verif\w*|"
+        r"reproduc\w*|repro|steps)\b",
+        intro,
+        re.I,
     ):
-        return  # "the below error appears:" introduces what went wrong
+        return  # "the below error appears:", "Verifying issue exists …:" introduce no fix
     lines = [b.strip().removeprefix("$ ").strip() for b in block]
+    lines = [re.sub(r"\s+#\s.*$", "", b) for b in lines]  # "npm install  # installs uuid@9"
     lines = [b for b in lines if b and not b.startswith(("#", "//"))]
     commands = [b for b in lines if _COMMAND_LINE_RE.match(b) and "`" not in b]
     commands = [c for c in commands if len(c) <= MAX_COMMAND_CHARS][:3]

@@ -43,6 +43,20 @@ _RIGHT_VERSION_RE = re.compile(
 )
 
 
+_RUNTIME_RE = re.compile(r"node(?:\.?js)?|python[23]?|npm|yarn|pnpm|bun|deno", re.IGNORECASE)
+_WORKS_ON_RE = re.compile(
+    r"\b(?:works?|worked|working|fine|ok|okay)\s+(?:\w+\s+){0,2}(?:with|on|under|using|in)\s+$",
+    re.IGNORECASE,
+)
+
+
+_PASSIVE_USE_RE = re.compile(
+    rf"^(?:(?:until\s+then|for\s+now|so)[\s,]+)?(?P<what>(?:{NAME}\s+)?v?{VER})\s+"
+    r"(?:has|have|needs?|must|should)\s+(?:to\s+)?be\s+used\b",
+    re.IGNORECASE,
+)
+
+
 # Versions named as a purpose, not a target: "update peer deps to support React 18".
 _PURPOSE_RE = re.compile(r"(?:\bsupport(?:s|ing)?|\bfor|\bwith|\bon)\s+(?:\S+\s+){0,1}$", re.I)
 
@@ -77,6 +91,9 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
     announced = _announced(plain, ctx)
     if announced is not None:
         return [announced]
+    passive = _PASSIVE_USE_RE.match(plain)
+    if passive:  # "until then node 14 has to be used for now"
+        plain = f"use {passive['what']}"
     right = _RIGHT_VERSION_RE.search(plain)
     if right:
         lib = resolve(right["lib"], ctx, announce=False)
@@ -167,7 +184,7 @@ def _announced(plain: str, ctx: Context) -> Action | None:
     if not match:
         return None
     said = match.group(0)
-    nameds = list(re.finditer(rf"(?P<lib>{NAME})(?:@|\s+)v?(?P<ver>{VER})(?![\w.])", said))
+    nameds = list(re.finditer(rf"(?P<lib>{NAME})(?:@|\s+)(?:v\s?)?(?P<ver>{VER})(?![\w.])", said))
     named = nameds[-1] if nameds else None
     versions = list(re.finditer(rf"(?<![\w.])(?P<ver>{VER})(?![\w.])", said))
     version = versions[-1] if versions else None
@@ -196,6 +213,8 @@ def _announced(plain: str, ctx: Context) -> Action | None:
         ver = version["ver"]
     else:
         ver = "latest"
+    if lib is None and match["fixer"] and not bad_lib(match["fixer"]):
+        lib = match["fixer"]  # "`uuid` has fixed the issue with v9"
     lib = resolve(lib, ctx, announce=True)
     if lib is None:
         return None
@@ -244,6 +263,14 @@ def candidates(text: str, ctx: Context) -> list[tuple[str | None, str | None, st
             return  # "markdown 3.4.1 requires importlib-metadata>=4.4": a constraint
         if _PURPOSE_RE.search(text[: span[0]]) and not op:
             taken.append(span)
+            return
+        if (
+            lib
+            and _RUNTIME_RE.fullmatch(lib)
+            and _WORKS_ON_RE.search(text[: span[0]])
+            and not re.search(rf"\b(?:{ANY_VERB})\b", text[: span[0]].split(",")[-1], re.I)
+        ):
+            taken.append(span)  # "worked for me with node@16": where it worked, not a target
             return
         taken.append(span)
         out.append((span[0], lib, op, ver))
