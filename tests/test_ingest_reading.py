@@ -127,6 +127,19 @@ def test_what_is_not_upgrade_advice(text):
         ("until then acme-orm 1.4.2 has to be used for now.", "pin-acme-orm-1.4.2"),
         ('Replacing acme-orm with `"acme-orm-ng": "^1.0.0",` worked for me', "workaround"),
         ("here is my fix:\n\npip uninstall acme-orm\npip install acme-lite\n", "workaround"),
+        # met first in the fourth held-out set
+        ("Looks like you are on 2.0.3, temporarily downgrade to 1.4.2", "pin-acme-orm-1.4.2"),
+        ("Hey! For now we'd recommend downgrading to v1.4.", "pin-acme-orm-1.4"),
+        ("Errors went away when acme-orm was pinned to a version <2.", "pin-acme-orm-lt-2"),
+        ("Should be an easy change. Can also just set it to `< 2.0` I believe.", "pin-acme-orm-lt-2.0"),
+        ("If I use acme-orm 1.4.2 by doing `pip install` it runs just fine.", "pin-acme-orm-1.4.2"),
+        (
+            "Modifying the requirements file to use v1.4.2 causes the code to run as expected. "
+            "v1.4.2 was released last month.",
+            "pin-acme-orm-1.4.2",
+        ),
+        ("This should be working in 2.1.0!", "upgrade-acme-orm-2.1.0"),
+        ("Starting with `acme-orm@2.1.0` we're supporting bulk inserts again.", "upgrade-acme-orm"),
     ],
 )
 def test_other_phrasings_of_advice(text, key):

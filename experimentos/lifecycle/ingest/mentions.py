@@ -123,6 +123,7 @@ NOT_LIBRARIES = _words(
     around approximately than error errors issue bug problem tag version: currently right
     python.pillow openssl libressl glibc musl chromium electron lts project projects app apps
     older newer earlier later previous fixed broken working buggy their his her dependency
+    install installing uninstall add seems chooses migrate download downloaded downloading
     dependencies deps dep"""
 )
 
@@ -308,6 +309,8 @@ def plausible_name(name: str) -> bool:
     low = name.lower().rstrip(":")
     if re.fullmatch(r"v?\d[\w.]*", low):
         return False  # "v5 4.0.3": a version, not a package
+    if re.search(r"(?:update|upgrade|downgrade|bump|install)$", low):
+        return False  # "The auto-update to 1.1.1 broke …"
     if low in NOT_LIBRARIES or re.search(r"(?:error|exception|warning)$", low):
         return False  # "ModuleNotFoundError version 0.2.0" names an error, not a package
     return not (re.fullmatch(r"[a-z]+", low) and low.endswith(("ing", "ed", "ly")) and len(low) > 4)
@@ -385,7 +388,12 @@ _YOUR_VERSION_CUE = re.compile(
 
 
 def _role(sentence: str, before: str, comment: int) -> Role | None:
-    if re.search(r"\b(?:requires?|declares?|depends\s+on)\s+\S*$|(?:<=?|\^|~)\s*$", before):
+    if re.search(
+        r"\b(?:requires?|declares?|depends\s+on)\s+\S*$|(?:<=?|\^|~)\s*$|"
+        r"\bcompiled\s+(?:using|with|against)\s+\S*\s*$",
+        before,
+        re.IGNORECASE,
+    ):
         return None  # "requires importlib-metadata>=4.4", "urllib3<2": a constraint
     if _INSTALLED_CUE.search(before) or _YOUR_VERSION_CUE.search(before):
         return "affected"  # "It looks like you're using v0.22.x", "I was on 4.28"
@@ -434,6 +442,10 @@ def thread_library(thread: Thread, mentions: list[Mention]) -> str | None:
         named = re.search(rf"(?<![\w-]){re.escape(repo)}(?![\w-])", text)
         return repo if named and any(m.name is None for m in mentions) else None
     hints = {thread.repo.lower(), *(label.lower() for label in thread.labels)}
+    repo = thread.repo.lower()
+    for name in counts:  # the repository's own packages ("react-router-dom" in react-router)
+        if len(repo) > 3 and name != repo and name.startswith(f"{repo}-"):
+            counts[name] += 2
 
     def hinted(name: str) -> bool:
         return any(name == h or name in h.split("/") for h in hints)

@@ -22,7 +22,7 @@ LEAD_RE = re.compile(
     r"quick\s+)?(?:workaround|fix|solution)|workaround|solution|fix|simple\s+fix|quick\s+fix|tl;?dr|"
     r"update|edit|fwiw|imo|note|hey|hi|hello|thanks|thank\s+you|@[\w-]+|to\s+(?:fix|solve|"
     r"resolve)\s+(?:this|it|the\s+(?:issue|problem|error))|eventually|similarly|now|probably|"
-    r"maybe|perhaps)"
+    r"maybe|perhaps|temporarily|for\s+the\s+time\s+being)"
     r"\s*[:,!-]?\s+)*"
     r"(?:please\s+|just\s+|simply\s+|"
     r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve)\s+(?:the\s+|this\s+|it\s+)?"
@@ -35,7 +35,8 @@ LEAD_RE = re.compile(
     r"(?:suggestion|recommendation)\s+(?:is\s+)?to\s+|"
     r"(?:can|could|would)\s+you\s+(?:please\s+)?(?=try\b)|"
     r"try\s+(?:to\s+)?|i(?:'d|\s+would)?\s+(?:(?:strongly|highly)\s+)?(?:recommend|suggest)"
-    r"(?:ed)?\s+(?:to\s+)?|we\s+(?:recommend|suggest)\s+(?:to\s+)?|"
+    r"(?:ed)?\s+(?:to\s+)?|we(?:'d|\s+would)?\s+(?:(?:strongly|highly)\s+)?(?:recommend|suggest)\s+(?:to\s+)?|"
+    r"(?:i|we)\s+had\s+to\s+|(?:you\s+)?can\s+(?:also\s+)?(?:just\s+)?(?=set\b|pin\b|use\b|add\b)|"
     r"(?:the|a|one|my|our)\s+(?:quick\s+|simple\s+|temporary\s+|only\s+|proper\s+|real\s+)?"
     r"(?:fix|solution|workaround|answer|way)\s+(?:for\s+(?:me|us)\s+)?(?:now\s+)?(?:here\s+)?"
     r"(?:is|was|would\s+be)\s+"
@@ -67,9 +68,9 @@ _NARRATIVE_LEAD = re.compile(
 SUCCESS_RE = re.compile(
     r"(?:\b(?:fix(?:es|ed)?\s+(?:it|this|that|the|my|our|a|for)|fixed|solve[sd]?|"
     r"works?(?!\s+around)|worked|working|resolve[sd]|helped|helps|did\s+the\s+trick|"
-    r"made\s+it\s+work|got\s+it\s+working|is\s+the\s+fix|runs?\s+(?:fine|normally|"
+    r"made\s+it\s+work|got\s+it\s+working|is\s+the\s+fix|runs?\s+(?:just\s+)?(?:fine|normally|as\s+expected|"
     r"successfully|ok|again)|compiles|problem\s+solved|sorted\s+out|no\s+more\s+errors?|"
-    r"to\s+fix\s+(?:it|this|the)|seems?\s+to\s+fix|(?:has|have|includes?|contains?)\s+the\s+fix)\b|"
+    r"to\s+fix\s+(?:it|this|the)|seems?\s+to\s+fix|(?:went|goes|go)\s+away|disappeared|(?:has|have|includes?|contains?)\s+the\s+fix)\b|"
     r"解决|好了)",
     re.IGNORECASE,
 )
@@ -101,6 +102,10 @@ ANNOUNCE_RE = re.compile(
     rf"|\band\s+(?:released|published|issued|uploaded|pushed|tagged)\s+(?:a\s+new\s+|the\s+new\s+)?"
     rf"(?:version\s+|release\s+)?{_V}"
     rf"|^(?:bumped|released|published)\s+(?:to|as|in)\s+{_V}"
+    rf"|^(?:i(?:'ve|\s+have)?\s+)?(?:just\s+)?cut\s+(?:a\s+new\s+release\s+|release\s+)?{_V}"
+    rf"|^(?:starting|beginning)\s+(?:with|from|in)\s+{_V}`?,?\s+(?:we|it)(?:'re|\s+are|\s+is|'s)?\s+"
+    r"(?:now\s+)?(?:support|supporting|supports|compatible|works|working)"
+    rf"|\b(?:this|it)\s+should\s+(?:now\s+)?be\s+(?:working|fixed)\s+(?:in|with|as\s+of)\s+{_V}"
     rf"|^{_V}`?\s+is\s+(?:out|released|available|on\s+(?:pypi|npm))\b"
     rf"|^{_V}`?\s+is\s+the\s+(?:release|version)\s+(?:with|that\s+has|that\s+includes|containing)"
     rf"\s+the\s+fix\b|^{_V}`?\s+(?:has|includes|contains)\s+the\s+fix\b"
@@ -263,8 +268,16 @@ def mood(piece: str, sentence: str, verbs: str) -> Mood | None:
     )
     if conditional and succeeded(sentence):
         return "success"  # "If you turn them back on with …, it compiles"
-    if _NARRATIVE_LEAD.match(piece) and not re.search(rf"\bafter\s+{verbs}", piece, re.I):
-        return None
+    if (
+        _NARRATIVE_LEAD.match(piece)
+        and not re.search(rf"\bafter\s+{verbs}", piece, re.I)
+        and not (
+            re.match(r"(?:when|once)\b", piece, re.I)
+            and piece.strip() != sentence.strip()
+            and succeeded(sentence)
+        )
+    ):
+        return None  # but "Errors went away when SQLAlchemy was pinned to <1.4" reports a fix
     if not succeeded(sentence):
         return None
     # "Downgrading to X fixed it", "I downgraded my protobuf to X and it runs fine now",
@@ -273,6 +286,9 @@ def mood(piece: str, sentence: str, verbs: str) -> Mood | None:
     gerund = re.match(rf"(?:\w+\s+)?{verbs}\b", piece, re.IGNORECASE)
     if gerund and "ing" in gerund.group(0).lower():
         return "success"
+    changing = r"(?:modifying|changing|setting|editing|updating)\b[^.]{0,60}?\bto\s+"
+    if re.match(rf"{changing}{verbs}\b", piece, re.I):
+        return "success"  # "Modifying the requirements file to use v1.4.46 causes it to run"
     if start and word.lower().endswith("ed"):
         return "success"  # "Downgraded to numpy version 1.21.6 and it works"
     if re.search(

@@ -57,6 +57,10 @@ _SPEAKS_FOR_PROJECT = [
     re.compile(r"\b(?:now\s+)?(?:locked|pinned)\s+to\s+.*\band\s+published\s+in\s+", re.I),
     re.compile(r"^duplicate\s+of\s+#\d+", re.IGNORECASE),
     re.compile(
+        r"^(?:i(?:'ve|\s+have)?\s+)?(?:just\s+)?cut\s+(?:a\s+)?(?:new\s+)?(?:release\s+)?v?\d", re.I
+    ),
+    re.compile(r"\bon\s+our\s+radar\b|\b(?:for|in|to)\s+our\s+(?:plugin|library|package)\b", re.I),
+    re.compile(
         r"\b(?:i|we)(?:'ve|\s+have)?\s+yanked\b|\b(?:are|were|been|is|was)\s+yanked\b", re.I
     ),
     re.compile(rf"^{_V}`?\s+is\s+(?:out|released|published|live)\b", re.IGNORECASE),

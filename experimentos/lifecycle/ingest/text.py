@@ -23,7 +23,9 @@ _HEADING_RE = re.compile(r"^\s*#{1,6}\s+")
 _BOLD_HEADING_RE = re.compile(r"^(?:\*\*|__)[^*_]{1,80}(?:\*\*|__):?$")  # "**Additional context**"
 # A sentence ends at . ! ? followed by space and something that starts a sentence (a digit only
 # after a word: "no wheels. 1.6.0rc1 has them"); the dots inside 0.31.2 never end one.
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*_\"'(@\[]|--)|(?<=[A-Za-z]{2}[.!?])\s+(?=\d)")
+_SENTENCE_END_RE = re.compile(
+    r"(?<=[.!?])\s+(?=[A-Z`*_\"'(@\[]|--)|(?<=[A-Za-z]{2}[.!?])\s+(?=\d|v\d+\.\d)"
+)
 _ABBREVIATION_RE = re.compile(r"(?:^|\s|\()(?:e\.g|i\.e|etc|vs|cf|approx)\.$", re.IGNORECASE)
 _INTRO_RE = re.compile(r"(?::|\.\.\.|…|\bthe\s+following(?:\s+\S+){0,3})\s*$", re.IGNORECASE)
 MAX_COMMAND_CHARS = 200

@@ -206,6 +206,8 @@ def _announced(plain: str, ctx: Context) -> Action | None:
             "release",
             "latest",
             "new",
+            "cut",
+            "just",
         )
     ):
         lib, ver = named["lib"], named["ver"]
