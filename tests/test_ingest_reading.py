@@ -131,7 +131,7 @@ def test_what_is_not_upgrade_advice(text):
         ("Looks like you are on 2.0.3, temporarily downgrade to 1.4.2", "pin-acme-orm-1.4.2"),
         ("Hey! For now we'd recommend downgrading to v1.4.", "pin-acme-orm-1.4"),
         ("Errors went away when acme-orm was pinned to a version <2.", "pin-acme-orm-lt-2"),
-        ("Should be an easy change. Can also just set it to `< 2.0` I believe.", "pin-acme-orm-lt-2.0"),
+        ("Easy change. Can also just set it to `< 2.0` I believe.", "pin-acme-orm-lt-2.0"),
         ("If I use acme-orm 1.4.2 by doing `pip install` it runs just fine.", "pin-acme-orm-1.4.2"),
         (
             "Modifying the requirements file to use v1.4.2 causes the code to run as expected. "
