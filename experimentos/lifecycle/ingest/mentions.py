@@ -203,7 +203,7 @@ class Mention:
 def parse_version(text: str) -> Version | None:
     try:
         return Version(text)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a part int() refuses (4,300+ digits)
         return None
 
 

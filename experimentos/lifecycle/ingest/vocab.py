@@ -195,7 +195,7 @@ def version_of(text: str) -> Version | None:
     text = re.sub(r"(\.[xX*]{1,2})+$", "", text)
     try:
         return Version(text)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a part int() refuses (4,300+ digits)
         return None
 
 
