@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from experimentos.lifecycle.ingest import actions as act
-from experimentos.lifecycle.ingest import phrases, vocab
+from experimentos.lifecycle.ingest import general, phrases, vocab
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.mentions import parse_version
 from experimentos.lifecycle.ingest.scope import Scope, write_range
@@ -50,6 +50,7 @@ class Said:
     url: str
     text: str
     how: str = ""  # why the speaker has that role
+    body: str = ""  # the whole comment
 
 
 @dataclass
@@ -162,12 +163,18 @@ def scope_of(advice: Advice, scope: Scope) -> ClaimScope:
     target = parse_version((advice.target or "").lstrip(">=v"))
     own = scope.library is not None and python_key(advice.subject) == python_key(scope.library)
     bound = re.fullmatch(r"<(\d+(?:\.\d+)*)", advice.target or "")
-    if advice.kind == "pin" and bound and not (own and scope.range):
-        # "pin importlib-metadata < 5" is advice for those who have 5 or later
+    if advice.kind in ("pin", "downgrade") and bound and not (own and scope.range):
+        # "pin pydantic < 2" is advice for those who have 2: its line, or every later version
+        # when the thread says they are all affected ("removed in importlib-metadata 5.0")
         low = bound.group(1)
-        spec = write_range(low, None, scope.ecosystem)
+        opened = any(
+            m.open and m.role == "affected" and m.text.startswith(low) for m in scope.mentions
+        ) or bool(_REMOVED_RE.search(advice.first.body))
+        high = None if opened else _line_after(low)
+        spec = write_range(low, high, scope.ecosystem)
+        where = "and later" if high is None else f"up to {high}"
         return ClaimScope(
-            advice.subject, spec, f"{advice.subject} {low} and later, where the pin applies"
+            advice.subject, spec, f"{advice.subject} {low} {where}, where the pin applies"
         )
     if advice.kind == "upgrade" and own and target is not None and scope.low is not None:
         high = parse_version(scope.high) if scope.high else None
@@ -176,6 +183,30 @@ def scope_of(advice: Advice, scope: Scope) -> ClaimScope:
             capped = write_range(scope.low, str(target), scope.ecosystem)
             return ClaimScope(scope.library, capped, f"versions below {target}, from the thread")
     return ClaimScope(scope.library, scope.range, scope.how)
+
+
+def advice_targets(advice: list[Advice]) -> list[tuple[str, str, int]]:
+    """(library, version, comment) of each upgrade, downgrade or exact pin, wherever it is
+    given: where the advice moves to."""
+    out = []
+    for item in advice:
+        if item.kind in ("upgrade", "downgrade", "pin") and vocab.is_versioned(item.target):
+            version = (item.target or "").lstrip("=v")
+            if parse_version(version) is not None:
+                out += [(item.subject, version, said.comment) for said in item.said]
+    return out
+
+
+_REMOVED_RE = re.compile(r"\b(?:removed|dropped|no\s+longer\s+(?:supports?|exists?|has))\b", re.I)
+
+
+def _line_after(version: str) -> str | None:
+    """The first version of the next release line: 2 -> 3.0.0, 0.28 -> 0.29.0."""
+    parsed = parse_version(version)
+    if parsed is None:
+        return None
+    major, minor = (list(parsed.release) + [0, 0])[:2]
+    return f"{major + 1}.0.0" if major >= 1 else f"0.{minor + 1}.0"
 
 
 def _spec_words(spec: str) -> str:
@@ -191,6 +222,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         package=thread.repo,
         affected=_by_library(scope.mentions, "affected", scope.library),
         fixed=_by_library(scope.mentions, "fixed", scope.library),
+        known=general.known_packages(thread, scope.mentions, scope.library),
     )
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)
@@ -199,6 +231,8 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         given: list[str] = []
         by_sentence: dict[str, list[str]] = {}  # sentence -> keys of the advice it gives
         sentences = message.sentences
+        if comment.opening:
+            _read_title(thread.title, found, given, comment, ctx)
         steps = False  # inside the opening post's "steps to reproduce"
         releases = comment.maintainer and bool(_RELEASES_RE.search(comment.body))
         for n, sentence in enumerate(sentences):
@@ -237,6 +271,10 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                         continue  # "This is fixed in openai 1.55.3, please upgrade": one advice
                     upgraded = upgraded or action.kind == "upgrade"
                     _record(found, given, action, index, comment, sentence)
+            if len(given) == before:
+                # no phrasing matched: the general reading (a version, its package, an act)
+                for action in general.read_sentence(plain, ctx, opening=comment.opening):
+                    _record(found, given, action, index, comment, sentence)
             by_sentence[sentence] = given[before:]
         _merge_latest(found, given, index)
         if comment.maintainer:
@@ -244,6 +282,17 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         if negatives or phrases.retracts(comment.body):
             _correct(found, index, comment, negatives, message.quotes, given, by_sentence)
     return list(found.values())
+
+
+def _read_title(
+    title: str, found: dict[str, Advice], given: list[str], comment: Comment, ctx: Context
+) -> None:
+    """The title is the opening post's first sentence: advice when it reports what worked
+    ("… downgrading resolves", "降级为0.27.0就会解决"); an instruction only when a maintainer
+    opened the issue (anyone else's "Upgrade X to 2.1.0" asks the maintainers for it)."""
+    ctx.maintainer = comment.maintainer
+    for action in general.read_sentence(title, ctx, opening=not comment.maintainer):
+        _record(found, given, action, 0, comment, title)
 
 
 _SOLUTION_BEFORE_RE = re.compile(
@@ -352,6 +401,7 @@ def _said(index: int, comment: Comment, sentence: str) -> Said:
         comment.url,
         sentence,
         comment.speaker_how,
+        comment.body,
     )
 
 

@@ -20,6 +20,7 @@ from experimentos.lifecycle.ingest.advice import (
     Advice,
     ClaimScope,
     Correction,
+    advice_targets,
     find_advice,
     scope_of,
 )
@@ -162,8 +163,10 @@ def plan_ingest(
     facts: LocalFacts | None = read_local_facts(repo) if repo is not None else None
     thread = identify_speakers(thread, maintainers, collaborators)
     scope = thread_scope(thread, facts, library, version_range)
-    alignment = align(scope, facts)
     advice = find_advice(thread, scope)
+    # read again knowing the advice: the versions it moves to are not the broken ones
+    scope = thread_scope(thread, facts, library, version_range, advice_targets(advice))
+    alignment = align(scope, facts)
     ids = {item.key: claim_id(thread, item) for item in advice}
     claim_scopes = {item.key: scope_of(item, scope) for item in advice}
     aligned = {key: align_range(cs.library, cs.range, facts) for key, cs in claim_scopes.items()}

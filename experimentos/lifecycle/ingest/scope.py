@@ -14,6 +14,7 @@ repofacts.versions, so `appliesTo.versions` excludes the claim in briefs for oth
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -98,8 +99,13 @@ def thread_scope(
     facts: LocalFacts | None = None,
     library: str | None = None,
     version_range: str | None = None,
+    targets: Collection[tuple[str, str, int]] = (),
 ) -> Scope:
-    """The library and version range the thread is about (`library`/`version_range` override)."""
+    """The library and version range the thread is about (`library`/`version_range` override).
+
+    `targets` are the (library, version, comment) of what the thread's advice moves to: in the
+    comment that says to install it, a version is not reported broken, nor is it in a comment
+    that says it works (elsewhere it may be: "1.3.2 fails too")."""
     mentions = version_mentions(thread)
     library = library or thread_library(thread, mentions)
     ecosystem = detect_ecosystem(thread, library, facts)
@@ -127,7 +133,14 @@ def thread_scope(
         or _major(m.text) in known_majors
         or (m.comment in naming and not m.near_runtime)
     ]
-    affected = _sorted({m.text for m in libs if m.role == "affected"})
+    past = {(v, n) for name, v, n in targets if python_key(name) == key}
+    past |= {(m.text, m.comment) for m in libs if m.role in ("good", "fixed", "before")}
+    reported = {m.text for m in libs if m.role == "affected"}
+    affected = _sorted(
+        {m.text for m in libs if m.role == "affected" and (m.text, m.comment) not in past}
+    )
+    if not affected:
+        affected = _sorted(reported)  # the only version reported: a misread target, not a fix
     later = _sorted({m.text for m in libs if m.role in ("fixed", "good")})
     opened = any(m.open for m in libs if m.role == "affected")
     scope.affected = [v for v in affected if not _is_line(v)]

@@ -145,6 +145,7 @@ class Context:
     fixed: dict[str, list[str]] = field(default_factory=dict)
     maintainer: bool = False
     standalone: bool = False  # the sentence stands alone in a reply, or is said to work
+    known: frozenset[str] = frozenset()  # packages the thread names next to versions (lowercase)
 
 
 @dataclass(frozen=True)
