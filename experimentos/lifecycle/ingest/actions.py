@@ -69,7 +69,7 @@ _INSTEAD_RE = re.compile(rf"{_x('new')}\s+instead\s+of\s+{_x('old')}", re.IGNORE
 
 _REPLACE_RE = re.compile(
     rf"\breplac(?:e|ed|ing)\s+{_x('old')}(?:\s+in\s+(?:your\s+|the\s+|my\s+)?\S+(?:\s+file)?)?"
-    rf"\s+(?:with|by)\s+{_x('new')}"
+    rf"\s+(?:with|by|to)\s+{_x('new')}"
     rf"|\breplac(?:e|ed|ing)\s+(?:all\s+|every\s+|each\s+)?(?:the\s+)?(?:calls?|uses?|usages?|"
     rf"occurrences?|instances?)(?:\s+(?:to|of)\s+{_x('old4')})?\s+(?:with|by)\s+{_x('new4')}"
     rf"|{_x('old2')}\s+(?:has\s+to\s+be|must\s+be|should\s+be|needs\s+to\s+be|was|"
@@ -229,8 +229,37 @@ _REPLACE_PACKAGE_RE = re.compile(
 )
 
 
+_JSX_RE = re.compile(r"`?<\s*(?P<name>[A-Z][\w.]*)\s*/?>`?")
+_PRONOUN_SWAP_RE = re.compile(
+    r"^(?:it|this|that|they)\s+(?:got|was|were|has\s+been|have\s+been|is|are)\s+"
+    r"(?:now\s+)?(?=replaced|renamed|moved|changed)",
+    re.IGNORECASE,
+)
+
+
+def marked(piece: str, ctx: Context | None) -> str:
+    """A piece with the identifiers it names set in backticks: a JSX component ("<Routes />"),
+    a bare name the thread shows as code elsewhere ("Switch" after "'Switch' is not
+    exported"), and "it" in "It got replaced by …" as the identifier of the sentence before."""
+    text = _JSX_RE.sub(lambda m: f"`{m['name']}`", piece)
+    if ctx is None:
+        return text
+    for word in sorted(ctx.idents, key=len, reverse=True):
+        if re.fullmatch(r"[A-Z][A-Za-z0-9_]{2,40}", word):
+            text = re.sub(rf"(?<![`\w]){re.escape(word)}(?![`\w])", f"`{word}`", text)
+    # "replace `Switch` to Routes": what replaces a named identifier is one too
+    text = re.sub(
+        r"(\breplac\w*\s+`[^`]+`\s+(?:with|by|to)\s+)([A-Z][A-Za-z0-9_]{2,40})\b", r"\1`\2`", text
+    )
+    if _PRONOUN_SWAP_RE.match(text):
+        before = code_spans(_JSX_RE.sub(lambda m: f"`{m['name']}`", ctx.previous))
+        if before:
+            text = _PRONOUN_SWAP_RE.sub(f"`{before[-1]}` was ", text, count=1)
+    return text
+
+
 def _uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]:
-    plain = piece.replace("\u2019", "'")
+    plain = marked(piece, ctx).replace("\u2019", "'")
     package = _REPLACE_PACKAGE_RE.search(plain)
     if package:
         swap = _swap(package["new"].strip("`'\""), package["old"], ctx)
@@ -274,6 +303,8 @@ def _uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]
     old = _group_of(match, "old")
     if not new or not _identish(new) or is_command(new) or re.match(rf"{NAME}@", new):
         return []
+    if re.match(r"replac", match.group(0), re.IGNORECASE) and not old:
+        return []  # "replace X" names what goes, not what to use
     if re.fullmatch(rf"(?:{NAME})?\s*(?:{OP}|@)\s*{VER}", new.strip()):
         return []
     if not old:

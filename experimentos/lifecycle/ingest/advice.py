@@ -22,13 +22,14 @@ affirmed it), `corrected`, `withdrawn`, or `none`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from experimentos.lifecycle.ingest import actions as act
 from experimentos.lifecycle.ingest import general, phrases, vocab
 from experimentos.lifecycle.ingest.lines import Line, line_in
-from experimentos.lifecycle.ingest.mentions import parse_version
+from experimentos.lifecycle.ingest.mentions import parse_version, runtime_name
 from experimentos.lifecycle.ingest.scope import Scope, write_range
 from experimentos.lifecycle.ingest.text import normalise, read_message
 from experimentos.lifecycle.ingest.thread import Comment, Thread
@@ -153,16 +154,30 @@ class ClaimScope:
     how: str
 
 
-def scope_of(advice: Advice, scope: Scope) -> ClaimScope:
+def scope_of(
+    advice: Advice, scope: Scope, scope_for: Callable[[str], Scope] | None = None
+) -> ClaimScope:
     """The release line a piece of advice is for: the line it names ("on 1.x"), else the
-    thread's range (an upgrade's ending below its target), else the thread's library alone."""
+    thread's range (an upgrade's ending below its target), else, for advice about a runtime
+    ("use Node 19.7.0"), the runtime's line the thread reports (`scope_for(library)` reads the
+    thread for another library), else the thread's library alone."""
     line = advice.line
     if line is not None:
         library = line.library or scope.library
         return ClaimScope(library, line.spec(scope.ecosystem), f"the advice names “{line.text}”")
+    runtime = runtime_name(advice.subject)
+    if (
+        runtime in ("node", "python")
+        and runtime != scope.library
+        and scope.range is None  # a library's line, when the thread has one, scopes it
+        and scope_for is not None
+    ):
+        own = scope_for(runtime)
+        if own.range is not None:
+            return ClaimScope(runtime, own.range, own.how)
     target = parse_version((advice.target or "").lstrip(">=v"))
     own = scope.library is not None and python_key(advice.subject) == python_key(scope.library)
-    bound = re.fullmatch(r"<(\d+(?:\.\d+)*)", advice.target or "")
+    bound = re.search(r"(?:^|,)<(\d+(?:\.\d+)*)$", advice.target or "")
     if advice.kind in ("pin", "downgrade") and bound and not (own and scope.range):
         # "pin pydantic < 2" is advice for those who have 2: its line, or every later version
         # when the thread says they are all affected ("removed in importlib-metadata 5.0")
@@ -223,6 +238,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         affected=_by_library(scope.mentions, "affected", scope.library),
         fixed=_by_library(scope.mentions, "fixed", scope.library),
         known=general.known_packages(thread, scope.mentions, scope.library),
+        idents=_shown_as_code(thread),
     )
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)
@@ -250,6 +266,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                     continue
             following = sentences[n + 1] if n + 1 < len(sentences) else ""
             previous = sentences[n - 1] if n else ""
+            ctx.previous = previous
             # a bare command in a reply is offered as a fix (unless it or what follows failed);
             # in the opening post only when the next sentence says it works or the one before
             # offers it as the solution ("解决方案，指定 werkzeug 的版本")
@@ -323,6 +340,17 @@ def _release_note(sentence: str, ctx: Context) -> Action | None:
     if not match:
         return None
     return Action("upgrade", ctx.package, match["ver"], line_in(match["rest"], ctx.library))
+
+
+def _shown_as_code(thread: Thread) -> frozenset[str]:
+    """Names the thread shows as code: in backticks, or quoted in an error message
+    ("'Switch' is not exported from 'react-router-dom'")."""
+    names: set[str] = set()
+    for comment in thread.comments:
+        names.update(re.findall(r"`([A-Za-z_$][\w$.]{1,40})`", comment.body))
+        names.update(re.findall(r"'([A-Z][A-Za-z0-9_]{2,40})'", comment.body))
+        names.update(re.findall(r"<([A-Z][A-Za-z0-9_]{2,40})\s*/?>", comment.body))
+    return frozenset(names)
 
 
 def _tracker_package(thread: Thread) -> str | None:

@@ -28,6 +28,7 @@ import re
 
 from experimentos.lifecycle.ingest import phrases
 from experimentos.lifecycle.ingest.mentions import plausible_name
+from experimentos.lifecycle.ingest.text import CJK, spaced
 from experimentos.lifecycle.ingest.versions import _kind, _target, resolve
 from experimentos.lifecycle.ingest.vocab import (
     BACK_VERBS,
@@ -42,7 +43,7 @@ from experimentos.lifecycle.ingest.vocab import (
     version_of,
 )
 
-_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+_CJK = CJK
 
 # Words of direction, by language: English (vocab), Chinese, Japanese, French, German, Spanish,
 # Portuguese, Russian. Stems, so that inflections match.
@@ -123,10 +124,7 @@ def clauses(sentence: str) -> list[str]:
     return [c.strip() for c in _CLAUSE_RE.split(sentence) if c and c.strip()]
 
 
-def _spaced(text: str) -> str:
-    """Latin words and versions set apart from CJK text: "升级librosa到" -> "升级 librosa 到"."""
-    text = re.sub(rf"(?<=[{_CJK}])(?=[A-Za-z0-9@<>=^~])", " ", text)
-    return re.sub(rf"(?<=[A-Za-z0-9])(?=[{_CJK}])", " ", text)
+_spaced = spaced
 
 
 def _direction(text: str) -> tuple[str | None, int]:
@@ -331,10 +329,10 @@ def _action(lib: str | None, op: str | None, ver: str, group: str | None, ctx: C
     lib = resolve(lib, ctx, announce=ctx.maintainer)
     if lib is None:
         return None
-    if op == "range":
-        low_high = re.sub(r"\s*(?:,|\band\b)\s*|\s+", ",", ver).replace(",,", ",")
-        kind = {"up": "upgrade", "back": "downgrade"}.get(group or "", "pin")
-        return Action(kind, lib, re.sub(r"\s+", "", low_high))  # type: ignore[arg-type]
+    if op == "range":  # ">= 1.0.3 and < 3.0.0" is the target ">=1.0.3,<3.0.0"
+        parts = re.findall(rf"(?:>=|>|~=|<=|<)\s*{VER}", ver)
+        spec = ",".join(re.sub(r"\s+", "", part) for part in parts)
+        return Action(_kind(group, "range", spec, lib, ctx) or "pin", lib, spec)
     if op == "@":
         op = None
     kind = _kind(group if group != "neutral" else None, op, ver, lib, ctx)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from packaging.version import InvalidVersion, Version
 
-from experimentos.lifecycle.ingest.text import read_message
+from experimentos.lifecycle.ingest.text import CJK, read_message, spaced
 from experimentos.lifecycle.ingest.thread import Thread
 
 VERSION_PATTERN = (
@@ -42,9 +42,14 @@ _NAME = r"@?[A-Za-z][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)?"
 _NAMED_RE = re.compile(
     rf"(?<![A-Za-z0-9_@/.-])(?P<name>{_NAME})[`\"']?(?:\s+(?:dependenc(?:y|ies)|package))?"
     r"(?:\s*(?:version\s*)?(?:@|===?|~=|>=|<=|:|=|<|>)\s*|"
-    r"\s+(?:version\s+|to\s+|from\s+|at\s+|on\s+)?|\s*\(\s*)"
+    r"\s+(?:version\s+|to\s+|from\s+|at\s+|on\s+)?|\s*\(\s*|"
+    r"\s+to\s+[`\"']?(?:>=|<=|~=|==|<|>)\s*|"
+    rf"\s+(?:[{CJK}]\s*){{1,6}})"
     r"[`\"'(]?\s*$"
 )
+
+
+_NPM_RUN_HEADER = re.compile(r"^[@\w./-]+@\d[\w.+-]*\s+[\w:.-]+(?:\s|$)")
 
 
 # "Python version: 3.12.3", "Library version = 1.2" (bug templates)
@@ -54,7 +59,7 @@ _TEMPLATE_RE = re.compile(rf"(?P<name>{_NAME})\s+version\s*[:=]\s*[`\"']?$", re.
 # A version alone on its line takes its package from the line before: bug templates ask
 # "### What version of `drizzle-kit` are you using?" and the answer is "0.31.0".
 _ASKED_RE = re.compile(
-    rf"(?:version\s+of\s+[`\"']?(?P<of>{_NAME})|^[`\"']?(?P<head>{_NAME})[`\"']?\s*"
+    rf"(?:version\s+of\s+[`\"']?(?P<of>{_NAME}(?:\s+[A-Z][a-z]+)?)|^[`\"']?(?P<head>{_NAME})[`\"']?\s*"
     r"(?:version)?\s*:?\s*$)",
     re.IGNORECASE,
 )
@@ -65,6 +70,7 @@ _ALONE_RE = re.compile(rf"^[`\"']?{VERSION_PATTERN}[`\"']?$")
 
 # Words after a version that say it is past the problem: "1.6.0 is out", "0.31.2 works".
 _AFTER_GOOD = re.compile(
+    r"^[`\"']?\s*(?:也|就)?(?:可以|可用|能用|没问题|正常)|"
     r"^[`\"']?\s*(?:is\s+out|has\s+(?:the\s+fix|them|it|wheels)|works|fixe[sd]\s+it|"
     r"is\s+fine|is\s+released|resolves\s+it|,?\s*(?:which|that)\s+(?:has|includes|contains|"
     r"fixes)|(?:includes|contains)\s+the\s+fix|is\s+the\s+(?:release|version)\s+(?:with|that\s+has|"
@@ -81,7 +87,7 @@ _STILL = (
 
 # A range that runs on: "setuptools>=58 breaks", "removed in Pillow 10.0.0", "since 2.1".
 _OPEN_BEFORE = re.compile(
-    r"(?:>=?|=>)\s*[`\"']?\s*$|\b(?:removed|dropped|deprecated|gone)\s+(?:in|from|since|as\s+of)"
+    r"(?:>=?|=>)\s*[`\"']?\s*$|\b(?:removed|dropped|gone)\s+(?:in|from|since|as\s+of)"
     r"\s+(?:\S+\s+)?$|\b(?:since|starting\s+(?:with|from|in|at)|as\s+of)\s+"
     r"(?:version\s+|\S+\s+)?$",
     re.IGNORECASE,
@@ -90,7 +96,8 @@ _OPEN_BEFORE = re.compile(
 
 _OPEN_AFTER = re.compile(
     r"^[`\"']?\s*(?:\+|and\s+(?:up|above|later|newer|higher)|or\s+(?:later|newer|above|higher)|"
-    r"onwards?\b|and\s+on\b|(?:has\s+)?(?:removed|dropped|no\s+longer\s+supports?)\b)",
+    r"onwards?\b|and\s+on\b|(?:has\s+)?(?:removed|dropped|no\s+longer\s+supports?)\b|"
+    r"(?:版本)?(?:中|里|起|开始)?(?:删除|移除|去掉|废弃|不再))",
     re.IGNORECASE,
 )
 
@@ -218,7 +225,9 @@ def version_mentions(thread: Thread) -> list[Mention]:
     out += _title_majors(thread.title)
     previous = ""
     for index, sentence in texts:
-        sentence = re.sub(r"\b([vV])\s(?=\d)", r"\1", sentence)  # "fixed in uuid v 9.0.0"
+        if _NPM_RUN_HEADER.match(sentence):
+            continue  # "> my-app@1.0.0 start": npm names the project being run, not a dependency
+        sentence = spaced(re.sub(r"\b([vV])\s(?=\d)", r"\1", sentence))  # "uuid v 9.0.0"
         asked = _ALONE_RE.match(sentence) and _ASKED_RE.search(previous)
         for match in VERSION_RE.finditer(sentence):
             version = match["version"] or match["major"] or match["major2"] or match["major3"]
@@ -228,10 +237,11 @@ def version_mentions(thread: Thread) -> list[Mention]:
             if name and name.endswith((".", ":")):
                 name = None  # the end of the previous sentence or a label, not a package
             if asked:
-                name = asked["of"] or asked["head"]
+                # "What version of React Router are you using?": react-router
+                name = re.sub(r"\s+", "-", (asked["of"] or asked["head"]).strip())
             if name and not plausible_name(name):
                 # "Node 20.11", "Python 3.7": a runtime's version, never the library's
-                name = name.lower() if name.lower().rstrip(":") in RUNTIME_WORDS else None
+                name = runtime_name(name) if name.lower().rstrip(":") in RUNTIME_WORDS else None
             if (
                 name is None
                 and out
@@ -269,7 +279,19 @@ def version_mentions(thread: Thread) -> list[Mention]:
                 Mention(version, name, role, index, opened and role == "affected", near, failing)
             )
         previous = sentence
-    return out
+    # a version named twice in one comment, once with its package: the named mention tells
+    # what it is ("compiled using NumPy 1.x" is no report of 1.x, however the echo reads)
+    named = {(m.text, m.comment) for m in out if m.name is not None}
+    return [m for m in out if m.name is not None or (m.text, m.comment) not in named]
+
+
+_RUNTIME_ALIASES = {"nodejs": "node", "node.js": "node", "python3": "python", "py": "python"}
+
+
+def runtime_name(name: str) -> str:
+    """One name per runtime: "Node.js", "nodejs" and "node" are node."""
+    low = name.lower().rstrip(":")
+    return _RUNTIME_ALIASES.get(low, low)
 
 
 RUNTIME_WORDS = _words(
@@ -292,10 +314,17 @@ _TITLE_MAJOR_RE = re.compile(
 )
 
 
+_JS_PY_RUNTIMES = frozenset({"node", "python"})
+
+
 def _title_majors(title: str) -> list[Mention]:
     out = []
     for match in _TITLE_MAJOR_RE.finditer(title):
         name = match["name"]
+        if runtime_name(name) in _JS_PY_RUNTIMES and not name.isdigit():
+            # "failed to npm install with node 16": the runtime's line
+            out.append(Mention(match["major"], runtime_name(name), "affected", 0, False, True))
+            continue
         if not plausible_name(name) or name.lower() in RUNTIME_WORDS or name.isdigit():
             continue
         if not (name[0].isupper() or re.search(r"[-.]", name) or match["plus"]):
@@ -388,6 +417,8 @@ _YOUR_VERSION_CUE = re.compile(
 
 
 def _role(sentence: str, before: str, comment: int) -> Role | None:
+    if re.search(r"\bdeprecated\s+(?:in|since|as\s+of|from)\s+(?:\S+\s+)?$", before, re.I):
+        return None  # deprecated is not broken: it still works there, with a warning
     if re.search(
         r"\b(?:requires?|declares?|depends\s+on)\s+\S*$|(?:<=?|\^|~)\s*$|"
         r"\bcompiled\s+(?:using|with|against)\s+\S*\s*$",
@@ -440,7 +471,16 @@ def thread_library(thread: Thread, mentions: list[Mention]) -> str | None:
         text = " ".join([thread.title, *(c.body for c in thread.comments)]).lower()
         repo = thread.repo.lower()
         named = re.search(rf"(?<![\w-]){re.escape(repo)}(?![\w-])", text)
-        return repo if named and any(m.name is None for m in mentions) else None
+        if named and any(m.name is None for m in mentions):
+            return repo
+        # no package named next to a version, but the opening post reports its runtime's:
+        # "Running Node.js 20.3.1" (what fails is the runtime's line)
+        runtimes = [
+            m.name
+            for m in mentions
+            if m.comment == 0 and m.role == "affected" and m.name in _JS_PY_RUNTIMES
+        ]
+        return Counter(runtimes).most_common(1)[0][0] if runtimes else None
     hints = {thread.repo.lower(), *(label.lower() for label in thread.labels)}
     repo = thread.repo.lower()
     for name in counts:  # the repository's own packages ("react-router-dom" in react-router)
@@ -454,7 +494,15 @@ def thread_library(thread: Thread, mentions: list[Mention]) -> str | None:
         return (-counts[name], not hinted(name), first[name])
 
     # Registry names compare without case ("Pillow" is pillow; npm names are lowercase).
-    return min(counts, key=rank)
+    best = min(counts, key=rank)
+    if best == repo:
+        # the repository's name in a bug template ("React Router 6.0.1") stands for the package
+        # the thread imports from it: "'Switch' is not exported from 'react-router-dom'"
+        text = " ".join([thread.title, *(c.body for c in thread.comments)]).lower()
+        published = Counter(re.findall(rf"(?<![\w-]){re.escape(repo)}-[a-z]+(?![\w-])", text))
+        if published:
+            return published.most_common(1)[0][0]
+    return best
 
 
 def line_start(text: str) -> str:

@@ -32,7 +32,13 @@ from experimentos.lifecycle.ingest.pages import (
     merge_source,
     source_id,
 )
-from experimentos.lifecycle.ingest.scope import Alignment, align, align_range, thread_scope
+from experimentos.lifecycle.ingest.scope import (
+    Alignment,
+    Scope,
+    align,
+    align_range,
+    thread_scope,
+)
 from experimentos.lifecycle.ingest.speakers import identify_speakers
 from experimentos.lifecycle.ingest.thread import Thread
 from experimentos.models.knowledge import Page
@@ -165,10 +171,15 @@ def plan_ingest(
     scope = thread_scope(thread, facts, library, version_range)
     advice = find_advice(thread, scope)
     # read again knowing the advice: the versions it moves to are not the broken ones
-    scope = thread_scope(thread, facts, library, version_range, advice_targets(advice))
+    targets = advice_targets(advice)
+    scope = thread_scope(thread, facts, library, version_range, targets)
     alignment = align(scope, facts)
     ids = {item.key: claim_id(thread, item) for item in advice}
-    claim_scopes = {item.key: scope_of(item, scope) for item in advice}
+
+    def scope_for(other: str) -> Scope:
+        return thread_scope(thread, facts, other, None, targets)
+
+    claim_scopes = {item.key: scope_of(item, scope, scope_for) for item in advice}
     aligned = {key: align_range(cs.library, cs.range, facts) for key, cs in claim_scopes.items()}
     fetched = today or dt.date.today()
     pages = [build_source(thread, scope, advice, ids, fetched)]

@@ -114,7 +114,10 @@ def thread_scope(
         scope.how = "no library is named next to a version in the thread"
         return scope
     key = python_key(library)
-    libs = [m for m in mentions if m.name is None or python_key(m.name) == key]
+    # the repository's name stands for its packages: "React Router 6.0.1" is react-router-dom's
+    repo = python_key(thread.repo)
+    family = {key} | ({repo} if key.startswith(f"{repo}-") else set())
+    libs = [m for m in mentions if m.name is None or python_key(m.name) in family]
     libs = [
         m
         for m in libs

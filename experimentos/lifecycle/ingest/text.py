@@ -293,6 +293,17 @@ def split_outside_code(pattern: re.Pattern[str], text: str) -> list[str]:
     return [re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], p) for p in parts]
 
 
+CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+
+
+def spaced(text: str) -> str:
+    """Names and versions set apart from the text around them where no space does it: CJK text
+    ("升级librosa到" -> "升级 librosa 到") and a name glued to its version ("werkzeug3.0.1")."""
+    text = re.sub(rf"(?<=[{CJK}])(?=[A-Za-z0-9@<>=^~])", " ", text)
+    text = re.sub(rf"(?<=[A-Za-z0-9])(?=[{CJK}])", " ", text)
+    return re.sub(r"(?<![\w./@-])([A-Za-z][A-Za-z_-]{2,})(?=\d+\.\d)", r"\1 ", text)
+
+
 def normalise(text: str) -> str:
     """Lowercase words only, for comparing a quote with the sentence it quotes."""
     return " ".join(re.findall(r"[a-z0-9@._/-]+", text.lower().replace("`", "")))

@@ -277,6 +277,16 @@ def candidates(text: str, ctx: Context) -> list[tuple[str | None, str | None, st
         taken.append(span)
         out.append((span[0], lib, op, ver))
 
+    # a range as one target: "sqlalchemy to >=1.4,<2", "bcrypt >= 1.0.3 and < 3.0.0"
+    ranged = re.compile(
+        rf"(?<![A-Za-z0-9_.@/-])(?:['\"]?(?P<lib>{NAME})['\"]?\s*(?:to\s+)?)?"
+        rf"(?P<low>(?:>=|>|~=)\s*{VER})\s*(?:,|\s+and\s+|\s+)\s*(?P<high>(?:<=|<)\s*{VER})(?![\w.])",
+        re.IGNORECASE,
+    )
+    for m in ranged.finditer(text):
+        lib = m["lib"] if m["lib"] and not bad_lib(m["lib"]) else None
+        spec = f"{m['low']},{m['high']}".replace(" ", "")
+        add(m, lib, "range", spec)
     req = re.compile(
         rf"(?<![A-Za-z0-9_.@/-])['\"]?(?P<lib>{NAME}?)['\"]?\s*(?:to\s+)?(?:version\s+)?"
         rf"(?P<op>{OP}|@)\s*['\"]?(?P<ver>{VER}|{TAG})(?![\w])",
@@ -325,6 +335,8 @@ def candidates(text: str, ctx: Context) -> list[tuple[str | None, str | None, st
 
 
 def _plausible(ver: str) -> bool:
+    if re.match(r"[<>~]", ver):
+        return True  # a range: ">=1.4,<2"
     if ver.lower() in ("latest", "next", "beta", "canary", "lts", "rc", "alpha", "cjs"):
         return True
     version = version_of(ver)
@@ -382,6 +394,8 @@ def resolve(lib: str | None, ctx: Context, announce: bool) -> str | None:
 
 
 def _kind(group: str | None, op: str | None, ver: str, lib: str, ctx: Context) -> Kind | None:
+    if op == "range":  # bounded on both sides: going back when said so, else holding
+        return {"up": "upgrade", "back": "downgrade"}.get(group or "", "pin")  # type: ignore[return-value]
     if group == "back" and op == "<":
         return "downgrade"  # "downgrade to the version before v5"
     if op in ("<", "<=", "~=", "^", "~", "=<", "!="):
@@ -425,6 +439,8 @@ def _compare(ver: str, lib: str, ctx: Context) -> Kind:
 
 def _target(kind: Kind, op: str | None, ver: str) -> str:
     ver = ver.strip()
+    if op == "range":
+        return ver
     if ver.lower() in ("latest", "lts", "next", "canary", "beta", "cjs"):
         return ver.lower()
     clean = ver.lstrip("vV")

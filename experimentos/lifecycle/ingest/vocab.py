@@ -146,6 +146,8 @@ class Context:
     maintainer: bool = False
     standalone: bool = False  # the sentence stands alone in a reply, or is said to work
     known: frozenset[str] = frozenset()  # packages the thread names next to versions (lowercase)
+    idents: frozenset[str] = frozenset()  # identifiers the thread shows as code ("'Switch'")
+    previous: str = ""  # the sentence before, in the same comment
 
 
 @dataclass(frozen=True)
