@@ -58,17 +58,20 @@ _DIRECTIONS: dict[str, str] = {
     + r"|锁定|固定|写死|指定|限定|限制|épingl\w*|fixer|fij\w*|fixar|festleg\w*|fixier\w*|"
     r"закреп\w*|зафикс\w*",
     "neutral": NEUTRAL_VERBS
-    + r"|安装|使用|改为|改成|换成|替换为|设置为|设为|用|インストール|installer|utilis\w*|instal\w*|"
-    r"us(?:ar|ando|ei)|installier\w*|verwend\w*|benutz\w*|установ\w*|использ\w*|ставить",
+    + r"|need(?:s)?|have|安装|使用|改为|改成|换成|替换为|设置为|设为|用|インストール|installer|"
+    r"utilis\w*|instal\w*|us(?:ar|ando|ei)|installier\w*|verwend\w*|benutz\w*|установ\w*|использ\w*|ставить",
 }
 _DIRECTION_RES = {
-    group: re.compile(rf"(?<![A-Za-z0-9_-])(?:{words})", re.IGNORECASE)
+    group: re.compile(rf"(?<![A-Za-z0-9_-])(?:{words})(?![a-z])", re.IGNORECASE)
     for group, words in _DIRECTIONS.items()
 }
 _SUCCESS_RE = re.compile(
     r"\b(?:works|worked|working|fixe[sd]|solve[sd]|resolve[sd]|helped|did\s+the\s+trick|"
     r"(?:went|goes|go)\s+away|disappeared|runs?\s+(?:just\s+)?(?:fine|ok|normally|again|"
     r"as\s+expected)|problem\s+solved|sorted\s+(?:it\s+)?out|got\s+it\s+working)\b|"
+    r"\b(?:is|are|'s)\s+(?:all\s+)?(?:ok|okay|fine|good)(?:\s+(?:again|now))?\b|\bok\s+again\b|"
+    r"\bdisappear\w*|disparaît|disparu|réglé|corrigé|geholfen|behoben|\bhilft\b|solucion\w*|"
+    r"desaparec\w*|funcionou|resolveu|исчез\w*|пропал\w*|"
     r"解决|好了|可以了|正常|成功|就行|就好|没问题|搞定|解決|直り|動き|\bmarche\b|fonctionne|résolu|"
     r"\bfunciona|resuelto|resolvido|funktioniert|klappt|gelöst|läuft\s+wieder|работает|помогло|"
     r"решено|заработал|"
@@ -77,10 +80,15 @@ _SUCCESS_RE = re.compile(
     re.IGNORECASE,
 )
 _FAILURE_RE = re.compile(
-    r"没有解决|未解决|还是|仍然|依然|不行|失败|报错|错误|异常|出现|エラー|\berr(?:eur|or)s?\b|"
-    r"\bexception\b|fehler|ошибк|ne\s+(?:marche|fonctionne)\s+pas|no\s+funciona|"
-    r"funktioniert\s+nicht|не\s+работает|\bbroken\b|\bcrash\w*|\bissue\s+(?:with|on|in)\b|"
-    r"\bthrows?\b|\bunable\b|\bcannot\b|\bcan'?t\b",
+    r"没有解决|未解决|还是|仍然|依然|不行|失败|ne\s+(?:marche|fonctionne)\s+pas|no\s+funciona|"
+    r"funktioniert\s+nicht|не\s+работает|\bbroken\b|\bcrash\w*|\bthrows?\b|\bunable\b|"
+    r"\bcannot\b|\bcan'?t\b|\bremain\w*|\bpersist\w*",
+    re.IGNORECASE,
+)
+# Words that name the problem: a failure unless the clause says it went away.
+_TROUBLE_RE = re.compile(
+    r"报错|错误|异常|出现|エラー|\berr(?:eur|or)s?\b|\bexception\b|fehler|ошибк|problème|"
+    r"\bproblema\b|\bissues?\s+(?:with|on|in)\b|\bknown\s+issues?\b",
     re.IGNORECASE,
 )
 _NEGATION_RE = re.compile(
@@ -99,7 +107,7 @@ _DIRECTIVE_RE = re.compile(
 )
 _PLAN_RE = re.compile(
     r"\b(?:i|we)(?:'ll|\s+will|\s+plan\s+to|\s+am\s+going\s+to|\s+are\s+going\s+to)\b|"
-    r"\bwill\s+(?:be\s+)?(?:release|publish|update|fix)|打算|计划|将会|会在|会(?:更新|发布|修复|升级)|"
+    r"\bwill\s+(?:be\s+)?(?:release|publish|update|fix)|\bgoing\s+to\b|打算|计划|将会|会在|会(?:更新|发布|修复|升级)|"
     r"本周|下周|明天|予定|prévu|geplant|планир",
     re.IGNORECASE,
 )
@@ -110,7 +118,7 @@ _CLAUSE_RE = re.compile(
 )
 _VERSION_RE = re.compile(
     rf"(?P<range>(?:>=|>|~=)\s*{VER}\s*(?:,|\s+and\s+|\s+)\s*(?:<=|<)\s*{VER})"
-    rf"|(?P<op>===|==|>=|<=|~=|!=|=>|=<|<|>|\^|~|@)?\s*(?P<ver>{VER})(?![\w.])",
+    rf"|(?P<op>===|==|>=|<=|~=|!=|=>|=<|<|>|\^|~|@)?\s*(?P<ver>{VER})(?!\w|\.\w)",
     re.IGNORECASE,
 )
 _NAME_RE = re.compile(rf"(?<![\w@/.-]){NAME}")
@@ -152,7 +160,20 @@ _GLUE_RE = re.compile(
 def known_packages(thread, mentions, library: str | None) -> frozenset[str]:  # noqa: ANN001
     """Packages the thread names next to a version, its library, the repository's name, and
     the runtimes: the words a version can belong to when it is not glued to one."""
-    names = {m.name.lower() for m in mentions if m.name and plausible_name(m.name)}
+    text = " ".join([thread.title, *(c.body for c in thread.comments)])
+    counts: dict[str, int] = {}
+    for mention in mentions:
+        if mention.name and plausible_name(mention.name):
+            counts[mention.name] = counts.get(mention.name, 0) + 1
+    # a plain lowercase word once before a version ("confirm 1.9.3") is not a package; one
+    # named twice, written as a name (case, digits, "-", "."), or shown as code is
+    names = {
+        name.lower()
+        for name, n in counts.items()
+        if n > 1
+        or re.search(r"[A-Z0-9_./@-]", name)
+        or re.search(rf"`{re.escape(name)}`|{re.escape(name)}(?:==|@)", text, re.IGNORECASE)
+    }
     names |= {thread.repo.lower(), *(_RUNTIMES)}
     if library:
         names.add(library.lower())
@@ -200,13 +221,30 @@ _NOT_NAMES = frozenset(
 )
 
 
+# "Solution:", "Lösung:", "解决方法：": what follows is offered as the fix
+_LABEL_RE = re.compile(
+    r"^(?:solución|solution|solução|lösung|решение|workaround|fix|解决方法|解决办法|解决方案|"
+    r"办法|方法)\s*[:：]\s*",
+    re.IGNORECASE,
+)
+
+
+_UNDONE_RE = re.compile(
+    r"\b(?:to|will|should|must|needs?\s+to|has\s+to|have\s+to|yet\s+to)\s+be\s+"
+    r"(?:fixed|solved|resolved|addressed)\b|"
+    r"\b(?:till|until|unless|if|whether|to\s+make|once)\s+(?:it|this|that|everything)\s+works?\b",
+    re.IGNORECASE,
+)
+
+
 def _mood(clause: str, sentence: str, opening: bool) -> str | None:
     """success, directive or None."""
+    clause, sentence = _UNDONE_RE.sub(" ", clause), _UNDONE_RE.sub(" ", sentence)
     if _SUCCESS_RE.search(clause):
         return "success"
     if opening:
         return None  # the opening post's instructions are requests to the maintainers
-    rest = phrases.strip_lead(clause)
+    rest = phrases.strip_lead(_LABEL_RE.sub("", clause))
     if rest != clause or _DIRECTIVE_RE.search(clause):
         return "directive"
     group, _ = _direction(clause[:40])
@@ -214,8 +252,12 @@ def _mood(clause: str, sentence: str, opening: bool) -> str | None:
     imperative = first and not re.search(r"(?:ing|ed|s)$", first.group(0), re.IGNORECASE)
     if group and imperative and _DIRECTION_RES[group].match(rest):
         return "directive"  # an imperative: "install urllib3==1.26.8"
-    if _SUCCESS_RE.search(sentence) and not phrases.failed(sentence):
-        return "success"
+    if (
+        _SUCCESS_RE.search(sentence)
+        and not phrases.failed(sentence)
+        and _direction(clause)[0] not in (None, "neutral")
+    ):
+        return "success"  # "Downgraded to 1.9.3, now it works": the act, then its outcome
     return None
 
 
@@ -227,11 +269,21 @@ def _refused(clause: str) -> bool:
         phrases.is_question(clause)
         or clause.rstrip().endswith(("吗", "么", "？"))
         or _NEGATION_RE.search(cleared)
-        or _FAILURE_RE.search(cleared)
-        or phrases.failed(cleared)
+        or _failure(clause)
         or _PLAN_RE.search(clause)
         or phrases.future(clause)
     )
+
+
+def _failure(text: str) -> bool:
+    """Whether `text` reports a failure: a failing verb, or the problem's name with nothing
+    saying it went away ("made the error disappear" is a success)."""
+    text = _UNDONE_RE.sub(" ", text)
+    cleared = _SUCCESS_RE.sub(" ", text)
+    cleared = re.sub(r"\bwithout\s+(?:any\s+)?(?:errors?|issues?|problems?)\b", " ", cleared)
+    if _FAILURE_RE.search(cleared) or phrases.failed(cleared):
+        return True
+    return bool(_TROUBLE_RE.search(cleared)) and not _SUCCESS_RE.search(text)
 
 
 def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Action]:
@@ -241,11 +293,10 @@ def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Ac
         return []
     # a sentence that narrates a failure ("When I … install markupsafe 2.0.1, I get another
     # error") gives no advice in its other clauses
-    told_failure = bool(_FAILURE_RE.search(plain) or phrases.failed(plain)) and not (
-        _SUCCESS_RE.search(plain)
-    )
-    if told_failure:
+    if _failure(plain) and not _SUCCESS_RE.search(_UNDONE_RE.sub(" ", plain)):
         return []
+    if _NO_REPRO_RE.search(plain):
+        return []  # "works fine with 2.0.0 here, I can't reproduce": no advice, a reply
     out: list[Action] = []
     last_package: str | None = None
     for clause in clauses(plain):
@@ -253,21 +304,20 @@ def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Ac
         versions = list(_VERSION_RE.finditer(clause))
         package_here = None
         for match in versions:
-            package_here = _package_before(clause[: match.start()], ctx) or package_here
+            package_here = _package_before(clause[: _at(match)], ctx) or package_here
         if not versions or _refused(clause):
             last_package = package_here or last_package
             continue
         how = _mood(clause, plain, opening)
         group, after = _direction(clause)
-        works = re.search(
-            r"\b(?:works?|worked|working|fine|runs?|ran)\b[^.]{0,30}\b(?:with|on|using|in)\b",
-            clause,
-            re.IGNORECASE,
-        )
-        if how is None or (group is None and not works):
+        if group is None and how == "success":
+            # no word of direction: the version it works with ("with foo@1.9.3 everything is
+            # OK again", "Can confirm 1.9.3 works"): a report of a good version
+            after = _linked(clause, versions)
+        if how is None or (group is None and after < 0):
             last_package = package_here or last_package
             continue
-        picked = _pick(versions, clause, after if group else (works.end() if works else -1))
+        picked = _pick(versions, clause, after)
         if picked is None:
             last_package = package_here or last_package
             continue
@@ -280,10 +330,56 @@ def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Ac
             or last_package
         )
         last_package = lib or last_package
+        if group in (None, "neutral") and _reported_broken(lib, ver, ctx):
+            continue  # "works with 2.0.0" of the version the thread reports broken
         action = _action(lib, op, ver, group, ctx)
         if action is not None and action not in out:
             out.append(action)
     return out
+
+
+# Where a version is the one something works with, in the languages of _DIRECTIONS.
+_LINK_RE = re.compile(
+    r"(?:\b(?:with|on|using|in|avec|sur|mit|con|com|на)|\bс|用|在)\s+(?:[\w@/.-]+\s*)?$",
+    re.IGNORECASE,
+)
+_WORKS_AFTER_RE = re.compile(
+    r"^[\s`'\"]*(?:works?|worked|is\s+(?:ok|okay|fine|good|working)|fixes|fixed|solves|"
+    r"resolves|funciona|fonctionne|marche|funktioniert|работает)\b",
+    re.IGNORECASE,
+)
+
+
+def _at(match: re.Match[str]) -> int:
+    """Where a version match starts: its operator or its digits, not the space before."""
+    for group in ("range", "op", "ver"):
+        if match[group]:
+            return match.start(group)
+    return match.start()
+
+
+def _linked(clause: str, versions: list[re.Match[str]]) -> int:
+    """Where the version a success is about starts (-1: none): one the clause links to it
+    ("with 1.9.3", "avec foo 1.9.3") or one followed by it ("1.9.3 works")."""
+    for match in versions:
+        start = _at(match)
+        if _LINK_RE.search(clause[:start]) or _WORKS_AFTER_RE.match(clause[match.end() :]):
+            return start
+    return -1
+
+
+_NO_REPRO_RE = re.compile(
+    r"\b(?:can'?t|cannot|couldn'?t|could\s+not|unable\s+to|not\s+able\s+to|failed\s+to)\s+"
+    r"reproduce\b|无法复现|不能复现",
+    re.IGNORECASE,
+)
+
+
+def _reported_broken(lib: str | None, ver: str, ctx: Context) -> bool:
+    from experimentos.repofacts.facts import python_key
+
+    key = python_key(resolve(lib, ctx, announce=ctx.maintainer) or "")
+    return ver.lstrip("vV") in {a.lstrip("vV") for a in ctx.affected.get(key, [])}
 
 
 def _pick(
@@ -294,26 +390,24 @@ def _pick(
     usable = []
     for match in versions:
         if match["range"]:
-            usable.append(("range", re.sub(r"\s+", " ", match["range"]), match.start()))
+            usable.append(("range", re.sub(r"\s+", " ", match["range"]), _at(match)))
             continue
         ver, op = match["ver"], match["op"]
         bare = re.fullmatch(r"\d+", ver) is not None
         if (
             bare
             and not op
-            and not re.search(
-                r"(?:\bto|\bv|version|版本|为|到|at)\s*$", clause[: match.start()], re.I
-            )
+            and not re.search(r"(?:\bto|\bv|version|版本|为|到|at)\s*$", clause[: _at(match)], re.I)
         ):
             continue  # a bare number is a version only after "to", "version", "@", …
         if version_of(ver) is None or (version_of(ver) or _HUGE).release[0] >= 10000:
             continue
-        if _LEFT_RE.search(clause[max(0, match.start() - 12) : match.start()]) and after < 0:
+        if _LEFT_RE.search(clause[max(0, _at(match) - 12) : _at(match)]) and after < 0:
             continue
-        between = clause[after : match.start()] if 0 <= after <= match.start() else ""
+        between = clause[after : _at(match)] if 0 <= after <= _at(match) else ""
         if re.search(r"\b(?:with|on|for|in|under|using|included)\b", between, re.IGNORECASE):
             continue  # "revert npm included with Node.js v16": where, not what
-        usable.append((op, ver, match.start()))
+        usable.append((op, ver, _at(match)))
     if not usable:
         return None
     later = [u for u in usable if u[2] >= after] if after >= 0 else []

@@ -187,6 +187,11 @@ _CAN_BE_FIXED_RE = re.compile(
     r"(?:fixed|solved|resolved|avoided)\b",
     re.IGNORECASE,
 )
+_SUCCEEDED_THERE = re.compile(
+    r"\b(?:works?|worked|working)\s+(?:just\s+)?(?:fine|well|ok|okay|great)\b|\bno\s+(?:issues?|"
+    r"problems?|errors?)\b",
+    re.IGNORECASE,
+)
 _SUCCEEDED = re.compile(r"\b(?:solved|fixed|works|worked|resolved)\s+(?:it|this|the)\b", re.I)
 _AFTER_UPGRADE = re.compile(r"\b(?:after|since|when|once)\b", re.IGNORECASE)
 
@@ -427,6 +432,8 @@ def _role(sentence: str, before: str, comment: int) -> Role | None:
     ):
         return None  # "requires importlib-metadata>=4.4", "urllib3<2": a constraint
     if _INSTALLED_CUE.search(before) or _YOUR_VERSION_CUE.search(before):
+        if _SUCCEEDED_THERE.search(sentence) and not _FAILURE_CUE.search(sentence):
+            return "good"  # "We're still on 1.9.3 in production, works fine there"
         return "affected"  # "It looks like you're using v0.22.x", "I was on 4.28"
     if _FIX_CUE.search(before):
         return "fixed"

@@ -319,8 +319,8 @@ def candidates(text: str, ctx: Context) -> list[tuple[str | None, str | None, st
     )
     for m in named.finditer(text):
         lib = m["lib1"] or m["lib2"]
-        if lib and bad_lib(lib):
-            lib = None
+        if lib and (bad_lib(lib) or not _packageish(lib, ctx)):
+            lib = None  # "Can confirm 1.9.3 works": a word before a version, not a package
         add(m, lib, None, m["ver"])
     for m in re.finditer(rf"(?<![A-Za-z0-9_.@/<>=~^-])(?P<ver>{VER})(?![\w.])", text):
         if re.fullmatch(r"\d+", m["ver"]) and not re.search(
@@ -332,6 +332,15 @@ def candidates(text: str, ctx: Context) -> list[tuple[str | None, str | None, st
         add(m, None, None, "lts")
     out.sort()
     return [(lib, op, ver) for _, lib, op, ver in out if _plausible(ver)]
+
+
+def _packageish(name: str, ctx: Context) -> bool:
+    """Whether a word set before a version by a space alone can be a package: one the thread
+    names with versions, or one that looks like a name (mixed case, digits, `-`, `.`, `/`)."""
+    if not ctx.known:
+        return True  # nothing to go by
+    low = name.lower()
+    return low in ctx.known or bool(re.search(r"[A-Z0-9_./@-]", name))
 
 
 def _plausible(ver: str) -> bool:
