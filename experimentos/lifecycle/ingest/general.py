@@ -310,9 +310,10 @@ def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Ac
             continue
         how = _mood(clause, plain, opening)
         group, after = _direction(clause)
-        if group is None and how == "success":
+        if group is None and how == "success" and not opening:
             # no word of direction: the version it works with ("with foo@1.9.3 everything is
-            # OK again", "Can confirm 1.9.3 works"): a report of a good version
+            # OK again", "Can confirm 1.9.3 works"): a report of a good version. Not in the
+            # opening post, where "This worked on 7.4.4" dates the regression.
             after = _linked(clause, versions)
         if how is None or (group is None and after < 0):
             last_package = package_here or last_package
@@ -332,6 +333,8 @@ def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Ac
         last_package = lib or last_package
         if group in (None, "neutral") and _reported_broken(lib, ver, ctx):
             continue  # "works with 2.0.0" of the version the thread reports broken
+        if group is None and lib and lib.lower() in _RUNTIMES:
+            continue  # "It worked for me with node@16": where it worked, not what to install
         action = _action(lib, op, ver, group, ctx)
         if action is not None and action not in out:
             out.append(action)
