@@ -279,9 +279,11 @@ def _failure(text: str) -> bool:
     """Whether `text` reports a failure: a failing verb, or the problem's name with nothing
     saying it went away ("made the error disappear" is a success)."""
     text = _UNDONE_RE.sub(" ", text)
+    if phrases.failed(text):
+        return True  # "nothing works", "still fails"
     cleared = _SUCCESS_RE.sub(" ", text)
     cleared = re.sub(r"\bwithout\s+(?:any\s+)?(?:errors?|issues?|problems?)\b", " ", cleared)
-    if _FAILURE_RE.search(cleared) or phrases.failed(cleared):
+    if _FAILURE_RE.search(cleared):
         return True
     return bool(_TROUBLE_RE.search(cleared)) and not _SUCCESS_RE.search(text)
 

@@ -77,7 +77,8 @@ SUCCESS_RE = re.compile(
 _FAILED_RE = re.compile(
     r"\b(?:still\s+(?:fails?|failing|broken|happens|occurs|get|see|have)|"
     r"(?:does|did|do|is|was)\s*n[o']t\s+(?:work|help|fix|solve)|not\s+(?:working|helping)|"
-    r"(?:it\s+)?(?:broke|breaks)\b|fails?\b|failed\b|reproduces\b|(?:can|could)\s+reproduce\b)",
+    r"(?:it\s+)?(?:broke|breaks)\b|fails?\b|failed\b|reproduces\b|(?:can|could)\s+reproduce\b|"
+    r"nothing\s+works|no\s+longer\s+works?|stopped\s+working|won'?t\s+work)",
     re.IGNORECASE,
 )
 _FUTURE_RE = re.compile(
