@@ -111,9 +111,10 @@ _PLAN_RE = re.compile(
     r"本周|下周|明天|予定|prévu|geplant|планир",
     re.IGNORECASE,
 )
-# Where a clause ends: punctuation of any script, " but ", and a space between two CJK runs.
+# Where a clause ends: punctuation of any script, " but ", and a space before a CJK run.
 _CLAUSE_RE = re.compile(
-    rf"\s*[;；，。！？!?]\s*|,\s+|\s+but\s+|\s+however\s+|(?<=[{_CJK}])\s+(?=[{_CJK}])",
+    rf"\s*[;；，。！？!?]\s*|,\s+|\s+but\s+|\s+however\s+|(?<=[{_CJK}])\s+(?=[{_CJK}])|"
+    rf"(?<=[A-Za-z_)\]`'\"])\s+(?=[{_CJK}])",
     re.IGNORECASE,
 )
 _VERSION_RE = re.compile(
