@@ -1,10 +1,10 @@
 """How well `ingest issue` reads real threads: advice found, its version line, who said it, and
 where the maintainers stand, against the labelled corpus in tests/data/ingest_corpus.
 
-    python benchmarks/ingest.py [--split dev|heldout|heldout2|heldout3|heldout4|heldout5|all]
+    python benchmarks/ingest.py [--split dev|heldout|heldout2|heldout3|heldout4|heldout5|heldout6|all]
                                 [--maintainers-known] [--details]
 
-Prints JSON. Each split (dev; heldout to heldout5, the held-out sets, reported apart; all six
+Prints JSON. Each split (dev; heldout to heldout6, the held-out sets, reported apart; all seven
 by default) gets, overall and per ecosystem:
 precision and recall of advice items, and among the items found, the accuracy of their kind,
 scope (the version line the claim is scoped to), speaker (reporter, user, maintainer) and
@@ -33,7 +33,7 @@ from experimentos.repofacts.facts import python_key
 from experimentos.repofacts.versions import matches
 
 PROJECT = Path(__file__).resolve().parents[1]
-SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
+SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
 CORPUS = PROJECT / "tests" / "data" / "ingest_corpus"
 FAMILY = {
     "upgrade": "upgrade",
