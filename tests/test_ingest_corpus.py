@@ -70,6 +70,7 @@ def test_the_benchmark_prints_its_figures_per_split_and_ecosystem():
         cwd=PROJECT,
     )
     report = json.loads(run.stdout)
+    assert report["splits"] == {"dev": "developed on"}  # what the figures are worth, said
     dev = report["dev"]
     assert set(dev) == {"all", "npm", "python"}
     figures = dev["all"]
