@@ -1,4 +1,8 @@
-"""experimentos.toml: resolved once per workspace into a pydantic model."""
+"""experimentos.toml: resolved once per workspace into a pydantic model.
+
+`parse_config` reads the file's bytes; store.workspace.load_config reads the file itself,
+through the store's guarded reader (a regular file inside the root, never a link out of it).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from experimentos.errors import UsageError
 
 CONFIG_NAME = "experimentos.toml"
+MAX_CONFIG_BYTES = 1024 * 1024
 
 DEFAULT_CONFIG_TEXT = """\
 # experimentos knowledge base configuration
@@ -57,23 +62,57 @@ class ServerConfig(BaseModel):
     max_proposals: int = Field(default=20, ge=0)
 
 
+class ImpactTask(BaseModel):
+    """A brief `experimentos impact` compiles at two revisions (as `experimentos brief` would)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=120)
+    task: str = Field(min_length=1, max_length=8000)
+    # A directory (relative to the knowledge root) whose manifests the brief reads.
+    repo: str | None = None
+    libraries: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+    agent: str | None = None
+    model: str | None = None
+    toolchain: str | None = None
+    repo_type: str | None = None
+    budget: int | None = Field(default=None, ge=1)
+
+
+class ImpactConfig(BaseModel):
+    """`[impact]`: the tasks whose briefs a knowledge change is shown against."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Every fixture's task (fixtures/*/fixture.yaml), compiled against that fixture's files.
+    fixtures: bool = True
+    # More tasks: a task text, or a table {task, name, repo, libraries, files, budget, ...}.
+    tasks: list[str | ImpactTask] = Field(default_factory=list, max_length=500)
+    budget: int | None = Field(default=None, ge=1)  # default: the brief's own default
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal[1] = 1
     index: IndexConfig = Field(default_factory=IndexConfig)
     proposals: ProposalsConfig = Field(default_factory=ProposalsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    impact: ImpactConfig = Field(default_factory=ImpactConfig)
 
 
-def load_config(root: Path) -> Config:
-    """The workspace's configuration; defaults when the file is absent."""
-    path = root / CONFIG_NAME
-    if not path.is_file():
-        return Config()
+def parse_config(raw: bytes, path: Path | str) -> Config:
+    """The configuration in `raw` (the bytes of `path`); UsageError naming the file and field."""
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"is larger than {MAX_CONFIG_BYTES} bytes", path=path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"not valid TOML: {exc}", path=path) from None
+    except RecursionError:
+        raise UsageError("not valid TOML: nested too deeply", path=path) from None
+    except (ValueError, OverflowError) as exc:  # a number or date Python will not convert
+        raise UsageError(
+            f"not valid TOML: a value cannot be read ({exc})"[:300], path=path
+        ) from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

@@ -29,6 +29,8 @@ from typing import Any
 
 from experimentos.agents.base import (
     Adapter,
+    AgentSpec,
+    Decisions,
     Invocation,
     RunSetup,
     Transcript,
@@ -46,6 +48,15 @@ SHELL_TIMEOUT_S = 60
 @register
 class ScriptedAdapter(Adapter):
     name = "scripted"
+
+    def __init__(self, spec: AgentSpec, root: Path):
+        super().__init__(spec, root)
+        if spec.endpoint is not None:
+            raise UsageError(
+                f"agent {spec.name!r}: the scripted adapter plays a policy script and calls no "
+                "model; give the model endpoint to codex, claude-code or opencode",
+                field="model",
+            )
 
     def _policy(self) -> Path:
         policy = self.spec.options.get("policy")
@@ -80,6 +91,15 @@ class ScriptedAdapter(Adapter):
         except UsageError as exc:
             return exc.message
         return None
+
+    def input_files(self) -> dict[str, Path]:
+        return {self.spec.options["policy"]: self._policy()}
+
+    def wants_isolation(self) -> bool:
+        return True  # a policy script needs no network: its shell steps get none
+
+    def decisions(self) -> tuple[Decisions, str]:
+        return "script", f"the scripted adapter playing {self.spec.options.get('policy')}"
 
     def prepare(self, setup: RunSetup) -> Invocation:
         argv = [sys.executable, "-m", "experimentos.agents.scripted", str(self._policy())]

@@ -7,10 +7,16 @@
           script: experiments/demo/agents/keep-pin.sh   # inside the knowledge root
           args: [--fast]                                # optional
           env: {MODE: careful}                          # optional, plain (non-secret) values
+          decisions: script                             # default; `model` for a script that
+                                                        # drives a real model (an LLM wrapper)
+          network: false                                # default: run without network (true
+                                                        # for a script that calls a model API)
 
 The script runs with the run's workdir as its cwd and this environment (on top of the clean
 base the runner gives every agent): EXPERIMENTOS_TASK (the prompt), EXPERIMENTOS_RUN_ID,
-EXPERIMENTOS_WORKDIR, EXPERIMENTOS_TIME_LIMIT, EXPERIMENTOS_MODEL (when the spec names one) and,
+EXPERIMENTOS_WORKDIR, EXPERIMENTOS_TIME_LIMIT, EXPERIMENTOS_MODEL (when the spec names one; with
+a model endpoint also EXPERIMENTOS_MODEL_PROVIDER, EXPERIMENTOS_MODEL_BASE_URL and, with a key,
+EXPERIMENTOS_MODEL_KEY_ENV and that variable) and,
 for conditions that attach the MCP server, EXPERIMENTOS_MCP: a JSON object {name, command, args,
 env} that starts the server over stdio, bound to the run.
 
@@ -23,7 +29,7 @@ Its stdout is the transcript: one JSON object per line, `type` plus the fields o
     {"type": "package_version_checked", "package": "drizzle-kit", "version": "0.30.4"}
     {"type": "mcp_tool_called", "tool": "get_work_brief", "ok": true}
     {"type": "final_answer", "text": "Kept the pin; fixed the default in schema.ts."}
-    {"type": "usage", "tokens_in": 1200, "tokens_out": 300, "cost_usd": 0.01}
+    {"type": "usage", "tokens_in": 1200, "tokens_out": 300, "cost_usd": 0.01, "model": "m-2026"}
     {"type": "error", "message": "..."}
 
 Other types are counted as unknown and kept in the raw transcript; lines that are not JSON
@@ -42,14 +48,17 @@ from pathlib import Path
 from experimentos.agents.base import (
     Adapter,
     AgentSpec,
+    Decisions,
     Invocation,
     RunSetup,
     Transcript,
     TranscriptEvent,
     register,
 )
+from experimentos.agents.endpoint import endpoint_key
 from experimentos.errors import UsageError
 from experimentos.store.files import inside
+from experimentos.store.parse import load_json
 
 EVENT_TYPES = (
     "command",
@@ -101,6 +110,30 @@ class ShellAdapter(Adapter):
             return exc.message
         return None
 
+    def input_files(self) -> dict[str, Path]:
+        return {self.spec.options["script"]: self._script()}
+
+    def wants_isolation(self) -> bool:
+        network = self.spec.options.get("network", False)
+        if not isinstance(network, bool):
+            raise UsageError("options.network must be true or false", field="options.network")
+        return not network
+
+    def shell_network(self) -> tuple[bool | None, str]:
+        return True, "options.network is true: the script may reach the network"
+
+    def decisions(self) -> tuple[Decisions, str]:
+        said = self.spec.options.get("decisions", "script")
+        if said not in ("model", "script"):
+            raise UsageError(
+                f"options.decisions must be model or script, not {said!r}",
+                field="options.decisions",
+            )
+        script = self.spec.options.get("script")
+        if said == "model":
+            return "model", f"a model driven by the shell script {script}"
+        return "script", f"the shell script {script}"
+
     def prepare(self, setup: RunSetup) -> Invocation:
         script = self._script()
         options = self.spec.options
@@ -139,8 +172,14 @@ def script_env(
         "EXPERIMENTOS_TIME_LIMIT": f"{setup.time_limit_s:g}",
         **setup.secrets,
     }
-    if spec.model:
-        env["EXPERIMENTOS_MODEL"] = spec.model
+    if spec.model_name:
+        env["EXPERIMENTOS_MODEL"] = spec.model_name
+    if spec.endpoint is not None:  # a script that calls the model itself
+        env["EXPERIMENTOS_MODEL_PROVIDER"] = spec.endpoint.provider
+        env["EXPERIMENTOS_MODEL_BASE_URL"] = spec.endpoint.endpoint
+        if spec.endpoint.key_env:
+            env["EXPERIMENTOS_MODEL_KEY_ENV"] = spec.endpoint.key_env
+            env.update(endpoint_key(spec.name, spec.endpoint))
     if setup.mcp is not None:
         env["EXPERIMENTOS_MCP"] = json.dumps(
             {
@@ -167,7 +206,7 @@ def parse_shell_transcript(lines: Iterable[str]) -> Transcript:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = load_json(line)
         except ValueError:
             out.bad_lines += 1
             continue
@@ -185,6 +224,8 @@ def parse_shell_transcript(lines: Iterable[str]) -> Transcript:
             else:
                 out.bad_lines += 1
         elif kind == "usage":
+            if isinstance(data.get("model"), str) and data["model"]:
+                out.model_id = data["model"][:200]  # the model id the provider reported
             for key in (*_USAGE_INT, "cost_usd"):
                 value = _number(data.get(key))
                 if value is not None:

@@ -2,8 +2,10 @@
 
 Every reference is resolved up front, and a bad one is refused naming the spec file and the
 field: a fixture that does not load (`fixtures.<i>`), an unknown adapter or a bad adapter option
-(`agents.<i>.adapter`, `agents.<i>.options.<name>`), a page that does not exist or a revision
-that does not resolve (`conditions.<i>`), a secret that is not set (`secrets.<i>`).
+(`agents.<i>.adapter`, `agents.<i>.options.<name>`), a model endpoint the CLI cannot speak or
+whose key is not set (`agents.<i>.model.provider`, `agents.<i>.model.keyEnv`), a page that does
+not exist or a revision that does not resolve (`conditions.<i>`), a secret that is not set
+(`secrets.<i>`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from experimentos.agents.base import AgentSpec
+from experimentos.agents.endpoint import endpoint_key
 from experimentos.errors import ExperimentosError, InvalidPage, UsageError, add_secret
-from experimentos.matrix.cells import Cell, cell_hash, expand
+from experimentos.matrix.cells import PROMPT_VERSION, Cell, cell_hash, expand
+from experimentos.matrix.fingerprint import agent_parts
 from experimentos.matrix.fixtures import LoadedFixture, load_fixture
 from experimentos.matrix.knowledge import KnowledgeSource, resolve_knowledge
+from experimentos.matrix.runtimes import runtime_problems, runtimes
 from experimentos.matrix.spec import MatrixSpec, load_spec, spec_rel
-from experimentos.models.lab import ExperimentStatus
+from experimentos.models.lab import ExperimentStatus, MatrixFingerprint
 from experimentos.store import Workspace
 from experimentos.store.lab_paths import EXPERIMENTS_DIR, RUNS_DIR, experiment_slug
 from experimentos.store.lab_scan import read_experiment
@@ -39,6 +44,8 @@ class Plan:
     knowledge: dict[str, KnowledgeSource]  # by condition text
     cells: list[Cell]
     cell_hashes: dict[str, str]  # by run id
+    fingerprints: dict[str, MatrixFingerprint] = field(default_factory=dict)  # by run id
+    agent_versions: dict[str, str | None] = field(default_factory=dict)  # the CLIs', by agent
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # never recorded
 
 
@@ -60,6 +67,9 @@ def _load_fixtures(root: Path, spec: MatrixSpec, spec_path: str) -> dict[str, Lo
             raise _bad(spec_path, f"fixtures.{i}", f"fixture {name!r}: {exc}") from None
         if fixture.fixture.oracle is None:
             raise _bad(spec_path, f"fixtures.{i}", f"fixture {name!r} has no oracle")
+        problems = runtime_problems(fixture.fixture, runtimes())
+        if problems:
+            raise _bad(spec_path, f"fixtures.{i}", f"fixture {name!r} {'; '.join(problems)}")
         loaded[name] = fixture
     return loaded
 
@@ -75,7 +85,10 @@ def check_agents(root: Path, agents: list[AgentSpec], spec_path: str) -> None:
             message = f"unknown adapter {agent.adapter!r} (known: {', '.join(known)})"
             raise _bad(spec_path, f"agents.{i}.adapter", message)
         try:
-            cls(agent, root)
+            adapter = cls(agent, root)
+            adapter.decisions()  # options it refuses, named by field
+            adapter.wants_isolation()
+            endpoint_key(agent.name, agent.endpoint)  # the model's key is set (now masked)
         except ExperimentosError as exc:
             where = f"agents.{i}.{exc.field}" if exc.field else f"agents.{i}.options"
             raise _bad(spec_path, where, exc.message) from None
@@ -113,8 +126,17 @@ def _check_id_free(root: Path, slug: str, matrix_id: str, spec_path: str) -> Non
             raise _bad(spec_path, "id", message)
 
 
-def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
-    """Load and check the matrix of `experiment` (a slug or experiment.<slug>)."""
+def plan_matrix(
+    workspace: Workspace,
+    experiment: str,
+    *,
+    repeats: int | None = None,
+    secrets: bool = True,
+) -> Plan:
+    """Load and check the matrix of `experiment` (a slug or experiment.<slug>).
+
+    `repeats`: at least this many repeats per cell (a top-up raising the spec; matrix.topup).
+    `secrets=False`: do not require the spec's secrets (planning only; nothing will run)."""
     root = workspace.root
     slug = experiment_slug(experiment)
     record = read_experiment(root, slug)
@@ -123,6 +145,9 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
             f"{record.model.id} is archived; it takes no new runs", path=record.path, field="status"
         )
     spec = load_spec(root, slug)
+    if repeats is not None and repeats > spec.repeats:
+        # As matrix.yaml will read once raised (matrix.topup): the same spec hash.
+        spec = spec.model_copy(update={"repeats": repeats})
     spec_path = spec_rel(slug)
     matrix_id = spec.id or slug
     fixtures = _load_fixtures(root, spec, spec_path)
@@ -133,15 +158,21 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
         raise _bad(spec_path, exc.field or "conditions", exc.message) from None
     _check_id_free(root, slug, matrix_id, spec_path)
     cells = expand(spec, matrix_id)
-    hashes = {
-        cell.run_id: cell_hash(
-            cell,
-            fixtures[cell.fixture].content_hash,
-            knowledge[cell.condition.text].content_hash,
-            spec.time_limit_s,
+    parts = {agent.name: agent_parts(agent, root) for agent in spec.agents}
+    fingerprints = {
+        cell.run_id: MatrixFingerprint(
+            fixture=fixtures[cell.fixture].content_hash,
+            knowledge=knowledge[cell.condition.text].content_hash,
+            agent=parts[cell.agent.name].agent,
+            agent_files=parts[cell.agent.name].files,
+            agent_version=parts[cell.agent.name].version,
+            model=parts[cell.agent.name].model,
+            time_limit_s=spec.time_limit_s,
+            prompt=PROMPT_VERSION,
         )
         for cell in cells
     }
+    hashes = {cell.run_id: cell_hash(cell, fingerprints[cell.run_id]) for cell in cells}
     return Plan(
         workspace=workspace,
         slug=slug,
@@ -154,5 +185,7 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
         knowledge=knowledge,
         cells=cells,
         cell_hashes=hashes,
-        secrets=_secrets(spec, spec_path),
+        fingerprints=fingerprints,
+        agent_versions={name: part.version for name, part in parts.items()},
+        secrets=_secrets(spec, spec_path) if secrets else {},
     )

@@ -22,6 +22,7 @@ from experimentos.agents.base import open_adapter
 from experimentos.errors import UsageError
 from experimentos.matrix.cells import Cell, in_shard, parse_shard
 from experimentos.matrix.execute import CellResult, Runtime, execute_cell
+from experimentos.matrix.fingerprint import fingerprint_changes
 from experimentos.matrix.knowledge import build_variant
 from experimentos.matrix.plan import Plan, plan_matrix
 from experimentos.matrix.preflight import preflight
@@ -32,6 +33,7 @@ from experimentos.matrix.records import (
     existing_runs,
     finish_record,
 )
+from experimentos.matrix.topup import check_repeats, raise_repeats
 from experimentos.models.lab import RunStatus
 from experimentos.store import Workspace
 
@@ -40,9 +42,12 @@ class CellState(BaseModel):
     index: int
     cell: str
     run_id: str
-    state: str  # missing | done | failed | aborted | interrupted | in-progress
+    # missing | done | stale (a result whose fingerprint changed) | failed | aborted |
+    # interrupted | in-progress
+    state: str
     status: str | None = None
     outcome: str | None = None
+    reason: str | None = None  # why a result is stale: which part of its fingerprint changed
 
 
 class RunResult(BaseModel):
@@ -68,6 +73,12 @@ class MatrixSummary(BaseModel):
     already_done: int
     to_run: int
     dry_run: bool = False
+    top_up: int | None = Field(
+        default=None, description="--repeats N: the repeats per cell this run brought it up to"
+    )
+    spec_raised: list[int] | None = Field(
+        default=None, description="[old, new] repeats when matrix.yaml was raised"
+    )
     cells: list[CellState] = Field(default_factory=list)
     runs: list[RunResult] = Field(default_factory=list)
     counts: dict[str, int] = Field(default_factory=dict)
@@ -92,21 +103,26 @@ def _state(existing: Existing | None, root: Path, run_id: str) -> tuple[str, Exi
 
 
 def cell_states(plan: Plan, cells: list[Cell]) -> tuple[list[CellState], list[str]]:
-    """The state of each cell, and the problems that forbid running (changed inputs, records
-    that do not parse)."""
+    """The state of each cell, and the problems that forbid running (records that do not
+    parse). A result whose fingerprint differs from the planned one is `stale`, with the parts
+    that changed: `--resume` runs it again."""
     root = plan.workspace.root
     found = existing_runs(root, plan.slug, [c.run_id for c in cells])
     states, problems = [], []
     for cell in cells:
         state, existing = _state(found.get(cell.run_id), root, cell.run_id)
         record = existing.record.model if existing and existing.record else None
+        reason = None
         if existing is not None and existing.record is None:
             problems.append(f"{cell.run_id}: the record does not parse ({existing.problem})")
         elif state == "done" and existing.cell_hash != plan.cell_hashes[cell.run_id]:
-            problems.append(
-                f"{cell.run_id}: recorded with other inputs (the fixture, the knowledge, the "
-                "agent or the time limit changed)"
+            block = record.matrix if record else None
+            changed = fingerprint_changes(
+                block.fingerprint if block else None, plan.fingerprints[cell.run_id]
             )
+            if changed:  # else only what the planner could not know (a CLI not installed here)
+                state = "stale"
+                reason = "; ".join(changed)
         states.append(
             CellState(
                 index=cell.index,
@@ -115,17 +131,35 @@ def cell_states(plan: Plan, cells: list[Cell]) -> tuple[list[CellState], list[st
                 state=state,
                 status=record.status.value if record else None,
                 outcome=record.outcome.value if record and record.outcome else None,
+                reason=reason,
             )
         )
     return states, problems
 
 
-def _refuse_changed(plan: Plan, problems: list[str]) -> None:
+def top_up_cells(
+    plan: Plan, shard: tuple[int, int] | None, repeats: int | None = None
+) -> tuple[list[Cell], list[CellState], list[str]]:
+    """(this shard's cells, their states, problems) of a top-up: of the cells with repeat <=
+    `repeats`, those without a result are pending, and so are those whose result is `stale`
+    (recorded from other inputs: its fingerprint no longer matches, so it is run again); the
+    shard takes every n-th pending one; done cells are listed and never selected."""
+    limit = repeats or plan.spec.repeats
+    cells = [c for c in plan.cells if c.repeat <= limit]
+    states, problems = cell_states(plan, cells)
+    pending = [(c, s) for c, s in zip(cells, states, strict=True) if s.state != "done"]
+    mine = [p for i, p in enumerate(pending) if shard is None or i % shard[1] == shard[0] - 1]
+    done = [s for s in states if s.state == "done"]
+    return [c for c, _ in mine], done + [s for _, s in mine], problems
+
+
+def _refuse_unreadable(plan: Plan, problems: list[str]) -> None:
     if not problems:
         return
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     raise UsageError(
-        f"{problems[0]}{more}; change the matrix id to start a new matrix, or move those runs away",
+        f"{problems[0]}{more}; move those records away, or change the matrix id to start a new "
+        "matrix",
         path=plan.spec_path,
         field="id",
     )
@@ -137,6 +171,8 @@ def run_matrix(
     *,
     shard: str | None = None,
     resume: bool = False,
+    repeats: int | None = None,
+    top_up: bool = False,
     jobs: int | None = None,
     dry_run: bool = False,
     keep_workdirs: bool = False,
@@ -145,35 +181,49 @@ def run_matrix(
     on_result: Callable[[RunResult], None] | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> MatrixSummary:
-    """Run the cells of `experiment`'s matrix (of one shard) that have no result yet."""
+    """Run the cells of `experiment`'s matrix (of one shard) that have no result yet.
+
+    `top_up` (implied by `repeats`): bring every cell up to `repeats` (default: the spec's)
+    finished runs, running only the missing ones; existing results are never an error, and the
+    shard partitions the pending cells (experimentos.matrix.topup)."""
     began = time.monotonic()
     if jobs is not None and not 1 <= jobs <= 64:
         raise UsageError("--jobs must be between 1 and 64", field="jobs")
     which = parse_shard(shard)
-    plan = plan_matrix(workspace, experiment)
-    selected = [c for c in plan.cells if in_shard(c, which)]
-    states, problems = cell_states(plan, selected)
-    _refuse_changed(plan, problems)
+    repeats = check_repeats(repeats)
+    top_up = top_up or repeats is not None
+    plan = plan_matrix(workspace, experiment, repeats=repeats)
+    if top_up:
+        pending, states, problems = top_up_cells(plan, which, repeats)
+    else:
+        selected = [c for c in plan.cells if in_shard(c, which)]
+        states, problems = cell_states(plan, selected)
+        pending = [c for c, s in zip(selected, states, strict=True) if s.state != "done"]
+    _refuse_unreadable(plan, problems)
     recorded = [s for s in states if s.state != "missing"]
-    if recorded and not resume and not dry_run:
+    if recorded and not resume and not top_up and not dry_run:
         done = sum(1 for s in recorded if s.state == "done")
         raise UsageError(
             f"matrix {plan.matrix_id} already has {len(recorded)} run(s) here ({done} done); "
             "pass --resume to run only the missing ones",
             field="resume",
         )
-    pending = [c for c, s in zip(selected, states, strict=True) if s.state != "done"]
     preflight(plan, pending)  # the dry run refuses exactly what the run would
+    raised = None
+    if repeats is not None and not dry_run:  # the spec says what the records will hold
+        raised = raise_repeats(workspace.root, plan.slug, repeats)
     summary = MatrixSummary(
         experiment=plan.experiment_id,
         matrix=plan.matrix_id,
         spec_hash=plan.spec_hash,
         shard=f"{which[0]}/{which[1]}" if which else None,
         cells_total=len(plan.cells),
-        cells_selected=len(selected),
-        already_done=len(selected) - len(pending),
+        cells_selected=len(states),
+        already_done=len(states) - len(pending),
         to_run=len(pending),
         dry_run=dry_run,
+        top_up=(repeats or plan.spec.repeats) if top_up else None,
+        spec_raised=list(raised) if raised else None,
         cells=states,
     )
     if dry_run or not pending:
@@ -184,7 +234,8 @@ def run_matrix(
     with contextlib.ExitStack() as stack:
         variants = _variants(plan, pending, on_note)
         adapters = _adapters(plan, pending, stack)
-        rt = Runtime(plan, adapters, variants, stop, keep_workdirs, _versions(adapters))
+        rt = Runtime(plan, adapters, variants, stop, keep_workdirs, dict(plan.agent_versions))
+        rt.stale = {s.run_id: s.reason or "" for s in states if s.state == "stale"}
         if on_start:
             on_start(len(pending))
         summary.runs, summary.interrupted = _execute(rt, pending, jobs or plan.spec.jobs, on_result)
@@ -248,18 +299,6 @@ def _adapters(plan: Plan, cells: list[Cell], stack: contextlib.ExitStack) -> dic
             raise UsageError(problem, path=plan.spec_path, field=f"agents.{i}.adapter")
         adapters[agent.name] = adapter
     return adapters
-
-
-def _versions(adapters: dict) -> dict[str, str | None]:
-    """What each agent CLI says its version is (asked once per matrix run)."""
-    from experimentos.agents.install import binary_version
-
-    out: dict[str, str | None] = {}
-    for name, adapter in adapters.items():
-        binary = getattr(adapter, "binary", None)
-        found = binary() if callable(binary) else None
-        out[name] = binary_version(found) if found else None
-    return out
 
 
 def _crashed(cell: Cell, exc: BaseException) -> RunResult:

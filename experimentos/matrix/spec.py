@@ -5,11 +5,16 @@
     conditions: [none, brief, "brief-without:policy.keep-pins", "knowledge@v0.3"]
     agents:
       - {name: codex-sim, adapter: codex, model: gpt-5.1-codex, options: {policy: ...}}
+      - name: local                # a model endpoint (agents/endpoint.py): hosted, vLLM, Ollama…
+        adapter: opencode
+        model: {provider: openai-chat, baseUrl: "http://127.0.0.1:8080/v1", name: qwen3-8b,
+                keyEnv: LOCAL_KEY}
     repeats: 3
     timeLimit: 300                 # seconds an agent may run (then its process group is killed)
     jobs: 2                        # runs in parallel unless --jobs says otherwise
     secrets: [OPENAI_API_KEY]      # environment variables every agent gets (never recorded)
     search: fts                    # the servers' search: fts or hybrid (default: experimentos.toml)
+    passK: [2, 5]                  # the k of the report's pass@k / pass^k table (default 2, 5)
 
 Conditions:
     none                     no MCP server; the prompt is the fixture's task
@@ -41,6 +46,7 @@ from pydantic import (
 )
 
 from experimentos.agents.base import AgentSpec
+from experimentos.agents.endpoint import MODEL_TAGS
 from experimentos.errors import InvalidPage, NotFound, UnsafePath
 from experimentos.models.knowledge import Problem
 from experimentos.models.names import (  # noqa: F401 - the grammar, re-exported for the matrix
@@ -104,6 +110,13 @@ class MatrixSpec(BaseModel):
         "vectors, loads the embedding model in every run's server) or fts (full-text only, "
         "starts in about a second). Default: as the root's experimentos.toml says.",
     )
+    pass_k: list[Annotated[int, Field(ge=1, le=1000)]] | None = Field(
+        default=None,
+        alias="passK",
+        max_length=20,
+        description="The k of the report's pass@k and pass^k table (default [2, 5]; pass@1 is "
+        "the clean-pass rate). Read by reports only: not part of the spec hash.",
+    )
     secrets: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]] = Field(
         default_factory=list,
         description="Environment variables (e.g. OPENAI_API_KEY) passed to every agent; their "
@@ -140,8 +153,9 @@ class MatrixSpec(BaseModel):
         return [parse_condition(t) for t in self.conditions]
 
     def spec_hash(self) -> str:
-        """sha256 of the normalised spec: the same matrix gives the same hash anywhere."""
-        return "sha256:" + _digest(self.model_dump(mode="json", by_alias=True))
+        """sha256 of the normalised spec: the same matrix gives the same hash anywhere. What
+        only reports read (passK) is left out: changing it re-runs nothing."""
+        return "sha256:" + _digest(self.model_dump(mode="json", by_alias=True, exclude={"pass_k"}))
 
 
 def _no_duplicates(values: list[str], what: str) -> None:
@@ -155,6 +169,16 @@ def _no_duplicates(values: list[str], what: str) -> None:
 def _digest(data: object) -> str:
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _untag(field: str | None) -> str | None:
+    """agents.0.model.endpoint.keyEnv -> agents.0.model.keyEnv (the union's tags are not fields)."""
+    if field is None:
+        return None
+    parts = field.split(".")
+    tags = [i for i, p in enumerate(parts) if i and parts[i - 1] == "model" and p in MODEL_TAGS]
+    keep = [p for i, p in enumerate(parts) if i not in tags]
+    return ".".join(keep)
 
 
 def spec_rel(experiment_slug: str) -> str:
@@ -185,6 +209,7 @@ def parse_spec(raw: bytes, rel: str) -> MatrixSpec:
     except ValidationError as exc:
         problems = validation_problems(rel, exc)
         for problem in problems:  # a nested message may name its own, deeper field
+            problem.field = _untag(problem.field)
             head, sep, rest = problem.message.partition(": ")
             if sep and problem.field and head.startswith(f"{problem.field}."):
                 problem.field, problem.message = head, rest

@@ -44,6 +44,7 @@ from experimentos.lifecycle.ingest.thread import Thread
 from experimentos.models.knowledge import Page
 from experimentos.proposals import Proposal, PushResult, propose, push_proposal
 from experimentos.repofacts.facts import LocalFacts, read_local_facts
+from experimentos.repofacts.names import name_problem, range_problem
 from experimentos.store import Document, Workspace
 from experimentos.store.documents import render
 
@@ -166,20 +167,22 @@ def plan_ingest(
     """What the thread becomes: the result summary and the pages (source first); no I/O but
     reading the repository's manifests. `maintainers` are logins that speak for the project
     (`--maintainer`); `collaborators`, the repository's, when the API could list them."""
+    library, version_range = check_scope_options(library, version_range)
     facts: LocalFacts | None = read_local_facts(repo) if repo is not None else None
     thread = identify_speakers(thread, maintainers, collaborators)
     scope = thread_scope(thread, facts, library, version_range)
+    scope = _named(scope)
     advice = find_advice(thread, scope)
     # read again knowing the advice: the versions it moves to are not the broken ones
     targets = advice_targets(advice)
-    scope = thread_scope(thread, facts, library, version_range, targets)
+    scope = _named(thread_scope(thread, facts, library, version_range, targets))
     alignment = align(scope, facts)
     ids = {item.key: claim_id(thread, item) for item in advice}
 
     def scope_for(other: str) -> Scope:
-        return thread_scope(thread, facts, other, None, targets)
+        return _named(thread_scope(thread, facts, other, None, targets))
 
-    claim_scopes = {item.key: scope_of(item, scope, scope_for) for item in advice}
+    claim_scopes = {item.key: _claim_named(scope_of(item, scope, scope_for)) for item in advice}
     aligned = {key: align_range(cs.library, cs.range, facts) for key, cs in claim_scopes.items()}
     fetched = today or dt.date.today()
     pages = [build_source(thread, scope, advice, ids, fetched)]
@@ -204,6 +207,39 @@ def plan_ingest(
         ],
     )
     return result, pages
+
+
+def _named(scope: Scope) -> Scope:
+    """A name read from the thread that no ecosystem allows is not written into a page."""
+    if scope.library is not None and name_problem(scope.library):
+        scope = Scope(library=None, ecosystem=scope.ecosystem)
+        scope.how = "the library the thread names is not a package name"
+    return scope
+
+
+def _claim_named(claim_scope: ClaimScope) -> ClaimScope:
+    """The same for the library one claim is scoped to (a release line the advice names)."""
+    if claim_scope.library is not None and name_problem(claim_scope.library):
+        return ClaimScope(None, None, "the library the advice names is not a package name")
+    return claim_scope
+
+
+def check_scope_options(
+    library: str | None, version_range: str | None
+) -> tuple[str | None, str | None]:
+    """`--library` and `--range` as given, when the ecosystems' own rules allow them: a package
+    name (npm, PEP 508) and a range (node-semver, PEP 440). UsageError naming the field."""
+    if library is not None:
+        library = library.strip()
+        problem = name_problem(library)
+        if problem:
+            raise UsageError(problem, field="library")
+    if version_range is not None:
+        version_range = version_range.strip()
+        problem = range_problem(version_range)
+        if problem:
+            raise UsageError(problem, field="range")
+    return library, version_range
 
 
 def ingest_issue(
