@@ -161,7 +161,8 @@ def test_a_redirect_within_the_origin_is_followed_with_the_token(kb, monkeypatch
         monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
         result = fetch(kb.root, "--dry-run")
     assert result.exit_code == 0, result.output
-    assert len(api.requests) == 4 and set(api.authorizations) == {f"Bearer {TOKEN}"}
+    # the issue, its comments and the repository's collaborators, each redirected once
+    assert len(api.requests) == 6 and set(api.authorizations) == {f"Bearer {TOKEN}"}
 
 
 @pytest.mark.parametrize("code", [302, 307])

@@ -87,6 +87,15 @@ def ingest_issue(
             "from the versions it names).",
         ),
     ] = None,
+    maintainer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--maintainer",
+            metavar="LOGIN",
+            help="A login that speaks for the project (repeatable); adds to authorAssociation, "
+            "the repository owner and, with --fetch, its collaborators.",
+        ),
+    ] = None,
     onto: Onto = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only show what would be proposed.")
@@ -97,7 +106,12 @@ def ingest_issue(
 ) -> None:
     """Propose a source page and draft claims for a GitHub issue thread (never your work tree)."""
     from experimentos.errors import UsageError
-    from experimentos.lifecycle.ingest import fetch_issue, ingest_issue, read_payload
+    from experimentos.lifecycle.ingest import (
+        fetch_collaborators,
+        fetch_issue,
+        ingest_issue,
+        read_payload,
+    )
     from experimentos.lifecycle.ingest.run import check_scope_options
     from experimentos.lifecycle.ingest.thread import MAX_PAYLOAD_BYTES, read_payload_file
 
@@ -105,8 +119,10 @@ def ingest_issue(
     if (file is None) == (fetch is None):
         raise UsageError("give the issue as FILE (or - for stdin), or --fetch OWNER/REPO#N")
     library, version_range = check_scope_options(library, version_range)  # before any fetch
+    collaborators = None
     if fetch is not None:
         thread = fetch_issue(fetch, deadline=fetch_deadline)
+        collaborators = fetch_collaborators(fetch, deadline=fetch_deadline)
     elif file == "-":
         thread = read_payload(sys.stdin.buffer.read(MAX_PAYLOAD_BYTES + 1), "<stdin>")
     else:
@@ -122,6 +138,8 @@ def ingest_issue(
         dry_run=dry_run,
         push=push,
         remote=remote,
+        maintainers=maintainer or (),
+        collaborators=collaborators,
     )
     if as_json:
         emit_json(result.model_dump(mode="json"))
@@ -139,10 +157,15 @@ def _print_ingest(result, dry_run: bool) -> None:  # noqa: ANN001 - IngestResult
     if not result.claims:
         typer.echo("  no actionable advice found")
     for claim in result.claims:
-        notes = [f"by {', '.join('@' + a for a in claim.said_by)}"]
-        if claim.maintainer:
-            notes.append("maintainer")
+        first, *others = claim.said_by
+        notes = [f"by @{first} ({claim.speaker})" + "".join(f", then @{o}" for o in others)]
+        if claim.stance != "none":
+            notes.append(claim.stance)
         notes += [f"{c.kind} by @{c.by}" for c in claim.corrections]
+        if claim.range:
+            notes.append(f"for {claim.library} {claim.range}")
+        if claim.alignment != "unknown":
+            notes.append(f"{claim.alignment} this repo's version")
         if claim.contradicts:
             notes.append(f"contradicts {', '.join(claim.contradicts)}")
         outcome = "" if claim.outcome == "planned" else f" [{claim.outcome}]"

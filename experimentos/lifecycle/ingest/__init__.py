@@ -1,21 +1,29 @@
 """Issue ingestion: a GitHub thread becomes a proposal with one source page and draft claims.
 
-thread   the payload (REST or `gh issue view --json`) parsed into a Thread
-text     comment Markdown -> sentences, clauses (code and quotes kept apart)
-scope    the library and version range the thread is about; alignment with a repository
-advice   actionable advice (upgrade, pin, flag, use) and the later corrections of it
-pages    the source and claim pages, and how a re-ingest merges them
-github   --fetch: the thread from the GitHub REST API
-run      plan and propose
+thread    the payload (REST or `gh issue view --json`) parsed into a Thread
+speakers  who speaks for the project: maintainers, the reporter, users
+text      comment Markdown -> sentences, clauses (code, logs and quotes kept apart)
+mentions  the versions the thread names and what each is to it (broken, fixed, working)
+scope     the library and version range the thread is about; alignment with a repository
+lines     the release line one statement is about ("On 1.x, …")
+phrases   how a clause is said (instruction, report of success, announcement, question)
+vocab     the words of advice: kinds, verbs, versions, commands; the keys of claims
+versions  upgrade, downgrade and pin actions
+actions   flags, API swaps, avoidance and workarounds
+advice    the thread read as a sequence: advice, endorsements, corrections, stance, scope
+pages     the source and claim pages, and how a re-ingest merges them
+github    --fetch: the thread (and, when the token may list them, the collaborators)
+run       plan and propose
 """
 
-from experimentos.lifecycle.ingest.github import fetch_issue, parse_issue_ref
+from experimentos.lifecycle.ingest.github import fetch_collaborators, fetch_issue, parse_issue_ref
 from experimentos.lifecycle.ingest.run import IngestResult, ingest_issue, plan_ingest
 from experimentos.lifecycle.ingest.thread import Thread, parse_payload, read_payload
 
 __all__ = [
     "IngestResult",
     "Thread",
+    "fetch_collaborators",
     "fetch_issue",
     "ingest_issue",
     "parse_issue_ref",

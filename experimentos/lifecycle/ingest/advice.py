@@ -1,39 +1,42 @@
-"""Actionable advice in an issue thread, and the later comments that correct it.
+"""A thread read as a sequence: the advice in it, who gave it, the release line it is for, and
+what later comments do to it.
 
-Advice is read clause by clause (phrases.py): a clause counts when it tells the reader to act
-(an imperative, "you should …", "try …", "the fix is to …") or reports that an action fixed it
-("Downgrading to 0.30.6 fixed it"). Questions, negated clauses and narration ("I upgraded and it
-broke") are not advice. Four kinds are recognised, each with a stable key that names the claim:
+Each comment is read sentence by sentence, in order (questions are skipped; see phrases.py and
+actions.py for what counts as advice). Later comments act on earlier advice:
 
-  upgrade  "upgrade drizzle-kit to 0.31.2", "bump to latest"          upgrade-<lib>-<version>
-  pin      "pin urllib3<2", "downgrade to 0.30.6", "stay on vite 4"   pin-<lib>-<spec>
-  flag     "pass --pre to pip", "use the `--legacy-peer-deps` flag"   flag-<name>
-  use      "use `pd.concat` instead of `df.append`", "`a` was renamed to `b`"   use-<new>
+- a maintainer who gives the same advice again, or affirms it ("Thanks, added!", "this is the
+  right fix", "I did that", "glad you worked it out") endorses it: the affirmation names the
+  advice (its version, flag, identifier or verb), or else it answers the comment just before it
+  or the user it @-mentions;
+- a maintainer's negated clause that names the advice ("don't pin drizzle-kit to 0.30.6")
+  contradicts it, unless the clause is about another release line than the advice ("don't
+  upgrade a 1.x project to 2.x" does not contradict "upgrade to 2.1.0" given for 2.0.x): advice
+  given in the same comment is recorded as the alternative to what it corrects;
+- its own author's negation or retraction ("scratch that", "this issue can be deleted")
+  withdraws it. A user's disagreement is not a correction.
 
-A negated clause by a maintainer (owner, member, collaborator) that names earlier advice (its
-version, flag, identifier or verb), or that comes with a quote of it, contradicts that advice;
-the same from the advice's own author withdraws it. Advice given in the correcting comment is
-recorded as contradicting what it corrects.
+The stance of a piece of advice is the last of these events: `endorsed` (a maintainer gave or
+affirmed it), `corrected`, `withdrawn`, or `none`.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from experimentos.lifecycle.ingest.phrases import (
-    Kind,
-    advice_in,
-    fixed_in,
-    key_of,
-    negated,
-    pieces,
-    refers_to,
-    retracts,
-)
-from experimentos.lifecycle.ingest.scope import Scope
+from experimentos.lifecycle.ingest import actions as act
+from experimentos.lifecycle.ingest import general, phrases, vocab
+from experimentos.lifecycle.ingest.lines import Line, line_in
+from experimentos.lifecycle.ingest.mentions import parse_version, runtime_name
+from experimentos.lifecycle.ingest.scope import Scope, write_range
 from experimentos.lifecycle.ingest.text import normalise, read_message
 from experimentos.lifecycle.ingest.thread import Comment, Thread
+from experimentos.lifecycle.ingest.vocab import Action, Context, Kind, key_of
+from experimentos.repofacts.facts import python_key
+
+Stance = Literal["endorsed", "corrected", "withdrawn", "none"]
 
 
 @dataclass
@@ -47,11 +50,15 @@ class Said:
     date: str
     url: str
     text: str
+    how: str = ""  # why the speaker has that role
+    body: str = ""  # the whole comment
 
 
 @dataclass
 class Correction:
-    kind: Literal["contradicted", "withdrawn"]
+    """A later comment acting on the advice: endorsed, contradicted or withdrawn."""
+
+    kind: Literal["contradicted", "withdrawn", "endorsed"]
     comment: int
     author: str
     role: str
@@ -62,14 +69,16 @@ class Correction:
 
 @dataclass
 class Advice:
-    """One actionable piece of advice and everywhere the thread gives or corrects it."""
+    """One actionable piece of advice and everywhere the thread gives or acts on it."""
 
     kind: Kind
     key: str  # stable: names the claim
-    subject: str  # library, flag or new identifier
+    subject: str  # library, flag, identifier or workaround code
     target: str | None = None  # version/spec, the tool a flag goes to, or the old identifier
+    line: Line | None = None  # the release line the advice itself names
     said: list[Said] = field(default_factory=list)
-    corrections: list[Correction] = field(default_factory=list)
+    corrections: list[Correction] = field(default_factory=list)  # contradicted, withdrawn
+    endorsements: list[Correction] = field(default_factory=list)
     contradicts: list[str] = field(default_factory=list)  # keys of advice this corrects
 
     @property
@@ -80,104 +89,549 @@ class Advice:
     def by_maintainer(self) -> bool:
         return any(s.maintainer for s in self.said)
 
+    @property
+    def prerelease(self) -> bool:
+        """The advice points at a pre-release: a version such as 2.1.0rc2, or `--pre`."""
+        if self.kind == "flag":
+            return self.subject in ("--pre", "--prerelease", "--allow-prereleases")
+        version = parse_version((self.target or "").lstrip("<>=~^!v"))
+        return bool(version is not None and version.is_prerelease) or (
+            self.target or ""
+        ).lower() in ("next", "beta", "canary", "rc", "alpha")
+
+    @property
+    def speaker(self) -> str:
+        """Who gave it first: maintainer, reporter or user."""
+        return self.first.role
+
+    @property
+    def stance(self) -> Stance:
+        events = [(s.comment, 0, "endorsed") for s in self.said if s.maintainer]
+        events += [(e.comment, 1, "endorsed") for e in self.endorsements]
+        events += [(c.comment, 2, c.kind) for c in self.corrections]
+        if not events:
+            return "none"
+        last = max(events)[2]
+        return "corrected" if last == "contradicted" else last  # type: ignore[return-value]
+
     def action(self) -> str:
         """The advice as one imperative phrase."""
+        target = self.target or ""
         if self.kind == "upgrade":
-            if self.target == "latest":
+            if target == "latest":
                 return f"upgrade {self.subject} to the latest version"
-            return f"upgrade {self.subject} to {self.target}"
+            if target.startswith(">="):
+                return f"upgrade {self.subject} to {target[2:]} or later"
+            return f"upgrade {self.subject} to {target}"
+        if self.kind == "downgrade":
+            return f"downgrade {self.subject} to {target}"
         if self.kind == "pin":
-            spec = self.target or ""
             return (
-                f"pin {self.subject} to {spec}"
-                if spec[:1].isdigit()
-                else (f"pin {self.subject}{spec}")
+                f"pin {self.subject} to {target}"
+                if target[:1].isdigit()
+                else (f"pin {self.subject}{target}")
             )
         if self.kind == "flag":
-            return (
-                f"pass {self.subject} to {self.target}" if self.target else (f"pass {self.subject}")
-            )
-        if self.target:
-            return f"use {self.subject} instead of {self.target}"
+            return f"pass {self.subject} to {target}" if target else f"pass {self.subject}"
+        if self.kind == "avoid":
+            if vocab.is_versioned(target):
+                where = f" on {self.line.text}" if self.line else ""
+                return f"do not upgrade {self.subject} to {_spec_words(target)}{where}"
+            return f"avoid {self.subject}"
+        if self.kind == "workaround":
+            return self.subject  # the instruction itself: "call `session.flush()` before …"
+        if target:
+            return f"use {self.subject} instead of {target}"
         return f"use {self.subject}"
 
 
+@dataclass(frozen=True)
+class ClaimScope:
+    """The library and versions a claim applies to, and why."""
+
+    library: str | None
+    range: str | None
+    how: str
+
+
+def scope_of(
+    advice: Advice, scope: Scope, scope_for: Callable[[str], Scope] | None = None
+) -> ClaimScope:
+    """The release line a piece of advice is for: the line it names ("on 1.x"), else the
+    thread's range (an upgrade's ending below its target), else, for advice about a runtime
+    ("use Node 19.7.0"), the runtime's line the thread reports (`scope_for(library)` reads the
+    thread for another library), else the thread's library alone."""
+    line = advice.line
+    if line is not None:
+        library = line.library or scope.library
+        return ClaimScope(library, line.spec(scope.ecosystem), f"the advice names “{line.text}”")
+    runtime = runtime_name(advice.subject)
+    if (
+        runtime in ("node", "python")
+        and runtime != scope.library
+        and scope.range is None  # a library's line, when the thread has one, scopes it
+        and scope_for is not None
+    ):
+        own = scope_for(runtime)
+        if own.range is not None:
+            return ClaimScope(runtime, own.range, own.how)
+    target = parse_version((advice.target or "").lstrip(">=v"))
+    own = scope.library is not None and python_key(advice.subject) == python_key(scope.library)
+    bound = re.search(r"(?:^|,)<(\d+(?:\.\d+)*)$", advice.target or "")
+    if advice.kind in ("pin", "downgrade") and bound and not (own and scope.range):
+        # "pin pydantic < 2" is advice for those who have 2: its line, or every later version
+        # when the thread says they are all affected ("removed in importlib-metadata 5.0")
+        low = bound.group(1)
+        opened = any(
+            m.open and m.role == "affected" and m.text.startswith(low) for m in scope.mentions
+        ) or bool(_REMOVED_RE.search(advice.first.body))
+        high = None if opened else _line_after(low)
+        spec = write_range(low, high, scope.ecosystem)
+        where = "and later" if high is None else f"up to {high}"
+        return ClaimScope(
+            advice.subject, spec, f"{advice.subject} {low} {where}, where the pin applies"
+        )
+    if advice.kind == "upgrade" and own and target is not None and scope.low is not None:
+        high = parse_version(scope.high) if scope.high else None
+        low = parse_version(scope.low)
+        if low is not None and low < target and (high is None or target < high):
+            capped = write_range(scope.low, str(target), scope.ecosystem)
+            return ClaimScope(scope.library, capped, f"versions below {target}, from the thread")
+    return ClaimScope(scope.library, scope.range, scope.how)
+
+
+def advice_targets(advice: list[Advice]) -> list[tuple[str, str, int]]:
+    """(library, version, comment) of each upgrade, downgrade or exact pin, wherever it is
+    given: where the advice moves to."""
+    out = []
+    for item in advice:
+        if item.kind in ("upgrade", "downgrade", "pin") and vocab.is_versioned(item.target):
+            version = (item.target or "").lstrip("=v")
+            if parse_version(version) is not None:
+                out += [(item.subject, version, said.comment) for said in item.said]
+    return out
+
+
+_REMOVED_RE = re.compile(r"\b(?:removed|dropped|no\s+longer\s+(?:supports?|exists?|has))\b", re.I)
+
+
+def _line_after(version: str) -> str | None:
+    """The first version of the next release line: 2 -> 3.0.0, 0.28 -> 0.29.0."""
+    parsed = parse_version(version)
+    if parsed is None:
+        return None
+    major, minor = (list(parsed.release) + [0, 0])[:2]
+    return f"{major + 1}.0.0" if major >= 1 else f"0.{minor + 1}.0"
+
+
+def _spec_words(spec: str) -> str:
+    match = re.fullmatch(r">=(\d+)(?:\.0)*", spec)
+    return f"{match.group(1)}.x" if match else spec
+
+
 def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
-    """Advice in the thread, in order of first mention, with corrections attached."""
+    """Advice in the thread, in order of first mention, with what later comments did to it."""
     found: dict[str, Advice] = {}
+    ctx = Context(
+        library=scope.library or _tracker_package(thread) or _logged_package(thread),
+        package=thread.repo,
+        affected=_by_library(scope.mentions, "affected", scope.library),
+        fixed=_by_library(scope.mentions, "fixed", scope.library),
+        known=general.known_packages(thread, scope.mentions, scope.library),
+        idents=_shown_as_code(thread),
+    )
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)
-        negatives: list[tuple[str, str]] = []  # (negated piece, its sentence)
+        ctx.maintainer = comment.maintainer
+        negatives: list[tuple[str, str, Line | None]] = []  # (negated piece, sentence, line)
         given: list[str] = []
-        for sentence in message.sentences:
+        by_sentence: dict[str, list[str]] = {}  # sentence -> keys of the advice it gives
+        sentences = message.sentences
+        if comment.opening:
+            _read_title(thread.title, found, given, comment, ctx)
+        steps = False  # inside the opening post's "steps to reproduce"
+        releases = comment.maintainer and bool(_RELEASES_RE.search(comment.body))
+        for n, sentence in enumerate(sentences):
             plain = sentence.replace("\u2019", "'")
-            if plain.rstrip().endswith("?"):
+            if comment.opening and _STEPS_RE.search(plain):
+                steps = True
+            elif comment.opening and _AFTER_STEPS_RE.match(plain):
+                steps = False
+            if steps or phrases.is_question(plain):
                 continue
-            fixed = fixed_in(plain, scope)
-            for piece in pieces(plain):
-                if negated(piece):
-                    negatives.append((piece, sentence))
+            if releases:
+                note = _release_note(plain, ctx)
+                if note is not None:
+                    _record(found, given, note, index, comment, sentence)
                     continue
-                for kind, subject, target in advice_in(piece, scope, fixed):
-                    key = key_of(kind, subject, target)
-                    advice = found.get(key)
-                    if advice is None:
-                        advice = found[key] = Advice(kind, key, subject, target)
-                    if not advice.said or advice.said[-1].comment != index:
-                        advice.said.append(_said(index, comment, sentence))
-                    given.append(key)
-        if negatives or retracts(comment.body):
-            _correct(found, index, comment, negatives, message.quotes, given)
+            following = sentences[n + 1] if n + 1 < len(sentences) else ""
+            previous = sentences[n - 1] if n else ""
+            ctx.previous = previous
+            # a bare command in a reply is offered as a fix (unless it or what follows failed);
+            # in the opening post only when the next sentence says it works or the one before
+            # offers it as the solution ("解决方案，指定 werkzeug 的版本")
+            ctx.standalone = (
+                (not comment.opening or bool(_SOLUTION_BEFORE_RE.search(previous)))
+                and not phrases.failed(plain)
+                and not phrases.failed(following)
+            ) or (bool(following) and phrases.succeeded(following) and not following.endswith("?"))
+            upgraded = False
+            before = len(given)
+            for piece in phrases.pieces(plain):
+                if phrases.negated(piece):
+                    negatives.append((piece, sentence, act.line_of(piece, sentence, ctx)))
+                    for action in act.avoid_in(piece, ctx, sentence):
+                        _record(found, given, action, index, comment, sentence)
+                    continue
+                for action in act.actions_in(piece, sentence, ctx):
+                    if action.implied and upgraded:
+                        continue  # "This is fixed in openai 1.55.3, please upgrade": one advice
+                    upgraded = upgraded or action.kind == "upgrade"
+                    _record(found, given, action, index, comment, sentence)
+            if len(given) == before:
+                # no phrasing matched: the general reading (a version, its package, an act)
+                for action in general.read_sentence(plain, ctx, opening=comment.opening):
+                    _record(found, given, action, index, comment, sentence)
+            by_sentence[sentence] = given[before:]
+        _merge_latest(found, given, index)
+        if comment.maintainer:
+            _endorse(found, index, comment, thread, given)
+        if negatives or phrases.retracts(comment.body):
+            _correct(found, index, comment, negatives, message.quotes, given, by_sentence)
     return list(found.values())
+
+
+def _read_title(
+    title: str, found: dict[str, Advice], given: list[str], comment: Comment, ctx: Context
+) -> None:
+    """The title is the opening post's first sentence: advice when it reports what worked
+    ("… downgrading resolves", "降级为0.27.0就会解决"); an instruction only when a maintainer
+    opened the issue (anyone else's "Upgrade X to 2.1.0" asks the maintainers for it)."""
+    ctx.maintainer = comment.maintainer
+    for action in general.read_sentence(title, ctx, opening=not comment.maintainer):
+        _record(found, given, action, 0, comment, title)
+
+
+_SOLUTION_BEFORE_RE = re.compile(
+    r"\b(?:solution|workaround|fix|fixed\s+(?:it|this)|solved\s+(?:it|this))\b|解决|方案",
+    re.IGNORECASE,
+)
+_STEPS_RE = re.compile(
+    r"\b(?:steps\s+to\s+reproduce|to\s+reproduce|how\s+to\s+reproduce|reproduction(?:\s+steps)?|"
+    r"repro(?:\s+steps)?)\b",
+    re.IGNORECASE,
+)
+_AFTER_STEPS_RE = re.compile(
+    r"^(?:expected|actual|current|workaround|solution|possible\s+(?:fix|solution)|additional|"
+    r"environment|what\s+(?:did|is)|describe|system|version|logs?|screenshots?|context)\b",
+    re.IGNORECASE,
+)
+_RELEASES_RE = re.compile(
+    r"\b(?:new\s+)?releases?\b[^.]*\b(?:of\s+interest|out|published|available)\b|\btwo\s+new\s+releases\b",
+    re.I,
+)
+_NOTE_RE = re.compile(r"^[vV]?(?P<ver>\d+(?:\.\d+)+)\s*:\s*(?P<rest>.+)$")
+
+
+def _release_note(sentence: str, ctx: Context) -> Action | None:
+    """ "v1.11.3: this is compatible with numpy < v2." in a maintainer's list of new releases:
+    an upgrade to that release, for the line it names."""
+    match = _NOTE_RE.match(sentence.strip())
+    if not match:
+        return None
+    return Action("upgrade", ctx.package, match["ver"], line_in(match["rest"], ctx.library))
+
+
+def _shown_as_code(thread: Thread) -> frozenset[str]:
+    """Names the thread shows as code: in backticks, or quoted in an error message
+    ("'Switch' is not exported from 'react-router-dom'")."""
+    names: set[str] = set()
+    for comment in thread.comments:
+        names.update(re.findall(r"`([A-Za-z_$][\w$.]{1,40})`", comment.body))
+        names.update(re.findall(r"'([A-Z][A-Za-z0-9_]{2,40})'", comment.body))
+        names.update(re.findall(r"<([A-Z][A-Za-z0-9_]{2,40})\s*/?>", comment.body))
+    return frozenset(names)
+
+
+def _tracker_package(thread: Thread) -> str | None:
+    """The repository's own package, when the thread names it and no other library: what "it"
+    means in "install the last version of it" in chalk's tracker."""
+    text = " ".join([thread.title, *(c.body for c in thread.comments)])
+    named = re.search(rf"(?<![\w-]){re.escape(thread.repo)}(?![\w-])", text, re.IGNORECASE)
+    return thread.repo.lower() if named else None
+
+
+def _logged_package(thread: Thread) -> str | None:
+    """The package the pasted logs are about ("Downgrade the protobuf package to 3.20.x",
+    ".../site-packages/pillow/..."), when the thread names none next to a version."""
+    names: list[str] = []
+    for comment in thread.comments:
+        names += read_message(comment.body).log_packages
+    if not names:
+        return None
+    counts = {n: names.count(n) for n in names}
+    return max(counts, key=lambda n: (counts[n], -names.index(n)))
+
+
+def _by_library(mentions: list, role: str, library: str | None = None) -> dict[str, list[str]]:
+    """Versions by library key; an unnamed version counts for the thread's library."""
+    out: dict[str, list[str]] = {}
+    for mention in mentions:
+        name = mention.name or library
+        if mention.role == role and name:
+            out.setdefault(python_key(name), []).append(mention.text)
+    return out
+
+
+def _record(
+    found: dict[str, Advice],
+    given: list[str],
+    action: Action,
+    index: int,
+    comment: Comment,
+    sentence: str,
+) -> None:
+    key = key_of(action.kind, action.subject, action.target)
+    if not key:
+        return
+    advice = found.get(key)
+    if advice is None:
+        advice = found[key] = Advice(
+            action.kind, key, action.subject, action.target, line=action.line
+        )
+    elif advice.line is None and action.line is not None:
+        advice.line = action.line
+    if not advice.said or advice.said[-1].comment != index:
+        advice.said.append(_said(index, comment, sentence))
+    given.append(key)
+
+
+def _merge_latest(found: dict[str, Advice], given: list[str], index: int) -> None:
+    """ "Bumped to 3.0.0, now you can `npm i digest-fetch@latest`": one upgrade, to 3.0.0."""
+    fresh = [found[k] for k in dict.fromkeys(given) if found[k].first.comment == index]
+    for advice in fresh:
+        if advice.kind != "upgrade" or advice.target != "latest":
+            continue
+        if any(
+            o is not advice and o.kind == "upgrade" and o.subject == advice.subject for o in fresh
+        ):
+            del found[advice.key]
+            given[:] = [k for k in given if k != advice.key]
 
 
 def _said(index: int, comment: Comment, sentence: str) -> Said:
     return Said(
         index,
         comment.author,
-        "author" if comment.opening else comment.role,
+        comment.role,
         comment.maintainer,
         comment.created_at,
         comment.url,
         sentence,
+        comment.speaker_how,
+        comment.body,
     )
+
+
+def _event(kind: str, index: int, comment: Comment, text: str) -> Correction:
+    return Correction(
+        kind,  # type: ignore[arg-type]
+        index,
+        comment.author,
+        comment.role,
+        comment.created_at,
+        comment.url,
+        text,
+    )
+
+
+def refers_to(advice: Advice, text: str) -> bool:
+    """Whether `text` names this advice: its version, flag, identifier or verb."""
+    low = text.lower().replace("`", "")
+    if advice.kind == "flag":
+        return advice.subject.lstrip("-") in low
+    if advice.kind in ("use", "avoid") and not vocab.is_versioned(advice.target):
+        return advice.subject.lower().removesuffix("()").split(".")[-1] in low
+    if advice.kind == "workaround":
+        ident = vocab.ident_in(advice.subject)
+        return bool(ident) and ident.lower() in low
+    version = (advice.target or "").lower().lstrip("<>=~^!")
+    if (
+        version
+        and version not in ("latest", "lts")
+        and re.search(rf"(?<![\w.]){re.escape(version)}(?![\w])", low)
+    ):
+        return True
+    verbs = (
+        vocab.UP_VERBS
+        if advice.kind in ("upgrade", "avoid")
+        else rf"(?:{vocab.PIN_VERBS}|{vocab.BACK_VERBS})"
+    )
+    return bool(re.search(rf"\b{verbs}", low, re.IGNORECASE))
+
+
+def _endorse(
+    found: dict[str, Advice], index: int, comment: Comment, thread: Thread, given: list[str]
+) -> None:
+    _endorse_admitted(found, index, comment, given)
+    message = read_message(comment.body)
+    cues = [s for s in message.sentences if phrases.endorses(s) or _thanks_for_fix(s)]
+    if not cues:
+        return
+    earlier = [a for a in found.values() if a.said and a.first.comment < index]
+    earlier = [a for a in earlier if a.key not in given]
+    if not earlier:
+        return
+    named = [a for a in earlier if refers_to(a, comment.body) and _subject_in(a, comment.body)]
+    if not named:
+        named = _answered(earlier, index, comment, thread)
+    for advice in named:
+        if advice.endorsements and advice.endorsements[-1].comment == index:
+            continue
+        advice.endorsements.append(_event("endorsed", index, comment, cues[0]))
+
+
+def _endorse_admitted(
+    found: dict[str, Advice], index: int, comment: Comment, given: list[str]
+) -> None:
+    """A maintainer's "upgrade to 2.1.0" endorses an earlier "install 'acme-orm>=2.1'": the
+    version they name is one the earlier advice admits."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    for key in dict.fromkeys(given):
+        mine = found.get(key)
+        version = parse_version((mine.target or "").lstrip("v")) if mine else None
+        if mine is None or mine.kind != "upgrade" or version is None:
+            continue
+        for other in found.values():
+            if other is mine or other.kind != "upgrade" or other.first.comment >= index:
+                continue
+            if python_key(other.subject) != python_key(mine.subject) or not other.target:
+                continue
+            try:
+                admitted = SpecifierSet(other.target).contains(version, prereleases=True)
+            except InvalidSpecifier:
+                admitted = False
+            if admitted and not (other.endorsements and other.endorsements[-1].comment == index):
+                other.endorsements.append(_event("endorsed", index, comment, mine.said[-1].text))
+
+
+def _thanks_for_fix(sentence: str) -> bool:
+    return bool(
+        re.search(
+            r"\bthanks?\s+(?:you\s+)?for\s+(?:the\s+|this\s+|your\s+)?(?:post\s+and\s+)?"
+            r"(?:solution|fix|workaround|tip)\b",
+            sentence,
+            re.IGNORECASE,
+        )
+    )
+
+
+def _subject_in(advice: Advice, text: str) -> bool:
+    if advice.kind in ("flag", "use", "workaround"):
+        return True
+    return python_key(advice.subject).split("/")[-1] in python_key(text.replace("`", " "))
+
+
+def _answered(earlier: list[Advice], index: int, comment: Comment, thread: Thread) -> list[Advice]:
+    """The advice an affirmation answers: the @-mentioned user's, else the comment before."""
+    mentioned = set(re.findall(r"@([\w-]+)", comment.body))
+    if mentioned:
+        theirs = [a for a in earlier if any(s.author in mentioned for s in a.said)]
+        if theirs:
+            last = max(s.comment for a in theirs for s in a.said if s.author in mentioned)
+            return [a for a in theirs if any(s.comment == last for s in a.said)][:1]
+    # the latest advice before it (the comments between, if any, gave none)
+    previous = max((s.comment for a in earlier for s in a.said if s.comment < index), default=-1)
+    if previous < 0 or index - previous > 3:
+        return []
+    return [a for a in earlier if any(s.comment == previous for s in a.said)][:1]
 
 
 def _correct(
     found: dict[str, Advice],
     index: int,
     comment: Comment,
-    negatives: list[tuple[str, str]],
+    negatives: list[tuple[str, str, Line | None]],
     quotes: list[str],
     given: list[str],
+    by_sentence: dict[str, list[str]],
 ) -> None:
     quoted = [normalise(q) for q in quotes if len(normalise(q)) >= 12]
-    for advice in found.values():
+    retracted = phrases.retracts(comment.body)
+    for advice in list(found.values()):
         earlier = [s for s in advice.said if s.comment < index]
-        if not earlier:
+        if not earlier or advice.key in given:
             continue
         own = any(s.author == comment.author for s in earlier)
         if not (comment.maintainer or own):
             continue  # a user's disagreement is not a correction
         hits = [
             sentence
-            for piece, sentence in negatives
-            if refers_to(advice.kind, advice.subject, advice.target, piece)
+            for piece, sentence, line in negatives
+            if refers_to(advice, piece) and _same_line(advice, line)
         ]
         quotes_it = any(
             q in normalise(s.text) or normalise(s.text) in q for q in quoted for s in earlier
         )
-        if not hits and not (quotes_it and (negatives or retracts(comment.body))):
+        if not hits and not (quotes_it and (negatives or retracted)) and not (own and retracted):
             continue
-        text = hits[0] if hits else (negatives[0][1] if negatives else comment.body.strip())
+        text = hits[0] if hits else (negatives[0][1] if negatives else _retraction(comment))
         kind = "withdrawn" if own and not comment.maintainer else "contradicted"
         if own and comment.maintainer and all(s.author == comment.author for s in earlier):
             kind = "withdrawn"
-        advice.corrections.append(
-            Correction(
-                kind, index, comment.author, comment.role, comment.created_at, comment.url, text
-            )
-        )
-        for key in dict.fromkeys(given):
-            if key != advice.key and advice.key not in found[key].contradicts:
+        advice.corrections.append(_event(kind, index, comment, text))
+        for key in _alternatives(text, by_sentence, given):
+            if key != advice.key and key in found and advice.key not in found[key].contradicts:
                 found[key].contradicts.append(advice.key)
+
+
+def _alternatives(text: str, by_sentence: dict[str, list[str]], given: list[str]) -> list[str]:
+    """The advice a correction offers instead: given in its sentence, else in the next one
+    ("Please don't use --force. Upgrade to 16.1.0, …")."""
+    sentences = list(by_sentence)
+    if text not in by_sentence:
+        return list(dict.fromkeys(given))
+    at = sentences.index(text)
+    here = [k for k in by_sentence[text] if k in given]
+    if here or at + 1 >= len(sentences):
+        return list(dict.fromkeys(here))
+    return list(dict.fromkeys(k for k in by_sentence[sentences[at + 1]] if k in given))
+
+
+def _retraction(comment: Comment) -> str:
+    for sentence in read_message(comment.body).sentences:
+        if phrases.retracts(sentence):
+            return sentence
+    return comment.body.strip()[:300]
+
+
+def _same_line(advice: Advice, line: Line | None) -> bool:
+    """Whether a negated clause can be about the advice's release line: "don't upgrade a 1.x
+    project to 2.x" says nothing about advice given for 2.0.x."""
+    if line is None or line.library is not None:
+        return True
+    own = advice.line
+    if own is not None:
+        return _overlap(line.low, line.high, own.low, own.high)
+    if advice.kind == "upgrade" and advice.target:
+        target = parse_version(advice.target.lstrip(">=v"))
+        low = parse_version(line.low) if line.low else None
+        high = parse_version(line.high) if line.high else None
+        if target is None:
+            return True
+        # an upgrade to 2.1.0 is advice for versions below it, on its own major line or near
+        if high is not None and high <= parse_version(f"{target.major}.0"):  # type: ignore[operator]
+            return False
+        return low is None or low < target
+    return True
+
+
+def _overlap(a_low: str | None, a_high: str | None, b_low: str | None, b_high: str | None) -> bool:
+    def v(text: str | None):  # noqa: ANN202
+        return parse_version(text) if text else None
+
+    al, ah, bl, bh = v(a_low), v(a_high), v(b_low), v(b_high)
+    if ah is not None and bl is not None and ah <= bl:
+        return False
+    return not (bh is not None and al is not None and bh <= al)

@@ -5,7 +5,8 @@ Authorization header of requests to the API base's origin (EXPERIMENTOS_GITHUB_A
 it, as for proposals): a pagination link outside the API base and a redirect to another origin
 are refused, and no error message holds the token (experimentos.net.github). The whole fetch,
 the issue and every comment page, runs under one deadline (`deadline` seconds, else
-EXPERIMENTOS_GITHUB_DEADLINE, else 120).
+EXPERIMENTOS_GITHUB_DEADLINE, else 120). `fetch_collaborators` asks, under its own deadline, who
+the repository's collaborators are, when the token may list them.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from experimentos.net.github import (
 )
 
 MAX_COMMENT_PAGES = 50  # 5,000 comments; threads longer than that are not advice threads
+MAX_COLLABORATOR_PAGES = 10
 _REF_RE = re.compile(
     r"^(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<repo>[A-Za-z0-9._-]{1,100})#(?P<n>\d{1,9})$"
 )
 
-__all__ = ["TOKEN_ENVS", "fetch_issue", "parse_issue_ref", "token_from_env"]
+__all__ = ["TOKEN_ENVS", "fetch_collaborators", "fetch_issue", "parse_issue_ref", "token_from_env"]
 
 
 def parse_issue_ref(text: str) -> tuple[str, str, int]:
@@ -80,3 +82,29 @@ def fetch_issue(ref: str, token: str | None = None, deadline: float | None = Non
     except GitHubError as exc:
         raise UsageError(str(exc), field="fetch") from None
     return parse_payload({"issue": issue, "comments": comments}, f"{owner}/{repo}#{number}")
+
+
+def fetch_collaborators(
+    ref: str, token: str | None = None, deadline: float | None = None
+) -> set[str] | None:
+    """The logins of the repository's collaborators (owners, members with access, outside
+    collaborators), or None when the API will not list them: listing needs push access, which
+    most tokens do not have; the issue's own `author_association` still says who is who."""
+    owner, repo, _ = parse_issue_ref(ref)
+    token = token or token_from_env()
+    if not token:
+        return None
+    api = GitHubApi(token, deadline=deadline_from_env(deadline))
+    url: str | None = f"/repos/{quote(owner)}/{quote(repo)}/collaborators?per_page=100"
+    logins: set[str] = set()
+    try:
+        for _ in range(MAX_COLLABORATOR_PAGES):
+            if url is None:
+                return logins
+            batch, url = api.get(url)
+            if not isinstance(batch, list):
+                return None
+            logins |= {u["login"] for u in batch if isinstance(u, dict) and "login" in u}
+    except GitHubError:
+        return None  # 403 without push access, 404 for a private repository: not known
+    return logins

@@ -16,10 +16,10 @@ import datetime as dt
 import hashlib
 import re
 
-from experimentos.lifecycle.ingest.advice import Advice, Correction, Said
-from experimentos.lifecycle.ingest.phrases import slug_part
+from experimentos.lifecycle.ingest.advice import Advice, ClaimScope, Correction, Said
 from experimentos.lifecycle.ingest.scope import Alignment, Scope
 from experimentos.lifecycle.ingest.thread import Thread
+from experimentos.lifecycle.ingest.vocab import slug_part
 from experimentos.models.knowledge import (
     SLUG_MAX,
     AppliesTo,
@@ -32,6 +32,7 @@ from experimentos.models.knowledge import (
 
 ISSUE_TAG = "github-issue"
 CORRECTION_TAGS = ("contradicted", "withdrawn")
+STANCE_TAGS = (*CORRECTION_TAGS, "endorsed")
 ALIGNMENT_TAGS = ("same-release-line", "other-release-line")
 SOURCE_SECTIONS = ("Source", "Advice found")
 QUOTE_CHARS = 600
@@ -60,14 +61,18 @@ def _scope_words(scope: Scope) -> str:
     return f"{scope.library} {scope.range}" if scope.range else scope.library
 
 
-def _applies(scope: Scope) -> AppliesTo | None:
-    if scope.library is None:
+def _applies(library: str | None, versions: str | None) -> AppliesTo | None:
+    if library is None:
         return None
-    return AppliesTo(library=scope.library, versions=scope.range)
+    return AppliesTo(library=library, versions=versions)
 
 
 def _who(said: Said | Correction) -> str:
     return f"@{said.author} ({said.role})"
+
+
+def _who_why(said: Said) -> str:
+    return f"@{said.author} ({said.role}: {said.how})" if said.how else _who(said)
 
 
 def _quote(text: str) -> str:
@@ -114,8 +119,9 @@ def build_source(
         lines.append("No actionable advice was found in this thread.")
     for item in advice:
         note = ""
-        if item.corrections:
-            last = item.corrections[-1]
+        events = sorted([*item.corrections, *item.endorsements], key=lambda e: e.comment)
+        if events:
+            last = events[-1]
             note = f"; {last.kind} by {_who(last)} on {_date(last.date)}"
         lines.append(
             f"- `{ids[item.key]}`: {item.action()} ({_who(item.first)}, "
@@ -129,7 +135,7 @@ def build_source(
         status=Status.draft,
         confidence=Confidence.medium,
         summary=summary + ".",
-        applies_to=_applies(scope),
+        applies_to=_applies(scope.library, scope.range),
         origin=Origin(
             url=thread.url, fetched_at=fetched, state=thread.state_text, sha256=thread.sha256()
         ),
@@ -141,21 +147,34 @@ def build_source(
 def build_claim(
     thread: Thread,
     scope: Scope,
+    claim_scope: ClaimScope,
     alignment: Alignment,
     item: Advice,
     ids: dict[str, str],
 ) -> Page:
     """The draft claim for one piece of advice (nothing written)."""
     action = item.action()
-    summary = (
-        f"{_who(item.first)} advises to {action} in {thread.ref}, a thread about "
-        f"{_scope_words(scope)}. Evidence only: verify it locally."
+    where = _versions_words(claim_scope.library, claim_scope.range)
+    advises = (
+        f"advises not to {action[7:]}" if action.startswith("do not ") else (f"advises to {action}")
     )
-    summary += "".join(f" {_correction_sentence(c)}" for c in item.corrections[:1])
+    summary = (
+        f"{_who(item.first)} {advises} in {thread.ref}"
+        + (f", for {where}" if where else "")
+        + ". Evidence only: verify it locally."
+    )
+    summary += f" {_stance_sentence(item)}" if _stance_sentence(item) else ""
+    if item.prerelease:
+        summary += " It points at a pre-release."
     body = ["## Claim", "", action[0].upper() + action[1:] + ".", ""]
     for said in item.said:
-        body += [_quote(said.text), "", f"{_who(said)}, {_date(said.date)}, {said.url}", ""]
+        body += [_quote(said.text), "", f"{_who_why(said)}, {_date(said.date)}, {said.url}", ""]
     body += [
+        "## Applies to",
+        "",
+        (f"{where}: {claim_scope.how}." if where else "No library or version is named for it.")
+        + (" The advice points at a pre-release." if item.prerelease else ""),
+        "",
         "## Thread",
         "",
         f"{thread.ref} ({thread.state_text}) is about "
@@ -169,25 +188,27 @@ def build_claim(
             + ".",
             "",
         ]
-    body += _correction_section(item.corrections)
+    body += _correction_section([*item.corrections, *item.endorsements])
     if alignment.verdict != "unknown" or alignment.reason != "no repository given (--repo)":
         body += ["## Version alignment", "", _alignment_text(alignment), ""]
     body += [
         "## What to verify locally",
         "",
-        f"- The version of {scope.library or 'the library'} installed here, and whether the "
-        "problem reproduces on it.",
+        f"- The version of {claim_scope.library or 'the library'} installed here, and whether "
+        "the problem reproduces on it.",
         "- That the advice fixes it here, and what else it changes (run the tests).",
     ]
     tags = [ISSUE_TAG, item.kind]
     if item.by_maintainer:
         tags.append("maintainer")
     tags += list(dict.fromkeys(c.kind for c in item.corrections))
+    if item.endorsements or (item.by_maintainer and item.stance == "endorsed"):
+        tags.append("endorsed")
+    if item.prerelease:
+        tags.append("pre-release")
     if alignment.tag:
         tags.append(alignment.tag)
-    confidence = (
-        Confidence.medium if item.by_maintainer and not item.corrections else Confidence.low
-    )
+    confidence = Confidence.medium if item.stance == "endorsed" else Confidence.low
     return Page(
         id=ids[item.key],
         type=PageType.claim,
@@ -195,23 +216,38 @@ def build_claim(
         status=Status.draft,
         confidence=confidence,
         summary=summary,
-        applies_to=_applies(scope),
+        applies_to=_applies(claim_scope.library, claim_scope.range),
         contradicts=[ids[key] for key in item.contradicts if key in ids],
         derived_from=[source_id(thread)],
-        tags=tags,
+        tags=list(dict.fromkeys(tags)),
         body="\n".join(body) + "\n",
     )
+
+
+def _versions_words(library: str | None, versions: str | None) -> str:
+    if library is None:
+        return ""
+    return f"{library} {versions}" if versions else library
+
+
+def _stance_sentence(item: Advice) -> str:
+    stance = item.stance
+    if stance == "corrected":
+        last = [c for c in item.corrections if c.kind == "contradicted"][-1]
+        return f"Contradicted later in the thread by {_who(last)}."
+    if stance == "withdrawn":
+        last = [c for c in item.corrections if c.kind == "withdrawn"][-1]
+        return f"Withdrawn later in the thread by its author {_who(last)}."
+    if stance == "endorsed":
+        if item.endorsements:
+            return f"Endorsed later in the thread by {_who(item.endorsements[-1])}."
+        return "Given by a maintainer."
+    return ""
 
 
 def _title(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= 200 else text[:199].rstrip() + "…"
-
-
-def _correction_sentence(correction: Correction) -> str:
-    if correction.kind == "withdrawn":
-        return f"Withdrawn later in the thread by its author {_who(correction)}."
-    return f"Contradicted later in the thread by {_who(correction)}."
 
 
 def _correction_heading(kind: str) -> str:
@@ -220,7 +256,7 @@ def _correction_heading(kind: str) -> str:
 
 def _correction_section(corrections: list[Correction]) -> list[str]:
     out: list[str] = []
-    for kind in CORRECTION_TAGS:
+    for kind in STANCE_TAGS:
         items = [c for c in corrections if c.kind == kind]
         if not items:
             continue
@@ -313,18 +349,18 @@ def _replace(old: str, new: str) -> str:
 def merge_claim(existing: Page, generated: Page) -> Page:
     """Add what the thread says now (corrections, edges, alignment) to a claim; keep the rest."""
     tags = list(existing.tags)
-    new_tags = [t for t in generated.tags if t in CORRECTION_TAGS and t not in tags]
+    new_tags = [t for t in generated.tags if t in STANCE_TAGS and t not in tags]
     tags += new_tags
     if not any(t in ALIGNMENT_TAGS for t in tags):
         tags += [t for t in generated.tags if t in ALIGNMENT_TAGS]
     body = existing.body
     have = {h for h, _ in sections(body)}
     for heading, text in sections(generated.body):
-        if heading in {_correction_heading(k) for k in CORRECTION_TAGS} and heading not in have:
+        if heading in {_correction_heading(k) for k in STANCE_TAGS} and heading not in have:
             body = body.rstrip("\n") + f"\n\n## {heading}\n{text}"
     summary = existing.summary
     for sentence in re.findall(
-        r"(?:Contradicted|Withdrawn) later in the thread[^.]*\.", generated.summary
+        r"(?:Contradicted|Withdrawn|Endorsed) later in the thread[^.]*\.", generated.summary
     ):
         if sentence not in summary:
             summary = f"{summary.rstrip()} {sentence}".strip()

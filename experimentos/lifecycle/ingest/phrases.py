@@ -1,7 +1,8 @@
-"""What one clause of a comment says: the advice in it, and whether it negates or retracts.
-
-The vocabulary of advice lives here (imperatives and their lead-ins, "X fixed it", package
-manager commands, renames); advice.py walks a thread with it.
+"""How a clause is said: a question, a negation, a retraction, an endorsement, an instruction
+("try …", "you should …", "the fix is to …"), a report that something worked ("Downgrading to
+0.30.6 fixed it", "I used Pillow==9.5.0 and problem solved"), or a release announcement ("Fixed
+in v0.10.1", "I've released 1.0.0"). actions.py reads what the clause tells the reader to do;
+advice.py walks the thread with both.
 """
 
 from __future__ import annotations
@@ -10,343 +11,293 @@ import re
 from collections.abc import Iterator
 from typing import Literal
 
-from experimentos.lifecycle.ingest.scope import PRONOUNS, Scope, parse_version
 from experimentos.lifecycle.ingest.text import clauses, split_outside_code
 
-Kind = Literal["upgrade", "pin", "flag", "use"]
-Found = tuple[Kind, str, str | None]  # kind, subject, target
-
-_NAME = r"@?[A-Za-z][\w.-]*(?:/[\w.-]+)?"
-_TARGET = (
-    r"v?\d+(?:\.\d+){0,2}(?:\.[xX*])?(?:-?(?:alpha|beta|rc|pre|next|canary|dev|a|b)\.?\d*)?"
-    r"(?![\w.]*\d)"
-)
-_OP = r"(?:[<>]=?|==|!=|~=|\^|~)"
-_SPEC = rf"(?:{_OP}\s*)?{_TARGET}(?:\s*,\s*{_OP}\s*{_TARGET})*"
-_LATEST = r"(?:the\s+)?(?:latest|newest|next)(?:\s+(?:version|release))?"
+Mood = Literal["directive", "success", "announce"]
 
 # Lead-ins that keep a clause imperative: "Workaround: …", "For now, …", "You should …".
-_LEAD_RE = re.compile(
-    r"^(?:(?:so|ok|okay|yes|also|and|or|then|alternatively|otherwise|meanwhile|for now|"
-    r"in the meantime|as a (?:temporary |quick )?(?:workaround|fix)|workaround|solution|fix|"
-    r"tl;?dr|update|edit|fwiw|imo|note)\s*[:,-]?\s+)*"
+LEAD_RE = re.compile(
+    r"^(?:(?:so|ok|okay|yes|yeah|yep|also|and|or|then|alternatively|otherwise|meanwhile|"
+    r"for\s+now|currently|in\s+the\s+meantime|in\s+the\s+mean\s+time|as\s+(?:a\s+)?(?:temporary\s+|"
+    r"quick\s+)?(?:workaround|fix|solution)|workaround|solution|fix|simple\s+fix|quick\s+fix|tl;?dr|"
+    r"update|edit|fwiw|imo|note|hey|hi|hello|thanks|thank\s+you|@[\w-]+|to\s+(?:fix|solve|"
+    r"resolve)\s+(?:this|it|the\s+(?:issue|problem|error))|eventually|similarly|now|probably|"
+    r"maybe|perhaps|temporarily|for\s+the\s+time\s+being)"
+    r"\s*[:,!-]?\s+)*"
     r"(?:please\s+|just\s+|simply\s+|"
-    r"(?:you|we|they|users?)\s+(?:can|could|should|need\s+to|have\s+to|must|may\s+want\s+to|"
-    r"might\s+want\s+to|will\s+(?:need|have)\s+to)\s+(?:just\s+|simply\s+|also\s+)?|"
-    r"try\s+(?:to\s+)?|i(?:'d|\s+would)?\s+(?:recommend|suggest)(?:ed)?\s+(?:to\s+)?|"
-    r"we\s+(?:recommend|suggest)\s+(?:to\s+)?|the\s+(?:fix|solution|workaround|answer)\s+"
-    r"(?:is|was)\s+(?:to\s+)?|make\s+sure\s+(?:to\s+|you\s+)?|consider\s+|"
-    r"it(?:'s|\s+is)\s+(?:better|safer|best)\s+to\s+)*",
+    r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve)\s+(?:the\s+|this\s+|it\s+)?"
+    r"(?:problem\s+|issue\s+)?(?:by\s+)?|"
+    r"(?:you|u|users?|people|one)\s+(?:can|could|should|need\s+to|have\s+to|must|"
+    r"may\s+want\s+to|might\s+want\s+to|will\s+(?:need|have)\s+to|'ll\s+(?:need|have)\s+to|"
+    r"just\s+need\s+to)\s+(?:just\s+|simply\s+|also\s+|probably\s+)*|"
+    r"(?:you'll|you\s+will)\s+(?:need|have)\s+to\s+|"
+    r"be\s+able\s+to\s+|(?:we\s+|you\s+)?need\s+to\s+(?:either\s+)?|"
+    r"(?:suggestion|recommendation)\s+(?:is\s+)?to\s+|"
+    r"(?:can|could|would)\s+you\s+(?:please\s+)?(?=try\b)|"
+    r"try\s+(?:to\s+)?|i(?:'d|\s+would)?\s+(?:(?:strongly|highly)\s+)?(?:recommend|suggest)"
+    r"(?:ed)?\s+(?:to\s+)?|we(?:'d|\s+would)?\s+(?:(?:strongly|highly)\s+)?(?:recommend|suggest)\s+(?:to\s+)?|"
+    r"(?:i|we)\s+had\s+to\s+|(?:you\s+)?can\s+(?:also\s+)?(?:just\s+)?(?=set\b|pin\b|use\b|add\b)|"
+    r"(?:the|a|one|my|our)\s+(?:quick\s+|simple\s+|temporary\s+|only\s+|proper\s+|real\s+)?"
+    r"(?:fix|solution|workaround|answer|way)\s+(?:for\s+(?:me|us)\s+)?(?:now\s+)?(?:here\s+)?"
+    r"(?:is|was|would\s+be)\s+"
+    r"(?:just\s+|simply\s+)?(?:to\s+)?|"
+    r"make\s+sure\s+(?:to\s+|you\s+)?|consider\s+|"
+    r"(?:(?:it|this|the\s+(?:error|issue|problem|bug))\s+)?can\s+be\s+(?:resolved|fixed|solved|"
+    r"worked\s+around|avoided)\s+(?:by\s+)?(?:either\s+)?|"
+    r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve)\s+(?:the\s+|this\s+|it\s+)?"
+    r"(?:problem\s+|issue\s+)?(?:by\s+)?|"
+    r"it(?:'s|\s+is)\s+(?:better|safer|best)\s+to\s+|suggestion\s+to\s+)*",
     re.IGNORECASE,
 )
-_NEGATION_RE = re.compile(
+NEGATION_RE = re.compile(
     r"\b(?:don'?t|do\s+not|doesn'?t|does\s+not|didn'?t|did\s+not|never|shouldn'?t|should\s+not|"
     r"avoid|stop|no\s+need|no\s+longer|not|isn'?t|aren'?t|wasn'?t|won'?t|can'?t|cannot|"
-    r"unnecessary|wrong|"
-    r"incorrect|bad\s+idea|discouraged|harmful|dangerous|hides?|masks?|breaks?)\b",
+    r"unnecessary|wrong|incorrect|bad\s+idea|discouraged|harmful|dangerous|hides?|masks?|"
+    r"breaks?)\b",
     re.IGNORECASE,
 )
-_RETRACT_RE = re.compile(
+RETRACT_RE = re.compile(
     r"\b(?:ignore\s+(?:my|that|the)\s+(?:previous|last|earlier|above)|scratch\s+that|"
-    r"my\s+bad|i\s+was\s+wrong|retract|disregard)\b",
+    r"my\s+bad|i\s+was\s+wrong|retract|disregard|never\s*mind|false\s+alarm|"
+    r"(?:this|the)\s+issue\s+can\s+be\s+(?:deleted|closed)|was\s+my\s+(?:fault|mistake))\b",
     re.IGNORECASE,
 )
 _NARRATIVE_LEAD = re.compile(
-    r"^(?:after|since|when|before|while|because|without|despite|if|once|until)\b", re.I
+    r"^(?:after|since|when|before|while|because|without|despite|once|until|even)\b", re.I
 )
-_SUCCESS = (
-    r"\b(?:fix(?:es|ed)|solve[sd]|works?|worked|resolve[sd]|helped|helps|"
-    r"(?:did|does)\s+the\s+trick|made\s+it\s+work|got\s+it\s+working|is\s+the\s+fix)\b"
+SUCCESS_RE = re.compile(
+    r"(?:\b(?:fix(?:es|ed)?\s+(?:it|this|that|the|my|our|a|for)|fixed|solve[sd]?|"
+    r"works?(?!\s+around)|worked|working|resolve[sd]|helped|helps|did\s+the\s+trick|"
+    r"made\s+it\s+work|got\s+it\s+working|is\s+the\s+fix|runs?\s+(?:just\s+)?(?:fine|normally|as\s+expected|"
+    r"successfully|ok|again)|compiles|problem\s+solved|sorted\s+out|no\s+more\s+errors?|"
+    r"to\s+fix\s+(?:it|this|the)|seems?\s+to\s+fix|(?:went|goes|go)\s+away|disappeared|(?:has|have|includes?|contains?)\s+the\s+fix)\b|"
+    r"解决|好了)",
+    re.IGNORECASE,
 )
-
+_FAILED_RE = re.compile(
+    r"\b(?:still\s+(?:fails?|failing|broken|happens|occurs|get|see|have)|"
+    r"(?:does|did|do|is|was)\s*n[o']t\s+(?:work|help|fix|solve)|not\s+(?:working|helping)|"
+    r"(?:it\s+)?(?:broke|breaks)\b|fails?\b|failed\b|reproduces\b|(?:can|could)\s+reproduce\b|"
+    r"nothing\s+works|no\s+longer\s+works?|stopped\s+working|won'?t\s+work)",
+    re.IGNORECASE,
+)
+_FUTURE_RE = re.compile(
+    r"\b(?:will\s+be|'ll\s+be|going\s+to\s+be|will\s+(?:eventually\s+)?(?:release|publish|"
+    r"ship|cut|tag)|in\s+the\s+next\s+(?:few\s+)?(?:days|weeks|release)|soon)\b",
+    re.IGNORECASE,
+)
+_V = r"(?:`?[\w@/.-]*[@ ])?`?(?:v\s?)?\d+(?:\.\d+)*(?:[.-]?(?:a|b|rc|alpha|beta|pre|dev)\.?\d*)?"
+ANNOUNCE_RE = re.compile(
+    rf"(?:^|\b(?:this|it|that|(?:the|your|this|that)\s+(?:issue|bug|problem|fix|error))\s+"
+    rf"(?:is|was|has\s+been|should\s+be|got)\s+|\bnow\s+|\band\s+|\bissue\s+is\s+)"
+    rf"(?:now\s+)?(?:fixed|resolved|solved|released|published|shipped|landed|available|out)"
+    rf"\s+(?:in|as\s+of|with|since|on)\s+(?:the\s+)?(?:latest\s+|new\s+)?"
+    rf"(?:version\s+|release\s+)?{_V}"
+    rf"|\b(?:i|we)(?:'ve|\s+have)?\s+(?:just\s+|now\s+)?(?:released|published|tagged|shipped|"
+    rf"bumped|issued|uploaded|pushed)(?:\s+(?:it|this|the\s+fix|a\s+new|the\s+new))?\s+"
+    rf"(?:(?:to|as|in|version)\s+)?{_V}"
+    rf"|^{_V}`?\s+(?:fixes|fixed|solves|solved|resolves|resolved)\s+(?:it|this|the)\b"
+    # "`uuid` has fixed the issue with v9"
+    rf"|^[`'\"]?(?P<fixer>[\w@/.-]+)[`'\"]?\s+(?:has\s+|have\s+)?(?:fixed|resolved|solved)\s+"
+    rf"(?:the|this|it)(?:\s+(?:issue|bug|problem|error))?\s+(?:with|in)\s+{_V}"
+    rf"|\band\s+(?:released|published|issued|uploaded|pushed|tagged)\s+(?:a\s+new\s+|the\s+new\s+)?"
+    rf"(?:version\s+|release\s+)?{_V}"
+    rf"|^(?:bumped|released|published)\s+(?:to|as|in)\s+{_V}"
+    rf"|^(?:i(?:'ve|\s+have)?\s+)?(?:just\s+)?cut\s+(?:a\s+new\s+release\s+|release\s+)?{_V}"
+    rf"|^(?:starting|beginning)\s+(?:with|from|in)\s+{_V}`?,?\s+(?:we|it)(?:'re|\s+are|\s+is|'s)?\s+"
+    r"(?:now\s+)?(?:support|supporting|supports|compatible|works|working)"
+    rf"|\b(?:this|it)\s+should\s+(?:now\s+)?be\s+(?:working|fixed)\s+(?:in|with|as\s+of)\s+{_V}"
+    rf"|^{_V}`?\s+is\s+(?:out|released|available|on\s+(?:pypi|npm))\b"
+    rf"|^{_V}`?\s+is\s+the\s+(?:release|version)\s+(?:with|that\s+has|that\s+includes|containing)"
+    rf"\s+the\s+fix\b|^{_V}`?\s+(?:has|includes|contains)\s+the\s+fix\b"
+    rf"|\bnew\s+(?:version|release)\s+(?:of\s+[\w\s]+?\s+)?(?:has\s+been|was|is)\s+"
+    rf"(?:released|published|out)\b"
+    rf"|\b(?:i|we)(?:'ve|\s+have)?\s+(?:just\s+|already\s+)?(?:released|published|pushed)\s+"
+    rf"(?:a\s+new|the\s+new|a|the)\s+(?:version|release)\b"
+    rf"|^(?:already\s+)?(?:released|published|shipped)\s+(?:a|the)\s+(?:new\s+)?(?:version|release)"
+    rf"\s+with\s+the\s+fix\b",
+    re.IGNORECASE,
+)
+# Interrogative openings: a question even without its "?" ("Or is it safe to use …").
+_QUESTION_RE = re.compile(
+    r"^(?:(?:or|and|but|so|also|hi|hello|hey)[,\s]+)*(?:"
+    # an auxiliary and its subject: "is it safe", "have you tried", "does anyone know"
+    r"(?:is|are|was|were|do|does|did|can|could|should|would|will|shall|have|has|had)\s+"
+    r"(?:i|you|u|we|it|this|that|these|those|there|they|he|she|anyone|anybody|someone|somebody|"
+    r"everyone|people|one)\b(?!\s+(?:please\s+)?try\b)|"
+    # a question word, but not "what worked for me was …"
+    r"(?:how|why|where|which|who)\b|what\b(?!\s+(?:worked|works|fixed|helped|solved|did\s+the))|"
+    r"when\s+(?:is|are|will|would|does|do|can|should)\b|"
+    r"(?:anyone|anybody)\b|any\s+(?:update|news|idea|ideas|progress|plans?|chance|eta)\b)",
+    re.IGNORECASE,
+)
+ENDORSE_RE = re.compile(
+    r"(?:\b(?:thanks?|thank\s+you)\b[^.!?]{0,40}\b(?:added|applied|merged|updated|changed|did\s+"
+    r"(?:that|this|it)|done|pinned|locked|the\s+tip)\b|\b(?:that'?s|that\s+is|this\s+is)\s+"
+    r"(?:right|correct|the\s+(?:right|proper|correct|recommended)\s+(?:fix|way|workaround))\b|"
+    r"^(?:yes|yep|yeah|correct|exactly|confirmed|indeed)\b|^\+1\b|^(?:ok|okay)[.!]?$|\bi\s+did\s+that\b|"
+    r"\bglad\s+you\s+(?:worked|got|figured|sorted)\b|\bupdated\s+(?:the\s+)?(?:main|master)\s+"
+    r"branch\s+to\s+have\s+this\b|\bright\s+fix\b|已经修改|已修改|已更新|可以了)",
+    re.IGNORECASE,
+)
 _LABEL_RE = re.compile(
-    r"(?:workaround|solution|fix|the\s+fix|quick\s+fix|try|run|do\s+this|use\s+this|tl;?dr)",
+    r"(?:workaround|solution|fix|the\s+fix|quick\s+fix|simple\s+fix|try|run|do\s+this|"
+    r"use\s+this|tl;?dr|use\s+command|command|the\s+(?:solution|fix|workaround)\s+is|"
+    r"solution\s+is)",
     re.IGNORECASE,
 )
-_CODE_ONLY_RE = re.compile(r"`[^`]+`")
-_WORKED = r"(?:works?|worked|is\s+fixed|was\s+fixed|got\s+fixed|is\s+gone)"
-_TOOL_PREFIX_RE = re.compile(
-    r"^(?:npm|pnpm|yarn|pip3?|uv(?:\s+pip)?|poetry|bun|python\s+-m\s+pip)\s+", re.IGNORECASE
+_CODE_ONLY_RE = re.compile(r"(`+)[^`]+\1")
+_CODES_ONLY_RE = re.compile(r"(?:`[^`]+`\s*)+")
+_BARE_COMMAND_RE = re.compile(
+    r"^[!$%]?\s*(?:sudo\s+)?(?:npm|pnpm|yarn|pip3?|uv|poetry|bun|python3?\s+-m\s+pip)\s", re.I
 )
-# A package-manager command in a code span: `pip install 'numpy<2'`, `npm i x@1.2.3`.
-_INSTALL_CMD_RE = re.compile(
-    r"^(?:npm|pnpm|yarn|pip3?|uv\s+pip|poetry|bun|python\s+-m\s+pip)\s+(?:install|add|i)\b"
-    r"(?P<args>.*)$",
-    re.IGNORECASE,
-)
-_REQ_RE = re.compile(rf"^(?P<lib>{_NAME}?)(?P<op>==|===|@|<=|>=|<|>|~=|!=|\^|~)(?P<spec>\S+)$")
-_UP_VERBS = r"(?:upgrad(?:e|ing)|updat(?:e|ing)|bump(?:ing)?|mov(?:e|ing)\s+to|switch(?:ing)?\s+to)"
-_PIN_VERBS = (
-    r"(?:pin(?:ning)?|lock(?:ing)?|downgrad(?:e|ing)|roll(?:ing)?\s+back|revert(?:ing)?|"
-    r"go(?:ing)?\s+back|stay(?:ing)?|stick(?:ing)?|keep(?:ing)?)"
-)
-_FLAG_VERBS = (
-    r"(?:pass(?:ing)?|add(?:ing)?|us(?:e|ing)|run(?:ning)?|re-?run(?:ning)?|set(?:ting)?|"
-    r"append(?:ing)?|install(?:ing)?|call(?:ing)?|invok(?:e|ing)|with|enabl(?:e|ing))"
-)
-_USE_VERBS = (
-    r"(?:us(?:e|ing)|call(?:ing)?|switch(?:ing)?\s+to|migrat(?:e|ing)\s+to|import(?:ing)?|"
-    r"replac(?:e|ing)|mov(?:e|ing)\s+to)"
-)
-_INSTALL_VERBS = r"(?:install(?:ing)?|add(?:ing)?|i)"
-
-_UP_RE = re.compile(
-    rf"\b{_UP_VERBS}\s+(?:(?:the\s+)?(?P<lib>{_NAME})\s+)?(?:to\s+|@)\s*(?:version\s+)?"
-    rf"(?P<ver>{_TARGET}|{_LATEST})",
-    re.IGNORECASE,
-)
-_UP_AT_RE = re.compile(
-    rf"\b{_UP_VERBS}\s+(?P<lib>{_NAME})@(?P<ver>{_TARGET}|latest|next)", re.IGNORECASE
-)
-_UP_LATEST_RE = re.compile(
-    rf"\b{_UP_VERBS}\s+(?:(?:the\s+)?(?P<lib>{_NAME})\s+)?(?:to\s+)?(?P<ver>{_LATEST})\b",
-    re.IGNORECASE,
-)
-_PIN_RE = re.compile(
-    rf"\b{_PIN_VERBS}\s+(?:(?:on|with|at|to|back\s+to)\s+)?"
-    rf"(?:(?:the\s+)?(?P<lib>{_NAME})(?:\s+(?:to|at|on|with|back\s+to))?\s*(?:@|===?)?\s*)?"
-    rf"(?:version\s+)?(?P<spec>{_SPEC})",
-    re.IGNORECASE,
-)
-_INSTALL_RE = re.compile(
-    rf"\b{_INSTALL_VERBS}\s+(?:-\S+\s+)*(?P<lib>{_NAME})(?:@|==|===)(?P<ver>{_TARGET})",
-    re.IGNORECASE,
-)
-_FLAG_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?:=(\S+))?", re.IGNORECASE)
-_CODE_RE = re.compile(r"`([^`]+)`")
-# "Fixed in drizzle-kit 0.31.2, please upgrade": the upgrade's target is the fixed version.
-_FIXED_IN_RE = re.compile(
-    rf"\b(?:fixed|resolved|released|landed|shipped|available)\s+(?:in|by|with|since|as\s+of)\s+"
-    rf"(?:(?P<lib>{_NAME})\s+)?(?P<ver>{_TARGET})",
-    re.IGNORECASE,
-)
-_IDENT = r"[A-Za-z_$][\w$]*(?:(?:\.|::|#)[A-Za-z_$][\w$]*)*(?:\(\))?"
-_USE_RE = re.compile(
-    rf"\b{_USE_VERBS}\s+(?:the\s+)?(?:`(?P<new>[^`]+)`|(?P<bare>{_IDENT}\(\)))"
-    rf"(?:\s+(?:method|function|api|option))*"
-    rf"(?:\s+(?:instead\s+of|rather\s+than|in\s+place\s+of|over)\s+(?:`(?P<old>[^`]+)`|"
-    rf"(?P<oldbare>{_IDENT})))?",
-    re.IGNORECASE,
-)
-_REPLACE_RE = re.compile(
-    r"\breplac(?:e|ing)\s+`(?P<old>[^`]+)`\s+(?:with|by)\s+`(?P<new>[^`]+)`", re.IGNORECASE
-)
-_RENAMED_RE = re.compile(
-    r"`(?P<old>[^`]+)`\s+(?:was|has\s+been|is|got|were|have\s+been)\s+(?:now\s+)?"
-    r"(?:renamed|moved|replaced)\s+(?:to|by|with|into)\s+`(?P<new>[^`]+)`",
-    re.IGNORECASE,
-)
-_DEPRECATED_USE_RE = re.compile(
-    r"`(?P<old>[^`]+)`\s+(?:is|was|has\s+been)\s+(?:deprecated|removed)", re.IGNORECASE
-)
+_VERSION_ONLY_RE = re.compile(r"`?(?:[@A-Za-z][\w./-]*@)?[vV]?\d+(?:\.[\dxX*]+)*`?")
+_ASIDE_RE = re.compile(r"\s*\((?![^()]*`)[^()]{1,80}\)")
 # Pieces of a clause: "If you can't upgrade, pin urllib3<2" has a negated and an advice part.
 _PIECE_RE = re.compile(r",\s+|:\s+|\s+(?=\b(?:if|unless|until|when|because)\b)", re.IGNORECASE)
-_TOOL_RE = re.compile(r"\b(?:to|with|for|in)\s+`?(?P<tool>[a-z][\w.-]*)`?", re.IGNORECASE)
+
+
+def is_question(sentence: str) -> bool:
+    plain = sentence.replace("\u2019", "'").strip().strip("*_")
+    return plain.rstrip(" )").endswith("?") or bool(_QUESTION_RE.match(plain))
 
 
 def pieces(sentence: str) -> Iterator[str]:
-    """The pieces of a sentence advice is read from, a labelled command made imperative."""
-    for clause in clauses(sentence):
+    """The pieces of a sentence advice is read from; a code-only piece after a label or an
+    instruction ("Workaround: `npm i --force`", "use command: `pip install …`") is marked as
+    that instruction's object."""
+    for clause in clauses(_ASIDE_RE.sub("", sentence)):
         labelled = False
-        for piece in split_outside_code(_PIECE_RE, clause):
-            piece = piece.strip(" .!")
+        parts = split_outside_code(_PIECE_RE, clause)
+        # a code-only part is the object of the part before it ("… this way: `{…}`")
+        merged: list[str] = []
+        for part in parts:
+            bare = part.strip(" .")
+            if merged and (
+                (
+                    _CODES_ONLY_RE.fullmatch(bare)
+                    and not _LABEL_RE.fullmatch(merged[-1].strip(" .!*_"))
+                )
+                or _VERSION_ONLY_RE.fullmatch(bare)
+            ):
+                merged[-1] = f"{merged[-1]} {part}"
+            else:
+                merged.append(part)
+        for piece in merged:
+            piece = piece.strip(" .!*_")
             if not piece:
                 continue
             if _LABEL_RE.fullmatch(piece):
-                labelled = True  # "Workaround: `npm install --legacy-peer-deps`"
+                labelled = True
                 continue
-            if labelled and _CODE_ONLY_RE.fullmatch(piece):
-                piece = _TOOL_PREFIX_RE.sub("", piece.strip("`"))
+            if labelled and (_CODES_ONLY_RE.fullmatch(piece) or _BARE_COMMAND_RE.match(piece)):
+                piece = f"run {piece}"
             labelled = False
             yield piece
 
 
 def negated(piece: str) -> bool:
-    return bool(_NEGATION_RE.search(piece) or _RETRACT_RE.search(piece))
+    plain = re.sub(r"https?://\S+", "", piece)  # "…/importerror-cannot-import-name…" is a link
+    plain = re.sub(r"\bwithout\s+(?:any\s+)?(?:errors?|issues?|problems?)\b", "", plain, flags=re.I)
+    return bool(NEGATION_RE.search(plain) or RETRACT_RE.search(plain))
 
 
 def retracts(text: str) -> bool:
-    """ "Ignore my previous comment", "scratch that", …"""
-    return bool(_RETRACT_RE.search(text))
+    """ "Ignore my previous comment", "scratch that", "this issue can be deleted", …"""
+    return bool(RETRACT_RE.search(text))
 
 
-def fixed_in(sentence: str, scope: Scope) -> list[tuple[str | None, str]]:
-    """(library, version) of every "fixed in …" in a sentence."""
-    unquoted = sentence.replace("`", "")
-    return [(_lib(m["lib"], scope), m["ver"]) for m in _FIXED_IN_RE.finditer(unquoted)]
+def endorses(text: str) -> bool:
+    return bool(ENDORSE_RE.search(text.replace("\u2019", "'")))
 
 
-def refers_to(kind: Kind, subject: str, target: str | None, text: str) -> bool:
-    """Whether a negated clause names this advice (its version, flag, identifier or verb)."""
-    low = text.lower().replace("`", "")
-    if kind == "flag":
-        return subject in low
-    if kind == "use":
-        return subject.lower().removesuffix("()") in low
-    version = (target or "").lower()
-    if (
-        version
-        and version != "latest"
-        and re.search(rf"(?<![\w.]){re.escape(version)}(?![\w])", low)
+def succeeded(text: str) -> bool:
+    """Whether a sentence reports that something worked (and not that it failed)."""
+    plain = re.sub(r"\bwithout\s+(?:any\s+)?(?:errors?|issues?|problems?)\b", "", text, flags=re.I)
+    return bool(SUCCESS_RE.search(plain)) and not _FAILED_RE.search(plain)
+
+
+def failed(text: str) -> bool:
+    """Whether a sentence reports that something did not work."""
+    return bool(_FAILED_RE.search(text))
+
+
+def future(text: str) -> bool:
+    return bool(_FUTURE_RE.search(text))
+
+
+def strip_lead(piece: str) -> str:
+    return LEAD_RE.sub("", piece, count=1)
+
+
+def mood(piece: str, sentence: str, verbs: str) -> Mood | None:
+    """How `piece` speaks of doing `verbs`: an instruction, a report that it worked, or None."""
+    narrated = re.match(r"(?:when|after|once|while|since)\s+(?:i|we)\b", sentence.strip(), re.I)
+    if narrated and re.match(r"(?:and|or|then)\b", piece, re.I):
+        return None  # "When I follow the solution, and install markupsafe 2.0.1, I get …"
+    rest = strip_lead(piece)
+    lead = piece[: len(piece) - len(rest)]
+    start = re.match(rf"{verbs}\b", rest, re.IGNORECASE)
+    if start:
+        word = start.group(0).split()[0]
+        # an imperative ("upgrade …"), or a gerund a lead asks for ("try installing …", "the
+        # fix is just installing …"); not a report ("Installing … fails")
+        if not re.search(r"(?:ing|ed)$", word, re.IGNORECASE):
+            return "directive"
+        if word.lower().endswith("ing") and re.search(
+            r"\b(?:try|consider|recommend|suggest|is|was|be|just|simply|by|problem|issue|fixed|"
+            r"solved|resolved)\s+$",
+            lead,
+            re.I,
+        ):
+            return "directive"
+    if re.search(
+        rf"\b(?:can|could)\s+be\s+(?:fixed|solved|resolved|avoided|worked\s+around)\s+(?:by\s+)?"
+        rf"(?:either\s+)?{verbs}",
+        piece,
+        re.I,
     ):
-        return True
-    verbs = _PIN_VERBS if kind == "pin" else _UP_VERBS
-    return bool(re.search(rf"\b{verbs}", low, re.IGNORECASE))
-
-
-def slug_part(text: str) -> str:
-    """A piece of a slug: lowercase [a-z0-9.-], operators spelled out."""
-    for op, word in (
-        ("<=", "le"),
-        (">=", "ge"),
-        ("!=", "ne"),
-        ("~=", "compat"),
-        ("==", ""),
-        ("<", "lt"),
-        (">", "gt"),
-        ("^", "caret"),
-        ("~", "tilde"),
-        ("*", "x"),
+        return "directive"  # "… (see the link) the error can be fixed specifying …"
+    if re.search(r"\btry\s+$", lead, re.I) and re.match(
+        r"(?:the\s+)?(?:version|release|v?\d|latest|newest)", rest, re.I
     ):
-        text = text.replace(op, f"-{word}-" if word else "-")
-    text = re.sub(r"[^a-z0-9.]+", "-", text.lower().replace("()", ""))
-    text = re.sub(r"\.{2,}", ".", text)
-    text = re.sub(r"-{2,}", "-", text)
-    return text.strip("-.")
-
-
-def _is_advice(piece: str, verbs: str) -> bool:
-    """Whether `piece` tells the reader to do `verbs` (imperative), or reports it worked."""
-    rest = _LEAD_RE.sub("", piece, count=1)
-    if re.match(rf"{verbs}\b", rest, re.IGNORECASE):
-        return True
-    if re.search(rf"^(?:it\s+|this\s+)?{_WORKED}\b.*\bafter\s+{verbs}", rest, re.IGNORECASE):
-        return True  # "Works for me after downgrading to 1.2.2"
-    if _NARRATIVE_LEAD.match(piece):
-        return False
-    gerund = re.match(rf"(?:\w+\s+)?{verbs}\b(?P<rest>.*)", piece, re.IGNORECASE)
-    return bool(
-        gerund
-        and "ing" in piece[: gerund.end() - len(gerund["rest"])].lower()
-        and re.search(_SUCCESS, gerund["rest"], re.IGNORECASE)
+        return "directive"  # "you should try version 1.1.0"
+    if lead.strip() and _BARE_COMMAND_RE.match(rest):
+        return "directive"  # "Please try `npm install node-sass@9.0.0`"
+    conditional = re.match(
+        rf"(?:if|when|once)\s+(?:you|u|i|we)\s+(?:just\s+)?{verbs}\b", piece, re.IGNORECASE
     )
-
-
-def _lib(name: str | None, scope: Scope) -> str | None:
-    if name is None or name.lower() in PRONOUNS:
-        return scope.library
-    return name
-
-
-def advice_in(
-    piece: str, scope: Scope, fixed: list[tuple[str | None, str]]
-) -> list[tuple[Kind, str, str | None]]:
-    out: list[tuple[Kind, str, str | None]] = []
-    plain = piece.replace("`", "")
-    if _is_advice(plain, _FLAG_VERBS) and not re.match(r"(?:\w+\s+)?don", plain, re.I):
-        for match in _FLAG_RE.finditer(piece):
-            out.append(("flag", match.group(1).lower(), _tool_of(piece, match.group(1))))
-    if _is_advice(plain, _PIN_VERBS):
-        match = _PIN_RE.search(plain)
-        lib = _lib(match["lib"], scope) if match else None
-        if match and lib:
-            out.append(("pin", lib, re.sub(r"\s+", "", match["spec"]).lstrip("v")))
-    if _is_advice(plain, _UP_VERBS):
-        match = _UP_AT_RE.search(plain) or _UP_RE.search(plain) or _UP_LATEST_RE.search(plain)
-        lib = _lib(match["lib"], scope) if match else None
-        if match and lib:
-            version = match["ver"]
-            target = "latest" if re.search(r"latest|newest|next", version, re.I) else version
-            out.append(("upgrade", lib, target.lstrip("v")))
-        elif match is None and fixed and fixed[0][0]:
-            out.append(("upgrade", fixed[0][0], fixed[0][1].lstrip("v")))
-    bare = _TOOL_PREFIX_RE.sub("", plain)
-    # A bare command opening a sentence is advice only when it is said to work: reports start
-    # the same way ("pip install x==1.5.2 on Python 3.13 fails").
-    said_to_work = bare == plain or re.search(_SUCCESS, plain, re.IGNORECASE)
+    if conditional and succeeded(sentence):
+        return "success"  # "If you turn them back on with …, it compiles"
     if (
-        said_to_work
-        and _is_advice(bare, _INSTALL_VERBS)
-        and not any(k in ("pin", "upgrade") for k, *_ in out)
+        _NARRATIVE_LEAD.match(piece)
+        and not re.search(rf"\bafter\s+{verbs}", piece, re.I)
+        and not (
+            re.match(r"(?:when|once)\b", piece, re.I)
+            and piece.strip() != sentence.strip()
+            and succeeded(sentence)
+        )
     ):
-        match = _INSTALL_RE.search(bare)
-        lib = _lib(match["lib"], scope) if match else None
-        if match and lib:
-            out.append((_install_kind(match["ver"], scope), lib, match["ver"].lstrip("v")))
-    if not any(k in ("pin", "upgrade") for k, *_ in out) and _is_advice(plain, _FLAG_VERBS):
-        out += _install_commands(piece, scope)
-    renamed = _RENAMED_RE.search(piece) or _REPLACE_RE.search(piece)
-    if renamed:
-        out.append(("use", _ident(renamed["new"]), _ident(renamed["old"])))
-    elif _is_advice(plain, _USE_VERBS):
-        match = _USE_RE.search(piece)
-        if match:
-            new = match["new"] or match["bare"]
-            old = match["old"] or match["oldbare"]
-            if not new.lstrip().startswith("-") and not _is_pin_token(new):
-                deprecated = _DEPRECATED_USE_RE.search(piece)
-                old = old or (deprecated["old"] if deprecated else None)
-                out.append(("use", _ident(new), _ident(old) if old else None))
-    return out
-
-
-def _install_commands(piece: str, scope: Scope) -> list[tuple[Kind, str, str | None]]:
-    """Pins and upgrades in package-manager commands quoted in an advice clause."""
-    out: list[tuple[Kind, str, str | None]] = []
-    for code in _CODE_RE.findall(piece):
-        command = _INSTALL_CMD_RE.match(code.strip())
-        if not command:
-            continue
-        for token in command["args"].split():
-            req = _REQ_RE.match(token.strip("'\""))
-            if not req or not req["lib"] or req["lib"].startswith("-"):
-                continue
-            spec = req["spec"].lstrip("v")
-            if req["op"] in ("==", "===", "@") and re.fullmatch(_TARGET, spec):
-                out.append((_install_kind(spec, scope), req["lib"], spec))
-            elif req["op"] not in ("==", "===", "@"):
-                out.append(("pin", req["lib"], f"{req['op']}{spec}"))
-    return out
-
-
-def _install_kind(version: str, scope: Scope) -> Kind:
-    """`npm install x@1.2.3` pins when the version is below the affected ones."""
-    target = parse_version(version)
-    affected = [v for v in (parse_version(a) for a in scope.affected) if v is not None]
-    if target is not None and affected and target < min(affected):
-        return "pin"
-    return "upgrade"
-
-
-def _is_pin_token(code: str) -> bool:
-    return bool(re.fullmatch(rf"{_NAME}(?:@|==)\S+", code.strip()))
-
-
-def _ident(code: str) -> str:
-    """An identifier as written, without call arguments: `foo.bar(x=1)` -> `foo.bar()`."""
-    code = code.strip()
-    return re.sub(r"\(.*\)$", "()", code) if "(" in code else code
-
-
-def _tool_of(piece: str, flag: str) -> str | None:
-    """The command a flag goes to: the code span holding it, or "to pip" after it."""
-    for code in _CODE_RE.findall(piece):
-        if flag in code:
-            words = [w for w in code.split() if not w.startswith("-")]
-            if words and words[0] != flag:
-                return words[0].lower()
-    after = piece.split(flag, 1)[1] if flag in piece else ""
-    match = _TOOL_RE.match(after.strip(" `,"))
-    if match and match["tool"].lower() not in ("the", "your", "it", "this", "that"):
-        return match["tool"].lower()
+        return None  # but "Errors went away when SQLAlchemy was pinned to <1.4" reports a fix
+    if not succeeded(sentence):
+        return None
+    # "Downgrading to X fixed it", "I downgraded my protobuf to X and it runs fine now",
+    # "solved with MarkupSafe==2.0.1", "we fixed the problem by setting chalk to 4.1.2",
+    # "it worked fine after i install it …", "Works for me after downgrading to 1.2.2".
+    gerund = re.match(rf"(?:\w+\s+)?{verbs}\b", piece, re.IGNORECASE)
+    if gerund and "ing" in gerund.group(0).lower():
+        return "success"
+    changing = r"(?:modifying|changing|setting|editing|updating)\b[^.]{0,60}?\bto\s+"
+    if re.match(rf"{changing}{verbs}\b", piece, re.I):
+        return "success"  # "Modifying the requirements file to use v1.4.46 causes it to run"
+    if start and word.lower().endswith("ed"):
+        return "success"  # "Downgraded to numpy version 1.21.6 and it works"
+    if re.search(
+        rf"\b(?:i|we|i've|we've|i\s+have|we\s+have|just)\s+(?:\w+\s+){{0,2}}{verbs}\b", piece, re.I
+    ):
+        return "success"
+    if re.search(rf"\b(?:by|with|after|using|then)\s+(?:\w+\s+)?{verbs}\b", piece, re.I):
+        return "success"
+    if re.search(rf"\b(?:is|are|was|were|gets?|got|been)\s+{verbs}\b", piece, re.I):
+        return "success"  # "if the version is reduced to 1.3.2, the project can run normally"
     return None
-
-
-def key_of(kind: Kind, subject: str, target: str | None) -> str:
-    if kind == "flag":
-        return slug_part(f"flag-{subject}")
-    if kind == "use":
-        # `Settings.model_validate(raw)` and `model_validate` are the same advice.
-        name = re.split(r"\.|::|#", subject.removesuffix("()"))[-1]
-        return slug_part(f"use-{name}")
-    return slug_part(f"{kind}-{subject}-{target or ''}")

@@ -8,6 +8,7 @@ worktree with what the base branch already holds (so a re-ingest keeps hand edit
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from experimentos.errors import UsageError
-from experimentos.lifecycle.ingest.advice import Advice, find_advice
+from experimentos.lifecycle.ingest.advice import (
+    Advice,
+    ClaimScope,
+    Correction,
+    advice_targets,
+    find_advice,
+    scope_of,
+)
 from experimentos.lifecycle.ingest.pages import (
     build_claim,
     build_source,
@@ -24,7 +32,14 @@ from experimentos.lifecycle.ingest.pages import (
     merge_source,
     source_id,
 )
-from experimentos.lifecycle.ingest.scope import Alignment, Scope, align, thread_scope
+from experimentos.lifecycle.ingest.scope import (
+    Alignment,
+    Scope,
+    align,
+    align_range,
+    thread_scope,
+)
+from experimentos.lifecycle.ingest.speakers import identify_speakers
 from experimentos.lifecycle.ingest.thread import Thread
 from experimentos.models.knowledge import Page
 from experimentos.proposals import Proposal, PushResult, propose, push_proposal
@@ -37,7 +52,9 @@ Outcome = Literal["added", "updated", "unchanged", "planned"]
 
 
 class CorrectionInfo(BaseModel):
-    kind: Literal["contradicted", "withdrawn"]
+    """What a later comment did to a piece of advice."""
+
+    kind: Literal["contradicted", "withdrawn", "endorsed"]
     by: str
     role: str
     date: str
@@ -49,13 +66,26 @@ class ClaimInfo(BaseModel):
     """One claim the thread gave, as the ingest saw it."""
 
     id: str
-    kind: str
+    kind: str = Field(description="upgrade, downgrade, pin, flag, use, avoid or workaround")
     action: str
+    subject: str = Field(description="the library, flag, identifier or workaround code")
+    target: str | None = Field(default=None, description="version or range, or replaced API")
     said_by: list[str]
-    maintainer: bool
-    range: str | None
+    speaker: Literal["maintainer", "reporter", "user"] = Field(description="who gave it first")
+    speaker_how: str = Field(default="", description="why that speaker has that role")
+    first_comment: int = Field(description="index of the comment that gave it first (0: the issue)")
+    maintainer: bool = Field(description="a maintainer gave it")
+    stance: Literal["endorsed", "corrected", "withdrawn", "none"] = Field(
+        description="where the maintainers (or its author) left it at the end of the thread"
+    )
+    library: str | None = Field(description="the library whose versions the claim applies to")
+    range: str | None = Field(description="the versions of that library it applies to")
+    range_how: str = ""
+    prerelease: bool = Field(default=False, description="the advice points at a pre-release")
     alignment: Literal["inside", "outside", "unknown"]
+    alignment_reason: str = ""
     corrections: list[CorrectionInfo] = Field(default_factory=list)
+    endorsements: list[CorrectionInfo] = Field(default_factory=list)
     contradicts: list[str] = Field(default_factory=list)
     outcome: Outcome = "planned"
 
@@ -131,22 +161,35 @@ def plan_ingest(
     library: str | None = None,
     version_range: str | None = None,
     today: dt.date | None = None,
+    maintainers: Collection[str] = (),
+    collaborators: Collection[str] | None = None,
 ) -> tuple[IngestResult, list[Page]]:
     """What the thread becomes: the result summary and the pages (source first); no I/O but
-    reading the repository's manifests."""
+    reading the repository's manifests. `maintainers` are logins that speak for the project
+    (`--maintainer`); `collaborators`, the repository's, when the API could list them."""
     library, version_range = check_scope_options(library, version_range)
     facts: LocalFacts | None = read_local_facts(repo) if repo is not None else None
+    thread = identify_speakers(thread, maintainers, collaborators)
     scope = thread_scope(thread, facts, library, version_range)
-    if scope.library is not None and name_problem(scope.library):
-        # A name read from the thread that no ecosystem allows is not written into a page.
-        scope = Scope(library=None, ecosystem=scope.ecosystem)
-        scope.how = "the library the thread names is not a package name"
-    alignment = align(scope, facts)
+    scope = _named(scope)
     advice = find_advice(thread, scope)
+    # read again knowing the advice: the versions it moves to are not the broken ones
+    targets = advice_targets(advice)
+    scope = _named(thread_scope(thread, facts, library, version_range, targets))
+    alignment = align(scope, facts)
     ids = {item.key: claim_id(thread, item) for item in advice}
+
+    def scope_for(other: str) -> Scope:
+        return _named(thread_scope(thread, facts, other, None, targets))
+
+    claim_scopes = {item.key: _claim_named(scope_of(item, scope, scope_for)) for item in advice}
+    aligned = {key: align_range(cs.library, cs.range, facts) for key, cs in claim_scopes.items()}
     fetched = today or dt.date.today()
     pages = [build_source(thread, scope, advice, ids, fetched)]
-    pages += [build_claim(thread, scope, alignment, item, ids) for item in advice]
+    pages += [
+        build_claim(thread, scope, claim_scopes[item.key], aligned[item.key], item, ids)
+        for item in advice
+    ]
     result = IngestResult(
         thread=thread.ref,
         url=thread.url,
@@ -159,9 +202,26 @@ def plan_ingest(
         range=scope.range,
         range_how=scope.how,
         alignment=_alignment_info(alignment),
-        claims=[_claim_info(item, ids, scope.range, alignment) for item in advice],
+        claims=[
+            _claim_info(item, ids, claim_scopes[item.key], aligned[item.key]) for item in advice
+        ],
     )
     return result, pages
+
+
+def _named(scope: Scope) -> Scope:
+    """A name read from the thread that no ecosystem allows is not written into a page."""
+    if scope.library is not None and name_problem(scope.library):
+        scope = Scope(library=None, ecosystem=scope.ecosystem)
+        scope.how = "the library the thread names is not a package name"
+    return scope
+
+
+def _claim_named(claim_scope: ClaimScope) -> ClaimScope:
+    """The same for the library one claim is scoped to (a release line the advice names)."""
+    if claim_scope.library is not None and name_problem(claim_scope.library):
+        return ClaimScope(None, None, "the library the advice names is not a package name")
+    return claim_scope
 
 
 def check_scope_options(
@@ -194,11 +254,19 @@ def ingest_issue(
     push: bool = False,
     remote: str = "origin",
     today: dt.date | None = None,
+    maintainers: Collection[str] = (),
+    collaborators: Collection[str] | None = None,
 ) -> IngestResult:
     """Propose the thread's source page and claims on a new branch (or, with `dry_run`, only
     say what they would be). With `push`, push the branch and open its pull request."""
     result, pages = plan_ingest(
-        thread, repo=repo, library=library, version_range=version_range, today=today
+        thread,
+        repo=repo,
+        library=library,
+        version_range=version_range,
+        today=today,
+        maintainers=maintainers,
+        collaborators=collaborators,
     )
     if dry_run:
         from experimentos.store import page_path
@@ -290,21 +358,37 @@ def _alignment_info(alignment: Alignment) -> AlignmentInfo:
 
 
 def _claim_info(
-    item: Advice, ids: dict[str, str], version_range: str | None, alignment: Alignment
+    item: Advice, ids: dict[str, str], claim_scope: ClaimScope, alignment: Alignment
 ) -> ClaimInfo:
+    def info(event: Correction) -> CorrectionInfo:
+        return CorrectionInfo(
+            kind=event.kind,
+            by=event.author,
+            role=event.role,
+            date=event.date,
+            url=event.url,
+            text=event.text,
+        )
+
     return ClaimInfo(
         id=ids[item.key],
         kind=item.kind,
         action=item.action(),
+        subject=item.subject,
+        target=item.target,
         said_by=list(dict.fromkeys(s.author for s in item.said)),
+        speaker=item.speaker,
+        speaker_how=item.first.how,
+        first_comment=item.first.comment,
         maintainer=item.by_maintainer,
-        range=version_range,
+        stance=item.stance,
+        library=claim_scope.library,
+        range=claim_scope.range,
+        range_how=claim_scope.how,
+        prerelease=item.prerelease,
         alignment=alignment.verdict,
-        corrections=[
-            CorrectionInfo(
-                kind=c.kind, by=c.author, role=c.role, date=c.date, url=c.url, text=c.text
-            )
-            for c in item.corrections
-        ],
+        alignment_reason=alignment.reason,
+        corrections=[info(c) for c in item.corrections],
+        endorsements=[info(e) for e in item.endorsements],
         contradicts=[ids[key] for key in item.contradicts if key in ids],
     )

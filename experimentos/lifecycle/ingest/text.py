@@ -1,9 +1,13 @@
 """Markdown of a GitHub comment -> sentences an advice reader can look at.
 
-Fenced code (logs, traces, configs) is dropped, except a short command right after a sentence
-that introduces it ("Workaround:"), which is appended to that sentence as inline code. Quoted
-lines (`> …`) are kept apart: they repeat someone else's words, and a correction that quotes an
-earlier comment names what it corrects. HTML comments (issue-template hints) are removed.
+Fenced code (logs, traces, configs) is dropped, except right after a sentence that introduces
+it ("Workaround:", "add this to your jest config:"): its package-manager commands, or else the
+block itself in short, are appended to that sentence as inline code. Pasted logs outside fences
+are dropped too: a paragraph from a line that looks like a log or a traceback (`npm ERR!`,
+`TypeError: …`, `File "…", line 3`) to its end, and inline code spans that run over several
+lines. Quoted lines (`> …`) are kept apart: they repeat someone else's words, and a correction
+that quotes an earlier comment names what it corrects. HTML comments (issue-template hints) and
+the quoted tail of an e-mail reply ("On Wed, … <notifications@github.com> wrote:") are removed.
 """
 
 from __future__ import annotations
@@ -16,12 +20,32 @@ _HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 _DETAILS_RE = re.compile(r"</?(?:details|summary)[^>]*>", re.IGNORECASE)
 _BULLET_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?")
 _HEADING_RE = re.compile(r"^\s*#{1,6}\s+")
+_BOLD_HEADING_RE = re.compile(r"^(?:\*\*|__)[^*_]{1,80}(?:\*\*|__):?$")  # "**Additional context**"
 # A sentence ends at . ! ? followed by space and something that starts a sentence (a digit only
 # after a word: "no wheels. 1.6.0rc1 has them"); the dots inside 0.31.2 never end one.
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*_\"'(@\[]|--)|(?<=[A-Za-z]{2}[.!?])\s+(?=\d)")
+_SENTENCE_END_RE = re.compile(
+    r"(?<=[.!?])\s+(?=[A-Z`*_\"'(@\[]|--)|(?<=[A-Za-z]{2}[.!?])\s+(?=\d|v\d+\.\d)"
+)
 _ABBREVIATION_RE = re.compile(r"(?:^|\s|\()(?:e\.g|i\.e|etc|vs|cf|approx)\.$", re.IGNORECASE)
-_INTRO_RE = re.compile(r":\s*$")
+_INTRO_RE = re.compile(r"(?::|\.\.\.|…|\bthe\s+following(?:\s+\S+){0,3})\s*$", re.IGNORECASE)
 MAX_COMMAND_CHARS = 200
+MAX_BLOCK_CHARS = 160
+# A line of a pasted log or traceback: the rest of its paragraph is log too.
+_LOG_LINE_RE = re.compile(
+    r"^\s*(?:`\s*)?(?:npm\s+(?:ERR!|WARN|error|warn)|yarn\s+(?:error|warn)|ERR!|"
+    r"Traceback\s+\(most\s+recent\s+call\s+last\)|File\s+\"[^\"]+\",\s+line\s+\d+|"
+    r"at\s+(?:[\w.<>$\[\] ]+\s+\()?(?:[A-Za-z]:)?[\w./\\:@-]+:\d+|"
+    r"(?:[A-Z]\w*(?:Error|Exception|Warning)|Error)(?:\s*\[[A-Z0-9_]+\])?:\s|"
+    r"\[\d{4}-\d{2}-\d{2}[ ,T][^\]]*\]|E\s{2,}\S|\^+\s*$|code:\s+'[A-Z_]+')"
+)
+# The quoted tail of a reply by e-mail.
+_REPLY_RE = re.compile(r"<notifications@github\.com>|\*\*\*@\*\*\*\.\*\*\*>|^\s*Sent from my ")
+# Code spans, paired from the left as Markdown pairs them (never across a blank line).
+_SPAN_RE = re.compile(r"(?<!`)(`+)(?!`)((?:(?!\n[ \t]*\n).)*?)(?<!`)\1(?!`)", re.DOTALL)
+_COMMAND_LINE_RE = re.compile(
+    r"^(?:sudo\s+)?(?:!|%)?(?:npm|npx|pnpm|yarn|pip3?|uv(?:\s+pip)?|poetry|bun|conda|"
+    r"python3?\s+-m\s+pip)\s+\S"
+)
 
 
 @dataclass
@@ -30,17 +54,34 @@ class Message:
 
     sentences: list[str] = field(default_factory=list)
     quotes: list[str] = field(default_factory=list)  # quoted lines, joined per block
+    # What a pasted log says about versions: the message line of an error ("ImportError: urllib3
+    # v2.0 only supports …") and npm's "… from react-fade-in@2.0.1" (the package that failed).
+    log_facts: list[str] = field(default_factory=list)
+    # Packages a pasted log names: ".../site-packages/PKG/...", "Downgrade the PKG package".
+    log_packages: list[str] = field(default_factory=list)
+
+
+_FULLWIDTH = str.maketrans({"：": ": ", "，": ", ", "；": "; ", "（": " (", "）": ") "})
+_LINK_RE = re.compile(r"\[([^\]]{1,200})\]\((?:https?://|/)[^)\s]*\)")
+_ERROR_MESSAGE_RE = re.compile(
+    r"^\s*(?:[A-Z]\w*(?:Error|Exception|Warning)):\s+(?P<message>.{8,300})$"
+)
+_NPM_FROM_RE = re.compile(
+    r"\b(?:from|Failed\s+at\s+the)\s+(?P<pkg>@?[\w.-]+(?:/[\w.-]+)?@\d[\w.+-]*?)(?=[\s:]|install|$)"
+)
 
 
 def read_message(markdown: str) -> Message:
     """Sentences outside code and quotes, and the quoted passages, of a comment body."""
     text = _HTML_COMMENT_RE.sub(" ", markdown.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _DETAILS_RE.sub(" ", text)
+    text = _LINK_RE.sub(r"\1", _DETAILS_RE.sub(" ", text).translate(_FULLWIDTH))
     out = Message()
     paragraph: list[str] = []
     quote: list[str] = []
-    lines = text.split("\n")
+    lines = _without_reply_tail(_without_multiline_spans(text).split("\n"))
+    in_log = False
     i = 0
+    introduced = -1  # the number of sentences when the last one introduced what follows
 
     def flush() -> None:
         if paragraph:
@@ -65,6 +106,8 @@ def read_message(markdown: str) -> Message:
             i += 1  # the closing fence
             flush_quote()
             flush()
+            for code_line in block:
+                _log_fact(out, code_line)
             _attach_command(out, block)
             continue
         stripped = line.strip()
@@ -74,11 +117,34 @@ def read_message(markdown: str) -> Message:
             i += 1
             continue
         flush_quote()
+        command = _COMMAND_LINE_RE.match(stripped.removeprefix("$ "))
+        if command and not paragraph and introduced == len(out.sentences):
+            # "here is my fix:", a blank line, then the commands: the intro's block
+            block = []
+            while i < len(lines) and _COMMAND_LINE_RE.match(lines[i].strip().removeprefix("$ ")):
+                block.append(lines[i])
+                i += 1
+            _attach_command(out, block)
+            introduced = -1
+            continue
         if not stripped:
+            in_log = False
             flush()
-        elif _HEADING_RE.match(line) or _BULLET_RE.match(line):
-            # Headings and list items stand alone: "- drizzle-kit: 0.31.0" is not part of the
-            # sentence before it.
+            if out.sentences and _INTRO_RE.search(out.sentences[-1]):
+                introduced = len(out.sentences)
+        elif in_log or _LOG_LINE_RE.match(line):
+            in_log = True  # a pasted log runs to the end of its paragraph
+            _log_fact(out, line)
+        elif (
+            _HEADING_RE.match(line)
+            or _BOLD_HEADING_RE.match(stripped)
+            or _BULLET_RE.match(line)
+            or (
+                command and not (paragraph and _INTRO_RE.search(paragraph[-1]))  # "The fix is:"
+            )
+        ):
+            # Headings, list items and commands stand alone: "- drizzle-kit: 0.31.0" is not
+            # part of the sentence before it.
             flush()
             paragraph.append(_BULLET_RE.sub("", _HEADING_RE.sub("", line)).strip())
             flush()
@@ -90,19 +156,101 @@ def read_message(markdown: str) -> Message:
     return out
 
 
+_LOG_PACKAGE_RE = re.compile(
+    r"site-packages[/\\](?P<py>[A-Za-z][\w.-]*)[/\\]|node_modules[/\\](?P<npm>(?:@[\w.-]+[/\\])?[\w.-]+)"
+    r"[/\\]|\bthe\s+(?P<pkg>[a-z][\w.-]+)\s+package\b"
+)
+
+
+def _log_fact(out: Message, line: str) -> None:
+    for found in _LOG_PACKAGE_RE.finditer(line):
+        name = (found["py"] or found["npm"] or found["pkg"]).replace("\\", "/")
+        if name.lower() not in ("google", "_pytest", "pip", "setuptools", ".bin", ".pnpm"):
+            out.log_packages.append(name.lower())
+    error = _ERROR_MESSAGE_RE.match(line)
+    if error and not out.log_facts:
+        out.log_facts.append(error["message"].strip())
+    for found in _NPM_FROM_RE.finditer(line):
+        if re.search(r"\b(?:peer|Could not resolve|Failed at)\b", line):
+            fact = f"from {found['pkg']}"
+            if fact not in out.log_facts:
+                out.log_facts.append(fact)
+
+
 def _attach_command(out: Message, block: list[str]) -> None:
-    """Append the first command of a fenced block to an introducing sentence ("Run:")."""
+    """Append a fenced block to the sentence that introduces it ("Workaround:"): its
+    package-manager commands (up to three), or else the block in short."""
     if not out.sentences or not _INTRO_RE.search(out.sentences[-1]):
         return
-    command = next((b.strip() for b in block if b.strip()), "")
-    command = command.removeprefix("$ ").strip()
-    if command and len(command) <= MAX_COMMAND_CHARS and "`" not in command:
-        out.sentences[-1] = f"{out.sentences[-1]} `{command}`"
+    intro = out.sentences[-1]
+    if re.search(
+        r"\b(?:error|errors|fails?|failed|output|log|traceback|appears|got|get|verif\w*|"
+        r"reproduc\w*|repro|steps)\b",
+        intro,
+        re.I,
+    ):
+        return  # "the below error appears:", "Verifying issue exists …:" introduce no fix
+    lines = [b.strip().removeprefix("$ ").strip() for b in block]
+    lines = [re.sub(r"\s+#\s.*$", "", b) for b in lines]  # "npm install  # installs uuid@9"
+    lines = [b for b in lines if b and not b.startswith(("#", "//"))]
+    commands = [b for b in lines if _COMMAND_LINE_RE.match(b) and "`" not in b]
+    commands = [c for c in commands if len(c) <= MAX_COMMAND_CHARS][:3]
+    workaround = re.search(r"\bwork\s*-?\s*around\b", intro, re.IGNORECASE)
+    if commands and not (workaround and len(commands) < len(lines)):
+        out.sentences[-1] += "".join(f" `{c}`" for c in commands)
+        return
+    short = re.sub(r"\s+", " ", " ".join(lines)).replace("`", "'").strip()
+    if short and re.search(
+        r"\b(?:work\s*-?\s*around|fix|solution|solve|add|adding|set|setting|config|this\s+way|"
+        r"instead|following|like\s+this|try)\b",
+        intro,
+        re.IGNORECASE,
+    ):
+        if len(short) > MAX_BLOCK_CHARS:
+            short = short[: MAX_BLOCK_CHARS - 1].rstrip() + "…"
+        out.sentences[-1] += f" `{short}`"
+
+
+def _without_multiline_spans(text: str) -> str:
+    """Text with inline code spans that run over several lines (pasted logs) blanked, outside
+    fenced blocks."""
+    parts = re.split(r"(^[ \t]*(?:`{3,}|~{3,}).*$)", text, flags=re.MULTILINE)
+    fenced = False
+    for n, part in enumerate(parts):
+        if n % 2:  # a fence line
+            fenced = not fenced
+        elif not fenced:
+            # a log pasted in one code span over many lines: read it as a fenced block
+            parts[n] = _SPAN_RE.sub(_span_as_block, part)
+    return "".join(parts)
+
+
+def _span_as_block(match: re.Match[str]) -> str:
+    body = match.group(2)
+    if "\n" not in body.strip() or len(match.group(1)) > 1 and len(body) < 200:
+        return match.group(0)
+    return f"\n```\n{body}\n```\n"
+
+
+def _without_reply_tail(lines: list[str]) -> list[str]:
+    """The lines before the quoted tail of a reply by e-mail (its header line included)."""
+    for n, line in enumerate(lines):
+        if _REPLY_RE.search(line):
+            end = n
+            # "On Wed, Dec 9, 2015 at 10:59 PM, Someone <notifications@github.com>" may wrap
+            if (
+                end > 0
+                and re.match(r"^\s*(?:On|Le|Am|El)\s", lines[end - 1])
+                and not re.match(r"^\s*(?:On|Le|Am|El)\s", line)
+            ):
+                end -= 1
+            return lines[:end]
+    return lines
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of one paragraph (markdown emphasis kept; whitespace collapsed)."""
-    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+", " ", text.replace("**", "").replace("__", " ")).strip()
     if not text:
         return []
     out: list[str] = []
@@ -143,6 +291,17 @@ def split_outside_code(pattern: re.Pattern[str], text: str) -> list[str]:
     masked = _CODE_SPAN_RE.sub(hide, text)
     parts = [p for p in pattern.split(masked) if p]
     return [re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], p) for p in parts]
+
+
+CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+
+
+def spaced(text: str) -> str:
+    """Names and versions set apart from the text around them where no space does it: CJK text
+    ("升级librosa到" -> "升级 librosa 到") and a name glued to its version ("werkzeug3.0.1")."""
+    text = re.sub(rf"(?<=[{CJK}])(?=[A-Za-z0-9@<>=^~])", " ", text)
+    text = re.sub(rf"(?<=[A-Za-z0-9])(?=[{CJK}])", " ", text)
+    return re.sub(r"(?<![\w./@-])([A-Za-z][A-Za-z_-]{2,})(?=\d+\.\d)", r"\1 ", text)
 
 
 def normalise(text: str) -> str:

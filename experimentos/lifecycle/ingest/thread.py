@@ -38,20 +38,30 @@ class Comment(BaseModel):
     """One message of a thread: the issue body is comment 0 (`opening=True`)."""
 
     author: str
-    association: str = "NONE"  # OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, NONE, …
+    # OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, NONE, …; None when the payload does not say.
+    association: str | None = None
     created_at: str = ""
     body: str = ""
     url: str = ""
     opening: bool = False
+    # Who the author is in this thread (speakers.py): maintainer, reporter or user, and why.
+    speaker: str | None = None
+    speaker_how: str = ""
 
     @property
     def maintainer(self) -> bool:
-        return self.association.upper() in MAINTAINER_ROLES
+        if self.speaker is not None:
+            return self.speaker == "maintainer"
+        return (self.association or "").upper() in MAINTAINER_ROLES
 
     @property
     def role(self) -> str:
-        """How GitHub labels the author, in words (member, contributor, …)."""
-        return (self.association or "NONE").lower().replace("none", "user").replace("_", " ")
+        """How the thread is read: maintainer, reporter or user."""
+        if self.speaker is not None:
+            return self.speaker
+        if self.maintainer:
+            return "maintainer"
+        return "reporter" if self.opening else "user"
 
 
 class Thread(BaseModel):
@@ -158,7 +168,7 @@ def parse_payload(data: Any, where: str = "<payload>") -> Thread:
         association=_text(
             issue.get("author_association", issue.get("authorAssociation")), where, "author"
         )
-        or "NONE",
+        or None,
         created_at=_text(issue.get("created_at", issue.get("createdAt")), where, "created_at"),
         body=_text(issue.get("body"), where, "body"),
         url=url,
@@ -176,7 +186,7 @@ def parse_payload(data: Any, where: str = "<payload>") -> Thread:
                     where,
                     f"{field}.author_association",
                 )
-                or "NONE",
+                or None,
                 created_at=_text(
                     entry.get("created_at", entry.get("createdAt")), where, f"{field}.created_at"
                 ),

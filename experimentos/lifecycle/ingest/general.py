@@ -1,0 +1,441 @@
+"""A general reading of one sentence, for advice the phrasings of versions.py and actions.py do
+not know: a version, the package it belongs to, and an act on it, told by broad cues and the
+sentence's structure rather than by exact phrasings, in the languages threads are written in.
+
+A clause gives version advice when it holds
+
+- a version (`2.2.2`, `v5`, `^10`, `>=1.4,<2`) and the package it belongs to: the name right
+  before it, even across a few words of another language ("升级librosa到 0.10.1", "werkzeug的版本为
+  2.2.2"), else the last package the sentence named, else the thread's library;
+- a word of direction (up, back, pin, or a neutral install/use/set) or a report that the
+  version works ("everything works fine with `11.1.0`"); and
+- a mood that makes it advice: a report that it worked ("… solved it", "问题已解决", "ça
+  marche", "läuft wieder"), or, outside the opening post, an instruction: an imperative, a
+  modal ("you need/should/have to", "需要", "il faut", "muss"), a recommendation ("建议").
+
+It is not advice when the clause asks, denies, reports a failure or an error, or plans; the
+opening post's instructions are requests to the maintainers (its reports of what worked are
+advice). The kind comes from the word of direction, else the operator, else from comparing the
+version with those the thread reports broken or fixed (versions._kind).
+
+advice.py reads a sentence this way only when the phrasings found nothing in it, so this
+reading widens recall without changing what the phrasings already read.
+"""
+
+from __future__ import annotations
+
+import re
+
+from experimentos.lifecycle.ingest import phrases
+from experimentos.lifecycle.ingest.mentions import plausible_name
+from experimentos.lifecycle.ingest.text import CJK, spaced
+from experimentos.lifecycle.ingest.versions import _kind, _target, resolve
+from experimentos.lifecycle.ingest.vocab import (
+    BACK_VERBS,
+    NAME,
+    NEUTRAL_VERBS,
+    PIN_VERBS,
+    UP_VERBS,
+    VER,
+    Action,
+    Context,
+    bad_lib,
+    version_of,
+)
+
+_CJK = CJK
+
+# Words of direction, by language: English (vocab), Chinese, Japanese, French, German, Spanish,
+# Portuguese, Russian. Stems, so that inflections match.
+_DIRECTIONS: dict[str, str] = {
+    "up": UP_VERBS
+    + r"|升级|升到|更新到|更新为|升至|アップグレード|アップデート|mettre\s+à\s+jour|mis\s+à\s+jour|"
+    r"actualiz\w*|atualiz\w*|aktualisier\w*|обнов\w*",
+    "back": BACK_VERBS
+    + r"|降级|降为|降到|降至|降低|回退|退回|回滚|换回|改回|ダウングレード|下げ|rétrograd\w*|"
+    r"revenir\s+à|volver\s+a|voltar\s+(?:para|a)|zurück\w*|откат\w*|пониз\w*",
+    "pin": PIN_VERBS
+    + r"|锁定|固定|写死|指定|限定|限制|épingl\w*|fixer|fij\w*|fixar|festleg\w*|fixier\w*|"
+    r"закреп\w*|зафикс\w*",
+    "neutral": NEUTRAL_VERBS
+    + r"|need(?:s)?|have|安装|使用|改为|改成|换成|替换为|设置为|设为|用|インストール|installer|"
+    r"utilis\w*|instal\w*|us(?:ar|ando|ei)|installier\w*|verwend\w*|benutz\w*|установ\w*|использ\w*|ставить",
+}
+_DIRECTION_RES = {
+    group: re.compile(rf"(?<![A-Za-z0-9_-])(?:{words})(?![a-z])", re.IGNORECASE)
+    for group, words in _DIRECTIONS.items()
+}
+_SUCCESS_RE = re.compile(
+    r"\b(?:works|worked|working|fixe[sd]|solve[sd]|resolve[sd]|helped|did\s+the\s+trick|"
+    r"(?:went|goes|go)\s+away|disappeared|runs?\s+(?:just\s+)?(?:fine|ok|normally|again|"
+    r"as\s+expected)|problem\s+solved|sorted\s+(?:it\s+)?out|got\s+it\s+working)\b|"
+    r"\b(?:is|are|'s)\s+(?:all\s+)?(?:ok|okay|fine|good)(?:\s+(?:again|now))?\b|\bok\s+again\b|"
+    r"\bdisappear\w*|disparaît|disparu|réglé|corrigé|geholfen|behoben|\bhilft\b|solucion\w*|"
+    r"desaparec\w*|funcionou|resolveu|исчез\w*|пропал\w*|"
+    r"解决|好了|可以了|正常|成功|就行|就好|没问题|搞定|解決|直り|動き|\bmarche\b|fonctionne|résolu|"
+    r"\bfunciona|resuelto|resolvido|funktioniert|klappt|gelöst|läuft\s+wieder|работает|помогло|"
+    r"решено|заработал|"
+    r"\bno\s+(?:more\s+|longer\s+(?:an?\s+)?)?(?:errors?|issues?|problems?)\b|"
+    r"\b(?:is|was)\s+fine\b|\bfine\s+(?:with|on|using|after)\b",
+    re.IGNORECASE,
+)
+_FAILURE_RE = re.compile(
+    r"没有解决|未解决|还是|仍然|依然|不行|失败|ne\s+(?:marche|fonctionne)\s+pas|no\s+funciona|"
+    r"funktioniert\s+nicht|не\s+работает|\bbroken\b|\bcrash\w*|\bthrows?\b|\bunable\b|"
+    r"\bcannot\b|\bcan'?t\b|\bremain\w*|\bpersist\w*",
+    re.IGNORECASE,
+)
+# Words that name the problem: a failure unless the clause says it went away.
+_TROUBLE_RE = re.compile(
+    r"报错|错误|异常|出现|エラー|\berr(?:eur|or)s?\b|\bexception\b|fehler|ошибк|problème|"
+    r"\bproblema\b|\bissues?\s+(?:with|on|in)\b|\bknown\s+issues?\b",
+    re.IGNORECASE,
+)
+_NEGATION_RE = re.compile(
+    r"不要|别|不能|不可以|无需|不需要|没必要|没有|并非|\bne\s+\w+\s+pas\b|\bnicht\b|\bkein\w*|\bне\b|"
+    r"\b(?:don'?t|do\s+not|does\s+not|doesn'?t|didn'?t|did\s+not|never|shouldn'?t|should\s+not|"
+    r"avoid|no\s+need|not|won'?t|isn'?t|wasn'?t)\b",
+    re.IGNORECASE,
+)
+_DIRECTIVE_RE = re.compile(
+    r"需要|请|建议|应该|应当|可以|要|试试|试一下|尝试|把|将|してください|必要|"
+    r"\bil\s+faut\b|\bvous\s+devez\b|\bessay\w*|\bhay\s+que\b|\bdebe\w*|\btienes\s+que\b|"
+    r"\bvocê\s+deve\b|\bsollte\w*|\bmuss\w*|\bversuch\w*|нужно|надо|попроб\w*|"
+    r"\b(?:you|u|we|one|users?)\s+(?:just\s+)?(?:need|needs|must|should|have\s+to|has\s+to|"
+    r"can|could|may\s+want\s+to)\b|\b(?:need|needs|requires?)\s+(?=\S+\s+v?\d)",
+    re.IGNORECASE,
+)
+_PLAN_RE = re.compile(
+    r"\b(?:i|we)(?:'ll|\s+will|\s+plan\s+to|\s+am\s+going\s+to|\s+are\s+going\s+to)\b|"
+    r"\bwill\s+(?:be\s+)?(?:release|publish|update|fix)|\bgoing\s+to\b|打算|计划|将会|会在|会(?:更新|发布|修复|升级)|"
+    r"本周|下周|明天|予定|prévu|geplant|планир",
+    re.IGNORECASE,
+)
+# Where a clause ends: punctuation of any script, " but ", and a space before a CJK run.
+_CLAUSE_RE = re.compile(
+    rf"\s*[;；，。！？!?]\s*|,\s+|\s+but\s+|\s+however\s+|(?<=[{_CJK}])\s+(?=[{_CJK}])|"
+    rf"(?<=[A-Za-z_)\]`'\"])\s+(?=[{_CJK}])",
+    re.IGNORECASE,
+)
+_VERSION_RE = re.compile(
+    rf"(?P<range>(?:>=|>|~=)\s*{VER}\s*(?:,|\s+and\s+|\s+)\s*(?:<=|<)\s*{VER})"
+    rf"|(?P<op>===|==|>=|<=|~=|!=|=>|=<|<|>|\^|~|@)?\s*(?P<ver>{VER})(?!\w|\.\w)",
+    re.IGNORECASE,
+)
+_NAME_RE = re.compile(rf"(?<![\w@/.-]){NAME}")
+# Words that put a version out of the act: it is where the problem is, or the one left behind.
+_URL_RE = re.compile(r"<[^>]+>|https?://\S+|\b[\w.-]+\.(?:com|org|io|net)/\S*")
+_LEFT_RE = re.compile(r"\bfrom\s+\S*\s*$|从\s*$|\bon\s+$|\bwith\s+$", re.IGNORECASE)
+
+
+def clauses(sentence: str) -> list[str]:
+    """A sentence cut into clauses at punctuation of any script and between CJK runs."""
+    return [c.strip() for c in _CLAUSE_RE.split(sentence) if c and c.strip()]
+
+
+_spaced = spaced
+
+
+def _direction(text: str) -> tuple[str | None, int]:
+    """The group of the last word of direction in `text` and where it ends (-1: none)."""
+    best: tuple[str | None, int, int] = (None, -1, -1)
+    for group, pattern in _DIRECTION_RES.items():
+        for match in pattern.finditer(text):
+            # a specific direction outranks a neutral "use" at the same place
+            if match.start() > best[1] or (match.start() == best[1] and group != "neutral"):
+                best = (group, match.start(), match.end())
+    return best[0], best[2]
+
+
+_RUNTIMES = frozenset({"node", "nodejs", "node.js", "python", "python3", "npm", "yarn", "pnpm"})
+# The words that may sit between a package and its version: "urllib3==1.26.8",
+# "react-router-dom@v5", "prettier version 3.0.0", "werkzeug to 2.2.2", "werkzeug 的版本为 2.2.2",
+# "\"vite\": \"^4\"".
+_GLUE_RE = re.compile(
+    rf"(?P<name>{NAME})[\"']?\s*(?::\s*[\"']?|(?:===?|@)\s*|\s+(?:(?:version|to|v|at)\s+)?|"
+    rf"\s*(?:[{_CJK}]\s*){{1,8}})$",
+    re.IGNORECASE,
+)
+
+
+def known_packages(thread, mentions, library: str | None) -> frozenset[str]:  # noqa: ANN001
+    """Packages the thread names next to a version, its library, the repository's name, and
+    the runtimes: the words a version can belong to when it is not glued to one."""
+    text = " ".join([thread.title, *(c.body for c in thread.comments)])
+    counts: dict[str, int] = {}
+    for mention in mentions:
+        if mention.name and plausible_name(mention.name):
+            counts[mention.name] = counts.get(mention.name, 0) + 1
+    # a plain lowercase word once before a version ("confirm 1.9.3") is not a package; one
+    # named twice, written as a name (case, digits, "-", "."), or shown as code is
+    names = {
+        name.lower()
+        for name, n in counts.items()
+        if n > 1
+        or re.search(r"[A-Z0-9_./@-]", name)
+        or re.search(rf"`{re.escape(name)}`|{re.escape(name)}(?:==|@)", text, re.IGNORECASE)
+    }
+    names |= {thread.repo.lower(), *(_RUNTIMES)}
+    if library:
+        names.add(library.lower())
+    return frozenset(names)
+
+
+def _package_before(text: str, ctx: Context) -> str | None:
+    """The package a version belongs to, from the text before it: the name glued to it
+    ("urllib3==", "prettier version", "werkzeug 的版本为"), else the last known package named."""
+    glued = _GLUE_RE.search(text)
+    if glued:
+        name = glued["name"].strip(".-'\"")
+        low = name.lower()
+        # a Latin word amid CJK text is a name; in English, a known package or one that looks
+        # like a package name
+        cjk = bool(re.search(rf"[{_CJK}]", glued.group(0)))
+        packageish = cjk or bool(re.search(r"[-./@]|\d", name)) or low in ctx.known
+        if packageish and not bad_lib(name) and plausible_name(name) and low not in _NOT_NAMES:
+            return ctx.library if ctx.library and low == ctx.library.lower() else name
+    for match in reversed(list(_NAME_RE.finditer(text))):
+        low = match.group(0).strip(".-").lower()
+        if low in ctx.known and low not in _NOT_NAMES:
+            return ctx.library if ctx.library and low == ctx.library.lower() else match.group(0)
+    return None
+
+
+def _verb_object(text: str, ctx: Context) -> str | None:
+    """The package a word of direction acts on: "pin (the version of) pydantic to <2"."""
+    match = re.match(
+        rf"\s*(?:(?:the|your|my|our)\s+)?(?:version\s+of\s+)?[`'\"]?(?P<name>{NAME})[`'\"]?\s+"
+        r"(?:to|from|at|version|dependency|package)\b",
+        text,
+        re.IGNORECASE,
+    )
+    if not match:
+        return None
+    name = match["name"]
+    if bad_lib(name) or not plausible_name(name) or name.lower() in _NOT_NAMES:
+        return None
+    return ctx.library if ctx.library and name.lower() == ctx.library.lower() else name
+
+
+_NOT_NAMES = frozenset(
+    {"v", "version", "to", "at", "is", "the", "https", "http", "www", "github.com"}
+)
+
+
+# "Solution:", "Lösung:", "解决方法：": what follows is offered as the fix
+_LABEL_RE = re.compile(
+    r"^(?:solución|solution|solução|lösung|решение|workaround|fix|解决方法|解决办法|解决方案|"
+    r"办法|方法)\s*[:：]\s*",
+    re.IGNORECASE,
+)
+
+
+_UNDONE_RE = re.compile(
+    r"\b(?:to|will|should|must|needs?\s+to|has\s+to|have\s+to|yet\s+to)\s+be\s+"
+    r"(?:fixed|solved|resolved|addressed)\b|"
+    r"\b(?:till|until|unless|if|whether|to\s+make|once)\s+(?:it|this|that|everything)\s+works?\b",
+    re.IGNORECASE,
+)
+
+
+def _mood(clause: str, sentence: str, opening: bool) -> str | None:
+    """success, directive or None."""
+    clause, sentence = _UNDONE_RE.sub(" ", clause), _UNDONE_RE.sub(" ", sentence)
+    if _SUCCESS_RE.search(clause):
+        return "success"
+    if opening:
+        return None  # the opening post's instructions are requests to the maintainers
+    rest = phrases.strip_lead(_LABEL_RE.sub("", clause))
+    if rest != clause or _DIRECTIVE_RE.search(clause):
+        return "directive"
+    group, _ = _direction(clause[:40])
+    first = re.match(r"[\w-]+", rest)
+    imperative = first and not re.search(r"(?:ing|ed|s)$", first.group(0), re.IGNORECASE)
+    if group and imperative and _DIRECTION_RES[group].match(rest):
+        return "directive"  # an imperative: "install urllib3==1.26.8"
+    if (
+        _SUCCESS_RE.search(sentence)
+        and not phrases.failed(sentence)
+        and _direction(clause)[0] not in (None, "neutral")
+    ):
+        return "success"  # "Downgraded to 1.9.3, now it works": the act, then its outcome
+    return None
+
+
+def _refused(clause: str) -> bool:
+    """A clause that asks, denies, reports a failure or plans: no advice in it."""
+    cleared = _SUCCESS_RE.sub(" ", clause)  # "no more errors" is a success
+    cleared = re.sub(r"\bwithout\s+(?:any\s+)?(?:errors?|issues?|problems?)\b", " ", cleared)
+    return bool(
+        phrases.is_question(clause)
+        or clause.rstrip().endswith(("吗", "么", "？"))
+        or _NEGATION_RE.search(cleared)
+        or _failure(clause)
+        or _PLAN_RE.search(clause)
+        or phrases.future(clause)
+    )
+
+
+def _failure(text: str) -> bool:
+    """Whether `text` reports a failure: a failing verb, or the problem's name with nothing
+    saying it went away ("made the error disappear" is a success)."""
+    text = _UNDONE_RE.sub(" ", text)
+    if phrases.failed(text):
+        return True  # "nothing works", "still fails"
+    cleared = _SUCCESS_RE.sub(" ", text)
+    cleared = re.sub(r"\bwithout\s+(?:any\s+)?(?:errors?|issues?|problems?)\b", " ", cleared)
+    if _FAILURE_RE.search(cleared):
+        return True
+    return bool(_TROUBLE_RE.search(cleared)) and not _SUCCESS_RE.search(text)
+
+
+def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Action]:
+    """The version advice in one sentence, read clause by clause."""
+    plain = _URL_RE.sub(" ", sentence).replace("`", "").replace("\u2019", "'")
+    if phrases.is_question(plain):
+        return []
+    # a sentence that narrates a failure ("When I … install markupsafe 2.0.1, I get another
+    # error") gives no advice in its other clauses
+    if _failure(plain) and not _SUCCESS_RE.search(_UNDONE_RE.sub(" ", plain)):
+        return []
+    if _NO_REPRO_RE.search(plain):
+        return []  # "works fine with 2.0.0 here, I can't reproduce": no advice, a reply
+    out: list[Action] = []
+    last_package: str | None = None
+    for clause in clauses(plain):
+        clause = _spaced(clause)
+        versions = list(_VERSION_RE.finditer(clause))
+        package_here = None
+        for match in versions:
+            package_here = _package_before(clause[: _at(match)], ctx) or package_here
+        if not versions or _refused(clause):
+            last_package = package_here or last_package
+            continue
+        how = _mood(clause, plain, opening)
+        group, after = _direction(clause)
+        if group is None and how == "success" and not opening:
+            # no word of direction: the version it works with ("with foo@1.9.3 everything is
+            # OK again", "Can confirm 1.9.3 works"): a report of a good version. Not in the
+            # opening post, where "This worked on 7.4.4" dates the regression.
+            after = _linked(clause, versions)
+        if how is None or (group is None and after < 0):
+            last_package = package_here or last_package
+            continue
+        picked = _pick(versions, clause, after)
+        if picked is None:
+            last_package = package_here or last_package
+            continue
+        op, ver = picked[0], picked[1]
+        before = clause[: picked[2]]
+        lib = (
+            _package_before(before, ctx)
+            or (_verb_object(clause[after : picked[2]], ctx) if group and after >= 0 else None)
+            or package_here
+            or last_package
+        )
+        last_package = lib or last_package
+        if group in (None, "neutral") and _reported_broken(lib, ver, ctx):
+            continue  # "works with 2.0.0" of the version the thread reports broken
+        if group is None and lib and lib.lower() in _RUNTIMES:
+            continue  # "It worked for me with node@16": where it worked, not what to install
+        action = _action(lib, op, ver, group, ctx)
+        if action is not None and action not in out:
+            out.append(action)
+    return out
+
+
+# Where a version is the one something works with, in the languages of _DIRECTIONS.
+_LINK_RE = re.compile(
+    r"(?:\b(?:with|on|using|in|avec|sur|mit|con|com|на)|\bс|用|在)\s+(?:[\w@/.-]+\s*)?$",
+    re.IGNORECASE,
+)
+_WORKS_AFTER_RE = re.compile(
+    r"^[\s`'\"]*(?:works?|worked|is\s+(?:ok|okay|fine|good|working)|fixes|fixed|solves|"
+    r"resolves|funciona|fonctionne|marche|funktioniert|работает)\b",
+    re.IGNORECASE,
+)
+
+
+def _at(match: re.Match[str]) -> int:
+    """Where a version match starts: its operator or its digits, not the space before."""
+    for group in ("range", "op", "ver"):
+        if match[group]:
+            return match.start(group)
+    return match.start()
+
+
+def _linked(clause: str, versions: list[re.Match[str]]) -> int:
+    """Where the version a success is about starts (-1: none): one the clause links to it
+    ("with 1.9.3", "avec foo 1.9.3") or one followed by it ("1.9.3 works")."""
+    for match in versions:
+        start = _at(match)
+        if _LINK_RE.search(clause[:start]) or _WORKS_AFTER_RE.match(clause[match.end() :]):
+            return start
+    return -1
+
+
+_NO_REPRO_RE = re.compile(
+    r"\b(?:can'?t|cannot|couldn'?t|could\s+not|unable\s+to|not\s+able\s+to|failed\s+to)\s+"
+    r"reproduce\b|无法复现|不能复现",
+    re.IGNORECASE,
+)
+
+
+def _reported_broken(lib: str | None, ver: str, ctx: Context) -> bool:
+    from experimentos.repofacts.facts import python_key
+
+    key = python_key(resolve(lib, ctx, announce=ctx.maintainer) or "")
+    return ver.lstrip("vV") in {a.lstrip("vV") for a in ctx.affected.get(key, [])}
+
+
+def _pick(
+    versions: list[re.Match[str]], clause: str, after: int
+) -> tuple[str | None, str, int] | None:
+    """The version the act is on: the first after the word of direction that is not left
+    behind ("from 0.28 to 0.27"), else the last before it."""
+    usable = []
+    for match in versions:
+        if match["range"]:
+            usable.append(("range", re.sub(r"\s+", " ", match["range"]), _at(match)))
+            continue
+        ver, op = match["ver"], match["op"]
+        bare = re.fullmatch(r"\d+", ver) is not None
+        if (
+            bare
+            and not op
+            and not re.search(r"(?:\bto|\bv|version|版本|为|到|at)\s*$", clause[: _at(match)], re.I)
+        ):
+            continue  # a bare number is a version only after "to", "version", "@", …
+        if version_of(ver) is None or (version_of(ver) or _HUGE).release[0] >= 10000:
+            continue
+        if _LEFT_RE.search(clause[max(0, _at(match) - 12) : _at(match)]) and after < 0:
+            continue
+        between = clause[after : _at(match)] if 0 <= after <= _at(match) else ""
+        if re.search(r"\b(?:with|on|for|in|under|using|included)\b", between, re.IGNORECASE):
+            continue  # "revert npm included with Node.js v16": where, not what
+        usable.append((op, ver, _at(match)))
+    if not usable:
+        return None
+    later = [u for u in usable if u[2] >= after] if after >= 0 else []
+    later = [u for u in later if not _LEFT_RE.search(clause[max(0, u[2] - 8) : u[2]])] or later
+    return (later or usable)[0] if later else usable[-1]
+
+
+_HUGE = version_of("99999")
+
+
+def _action(lib: str | None, op: str | None, ver: str, group: str | None, ctx: Context):
+    """The Action for a version the clause acts on, or None."""
+    lib = resolve(lib, ctx, announce=ctx.maintainer)
+    if lib is None:
+        return None
+    if op == "range":  # ">= 1.0.3 and < 3.0.0" is the target ">=1.0.3,<3.0.0"
+        parts = re.findall(rf"(?:>=|>|~=|<=|<)\s*{VER}", ver)
+        spec = ",".join(re.sub(r"\s+", "", part) for part in parts)
+        return Action(_kind(group, "range", spec, lib, ctx) or "pin", lib, spec)
+    if op == "@":
+        op = None
+    kind = _kind(group if group != "neutral" else None, op, ver, lib, ctx)
+    if kind is None:
+        return None
+    return Action(kind, lib, _target(kind, op, ver))
