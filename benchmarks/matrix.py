@@ -9,6 +9,9 @@ Builds a throwaway root (git, a one-file fixture with a `grep` oracle, shell age
   the claim. Target: <= 0.5 s per run (median).
 - scaling: 8 runs of an agent that sleeps `--sleep` seconds (default 2), with --jobs 1 and
   --jobs 4. Target: >= 1.6x faster with 4 jobs on 2 cores.
+- containment: what the supervisor (matrix/supervise.py: subreaper, cgroup where allowed) adds
+  to each agent and oracle command: `true` run 20 times through run_command, against the same
+  command started bare in its own session.
 
 Prints JSON. Usage: python benchmarks/matrix.py [--runs 12] [--sleep 2] [--dir D]
 """
@@ -126,6 +129,32 @@ def scaling(base: Path, sleep: float) -> dict:
     }
 
 
+def containment(base: Path, count: int = 20) -> dict:
+    from experimentos.matrix import containment as cage
+    from experimentos.matrix.procgroup import run_command
+
+    base.mkdir(parents=True, exist_ok=True)
+
+    def bare() -> None:
+        proc = subprocess.Popen(["/bin/sh", "-c", "true"], cwd=base, start_new_session=True)
+        cage.wait_exit(proc, 10)
+
+    def supervised() -> None:
+        run_command("true", base, 10)
+
+    out = {}
+    for name, start in (("bare_ms", bare), ("supervised_ms", supervised)):
+        start()  # warm
+        times = []
+        for _ in range(count):
+            began = time.monotonic()
+            start()
+            times.append(time.monotonic() - began)
+        out[name] = round(statistics.median(times) * 1000, 1)
+    out["cgroup"] = cage.cgroup_base() is not None
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=12)
@@ -139,6 +168,7 @@ def main() -> None:
             "load_before": [round(x, 2) for x in os.getloadavg()],
             "overhead": overhead(base, args.runs),
             "scaling": scaling(base, args.sleep),
+            "containment": containment(base / "containment"),
             "load_after": [round(x, 2) for x in os.getloadavg()],
         }
     finally:

@@ -129,6 +129,11 @@ class Adapter(abc.ABC):
         or None."""
         return None
 
+    def check(self) -> None:
+        """Refuse (UsageError naming the option) whatever entering the adapter would refuse, and
+        start nothing: `matrix run --dry-run` and a run both call it before the first cell."""
+        return None
+
     @abc.abstractmethod
     def prepare(self, setup: RunSetup) -> Invocation:
         """The command, environment and config files (written under `setup.home`) for one run."""
@@ -138,6 +143,19 @@ class Adapter(abc.ABC):
         """Map the agent's raw transcript lines to events and usage; never raises.
 
         Paths inside `workdir` (the run's workdir, when given) are reported relative to it."""
+
+
+def option_error(option: str, value: object, exc: Exception) -> Exception:
+    """A problem inside the file an option names, as an error on the option itself (the field
+    of a matrix spec a user edits), keeping the file's own field in the message."""
+    from experimentos.errors import UsageError
+
+    field = getattr(exc, "field", None)
+    if field == f"options.{option}":
+        return exc
+    inner = f"{field}: " if field else ""
+    message = getattr(exc, "message", str(exc))
+    return UsageError(f"{value}: {inner}{message}", field=f"options.{option}")
 
 
 _REGISTRY: dict[str, type[Adapter]] = {}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experimentos.agents.base import AgentSpec, adapter_class, adapter_names
-from experimentos.agents.install import PINS, binary_version, installed_version
+from experimentos.agents.install import PINS, binary_version, installed_version, is_local
 from experimentos.errors import ExperimentosError
 
 
@@ -36,8 +36,10 @@ def list_agents(root: Path) -> list[AgentInfo]:
         found = binary() if callable(binary) else None
         version = None
         if name in PINS and found is not None:
-            version = installed_version(root, name) if _is_local(root, found) else None
-            version = version or binary_version(found)
+            # A verified local install says its version in package.json: nothing is run. A CLI
+            # on PATH is the user's own, and is asked.
+            local = is_local(root, found)
+            version = installed_version(root, name) if local else binary_version(found)
         pin = PINS.get(name)
         infos.append(
             AgentInfo(
@@ -50,7 +52,3 @@ def list_agents(root: Path) -> list[AgentInfo]:
             )
         )
     return infos
-
-
-def _is_local(root: Path, binary: Path) -> bool:
-    return binary.parent == root / ".experimentos" / "agents" / "node_modules" / ".bin"

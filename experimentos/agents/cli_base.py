@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from experimentos.agents.base import Adapter, AgentSpec, RunSetup
+from experimentos.agents.base import Adapter, AgentSpec, RunSetup, option_error
 from experimentos.agents.install import find_binary, install_hint
 from experimentos.errors import UsageError
 
@@ -63,6 +63,16 @@ class CliAdapter(Adapter):
         if self.sim is not None:
             self.sim.stop()
             self.sim = None
+
+    def check(self) -> None:
+        """The policy script (when one is given) loads and validates; nothing is started."""
+        if self.options.policy:
+            from experimentos.agents.sim import load_policy
+
+            try:
+                load_policy(self.policy_path())
+            except UsageError as exc:
+                raise option_error("policy", self.options.policy, exc) from None
 
     def policy_path(self) -> Path:
         assert self.options.policy is not None

@@ -27,7 +27,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from experimentos.agents.base import Adapter, Invocation, RunSetup, Transcript, register
+from experimentos.agents.base import (
+    Adapter,
+    Invocation,
+    RunSetup,
+    Transcript,
+    option_error,
+    register,
+)
 from experimentos.agents.shell import parse_shell_transcript, script_env
 from experimentos.errors import UsageError
 from experimentos.store.files import inside
@@ -60,6 +67,12 @@ class ScriptedAdapter(Adapter):
     def __enter__(self) -> ScriptedAdapter:
         self._policy()
         return self
+
+    def check(self) -> None:
+        try:
+            self._policy()
+        except UsageError as exc:
+            raise option_error("policy", self.spec.options.get("policy"), exc) from None
 
     def unavailable(self) -> str | None:
         try:

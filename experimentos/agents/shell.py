@@ -89,6 +89,9 @@ class ShellAdapter(Adapter):
         self._script()  # a missing or misplaced script is refused before any run starts
         return self
 
+    def check(self) -> None:
+        self._script()
+
     def unavailable(self) -> str | None:
         if "script" not in self.spec.options:
             return None  # runnable here; each agent spec names its own script

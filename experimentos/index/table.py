@@ -39,9 +39,9 @@ from experimentos.index.rows import (
 )
 from experimentos.models.knowledge import Page, Problem
 from experimentos.store import Workspace, id_for_path, parse_document
-from experimentos.store.files import STATE_DIR, state_lock
+from experimentos.store.files import state_lock
 from experimentos.store.paths import PAGE_DIRS
-from experimentos.store.safe import list_files, read_regular, state_path
+from experimentos.store.safe import list_files, read_regular, state_path, state_rel
 
 SCHEMA_VERSION = 2
 VECTOR_INDEX_MIN_ROWS = 8192  # below this an exhaustive vector scan is fast and exact
@@ -87,13 +87,18 @@ class Index:
 
     def __init__(self, workspace: Workspace, choice: EmbedderChoice | None = None):
         self.workspace = workspace
-        self.choice = choice or resolve_embedder(workspace.config.index, workspace.root / STATE_DIR)
-        self.dir = workspace.root / STATE_DIR / "index"
+        state = state_path(workspace.root, create=False)  # the ONNX graph's home, unless set
+        self.choice = choice or resolve_embedder(workspace.config.index, state)
         self._db = None
         self._tables: dict[str, Any] = {}
         self._seen: dict[str, tuple | None] = {}  # meta.json stamp at each table's last checkout
         self._meta_cache: tuple[tuple | None, dict] | None = None  # (stamp, manifest)
         self.warm = False  # a long-lived process: keep vectors in memory (see index.memory)
+
+    @property
+    def dir(self) -> Path:
+        """.experimentos/index: a real directory inside the root, never a link (UnsafePath)."""
+        return state_path(self.workspace.root, "index", create=False)
 
     # --- identity -----------------------------------------------------------------------------
 
@@ -160,7 +165,7 @@ class Index:
         if cached is not None and cached[0] is not None and cached[0] == self._meta_stamp():
             return cached[1], ""  # what this process wrote or read last, and nobody changed
         try:
-            raw = read_regular(self.workspace.root, f"{STATE_DIR}/index/meta.json")
+            raw = read_regular(self.workspace.root, state_rel("index", "meta.json"))
             meta = json.loads(raw.decode("utf-8"))
         except NotFound:
             return None, "no index yet"

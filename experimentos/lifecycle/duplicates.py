@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from experimentos.errors import UnsafePath
+
 if TYPE_CHECKING:
     from experimentos.models.knowledge import Page
     from experimentos.store import Workspace
@@ -123,8 +125,12 @@ def _index_vectors(workspace: Workspace):  # noqa: ANN202 - (hashes, ids, matrix
     from experimentos.index.rows import CHUNKS, PAGES
     from experimentos.index.table import Index
 
-    index = Index(workspace)
-    if not (index.dir / "lance").is_dir():
+    try:
+        index = Index(workspace)
+        built = (index.dir / "lance").is_dir()
+    except UnsafePath as exc:  # .experimentos/ or its index is a link or a file: never followed
+        return f"the index is not usable here ({exc})"
+    if not built:
         return "no index yet; run `experimentos index` (with the embeddings extra) first"
     try:
         pages_table = index.table(PAGES)

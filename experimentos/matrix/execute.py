@@ -273,6 +273,7 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap) -> None:  # noq
         stdin=invocation.stdin,
         stop=rt.stop,
         on_start=lambda pid: claim.note(pid=pid, workdir=str(tmp)),
+        token=claim.token,  # the supervisor carries it: a later --resume recognises it by it
     )
     lap("agent")
     transcript = _parse(adapter, proc, work, out)

@@ -32,10 +32,11 @@ from experimentos.errors import ExperimentosError, UsageError
 from experimentos.index.embeddings import MINILM
 from experimentos.lab.runs.records import knowledge_commit
 from experimentos.matrix.spec import Condition
-from experimentos.store.files import STATE_DIR, state_lock
+from experimentos.store.files import state_lock
 from experimentos.store.paths import KNOWLEDGE_ROOTS, id_for_path, page_path
+from experimentos.store.safe import state_path
 
-VARIANTS_DIR = f"{STATE_DIR}/matrix/knowledge"
+VARIANTS = ("matrix", "knowledge")  # under the state directory
 READY = ".ready"
 MAX_KNOWLEDGE_BYTES = 64 * 1024 * 1024
 INDEX_TIMEOUT_S = 900.0
@@ -228,9 +229,28 @@ def resolve_knowledge(
     return out
 
 
-def variant_dir(root: Path, source: KnowledgeSource) -> Path:
+def variant_dir(root: Path, source: KnowledgeSource, *, create: bool = False) -> Path:
+    """.experimentos/matrix/knowledge/<hash>: real directories inside the root, never a link
+    (UnsafePath); with `create`, the directories above it are made."""
     digest = (source.content_hash or "").removeprefix("sha256:")[:20]
-    return Path(root) / VARIANTS_DIR / digest
+    if not digest:
+        raise UsageError("condition none serves no knowledge", field="conditions")
+    state_path(Path(root), *VARIANTS, create=create)
+    return state_path(Path(root), *VARIANTS, digest, create=False)
+
+
+def _ready(target: Path, source: KnowledgeSource) -> bool:
+    """A variant finished by a build: its marker is a regular file naming its content hash."""
+    try:
+        fd = os.open(target / READY, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        return os.read(fd, 256).decode("utf-8", "replace").strip() == source.content_hash
+    finally:
+        os.close(fd)
 
 
 def build_variant(root: Path, source: KnowledgeSource, index: bool = True) -> Path:
@@ -242,15 +262,15 @@ def build_variant(root: Path, source: KnowledgeSource, index: bool = True) -> Pa
     if source.content_hash is None:
         raise UsageError("condition none serves no knowledge", field="conditions")
     root = Path(root)
-    target = variant_dir(root, source)
-    if (target / READY).is_file():
+    target = variant_dir(root, source, create=True)
+    if _ready(target, source):
         return target
     with state_lock(root, "matrix-knowledge.lock"):
-        if (target / READY).is_file():
+        target = variant_dir(root, source, create=True)
+        if _ready(target, source):
             return target
         if target.exists():
-            shutil.rmtree(target)  # a build that stopped half-way
-        target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(target)  # a build that stopped half-way (a real directory: checked)
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".build-"))
         try:
             for rel, data in source.files.items():

@@ -17,13 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import stat
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, Field
 
-from experimentos.errors import ExperimentosError, InvalidPage, UsageError
+from experimentos.errors import ExperimentosError, InvalidPage, NotFound, UnsafePath, UsageError
 from experimentos.lab.runs.events import parse_events
 from experimentos.matrix.records import record_rel, write_file
 from experimentos.models.lab import RunRecord, RunStatus
@@ -32,10 +31,12 @@ from experimentos.store.files import safe_target
 from experimentos.store.lab_paths import EXPERIMENTS_DIR, RUNS_DIR, SIDECAR_SUFFIXES
 from experimentos.store.lab_scan import read_experiment
 from experimentos.store.records import parse_record
+from experimentos.store.safe import read_regular
 
 _RUN_FILE = re.compile(r"^run\.[a-z0-9][a-z0-9.-]*\.md$")
 MAX_DEPTH = 8
 MAX_FILES = 200_000
+MAX_READ_BYTES = 256 * 1024 * 1024  # a record or a sidecar (transcripts are capped far below)
 _RANK = {RunStatus.finished: 3, RunStatus.failed: 2, RunStatus.aborted: 1, RunStatus.running: 0}
 
 
@@ -70,42 +71,46 @@ class _Bundle:
         return _RANK[self.run.status], ended
 
 
-def _read(path: Path) -> bytes | None:
-    """A regular file's bytes, never through a link."""
+def _read(base: Path, rel: str) -> bytes | None:
+    """The bytes of base/rel through the store's safe reader: a regular file inside `base`,
+    never through a link, never blocking on a FIFO; None when absent. UnsafePath otherwise."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+        data = read_regular(base, rel, limit=MAX_READ_BYTES)
+    except NotFound:
         return None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return None
-        return handle.read()
+    if len(data) > MAX_READ_BYTES:
+        raise UnsafePath(f"larger than {MAX_READ_BYTES} bytes", path=rel, code="file-too-large")
+    return data
 
 
-def _load(path: Path, shown: str, problems: list[str]) -> _Bundle | None:
-    raw = _read(path)
+def _load(base: Path, rel: str, shown: str, problems: list[str]) -> _Bundle | None:
+    """The run whose record is base/rel (a shard directory, or this root), with its sidecars."""
+    try:
+        raw = _read(base, rel)
+    except UnsafePath as exc:
+        problems.append(f"{shown}: {exc.message}")
+        return None
     if raw is None:
-        problems.append(f"{shown}: not a regular file")
+        problems.append(f"{shown}: no such file")
         return None
     try:
         run = parse_record(raw, shown, RunRecord).model
     except InvalidPage as exc:
         problems.append(f"{shown}: {exc}")
         return None
-    if f"{run.id}.md" != path.name:
+    name = PurePosixPath(rel).name
+    if f"{run.id}.md" != name:
         problems.append(f"{shown}: id {run.id!r} does not match the file name")
         return None
     files = {"": raw}
     for suffix in SIDECAR_SUFFIXES:
-        side = path.with_name(run.id + suffix)
-        if side.is_symlink():
-            problems.append(f"{shown}: {side.name} is a symlink; refused")
+        side = str(PurePosixPath(rel).with_name(run.id + suffix))
+        try:
+            data = _read(base, side)
+        except UnsafePath as exc:
+            problems.append(f"{shown}: {PurePosixPath(side).name}: {exc.message}; refused")
             return None
-        if side.exists():
-            data = _read(side)
-            if data is None:
-                problems.append(f"{shown}: {side.name} is not a regular file")
-                return None
+        if data is not None:
             files[suffix] = data
     events = files.get(SIDECAR_SUFFIXES[0])
     if events is not None:
@@ -132,7 +137,8 @@ def _collect(directory: Path, problems: list[str]) -> list[_Bundle]:
             if seen > MAX_FILES:
                 raise UsageError(f"{directory} holds more than {MAX_FILES} files", field="dirs")
             if _RUN_FILE.fullmatch(name) and not (here / name).is_symlink():
-                bundle = _load(here / name, str(here / name), problems)
+                rel = (here / name).relative_to(directory).as_posix()
+                bundle = _load(directory, rel, str(here / name), problems)
                 if bundle is not None:
                     found.append(bundle)
     return found
@@ -140,11 +146,11 @@ def _collect(directory: Path, problems: list[str]) -> list[_Bundle]:
 
 def _target(root: Path, run: RunRecord) -> _Bundle | None:
     slug = run.experiment_slug
-    path = root / record_rel(slug, run.id)
-    if not path.is_file():
+    rel = record_rel(slug, run.id)
+    if not os.path.lexists(root / rel):
         return None
     problems: list[str] = []
-    bundle = _load(path, record_rel(slug, run.id), problems)
+    bundle = _load(root, rel, rel, problems)
     if bundle is None:
         raise UsageError(f"the run already here does not load: {problems[0]}", field="directories")
     return bundle

@@ -1,10 +1,12 @@
 """Run an agent process: its own process group, a time limit, stdout line by line with times.
 
 The agent (and everything it starts: the MCP server, shells, test runners) runs in a new
-session, so one signal reaches the whole group. At the time limit, or when the runner is
-stopped, the group gets SIGTERM, then SIGKILL after a short grace; after a normal exit the
-group is killed too, so no child outlives its run. Each stdout line is kept with the wall-clock
-time it arrived, which is what orders the transcript against the MCP server's own events.
+session under a supervisor (matrix/containment.py: a child subreaper, and a cgroup where the
+machine allows one), so one signal reaches the whole group and nothing that leaves the group
+(setsid) escapes either. At the time limit, or when the runner is stopped, the group gets
+SIGTERM, then everything is killed after a short grace; after a normal exit everything left is
+killed too, so no descendant outlives its run. Each stdout line is kept with the wall-clock time
+it arrived, which is what orders the transcript against the MCP server's own events.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from experimentos.matrix import containment
 
 MAX_LINE_BYTES = 1024 * 1024  # a longer line is cut (the rest of it is dropped)
 MAX_KEPT_BYTES = 64 * 1024 * 1024  # lines past this are counted, not kept
@@ -132,14 +136,21 @@ def run_process(
     stdin: str | None = None,
     stop: threading.Event | None = None,
     on_start: Callable[[int], None] | None = None,
+    token: str | None = None,
 ) -> ProcessResult:
-    """Run `argv` in its own process group until it exits, `time_limit` passes or `stop` is
-    set; the group is killed in every case before this returns."""
+    """Run `argv` in its own process group, under a supervisor carrying `token`, until it exits,
+    `time_limit` passes or `stop` is set; everything it started is killed in every case before
+    this returns. `on_start` gets the supervisor's pid (the group's leader)."""
     result = ProcessResult(exit_code=None, started_at=time.time())
     start = time.monotonic()
+    problem = containment.start_problem(argv[0], env, cwd) if argv else "empty command"
+    if problem:
+        result.error = f"could not start {argv[0] if argv else ''!r}: {problem}"
+        return result
+    cage = containment.contain(token)
     try:
         proc = subprocess.Popen(
-            argv,
+            cage.argv(argv),
             cwd=cwd,
             env=env,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -148,6 +159,7 @@ def run_process(
             start_new_session=True,
         )
     except OSError as exc:
+        cage.close()
         result.error = f"could not start {argv[0]!r}: {exc.strerror or exc}"
         return result
     readers = [_LineReader(proc.stdout, result), _Tail(proc.stderr, result)]
@@ -172,12 +184,13 @@ def run_process(
                     result.interrupted = True
                     break
         if result.timed_out or result.interrupted:
-            kill_group(proc.pid, signal.SIGTERM)
+            kill_group(proc.pid, signal.SIGTERM)  # the supervisor kills the rest after its grace
             with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=GRACE_S)
+                proc.wait(timeout=containment.GRACE_S + containment.KILL_WAIT_S)
     finally:
         kill_group(proc.pid)  # whatever is left of the group, in every case
         proc.wait()
+        cage.close()  # and of the cgroup
     result.seconds = round(time.monotonic() - start, 3)
     if not (result.timed_out or result.interrupted):
         result.exit_code = proc.returncode

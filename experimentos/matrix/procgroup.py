@@ -1,7 +1,8 @@
 """Run a shell command in its own process group: clean environment, time limit, output tail.
 
-The whole group is killed at the limit (and after a normal exit, so no stray child outlives
-the command); output is drained in a thread and only its last bytes are kept.
+The command runs under a supervisor (matrix/containment.py), so everything it starts is killed at
+the limit and after a normal exit, even a child that left the group (setsid); output is drained
+in a thread and only its last bytes are kept.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 from pathlib import Path
 
 from pydantic import BaseModel
+
+from experimentos.matrix import containment
 
 OUTPUT_TAIL_BYTES = 16 * 1024
 
@@ -63,8 +66,8 @@ def run_command(
     env: dict[str, str] | None = None,
     tail_bytes: int = OUTPUT_TAIL_BYTES,
 ) -> OracleResult:
-    """`sh -c command` in its own process group; the whole group is killed at `timeout` (and
-    after a normal exit, so no stray child outlives it)."""
+    """`sh -c command` in its own process group, under a supervisor; everything it started is
+    killed at `timeout` and after a normal exit, so no stray descendant outlives it."""
     if env is None:
         home = Path(tempfile.mkdtemp(prefix="xos-cmd-"))
         try:
@@ -72,8 +75,9 @@ def run_command(
         finally:
             shutil.rmtree(home, ignore_errors=True)
     start = time.monotonic()
+    cage = containment.contain()
     proc = subprocess.Popen(
-        ["/bin/sh", "-c", command],
+        cage.argv(["/bin/sh", "-c", command]),
         cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -85,12 +89,14 @@ def run_command(
     tail.start()
     timed_out = False
     try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+        if not containment.wait_exit(proc, timeout):
+            timed_out = True
+            containment.stop(proc.pid)  # kill the command and its descendants at once
+            containment.wait_exit(proc, containment.KILL_WAIT_S)
     finally:
         _kill_group(proc.pid)
         proc.wait()
+        cage.close()
     seconds = time.monotonic() - start
     tail.join(2.0)  # a child that left the group may still hold the pipe: do not wait on it
     exit_code = None if timed_out else proc.returncode

@@ -6,9 +6,10 @@ record either holds a complete result (status finished) or visibly does not (run
 aborted) — a reader never sees half a result, and only `finished` runs count.
 
 While a runner executes a run it holds an exclusive lock on
-.experimentos/matrix/locks/<run-id>.lock, holding the agent's pid and workdir. A `running`
-record whose lock is free was orphaned (its runner was killed); `--resume` kills what is left of
-its agent, marks the attempt and runs the cell again.
+.experimentos/matrix/locks/<run-id>.lock, holding the pid of the agent's supervisor, its
+workdir and a random token. A `running` record whose lock is free was orphaned (its runner was
+killed); `--resume` kills what is left of its agent (only a supervisor that carries the token),
+marks the attempt and runs the cell again.
 """
 
 from __future__ import annotations
@@ -18,25 +19,37 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
+import secrets
 import shutil
+import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from experimentos.errors import InvalidPage, NotFound
+from experimentos.errors import InvalidPage, NotFound, UnsafePath
 from experimentos.lab.runs.events import events_rel, read_events, run_lock
 from experimentos.lab.runs.metrics import compute_metrics
+from experimentos.matrix.containment import KILL_WAIT_S, is_supervisor, running
+from experimentos.matrix.containment import stop as stop_supervisor
 from experimentos.matrix.metrics import ground_truth
 from experimentos.matrix.process import kill_group, process_start_time
 from experimentos.models.lab import MatrixAttempt, MatrixRun, RunOutcome, RunRecord, RunStatus
 from experimentos.store import Workspace
 from experimentos.store.documents import checksum
-from experimentos.store.files import STATE_DIR, atomic_write, safe_target
-from experimentos.store.lab_paths import DIFF_SUFFIX, RUNS_DIR, TRANSCRIPT_SUFFIX, experiment_dir
+from experimentos.store.files import atomic_write, safe_target
+from experimentos.store.lab_paths import (
+    DIFF_SUFFIX,
+    RUNS_DIR,
+    TRANSCRIPT_SUFFIX,
+    check_run_id,
+    experiment_dir,
+)
 from experimentos.store.records import Record, load_record, save_record
+from experimentos.store.safe import NOT_A_FILE, open_lock, read_regular, state_path, state_rel
 
-LOCKS_DIR = f"{STATE_DIR}/matrix/locks"
 WORKDIR_PREFIX = "xos-run-"
 
 
@@ -99,8 +112,11 @@ def existing_runs(root: Path, slug: str, run_ids: list[str]) -> dict[str, Existi
 
 def write_file(root: Path, rel: str, data: bytes) -> None:
     """Write (or replace) a sidecar atomically."""
-    target = safe_target(root, rel)
-    expected = checksum(target.read_bytes()) if target.is_file() else None
+    safe_target(root, rel)
+    try:
+        expected = checksum(read_regular(root, rel))
+    except NotFound:
+        expected = None
     atomic_write(root, rel, data, expected=expected)
 
 
@@ -189,64 +205,161 @@ def finish_record(
 
 # --- who owns a run ---------------------------------------------------------------------------
 
+LOCKS = ("matrix", "locks")  # under the state directory
+CLAIM_FILE = ".claim"  # in a run's workdir: the token of the runner that made it
+MAX_CLAIM_BYTES = 64 * 1024
+_TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def parse_claim(raw: bytes) -> dict[str, Any]:
+    """What a lock file says, keeping only well-formed fields: {pid, start, workdir, token}.
+
+    A lock file is state a repository could ship (or anyone could plant): nothing in it is
+    trusted, and bytes that are not a JSON object give {}. Never raises."""
+    if len(raw) > MAX_CLAIM_BYTES:
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8") or "{}")
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, Any] = {}
+    pid = data.get("pid")
+    if isinstance(pid, int) and not isinstance(pid, bool) and 1 < pid < 2**22:
+        out["pid"] = pid
+    start = data.get("start")
+    if isinstance(start, str) and start.isdigit() and len(start) < 32:
+        out["start"] = start
+    workdir = data.get("workdir")
+    if isinstance(workdir, str) and 0 < len(workdir) < 4096 and "\x00" not in workdir:
+        out["workdir"] = workdir
+    token = data.get("token")
+    if isinstance(token, str) and _TOKEN_RE.fullmatch(token):
+        out["token"] = token
+    return out
+
+
+def claim_rel(run_id: str) -> str:
+    return state_rel(*LOCKS, f"{check_run_id(run_id)}.lock")
+
+
+def check_claim_file(root: Path, run_id: str) -> None:
+    """Refuse a lock file that a runner could not use safely (a symlink, not a regular file, a
+    second hard link) before anything runs; creates nothing (the dry run asks too)."""
+    rel = claim_rel(run_id)
+    directory = state_path(root, *LOCKS, create=False)
+    try:
+        info = os.lstat(directory / f"{run_id}.lock")
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafePath("is a symlink; refusing to use it as a lock (remove it)", path=rel,
+                         code=NOT_A_FILE)  # fmt: skip
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        raise UnsafePath("is not a plain regular file; refusing to use it as a lock", path=rel,
+                         code=NOT_A_FILE)  # fmt: skip
+
 
 class Claim:
-    """An exclusive, non-blocking claim on one run id, held while a runner executes it."""
+    """An exclusive, non-blocking claim on one run id, held while a runner executes it.
+
+    The lock file is opened without following a link, in a verified real directory
+    (.experimentos/matrix/locks/); the runner writes into it the pid of the run's supervisor,
+    that process's start time, the workdir, and a random token that the supervisor carries on
+    its command line and the workdir in its `.claim` file. A later runner signals that pid and
+    removes that workdir only when both still carry the token."""
 
     def __init__(self, root: Path, run_id: str):
-        self.path = Path(root) / LOCKS_DIR / f"{run_id}.lock"
-        self.handle = None
+        self.root = Path(root)
+        self.name = f"{check_run_id(run_id)}.lock"
+        self.rel = claim_rel(run_id)
+        self.token = secrets.token_hex(16)
+        self.fd: int | None = None
 
     def acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held open as the lock
+        """True when this runner now holds the claim; UnsafePath for a lock file that is a
+        link or not a regular file (never followed, never truncated)."""
+        fd = open_lock(state_path(self.root, *LOCKS) / self.name, self.rel)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.close()
+            os.close(fd)
             return False
-        self.handle = handle
+        self.fd = fd
         return True
 
     def read(self) -> dict[str, Any]:
-        """What the previous owner left: {pid, start, workdir}."""
-        assert self.handle is not None
-        self.handle.seek(0)
-        try:
-            data = json.loads(self.handle.read() or "{}")
-        except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
+        """What the previous owner left (see parse_claim)."""
+        assert self.fd is not None
+        return parse_claim(os.pread(self.fd, MAX_CLAIM_BYTES + 1, 0))
 
     def note(self, **info: Any) -> None:
-        """Record the agent's pid (with its start time) and the workdir for a later runner."""
-        assert self.handle is not None
+        """Record the supervisor's pid (with its start time) and the workdir for a later runner;
+        the workdir gets this claim's token."""
+        assert self.fd is not None
         if "pid" in info:
             info["start"] = process_start_time(info["pid"])
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.handle.write(json.dumps(info))
-        self.handle.flush()
+        workdir = info.get("workdir")
+        if workdir and not os.path.lexists(os.path.join(workdir, CLAIM_FILE)):
+            _write_token(Path(workdir) / CLAIM_FILE, self.token)
+        data = json.dumps({**info, "token": self.token}).encode("utf-8")
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, data, 0)
 
     def release(self, clear: bool = False) -> None:
         """Let go; with `clear` also forget the agent's pid (the run ended and cleaned up)."""
-        if self.handle is not None:
+        if self.fd is not None:
             if clear:
                 with contextlib.suppress(OSError):
-                    self.handle.truncate(0)
-            self.handle.close()
-            self.handle = None
+                    os.ftruncate(self.fd, 0)
+            os.close(self.fd)
+            self.fd = None
+
+
+def _write_token(path: Path, token: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(token)
+
+
+def _carries(workdir: Path, token: str) -> bool:
+    try:
+        fd = os.open(workdir / CLAIM_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        return os.read(fd, 64).decode("utf-8", "replace") == token
+    finally:
+        os.close(fd)
 
 
 def clean_orphan(claim: Claim) -> None:
-    """Kill what is left of an orphaned run's agent and remove its workdir."""
+    """Kill what is left of an orphaned run and remove its workdir — only when they are this
+    runner family's: the pid must be a supervisor carrying the claim's token (and the start time
+    recorded with it), the workdir a temp directory holding that token. A lock file that names
+    any other process or directory (planted, or stale) changes nothing."""
     left = claim.read()
-    pid, start = left.get("pid"), left.get("start")
-    if isinstance(pid, int) and start and process_start_time(pid) == start:
-        kill_group(pid)
+    pid, start, token = left.get("pid"), left.get("start"), left.get("token")
+    ours = pid and start and token and process_start_time(pid) == start
+    if ours and is_supervisor(pid, token):
+        stop_supervisor(pid)  # it kills every descendant at once, even those that left the group
+        deadline = time.monotonic() + KILL_WAIT_S
+        while running(pid) and process_start_time(pid) == start and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if running(pid) and process_start_time(pid) == start and is_supervisor(pid, token):
+            kill_group(pid)  # it did not stop in time: its group at least
     workdir = left.get("workdir")
-    if isinstance(workdir, str):
+    if workdir and token:
         path = Path(workdir)
         tmp = Path(tempfile.gettempdir()).resolve()
-        if path.name.startswith(WORKDIR_PREFIX) and path.resolve().parent == tmp:
+        if (
+            path.name.startswith(WORKDIR_PREFIX)
+            and not path.is_symlink()
+            and path.resolve().parent == tmp
+            and _carries(path, token)
+        ):
             shutil.rmtree(path, ignore_errors=True)

@@ -24,6 +24,7 @@ from experimentos.matrix.cells import Cell, in_shard, parse_shard
 from experimentos.matrix.execute import CellResult, Runtime, execute_cell
 from experimentos.matrix.knowledge import build_variant
 from experimentos.matrix.plan import Plan, plan_matrix
+from experimentos.matrix.preflight import preflight
 from experimentos.matrix.records import (
     Claim,
     Existing,
@@ -162,6 +163,7 @@ def run_matrix(
             field="resume",
         )
     pending = [c for c, s in zip(selected, states, strict=True) if s.state != "done"]
+    preflight(plan, pending)  # the dry run refuses exactly what the run would
     summary = MatrixSummary(
         experiment=plan.experiment_id,
         matrix=plan.matrix_id,

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -42,74 +41,23 @@ from pydantic import (
 )
 
 from experimentos.agents.base import AgentSpec
-from experimentos.errors import InvalidPage, NotFound
-from experimentos.models.knowledge import PAGE_ID_PATTERN, Problem
+from experimentos.errors import InvalidPage, NotFound, UnsafePath
+from experimentos.models.knowledge import Problem
+from experimentos.models.names import (  # noqa: F401 - the grammar, re-exported for the matrix
+    CONDITION_KINDS,
+    NAME_PATTERN,
+    Condition,
+    parse_condition,
+)
 from experimentos.store.documents import validation_problems
 from experimentos.store.lab_paths import experiment_dir
+from experimentos.store.safe import read_regular
 from experimentos.store.yamlio import YamlError, load_yaml
 
 SPEC_FILE = "matrix.yaml"
 SPEC_FORMAT = 1
 MAX_SPEC_BYTES = 256 * 1024
-NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
 _NAME_RE = re.compile(NAME_PATTERN)
-_PAGE_RE = re.compile(PAGE_ID_PATTERN)
-# A git revision as people write them (sha, tag, branch, HEAD~2, v1.0^{commit}); never an
-# option (no leading '-') and never whitespace, so it is safe as one argv element.
-_REV_RE = re.compile(r"^[A-Za-z0-9_./~^@{}][A-Za-z0-9_./~^@{}:+-]{0,199}$")
-CONDITION_KINDS = ("none", "brief", "brief-without", "knowledge")
-
-
-@dataclass(frozen=True)
-class Condition:
-    """A parsed condition: kind (none, brief, brief-without, knowledge) and its argument."""
-
-    text: str  # as written in the spec; what run records and reports show
-    kind: str
-    arg: str | None = None  # the page id (brief-without) or the revision (knowledge)
-
-    @property
-    def attaches_server(self) -> bool:
-        return self.kind != "none"
-
-    @property
-    def slug(self) -> str:
-        """The condition as it appears in run ids: lowercase [a-z0-9.-]."""
-        if self.kind in ("none", "brief"):
-            return self.kind
-        if self.kind == "brief-without":
-            return f"without-{self.arg}"
-        rev = re.sub(r"[^a-z0-9.]+", "-", (self.arg or "").lower())
-        rev = re.sub(r"\.{2,}", ".", rev).strip("-.")
-        return f"knowledge-{rev or 'rev'}"
-
-
-def parse_condition(text: str) -> Condition:
-    """A condition from its spec text; ValueError saying what is expected."""
-    if not isinstance(text, str):
-        raise ValueError(f"a condition is a string, got {type(text).__name__}")
-    value = text.strip()
-    if value in ("none", "brief"):
-        return Condition(value, value)
-    if value.startswith("brief-without:"):
-        page = value.split(":", 1)[1].strip()
-        if not _PAGE_RE.fullmatch(page) or page.endswith(".") or ".." in page:
-            raise ValueError(
-                f"{value!r}: {page!r} is not a page id (expected e.g. brief-without:policy.x)"
-            )
-        return Condition(value, "brief-without", page)
-    if value.startswith("knowledge@"):
-        rev = value.split("@", 1)[1].strip()
-        if not _REV_RE.fullmatch(rev):
-            raise ValueError(
-                f"{value!r}: {rev!r} is not a git revision (expected e.g. knowledge@v1.0, "
-                "knowledge@HEAD~3 or a commit hash)"
-            )
-        return Condition(value, "knowledge", rev)
-    raise ValueError(
-        f"unknown condition {value!r} (expected none, brief, brief-without:<page-id> or "
-        "knowledge@<git-rev>)"
-    )
 
 
 def _check_condition(value: str) -> str:
@@ -251,12 +199,14 @@ def load_spec(root: Path, experiment_slug: str) -> MatrixSpec:
         raise InvalidPage(
             rel, [Problem(path=rel, code="not-a-file", message="matrix.yaml must be a file")]
         )
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    try:  # regular files only, never blocking on a FIFO swapped in since the check above
+        raw = read_regular(Path(root), rel, limit=MAX_SPEC_BYTES)
+    except NotFound:
         raise NotFound(
             f"experiment {experiment_slug!r} has no {SPEC_FILE} (write one: see README, "
             "'Run a matrix')",
             path=rel,
         ) from None
+    except UnsafePath as exc:
+        raise InvalidPage(rel, [Problem(path=rel, code=exc.code, message=exc.message)]) from None
     return parse_spec(raw, rel)

@@ -23,31 +23,28 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from experimentos.models.fixture import FIXTURE_NAME
 from experimentos.models.knowledge import SLUG_PATTERN, Text, slug_problem
+from experimentos.models.names import (
+    NAME_SLUG_PATTERN,
+    check_agent_name,
+    check_condition,
+    check_fixture_name,
+    check_matrix_id,
+    name_slug_problem,
+)
 
-# Experiment and test slugs come from names (lowercase, non-alphanumerics -> '-'), so they hold
-# no dots; that keeps a test id test.<experiment>.<test> unambiguous.
-NAME_SLUG_PATTERN = r"[a-z0-9][a-z0-9-]*"
-_NAME_SLUG_RE = re.compile(rf"^{NAME_SLUG_PATTERN}$")
 EXPERIMENT_ID_PATTERN = rf"^experiment\.{NAME_SLUG_PATTERN}$"
 TEST_ID_PATTERN = rf"^test\.{NAME_SLUG_PATTERN}\.{NAME_SLUG_PATTERN}$"
 RUN_ID_PATTERN = rf"^run\.{SLUG_PATTERN}$"
 METRIC_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.:-]{0,79}$"
 _METRIC_RE = re.compile(METRIC_NAME_PATTERN)
-
-
-def name_slug_problem(slug: str) -> str | None:
-    """Why `slug` is not a valid experiment or test slug, or None when it is."""
-    problem = slug_problem(slug)
-    if problem:
-        return problem
-    if not _NAME_SLUG_RE.fullmatch(slug):
-        return "slug must be lowercase [a-z0-9][a-z0-9-]* (no dots)"
-    return None
 
 
 def _prefixed(prefix: str, parts: int):  # noqa: ANN202 - a validator factory
@@ -109,6 +106,14 @@ RunId = Annotated[
     str,
     AfterValidator(_prefixed("run", 1)),
     Field(json_schema_extra={"pattern": RUN_ID_PATTERN}),
+]
+MatrixId = Annotated[
+    Text,
+    AfterValidator(check_matrix_id),
+    Field(json_schema_extra={"pattern": rf"^{NAME_SLUG_PATTERN}$"}),
+]
+FixtureName = Annotated[
+    Text, AfterValidator(check_fixture_name), Field(json_schema_extra={"pattern": FIXTURE_NAME})
 ]
 MetricName = Annotated[
     str,
@@ -382,11 +387,11 @@ class MatrixRun(_Record):
     """The `matrix` block of a run made by `matrix run`: which cell, from what, and what came of
     it. Sidecar files next to the record: <run-id>.diff and <run-id>.transcript.jsonl."""
 
-    id: Annotated[Text, Field(min_length=1)]  # the matrix id
+    id: MatrixId  # the matrix id: results/<id>.md, and the start of every run id
     cell: Annotated[Text, Field(min_length=1)]  # fixture/condition/agent/repeat
     cell_hash: Text = Field(alias="cellHash")  # the cell's inputs; a resume must match it
     spec_hash: Text = Field(alias="specHash")  # the whole matrix.yaml, normalised
-    fixture: Text
+    fixture: FixtureName
     fixture_hash: Text = Field(alias="fixtureHash")
     adapter: Text
     agent_version: Text | None = Field(default=None, alias="agentVersion")  # CLI --version
@@ -436,6 +441,24 @@ class RunRecord(_Record):
     @property
     def experiment_slug(self) -> str:
         return self.experiment.split(".", 1)[1]
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _matrix_names(cls, data: Any, handler: Any) -> RunRecord:
+        """A matrix run's agent and condition are parts of its run id and of report rows: they
+        follow the matrix grammar (models/names.py), whatever the file says."""
+        if isinstance(data, dict) and data.get("matrix") is not None:
+            errors = []
+            for key, check in (("agent", check_agent_name), ("condition", check_condition)):
+                value = data.get(key)
+                try:
+                    check(value)
+                except ValueError as exc:
+                    kind = PydanticCustomError("value_error", "{reason}", {"reason": str(exc)})
+                    errors.append(InitErrorDetails(type=kind, loc=(key,), input=value))
+            if errors:
+                raise ValidationError.from_exception_data(cls.__name__, errors)
+        return handler(data)
 
     @model_validator(mode="after")
     def _ended_when_done(self) -> RunRecord:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from experimentos.errors import ExperimentosError, NotFound, UsageError
+from experimentos.errors import ExperimentosError, NotFound, UnsafeId, UsageError
 from experimentos.matrix.cells import expand
 from experimentos.matrix.spec import MatrixSpec, parse_spec, spec_rel
+from experimentos.models.names import check_matrix_id
 from experimentos.reports.results import MatrixData
 from experimentos.reports.rows import RunRow, load_rows
 from experimentos.reports.sources import Source, Unreadable
@@ -16,8 +17,13 @@ RESULTS_DIR = "results"
 
 
 def report_rel(slug: str, matrix_id: str) -> str:
-    """experiments/<slug>/results/<matrix-id>.md"""
-    return f"{EXPERIMENTS_DIR}/{slug}/{RESULTS_DIR}/{matrix_id}.md"
+    """experiments/<slug>/results/<matrix-id>.md (UnsafeId for a name that is not a slug: the
+    ids come from run records, which are refused when they hold one; this is the last guard)."""
+    try:
+        check_matrix_id(matrix_id)
+    except ValueError as exc:
+        raise UnsafeId(str(exc), field="matrix") from None
+    return f"{EXPERIMENTS_DIR}/{experiment_slug(slug)}/{RESULTS_DIR}/{matrix_id}.md"
 
 
 def _spec(source: Source, slug: str) -> MatrixSpec | None:

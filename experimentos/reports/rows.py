@@ -22,16 +22,17 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, field_validator
 
 from experimentos import __version__
 from experimentos.errors import ExperimentosError, InvalidPage
 from experimentos.lab.runs.events import events_rel, parse_events
 from experimentos.matrix.metrics import METRICS_VERSION, ground_truth
 from experimentos.models.lab import RunRecord, RunStatus
+from experimentos.models.names import check_matrix_id, name_slug_problem
 from experimentos.reports.sources import Source, Unreadable
 from experimentos.store.records import parse_record
-from experimentos.store.safe import state_path
+from experimentos.store.safe import read_regular, state_path, state_rel
 
 ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/1"
 FINISHED = RunStatus.finished.value
@@ -67,6 +68,13 @@ class RunRow(BaseModel):
     knowledge_commit: str | None = None
     knowledge_hash: str | None = None
     metrics: dict[str, Measure] = {}
+
+    # The matrix id names the report file: a row read back from the cache under .experimentos/
+    # (a file a repository could ship) is held to the grammar a record is.
+    @field_validator("matrix_id")
+    @classmethod
+    def _matrix_id(cls, value: str) -> str:
+        return check_matrix_id(value)
 
     @property
     def counted(self) -> bool:
@@ -136,6 +144,8 @@ def unreadable_row(slug: str, rel: str, reason: str) -> RunRow:
     name = rel.rsplit("/", 1)[-1].removesuffix(".md")
     parts = name.split(".")
     matrix_id = parts[1] if len(parts) > 2 and parts[0] == "run" else name
+    if name_slug_problem(matrix_id):
+        matrix_id = slug  # the name says nothing usable: the experiment's default matrix
     return RunRow(
         run_id=name,
         path=rel,
@@ -172,8 +182,11 @@ class _Cache:
             self.path = state_path(root, *CACHE_DIR) / f"{slug}.json"
         if self.path is None:
             return
-        with contextlib.suppress(OSError, ValueError, ValidationError):
-            cached = _CacheFile.model_validate_json(self.path.read_bytes())
+        # Read like any file (a link or a FIFO in its place is ignored, never followed or
+        # waited on); rows from it are validated, matrix ids included.
+        with contextlib.suppress(ExperimentosError, OSError, ValueError, ValidationError):
+            raw = read_regular(root, state_rel(*CACHE_DIR, f"{slug}.json"))
+            cached = _CacheFile.model_validate_json(raw)
             if cached.version == ROWS_VERSION:
                 self.rows = cached.rows
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,38 +16,117 @@ from experimentos.store.safe import (
     OUTSIDE,
     STATE_DIR,
     open_lock,
+    plain_name,
     read_regular,
     resolve_inside,
     state_path,
+    state_rel,
 )
 from experimentos.store.safe import is_inside as inside
 
-__all__ = ["STATE_DIR", "atomic_write", "inside", "safe_target", "state_lock", "write_lock"]
+__all__ = [
+    "STATE_DIR",
+    "add_to_file",
+    "atomic_write",
+    "inside",
+    "make_parents",
+    "safe_target",
+    "state_lock",
+    "write_lock",
+]
+
+
+def _parts(rel: str) -> list[str]:
+    """The parts of a root-relative write path: never absolute, never an empty, `.` or `..`
+    part, never a NUL (ids from records and agents end up here)."""
+    shown = rel.replace("\x00", "\\0") if isinstance(rel, str) else repr(rel)
+    if not isinstance(rel, str) or not rel or "\x00" in rel or rel.startswith("/"):
+        raise UnsafeId("not a relative path inside the knowledge root", path=shown)
+    parts = rel.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise UnsafeId("path has an empty, '.' or '..' part; refusing to write", path=shown)
+    return parts
 
 
 def safe_target(root: Path, rel: str) -> Path:
-    """The absolute path for a write to `rel`, refusing anything that would land outside root."""
-    target = root / rel
-    if target.is_symlink():
-        raise UnsafeId("refusing to write through a symlink", path=rel)
-    ancestor = target.parent
-    while not os.path.lexists(ancestor):
-        ancestor = ancestor.parent
+    """The absolute path for a write to `rel`, refusing anything that would land outside root.
+
+    Every part of `rel` is checked, not only the nearest existing directory: a `..` part is
+    refused outright, and each existing part that is a symlink must resolve inside the root (a
+    symlink as the file itself is refused). Parts that do not exist yet are created by the
+    writer one by one (`make_parents`), which checks again."""
+    parts = _parts(rel)
+    current = Path(root)
+    for depth, part in enumerate(parts, start=1):
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            break  # this part and everything below it will be created by the writer
+        except NotADirectoryError:
+            raise UnsafeId("a part of the path is a file, not a directory", path=rel) from None
+        if not stat.S_ISLNK(mode):
+            continue
+        if depth == len(parts):
+            raise UnsafeId("refusing to write through a symlink", path=rel)
+        try:
+            resolve_inside(root, "/".join(parts[:depth]))
+        except UnsafePath as exc:
+            message = (
+                "path resolves outside the knowledge root" if exc.code == OUTSIDE else exc.message
+            )
+            raise UnsafeId(message, path=rel) from None
+        except NotFound:
+            raise UnsafeId("a directory on the path is a broken symlink", path=rel) from None
+    return Path(root) / rel
+
+
+def make_parents(root: Path, rel: str) -> Path:
+    """Create the missing directories of root/rel one part at a time, then check the directory
+    the file goes into resolves inside the root (a part swapped for a link meanwhile is caught
+    here). Returns that directory."""
+    parts = _parts(rel)
+    current = Path(root)
+    for part in parts[:-1]:
+        current = current / part
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(current)
+    if not inside(root, current):
+        raise UnsafeId("path resolves outside the knowledge root", path=rel)
+    return current
+
+
+def add_to_file(root: Path, rel: str, data: bytes, *, create_only: bool = False) -> bool:
+    """Append `data` to root/rel, creating it (and its directories) if missing; with
+    `create_only`, write only a file that does not exist yet (False when it does). The path is
+    checked part by part and the file opened without following a link (UnsafeId / UnsafePath):
+    for the small files `init` adds to, in repositories where they may be links."""
+    target = safe_target(root, rel)
+    make_parents(root, rel)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    flags |= os.O_EXCL if create_only else os.O_APPEND
     try:
-        resolve_inside(root, ancestor.relative_to(root).as_posix())
-    except UnsafePath as exc:
-        message = "path resolves outside the knowledge root" if exc.code == OUTSIDE else exc.message
-        raise UnsafeId(message, path=rel) from None
-    except NotFound:
-        raise UnsafeId("a directory on the path is a broken symlink", path=rel) from None
-    return target
+        fd = os.open(target, flags, 0o644)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise UnsafeId(exc.strerror or str(exc), path=rel) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeId("not a regular file; refusing to write", path=rel)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    return True
 
 
 @contextlib.contextmanager
 def state_lock(root: Path, name: str) -> Iterator[None]:
     """An exclusive, cross-process lock file `name` under the root's .experimentos/ (which must
     be a real directory: a lock file is never created through a symlink)."""
-    fd = open_lock(state_path(root) / name, f"{STATE_DIR}/{name}")
+    if not plain_name(name):
+        raise UnsafeId(f"lock name {name!r} is not a plain file name")
+    fd = open_lock(state_path(root) / name, state_rel(name))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
@@ -81,7 +161,7 @@ def atomic_write(root: Path, rel: str, data: bytes, *, expected: str | None) -> 
                 )
         elif expected is not None:
             raise ConcurrentEdit("file was deleted since it was read", path=rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_parents(root, rel)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:

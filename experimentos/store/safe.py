@@ -250,10 +250,33 @@ def _link(
         out.problems.append(Problem(path=rel, code=NOT_A_FILE, message=message))
 
 
-def state_path(root: Path, *parts: str) -> Path:
-    """root/.experimentos[/parts...], each a real directory inside the root (created when
-    missing). A symlink or a file in their place is refused, never followed or removed: the
-    index is deleted and rebuilt in there, and a link would aim that at someone else's files."""
+def plain_name(name: str) -> bool:
+    """A single path part: not empty, `.` or `..`, no separator, no NUL."""
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and "/" not in name
+        and "\x00" not in name
+    )
+
+
+def state_rel(*parts: str) -> str:
+    """`.experimentos[/parts...]` as a root-relative path (for messages and safe reads)."""
+    return "/".join((STATE_DIR, *parts))
+
+
+def state_path(root: Path, *parts: str, create: bool = True) -> Path:
+    """root/.experimentos[/parts...]: the one way to any path under the state directory.
+
+    Each part is a plain name, and each directory on the way is a real directory inside the
+    root, created when missing (unless `create` is False: then the path is returned as soon as
+    a part is missing, with nothing below it to check). A symlink or a file in their place is
+    refused, never followed or removed: the index is deleted and rebuilt in there, locks are
+    truncated, npm installs into it, and a link would aim all that at someone else's files.
+    """
+    bad = next((p for p in parts if not plain_name(p)), None)
+    if bad is not None:
+        raise UnsafePath(f"{bad!r} is not a plain name", path=state_rel(), code=NOT_A_DIR)
     current = Path(root)
     names = (STATE_DIR, *parts)
     for depth, name in enumerate(names, start=1):
@@ -262,21 +285,25 @@ def state_path(root: Path, *parts: str) -> Path:
         try:
             mode = os.lstat(current).st_mode
         except FileNotFoundError:
+            if not create:
+                return Path(root).joinpath(*names)
             try:
                 os.mkdir(current)
                 continue
             except FileExistsError:  # made by another process just now
                 mode = os.lstat(current).st_mode
+        except NotADirectoryError:  # a file further up; reported at that level already
+            raise UnsafePath("is not a directory", path=rel, code=NOT_A_DIR) from None
         if stat.S_ISLNK(mode):
             raise UnsafePath(
-                "is a symlink; experimentos keeps its index and locks in a real directory "
-                f"inside the knowledge root (remove the link: rm {rel})",
+                "is a symlink; experimentos keeps its index, locks and installs in real "
+                f"directories inside the knowledge root (remove the link: rm {rel})",
                 path=rel,
                 code=NOT_A_DIR,
             )
         if not stat.S_ISDIR(mode):
             raise UnsafePath(
-                "is not a directory; it must be the directory of derived data experimentos "
+                "is not a directory; it must be a directory of derived data experimentos "
                 f"keeps (remove it: rm {rel}; nothing in it is the only copy)",
                 path=rel,
                 code=NOT_A_DIR,
@@ -285,8 +312,10 @@ def state_path(root: Path, *parts: str) -> Path:
 
 
 def open_lock(path: Path, rel: str) -> int:
-    """A descriptor for a lock file at `path` (created if missing), refusing a symlink or a
-    non-regular file in its place."""
+    """A descriptor for a lock file at `path` (created if missing), refusing a symlink, a
+    non-regular file or a file with a second hard link in its place: a lock's holder writes
+    and truncates it, and that must never reach another file. The directory holding it comes
+    from `state_path` (a verified real directory)."""
     try:
         fd = os.open(
             path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644
@@ -296,8 +325,13 @@ def open_lock(path: Path, rel: str) -> int:
             raise UnsafePath("is a symlink; refusing to use it as a lock", path=rel,
                              code=NOT_A_FILE) from None  # fmt: skip
         raise UnsafePath(exc.strerror or str(exc), path=rel, code=READ_ERROR) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = "is not a regular file; refusing to use it as a lock"
+    elif info.st_nlink != 1:
+        problem = "has another hard link; refusing to use it as a lock"
+    if problem:
         os.close(fd)
-        raise UnsafePath("is not a regular file; refusing to use it as a lock", path=rel,
-                         code=NOT_A_FILE)  # fmt: skip
+        raise UnsafePath(problem, path=rel, code=NOT_A_FILE)
     return fd

@@ -6,9 +6,10 @@ import shutil
 from pathlib import Path
 
 from experimentos.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT
-from experimentos.errors import ExperimentosError
-from experimentos.store.files import STATE_DIR
+from experimentos.errors import ExperimentosError, NotFound
+from experimentos.store.files import STATE_DIR, add_to_file
 from experimentos.store.paths import PAGE_DIRS
+from experimentos.store.safe import read_regular
 
 LAYOUT_DIRS = (*sorted(PAGE_DIRS), "experiments", "briefs", "fixtures")
 # No trailing slash: the entry must ignore the path whether it is a directory, a file or a
@@ -18,27 +19,29 @@ LAYOUT_COMMIT_MESSAGE = "Start the experimentos knowledge base"
 
 
 def init_workspace(root: Path) -> list[str]:
-    """Create the knowledge layout in `root` (idempotent). Returns what was created."""
+    """Create the knowledge layout in `root` (idempotent). Returns what was created.
+
+    Every file goes through the store's guarded write (no `..`, no part resolving outside the
+    root, never through a symlink): `init` runs in repositories someone else made, where
+    `.gitignore` or `wiki/` may be a link to a file of the user's."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     created: list[str] = []
     for rel in LAYOUT_DIRS:
-        directory = root / rel
-        if not directory.is_dir():
-            directory.mkdir(parents=True)
-            (directory / ".gitkeep").touch()
+        if not (root / rel).is_dir():
+            add_to_file(root, f"{rel}/.gitkeep", b"", create_only=True)
             created.append(rel + "/")
-    config = root / CONFIG_NAME
-    if not config.exists():
-        config.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
+    if add_to_file(root, CONFIG_NAME, DEFAULT_CONFIG_TEXT.encode("utf-8"), create_only=True):
         created.append(CONFIG_NAME)
-    gitignore = root / ".gitignore"
-    lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
-    entries = {line.strip() for line in lines}
+    try:
+        raw: bytes | None = read_regular(root, ".gitignore")
+    except NotFound:
+        raw = None
+    text = raw.decode("utf-8", "replace") if raw is not None else ""
+    entries = {line.strip() for line in text.splitlines()}
     if not entries & {_GITIGNORE_LINE, f"/{_GITIGNORE_LINE}"}:
-        prefix = "\n" if lines and gitignore.read_text(encoding="utf-8")[-1:] != "\n" else ""
-        with gitignore.open("a", encoding="utf-8") as handle:
-            handle.write(f"{prefix}{_GITIGNORE_LINE}\n")
+        prefix = "\n" if text and not text.endswith("\n") else ""
+        add_to_file(root, ".gitignore", f"{prefix}{_GITIGNORE_LINE}\n".encode())
         created.append(".gitignore entry")
     return created
 

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+MAX_NUMBER_CHARS = 1000
 
 
 class YamlError(ValueError):
@@ -71,6 +72,11 @@ class StrictLoader(_BaseLoader):
         return super().construct_mapping(node, deep=deep)
 
     def construct_yaml_int(self, node):  # noqa: ANN001
+        # A number this long is never data (and one past Python's digit limit cannot even be
+        # printed): refused with its line, in decimal, hex, octal or binary alike.
+        if len(node.value) > MAX_NUMBER_CHARS:
+            message = f"number is longer than {MAX_NUMBER_CHARS} characters"
+            raise YamlError("yaml-error", message, _mark_line(node))
         value = YamlInt(super().construct_yaml_int(node))
         value.yaml_source = node.value
         return value
@@ -112,6 +118,9 @@ def load_yaml(text: str) -> Any:
         raise YamlError("yaml-error", str(exc)) from None
     except RecursionError:
         raise YamlError("yaml-error", "YAML nesting is too deep") from None
+    except (ValueError, OverflowError) as exc:  # a scalar the constructor cannot build
+        # e.g. an integer past Python's digit limit, or a timestamp like 2026-13-45
+        raise YamlError("yaml-error", f"a value cannot be read ({str(exc)[:120]})") from None
 
 
 # --- dumping ---------------------------------------------------------------------------------

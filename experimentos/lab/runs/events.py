@@ -73,6 +73,8 @@ def _parse_line(line: bytes) -> RunEvent | str:
         return f"{where}: {message}" if where else message
     except ValueError as exc:
         return f"not JSON: {exc}"
+    except RecursionError:  # a line of 100,000 nested brackets: a bad line, not a crash
+        return "not JSON: nested too deeply"
 
 
 def parse_events(raw: bytes, rel: str) -> tuple[list[RunEvent], list[Problem]]:
