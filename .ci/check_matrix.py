@@ -1,6 +1,8 @@
 """Check a finished real-CLI matrix (`.ci/run`): every cell ran to a result, and every run
 record holds the oracle's verdict, the diff, the raw transcript and, for the brief condition,
-the MCP server's own log of calls. Usage: python .ci/check_matrix.py ROOT EXPERIMENT SUMMARY"""
+the MCP server's own log of calls; it was blind (the agent knew it by a token), it has a
+complete fingerprint, it says a script decided (the scripted model: a harness check) and
+whether the agent's shell had network. Usage: python .ci/check_matrix.py ROOT EXPERIMENT SUMMARY"""
 
 from __future__ import annotations
 
@@ -38,6 +40,17 @@ def main(root: Path, experiment: str, summary_path: Path) -> list[str]:
             problems.append(f"{where}: no server-side MCP log")
         if run.condition == "none" and server:
             problems.append(f"{where}: MCP calls without a server")
+        if not block.run_token or block.run_token == run.id:
+            problems.append(f"{where}: no run token (the agent may have seen the run id)")
+        if block.fingerprint is None or not block.fingerprint.agent_files:
+            problems.append(f"{where}: no fingerprint of the agent's policy file")
+        if block.decisions != "script" or not (block.usage and block.usage.simulated):
+            problems.append(f"{where}: a scripted-model run not labelled a script's decisions")
+        if block.agent_network is None or block.agent_network.access is None:
+            problems.append(f"{where}: no word on the agent shell's network")
+        transcript = path.with_name(run.id + ".transcript.jsonl")
+        if transcript.is_file() and run.id in transcript.read_text(encoding="utf-8"):
+            problems.append(f"{where}: the agent's own output names its run id")
     expected = summary["cells_total"]
     if len(list(runs.glob("run.*.md"))) != expected:
         problems.append(f"expected {expected} run records")

@@ -95,6 +95,7 @@ def _write_one(base: Path, rng: random.Random, fixture: str, condition: str, age
             "fixtureHash": "sha256:" + "e" * 64,
             "adapter": "codex",
             "agentVersion": "codex-cli 0.171.0",
+            "decisions": "model",
             "repeat": repeat,
             "timeLimitSeconds": 120.0,
             "prompt": "Bump the library to fix the migration default. " * 6,
@@ -134,7 +135,8 @@ def _write_one(base: Path, rng: random.Random, fixture: str, condition: str, age
     events = []
     if brief:
         events.append({"type": "brief_loaded", "source": "server",
-                       "payload": {"brief_id": "brief.x", "page_ids": ["policy.a"]}})  # fmt: skip
+                       "payload": {"brief_id": "brief.x",
+                                   "page_ids": ["policy.a", "policy.b"]}})  # fmt: skip
         events.append({"type": "dependency_resolved", "source": "server",
                        "payload": {"page_ids": ["failure.b"]}})  # fmt: skip
     events += [

@@ -1,4 +1,8 @@
-"""experimentos.toml: resolved once per workspace into a pydantic model."""
+"""experimentos.toml: resolved once per workspace into a pydantic model.
+
+`parse_config` reads the file's bytes; store.workspace.load_config reads the file itself,
+through the store's guarded reader (a regular file inside the root, never a link out of it).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from experimentos.errors import UsageError
 
 CONFIG_NAME = "experimentos.toml"
+MAX_CONFIG_BYTES = 1024 * 1024
 
 DEFAULT_CONFIG_TEXT = """\
 # experimentos knowledge base configuration
@@ -65,15 +70,20 @@ class Config(BaseModel):
     server: ServerConfig = Field(default_factory=ServerConfig)
 
 
-def load_config(root: Path) -> Config:
-    """The workspace's configuration; defaults when the file is absent."""
-    path = root / CONFIG_NAME
-    if not path.is_file():
-        return Config()
+def parse_config(raw: bytes, path: Path | str) -> Config:
+    """The configuration in `raw` (the bytes of `path`); UsageError naming the file and field."""
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"is larger than {MAX_CONFIG_BYTES} bytes", path=path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"not valid TOML: {exc}", path=path) from None
+    except RecursionError:
+        raise UsageError("not valid TOML: nested too deeply", path=path) from None
+    except (ValueError, OverflowError) as exc:  # a number or date Python will not convert
+        raise UsageError(
+            f"not valid TOML: a value cannot be read ({exc})"[:300], path=path
+        ) from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

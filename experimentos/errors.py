@@ -24,7 +24,7 @@ _registered: set[str] = set()
 
 def add_secret(value: str | None) -> None:
     """Remember a secret that did not come from the environment (e.g. a key passed in code)."""
-    if value and len(value) >= _MIN_SECRET:
+    if value and len(value.strip()) >= _MIN_SECRET:
         _registered.add(value)
 
 
@@ -33,18 +33,29 @@ def known_secrets() -> list[str]:
     registered ones, longest first."""
     found = set(_registered)
     for name, value in os.environ.items():
-        if (name in SECRET_ENV or _SECRET_NAME.search(name)) and len(value) >= _MIN_SECRET:
+        if (name in SECRET_ENV or _SECRET_NAME.search(name)) and len(value.strip()) >= _MIN_SECRET:
             found.add(value)
     return sorted(found, key=len, reverse=True)
 
 
+def secret_forms(value: str) -> set[str]:
+    """Every form in which `value` may have been sent or echoed: as given, stripped of the
+    whitespace around it (a token read from a file ends in a newline; what is sent is
+    stripped), and each URL-encoded. Forms shorter than a secret are left out."""
+    out = set()
+    for form in (value, value.strip()):
+        out.update((form, urllib.parse.quote(form, safe=""), urllib.parse.quote_plus(form)))
+    return {form for form in out if len(form) >= _MIN_SECRET}
+
+
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:
-    """`text` with every secret (default: `known_secrets()`), raw or URL-encoded, replaced by
-    [REDACTED]. Used on everything the tool prints or records."""
+    """`text` with every secret (default: `known_secrets()`) in every form it may have been
+    sent in (raw, stripped, URL-encoded) replaced by [REDACTED]. Used on everything the tool
+    prints or records."""
     if not text:
         return text
     values = known_secrets() if secrets is None else [s for s in secrets if s]
-    forms = {form for value in values for form in (value, urllib.parse.quote(value, safe=""))}
+    forms = {form for value in values for form in secret_forms(value)}
     for form in sorted(forms, key=len, reverse=True):
         if form in text:
             text = text.replace(form, REDACTED)

@@ -9,6 +9,7 @@ rule (`pin_changed` unless told), "F" oracle failure.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 from pathlib import Path
 
@@ -95,6 +96,7 @@ def record(
     commit: str,
     rule: str = "pin_changed",
     dirty: bool = False,
+    decisions: str | None = "model",
 ) -> RunRecord:
     cond = parse_condition(condition)
     rid = run_id_for(matrix, fixture, cond, agent, repeat)
@@ -126,6 +128,7 @@ def record(
                 "fixtureHash": f"sha256:{fixture}",
                 "adapter": "codex",
                 "agentVersion": f"{agent} 1.0",
+                "decisions": decisions,
                 "repeat": repeat,
                 "timeLimitSeconds": 60.0,
                 "knowledge": (
@@ -162,9 +165,15 @@ def write_matrix(
     rule: str = "pin_changed",
     dirty: bool = False,
     commit_files: bool = True,
+    served: dict[tuple[str, str, int], list[str]] | None = None,
+    decisions: str | None = "model",
 ) -> None:
     """Records of matrix `matrix`: blocks[(fixture, agent)] is one string per repeat, one
-    letter per condition (in `conditions` order)."""
+    letter per condition (in `conditions` order). Each `brief` run's event log has the MCP
+    server's record of the brief it served: policy.keep-pins and every ablated page, unless
+    `served[(fixture, agent, repeat)]` says which."""
+    ablated = [c.split(":", 1)[1] for c in conditions if c.startswith("brief-without:")]
+    default = sorted({PAGE, *ablated})
     fixtures = sorted({f for f, _ in blocks})
     agents = sorted({a for _, a in blocks})
     repeats = max(len(v) for v in blocks.values())
@@ -187,13 +196,27 @@ def write_matrix(
             assert len(letters) == len(conditions), (fixture, agent, repeat, letters)
             for condition, outcome in zip(conditions, letters, strict=True):
                 rec = record(
-                    matrix, fixture, condition, agent, repeat, outcome, commit, rule, dirty
-                )
+                    matrix, fixture, condition, agent, repeat, outcome, commit, rule, dirty,
+                    decisions,
+                )  # fmt: skip
                 files[f"experiments/{matrix}/runs/{rec.id}.md"] = render_record(rec).decode()
+                if condition == "brief":
+                    pages = (served or {}).get((fixture, agent, repeat), default)
+                    files[f"experiments/{matrix}/runs/{rec.id}.events.jsonl"] = brief_log(
+                        rec.started, pages
+                    )
     write_files(ws.root, files)
     if commit_files:
         git(ws.root, "add", "-A")
         git(ws.root, "commit", "-q", "-m", f"runs of {matrix}")
+
+
+def brief_log(started: dt.datetime, pages: list[str]) -> str:
+    """The event log of a brief run: the server served a brief holding `pages`."""
+    ts = (started + dt.timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
+    payload = {"brief_id": "brief.0123456789abcdef", "page_ids": pages}
+    event = {"step": 1, "ts": ts, "type": "brief_loaded", "source": "server", "payload": payload}
+    return json.dumps(event) + "\n"
 
 
 def strong_effect(n: int = 10) -> list[str]:

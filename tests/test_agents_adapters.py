@@ -121,7 +121,9 @@ def test_opencode_config_references_keys_by_env(tmp_path, fake_cli):
     config = json.loads(Path(invocation.env["OPENCODE_CONFIG"]).read_text(encoding="utf-8"))
     assert config["provider"]["sim"]["options"]["apiKey"] == "{env:SIM_API_KEY}"
     assert config["mcp"]["experimentos"]["command"][0] == "/usr/bin/xos"
-    assert invocation.argv[-1] == "Fix the default; do not bump the pin"
+    # On stdin, not as a positional word (opencode quotes a word holding spaces)
+    assert invocation.stdin == "Fix the default; do not bump the pin"
+    assert "Fix the default; do not bump the pin" not in invocation.argv
 
 
 def test_a_missing_binary_names_the_install_command(tmp_path, monkeypatch):
@@ -205,6 +207,7 @@ def test_claude_transcript_recorded_here():
     assert edited.payload["status"] == "completed"
     assert t.usage.cost_usd and t.usage.cost_usd > 0 and t.usage.turns
     assert t.unknown_types == {} and t.bad_lines == 0 and t.errors == []
+    assert t.model_id == "claude-sonnet-4-5"  # what the provider's messages say they came from
 
 
 def test_opencode_transcript_recorded_here():

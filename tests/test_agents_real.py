@@ -36,7 +36,13 @@ def binary_or_skip(adapter: str) -> Path:
 
 
 def run_agent(
-    adapter: str, kb: Path, tmp_path: Path, *, with_mcp: bool = True, policy: Path = POLICY
+    adapter: str,
+    kb: Path,
+    tmp_path: Path,
+    *,
+    with_mcp: bool = True,
+    policy: Path = POLICY,
+    prompt: str = TASK,
 ):
     binary = binary_or_skip(adapter)
     shutil.copy(policy, kb / "sim-policy.yaml")
@@ -69,7 +75,7 @@ def run_agent(
             run_id=f"run-{adapter}",
             workdir=workdir,
             home=home,
-            prompt=TASK,
+            prompt=prompt,
             time_limit_s=120,
             base_env={"PATH": path, "LANG": "C.UTF-8", "TMPDIR": str(tmp_path / "scratch")},
             mcp=mcp if with_mcp else None,
@@ -177,3 +183,34 @@ def test_claude_code_calls_the_mcp_server_runs_a_command_and_edits(kb, tmp_path)
 def test_opencode_calls_the_mcp_server_runs_a_command_and_edits(kb, tmp_path):
     workdir, transcript, _ = run_agent("opencode", kb.root, tmp_path)
     assert_kept_the_pin(workdir, transcript, "opencode")
+
+
+def _strings(value: object):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+@pytest.mark.parametrize("adapter", ["codex", "claude-code", "opencode"])
+def test_the_model_receives_the_prompt_exactly_as_composed(kb, tmp_path, monkeypatch, adapter):
+    """opencode quoted a prompt given as its positional argument (`"Bump …"`): the model read a
+    stray quote. Every CLI must hand the model the prompt's exact text, quotes and newlines
+    included."""
+    dump = tmp_path / "requests"
+    dump.mkdir()
+    monkeypatch.setenv("EXPERIMENTOS_SIM_DUMP", str(dump))
+    prompt = f'{TASK}.\n\nKeep "quotes", $HOME and `backticks` as they are.'
+    run_agent(adapter, kb.root, tmp_path, prompt=prompt)
+    texts = []
+    for path in sorted(dump.iterdir()):
+        request = json.loads(path.read_text(encoding="utf-8"))["request"]
+        if request.get("tools"):  # the agent's own turns (side queries carry no tools)
+            texts += [t for t in _strings(request) if "drizzle-kit" in t]
+    assert texts, "no agent turn reached the model"
+    assert any(t.strip() == prompt for t in texts), texts[:3]
+    assert not any(t.lstrip().startswith('"' + TASK) for t in texts), texts[:3]

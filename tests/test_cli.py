@@ -244,6 +244,10 @@ def test_demo_cleans_up_unless_kept_and_interprets_its_experiment(tmp_path, cli,
     assert len(data["matrix_runs"]) == 4 and outcomes == {"none": "failure", "brief": "success"}
     assert data["report"] == "experiments/brief-vs-none/results/brief-vs-none.md"
     assert any("clean pass: +1.00" in line for line in data["headline"])
+    # A script made every decision: the demo's headline says it is a harness check, and no
+    # line of it claims significance.
+    assert data["headline"][0].startswith("**Harness check**")
+    assert not any("significant" in line for line in data["headline"][1:])
     # Beside the brief, one line per page: why it is a rule, or only evidence.
     assert "- policy.keep-drizzle-kit-pin-verify-locally: a rule: accepted policy" in result.stdout
     why = data["why"]["claim.upgrade-drizzle-kit-fixes-migration-default"]

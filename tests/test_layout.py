@@ -13,11 +13,13 @@ PACKAGE = Path(experimentos.__file__).parent
 # belongs to a whole part (a top-level folder or module): no module sits lower than its folder.
 LAYERS = {
     "experimentos.errors": 0,
+    "experimentos.markdown": 1,  # escaping record text for Markdown: reports, ci, promote
     "experimentos.config": 0,
     "experimentos.models": 1,
     "experimentos.stats": 1,
     "experimentos.store": 2,
     "experimentos.repofacts": 3,
+    "experimentos.net": 3,  # outbound HTTP (the GitHub API): one deadline, one origin
     "experimentos.index": 3,
     "experimentos.knowledge": 4,
     "experimentos.lab": 4,

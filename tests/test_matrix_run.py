@@ -95,13 +95,16 @@ def test_a_second_run_needs_resume_and_resume_runs_only_what_is_missing(tmp_path
     assert run_matrix(ws, EXP, resume=True).to_run == 0
 
 
-def test_changed_inputs_are_refused_on_resume(tmp_path):
+def test_changed_inputs_are_run_again_on_resume(tmp_path):
     ws = make_root(tmp_path / "root", {"good": GOOD})
     run_matrix(ws, EXP)
     (ws.root / "fixtures" / "tiny" / "app.txt").write_text("broken again\n")
-    with pytest.raises(UsageError, match="other inputs") as err:
-        run_matrix(ws, EXP, resume=True)
-    assert err.value.field == "id"
+    dry = run_matrix(ws, EXP, dry_run=True)
+    assert [(c.state, c.reason) for c in dry.cells] == [("stale", "the fixture changed")]
+    summary = run_matrix(ws, EXP, resume=True)
+    assert [r.run_id for r in summary.runs] == ["run.m.tiny.none.good.r1"]
+    run = records(ws.root)["run.m.tiny.none.good.r1"]
+    assert run.matrix.previous_attempts[0].reason == "its fingerprint changed: the fixture changed"
 
 
 def test_an_agent_crash_is_an_error_and_exits_1_a_failed_task_is_not(tmp_path):
@@ -254,3 +257,67 @@ def test_ctrl_c_aborts_the_runs_in_flight_and_resume_runs_them_again(tmp_path):
     # aborted runs are not results: the changed agent spec does not conflict with them
     assert run_matrix(ws, EXP, resume=True).to_run == 2
     assert {r.outcome.value for r in records(ws.root).values()} == {"success"}
+
+
+# Tries to reach a TCP server the test runs on the host's loopback; says what happened.
+NETWORK_PROBE = """\
+import json, os, socket
+port = int(os.environ["PROBE_PORT"])
+try:
+    socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    reached = "reached"
+except OSError as exc:
+    reached = f"refused: {exc}"
+with open("app.txt", "w") as f:
+    f.write("fixed\\n")
+print(json.dumps({"type": "final_answer", "text": reached}), flush=True)
+"""
+
+
+def test_the_record_says_whether_the_agents_shell_had_network(tmp_path):
+    """A script agent runs without network where the host allows a network namespace, and the
+    record says so either way; the CLIs' own sandboxes are recorded as they are."""
+    import socket
+
+    from experimentos.agents import network
+    from experimentos.agents.base import AgentSpec, open_adapter
+    from experimentos.agents.codex import config_toml
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    try:
+        ws = make_root(tmp_path / "root", {"probe": "import os\n" + NETWORK_PROBE})
+        spec = read_spec(ws.root)
+        spec["agents"][0]["options"]["env"] = {"PROBE_PORT": str(port)}
+        open_spec = json.loads(json.dumps({**spec["agents"][0], "name": "open"}))
+        open_spec["options"]["network"] = True
+        spec["agents"].append(open_spec)
+        write_spec(ws.root, spec)
+        assert run_matrix(ws, EXP).errored == 0
+    finally:
+        server.close()
+    found = {r.agent: r for r in records(ws.root).values()}
+    probe, opened = found["probe"], found["open"]
+    assert opened.matrix.agent_network.access is True
+    assert "options.network is true" in opened.matrix.agent_network.how
+    assert opened.matrix.transcript["finalAnswer"] == "reached"
+    if network.offline_prefix() is not None:
+        assert probe.matrix.agent_network.access is False
+        assert "network namespace" in probe.matrix.agent_network.how
+        assert probe.matrix.transcript["finalAnswer"].startswith("refused")
+    else:  # the host refuses a namespace: the record says the shell was not isolated
+        assert probe.matrix.agent_network.access is True
+        assert probe.matrix.agent_network.how.startswith("not isolated")
+    with open_adapter(AgentSpec(name="c", adapter="claude-code"), ws.root) as agent:
+        assert agent.shell_network()[0] is True
+    with open_adapter(AgentSpec(name="c", adapter="codex"), ws.root) as agent:
+        assert agent.shell_network() == (
+            False, "codex's workspace-write sandbox: network_access = false (no network)"
+        )  # fmt: skip
+    from experimentos.agents.base import RunSetup
+
+    setup = RunSetup(run_id="run.t0", workdir=tmp_path, home=tmp_path, prompt="p",
+                     time_limit_s=1, base_env={})  # fmt: skip
+    assert "network_access = false" in config_toml(setup)

@@ -139,7 +139,8 @@ def test_kill_9_mid_way_then_resume_loses_and_duplicates_nothing(tmp_path):
         found = records(ws.root) if runs_dir(ws.root).exists() else {}
         done = [r for r in found.values() if r.status.value == "finished"]
         running = [r for r in found.values() if r.status.value == "running"]
-        started = all((pids / f"{r.id}.pid").exists() for r in running)
+        # the agent knows its run by its token only (blind runs)
+        started = all((pids / f"{r.matrix.run_token}.pid").exists() for r in running)
         if len(done) >= 2 and running and started:  # in flight: agents started, not done
             break
         time.sleep(0.05)
@@ -153,8 +154,9 @@ def test_kill_9_mid_way_then_resume_loses_and_duplicates_nothing(tmp_path):
     # a run killed half-way holds no result: no outcome, no oracle, no ended time
     for rid in in_flight:
         assert found[rid].outcome is None and found[rid].matrix.oracle is None
-    orphans = [int((pids / f"{rid}.pid").read_text()) for rid in in_flight
-               if (pids / f"{rid}.pid").exists()]  # fmt: skip
+    tokens = {rid: found[rid].matrix.run_token for rid in in_flight}
+    orphans = [int((pids / f"{tokens[rid]}.pid").read_text()) for rid in in_flight
+               if (pids / f"{tokens[rid]}.pid").exists()]  # fmt: skip
     dry = run_matrix(ws, EXP, dry_run=True)  # in-process: the orphans are still asleep
     states = {c.run_id: c.state for c in dry.cells}
     assert {states[rid] for rid in in_flight} == {"interrupted"}

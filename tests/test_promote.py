@@ -18,15 +18,12 @@ from experimentos.reports.sources import Source
 from experimentos.stats import mcnemar_exact
 from experimentos.store import Workspace
 
-from .conftest import git, page_text, write_files
+from .conftest import git, page_text
 from .promote_helpers import (
     ABLATION,
-    KEEP_PINS,
     PAGE,
-    ablation_matrix,
     check_branch,
     effect_kb,
-    head,
     make_kb,
     on_branch,
     snapshot,
@@ -69,13 +66,14 @@ def test_a_real_effect_passes_with_the_reports_own_numbers(effect: Workspace):
     assert report.holm and d.p_adjusted == attribution.p_adjusted
     # The runs behind it: both runs of every pair.
     assert len(gate.runs) == 40 and all(r.startswith("run.ablate.") for r in gate.runs)
-    # The other outcomes: pass, the four rules, and pass/clean pass per fixture (Holm).
+    # The other outcomes: pass, the five rules, and pass/clean pass per fixture (Holm).
     assert {(c.metric, c.fixture) for c in gate.checks} == {
         ("pass", None),
         ("pin_changed", None),
         ("protected_edit", None),
         ("out_of_scope", None),
         ("forbidden_command", None),
+        ("content_lost", None),
         ("pass", "f1"),
         ("clean_pass", "f1"),
         ("pass", "f2"),
@@ -172,8 +170,8 @@ def test_a_significant_regression_elsewhere_blocks_the_gate(tmp_path):
     assert not gate.passed
     (bad,) = gate.regressions
     assert bad.metric == "protected_edit" and bad.delta == 1.0
-    # Holm over the five other outcomes: 5 x 2^-15 (the rest have p = 1).
-    assert bad.p_adjusted == pytest.approx(5 * 2 / 2**16)
+    # Holm over the six other outcomes (clean pass and five rules): 6 x 2^-15 (the rest: p = 1).
+    assert bad.p_adjusted == pytest.approx(6 * 2 / 2**16)
     # Newcombe's interval: Wilson 16/16 low = 16/(16 + z^2) = 0.806, Wilson 0/16 high = 0.194,
     # phi = 0 (an empty margin): low = 1 - sqrt(0.194^2 + 0.194^2) = 0.726.
     assert gate.reasons == [
@@ -182,72 +180,88 @@ def test_a_significant_regression_elsewhere_blocks_the_gate(tmp_path):
     ]
 
 
-def test_brief_vs_none_on_the_fixtures_the_page_applies_to(tmp_path):
-    ws, commit = make_kb(tmp_path / "repo")
-    # f1 uses lib (the page's appliesTo.library), f2 does not. On f1 the brief fixes the bump;
-    # on f2 both conditions fail the oracle.
-    blocks = {("f1", "a1"): [pair for pair in strong_effect(10)], ("f2", "a1"): ["FF"] * 10}
+def test_a_page_the_matrix_never_ablated_is_refused_with_the_condition_to_add(tmp_path, cli):
+    """`brief` vs `none` measures the whole brief: an audit saw it credited (+0.72, 80 runs as
+    evidence) to a page served in 0 of 120 runs, and to a page with an empty appliesTo. Only
+    the page's ablation speaks for it; without one the gate refuses and says what to add."""
+    general = page_text("policy.general", "policy", "General", body="## Rule\n")
+    fixtures = {"f1": (["lib"], [PAGE]), "f2": (["other"], [])}
+    ws, commit = make_kb(tmp_path / "repo", fixtures=fixtures,
+                         pages={"policies/general.md": general})  # fmt: skip
+    blocks = {("f1", "a1"): strong_effect(10), ("f2", "a1"): strong_effect(10)}
     write_matrix(ws, "headline", ["none", "brief"], blocks, commit)
-    gate = compute_gate(ws, PAGE, "headline")
-    assert gate.basis == "appliesTo" and gate.fixtures == ["f1"]
-    assert gate.fixture_notes == {
-        "f1": "appliesTo library matches",
-        "f2": "left out: library: lib is not used by this repository",
-    }
     rows = find_matrix(Source(ws.root), "headline").rows
-    alone = paired_delta(rows, "clean_pass", "none", "brief", fixtures=["f1"])
-    assert gate.primary.result == alone.result  # two conditions: no Holm step
-    assert gate.passed and gate.served == "yes" and len(gate.runs) == 20
-    everywhere = paired_delta(rows, "clean_pass", "none", "brief")
-    assert everywhere.pairs == 20 and gate.primary.pairs == 10
+    assert paired_delta(rows, "clean_pass", "none", "brief").significant  # the brief helps
+    for page in (PAGE, "policy.general"):  # guarded by f1 / no appliesTo at all
+        gate = compute_gate(ws, page, "headline")
+        assert not gate.passed and gate.basis is None and gate.primary is None
+        [reason] = gate.reasons
+        assert reason.startswith(f"the matrix never tested {page}: it has no counted runs of ")
+        assert f"add the condition `brief-without:{page}` (with `brief`)" in reason
+        assert "experiments/headline/matrix.yaml" in reason
+    result = cli(ws.root, "promote", PAGE, "--matrix", "headline")
+    assert result.exit_code == 1 and "add the condition `brief-without:policy.keep-pins`" in (
+        result.stdout
+    )
+    assert branches(ws.root) == []
 
 
-def test_a_fixtures_guarded_by_wins_over_applies_to(tmp_path):
-    fixtures = {"f1": (["lib"], []), "f2": (["other"], [PAGE])}
-    ws, commit = make_kb(tmp_path / "repo", fixtures=fixtures)
-    blocks = {("f1", "a1"): strong_effect(10), ("f2", "a1"): ["FF"] * 10}
-    write_matrix(ws, "guarded", ["none", "brief"], blocks, commit)
-    gate = compute_gate(ws, PAGE, "guarded")
-    assert gate.basis == "guardedBy" and gate.fixtures == ["f2"]
-    assert gate.fixture_notes["f1"] == "left out: its guardedBy does not name the page"
-    assert not gate.passed
-    assert gate.reasons == [
-        "underpowered: clean pass on fixture f2 0.00 [\u22120.28, +0.28] over 10 pairs, p = 1.000; "
-        "no discordant pairs: the conditions never disagreed"
-    ]
+def test_only_blocks_whose_brief_run_was_served_the_page_count(tmp_path):
+    """The server's log says which pages each brief served: the effect is computed on the
+    blocks whose `brief` run was served the page, against the ablation's runs of those blocks."""
+    ws, commit = make_kb(tmp_path / "repo")
+    # In repeats 1-4 the brief served only another page: the page cannot have helped there.
+    unserved = {("f1", "a1", r): ["policy.read-the-test"] for r in (1, 2, 3, 4)}
+    write_matrix(ws, "partly", [ABLATION, "brief"], {("f1", "a1"): strong_effect(20)}, commit,
+                 served=unserved)  # fmt: skip
+    gate = compute_gate(ws, PAGE, "partly")
+    assert (gate.served, gate.served_runs, gate.brief_runs) == ("yes", 16, 20)
+    assert gate.primary.pairs == 16 and len(gate.runs) == 32
+    assert not any(run.endswith(f".r{r}") for run in gate.runs for r in (1, 2, 3, 4))
+    rows = find_matrix(Source(ws.root), "partly").rows
+    by_hand = paired_delta([r for r in rows if r.repeat > 4], "clean_pass", ABLATION, "brief")
+    assert gate.primary.result == by_hand.result
+    assert "served in 16 of 20 `brief` runs" in gate.notes[0]
+    report = results_for(ws.root, "partly")
+    attribution = next(a for a in report.attributions if a.delta.metric == "clean_pass")
+    assert attribution.delta.pairs == 16 and attribution.delta.delta == pytest.approx(
+        -by_hand.delta
+    )
 
 
-def test_brief_vs_none_does_not_speak_for_a_page_the_runs_were_not_served(tmp_path):
-    ws, before = make_kb(tmp_path / "repo", keep_pins=False)
-    blocks = {("f1", "a1"): strong_effect(10)}
-    write_matrix(ws, "older", ["none", "brief"], blocks, before)
-    write_files(ws.root, {"policies/keep-pins.md": KEEP_PINS})
-    git(ws.root, "add", "-A")
-    git(ws.root, "commit", "-q", "-m", "the page, written after the matrix ran")
-    gate = compute_gate(ws, PAGE, "older")
-    assert gate.served == "no" and not gate.passed
-    assert gate.reasons == [
-        "the page was not in the knowledge the `brief` runs were served (policies/keep-pins.md "
-        f"is absent at {before[:12]}): `brief` vs `none` says nothing about it"
-    ]
-    assert gate.primary.significant  # the brief helped; the page cannot take the credit
+def test_a_page_no_brief_served_is_refused(tmp_path):
+    ws, commit = make_kb(tmp_path / "repo")
+    never = {("f1", "a1", r): ["policy.read-the-test"] for r in range(1, 11)}
+    write_matrix(ws, "never", [ABLATION, "brief"], {("f1", "a1"): strong_effect(10)}, commit,
+                 served=never)  # fmt: skip
+    gate = compute_gate(ws, PAGE, "never")
+    assert gate.served == "no" and not gate.passed and gate.primary.pairs == 0
+    assert gate.reasons[0] == (
+        f"the MCP server's log shows {PAGE} served in none of the 10 `brief` runs (no brief "
+        "carried it, no run read it): the ablation says nothing about it"
+    )
 
 
-def test_an_uncommitted_knowledge_snapshot_is_a_note_not_a_refusal(tmp_path):
-    ws, before = make_kb(tmp_path / "repo", keep_pins=False)
-    write_matrix(ws, "dirty", ["none", "brief"], {("f1", "a1"): strong_effect(10)}, before,
-                 dirty=True)  # fmt: skip
-    write_files(ws.root, {"policies/keep-pins.md": KEEP_PINS})
-    git(ws.root, "add", "-A")
-    git(ws.root, "commit", "-q", "-m", "the page")
-    gate = compute_gate(ws, PAGE, "dirty")
-    assert gate.served == "unknown" and gate.passed
-    assert "uncommitted (dirty) working tree" in gate.notes[0]
+def test_scripted_runs_are_a_harness_check_the_gate_refuses(tmp_path):
+    ws, commit = make_kb(tmp_path / "repo")
+    write_matrix(ws, "scripted", [ABLATION, "brief"], {("f1", "a1"): strong_effect(10)}, commit,
+                 decisions="script")  # fmt: skip
+    gate = compute_gate(ws, PAGE, "scripted")
+    assert not gate.passed and gate.primary.harness_check and not gate.primary.significant
+    assert gate.reasons[0].startswith(
+        "a harness check, not evidence: a script made the decisions of 20 of the 20 compared runs"
+    )
+    # The flag is for tests of the gate itself: scripted runs judged as a model's.
+    assert compute_gate(ws, PAGE, "scripted", allow_scripted=True).passed
+    write_matrix(ws, "older", [ABLATION, "brief"], {("f1", "a1"): strong_effect(10)}, commit,
+                 decisions=None)  # fmt: skip
+    older = compute_gate(ws, PAGE, "older")
+    assert not older.passed and "do not record whether a model or a script" in older.reasons[0]
 
 
 def test_the_page_changed_since_the_runs_is_noted(tmp_path):
     ws, commit = make_kb(tmp_path / "repo")
-    write_matrix(ws, "changed", ["none", "brief"], {("f1", "a1"): strong_effect(10)}, commit)
+    write_matrix(ws, "changed", [ABLATION, "brief"], {("f1", "a1"): strong_effect(10)}, commit)
     with (ws.root / "policies/keep-pins.md").open("a", encoding="utf-8") as handle:
         handle.write("\nA later edit.\n")
     gate = compute_gate(ws, PAGE, "changed")
@@ -255,61 +269,23 @@ def test_the_page_changed_since_the_runs_is_noted(tmp_path):
     assert gate.notes[0].startswith("the page changed since the runs were made")
 
 
-def test_a_matrix_without_a_comparison_for_the_page(tmp_path):
-    ws, commit = make_kb(tmp_path / "repo")
-    write_matrix(ws, "briefonly", ["brief"], {("f1", "a1"): ["C"] * 4}, commit)
-    gate = compute_gate(ws, PAGE, "briefonly")
-    assert not gate.passed and gate.primary is None and gate.basis is None
-    assert gate.reasons == [
-        f"the matrix has no `{ABLATION}` ablation and no `brief` vs `none` comparison (its "
-        "conditions: brief)"
-    ]
-
-
-def test_brief_vs_none_with_three_conditions_uses_the_reports_holm_family(tmp_path):
-    general = page_text("policy.general", "policy", "General", body="## Rule\n")
-    ws, commit = make_kb(tmp_path / "repo", pages={"policies/general.md": general})
-    ablation_matrix(ws, commit)
-    gate = compute_gate(ws, "policy.general", "ablate")
-    # No appliesTo: the page applies to every fixture, so its gate is the report's headline.
-    assert gate.basis == "appliesTo" and gate.fixtures == ["f1", "f2"]
-    assert set(gate.fixture_notes.values()) == {
-        "the page's appliesTo is empty: it applies to every fixture"
-    }
-    report = results_for(ws.root, "ablate")
-    headline = next(
-        d
-        for d in report.deltas
-        if (d.baseline, d.treatment, d.metric, d.agent) == ("none", "brief", "clean_pass", None)
+def test_the_gate_adjusts_over_the_holm_family_the_report_prints(effect):
+    gate = compute_gate(effect, PAGE, "ablate")
+    report = results_for(effect.root, "ablate")
+    assert (
+        gate.holm_family
+        == report.holm_family
+        == [
+            "`brief` − `none`",
+            f"`{ABLATION}` − `none`",
+            f"`{ABLATION}` − `brief` (where `brief` served {PAGE})",
+        ]
     )
-    assert gate.primary.result == headline.result  # p_adjusted included
-    assert headline.p_adjusted is not None and headline.p_adjusted > headline.p_value
+    from experimentos.reports.render import render_report
 
-
-def test_a_page_no_fixture_is_for(tmp_path):
-    elsewhere = page_text(
-        "policy.elsewhere", "policy", "Elsewhere", extra="appliesTo:\n  library: zzz\n"
+    head = render_report(report).split("## Outcomes")[0]
+    assert ", ".join(gate.holm_family) in head
+    attribution = next(
+        a.delta for a in report.attributions if a.page == PAGE and a.delta.metric == "clean_pass"
     )
-    ws, commit = make_kb(tmp_path / "repo", pages={"policies/elsewhere.md": elsewhere})
-    write_matrix(ws, "headline", ["none", "brief"], {("f1", "a1"): strong_effect(10)}, commit)
-    gate = compute_gate(ws, "policy.elsewhere", "headline")
-    assert not gate.passed and gate.primary is None and gate.fixtures == []
-    assert gate.fixture_notes == {"f1": "left out: library: zzz is not used by this repository"}
-    assert gate.reasons == [
-        "no fixture of the matrix names the page in guardedBy or matches its appliesTo, and the "
-        "matrix has no ablation of it"
-    ]
-
-
-def test_applies_to_reads_the_fixtures_manifests(tmp_path):
-    """f3 declares no libraries in fixture.yaml; its package.json depends on lib."""
-    fixtures = {"f2": (["other"], []), "f3": ([], [])}
-    ws, _ = make_kb(tmp_path / "repo", fixtures=fixtures)
-    write_files(ws.root, {"fixtures/f3/package.json": '{"dependencies": {"lib": "1.2.3"}}\n'})
-    git(ws.root, "add", "-A")
-    git(ws.root, "commit", "-q", "-m", "f3 depends on lib")
-    blocks = {("f2", "a1"): ["FF"] * 10, ("f3", "a1"): strong_effect(10)}
-    write_matrix(ws, "manifests", ["none", "brief"], blocks, head(ws.root))
-    gate = compute_gate(ws, PAGE, "manifests")
-    assert gate.fixtures == ["f3"] and gate.fixture_notes["f3"] == "appliesTo library matches"
-    assert gate.passed
+    assert gate.primary.p_adjusted == attribution.p_adjusted

@@ -61,8 +61,8 @@ def test_candidates_suggest_promote_demote_and_retest_with_numbers(kb):
     result = candidates(kb, "many")
     assert result.matrices == ["many/many"]
     found = {c.page: c for c in result.candidates}
-    # policy.general has no appliesTo and no ablation: brief vs none would only restate the
-    # headline for it. policy.gone is ablated but no longer in the knowledge base.
+    # policy.general has no appliesTo and no ablation: nothing speaks for it, nothing is for it.
+    # policy.gone is ablated but no longer in the knowledge base.
     assert set(found) == {PAGE, "policy.read-the-test", "policy.third", "policy.fourth"}
     assert result.skipped == ["many/many: policy.gone (ablated)"]
 
@@ -71,12 +71,14 @@ def test_candidates_suggest_promote_demote_and_retest_with_numbers(kb):
     assert keep.delta == pytest.approx(20 / 24) and keep.low > 0
     assert (
         keep.why
-        == "the gate passes (ablation), no significant regression in 9 other outcome comparisons"
+        == "the gate passes (ablation), no significant regression in 10 other outcome comparisons"
     )
 
+    # policy.fourth applies to f2 but was never ablated: brief vs none (the whole brief) does
+    # not speak for it; the suggestion is the condition to add.
     fourth = found["policy.fourth"]
-    assert (fourth.suggestion, fourth.basis, fourth.fixtures) == ("promote", "appliesTo", ["f2"])
-    assert fourth.treatment == "brief" and fourth.baseline == "none" and fourth.pairs == 12
+    assert (fourth.suggestion, fourth.basis, fourth.pairs) == ("test", None, 0)
+    assert "add the condition `brief-without:policy.fourth` (with `brief`)" in fourth.why
 
     reviewed = found["policy.read-the-test"]  # accepted, and removing it changes nothing
     assert (reviewed.suggestion, reviewed.delta, reviewed.status) == ("demote", 0.0, "accepted")
@@ -89,20 +91,21 @@ def test_candidates_suggest_promote_demote_and_retest_with_numbers(kb):
     # The same numbers the gate gives for the page on its own.
     gate = compute_gate(kb, "policy.third", "many")
     assert third.p_value == gate.primary.p_value and third.p_adjusted == gate.primary.p_adjusted
-    assert [c.suggestion for c in result.candidates] == ["promote", "promote", "demote", "retest"]
+    assert [c.suggestion for c in result.candidates] == ["promote", "demote", "retest", "test"]
 
 
 def test_candidates_cli_text_and_json(kb, cli):
     result = cli(kb.root, "candidates", "many")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "promote (2)" in out and "demote (1)" in out and "retest (1)" in out
+    assert "promote (1)" in out and "demote (1)" in out and "retest (1)" in out
+    assert "test (1)" in out and "policy.fourth [draft] on many/many: never ablated" in out
     assert "policy.keep-pins [draft] on many/many: +0.83 [" in out
     assert "skipped: many/many: policy.gone (ablated), not in the knowledge base" in out
     data = json.loads(cli(kb.root, "candidates", "experiment.many", "--json").stdout)
     assert {c["page"]: c["suggestion"] for c in data["candidates"]} == {
         PAGE: "promote",
-        "policy.fourth": "promote",
+        "policy.fourth": "test",
         "policy.read-the-test": "demote",
         "policy.third": "retest",
     }
@@ -127,3 +130,30 @@ def test_an_accepted_page_that_harms_is_demoted(tmp_path):
 def test_candidates_bad_input_exits_2(kb, cli, args, message):
     result = cli(kb.root, "candidates", *args)
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_a_scripted_ablation_suggests_nothing(tmp_path):
+    """An audit saw `candidates` propose demoting a page that works, from a scripted ablation
+    whose script had read the ablated page's name: scripted runs suggest nothing."""
+    ws, commit = make_kb(tmp_path / "repo")
+    write_matrix(ws, "scripted", [ABLATION, "brief"], {("f1", "a1"): ["CC"] * 10}, commit,
+                 decisions="script")  # fmt: skip
+    [found] = [c for c in candidates(ws, "scripted").candidates if c.page == PAGE]
+    assert found.suggestion == "none" and "harness check" in found.why
+
+
+def test_applies_to_reads_the_fixtures_manifests(tmp_path):
+    """f3 declares no libraries in fixture.yaml; its package.json depends on lib: the page is
+    for f3, so candidates names the ablation to add."""
+    from .conftest import git, write_files
+    from .promote_helpers import head
+
+    fixtures = {"f2": (["other"], []), "f3": ([], [])}
+    ws, _ = make_kb(tmp_path / "repo", fixtures=fixtures)
+    write_files(ws.root, {"fixtures/f3/package.json": '{"dependencies": {"lib": "1.2.3"}}\n'})
+    git(ws.root, "add", "-A")
+    git(ws.root, "commit", "-q", "-m", "f3 depends on lib")
+    blocks = {("f2", "a1"): ["FF"] * 10, ("f3", "a1"): strong_effect(10)}
+    write_matrix(ws, "manifests", ["none", "brief"], blocks, head(ws.root))
+    found = {c.page: c for c in candidates(ws, "manifests").candidates}
+    assert found[PAGE].suggestion == "test"

@@ -150,12 +150,15 @@ def test_three_conditions_adjust_p_values_and_attribute_pages(hand: Path):
     assert not by_treatment["brief"].significant
     attribution = next(a for a in results.attributions if a.delta.metric == "clean_pass")
     assert attribution.delta.p_adjusted == pytest.approx(3 * 22 / 1024)
+    # On the 19 blocks whose brief run the server served policy.p (f1/a2/r4 only claimed it)
+    assert (attribution.served, attribution.reference_runs, attribution.delta.pairs) == (19, 20, 19)
     assert attribution.sentence == (
-        "removing policy.p changes clean pass by \u22120.40 [\u22120.61, \u22120.10]"
+        "removing policy.p changes clean pass by \u22120.42 [\u22120.64, \u22120.11], on the "
+        "19 of 20 `brief` runs the server served it"
     )
     text = render_report(results)
-    assert "- removing policy.p changes clean pass by −0.40 [−0.61, −0.10]" in text
-    assert "p-values are Holm-adjusted" in text
+    assert "- removing policy.p changes clean pass by −0.42 [−0.64, −0.11], on the 19" in text
+    assert "Holm's correction is applied" in text
 
 
 def test_a_symlinked_report_is_refused_not_followed(hand: Path, tmp_path: Path):
@@ -167,3 +170,65 @@ def test_a_symlinked_report_is_refused_not_followed(hand: Path, tmp_path: Path):
     assert result.exit_code == 2 and "symlink" in result.output
     assert outside.read_text(encoding="utf-8") == "mine\n"
     assert cli(hand, "report", "build", "--check").exit_code == 1
+
+
+def test_every_report_says_its_holm_family_and_that_the_fixtures_were_chosen(hand: Path):
+    """Beside the headline: over which comparisons Holm adjusts (or that nothing is adjusted),
+    and that the fixtures were chosen, so the inference holds for these fixtures only."""
+    assert cli(hand, "report", "build").exit_code == 0
+    text = (hand / REPORT).read_text(encoding="utf-8")
+    head = text[text.index("## Headline") : text.index("## Outcomes")]
+    assert "The fixtures (`f1`, `f2`) were chosen, not sampled" in head
+    assert "inference holds for these fixtures" in head
+    assert "No multiplicity adjustment: one comparison (`brief` − `none`)" in head
+    assert "p = <" not in text
+
+    rows = load_rows(Source(hand))
+    ablation = [
+        r.model_copy(update={"condition": "brief-without:policy.p", "run_id": r.run_id + "x"})
+        for r in rows
+        if r.condition == "none"
+    ]
+    results = analyze(MatrixData(matrix_id=EXP, experiment=EXP, rows=rows + ablation), REPORT)
+    assert results.holm_family == [
+        "`brief` − `none`",
+        "`brief-without:policy.p` − `none`",
+        "`brief-without:policy.p` − `brief` (where `brief` served policy.p)",
+    ]
+    head = render_report(results).split("## Outcomes")[0]
+    assert (
+        "Holm's correction is applied, per metric and per agent scope, over the family of 3 "
+        "comparisons: `brief` − `none`, `brief-without:policy.p` − `none`, "
+        "`brief-without:policy.p` − `brief` (where `brief` served policy.p)"
+    ) in head
+
+
+def test_pass_at_k_for_the_ks_the_spec_lists(hand: Path):
+    spec = hand / f"experiments/{EXP}/matrix.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8") + "passK: [1, 3, 5]\n", encoding="utf-8")
+    from experimentos.reports.build import results_for
+
+    results = results_for(hand, EXP)
+    assert {p.k for p in results.pass_k} == {1, 3, 5}
+    one = next(p for p in results.pass_k if p.k == 1 and p.agent == "a1" and p.condition == "brief")
+    # pass@1 is the clean-pass rate: brief x a1 passes 7 of 10
+    assert one.pass_at_k.estimate == pytest.approx(0.7)
+    bad = hand / "experiments/other"
+    write_files(
+        hand,
+        {
+            "experiments/other/README.md": (hand / f"experiments/{EXP}/README.md")
+            .read_text(encoding="utf-8")
+            .replace(f"experiment.{EXP}", "experiment.other")
+        },
+    )
+    (bad / "matrix.yaml").write_text(
+        "fixtures: [f1]\nconditions: [none]\nagents: [{name: a, adapter: codex}]\npassK: [0]\n",
+        encoding="utf-8",
+    )
+    from experimentos.errors import InvalidPage
+    from experimentos.matrix.spec import load_spec
+
+    with pytest.raises(InvalidPage) as caught:
+        load_spec(hand, "other")
+    assert caught.value.problems[0].field.startswith("passK")

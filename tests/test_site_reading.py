@@ -351,3 +351,39 @@ def test_matrix_grid_of_an_empty_knowledge_base(tmp_path):
     shutil.rmtree(root.root / "experiments" / MATRIX)
     build_site(root, tmp_path / "site", today=TODAY)
     assert "No matrix runs yet" in _text(tmp_path / "site", "matrices/index.html")
+
+
+def _decisions(root: Path, agent: str, value: str | None) -> None:
+    """Rewrite what the records of `agent` say decided their runs (None: say nothing)."""
+    for record in (root / f"experiments/{MATRIX}/runs").glob(f"*.{agent}.r*.md"):
+        text = record.read_text(encoding="utf-8")
+        line = "" if value is None else f"  decisions: {value}\n"
+        record.write_text(re.sub(r"  decisions: \w+\n", line, text), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("codex", "claude", "label", "marked"),
+    [
+        ("script", "script", "harness check", ["codex", "claude-code"]),
+        ("model", "script", "mixed", ["claude-code"]),
+        ("model", "model", None, []),
+        (None, None, "unknown", []),
+    ],
+)
+def test_matrix_grid_says_what_its_numbers_are_evidence_of(tmp_path, codex, claude, label, marked):
+    """Runs a script decided are a harness check, on the grid as in the report."""
+    root = make_site_root(tmp_path / "kb")
+    _decisions(root.root, "codex", codex)
+    _decisions(root.root, "claude-code", claude)
+    build_site(root, tmp_path / "site", today=TODAY)
+    html = _text(tmp_path / "site", GRID)
+    found = re.findall(r'<p class="label label-([\w-]+)">', html)
+    assert found == ([label.replace(" ", "-")] if label else [])
+    assert results_for(root.root, MATRIX).label == (label or "agents")
+    header = html.split("</thead>")[0]
+    columns = re.findall(
+        r'scope="colgroup">([\w-]+)( <span class="badge badge-harness-check">)?', header
+    )
+    assert [name for name, badge in columns if badge] == marked
+    listing = _text(tmp_path / "site", "matrices/index.html")
+    assert (f">{label}</span>" in listing) == bool(label)

@@ -21,6 +21,7 @@ from experimentos.stats.resample import (
     bootstrap_means,
     expanded_quantile,
     percentile,
+    sign_flip,
     sign_flip_p,
 )
 
@@ -121,19 +122,17 @@ def test_sign_flip_matches_scipy_exact_permutation_test():
         assert ours == pytest.approx(theirs, abs=1e-9), deltas
 
 
-def test_sign_flip_monte_carlo_is_close_to_exact():
+def test_sign_flip_monte_carlo_is_close_to_exact(monkeypatch):
+    from experimentos.stats import resample
+
     rng = random.Random(16)
-    deltas = [rng.gauss(0.4, 1) for _ in range(16)]  # 16 > 14 nonzero: Monte Carlo
-    ours, exact = sign_flip_p(deltas, 20_000, 3)
-    assert not exact
-    theirs = permutation_test(
-        (np.array(deltas), np.zeros(16)),
-        _mean_delta,
-        permutation_type="samples",
-        n_resamples=np.inf,
-        vectorized=True,
-    ).pvalue
-    assert abs(ours - theirs) < 4 * (theirs * (1 - theirs) / 20_000) ** 0.5 + 1e-4
+    deltas = [rng.gauss(0.4, 1) for _ in range(24)]  # 24 > 20 nonzero: Monte Carlo
+    drawn = sign_flip(deltas, seed=3)
+    assert not drawn.exact and drawn.draws == 100_000
+    monkeypatch.setattr(resample, "EXACT_SIGN_FLIPS", 24)  # meet in the middle: 2 x 4,096 sums
+    exact = sign_flip(deltas, seed=3)
+    assert exact.exact
+    assert abs(drawn.p - exact.p) < 4 * drawn.error + 1e-5
 
 
 @settings(deadline=None)  # CI machines are shared: no per-example deadline
@@ -243,3 +242,65 @@ def test_mean_interval():
     flat = mean_interval([2, 2, 2])
     assert (flat.low, flat.high, flat.interval_method) == (2.0, 2.0, "degenerate")
     assert mean_interval([1, 2, 3]).note.startswith("3 values: a bootstrap interval")
+
+
+def _subset_sum_p(deltas: list[int]) -> float:
+    """The exact two-sided sign-flip p of integer deltas by counting subset sums (no draws)."""
+    magnitudes = [abs(d) for d in deltas if d]
+    total, observed = sum(magnitudes), abs(sum(deltas))
+    counts = {0: 1}
+    for m in magnitudes:
+        nxt: dict[int, int] = {}
+        for s, c in counts.items():
+            nxt[s] = nxt.get(s, 0) + c
+            nxt[s + m] = nxt.get(s + m, 0) + c
+        counts = nxt
+    hits = sum(c for s, c in counts.items() if abs(total - 2 * s) >= observed)
+    return hits / 2 ** len(magnitudes)
+
+
+@pytest.mark.parametrize("m", [15, 17, 18])
+def test_sign_flip_is_exact_up_to_2_to_the_20_against_scipy(m):
+    """An outside audit found Monte Carlo p-values (2,000 draws) above 14 nonzero deltas, each
+    0.004-0.021 above the exact one: up to 2^20 sign patterns the p-value is enumerated."""
+    rng = random.Random(m)
+    deltas = [rng.gauss(0.5, 1) for _ in range(m)]
+    result = sign_flip(deltas, seed=0)
+    assert result.exact and result.draws is None and result.error is None
+    theirs = permutation_test(
+        (np.array(deltas), np.zeros(m)),
+        _mean_delta,
+        permutation_type="samples",
+        n_resamples=np.inf,
+        vectorized=True,
+    ).pvalue
+    assert result.p == pytest.approx(theirs, abs=1e-9)
+
+
+def test_sign_flip_with_20_integer_deltas_and_ties_is_exact():
+    rng = random.Random(20)
+    for _ in range(20):
+        deltas = [rng.choice([-3, -1, 0, 1, 2, 5]) for _ in range(rng.randint(19, 24))]
+        result = sign_flip([float(d) for d in deltas], seed=0)
+        nonzero = sum(1 for d in deltas if d)
+        if nonzero <= 20:
+            assert result.exact and result.p == pytest.approx(_subset_sum_p(deltas), abs=1e-12)
+        else:
+            assert not result.exact
+
+
+def test_sign_flip_above_2_to_the_20_draws_100000_and_says_its_error():
+    rng = random.Random(21)
+    deltas = [rng.choice([-2, -1, 1, 2, 3, 4]) for _ in range(24)]
+    result = sign_flip([float(d) for d in deltas], seed=0)
+    assert not result.exact and result.draws >= 100_000
+    exact = _subset_sum_p(deltas)
+    assert result.error == pytest.approx((result.p * (1 - result.p) / result.draws) ** 0.5)
+    assert abs(result.p - exact) < 4 * result.error + 1e-5
+    numbers = paired_continuous([0.0] * 24, [float(d) for d in deltas])
+    assert numbers.test == "sign-flip-monte-carlo" and numbers.p_draws >= 100_000
+    assert numbers.p_error == result.error and numbers.p_value == result.p
+    from experimentos.stats import fmt_p_of
+
+    text = fmt_p_of(numbers)
+    assert "±" in text and text.startswith(f"{numbers.p_value:.3f}")

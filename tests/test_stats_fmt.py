@@ -60,6 +60,16 @@ def test_intervals_and_p_values():
     assert fmt_p(None) == "n/a"
 
 
+def test_a_p_value_in_a_sentence_reads_as_a_relation():
+    """`p = <0.001` read as nonsense in reports and gate output: a sentence says p < 0.001."""
+    from experimentos.stats import fmt_p_is
+
+    assert fmt_p_is(0.0004) == "p < 0.001"
+    assert fmt_p_is(0.125) == "p = 0.125"
+    assert fmt_p_is(None) == "p = n/a"
+    assert fmt_p_is(0.0004, "Holm p") == "Holm p < 0.001"
+
+
 def test_results():
     assert fmt_rate(wilson(2, 3)) == "0.67 [0.21, 0.94] (2/3)"
     assert fmt_rate(wilson(0, 0)) == "n/a (0/0)"

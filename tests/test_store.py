@@ -124,3 +124,32 @@ def test_crlf_and_bom_files_parse(tmp_path: Path):
     doc = parse_document(raw, "policies/p.md")
     assert doc.page.title == "T"
     assert render(doc.page, doc) == raw
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_written_files_follow_the_umask(empty_kb, umask):
+    """A new file gets 0o666 & ~umask (mkstemp alone would make every file 0600); a replaced
+    file keeps the mode it had."""
+    import stat
+
+    from experimentos.reports.rows import _Cache
+    from experimentos.store.files import atomic_write
+
+    old = os.umask(umask)
+    try:
+        page = Page(id="failure.x", type=PageType.failure, title="X", body="Body\n")
+        doc = empty_kb.save(page)
+        path = empty_kb.root / "wiki/failures/x.md"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+        atomic_write(empty_kb.root, "experiments/e/runs/run.x.diff", b"d", expected=None)
+        side = empty_kb.root / "experiments/e/runs/run.x.diff"
+        assert stat.S_IMODE(side.stat().st_mode) == 0o666 & ~umask
+        path.chmod(0o640)
+        empty_kb.save(page.model_copy(update={"title": "Y"}), like=doc)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+        cache = _Cache(empty_kb.root, "e", enabled=True)
+        cache.put("k", None)
+        cache.save()
+        assert stat.S_IMODE(cache.path.stat().st_mode) == 0o666 & ~umask
+    finally:
+        os.umask(old)

@@ -38,6 +38,9 @@ TranscriptEventType = Literal[
 ]
 
 
+Decisions = Literal["model", "script"]
+
+
 class AgentSpec(BaseModel):
     """One agent of a matrix: which adapter, which model, adapter options."""
 
@@ -103,6 +106,9 @@ class Transcript(BaseModel):
     events: list[TranscriptEvent] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     final_answer: str | None = None
+    # The model id the provider reported (the last one the stream named), where the transcript
+    # carries one: recorded as matrix.modelReported and part of what a report may not pool.
+    model_id: str | None = None
     # Unknown event types (kept, counted, never fatal) and lines that did not parse.
     unknown_types: dict[str, int] = Field(default_factory=dict)
     bad_lines: int = 0
@@ -133,6 +139,29 @@ class Adapter(abc.ABC):
         """Refuse (UsageError naming the option) whatever entering the adapter would refuse, and
         start nothing: `matrix run --dry-run` and a run both call it before the first cell."""
         return None
+
+    def input_files(self) -> dict[str, Path]:
+        """Files the entry names whose contents decide what the agent does (a script, a
+        policy), as the entry names them -> their path: part of a run's fingerprint."""
+        return {}
+
+    def cli_version(self) -> str | None:
+        """What the agent CLI says its version is (None: no CLI, or it does not say)."""
+        return None
+
+    def shell_network(self) -> tuple[bool | None, str]:
+        """Whether the agent's shell commands can reach the network by the CLI's own means, and
+        how that is known (experimentos.agents.network)."""
+        return None, f"the {self.name} adapter does not say"
+
+    def wants_isolation(self) -> bool:
+        """Whether the runner should start the agent without network (scripts of ours)."""
+        return False
+
+    def decisions(self) -> tuple[Decisions, str]:
+        """Whose decisions its runs show, "model" or "script", and in words by what: a run
+        decided by a script checks the harness and is never evidence about agents."""
+        return "script", f"the {self.name} adapter"
 
     @abc.abstractmethod
     def prepare(self, setup: RunSetup) -> Invocation:

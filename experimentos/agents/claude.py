@@ -77,6 +77,11 @@ class ClaudeAdapter(CliAdapter):
     def parse(self, lines: Iterable[str], workdir: Path | None = None) -> Transcript:
         return parse_claude(lines, workdir)
 
+    def shell_network(self) -> tuple[bool | None, str]:
+        # claude-code's own sandbox needs bubblewrap and is off by default; its Bash tool runs
+        # commands as they are (an `npm ls` in a run reached the registry).
+        return True, "claude-code runs its Bash tool unsandboxed: commands may reach the network"
+
 
 def mcp_config(setup: RunSetup) -> dict[str, Any]:
     """The --mcp-config file: the run's MCP server over stdio. Never holds a secret."""
@@ -110,6 +115,8 @@ def parse_claude(lines: Iterable[str], workdir: Path | None = None) -> Transcrip
                         f"MCP server {server.get('name')}: {server.get('status')}"
                     )
         elif kind == "assistant":
+            if isinstance(message.get("model"), str) and message["model"]:
+                b.transcript.model_id = message["model"][:200]
             for block in content:
                 if not isinstance(block, dict):
                     continue

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from experimentos.agents.base import Adapter, AgentSpec, RunSetup, option_error
+from experimentos.agents.base import Adapter, AgentSpec, Decisions, RunSetup, option_error
 from experimentos.agents.install import find_binary, install_hint
 from experimentos.errors import UsageError
 
@@ -88,6 +88,24 @@ class CliAdapter(Adapter):
         if self.options.policy:
             raise UsageError("the adapter was not entered: the scripted model is not running")
         return self.options.base_url
+
+    def input_files(self) -> dict[str, Path]:
+        return {self.options.policy: self.policy_path()} if self.options.policy else {}
+
+    def decisions(self) -> tuple[Decisions, str]:
+        if self.options.policy:
+            return "script", (
+                f"{self.name} driven by the scripted model (experimentos.agents.sim) playing "
+                f"{self.options.policy}"
+            )
+        name = getattr(self.spec.model, "name", self.spec.model)  # a name, or a model block
+        return "model", f"{self.name} with model {name or 'the CLI default'}"
+
+    def cli_version(self) -> str | None:
+        from experimentos.agents.install import binary_version
+
+        found = self.binary()
+        return binary_version(found) if found is not None else None
 
     # --- the binary ------------------------------------------------------------------
 

@@ -76,6 +76,12 @@ class CodexAdapter(CliAdapter):
     def parse(self, lines: Iterable[str], workdir: Path | None = None) -> Transcript:
         return parse_codex(lines, workdir)
 
+    def shell_network(self) -> tuple[bool | None, str]:
+        sandbox = self.options.sandbox  # type: ignore[attr-defined]
+        if sandbox == "danger-full-access":
+            return True, "codex --sandbox danger-full-access: its commands may reach the network"
+        return False, f"codex's {sandbox} sandbox: network_access = false (no network)"
+
 
 def config_toml(setup: RunSetup) -> str:
     """The per-run config: the sandbox and the MCP server (if any). Never holds a secret."""
@@ -83,7 +89,9 @@ def config_toml(setup: RunSetup) -> str:
     # workspace-write: the workdir and the run's own TMPDIR, not the machine's /tmp. codex
     # otherwise writes there, and mounts empty .git/.codex/.agents directories in it while a
     # command runs (a killed run leaves them; a stray /tmp/.git claims every directory below).
-    lines += ["[sandbox_workspace_write]", "exclude_slash_tmp = true", ""]
+    # network_access = false is codex's default, written so the run's config says it: the
+    # agent's commands get no network (the record says so too).
+    lines += ["[sandbox_workspace_write]", "exclude_slash_tmp = true", "network_access = false", ""]
     if setup.mcp is not None:
         mcp = setup.mcp
         table = f"mcp_servers.{toml_string(mcp.name)}"

@@ -13,7 +13,6 @@ CLI is refused with the command that fixes it.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import stat
@@ -25,6 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from experimentos.errors import ExperimentosError, UnsafePath, UsageError
+from experimentos.store.parse import load_json
 from experimentos.store.safe import read_regular, state_path, state_rel
 
 AGENTS = "agents"  # the prefix, under the state directory: .experimentos/agents
@@ -213,8 +213,8 @@ def installed_version(root: Path, adapter: str) -> str | None:
     """The version of the project-local install (from its package.json), or None."""
     rel = state_rel(AGENTS, "node_modules", *PINS[adapter].package.split("/"), "package.json")
     try:
-        data = json.loads(read_regular(root, rel, limit=MAX_RECORD_BYTES))
-    except (ExperimentosError, ValueError, RecursionError):
+        data = load_json(read_regular(root, rel, limit=MAX_RECORD_BYTES))
+    except (ExperimentosError, ValueError):
         return None
     version = data.get("version") if isinstance(data, dict) else None
     return version if isinstance(version, str) else None

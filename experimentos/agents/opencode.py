@@ -49,7 +49,10 @@ class OpencodeAdapter(CliAdapter):
         argv = [binary, "run", "--format", "json"]
         if model:
             argv += ["--model", model]
-        argv += [*self.options.extra_args, setup.prompt]
+        # The prompt goes in on stdin: `opencode run` rebuilds its positional words into one
+        # line and wraps a word with spaces in quotes, so the model read `"<prompt>"` (checked
+        # against 1.18.33; stdin text reaches the model as it is).
+        argv += self.options.extra_args
         env = {
             "OPENCODE_CONFIG": str(config),
             "XDG_CONFIG_HOME": str(setup.home / ".config"),
@@ -67,10 +70,15 @@ class OpencodeAdapter(CliAdapter):
         }
         if self.sim is not None:
             env["SIM_API_KEY"] = "sim-not-a-secret"
-        return Invocation(argv=argv, env=self.env(setup, **env), cwd=setup.workdir, stdin="")
+        return Invocation(
+            argv=argv, env=self.env(setup, **env), cwd=setup.workdir, stdin=setup.prompt
+        )
 
     def parse(self, lines: Iterable[str], workdir: Path | None = None) -> Transcript:
         return parse_opencode(lines, workdir)
+
+    def shell_network(self) -> tuple[bool | None, str]:
+        return True, "opencode runs shell commands unsandboxed: they may reach the network"
 
 
 def opencode_config(setup: RunSetup, sim_url: str | None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from experimentos.agents.base import (
     Adapter,
+    Decisions,
     Invocation,
     RunSetup,
     Transcript,
@@ -80,6 +81,15 @@ class ScriptedAdapter(Adapter):
         except UsageError as exc:
             return exc.message
         return None
+
+    def input_files(self) -> dict[str, Path]:
+        return {self.spec.options["policy"]: self._policy()}
+
+    def wants_isolation(self) -> bool:
+        return True  # a policy script needs no network: its shell steps get none
+
+    def decisions(self) -> tuple[Decisions, str]:
+        return "script", f"the scripted adapter playing {self.spec.options.get('policy')}"
 
     def prepare(self, setup: RunSetup) -> Invocation:
         argv = [sys.executable, "-m", "experimentos.agents.scripted", str(self._policy())]

@@ -7,6 +7,10 @@
           script: experiments/demo/agents/keep-pin.sh   # inside the knowledge root
           args: [--fast]                                # optional
           env: {MODE: careful}                          # optional, plain (non-secret) values
+          decisions: script                             # default; `model` for a script that
+                                                        # drives a real model (an LLM wrapper)
+          network: false                                # default: run without network (true
+                                                        # for a script that calls a model API)
 
 The script runs with the run's workdir as its cwd and this environment (on top of the clean
 base the runner gives every agent): EXPERIMENTOS_TASK (the prompt), EXPERIMENTOS_RUN_ID,
@@ -23,7 +27,7 @@ Its stdout is the transcript: one JSON object per line, `type` plus the fields o
     {"type": "package_version_checked", "package": "drizzle-kit", "version": "0.30.4"}
     {"type": "mcp_tool_called", "tool": "get_work_brief", "ok": true}
     {"type": "final_answer", "text": "Kept the pin; fixed the default in schema.ts."}
-    {"type": "usage", "tokens_in": 1200, "tokens_out": 300, "cost_usd": 0.01}
+    {"type": "usage", "tokens_in": 1200, "tokens_out": 300, "cost_usd": 0.01, "model": "m-2026"}
     {"type": "error", "message": "..."}
 
 Other types are counted as unknown and kept in the raw transcript; lines that are not JSON
@@ -42,6 +46,7 @@ from pathlib import Path
 from experimentos.agents.base import (
     Adapter,
     AgentSpec,
+    Decisions,
     Invocation,
     RunSetup,
     Transcript,
@@ -50,6 +55,7 @@ from experimentos.agents.base import (
 )
 from experimentos.errors import UsageError
 from experimentos.store.files import inside
+from experimentos.store.parse import load_json
 
 EVENT_TYPES = (
     "command",
@@ -100,6 +106,30 @@ class ShellAdapter(Adapter):
         except UsageError as exc:
             return exc.message
         return None
+
+    def input_files(self) -> dict[str, Path]:
+        return {self.spec.options["script"]: self._script()}
+
+    def wants_isolation(self) -> bool:
+        network = self.spec.options.get("network", False)
+        if not isinstance(network, bool):
+            raise UsageError("options.network must be true or false", field="options.network")
+        return not network
+
+    def shell_network(self) -> tuple[bool | None, str]:
+        return True, "options.network is true: the script may reach the network"
+
+    def decisions(self) -> tuple[Decisions, str]:
+        said = self.spec.options.get("decisions", "script")
+        if said not in ("model", "script"):
+            raise UsageError(
+                f"options.decisions must be model or script, not {said!r}",
+                field="options.decisions",
+            )
+        script = self.spec.options.get("script")
+        if said == "model":
+            return "model", f"a model driven by the shell script {script}"
+        return "script", f"the shell script {script}"
 
     def prepare(self, setup: RunSetup) -> Invocation:
         script = self._script()
@@ -167,7 +197,7 @@ def parse_shell_transcript(lines: Iterable[str]) -> Transcript:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = load_json(line)
         except ValueError:
             out.bad_lines += 1
             continue
@@ -185,6 +215,8 @@ def parse_shell_transcript(lines: Iterable[str]) -> Transcript:
             else:
                 out.bad_lines += 1
         elif kind == "usage":
+            if isinstance(data.get("model"), str) and data["model"]:
+                out.model_id = data["model"][:200]  # the model id the provider reported
             for key in (*_USAGE_INT, "cost_usd"):
                 value = _number(data.get(key))
                 if value is not None:

@@ -8,7 +8,6 @@ manifest or lockfile) where it looks like one.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from collections.abc import Iterable, Iterator
@@ -16,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from experimentos.agents.base import Transcript, TranscriptEvent, TranscriptEventType
+from experimentos.store.parse import load_json
 
 _TEST = re.compile(
     r"(^|[\s;&|(])("
@@ -128,7 +128,7 @@ def json_lines(lines: Iterable[str], builder: Builder) -> Iterator[tuple[int, di
         if not text:
             continue
         try:
-            data = json.loads(text)
+            data = load_json(text)
         except ValueError:
             builder.transcript.bad_lines += 1
             continue

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from experimentos.errors import GitError, UsageError
-from experimentos.proposals.push import GitHubError, _request
+from experimentos.markdown.escape import code, line
+from experimentos.net.github import GitHubApi, GitHubError
 from experimentos.store import Workspace
 from experimentos.store.git import Repo
 from experimentos.store.lab_paths import EXPERIMENTS_DIR
@@ -103,14 +104,14 @@ def compose_body(comparisons: list[Comparison], base: str) -> str:
     """The comment's Markdown: the marker, a verdict line, one section per report."""
     lines = [MARKER, "## Matrix reports changed by this pull request", ""]
     if not comparisons:
-        lines.append(f"No report under `{EXPERIMENTS_DIR}/*/results/` differs from `{base}`.")
+        lines.append(f"No report under `{EXPERIMENTS_DIR}/*/results/` differs from {code(base)}.")
     elif any(c.regression for c in comparisons):
-        lines.append(f"**A significant regression** against `{base}`: see the flagged report.")
+        lines.append(f"**A significant regression** against {code(base)}: see the flagged report.")
     else:
-        lines.append(f"No significant regression against `{base}`.")
+        lines.append(f"No significant regression against {code(base)}.")
     for c in comparisons:
         flag = " (regression)" if c.regression else ""
-        lines += ["", f"### `{c.report.path}` ({c.report.change}){flag}", ""]
+        lines += ["", line(f"### {code(c.report.path)} ({c.report.change}){flag}"), ""]
         lines.append(c.markdown or "_(report compare printed nothing)_")
     body = "\n".join(lines) + "\n"
     if len(body) > _SHOWN:
@@ -127,21 +128,33 @@ def upsert_comment(owner: str, repo: str, number: int, body: str, token: str) ->
     if MARKER not in body:
         raise UsageError("the comment body must carry the marker", field="body")
     base = _quoted(owner, repo)
+    api = GitHubApi(token)  # one deadline for the whole search and the edit
     for page in range(1, _MAX_PAGES + 1):
         query = urllib.parse.urlencode({"per_page": _PER_PAGE, "page": page})
-        comments = _request("GET", f"{base}/issues/{number}/comments?{query}", token)
+        comments = api.send("GET", f"{base}/issues/{number}/comments?{query}")
         if not isinstance(comments, list):
             raise GitHubError("GitHub API: the comment list is not a list")
         for comment in comments:
-            if MARKER in str(comment.get("body") or ""):
-                data = _request(
-                    "PATCH", f"{base}/issues/comments/{int(comment['id'])}", token, {"body": body}
-                )
-                return CommentResult(id=data["id"], url=data["html_url"], created=False)
+            if isinstance(comment, dict) and MARKER in str(comment.get("body") or ""):
+                data = api.send("PATCH", f"{base}/issues/comments/{_id(comment)}", {"body": body})
+                return _comment_result(data, created=False)
         if len(comments) < _PER_PAGE:
             break
-    data = _request("POST", f"{base}/issues/{number}/comments", token, {"body": body})
-    return CommentResult(id=data["id"], url=data["html_url"], created=True)
+    data = api.send("POST", f"{base}/issues/{number}/comments", {"body": body})
+    return _comment_result(data, created=True)
+
+
+def _id(data: dict) -> int:
+    value = data.get("id")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise GitHubError("GitHub API: a comment without a numeric id")
+    return value
+
+
+def _comment_result(data: object, created: bool) -> CommentResult:
+    if not isinstance(data, dict) or not isinstance(data.get("html_url"), str):
+        raise GitHubError("GitHub API: the comment answer has no id and html_url")
+    return CommentResult(id=_id(data), url=data["html_url"], created=created)
 
 
 @dataclass(frozen=True)

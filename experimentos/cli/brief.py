@@ -96,7 +96,15 @@ def serve(
     ] = None,
     run_id: Annotated[
         str | None,
-        typer.Option("--run-id", help="Log every tool call in this run (matrix runs)."),
+        typer.Option("--run-id", help="Log every tool call in this run."),
+    ] = None,
+    run_token: Annotated[
+        str | None,
+        typer.Option(
+            "--run-token",
+            help="A blind matrix run: log every call in the run this token maps to, and show "
+            "the agent only the token (matrix runs start the server so).",
+        ),
     ] = None,
 ) -> None:
     """Run the MCP server (stdio by default). Logs go to stderr; stdout is the protocol."""
@@ -112,8 +120,10 @@ def serve(
 
     workspace = state(ctx).workspace()
     if transport == "http":
-        if run_id is not None or knowledge is not None:
-            raise UsageError("--run-id and --knowledge serve one run over stdio", field="transport")
+        if run_id is not None or run_token is not None or knowledge is not None:
+            raise UsageError(
+                "--run-id, --run-token and --knowledge serve one run over stdio", field="transport"
+            )
         _serve_mcp_http(workspace, port, read_only)
         return
     if transport == "stdio" and sys.stdin.isatty():
@@ -131,11 +141,19 @@ def serve(
         from experimentos.store import Workspace
 
         pages = Workspace(knowledge)
+    if run_token is not None:
+        from experimentos.lab.runs.tokens import resolve_token
+
+        if run_id is not None:
+            raise UsageError("give --run-id or --run-token, not both", field="run_token")
+        run_id = resolve_token(workspace.root, run_token)
     if run_id is not None:
         from experimentos.store.lab_scan import locate_run
 
         locate_run(workspace.root, run_id)  # the bound run must exist (NotFound, UnsafeId)
-    server = build_server(workspace, read_only=read_only, knowledge=pages, run_id=run_id)
+    server = build_server(
+        workspace, read_only=read_only, knowledge=pages, run_id=run_id, run_token=run_token
+    )
     warm_up(server)
     server.run("stdio")
 

@@ -51,7 +51,19 @@ def ingest_issue(
         typer.Option(
             "--fetch",
             metavar="OWNER/REPO#N",
-            help="Fetch the thread from the GitHub API (token from GITHUB_TOKEN or GH_TOKEN).",
+            help="Fetch the thread from the GitHub API (token from GITHUB_TOKEN or GH_TOKEN). "
+            "The whole fetch (every request and read) must finish within --fetch-deadline.",
+        ),
+    ] = None,
+    fetch_deadline: Annotated[
+        float | None,
+        typer.Option(
+            "--fetch-deadline",
+            metavar="SECONDS",
+            min=0.001,
+            max=86400,
+            help="Deadline for the whole fetch, every request and read together (default: "
+            "EXPERIMENTOS_GITHUB_DEADLINE, else 120).",
         ),
     ] = None,
     repo: Annotated[
@@ -85,13 +97,15 @@ def ingest_issue(
     """Propose a source page and draft claims for a GitHub issue thread (never your work tree)."""
     from experimentos.errors import UsageError
     from experimentos.lifecycle.ingest import fetch_issue, ingest_issue, read_payload
+    from experimentos.lifecycle.ingest.run import check_scope_options
     from experimentos.lifecycle.ingest.thread import MAX_PAYLOAD_BYTES, read_payload_file
 
     as_json = want_json(ctx, json_out)
     if (file is None) == (fetch is None):
         raise UsageError("give the issue as FILE (or - for stdin), or --fetch OWNER/REPO#N")
+    library, version_range = check_scope_options(library, version_range)  # before any fetch
     if fetch is not None:
-        thread = fetch_issue(fetch)
+        thread = fetch_issue(fetch, deadline=fetch_deadline)
     elif file == "-":
         thread = read_payload(sys.stdin.buffer.read(MAX_PAYLOAD_BYTES + 1), "<stdin>")
     else:

@@ -121,9 +121,16 @@ def print_gate(gate: GateResult) -> None:
         )
     for name, why in gate.fixture_notes.items():
         typer.echo(f"    {name}: {why}")
+    if gate.basis is not None:
+        typer.echo(
+            f"  served: in {gate.served_runs} of {gate.brief_runs} `{gate.treatment}` runs "
+            "(the MCP server's log); only their blocks are compared"
+        )
     if gate.primary is not None:
         typer.echo(f"  {gate.headline()}")
         typer.echo(f"  verdict: {gate.primary.verdict}")
+    if gate.holm_family:
+        typer.echo(f"  Holm family (as the report prints it): {', '.join(gate.holm_family)}")
     if gate.checks:
         bad = gate.regressions
         typer.echo(
@@ -207,6 +214,12 @@ def _print_candidates(result: CandidatesResult) -> None:
             if c.p_adjusted is not None:
                 numbers += f", Holm {p_text(c.p_adjusted)}"
             typer.echo(f"  {c.page} [{c.status}] on {c.matrix}: {numbers}")
+            typer.echo(f"      {c.why}")
+    untested = result.by("test")
+    if untested:
+        typer.echo(f"test ({len(untested)})")
+        for c in untested:
+            typer.echo(f"  {c.page} [{c.status}] on {c.matrix}: never ablated")
             typer.echo(f"      {c.why}")
     rest = result.by("none")
     if rest:

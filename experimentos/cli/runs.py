@@ -9,6 +9,7 @@ import typer
 
 from experimentos.cli._common import Group, JsonFlag, emit_json, plural, state, want_json
 from experimentos.cli.experiments import record_json
+from experimentos.store.parse import load_json
 
 run_app = typer.Typer(cls=Group, help="Runs: records of agent runs and their event logs.")
 
@@ -82,7 +83,7 @@ def run_event(
 
     as_json = want_json(ctx, json_out)
     try:
-        data = json.loads(payload)
+        data = load_json(payload)
     except ValueError as exc:
         raise UsageError(f"--payload is not JSON: {exc}", field="payload") from None
     event = append_event(state(ctx).workspace(), run_id, event_type, data, source)

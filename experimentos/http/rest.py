@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -46,6 +45,7 @@ from experimentos.lab import assertions, experiments
 from experimentos.lab.runs import list_runs
 from experimentos.models.lab import metric_name_problem
 from experimentos.store import Workspace
+from experimentos.store.parse import JsonError, load_json
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +115,9 @@ async def json_body(request: Request) -> dict:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = load_json(raw)
+    except JsonError as exc:
         raise HttpError(400, "InvalidJson", f"body is not valid JSON: {exc}", "body") from None
-    except RecursionError:
-        raise HttpError(400, "InvalidJson", "body is nested too deeply to read", "body") from None
     if not isinstance(data, dict):
         raise HttpError(400, "InvalidJson", "body must be a JSON object", "body")
     return data

@@ -200,7 +200,9 @@ def export_graph(target: Path, reference, max_seq_length: int) -> None:  # noqa:
         cosine = float(np.min(np.sum(got * want, axis=1)))
         if cosine < MIN_COSINE:
             raise RuntimeError(f"exported graph disagrees with the model (cosine {cosine:.5f})")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; it is a cache like the index
+        from experimentos.store.files import file_mode
+
+        os.chmod(tmp, file_mode(target))  # mkstemp makes it private; follow the umask
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

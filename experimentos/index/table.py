@@ -39,7 +39,7 @@ from experimentos.index.rows import (
 )
 from experimentos.models.knowledge import Page, Problem
 from experimentos.store import Workspace, id_for_path, parse_document
-from experimentos.store.files import state_lock
+from experimentos.store.files import file_mode, state_lock
 from experimentos.store.paths import PAGE_DIRS
 from experimentos.store.safe import list_files, read_regular, state_path, state_rel
 
@@ -180,9 +180,11 @@ class Index:
         return meta, ""
 
     def _write_meta(self, meta: dict) -> None:
+        mode = file_mode(self._meta_path)
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".meta.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(meta))  # dumps uses the C encoder; dump(handle) does not
+            os.fchmod(handle.fileno(), mode)
         os.replace(tmp, self._meta_path)
         self._meta_cache = (self._meta_stamp(), meta)
 

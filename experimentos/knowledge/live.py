@@ -280,7 +280,7 @@ class Live:
         return self._index
 
     def _refresh(self) -> None:
-        from experimentos.config import load_config
+        from experimentos.store.workspace import load_config
 
         config = load_config(self.workspace.root)
         if config != self.workspace.config:  # experimentos.toml changed: start over

@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+import os
 import shutil
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
@@ -105,6 +107,28 @@ def _check_parent(workspace: Workspace, child_id: str | None, parent_ref: str) -
     return parent.model.id
 
 
+def _what_is_there(directory: Path, slug: str) -> str:
+    """Why `exp new` cannot create experiments/<slug>/: an experiment, or what else is there."""
+    eid = experiment_id(slug)
+    shown = experiment_dir(slug).as_posix()
+    if directory.is_symlink() or not directory.is_dir():
+        return f"{shown} exists and is not a directory; choose another name or remove it"
+    if (directory / "README.md").is_file():
+        return f"experiment {eid!r} already exists"
+    entries = []
+    for entry in sorted(os.scandir(directory), key=lambda e: e.name)[:12]:
+        if entry.is_dir(follow_symlinks=False):
+            count = sum(1 for _ in os.scandir(entry.path))
+            entries.append(f"{entry.name}/ ({count} file{'s' if count != 1 else ''})")
+        else:
+            entries.append(entry.name)
+    held = ", ".join(entries) or "nothing"
+    return (
+        f"{shown}/ exists but has no README.md, so it is not an experiment (it holds: {held}); "
+        f"write {shown}/README.md with id {eid} to make it one, or choose another name"
+    )
+
+
 def new_experiment(
     workspace: Workspace,
     name: str,
@@ -118,8 +142,9 @@ def new_experiment(
         raise UsageError("an experiment needs a non-empty name", field="name")
     slug = slugify(name)
     rel = experiment_path(slug).as_posix()
-    if (workspace.root / experiment_dir(slug)).exists():
-        raise AlreadyExists(f"experiment {experiment_id(slug)!r} already exists", path=rel)
+    directory = workspace.root / experiment_dir(slug)
+    if directory.exists() or directory.is_symlink():
+        raise AlreadyExists(_what_is_there(directory, slug), path=rel)
     experiment = Experiment(
         id=experiment_id(slug),
         name=name.strip(),

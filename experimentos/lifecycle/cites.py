@@ -29,6 +29,7 @@ from experimentos.errors import NotFound, UnsafePath, UsageError
 from experimentos.models.knowledge import Cite, Page
 from experimentos.store import Document, Workspace
 from experimentos.store.gitroot import work_tree
+from experimentos.store.parse import parse_int
 from experimentos.store.safe import read_regular
 
 MAX_CITED_BYTES = 16 * 1024 * 1024
@@ -37,7 +38,7 @@ MAX_SEARCH_BYTES = 64 * 1024 * 1024
 
 CiteStatus = Literal["fresh", "drifted", "changed", "orphaned", "unhashed", "unreadable"]
 STALE_STATUSES = frozenset({"changed", "orphaned", "unreadable"})
-_SPEC_RE = re.compile(r"^(?P<path>.+?)(?::(?P<lines>\d+(?:-\d+)?))?$")
+_SPEC_RE = re.compile(r"^(?P<path>.+?)(?::(?P<lines>[0-9]+(?:-[0-9]+)?))?$")
 
 
 class CiteCheck(BaseModel):
@@ -205,8 +206,11 @@ def parse_cite_spec(spec: str) -> tuple[str, str | None]:
     """`PATH[:A-B]` -> (path, lines)."""
     match = _SPEC_RE.match(spec.strip())
     if not match or not match["path"].strip():
-        raise UsageError(f"{spec!r} is not PATH or PATH:A-B", field="cite")
-    return match["path"].strip(), match["lines"]
+        raise UsageError(f"{spec[:200]!r} is not PATH or PATH:A-B", field="cite")
+    lines = match["lines"]
+    if lines and any(parse_int(n, max_digits=9) is None for n in lines.split("-")):
+        raise UsageError(f"line numbers have at most 9 digits, not {lines[:20]}…", field="lines")
+    return match["path"].strip(), lines
 
 
 def repo_relative(repo: Path, path_text: str, cwd: Path | None = None) -> str:

@@ -17,6 +17,7 @@ from experimentos.agents.base import AgentSpec
 from experimentos.errors import UsageError
 from experimentos.matrix.spec import Condition, MatrixSpec
 from experimentos.models.knowledge import SLUG_MAX, slug_problem
+from experimentos.models.lab import MatrixFingerprint
 
 # Bumped when the prompt the runner composes changes: it is part of every cell's inputs.
 PROMPT_VERSION = 1
@@ -102,19 +103,15 @@ def in_shard(cell: Cell, shard: tuple[int, int] | None) -> bool:
     return shard is None or cell.index % shard[1] == shard[0] - 1
 
 
-def cell_hash(
-    cell: Cell, fixture_hash: str, knowledge_hash: str | None, time_limit_s: float
-) -> str:
-    """sha256 of everything a cell's run depends on: a resumed or merged run must match it."""
+def cell_hash(cell: Cell, fingerprint: MatrixFingerprint) -> str:
+    """sha256 of the cell and everything its run depends on (its fingerprint): a resumed or
+    merged result must match it."""
     data = {
         "fixture": cell.fixture,
-        "fixtureHash": fixture_hash,
         "condition": cell.condition.text,
-        "knowledge": knowledge_hash,
-        "agent": cell.agent.model_dump(mode="json"),
+        "agent": cell.agent.name,
         "repeat": cell.repeat,
-        "timeLimit": time_limit_s,
-        "prompt": PROMPT_VERSION,
+        "fingerprint": fingerprint.model_dump(mode="json", by_alias=True),
     }
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -29,6 +29,7 @@ from experimentos import __version__
 from experimentos.agents.base import Adapter, McpAttachment, RunSetup, Transcript
 from experimentos.errors import ExperimentosError
 from experimentos.lab.runs.events import append_events
+from experimentos.lab.runs.tokens import MATRIX_RUN_TOOLS, drop_token, issue_token
 from experimentos.matrix import transcripts
 from experimentos.matrix.cells import Cell
 from experimentos.matrix.fixtures import materialize, run_oracle
@@ -48,16 +49,14 @@ from experimentos.matrix.records import (
     write_file,
 )
 from experimentos.matrix.rules import check_rules
-from experimentos.models.lab import MatrixRun, RunOutcome, RunRecord, RunStatus
+from experimentos.matrix.runtimes import runtimes
+from experimentos.models.lab import MatrixRun, RunOutcome, RunRecord, RunStatus, measure_or_none
 from experimentos.store.redact import redact, secret_values
 
 MCP_SERVER_NAME = "experimentos"
-# The server's tools an agent may call (claude-code asks for an allow-list).
-MCP_TOOLS = [
-    "start_pre_work_protocol", "get_work_brief", "get_agent_work_context",
-    "resolve_dependencies", "search_knowledge", "get_page", "record_run_event",
-    "record_decision", "complete_run", "validate_run_completion", "get_next_required_action",
-]  # fmt: skip
+# The server's tools an agent may call (claude-code asks for an allow-list); a matrix run's
+# server offers no others.
+MCP_TOOLS = list(MATRIX_RUN_TOOLS)
 MAX_DIFF_BYTES = 4 * 1024 * 1024
 TAIL_CHARS = 4000
 
@@ -72,6 +71,7 @@ class Runtime:
     stop: threading.Event = field(default_factory=threading.Event)
     keep_workdirs: bool = False
     versions: dict[str, str | None] = field(default_factory=dict)  # agent CLI, by agent name
+    stale: dict[str, str] = field(default_factory=dict)  # run id -> which fingerprint part changed
 
 
 @dataclass
@@ -99,10 +99,11 @@ def compose_prompt(task: str, cell: Cell, workdir: Path, libraries: list[str]) -
     )
 
 
-def attachment(plan: Plan, variant: Path, run_id: str) -> McpAttachment:
-    """`experimentos mcp serve` over stdio: knowledge from the variant, events in the root."""
+def attachment(plan: Plan, variant: Path, token: str) -> McpAttachment:
+    """`experimentos mcp serve` over stdio: knowledge from the variant, events in the root,
+    the run named by its token only (blind: the run id would name the cell)."""
     args = ["-m", "experimentos", "--root", str(plan.workspace.root), "mcp", "serve"]
-    args += ["--knowledge", str(variant), "--run-id", run_id]
+    args += ["--knowledge", str(variant), "--run-token", token]
     env = {"LANCEDB_LOG": "error", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"}
     return McpAttachment(
         name=MCP_SERVER_NAME, command=sys.executable, args=args, env=env, tools=list(MCP_TOOLS)
@@ -128,7 +129,8 @@ def execute_cell(rt: Runtime, cell: Cell) -> CellResult:
         return CellResult(run_id, cell.cell_id, None, skipped="in progress in another runner")
     try:
         existing = existing_runs(root, plan.slug, [run_id]).get(run_id)
-        if existing is not None and existing.counted:
+        stale = existing is not None and existing.cell_hash != plan.cell_hashes[run_id]
+        if existing is not None and existing.counted and not stale:
             return CellResult(run_id, cell.cell_id, None, skipped="already done")
         if existing is not None and existing.status is RunStatus.running:
             clean_orphan(claim)  # its runner died: kill what is left of its agent
@@ -153,11 +155,18 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
 
     loaded = plan.fixtures[cell.fixture]
     source = plan.knowledge[cell.condition.text]
-    attempt, earlier = previous_attempts(existing)
+    decisions, decided_by = rt.adapters[cell.agent.name].decisions()
+    stale = rt.stale.get(cell.run_id)
+    attempt, earlier = previous_attempts(
+        existing, f"its fingerprint changed: {stale}" if stale else None
+    )
     block = MatrixRun(
         id=plan.matrix_id,
         cell=cell.cell_id,
         cell_hash=plan.cell_hashes[cell.run_id],
+        fingerprint=plan.fingerprints[cell.run_id],
+        decisions=decisions,
+        decided_by=decided_by,
         spec_hash=plan.spec_hash,
         fixture=cell.fixture,
         fixture_hash=loaded.content_hash,
@@ -169,6 +178,7 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
         harness=__version__,
         time_limit_s=plan.spec.time_limit_s,
         knowledge=source.record() if source.content_hash else None,
+        runtimes=runtimes(),  # the PATH the agent and the oracle get (procgroup.clean_env)
     )
     run = RunRecord(
         id=cell.run_id,
@@ -181,6 +191,8 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
         started=_now(),
         matrix=block,
     )
+    token = issue_token(ws.root, cell.run_id)  # what the agent knows the run by
+    run.matrix.run_token = token
     start_record(ws, plan.slug, run, existing.record if existing else None)
     lap("record")
     secrets = [*plan.secrets.values(), *secret_values(os.environ)]
@@ -188,12 +200,13 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
     claim.note(workdir=str(tmp))
     outcome = _Outcome()
     try:
-        _pipeline(rt, cell, tmp, claim, secrets, outcome, lap)
+        _pipeline(rt, cell, tmp, claim, secrets, outcome, lap, token)
     except ExperimentosError as exc:
         outcome.fail(f"harness error: {redact(str(exc), secrets)}")
     except Exception as exc:  # noqa: BLE001 - any crash of a step is recorded, not raised
         outcome.fail(f"harness error: {type(exc).__name__}: {redact(str(exc), secrets)}")
     finally:
+        drop_token(ws.root, token)
         if not rt.keep_workdirs:
             shutil.rmtree(tmp, ignore_errors=True)
     agent_s = outcome.updates.get("agentProcess", {}).get("seconds") or 0.0
@@ -237,7 +250,7 @@ class _Outcome:
             self.reason = self.reason or reason
 
 
-def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap) -> None:  # noqa: ANN001
+def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap, token: str) -> None:  # noqa: ANN001
     plan = rt.plan
     ws = plan.workspace
     loaded = plan.fixtures[cell.fixture]
@@ -250,9 +263,9 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap) -> None:  # noq
     out.updates["prompt"] = redact(prompt, secrets)
     mcp = None
     if cell.condition.attaches_server:
-        mcp = attachment(plan, rt.variants[cell.condition.text], cell.run_id)
+        mcp = attachment(plan, rt.variants[cell.condition.text], token)
     setup = RunSetup(
-        run_id=cell.run_id,
+        run_id=token,  # blind: the agent never learns the run id, which names the cell
         workdir=work,
         home=home,
         prompt=prompt,
@@ -264,9 +277,11 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap) -> None:  # noq
     adapter = rt.adapters[cell.agent.name]
     invocation = adapter.prepare(setup)
     secrets = [*secrets, *secret_values(invocation.env)]
+    argv, network = _network(adapter, invocation.argv)
+    out.updates["agentNetwork"] = network
     lap("prepare")
     proc = run_process(
-        invocation.argv,
+        argv,
         cwd=invocation.cwd,
         env=invocation.env,
         time_limit=plan.spec.time_limit_s,
@@ -286,13 +301,19 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap) -> None:  # noq
         "outputBytes": proc.stdout_bytes + proc.stderr_bytes,
         "truncated": proc.dropped_lines > 0 or proc.cut_lines > 0,
     }
-    usage = transcript.usage
+    # The agent's own account: a count or cost beyond any measure is left out (None), not fatal.
+    usage = transcript.usage.model_copy(
+        update={k: measure_or_none(v) for k, v in transcript.usage.model_dump().items()}
+    )
+    out.updates["modelReported"] = transcript.model_id
     out.updates["usage"] = {
         "tokensIn": usage.tokens_in,
         "tokensOut": usage.tokens_out,
         "costUsd": usage.cost_usd,
         "turns": usage.turns,
         "wallSeconds": proc.seconds,
+        # A script's tokens and cost (the scripted model's, a script agent's) are made up.
+        "simulated": rt.adapters[cell.agent.name].decisions()[0] == "script",
     }
     out.metrics.update(
         agent_exit_code=proc.exit_code,
@@ -354,6 +375,19 @@ def _pipeline(rt, cell, tmp, claim, secrets, out: _Outcome, lap) -> None:  # noq
     out.outcome = RunOutcome.success if oracle.passed else RunOutcome.failure
     if proc.timed_out:
         out.notes.append(f"the agent hit the {plan.spec.time_limit_s:g} s limit")
+
+
+def _network(adapter: Adapter, argv: list[str]) -> tuple[list[str], dict]:
+    """The argv to start (without network where we can) and what the record says of it."""
+    from experimentos.agents import network
+
+    if adapter.wants_isolation():
+        prefix = network.offline_prefix()
+        if prefix is not None:
+            return [*prefix, *argv], {"access": False, "how": network.ISOLATED}
+        return argv, {"access": True, "how": network.not_isolated()}
+    access, how = adapter.shell_network()
+    return argv, {"access": access, "how": how}
 
 
 def _last_line(text: str) -> str:

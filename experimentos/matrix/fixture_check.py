@@ -9,8 +9,11 @@ For each fixture, in fresh workdirs made by `materialize`:
   oracle verdict (`oracle: pass|fail`) and the set of broken rules (`breaks: [...]`, checked
   with its `commands`).
 
-Also: every `pinned` library is found in the fixture's manifests, and every `guardedBy` page
-is an accepted, reviewed policy or intervention of the knowledge root.
+Also: every `pinned` library is found in the fixture's manifests; every `guardedBy` page is an
+accepted, reviewed policy or intervention of the knowledge root and reaches the brief for the
+fixture's task (compiled by the brief compiler from the task, the fixture's repository and its
+libraries, as a matrix run's agent is asked to) as a decision rule; and the interpreters on PATH
+satisfy the fixture's `runtime`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from experimentos.matrix.fixtures import (
 )
 from experimentos.matrix.procgroup import OracleResult, clean_env, run_command
 from experimentos.matrix.rules import RuleReport, check_rules
+from experimentos.matrix.runtimes import runtime_problems, runtimes
 from experimentos.models.fixture import FIXTURE_NAME, RuleName
 from experimentos.models.knowledge import Problem
 from experimentos.repofacts.facts import read_local_facts
@@ -113,6 +117,8 @@ def check_fixtures(
     guards = _guard_pages(root)
     for fixture in loaded:
         results[fixture.name] = _static_checks(fixture, guards)
+    if guards is not None:
+        _guards_reach_the_brief(root, loaded, guards, results)
 
     work = [(f, None) for f in loaded if f.fixture.oracle is not None]
     work += [(f, s) for f in loaded if f.fixture.oracle is not None for s in f.solutions]
@@ -186,6 +192,8 @@ def _static_checks(loaded: LoadedFixture, guards: dict[str, str] | None) -> Fixt
 
     if fixture.oracle is None:
         problem("oracle-missing", "no oracle: nothing to prove", "oracle")
+    for message in runtime_problems(fixture, runtimes()):
+        problem("runtime-unmet", message, "runtime")
     if fixture.pinned:
         facts = _root_facts(loaded)
         for library in fixture.pinned:
@@ -214,6 +222,72 @@ def _static_checks(loaded: LoadedFixture, guards: dict[str, str] | None) -> Fixt
             message = "no solutions/bad-*.patch: nothing shows the trap"
             problem("no-bad-solution", message, "solutions", severity="warning")
     return result
+
+
+def _guards_reach_the_brief(
+    root: Path,
+    loaded: list[LoadedFixture],
+    guards: dict[str, str],
+    results: dict[str, FixtureResult],
+) -> None:
+    """Each valid guardedBy page must be a decision rule of the brief for the fixture's task:
+    a page that guards a trap but never reaches the agent guards nothing."""
+    wanted = [f for f in loaded if any(guards.get(p) == "" for p in f.fixture.guarded_by)]
+    if not wanted:
+        return
+    from experimentos.briefs.compiler import compile_brief
+    from experimentos.briefs.models import BriefRequest
+    from experimentos.knowledge.live import Live
+    from experimentos.store import Workspace
+
+    live = Live(Workspace(root), watch=False)
+    try:
+        for item in wanted:
+            fixture = item.fixture
+            request = BriefRequest(
+                task=fixture.task, repo=str(item.directory), libraries=fixture.libraries
+            )
+            try:
+                brief = compile_brief(live, request)
+            except ExperimentosError as exc:
+                _guard_problem(results[item.name], f"the brief for its task failed: {exc}")
+                continue
+            context = brief.agent_work_context()
+            rules = {rule["id"] for rule in context["decision_rules"]}
+            for page_id in fixture.guarded_by:
+                if guards.get(page_id) != "" or page_id in rules:
+                    continue
+                why = _why_not_in_brief(brief, page_id)
+                _guard_problem(
+                    results[item.name],
+                    f"{page_id} does not reach the brief for the task as a decision rule "
+                    f"({why}); the brief's rules: {', '.join(sorted(rules)) or 'none'}",
+                )
+    finally:
+        live.close()
+
+
+def _why_not_in_brief(brief, page_id: str) -> str:  # noqa: ANN001 - a Brief
+    for cut in brief.cut:
+        if cut.id == page_id:
+            return f"left out for the token budget: {cut.reason}"
+    for excluded in brief.excluded:
+        if excluded.id == page_id:
+            return "excluded: " + "; ".join(excluded.reasons)
+    if any(entry.id == page_id for entry in brief.entries):
+        return "it is in the brief, but not as a rule"
+    return "the compiler did not select it for this task, repository and libraries"
+
+
+def _guard_problem(result: FixtureResult, message: str) -> None:
+    result.problems.append(
+        Problem(
+            path=f"{result.path}/fixture.yaml",
+            field="guardedBy",
+            code="guard-not-in-brief",
+            message=message,
+        )
+    )
 
 
 def _root_facts(loaded: LoadedFixture):  # noqa: ANN202 - LocalFacts
@@ -308,5 +382,10 @@ def _details(report: RuleReport) -> list[str]:
     out += [f"out_of_scope: {path}" for path in report.out_of_scope]
     out += [
         f"forbidden_command: {m.command!r} (matches {m.pattern})" for m in report.forbidden_command
+    ]
+    out += [
+        f"content_lost: {hit.path} "
+        + (f"no longer contains {hit.text!r}" if hit.text else "changed")
+        for hit in report.content_lost
     ]
     return out

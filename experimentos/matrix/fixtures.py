@@ -66,6 +66,7 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_EMAIL": "fixtures@experimentos.invalid",
     "GIT_COMMITTER_DATE": "946684800 +0000",
 }
+ORACLE_PACKAGE_JSON = '{"type": "module", "private": true}\n'
 # Interpreter droppings that are not the agent's work: kept out of every diff.
 GIT_EXCLUDES = ("__pycache__/", "*.pyc", ".pytest_cache/")
 
@@ -366,6 +367,11 @@ def run_oracle(loaded: LoadedFixture, workdir: Path, timeout: float | None = Non
         oracle_dir.mkdir()
         for item in loaded.oracle_files:
             _write_file(oracle_dir, item)
+        if not (oracle_dir / "package.json").exists():
+            # Node reads a .js file as an ES module only under a package.json that says so
+            # (before 20.19 it never guessed): oracles are written as modules; CommonJS ones
+            # are .cjs, or bring their own package.json in oracle/.
+            (oracle_dir / "package.json").write_text(ORACLE_PACKAGE_JSON, encoding="utf-8")
         home = scratch / "home"
         home.mkdir()
         env = clean_env(home, {"ORACLE_DIR": str(oracle_dir), "FIXTURE": loaded.name})

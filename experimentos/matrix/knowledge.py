@@ -2,7 +2,10 @@
 
     brief                    wiki/ and policies/ of the working tree (a snapshot, so edits made
                              while the matrix runs change nothing)
-    brief-without:<page-id>  the same snapshot minus that page's file
+    brief-without:<page-id>  the same snapshot minus that page's file, and with every mention
+                             of its id in other pages replaced (blindness: a brief that still
+                             named the removed page would tell the agent which page it was,
+                             and what the page's id says of its rule)
     knowledge@<git-rev>      wiki/ and policies/ as committed at that revision (`git archive`)
 
 Every variant also gets the root's experimentos.toml (the same index settings everywhere, so the
@@ -27,14 +30,15 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from experimentos.config import CONFIG_NAME, load_config
+from experimentos.config import CONFIG_NAME
 from experimentos.errors import ExperimentosError, UsageError
 from experimentos.index.embeddings import MINILM
 from experimentos.lab.runs.records import knowledge_commit
 from experimentos.matrix.spec import Condition
-from experimentos.store.files import state_lock
+from experimentos.store.files import current_umask, state_lock
 from experimentos.store.paths import KNOWLEDGE_ROOTS, id_for_path, page_path
 from experimentos.store.safe import state_path
+from experimentos.store.workspace import load_config
 
 VARIANTS = ("matrix", "knowledge")  # under the state directory
 READY = ".ready"
@@ -220,12 +224,58 @@ def resolve_knowledge(
                     field=where,
                 )
             del files[rel]
+            files = without_mentions(files, page)
             description = f"{state}, without {page}"
         description += searched
         files = _with_config(files, config)
         out[condition.text] = KnowledgeSource(
             condition, head, description, _content_hash(files), _pages(files), bool(dirty), files
         )
+    return out
+
+
+MENTION = "another page"  # what a mention of a removed page becomes (the same for every page)
+
+
+def without_mentions(files: dict[str, bytes], page_id: str) -> dict[str, bytes]:
+    """The knowledge files with `page_id` gone from every other page, as if it had never been
+    written: dropped from the edge lists (dependsOn, mitigates, …), and every other mention
+    (a `[[link]]`, the id in prose or in a text field) replaced by "another page".
+
+    Review evidence is the one place where dropping the id would change another page: a policy
+    whose review cites only the removed page would lose its review, and so its rule (an
+    ablation that removed two rules). There the id is replaced by the reviewing page's own id,
+    which keeps the review as it was and names nothing new.
+    """
+    from experimentos.errors import InvalidPage
+    from experimentos.store.documents import parse_document, render
+
+    needle = page_id.encode("utf-8")
+    out = dict(files)
+    for rel, data in files.items():
+        if needle not in data or id_for_path(rel) is None:
+            continue
+        try:
+            doc = parse_document(data, rel)
+        except InvalidPage:
+            continue  # a page that does not parse is never served
+        page = doc.page
+        update = {
+            name: [x for x in getattr(page, name) if x != page_id]
+            for name in ("depends_on", "contradicts", "supersedes", "mitigates", "derived_from",
+                         "validated_by")
+        }  # fmt: skip
+        if page.review is not None and page_id in page.review.evidence:
+            kept = [x for x in page.review.evidence if x != page_id] or [page.id]
+            update["review"] = page.review.model_copy(update={"evidence": kept})
+        changed = render(page.model_copy(update=update), doc)
+        text = changed.decode("utf-8").replace(f"[[{page_id}]]", MENTION)
+        text = text.replace(page_id, MENTION)
+        try:
+            parse_document(text.encode("utf-8"), rel)
+            out[rel] = text.encode("utf-8")
+        except InvalidPage:  # a mention inside a field that takes an id: keep the edges' edit
+            out[rel] = changed
     return out
 
 
@@ -272,6 +322,7 @@ def build_variant(root: Path, source: KnowledgeSource, index: bool = True) -> Pa
         if target.exists():
             shutil.rmtree(target)  # a build that stopped half-way (a real directory: checked)
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".build-"))
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; follow the umask
         try:
             for rel, data in source.files.items():
                 path = tmp / rel

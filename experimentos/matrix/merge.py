@@ -6,7 +6,10 @@ directory in this root. Duplicates are settled per run id:
 
 - identical copies (record and sidecars byte for byte) are one run;
 - a finished run (a result) wins over unfinished attempts of the same cell;
-- two different finished runs of one id are a conflict: the merge writes nothing and says which.
+- two different finished runs of one id are a conflict: the merge writes nothing and says which;
+- so are finished runs of one matrix whose fingerprints disagree (another agent script, CLI
+  version, model, fixture or knowledge; experimentos.matrix.fingerprint): each is named with
+  the part that differs, and nothing is written.
 
 Everything is read and checked before the first write; sidecars are written before their record,
 so a merge stopped half-way never leaves a record without its files.
@@ -24,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from experimentos.errors import ExperimentosError, InvalidPage, NotFound, UnsafePath, UsageError
 from experimentos.lab.runs.events import parse_events
+from experimentos.matrix.fingerprint import Stamp, disagreements
 from experimentos.matrix.records import record_rel, write_file
 from experimentos.models.lab import RunRecord, RunStatus
 from experimentos.store import Workspace
@@ -218,6 +222,7 @@ def merge_runs(workspace: Workspace, directories: list[Path]) -> MergeReport:
         if chosen.run.matrix is not None:
             specs.setdefault(chosen.run.matrix.id, set()).add(chosen.run.matrix.spec_hash)
         plan.append((chosen, here))
+    report.conflicts += _fingerprint_conflicts(root, [chosen for chosen, _ in plan])
     if report.conflicts:
         return report
     for matrix_id, hashes in sorted(specs.items()):
@@ -228,6 +233,57 @@ def merge_runs(workspace: Workspace, directories: list[Path]) -> MergeReport:
     for chosen, here in plan:
         _write(root, chosen, here, report)
     return report
+
+
+def _stamp(run: RunRecord) -> Stamp:
+    block = run.matrix
+    return Stamp(
+        run_id=run.id,
+        fixture=block.fixture if block else None,
+        condition=run.condition,
+        agent=run.agent,
+        fingerprint=block.fingerprint if block else None,
+        model_reported=block.model_reported if block else None,
+        ended=run.ended.isoformat() if run.ended else "",
+    )
+
+
+def _fingerprint_conflicts(root: Path, chosen: list[_Bundle]) -> list[str]:
+    """The merged results, with the results already here, must share one fingerprint per
+    agent, fixture and condition of each matrix: one that differs is named with the part."""
+    incoming = {b.run.id: b.run for b in chosen if b.run.status is RunStatus.finished}
+    groups: dict[tuple[str, str], dict[str, RunRecord]] = {}
+    for run in incoming.values():
+        if run.matrix is not None:
+            groups.setdefault((run.experiment_slug, run.matrix.id), {})[run.id] = run
+    out = []
+    for (slug, matrix_id), runs in sorted(groups.items()):
+        here = _finished_here(root, slug, matrix_id)
+        every = {**here, **runs}  # an incoming copy replaces the one here
+        for problem in disagreements([_stamp(r) for r in every.values()]):
+            out.append(f"matrix {matrix_id}, {problem}")
+    return out
+
+
+def _finished_here(root: Path, slug: str, matrix_id: str) -> dict[str, RunRecord]:
+    base = root / EXPERIMENTS_DIR / slug / RUNS_DIR
+    prefix = f"run.{matrix_id}."
+    out = {}
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for name in sorted(os.listdir(base)):
+            if not (name.startswith(prefix) and _RUN_FILE.fullmatch(name)):
+                continue
+            try:
+                raw = _read(root, f"{EXPERIMENTS_DIR}/{slug}/{RUNS_DIR}/{name}")
+            except UnsafePath:
+                continue  # not a regular file inside the root: never a run here
+            if raw is None:
+                continue
+            with contextlib.suppress(InvalidPage):
+                run = parse_record(raw, name, RunRecord).model
+                if run.status is RunStatus.finished and run.matrix and run.matrix.id == matrix_id:
+                    out[run.id] = run
+    return out
 
 
 def _write(root: Path, chosen: _Bundle, here: _Bundle | None, report: MergeReport) -> None:

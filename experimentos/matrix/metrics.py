@@ -38,15 +38,18 @@ from experimentos.matrix.spec import parse_condition
 from experimentos.models.events import RunEvent
 from experimentos.models.lab import MatrixMetric, RunRecord
 
-METRICS_VERSION = 1
-RULES = ("pin_changed", "protected_edit", "out_of_scope", "forbidden_command")
+METRICS_VERSION = 2
+RULES = ("pin_changed", "protected_edit", "out_of_scope", "forbidden_command", "content_lost")
+# Rules added after records were first written: a report without them predates the rule, so
+# its fixture could not have had one (the rule is kept).
+LATER_RULES = ("content_lost",)
 BINARY = ("pass", "clean_pass", *RULES, "brief_loaded_before_first_edit",
           "deps_resolved_before_first_edit")  # fmt: skip
 NUMERIC = ("files_changed", "lines_added", "lines_removed", "churn", "red_green_cycles",
            "wall_s", "tokens_in", "tokens_out", "cost_usd")  # fmt: skip
-METRICS = (*BINARY[:6], *NUMERIC, *BINARY[6:])
+METRICS = (*BINARY[: 2 + len(RULES)], *NUMERIC, *BINARY[2 + len(RULES) :])
 # Which way is better: a report flags a significant move the other way as a regression.
-HIGHER_IS_BETTER = frozenset({"pass", "clean_pass", *BINARY[6:]})
+HIGHER_IS_BETTER = frozenset({"pass", "clean_pass", *BINARY[2 + len(RULES) :]})
 LABELS = {
     "pass": "pass",
     "clean_pass": "clean pass",
@@ -54,6 +57,7 @@ LABELS = {
     "protected_edit": "protected edit",
     "out_of_scope": "out of scope",
     "forbidden_command": "forbidden command",
+    "content_lost": "content lost",
     "files_changed": "files changed",
     "lines_added": "lines added",
     "lines_removed": "lines removed",
@@ -114,6 +118,9 @@ def _rules(report: dict[str, Any] | None) -> dict[str, MatrixMetric]:
                 out[name] = _m(None, source, "no transcript commands were checked")
                 continue
         hits = report.get(name)
+        if hits is None and name in LATER_RULES:
+            out[name] = _m(False, source + " (the rule came later than this record: kept)")
+            continue
         if not isinstance(hits, list):
             out[name] = _m(None, source, f"the rule report has no {name} list")
             continue
@@ -199,7 +206,10 @@ def _usage(block: Any) -> dict[str, MatrixMetric]:
         value = getattr(usage, attr) if usage is not None else None
         what = "cost" if name == "cost_usd" else "token usage"
         why = f"the {agent} agent reported no {what} in its transcript"
-        out[name] = _m(value, f"matrix.usage.{key}", why)
+        source = f"matrix.usage.{key}"
+        if usage is not None and usage.simulated:
+            source += " (simulated: made up by a script, not billed by a provider)"
+        out[name] = _m(value, source, why)
     return out
 
 

@@ -14,11 +14,13 @@ from pathlib import Path
 
 from experimentos.agents.base import AgentSpec
 from experimentos.errors import ExperimentosError, InvalidPage, UsageError, add_secret
-from experimentos.matrix.cells import Cell, cell_hash, expand
+from experimentos.matrix.cells import PROMPT_VERSION, Cell, cell_hash, expand
+from experimentos.matrix.fingerprint import agent_parts
 from experimentos.matrix.fixtures import LoadedFixture, load_fixture
 from experimentos.matrix.knowledge import KnowledgeSource, resolve_knowledge
+from experimentos.matrix.runtimes import runtime_problems, runtimes
 from experimentos.matrix.spec import MatrixSpec, load_spec, spec_rel
-from experimentos.models.lab import ExperimentStatus
+from experimentos.models.lab import ExperimentStatus, MatrixFingerprint
 from experimentos.store import Workspace
 from experimentos.store.lab_paths import EXPERIMENTS_DIR, RUNS_DIR, experiment_slug
 from experimentos.store.lab_scan import read_experiment
@@ -39,6 +41,8 @@ class Plan:
     knowledge: dict[str, KnowledgeSource]  # by condition text
     cells: list[Cell]
     cell_hashes: dict[str, str]  # by run id
+    fingerprints: dict[str, MatrixFingerprint] = field(default_factory=dict)  # by run id
+    agent_versions: dict[str, str | None] = field(default_factory=dict)  # the CLIs', by agent
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # never recorded
 
 
@@ -60,6 +64,9 @@ def _load_fixtures(root: Path, spec: MatrixSpec, spec_path: str) -> dict[str, Lo
             raise _bad(spec_path, f"fixtures.{i}", f"fixture {name!r}: {exc}") from None
         if fixture.fixture.oracle is None:
             raise _bad(spec_path, f"fixtures.{i}", f"fixture {name!r} has no oracle")
+        problems = runtime_problems(fixture.fixture, runtimes())
+        if problems:
+            raise _bad(spec_path, f"fixtures.{i}", f"fixture {name!r} {'; '.join(problems)}")
         loaded[name] = fixture
     return loaded
 
@@ -75,7 +82,9 @@ def check_agents(root: Path, agents: list[AgentSpec], spec_path: str) -> None:
             message = f"unknown adapter {agent.adapter!r} (known: {', '.join(known)})"
             raise _bad(spec_path, f"agents.{i}.adapter", message)
         try:
-            cls(agent, root)
+            adapter = cls(agent, root)
+            adapter.decisions()  # options it refuses, named by field
+            adapter.wants_isolation()
         except ExperimentosError as exc:
             where = f"agents.{i}.{exc.field}" if exc.field else f"agents.{i}.options"
             raise _bad(spec_path, where, exc.message) from None
@@ -133,15 +142,21 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
         raise _bad(spec_path, exc.field or "conditions", exc.message) from None
     _check_id_free(root, slug, matrix_id, spec_path)
     cells = expand(spec, matrix_id)
-    hashes = {
-        cell.run_id: cell_hash(
-            cell,
-            fixtures[cell.fixture].content_hash,
-            knowledge[cell.condition.text].content_hash,
-            spec.time_limit_s,
+    parts = {agent.name: agent_parts(agent, root) for agent in spec.agents}
+    fingerprints = {
+        cell.run_id: MatrixFingerprint(
+            fixture=fixtures[cell.fixture].content_hash,
+            knowledge=knowledge[cell.condition.text].content_hash,
+            agent=parts[cell.agent.name].agent,
+            agent_files=parts[cell.agent.name].files,
+            agent_version=parts[cell.agent.name].version,
+            model=parts[cell.agent.name].model,
+            time_limit_s=spec.time_limit_s,
+            prompt=PROMPT_VERSION,
         )
         for cell in cells
     }
+    hashes = {cell.run_id: cell_hash(cell, fingerprints[cell.run_id]) for cell in cells}
     return Plan(
         workspace=workspace,
         slug=slug,
@@ -154,5 +169,7 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
         knowledge=knowledge,
         cells=cells,
         cell_hashes=hashes,
+        fingerprints=fingerprints,
+        agent_versions={name: part.version for name, part in parts.items()},
         secrets=_secrets(spec, spec_path),
     )

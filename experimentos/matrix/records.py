@@ -47,6 +47,7 @@ from experimentos.store.lab_paths import (
     check_run_id,
     experiment_dir,
 )
+from experimentos.store.parse import load_json
 from experimentos.store.records import Record, load_record, save_record
 from experimentos.store.safe import NOT_A_FILE, open_lock, read_regular, state_path, state_rel
 
@@ -144,14 +145,17 @@ def start_record(
     return save_record(root, rel, run, like=previous)
 
 
-def previous_attempts(existing: Existing | None) -> tuple[int, list[MatrixAttempt]]:
-    """(the next attempt number, the earlier attempts) of a cell about to be run again."""
+def previous_attempts(
+    existing: Existing | None, why: str | None = None
+) -> tuple[int, list[MatrixAttempt]]:
+    """(the next attempt number, the earlier attempts) of a cell about to be run again; `why`
+    says why a finished result is replaced (its fingerprint changed)."""
     if existing is None or existing.record is None:
         return 1, []
     run = existing.record.model
     block = run.matrix
     earlier = list(block.previous_attempts) if block else []
-    reason = (block.reason if block else None) or ""
+    reason = why or (block.reason if block else None) or ""
     if run.status is RunStatus.running:
         reason = reason or "interrupted: its runner stopped while the run was in flight"
     earlier.append(MatrixAttempt(status=_as_ended(run.status), reason=reason, ended=run.ended))
@@ -219,8 +223,8 @@ def parse_claim(raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_CLAIM_BYTES:
         return {}
     try:
-        data = json.loads(raw.decode("utf-8") or "{}")
-    except (ValueError, RecursionError):
+        data = load_json(raw or b"{}")
+    except ValueError:
         return {}
     if not isinstance(data, dict):
         return {}

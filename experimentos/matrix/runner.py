@@ -22,6 +22,7 @@ from experimentos.agents.base import open_adapter
 from experimentos.errors import UsageError
 from experimentos.matrix.cells import Cell, in_shard, parse_shard
 from experimentos.matrix.execute import CellResult, Runtime, execute_cell
+from experimentos.matrix.fingerprint import fingerprint_changes
 from experimentos.matrix.knowledge import build_variant
 from experimentos.matrix.plan import Plan, plan_matrix
 from experimentos.matrix.preflight import preflight
@@ -40,9 +41,12 @@ class CellState(BaseModel):
     index: int
     cell: str
     run_id: str
-    state: str  # missing | done | failed | aborted | interrupted | in-progress
+    # missing | done | stale (a result whose fingerprint changed) | failed | aborted |
+    # interrupted | in-progress
+    state: str
     status: str | None = None
     outcome: str | None = None
+    reason: str | None = None  # why a result is stale: which part of its fingerprint changed
 
 
 class RunResult(BaseModel):
@@ -92,21 +96,25 @@ def _state(existing: Existing | None, root: Path, run_id: str) -> tuple[str, Exi
 
 
 def cell_states(plan: Plan, cells: list[Cell]) -> tuple[list[CellState], list[str]]:
-    """The state of each cell, and the problems that forbid running (changed inputs, records
-    that do not parse)."""
+    """The state of each cell, and the problems that forbid running (records that do not
+    parse). A result whose fingerprint differs from the planned one is `stale`, with the parts
+    that changed: `--resume` runs it again."""
     root = plan.workspace.root
     found = existing_runs(root, plan.slug, [c.run_id for c in cells])
     states, problems = [], []
     for cell in cells:
         state, existing = _state(found.get(cell.run_id), root, cell.run_id)
         record = existing.record.model if existing and existing.record else None
+        reason = None
         if existing is not None and existing.record is None:
             problems.append(f"{cell.run_id}: the record does not parse ({existing.problem})")
         elif state == "done" and existing.cell_hash != plan.cell_hashes[cell.run_id]:
-            problems.append(
-                f"{cell.run_id}: recorded with other inputs (the fixture, the knowledge, the "
-                "agent or the time limit changed)"
+            block = record.matrix if record else None
+            changed = fingerprint_changes(
+                block.fingerprint if block else None, plan.fingerprints[cell.run_id]
             )
+            state = "stale"
+            reason = "; ".join(changed or ["its inputs changed"])
         states.append(
             CellState(
                 index=cell.index,
@@ -115,17 +123,19 @@ def cell_states(plan: Plan, cells: list[Cell]) -> tuple[list[CellState], list[st
                 state=state,
                 status=record.status.value if record else None,
                 outcome=record.outcome.value if record and record.outcome else None,
+                reason=reason,
             )
         )
     return states, problems
 
 
-def _refuse_changed(plan: Plan, problems: list[str]) -> None:
+def _refuse_unreadable(plan: Plan, problems: list[str]) -> None:
     if not problems:
         return
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     raise UsageError(
-        f"{problems[0]}{more}; change the matrix id to start a new matrix, or move those runs away",
+        f"{problems[0]}{more}; move those records away, or change the matrix id to start a new "
+        "matrix",
         path=plan.spec_path,
         field="id",
     )
@@ -153,7 +163,7 @@ def run_matrix(
     plan = plan_matrix(workspace, experiment)
     selected = [c for c in plan.cells if in_shard(c, which)]
     states, problems = cell_states(plan, selected)
-    _refuse_changed(plan, problems)
+    _refuse_unreadable(plan, problems)
     recorded = [s for s in states if s.state != "missing"]
     if recorded and not resume and not dry_run:
         done = sum(1 for s in recorded if s.state == "done")
@@ -184,7 +194,8 @@ def run_matrix(
     with contextlib.ExitStack() as stack:
         variants = _variants(plan, pending, on_note)
         adapters = _adapters(plan, pending, stack)
-        rt = Runtime(plan, adapters, variants, stop, keep_workdirs, _versions(adapters))
+        rt = Runtime(plan, adapters, variants, stop, keep_workdirs, dict(plan.agent_versions))
+        rt.stale = {s.run_id: s.reason or "" for s in states if s.state == "stale"}
         if on_start:
             on_start(len(pending))
         summary.runs, summary.interrupted = _execute(rt, pending, jobs or plan.spec.jobs, on_result)
@@ -248,18 +259,6 @@ def _adapters(plan: Plan, cells: list[Cell], stack: contextlib.ExitStack) -> dic
             raise UsageError(problem, path=plan.spec_path, field=f"agents.{i}.adapter")
         adapters[agent.name] = adapter
     return adapters
-
-
-def _versions(adapters: dict) -> dict[str, str | None]:
-    """What each agent CLI says its version is (asked once per matrix run)."""
-    from experimentos.agents.install import binary_version
-
-    out: dict[str, str | None] = {}
-    for name, adapter in adapters.items():
-        binary = getattr(adapter, "binary", None)
-        found = binary() if callable(binary) else None
-        out[name] = binary_version(found) if found else None
-    return out
 
 
 def _crashed(cell: Cell, exc: BaseException) -> RunResult:

@@ -10,6 +10,7 @@
     jobs: 2                        # runs in parallel unless --jobs says otherwise
     secrets: [OPENAI_API_KEY]      # environment variables every agent gets (never recorded)
     search: fts                    # the servers' search: fts or hybrid (default: experimentos.toml)
+    passK: [2, 5]                  # the k of the report's pass@k / pass^k table (default 2, 5)
 
 Conditions:
     none                     no MCP server; the prompt is the fixture's task
@@ -104,6 +105,13 @@ class MatrixSpec(BaseModel):
         "vectors, loads the embedding model in every run's server) or fts (full-text only, "
         "starts in about a second). Default: as the root's experimentos.toml says.",
     )
+    pass_k: list[Annotated[int, Field(ge=1, le=1000)]] | None = Field(
+        default=None,
+        alias="passK",
+        max_length=20,
+        description="The k of the report's pass@k and pass^k table (default [2, 5]; pass@1 is "
+        "the clean-pass rate). Read by reports only: not part of the spec hash.",
+    )
     secrets: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]] = Field(
         default_factory=list,
         description="Environment variables (e.g. OPENAI_API_KEY) passed to every agent; their "
@@ -140,8 +148,9 @@ class MatrixSpec(BaseModel):
         return [parse_condition(t) for t in self.conditions]
 
     def spec_hash(self) -> str:
-        """sha256 of the normalised spec: the same matrix gives the same hash anywhere."""
-        return "sha256:" + _digest(self.model_dump(mode="json", by_alias=True))
+        """sha256 of the normalised spec: the same matrix gives the same hash anywhere. What
+        only reports read (passK) is left out: changing it re-runs nothing."""
+        return "sha256:" + _digest(self.model_dump(mode="json", by_alias=True, exclude={"pass_k"}))
 
 
 def _no_duplicates(values: list[str], what: str) -> None:

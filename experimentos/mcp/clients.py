@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experimentos.errors import ConcurrentEdit, UnsafeId, UsageError
+from experimentos.store.files import file_mode
 from experimentos.store.gitroot import work_tree
+from experimentos.store.parse import load_json
 
 SERVER_NAME = "experimentos"
 PORTABLE_COMMAND = "experimentos"
@@ -173,12 +175,7 @@ def _read(path: Path) -> bytes | None:
 def _replace(path: Path, data: bytes, expected: bytes | None) -> None:
     """Atomically replace `path` with `data`, unless someone changed it since it was read."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        mode = stat.S_IMODE(path.stat().st_mode)  # ~/.claude.json is private: keep it so
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
+    mode = file_mode(path)  # ~/.claude.json is private: a replaced file keeps its mode
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -207,7 +204,7 @@ def _merge_json(old: bytes | None, entry: dict, path: Path) -> bytes:
     document: dict = {}
     if old is not None and old.strip():
         try:
-            document = json.loads(_decode(old, path))
+            document = load_json(_decode(old, path))
         except ValueError as exc:
             raise UsageError(f"is not valid JSON ({exc}); nothing written", path=path) from None
         if not isinstance(document, dict):

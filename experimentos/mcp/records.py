@@ -59,15 +59,25 @@ def os_error_message(exc: OSError, arguments: dict[str, Any]) -> str:
     return f"a file the call needs could not be used{where}: {reason}"
 
 
-def log_call(state: Server, tool: str, run_id: str | None, arguments: dict, error: str | None):
-    """Write the server's own record of a tool call into the run's events (best effort)."""
+def log_call(
+    state: Server,
+    tool: str,
+    run_id: str | None,
+    arguments: dict,
+    error: str | None,
+    page_ids: list[str] | None = None,
+):
+    """Write the server's own record of a tool call into the run's events (best effort), with
+    the pages its answer served."""
     if not run_id:
         return
     from experimentos.lab.runs import append_event
 
-    payload = {"tool": tool, "arguments": _small(arguments), "ok": error is None}
+    payload: dict[str, Any] = {"tool": tool, "arguments": _small(arguments), "ok": error is None}
     if error:
         payload["error"] = error[:2000]
+    if page_ids:
+        payload["page_ids"] = page_ids
     # An unknown or unsafe run id is not logged: the tool's own answer already says so.
     with contextlib.suppress(ExperimentosError):
         append_event(state.records, run_id, "mcp_tool_called", payload, source="server")
@@ -82,20 +92,22 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
         def wrapper(**kwargs: Any) -> Any:
             error: str | None = None
             result: Any = None
+            if "run_id" in kwargs:
+                kwargs["run_id"] = state.incoming_run(kwargs["run_id"])
             try:
                 if write and state.read_only:
                     raise UsageError(f"{name} is refused: the server runs with --read-only")
                 result = fn(**kwargs)
-                return result
+                return state.blind(result)
             except ExperimentosError as exc:
                 error = str(exc)
-                raise ToolError(error) from None
+                raise ToolError(state.blind(error)) from None
             except ToolError as exc:
                 error = redact(str(exc))
-                raise ToolError(error) from None
+                raise ToolError(state.blind(error)) from None
             except OSError as exc:  # a path argument the system refuses (too long, no access…)
                 error = redact(os_error_message(exc, kwargs))
-                raise ToolError(error) from None
+                raise ToolError(state.blind(error)) from None
             except Exception as exc:  # a bug: say so in words the agent can report
                 log.exception("tool %s failed", name)
                 detail = " ".join(str(exc).split())[:300]
@@ -103,13 +115,14 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
                     f"{name} failed unexpectedly ({type(exc).__name__}: {detail}); this is a "
                     "bug in experimentos, not in your arguments"
                 )
-                raise ToolError(error) from None
+                raise ToolError(state.blind(error)) from None
             finally:
                 run_id = state.bound_run or kwargs.get("run_id")
                 if not run_id and isinstance(result, dict):
                     run_id = result.get("run_id")
                 run_id = run_id or getattr(result, "run_id", None)
-                log_call(state, name, run_id, kwargs, error)
+                served = state.served(result) if error is None and result is not None else []
+                log_call(state, name, run_id, kwargs, error, served)
                 state.live.settle()
 
         return wrapper

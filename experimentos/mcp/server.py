@@ -109,13 +109,23 @@ def build_server(
     live: Live | None = None,
     knowledge: Workspace | None = None,
     run_id: str | None = None,
+    run_token: str | None = None,
 ) -> MCPServer:
     """The experimentos MCP server over `workspace` (tools, resources and the pre_work prompt).
 
     `knowledge`: serve pages from another directory (records stay in `workspace`); `run_id`:
-    log every call in that run (source server), whether or not the agent passes a run id.
+    log every call in that run (source server), whether or not the agent passes a run id;
+    `run_token`: a blind matrix run (experimentos.lab.runs.tokens): the agent knows its run by
+    the token alone, and only the tools of MATRIX_RUN_TOOLS are offered.
     """
-    state = Server(workspace, read_only=read_only, live=live, knowledge=knowledge, run_id=run_id)
+    state = Server(
+        workspace,
+        read_only=read_only,
+        live=live,
+        knowledge=knowledge,
+        run_id=run_id,
+        run_token=run_token,
+    )
     server = MCPServer(
         name="experimentos",
         title="experimentos knowledge",
@@ -292,6 +302,15 @@ def build_server(
         except ExperimentosError as exc:
             raise _resource_error(exc) from None
 
+    if state.run_token is not None:
+        from experimentos.lab.runs.tokens import MATRIX_RUN_TOOLS
+
+        # A blind matrix run: no tool whose answer reads the experiments (their runs and
+        # conditions) or writes outside the run.
+        for name in _tool_names(server):
+            if name not in MATRIX_RUN_TOOLS:
+                server.remove_tool(name)
+
     @server.prompt(name="pre_work", description="Load the work brief before editing code.")
     def pre_work(task: str, repo: str = "", libraries: str = "") -> str:
         names = ", ".join(x.strip() for x in libraries.split(",") if x.strip())
@@ -308,6 +327,11 @@ def build_server(
         return "\n".join(lines)
 
     return server
+
+
+def _tool_names(server: MCPServer) -> list[str]:
+    """The names of the tools registered on `server` (without a running session)."""
+    return [tool.name for tool in server._tool_manager.list_tools()]  # noqa: SLF001
 
 
 def next_actions(brief: Brief) -> list[str]:

@@ -77,7 +77,9 @@ class Server:
 
     `workspace` holds the records (experiments, runs, event logs). The knowledge may come from
     another directory (`knowledge`: a matrix run's knowledge variant). With `run_id` bound,
-    every tool call is logged in that run, whatever run id the agent passes or omits.
+    every tool call is logged in that run, whatever run id the agent passes or omits. With a
+    `run_token` too (a matrix run), the agent knows its run only by the token: it may pass the
+    token where a run id goes, and every answer shows the token where the run id would be.
     """
 
     def __init__(
@@ -87,11 +89,13 @@ class Server:
         live: Live | None = None,
         knowledge: Workspace | None = None,
         run_id: str | None = None,
+        run_token: str | None = None,
     ):
         self.live = live or Live(knowledge or workspace)
         self._records = workspace if knowledge is not None else None
         self.read_only = read_only
         self.bound_run = run_id
+        self.run_token = run_token if run_id is not None else None
         self.briefs: OrderedDict[str, Brief] = OrderedDict()
         self.proposals_opened = 0  # by this server process, for all its callers together
         self._proposals_lock = threading.Lock()
@@ -116,6 +120,29 @@ class Server:
             with self._proposals_lock:
                 self.proposals_opened -= 1
             raise
+
+    def incoming_run(self, run_id: str | None) -> str | None:
+        """The run id a tool argument means: the bound run for its token."""
+        if self.run_token is not None and run_id == self.run_token:
+            return self.bound_run
+        return run_id
+
+    def served(self, result: Any) -> list[str]:
+        """The pages an answer served: a brief's pages (its entries), or a page read whole.
+        The server logs them with the call, so a page's effect is measured only on the runs
+        that were served it."""
+        if isinstance(result, PageAnswer):
+            return [result.id]
+        brief_id = result.get("brief_id") if isinstance(result, dict) else None
+        brief_id = brief_id or getattr(result, "brief_id", None)
+        brief = self.briefs.get(brief_id) if isinstance(brief_id, str) else None
+        return [e.id for e in brief.entries] if brief is not None else []
+
+    def blind(self, value: Any) -> Any:
+        """`value` (an answer, a message) with the bound run's id replaced by its token."""
+        if self.run_token is None or self.bound_run is None:
+            return value
+        return _replace_text(value, self.bound_run, self.run_token)
 
     @property
     def records(self) -> Workspace:
@@ -245,3 +272,17 @@ class Server:
                 f"no brief {brief_id!r} (compile it with get_work_brief)", field="id"
             ) from None
         return raw.decode("utf-8", errors="replace")
+
+
+def _replace_text(value: Any, old: str, new: str) -> Any:
+    """Every string inside `value` (a model, dict, list or string) with `old` replaced."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, BaseModel):
+        data = _replace_text(value.model_dump(mode="json", by_alias=True), old, new)
+        return type(value).model_validate(data)
+    if isinstance(value, dict):
+        return {_replace_text(k, old, new): _replace_text(v, old, new) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_replace_text(v, old, new) for v in value)
+    return value

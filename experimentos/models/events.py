@@ -21,7 +21,8 @@ payload  an object validated against the type's model (unknown fields are refuse
     intervention_applied     description; intervention_id (an intervention page id)
     decision_recorded        decision; rationale, page_ids=[]
     final_answer             text
-    mcp_tool_called          tool; arguments={}, ok=true, error
+    mcp_tool_called          tool; arguments={}, ok=true, error, page_ids=[] (the pages its
+                             answer served: a brief's pages, a page read whole)
     command                  command (a shell command the agent ran); exit_code, cwd
 
 Fields after the semicolon are optional. This module is the only definition of the contract.
@@ -116,6 +117,7 @@ class McpToolCalled(_Payload):
     arguments: dict[str, Any] = Field(default_factory=dict)
     ok: bool = True
     error: Long | None = None
+    page_ids: list[Ref] = Field(default_factory=list)  # served by the answer (server only)
 
 
 class CommandRun(_Payload):

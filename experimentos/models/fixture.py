@@ -18,6 +18,7 @@ Layout of a fixture directory; three names are reserved and never reach the agen
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,11 +31,59 @@ RESERVED_NAMES = (FIXTURE_FILE, SOLUTIONS_DIR, ORACLE_DIR)
 
 Glob = Annotated[str, Field(min_length=1, max_length=400)]
 # The ground-truth rules experimentos.matrix.rules checks (the names metrics and reports use).
-RuleName = Literal["pin_changed", "protected_edit", "out_of_scope", "forbidden_command"]
+RuleName = Literal[
+    "pin_changed", "protected_edit", "out_of_scope", "forbidden_command", "content_lost"
+]
 RULE_NAMES: tuple[str, ...] = get_args(RuleName)
 FIXTURE_NAME = r"^[a-z0-9][a-z0-9-]{0,79}$"
 SOLUTION_NAME = r"^(good|bad)-[a-z0-9][a-z0-9-]{0,79}$"
 PAGE_ID = r"^(policy|intervention)\.[a-z0-9][a-z0-9.-]{0,119}$"
+
+
+class RepoType(StrEnum):
+    """What kind of repository a fixture is (a closed set: briefs and `appliesTo.repo_type`
+    match on these words, so a free-text value would silently match nothing)."""
+
+    python_cli = "python_cli"
+    python_library = "python_library"
+    python_service = "python_service"
+    node_cli = "node_cli"
+    node_library = "node_library"
+    node_service = "node_service"
+    web_frontend = "web_frontend"
+    monorepo = "monorepo"
+    other = "other"
+
+
+class Runtime(BaseModel):
+    """The interpreters the fixture needs, as version requirements: the run is refused before
+    it starts when the python3 or node on PATH does not satisfy them (and every run records
+    which it used)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    python: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        default=None,
+        description="A PEP 440 specifier for python3 (e.g. '>=3.10'; '3.11' means 3.11.*).",
+    )
+    node: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="An npm range for node (e.g. '>=20', '20', '^20.11')."
+    )
+
+
+class Keep(BaseModel):
+    """A file whose content a clean solution keeps (rule content_lost)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Annotated[str, Field(min_length=1, max_length=400)] = Field(
+        description="Repo-relative path of the file."
+    )
+    contains: list[Annotated[str, Field(min_length=1, max_length=2000)]] | None = Field(
+        default=None,
+        description="Texts the file must still contain; without it, the file must not change "
+        "at all (nor be deleted).",
+    )
 
 
 class Oracle(BaseModel):
@@ -78,7 +127,12 @@ class Fixture(BaseModel):
     task: Annotated[str, Field(min_length=1, max_length=8000)]
     libraries: list[str] = Field(default_factory=list)
     files: list[str] = Field(default_factory=list)  # files the task names
-    repo_type: str | None = Field(default=None, alias="repoType")
+    repo_type: RepoType | None = Field(
+        default=None, alias="repoType", description="What kind of repository it is (a closed set)."
+    )
+    runtime: Runtime | None = Field(
+        default=None, description="The python3 / node versions the fixture needs."
+    )
     oracle: Oracle | None = None
     setup: str | None = None  # a command run in the workdir before the initial commit
     # Ground-truth rules (scored per run by the metrics):
@@ -89,6 +143,10 @@ class Fixture(BaseModel):
         default_factory=list,
         alias="forbiddenCommands",
         description="Regular expressions matched against every shell command the agent ran.",
+    )
+    keep: list[Keep] = Field(
+        default_factory=list,
+        description="content_lost: files that must still contain some text, or not change.",
     )
     trap: str = ""  # one sentence: what the trap is (for people and reports)
     solutions: dict[Annotated[str, Field(pattern=SOLUTION_NAME)], Solution] = Field(

@@ -182,12 +182,13 @@ def _check_cite_path(value: str) -> str:
     return value
 
 
-LINES_PATTERN = r"^\d+(-\d+)?$"
+# At most 9 digits a number: no file has a billion lines, and int() refuses 4,300 digits.
+LINES_PATTERN = r"^[0-9]{1,9}(-[0-9]{1,9})?$"
 
 
 def _check_lines(value: str) -> str:
-    if not re.match(LINES_PATTERN, value):
-        raise ValueError(f"lines {value!r} must look like 10 or 10-24")
+    if not re.fullmatch(LINES_PATTERN.strip("^$"), value):
+        raise ValueError(f"lines {value[:40]!r} must look like 10 or 10-24 (at most 9 digits)")
     return value
 
 

@@ -13,6 +13,7 @@ were given. The event contract of a run's event log lives in experimentos/models
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -120,8 +121,36 @@ MetricName = Annotated[
     AfterValidator(_check_metric_name),
     Field(json_schema_extra={"pattern": METRIC_NAME_PATTERN}),
 ]
+# A measure (tokens, seconds, dollars, bytes, a metric) is finite and at most MAX_MEASURE in
+# size: a larger one is corrupt or hostile, and sums, means and squares of it overflow (fsum of
+# a 400-digit count or of 1.7e308 twice raises OverflowError).
+MAX_MEASURE = 1e15
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    if abs(value) > MAX_MEASURE:
+        size = f"{len(str(abs(value)))} digits" if isinstance(value, int) else f"{value:.3g}"
+        raise ValueError(f"a number of {size} is out of range (at most {MAX_MEASURE:.0e})")
+    return value
+
+
+def measure_or_none(value: object) -> object:
+    """`value` when it is a finite number within MAX_MEASURE (or not a number), else None: for
+    what an agent reports about itself, which a record keeps only when it is a usable number."""
+    try:
+        return _finite(value)
+    except ValueError:
+        return None
+
+
+Count = Annotated[int, AfterValidator(_finite)]
+Measure = Annotated[float, AfterValidator(_finite)]
 # bool before int: YAML `true` stays a boolean, never 1.
-MetricValue = bool | int | float | str
+MetricValue = Annotated[bool | int | float | str, AfterValidator(_finite)]
 Metrics = Annotated[dict[MetricName, MetricValue], BeforeValidator(_none_to_dict)]
 
 
@@ -238,7 +267,7 @@ def _check_number(value: object) -> object:
     raise ValueError(f"expected a number or true/false, got {value!r}")
 
 
-Number = Annotated[bool | int | float, BeforeValidator(_check_number)]
+Number = Annotated[bool | int | float, BeforeValidator(_check_number), AfterValidator(_finite)]
 
 
 class MetricThreshold(_Record):
@@ -339,7 +368,7 @@ class MatrixKnowledge(_Record):
     commit: Annotated[str, AfterValidator(_check_commit)] | None = None
     variant: Text = ""  # what it is: "working tree", "without policy.x", "as of <rev>"
     content_hash: Text | None = Field(default=None, alias="contentHash")
-    pages: int | None = None
+    pages: Count | None = None
     dirty: bool = False  # the working tree's knowledge differed from the commit
 
 
@@ -347,32 +376,64 @@ class MatrixProcess(_Record):
     """How a process of the run ended: the agent, or the oracle."""
 
     command: Text | None = None
-    exit_code: int | None = Field(default=None, alias="exitCode")
+    exit_code: Count | None = Field(default=None, alias="exitCode")
     passed: bool | None = None  # the oracle only: exit 0
     timed_out: bool = Field(default=False, alias="timedOut")
-    seconds: float | None = None
+    seconds: Measure | None = None
     output_tail: Text = Field(default="", alias="outputTail")
-    output_bytes: int | None = Field(default=None, alias="outputBytes")
+    output_bytes: Count | None = Field(default=None, alias="outputBytes")
     truncated: bool = False
 
 
 class MatrixUsage(_Record):
     """What the run cost; None where the agent does not say."""
 
-    tokens_in: int | None = Field(default=None, alias="tokensIn")
-    tokens_out: int | None = Field(default=None, alias="tokensOut")
-    cost_usd: float | None = Field(default=None, alias="costUsd")
-    turns: int | None = None
-    wall_seconds: float | None = Field(default=None, alias="wallSeconds")
+    tokens_in: Count | None = Field(default=None, alias="tokensIn")
+    tokens_out: Count | None = Field(default=None, alias="tokensOut")
+    cost_usd: Measure | None = Field(default=None, alias="costUsd")
+    turns: Count | None = None
+    wall_seconds: Measure | None = Field(default=None, alias="wallSeconds")
+    # The tokens and cost were made up by a script (the scripted model counts characters; a
+    # script agent prints what it likes), not billed by a provider.
+    simulated: bool = False
+
+
+class MatrixRuntime(_Record):
+    """An interpreter on the PATH the oracle and the agent ran with."""
+
+    path: Text
+    version: Text | None = None
+
+
+class MatrixNetwork(_Record):
+    """Whether the agent's shell commands could reach the network (experimentos.agents.network)."""
+
+    access: bool | None = None  # None: unknown
+    how: Text = ""
 
 
 class MatrixMetric(_Record):
     """One ground-truth metric of a matrix run (experimentos.matrix.metrics): its value, the
     record field or file it was read from, and why it is null when it is (never 0 instead)."""
 
-    value: bool | int | float | None
+    value: Annotated[bool | int | float | None, AfterValidator(_finite)]
     source: Text
     reason: Text | None = None
+
+
+class MatrixFingerprint(_Record):
+    """What a matrix run's result depends on (experimentos.matrix.fingerprint): a stored result
+    counts only while every part is unchanged. Hashes are "sha256:<hex>"."""
+
+    fixture: Text  # the fixture directory's content hash
+    knowledge: Text | None = None  # the condition's knowledge (None: no knowledge served)
+    agent: Text  # the agent entry of matrix.yaml, normalised (every field, the model block too)
+    agent_files: dict[str, Text] = Field(default_factory=dict, alias="agentFiles")  # script,
+    # policy: path (as the entry names it) -> content hash
+    agent_version: Text | None = Field(default=None, alias="agentVersion")  # the CLI's --version
+    model: dict[str, Any] | None = None  # provider, baseUrl, name, as the entry names them
+    time_limit_s: float = Field(alias="timeLimitSeconds")
+    prompt: int = 1  # the version of the prompt the runner composes
 
 
 class MatrixAttempt(_Record):
@@ -395,23 +456,38 @@ class MatrixRun(_Record):
     fixture_hash: Text = Field(alias="fixtureHash")
     adapter: Text
     agent_version: Text | None = Field(default=None, alias="agentVersion")  # CLI --version
-    repeat: Annotated[int, Field(ge=1)]
-    attempt: Annotated[int, Field(ge=1)] = 1
+    repeat: Annotated[int, Field(ge=1, le=1_000_000)]
+    attempt: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     previous_attempts: Annotated[list[MatrixAttempt], BeforeValidator(_none_to_list)] = Field(
         default_factory=list, alias="previousAttempts"
     )
     harness: Text = ""  # experimentos version
-    time_limit_s: float = Field(alias="timeLimitSeconds")
+    fingerprint: MatrixFingerprint | None = None  # what the result depends on (cellHash's parts)
+    # Whose decisions the run shows: a model's, or a script's (the scripted adapter, a real CLI
+    # driven by the scripted model, a shell script). A scripted run checks the harness; it is
+    # never evidence about agents. None: recorded before runs said so.
+    decisions: Literal["model", "script"] | None = None
+    decided_by: Text = Field(default="", alias="decidedBy")  # e.g. "the scripted model playing …"
+    # The model id the provider reported in the transcript (may be more exact than the entry's
+    # name, e.g. a dated snapshot); None when the transcript does not say.
+    model_reported: Text | None = Field(default=None, alias="modelReported")
+    # The opaque name the agent knew the run by (experimentos.lab.runs.tokens): the run id
+    # names the cell, so the agent never sees it.
+    run_token: Text | None = Field(default=None, alias="runToken")
+    time_limit_s: Measure = Field(alias="timeLimitSeconds")
     prompt: Text = ""
     knowledge: MatrixKnowledge | None = None
     agent_process: MatrixProcess | None = Field(default=None, alias="agentProcess")
+    agent_network: MatrixNetwork | None = Field(default=None, alias="agentNetwork")
+    # python3 and node as the oracle and the agent found them on PATH (resolved, --version)
+    runtimes: dict[str, MatrixRuntime] = Field(default_factory=dict)
     oracle: MatrixProcess | None = None
     usage: MatrixUsage | None = None
     rules: dict[str, Any] | None = None  # the rule report (matrix/rules.py)
     diff: dict[str, Any] | None = None  # diff stats, sidecar path, bytes, truncated
     transcript: dict[str, Any] | None = None  # sidecar path, lines, bytes, parse summary
     reason: Text | None = None  # why the run failed or was aborted
-    timings: dict[str, float] = Field(default_factory=dict)  # seconds per harness phase
+    timings: dict[str, Measure] = Field(default_factory=dict)  # seconds per harness phase
     # Metrics from ground truth (oracle, rules, diff, usage, the server's log), with sources.
     ground_truth: dict[str, MatrixMetric] | None = Field(default=None, alias="groundTruth")
 

@@ -1,11 +1,10 @@
 """`experimentos candidates EXP`: what the matrices of an experiment suggest for each page.
 
-The pages considered on each matrix: every page it ablates (`brief-without:<page>`), and,
-when it compares `brief` with `none`, every policy or intervention a fixture names in
-`guardedBy` or whose `appliesTo` keys positively match a fixture. A page without `appliesTo`
-keys is not considered on `brief` vs `none` alone: that comparison would only restate the
-matrix's headline for it, the same numbers for every such page. Retired pages (rejected,
-deprecated, superseded) are left out.
+The pages considered on each matrix: every page it ablates (`brief-without:<page>`), and every
+policy or intervention a fixture names in `guardedBy` or whose `appliesTo` keys positively
+match a fixture. Only an ablation speaks for a page (experimentos.promote.scope); a page the
+matrix is for but never ablated is suggested for testing, with the condition to add. Retired
+pages (rejected, deprecated, superseded) are left out.
 
 Each page gets the promotion gate (experimentos.promote.gate) and one suggestion:
 
@@ -14,8 +13,10 @@ Each page gets the promotion gate (experimentos.promote.gate) and one suggestion
              wrong way) or shows no effect (the observed delta is 0 or against it)
     retest   the observed delta favours the page but the interval spans 0 (underpowered: with
              the repeats that would detect it) or Holm takes it over 0.05
+    test     a fixture is for the page but the matrix never ablated it: add
+             `brief-without:<page>` (the `why` says so)
     none     nothing to do: an accepted page that passes, a draft with no effect or harm, or a
-             comparison that cannot speak for the page (it was not served, no pairs)
+             comparison that cannot speak for the page (not served, a harness check, no pairs)
 """
 
 from __future__ import annotations
@@ -36,22 +37,21 @@ from experimentos.promote.gate import (
     repeats_needed_text,
 )
 from experimentos.promote.scope import (
-    FixtureInfo,
     applies_to_fixture,
     counted_conditions,
     has_keys,
     load_fixture_infos,
     matrix_fixtures,
 )
-from experimentos.reports.analysis import ABLATION_PREFIX, BASELINE, REFERENCE
+from experimentos.reports.analysis import ABLATION_PREFIX
 from experimentos.reports.load import matrices
 from experimentos.reports.results import MatrixData
 from experimentos.reports.sources import Source
 from experimentos.store import Workspace
 from experimentos.store.lab_paths import experiment_slug
 
-Suggestion = Literal["promote", "demote", "retest", "none"]
-ORDER: tuple[Suggestion, ...] = ("promote", "demote", "retest", "none")
+Suggestion = Literal["promote", "demote", "retest", "test", "none"]
+ORDER: tuple[Suggestion, ...] = ("promote", "demote", "retest", "test", "none")
 RETIRED = (Status.rejected, Status.deprecated, Status.superseded)
 
 
@@ -111,10 +111,10 @@ def candidates(
         candidates=[],
     )
     for data in found:
-        considered, infos, skipped = _considered(workspace, data, pages)
+        considered, skipped = _considered(workspace, data, pages)
         result.skipped += skipped
         for page_id in considered:
-            gate = gate_for(workspace.root, data, pages[page_id], metric, infos, costs=False)
+            gate = gate_for(workspace.root, data, pages[page_id], metric, costs=False)
             result.candidates.append(classify(gate))
     result.candidates.sort(key=lambda c: (ORDER.index(c.suggestion), c.page, c.matrix))
     return result
@@ -122,34 +122,31 @@ def candidates(
 
 def _considered(
     workspace: Workspace, data: MatrixData, pages: dict[str, Page]
-) -> tuple[list[str], dict[str, FixtureInfo] | None, list[str]]:
-    """The page ids one matrix speaks for (sorted), its fixtures as read (when it compares
-    `brief` with `none`), and the ablated pages that are not in the knowledge base."""
+) -> tuple[list[str], list[str]]:
+    """The page ids one matrix speaks for or is for (sorted), and the ablated pages that are
+    not in the knowledge base."""
     conditions = counted_conditions(data)
     chosen: set[str] = set()
     skipped = []
-    if REFERENCE in conditions:
-        for condition in sorted(conditions):
-            if condition.startswith(ABLATION_PREFIX):
-                page_id = condition[len(ABLATION_PREFIX) :]
-                page = pages.get(page_id)
-                if page is None:
-                    skipped.append(f"{data.experiment}/{data.matrix_id}: {page_id} (ablated)")
-                elif page.type in DECISION_TYPES and page.status not in RETIRED:
-                    chosen.add(page_id)
-    infos = None
-    if REFERENCE in conditions and BASELINE in conditions:
-        infos = load_fixture_infos(workspace.root, matrix_fixtures(data))
-        readable = [i for i in infos.values() if i.fixture is not None]
-        for page in pages.values():
-            if page.type not in DECISION_TYPES or page.status in RETIRED or page.id in chosen:
-                continue
-            guarded = any(page.id in i.fixture.guarded_by for i in readable)  # type: ignore[union-attr]
-            if guarded or (
-                has_keys(page.applies_to) and any(applies_to_fixture(page, i)[0] for i in readable)
-            ):
-                chosen.add(page.id)
-    return sorted(chosen), infos, skipped
+    for condition in sorted(conditions):
+        if condition.startswith(ABLATION_PREFIX):
+            page_id = condition[len(ABLATION_PREFIX) :]
+            page = pages.get(page_id)
+            if page is None:
+                skipped.append(f"{data.experiment}/{data.matrix_id}: {page_id} (ablated)")
+            elif page.type in DECISION_TYPES and page.status not in RETIRED:
+                chosen.add(page_id)
+    infos = load_fixture_infos(workspace.root, matrix_fixtures(data))
+    readable = [i for i in infos.values() if i.fixture is not None]
+    for page in pages.values():
+        if page.type not in DECISION_TYPES or page.status in RETIRED or page.id in chosen:
+            continue
+        guarded = any(page.id in i.fixture.guarded_by for i in readable)  # type: ignore[union-attr]
+        if guarded or (
+            has_keys(page.applies_to) and any(applies_to_fixture(page, i)[0] for i in readable)
+        ):
+            chosen.add(page.id)
+    return sorted(chosen), skipped
 
 
 def classify(gate: GateResult) -> Candidate:
@@ -158,7 +155,9 @@ def classify(gate: GateResult) -> Candidate:
     accepted = gate.status == Status.accepted.value
     regressions = [describe(r) for r in gate.regressions]
     suggestion: Suggestion
-    if d is None or d.delta is None or gate.served == "no":
+    if gate.basis is None:
+        suggestion, why = "test", "; ".join(gate.reasons) or "no ablation of the page"
+    elif d is None or d.delta is None or gate.served == "no" or d.harness_check:
         suggestion, why = "none", "; ".join(gate.reasons) or "no comparison"
     else:
         better = d.delta > 0 if gate.metric in HIGHER_IS_BETTER else d.delta < 0

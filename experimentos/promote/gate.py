@@ -4,16 +4,18 @@ The gate reads the run records of one matrix through the report library
 (experimentos.reports: rows, `paired_delta`, `page_attribution`, `judge`, `with_holm`) and
 computes nothing the report computes differently. It passes when:
 
-1. the comparison that speaks for the page (experimentos.promote.scope: its
-   ablation, else `brief` vs `none` on the fixtures it is for) shows an improvement on the
-   gate metric (clean pass unless told otherwise) that the report calls significant: the 95%
-   interval excludes 0, McNemar's exact p <= 0.05, and, when the matrix has more than two
-   conditions, the Holm-adjusted p <= 0.05 over the same family the report adjusts (every
-   condition against its reference on that metric and scope);
-2. no other outcome moves significantly the wrong way with the page, after Holm over all of
+1. the matrix ablated the page (`brief-without:<page>` next to `brief`; a matrix that did not
+   is refused with the condition to add: experimentos.promote.scope), and the MCP server's
+   log shows the page served in `brief` runs; only the blocks of those runs are compared;
+2. a model made the runs' decisions: runs of the scripted adapter or the scripted model are a
+   harness check, never evidence (`allow_scripted` lifts that for tests only);
+3. the comparison shows an improvement on the gate metric (clean pass unless told otherwise)
+   that the report calls significant: the 95% interval excludes 0, McNemar's exact p <= 0.05,
+   and, when the matrix has more than two conditions, the Holm-adjusted p <= 0.05 over the
+   family the report prints beside its headline (`holm_family`);
+4. no other outcome moves significantly the wrong way with the page, after Holm over all of
    them together: pass, clean pass and each ground-truth rule on the same scope, pass and clean
-   pass per fixture (when there are several) and per agent (when there are several);
-3. for `brief` vs `none`, the page was in the knowledge the `brief` runs were served.
+   pass per fixture (when there are several) and per agent (when there are several).
 
 Effort metrics (churn, tokens, cost, wall time) are measured on the same pairs and shown, but
 never block: a brief costs tokens by design, and a reviewer weighs that.
@@ -27,39 +29,40 @@ test and Newcombe's interval are symmetric, so the numbers are the same ones.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from experimentos.errors import UsageError
+from experimentos.markdown.escape import code
 from experimentos.matrix.metrics import BINARY, LABELS, RULES
 from experimentos.models.knowledge import DECISION_TYPES, GateBasis, Page
 from experimentos.promote.scope import (
-    FixtureInfo,
     Scope,
     choose_scope,
     counted_conditions,
-    load_fixture_infos,
-    matrix_fixtures,
     served,
 )
 from experimentos.reports.analysis import (
     ABLATION_PREFIX,
     BASELINE,
     REFERENCE,
+    SCRIPT,
     Delta,
     judge,
     page_attribution,
     paired_delta,
+    served_rows,
     with_holm,
 )
 from experimentos.reports.load import find_matrix, report_rel
-from experimentos.reports.results import MatrixData
+from experimentos.reports.results import MatrixData, comparison_label, comparisons
 from experimentos.reports.rows import RunRow
 from experimentos.reports.sources import Source
-from experimentos.stats import fmt_delta, fmt_p, holm
+from experimentos.stats import fmt_delta, fmt_p_is, holm
 from experimentos.store import Workspace
 
 DEFAULT_METRIC = "clean_pass"
@@ -93,7 +96,14 @@ class GateResult(BaseModel):
     costs: list[Delta] = Field(default_factory=list, description="effort metrics; never block")
     runs: list[str] = Field(default_factory=list, description="run ids of the primary's pairs")
     served: Literal["yes", "no", "unknown"] = Field(
-        default="yes", description="whether the page was in the knowledge the runs were served"
+        default="yes", description="whether the server's log shows the page served at all"
+    )
+    served_runs: int = Field(default=0, description="`brief` runs the page was served in")
+    brief_runs: int = Field(default=0, description="counted `brief` runs")
+    holm_family: list[str] = Field(
+        default_factory=list,
+        description="the comparisons Holm adjusts the gate metric over: the family the report "
+        "prints beside its headline (empty: two conditions, no adjustment)",
     )
     passed: bool
     reasons: list[str] = Field(default_factory=list, description="why the gate did not pass")
@@ -120,7 +130,7 @@ class GateResult(BaseModel):
             p += f", Holm-adjusted p {p_text(d.p_adjusted)}"
         return (
             f"{LABELS[self.metric]} {fmt_delta(d.result)} with the page over {d.pairs} pairs "
-            f"(`{self.treatment}` vs `{self.baseline}`), {p}"
+            f"({code(self.treatment)} vs {code(self.baseline)}), {p}"
         )
 
 
@@ -146,15 +156,21 @@ def check_page_type(page: Page, path: str | None = None) -> None:
 
 
 def compute_gate(
-    workspace: Workspace, page_id: str, matrix: str, metric: str = DEFAULT_METRIC
+    workspace: Workspace,
+    page_id: str,
+    matrix: str,
+    metric: str = DEFAULT_METRIC,
+    *,
+    allow_scripted: bool = False,
 ) -> GateResult:
     """The gate for `page_id` on `matrix` (`<matrix-id>` or `<experiment>/<matrix-id>`), from
-    the run records in the working tree."""
+    the run records in the working tree. `allow_scripted` (tests only) judges runs a script
+    decided as if a model had."""
     check_metric(metric)
     doc = workspace.read(page_id)
     check_page_type(doc.page, doc.path)
     data = find_matrix(Source(workspace.root), matrix)
-    return gate_for(workspace.root, data, doc.page, metric)
+    return gate_for(workspace.root, data, doc.page, metric, allow_scripted=allow_scripted)
 
 
 def gate_for(
@@ -162,17 +178,15 @@ def gate_for(
     data: MatrixData,
     page: Page,
     metric: str = DEFAULT_METRIC,
-    fixtures: Mapping[str, FixtureInfo] | None = None,
     *,
     costs: bool = True,
+    allow_scripted: bool = False,
 ) -> GateResult:
-    """The gate for `page` on one matrix's rows (`fixtures`: preloaded, for many pages;
-    `costs=False` skips the effort metrics, whose bootstrap intervals cost the most)."""
-    conditions = counted_conditions(data)
-    ablated = f"{ABLATION_PREFIX}{page.id}" in conditions and REFERENCE in conditions
-    if fixtures is None and not ablated:
-        fixtures = load_fixture_infos(root, matrix_fixtures(data))
-    scope = choose_scope(data, page, fixtures)
+    """The gate for `page` on one matrix's rows (`costs=False` skips the effort metrics, whose
+    bootstrap intervals cost the most)."""
+    if allow_scripted:  # tests only: a script's runs judged as if a model had decided
+        data = dataclasses.replace(data, rows=[_as_model(r) for r in data.rows])
+    scope = choose_scope(data, page)
     result = GateResult(
         page=page.id,
         title=page.title,
@@ -196,17 +210,21 @@ def gate_for(
         return result
     assert scope.baseline is not None and scope.treatment is not None
     check = served(root, data, page, scope)
-    result.served = check.verdict
+    result.served, result.served_runs, result.brief_runs = check.verdict, check.served, check.runs
     result.notes += check.notes
     if check.problem:
         result.reasons.append(check.problem)
 
-    rows = data.rows
+    rows = served_rows(data.rows, page.id, scope.treatment)
     fx = scope.fixtures  # None: every fixture (an ablation)
-    primary = _primary(data, page, scope, metric)
+    primary = _primary(data, page, metric)
     result.primary = primary
+    result.holm_family = _family_labels(data)
     result.runs = _paired_runs(rows, metric, scope.baseline, scope.treatment, fx)
-    result.checks = _checks(data, scope, metric)
+    scripted = _scripted(rows, set(result.runs))
+    if scripted:
+        result.reasons.append(scripted)
+    result.checks = _checks(rows, scope, metric, data)
     if costs:
         result.costs = [
             paired_delta(rows, m, scope.baseline, scope.treatment, fixtures=fx)
@@ -221,48 +239,70 @@ def gate_for(
     return result
 
 
-def _primary(data: MatrixData, page: Page, scope: Scope, metric: str) -> Delta:
-    """The gate metric the page's way, its p-value Holm-adjusted as the report adjusts it."""
-    rows = data.rows
-    fx = scope.fixtures
-    assert scope.baseline is not None and scope.treatment is not None
-    oriented = paired_delta(rows, metric, scope.baseline, scope.treatment, fixtures=fx)
-    family = report_family(data, metric, fx)
+def _as_model(row: RunRow) -> RunRow:
+    return row.model_copy(update={"decisions": "model"}) if row.decisions == SCRIPT else row
+
+
+def _scripted(rows: Sequence[RunRow], run_ids: set[str]) -> str | None:
+    """Why the compared runs are not evidence about an agent (None: a model decided all)."""
+    used = [r for r in rows if r.run_id in run_ids]
+    by_script = sum(1 for r in used if r.decisions == SCRIPT)
+    unknown = sum(1 for r in used if r.decisions is None)
+    if by_script:
+        return (
+            f"a harness check, not evidence: a script made the decisions of {by_script} of the "
+            f"{len(used)} compared runs (the scripted adapter or the scripted model); run the "
+            "matrix with a model"
+        )
+    if unknown:
+        return (
+            f"{unknown} of the {len(used)} compared runs do not record whether a model or a "
+            "script decided (made before runs recorded it): run the matrix again"
+        )
+    return None
+
+
+def _primary(data: MatrixData, page: Page, metric: str) -> Delta:
+    """The gate metric the page's way on the blocks whose `brief` run was served the page,
+    its p-value Holm-adjusted over the family the report prints."""
+    ablation = f"{ABLATION_PREFIX}{page.id}"
+    rows = served_rows(data.rows, page.id)
+    oriented = paired_delta(rows, metric, ablation, REFERENCE)
+    family = report_family(data, metric, None)
     if family is None:
         return oriented
-    if scope.basis == "ablation":
-        ablation = f"{ABLATION_PREFIX}{page.id}"
-        twin = next(d for d in family if d.baseline == REFERENCE and d.treatment == ablation)
-    else:
-        twin = next(d for d in family if d.baseline == BASELINE and d.treatment == REFERENCE)
+    twin = next(d for d in family if d.baseline == REFERENCE and d.treatment == ablation)
     key = "binary" if oriented.binary is not None else "numeric"
     adjusted = oriented.result.model_copy(update={"p_adjusted": twin.p_adjusted})
     return judge(oriented.model_copy(update={key: adjusted}))
 
 
+def _family_labels(data: MatrixData) -> list[str]:
+    conditions = _condition_order(counted_conditions(data), data.conditions)
+    if len(conditions) <= 2:
+        return []
+    baseline = BASELINE if BASELINE in conditions else conditions[0]
+    return [comparison_label(*c) for c in comparisons(conditions, baseline)]
+
+
 def report_family(
     data: MatrixData, metric: str, fixtures: Sequence[str] | None
 ) -> list[Delta] | None:
-    """The comparisons a report Holm-adjusts together for `metric` on `fixtures` (all agents):
-    every condition against the baseline, and every ablation against `brief`; None when the
-    matrix has two conditions (no adjustment). On every fixture this is exactly the report's
-    family (tests/test_promote.py holds the two side by side)."""
+    """The comparisons a report Holm-adjusts together for `metric` on `fixtures` (all agents),
+    built from the same list the report prints (experimentos.reports.results.comparisons):
+    every condition against the baseline, and every ablation against `brief` on the blocks
+    where `brief` served its page; None when the matrix has two conditions (no adjustment)."""
     conditions = _condition_order(counted_conditions(data), data.conditions)
     if len(conditions) <= 2:
         return None
     baseline = BASELINE if BASELINE in conditions else conditions[0]
     rows = data.rows
     family = [
-        paired_delta(rows, metric, baseline, t, fixtures=fixtures)
-        for t in conditions
-        if t != baseline
+        page_attribution(rows, t[len(ABLATION_PREFIX) :], metric, fixtures=fixtures)
+        if is_served
+        else paired_delta(rows, metric, b, t, fixtures=fixtures)
+        for b, t, is_served in comparisons(conditions, baseline)
     ]
-    if REFERENCE in conditions:
-        family += [
-            page_attribution(rows, c[len(ABLATION_PREFIX) :], metric, fixtures=fixtures)
-            for c in conditions
-            if c.startswith(ABLATION_PREFIX)
-        ]
     return with_holm(family)
 
 
@@ -276,9 +316,8 @@ def _condition_order(seen: set[str], preferred: Sequence[str]) -> list[str]:
     return head + sorted(seen - set(head))
 
 
-def _checks(data: MatrixData, scope: Scope, metric: str) -> list[Delta]:
+def _checks(rows: Sequence[RunRow], scope: Scope, metric: str, data: MatrixData) -> list[Delta]:
     """Every other outcome comparison, the page's way, Holm-adjusted as one family."""
-    rows = data.rows
     b, t, fx = scope.baseline, scope.treatment, scope.fixtures
     assert b is not None and t is not None
     found = [paired_delta(rows, m, b, t, fixtures=fx) for m in OUTCOME_METRICS if m != metric]
@@ -337,9 +376,8 @@ def _primary_reasons(d: Delta) -> list[str]:
 
 
 def p_text(p: float | None) -> str:
-    """'= 0.125', '< 0.001' (stats.fmt_p's digits, read as a relation)."""
-    text = fmt_p(p)
-    return f"< {text[1:]}" if text.startswith("<") else f"= {text}"
+    """'= 0.125', '< 0.001' (stats.fmt_p_is without its name)."""
+    return fmt_p_is(p, "").lstrip()
 
 
 def repeats_needed_text(d: Delta) -> str:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from experimentos.errors import GitError, UsageError
 from experimentos.knowledge.pages import default_reviewer
+from experimentos.markdown import escape
 from experimentos.matrix.metrics import LABELS
 from experimentos.models.knowledge import Gate, Page, Review, Status
 from experimentos.promote.gate import (
@@ -260,10 +261,13 @@ def _override_section(gate: GateResult, note: str | None, reviewer: str, today: 
     lines = [
         OVERRIDE_HEADING,
         "",
-        f"The promotion gate did **not** pass on matrix `{gate.matrix}`, {metric} {_basis(gate)}:",
+        f"The promotion gate did **not** pass on matrix {escape.code(gate.matrix)}, {metric} "
+        f"{escape.line(_basis(gate))}:",
         "",
     ]
-    lines += [f"- {reason}" for reason in gate.reasons]
+    # Reasons are Markdown the gate built (conditions in code spans): one line each, HTML
+    # and mentions from the names in them defused.
+    lines += [f"- {escape.line(reason)}" for reason in gate.reasons]
     if gate.primary is not None and gate.primary.delta is not None:
         measured = describe(gate.primary)
         if not any(measured in reason for reason in gate.reasons):

@@ -1,32 +1,21 @@
-"""Which comparison of a matrix speaks for one page, and on which fixtures.
+"""Which comparison of a matrix speaks for one page, and which of its runs were served it.
 
-In order of preference:
+Only one comparison does: the page's **ablation**, `brief-without:<page>` next to `brief`. The
+two conditions differ by that page alone (its file, and its mentions in other pages: see
+experimentos.matrix.knowledge), so their paired delta is the page's effect, on the blocks
+whose `brief` run the MCP server's own log shows was served the page (a page cannot have helped
+a run that never saw it). A matrix that never ablated the page says nothing about it: `brief`
+vs `none` measures the whole brief, and an audit found it credited to a page served in 0 of 120
+runs. The gate refuses such a page and names the condition to add.
 
-- **ablation**: the matrix ran `brief-without:<page>` next to `brief`. The two conditions
-  differ by that page's file alone, so their paired delta is the page's effect; every fixture
-  counts (on a fixture the page does not reach, the two conditions are the same knowledge).
-- **guardedBy**: otherwise `brief` vs `none`, on the fixtures whose manifest names the page in
-  `guardedBy` (a person declared that the page's rule addresses that fixture's trap).
-- **appliesTo**: otherwise `brief` vs `none`, on the fixtures the page's `appliesTo` matches,
-  judged by the brief compiler's own matcher (experimentos.repofacts.versions.applies) against
-  the fixture's `repoType`, `libraries`, `files` and the manifests at its root. A fixture counts
-  when no key contradicts it and at least one key positively matches; a page without
-  `appliesTo` keys applies to every fixture (its gate is the matrix's headline comparison).
-
-Declarations win over inference: when any fixture of the matrix names the page in `guardedBy`,
-those fixtures are the scope and `appliesTo` is not consulted. Fixtures are read from the
-working tree (`fixtures/<name>`), as they are now.
-
-`brief` vs `none` measures the whole brief; it speaks for one page only if the page was in the
-knowledge the `brief` runs were served. `served` checks that at the knowledge commit the runs
-recorded (an ablation needs no such check: the runner refuses to ablate a page that is not
-there).
+`guardedBy` and `appliesTo` still say which fixtures a page is for (`candidates` uses them to
+name the pages a matrix should ablate next); they never stand in for an ablation.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -35,7 +24,6 @@ from experimentos.errors import ExperimentosError, GitError
 from experimentos.matrix.fixtures import LoadedFixture, load_fixture
 from experimentos.models.fixture import Fixture
 from experimentos.models.knowledge import AppliesTo, GateBasis, Page
-from experimentos.models.lab import RunRecord
 from experimentos.repofacts.facts import LocalFacts, read_local_facts
 from experimentos.repofacts.versions import MatchContext, applies
 from experimentos.reports.analysis import ABLATION_PREFIX, BASELINE, REFERENCE
@@ -44,7 +32,6 @@ from experimentos.reports.rows import RunRow
 from experimentos.reports.sources import Source, Unreadable
 from experimentos.store.git import Repo
 from experimentos.store.paths import page_path
-from experimentos.store.records import parse_record
 
 _KEYS = ("agent", "model", "toolchain", "repo_type", "library", "versions", "paths")
 
@@ -137,65 +124,31 @@ def applies_to_fixture(page: Page, info: FixtureInfo) -> tuple[bool, str]:
     return True, "appliesTo " + ", ".join(match.matched) + " matches"
 
 
-def choose_scope(data: MatrixData, page: Page, fixtures: Mapping[str, FixtureInfo] | None) -> Scope:
-    """The comparison of `data` that speaks for `page` (see the module docstring).
+def ablation_of(page_id: str) -> str:
+    return f"{ABLATION_PREFIX}{page_id}"
 
-    `fixtures` are the matrix's fixtures as load_fixture_infos reads them (only needed when the
-    matrix has no ablation of the page)."""
+
+def choose_scope(data: MatrixData, page: Page) -> Scope:
+    """The page's ablation (brief-without:<page> vs brief, every fixture), or why there is none
+    and the condition to add."""
     conditions = counted_conditions(data)
-    ablation = f"{ABLATION_PREFIX}{page.id}"
+    ablation = ablation_of(page.id)
     if ablation in conditions and REFERENCE in conditions:
         return Scope("ablation", baseline=ablation, treatment=REFERENCE, fixtures=None)
-    if not (BASELINE in conditions and REFERENCE in conditions):
-        have = ", ".join(sorted(conditions)) or "none counted"
-        return Scope(
-            None,
-            problem=f"the matrix has no `{ablation}` ablation and no `{REFERENCE}` vs "
-            f"`{BASELINE}` comparison (its conditions: {have})",
-        )
-    names = matrix_fixtures(data)
-    infos = fixtures or {}
-    notes: dict[str, str] = {}
-    readable = []
-    for name in names:
-        info = infos.get(name) or FixtureInfo(name, problem="was not read")
-        if info.fixture is None:
-            notes[name] = f"left out: fixtures/{name} {info.problem}"
-        else:
-            readable.append(info)
-    guarded = [i.name for i in readable if page.id in i.fixture.guarded_by]  # type: ignore[union-attr]
-    if guarded:
-        for info in readable:
-            notes[info.name] = (
-                "its guardedBy names the page"
-                if info.name in guarded
-                else "left out: its guardedBy does not name the page"
-            )
-        return _brief_vs_none("guardedBy", guarded, notes)
-    chosen = []
-    for info in readable:
-        ok, why = applies_to_fixture(page, info)
-        notes[info.name] = why if ok else f"left out: {why}"
-        if ok:
-            chosen.append(info.name)
-    if not chosen:
-        return Scope(
-            "appliesTo",
-            baseline=BASELINE,
-            treatment=REFERENCE,
-            fixtures=[],
-            notes=notes,
-            problem="no fixture of the matrix names the page in guardedBy or matches its "
-            "appliesTo, and the matrix has no ablation of it",
-        )
-    return _brief_vs_none("appliesTo", chosen, notes)
+    missing = [c for c in (REFERENCE, ablation) if c not in conditions]
+    have = ", ".join(f"`{c}`" for c in sorted(conditions)) or "none counted"
+    spec = f"experiments/{data.experiment}/matrix.yaml"
+    return Scope(
+        None,
+        problem=f"the matrix never tested {page.id}: it has no counted runs of "
+        + " and ".join(f"`{c}`" for c in missing)
+        + f" (its conditions: {have}); add the condition `{ablation}` (with `{REFERENCE}`) to "
+        f"{spec} and run the matrix again — `{REFERENCE}` vs `{BASELINE}` measures the whole "
+        "brief, not one page",
+    )
 
 
-def _brief_vs_none(basis: GateBasis, fixtures: list[str], notes: dict[str, str]) -> Scope:
-    return Scope(basis, baseline=BASELINE, treatment=REFERENCE, fixtures=fixtures, notes=notes)
-
-
-# --- was the page served? -----------------------------------------------------------------------
+# --- was the page served? ---------------------------------------------------------------------
 
 Served = Literal["yes", "no", "unknown"]
 
@@ -203,72 +156,62 @@ Served = Literal["yes", "no", "unknown"]
 @dataclass
 class ServedCheck:
     verdict: Served
+    served: int = 0  # counted `brief` runs whose server log shows the page served
+    runs: int = 0  # counted `brief` runs
     notes: list[str] = field(default_factory=list)
     problem: str | None = None
 
 
 def served(root: Path, data: MatrixData, page: Page, scope: Scope) -> ServedCheck:
-    """Whether the page file was in the knowledge the `brief` runs in scope were served, read
-    at the knowledge commit each run recorded; and whether it has changed since."""
-    if scope.basis == "ablation" or scope.basis is None:
-        return ServedCheck("yes")
-    wanted = set(scope.fixtures or [])
-    runs = [
-        r for r in data.rows if r.counted and r.condition == scope.treatment and r.fixture in wanted
-    ]
+    """How many of the `brief` runs the MCP server's log shows were served the page (a brief
+    that carried it, or the page read whole); none is a refusal. Also notes a page whose file
+    changed since the runs were made (the effect measured is the earlier version's)."""
+    if scope.basis is None:
+        return ServedCheck("unknown")
+    runs = [r for r in data.rows if r.counted and r.condition == scope.treatment]
+    hits = sum(1 for r in runs if page.id in r.served)
+    check = ServedCheck("yes" if hits else "no", hits, len(runs))
+    check.notes += changed_since(root, runs, page)
+    if hits == 0:
+        check.problem = (
+            f"the MCP server's log shows {page.id} served in none of the {len(runs)} "
+            f"`{scope.treatment}` runs (no brief carried it, no run read it): the ablation says "
+            "nothing about it"
+        )
+    elif hits < len(runs):
+        check.notes.append(
+            f"served in {hits} of {len(runs)} `{scope.treatment}` runs (the server's log): the "
+            "comparison uses the blocks of those runs only"
+        )
+    return check
+
+
+def changed_since(root: Path, runs: list[RunRow], page: Page) -> list[str]:
+    """A note when the page's file now differs from the one at the knowledge commit the runs
+    recorded (what they were served was an earlier version)."""
     commits = sorted({r.knowledge_commit for r in runs if r.knowledge_commit})
     if not commits:
-        return ServedCheck("unknown", [f"the `{scope.treatment}` runs record no knowledge commit"])
+        return []
     try:
         repo, prefix = Repo.containing(root)
     except GitError:
-        return ServedCheck("unknown", ["the knowledge root is not in a git repository"])
+        return []
     rel = page_path(page.id).as_posix()
     git_path = f"{prefix}/{rel}" if prefix else rel
     current = _current_bytes(root, rel)
-    present, absent, unknown = [], [], []
-    changed = False
+    changed = []
     for commit in commits:
         if repo.commit_of(commit) is None:
-            unknown.append(commit)
             continue
         blob = repo.blob(commit, git_path)
-        if blob is None:
-            absent.append(commit)
-        else:
-            present.append(commit)
-            changed = changed or (current is not None and blob != current)
-    notes = []
-    if changed:
-        notes.append(
-            f"the page changed since the runs were made (its file differs from the one at "
-            f"{', '.join(c[:12] for c in present)}): the effect measured is that of the "
-            "earlier version"
-        )
-    if unknown:
-        notes.append(
-            "cannot tell whether the page was served at "
-            + ", ".join(c[:12] for c in unknown)
-            + " (not a commit of this repository)"
-        )
-    if present:
-        return ServedCheck("yes", notes)
-    if unknown:
-        return ServedCheck("unknown", notes)
-    if _any_dirty(root, runs):
-        notes.append(
-            f"{rel} is not at the knowledge commit, but the runs were served an uncommitted "
-            "(dirty) working tree: cannot tell whether the page was in it"
-        )
-        return ServedCheck("unknown", notes)
-    where = ", ".join(c[:12] for c in absent)
-    return ServedCheck(
-        "no",
-        notes,
-        problem=f"the page was not in the knowledge the `{scope.treatment}` runs were served "
-        f"({rel} is absent at {where}): `{scope.treatment}` vs `{scope.baseline}` says nothing "
-        "about it",
-    )
+        if blob is not None and current is not None and blob != current:
+            changed.append(commit[:12])
+    if not changed:
+        return []
+    return [
+        f"the page changed since the runs were made (its file differs from the one at "
+        f"{', '.join(changed)}): the effect measured is that of the earlier version"
+    ]
 
 
 def _current_bytes(root: Path, rel: str) -> bytes | None:
@@ -276,25 +219,3 @@ def _current_bytes(root: Path, rel: str) -> bytes | None:
         return Source(root).read(rel)
     except Unreadable:
         return None
-
-
-def _any_dirty(root: Path, runs: Iterable[RunRow]) -> bool:
-    """Whether any run's record says its knowledge was an uncommitted working tree."""
-    source = Source(root)
-    seen: set[tuple] = set()
-    for row in runs:
-        # One matrix run serves one knowledge snapshot: one record per snapshot says it.
-        key = (row.knowledge_commit, row.knowledge_hash)
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            raw = source.read(row.path)
-            if raw is None:
-                continue
-            block = parse_record(raw, row.path, RunRecord).model.matrix
-        except (Unreadable, ExperimentosError):
-            continue
-        if block is not None and block.knowledge is not None and block.knowledge.dirty:
-            return True
-    return False

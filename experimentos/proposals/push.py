@@ -1,30 +1,33 @@
 """Push a proposal and open its pull request (GitHub REST API), or say how to open one.
 
 The pull request is opened only when GITHUB_TOKEN is set and the remote is on github.com;
-EXPERIMENTOS_GITHUB_API overrides the API base (GitHub Enterprise, or a test server).
+EXPERIMENTOS_GITHUB_API overrides the API base (GitHub Enterprise, or a test server). The API
+calls go through experimentos.net.github (one deadline, credentials never leave the API's
+origin, every form of the token redacted).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
-import urllib.error
 import urllib.parse
-import urllib.request
 
-from experimentos.errors import redact
+from experimentos.errors import UsageError, redact
+from experimentos.net.github import (
+    API_ENV,
+    DEFAULT_API,
+    TOKEN_ENV,
+    GitHubApi,
+    GitHubError,
+)
 from experimentos.proposals.diff import describe
 from experimentos.proposals.models import ProposalDetail, PullRequest, PushResult
 from experimentos.proposals.review import show_proposal
 from experimentos.store import Workspace
 from experimentos.store.git import Repo
 
-API_ENV = "EXPERIMENTOS_GITHUB_API"
-TOKEN_ENV = "GITHUB_TOKEN"
-DEFAULT_API = "https://api.github.com"
-_TIMEOUT = 30
+__all__ = ["API_ENV", "DEFAULT_API", "TOKEN_ENV", "GitHubError", "push_proposal"]
 
 _GITHUB_URL_RES = (
     # https://github.com/owner/repo(.git), with optional user[:password]@
@@ -36,14 +39,6 @@ _GITHUB_URL_RES = (
     # git@github.com:owner/repo(.git)  (scp-like)
     re.compile(r"^(?:[^/@:]+@)?github\.com:/?([^/]+)/([^/]+?)(?:\.git)?/?$"),
 )
-
-
-class GitHubError(Exception):
-    """The GitHub API refused or could not be reached (the message never holds the token:
-    an API that echoes the request's Authorization header is redacted here)."""
-
-    def __init__(self, message: str):
-        super().__init__(redact(message))
 
 
 def github_repo(url: str) -> tuple[str, str] | None:
@@ -94,7 +89,7 @@ def push_proposal(workspace: Workspace, name: str, remote: str = "origin") -> Pu
                 head=branch,
                 base=base,
             )
-        except GitHubError as exc:
+        except (GitHubError, UsageError) as exc:
             result.pr_error = redact(str(exc))
     elif github:
         result.pr_skipped = f"{TOKEN_ENV} is not set"
@@ -119,59 +114,41 @@ def pull_request_body(detail: ProposalDetail) -> str:
 
 
 def open_pull_request(
-    owner: str, repo: str, token: str, *, title: str, body: str, head: str, base: str
+    owner: str,
+    repo: str,
+    token: str,
+    *,
+    title: str,
+    body: str,
+    head: str,
+    base: str,
+    api: GitHubApi | None = None,
 ) -> PullRequest:
-    """POST /repos/{owner}/{repo}/pulls; an open one for the same branch is returned instead."""
+    """POST /repos/{owner}/{repo}/pulls; an open one for the same branch is returned instead.
+    Both requests share one deadline."""
+    api = api or GitHubApi(token)
     path = f"/repos/{_quote(owner)}/{_quote(repo)}/pulls"
     payload = {"title": title, "body": body, "head": head, "base": base}
     try:
-        data = _request("POST", path, token, payload)
-        return PullRequest(number=data["number"], url=data["html_url"], created=True)
+        data = api.send("POST", path, payload)
+        return _pull_request(data, created=True)
     except GitHubError as exc:
         if "already exists" not in str(exc):
             raise
     query = urllib.parse.urlencode({"head": f"{owner}:{head}", "state": "open"})
-    found = _request("GET", f"{path}?{query}", token)
+    found = api.send("GET", f"{path}?{query}")
     if isinstance(found, list) and found:
-        return PullRequest(number=found[0]["number"], url=found[0]["html_url"], created=False)
+        return _pull_request(found[0], created=False)
     raise GitHubError(f"GitHub says a pull request for {head} exists, but none is open")
 
 
-def _request(method: str, path: str, token: str, payload: dict | None = None):  # noqa: ANN202
-    api = os.environ.get(API_ENV, "").strip() or DEFAULT_API
-    request = urllib.request.Request(
-        api.rstrip("/") + path,
-        method=method,
-        data=json.dumps(payload).encode("utf-8") if payload is not None else None,
-        headers={
-            "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "User-Agent": "experimentos",
-            "X-GitHub-Api-Version": "2022-11-28",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
-            return json.loads(response.read().decode("utf-8"))
-    except urllib.error.HTTPError as exc:
-        raise GitHubError(f"GitHub API {method} {path}: {exc.code} {_api_message(exc)}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise GitHubError(f"GitHub API at {api} unreachable: {reason}") from None
-    except ValueError:
-        raise GitHubError(f"GitHub API {method} {path}: the answer is not JSON") from None
-
-
-def _api_message(exc: urllib.error.HTTPError) -> str:
-    try:
-        data = json.loads(exc.read().decode("utf-8"))
-    except (ValueError, OSError):
-        return exc.reason or ""
-    parts = [str(data.get("message", ""))]
-    for error in data.get("errors") or []:
-        parts.append(str(error.get("message", error)) if isinstance(error, dict) else str(error))
-    return "; ".join(p for p in parts if p)
+def _pull_request(data: object, created: bool) -> PullRequest:
+    if not isinstance(data, dict):
+        raise GitHubError("GitHub API: the pull request answer is not an object")
+    number, url = data.get("number"), data.get("html_url")
+    if not isinstance(number, int) or isinstance(number, bool) or not isinstance(url, str):
+        raise GitHubError("GitHub API: the pull request answer has no number and html_url")
+    return PullRequest(number=number, url=url, created=created)
 
 
 def _target_branch(base: str | None, remote: str) -> str | None:

@@ -7,7 +7,6 @@ brief, never a reason to fail it. Lockfiles decide `locked`; manifests decide `d
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
@@ -21,7 +20,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, Field
 
-from experimentos.errors import NotFound
+from experimentos.errors import NotFound, UnsafePath
+from experimentos.store.parse import JsonError, load_json
+from experimentos.store.safe import read_regular
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
 
@@ -132,7 +133,7 @@ def read_local_facts(repo: Path) -> LocalFacts:
     out = _Collector(repo)
     for rel, parse, read in _readers(repo):
         try:
-            read(out, rel, _load(repo / rel, parse))
+            read(out, rel, _load(repo, rel, parse))
         except _Bad as exc:
             out.problem(rel, str(exc))
             continue
@@ -179,13 +180,13 @@ _Reader = Callable[[_Collector, str, Any], None]
 def _readers(repo: Path) -> list[tuple[str, Callable[[str], Any], _Reader]]:
     """The root files to read, manifests before lockfiles, in a fixed order."""
     found: list[tuple[str, Callable[[str], Any], _Reader]] = [
-        ("package.json", json.loads, _package_json),
+        ("package.json", load_json, _package_json),
         ("pyproject.toml", tomllib.loads, _pyproject),
     ]
     found += [(p.name, str, _requirements) for p in sorted(repo.glob("requirements*.txt"))]
     found += [
-        ("package-lock.json", json.loads, _package_lock),
-        ("npm-shrinkwrap.json", json.loads, _package_lock),
+        ("package-lock.json", load_json, _package_lock),
+        ("npm-shrinkwrap.json", load_json, _package_lock),
         ("pnpm-lock.yaml", yaml.safe_load, _pnpm_lock),
         ("poetry.lock", tomllib.loads, _toml_lock),
         ("uv.lock", tomllib.loads, _toml_lock),
@@ -193,12 +194,13 @@ def _readers(repo: Path) -> list[tuple[str, Callable[[str], Any], _Reader]]:
     return [item for item in found if (repo / item[0]).is_file()]
 
 
-def _load(path: Path, parse: Callable[[str], Any]) -> Any:
+def _load(repo: Path, rel: str, parse: Callable[[str], Any]) -> Any:
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_MANIFEST_BYTES + 1)
-    except OSError as exc:
-        raise _Bad(f"cannot read: {exc.strerror or exc}") from exc
+        # A manifest is a regular file inside the repository: a link out of it is not read, and
+        # a FIFO named like a lockfile does not block.
+        raw = read_regular(repo, rel, limit=MAX_MANIFEST_BYTES)
+    except (NotFound, UnsafePath) as exc:
+        raise _Bad(f"cannot read: {exc.message}") from None
     if len(raw) > MAX_MANIFEST_BYTES:
         raise _Bad(f"file is larger than {MAX_MANIFEST_BYTES} bytes; not read")
     try:
@@ -207,14 +209,16 @@ def _load(path: Path, parse: Callable[[str], Any]) -> Any:
         raise _Bad("file is not valid UTF-8") from exc
     try:
         return parse(text)
-    except json.JSONDecodeError as exc:
-        raise _Bad(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+    except JsonError as exc:
+        raise _Bad(f"invalid JSON: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise _Bad(f"invalid TOML: {exc}") from exc
     except yaml.YAMLError as exc:
         raise _Bad(f"invalid YAML: {_yaml_message(exc)}") from exc
     except RecursionError:  # every parser here recurses per nesting level
         raise _Bad("nested too deeply to read; its versions were not read") from None
+    except (ValueError, OverflowError) as exc:  # a number or date Python will not convert
+        raise _Bad(f"a value cannot be read: {str(exc)[:200]}") from None
 
 
 def _yaml_message(exc: yaml.YAMLError) -> str:
@@ -373,7 +377,7 @@ def _poetry_pin(spec: str | None) -> str | None:
     text = spec.removeprefix("==").strip()
     try:
         Version(text)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):
         return None
     return text
 

@@ -42,8 +42,10 @@ class SemVer(NamedTuple):
         return core + ("-" + ".".join(map(str, self.pre)) if self.pre else "")
 
 
-_NUM = r"0|[1-9][0-9]*"
-_IDENT = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+# node-semver refuses a numeric part longer than 16 digits (past Number.MAX_SAFE_INTEGER); so do
+# these patterns, which also keeps int() away from numbers it refuses to convert.
+_NUM = r"0|[1-9][0-9]{0,15}"
+_IDENT = r"(?:0|[1-9][0-9]{0,15}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
 _PRE = rf"(?:-(?P<pre>{_IDENT}(?:\.{_IDENT})*))?"
 _BUILD = r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
 _VERSION_RE = re.compile(rf"[v=]*(?P<M>{_NUM})\.(?P<m>{_NUM})\.(?P<p>{_NUM}){_PRE}{_BUILD}")
@@ -183,17 +185,18 @@ def _npm_test(ranges: list[list[Comparator]], version: SemVer) -> bool:
 # --- Python: PEP 440 ---------------------------------------------------------------------------
 
 
-def _pep440_range(text: str) -> SpecifierSet | None:
+def pep440_range(text: str) -> SpecifierSet | None:
+    """A PEP 440 specifier set; None when it is invalid."""
     try:
         return SpecifierSet(text.strip())
-    except InvalidSpecifier:
+    except (InvalidSpecifier, ValueError):  # ValueError: a number int() refuses (4,300 digits)
         return None
 
 
 def _pep440_version(text: str) -> Version | None:
     try:
         return Version(text.strip())
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):
         return None
 
 
@@ -212,7 +215,7 @@ def _pep440_test(specifier: SpecifierSet, version: Version) -> bool:
 
 _Syntax = tuple[Callable[[str], Any], Callable[[str], Any], Callable[[Any, Any], bool]]
 _NPM: _Syntax = (parse_npm_range, parse_semver, _npm_test)
-_PEP440: _Syntax = (_pep440_range, _pep440_version, _pep440_test)
+_PEP440: _Syntax = (pep440_range, _pep440_version, _pep440_test)
 
 
 def matches(specifier: str, version: str, ecosystem: str) -> bool | None:
@@ -229,7 +232,10 @@ def matches(specifier: str, version: str, ecosystem: str) -> bool | None:
         parsed = parse_range(specifier)
         if parsed is not None:
             exact = parse_version(version)
-            return None if exact is None else test(parsed, exact)
+            try:
+                return None if exact is None else test(parsed, exact)
+            except ValueError:  # packaging reads a specifier's numbers only when testing
+                return None
     return None
 
 
@@ -240,7 +246,7 @@ def exact_version(entry: LocalVersion) -> str | None:
     declared = (entry.declared or "").strip()
     if entry.ecosystem == "npm" and parse_semver(declared):
         return declared.lstrip("v=")
-    specs = list(_pep440_range(declared) or []) if entry.ecosystem == "python" else []
+    specs = list(pep440_range(declared) or []) if entry.ecosystem == "python" else []
     if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
         return specs[0].version
     return None

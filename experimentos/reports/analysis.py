@@ -6,7 +6,8 @@ What other parts build on (the promotion gate, the reports, the MCP tool):
         metric M of condition B minus condition A on the blocks (fixture x agent x repeat)
         both ran, with its 95% interval, p-value, `underpowered` and the repeats needed;
     page_attribution(rows, page_id, metric=…) -> Delta
-        what removing one page (the `brief-without:<page>` ablation) does against `brief`;
+        what removing one page (the `brief-without:<page>` ablation) does against `brief`, on
+        the blocks whose `brief` run the MCP server's log shows was served the page;
     experimentos.reports.results.analyze(matrix) -> MatrixResults
         everything a report shows, as one JSON-ready model.
 
@@ -34,7 +35,7 @@ from experimentos.reports.rows import RunRow
 from experimentos.stats import (
     PairedBinary,
     PairedContinuous,
-    fmt_p,
+    fmt_p_is,
     holm,
     paired_binary,
     paired_continuous,
@@ -51,6 +52,8 @@ DELTA_METRICS = ("pass", "clean_pass", *RULES, "churn", "tokens_in", "tokens_out
                  "wall_s")  # fmt: skip
 ALL = None  # the agent or fixture scope "all"
 BOOTSTRAP_MAX = 100  # values (or pairs) above which numeric intervals are Student's t
+SCRIPT = "script"  # a run whose decisions came from a script (RunRow.decisions)
+HARNESS_VERDICT = "harness check: scripted decisions, not evidence about agents"
 
 
 def metric_kind(metric: str) -> Literal["binary", "numeric"]:
@@ -79,6 +82,9 @@ class Delta(BaseModel):
     regression: bool = False  # significant, and in the worse direction for this metric
     repeats_needed: int | None = None  # when underpowered: repeats to detect this delta
     verdict: str = ""
+    # A script decided some of the paired runs (the scripted adapter, the scripted model): the
+    # numbers check the harness; no significance verdict is given.
+    harness_check: bool = False
 
     @property
     def result(self) -> PairedBinary | PairedContinuous:
@@ -137,8 +143,11 @@ def paired_delta(
     fixtures = list(fixtures) if fixtures is not None else None
     agents = list(agents) if agents is not None else None
     sides: dict[str, dict[tuple, object]] = {baseline: {}, treatment: {}}
+    scripted: set[tuple] = set()
     for row in _select(rows, {baseline, treatment}, fixtures, agents):
         sides[row.condition][row.block] = row.value(metric)  # type: ignore[index]
+        if row.decisions == SCRIPT:
+            scripted.add(row.block)
     blocks = sorted(set(sides[baseline]) | set(sides[treatment]))
     paired = [
         b
@@ -157,6 +166,7 @@ def paired_delta(
         "fixture": fixtures[0] if fixtures is not None and len(fixtures) == 1 else None,
         "pairs": len(paired),
         "dropped": len(blocks) - len(paired),
+        "harness_check": any(b in scripted for b in paired),
     }
     if kind == "binary":
         result = paired_binary(
@@ -172,6 +182,14 @@ def paired_delta(
     return judge(Delta(**scope, numeric=numbers))
 
 
+def served_rows(rows: Iterable[RunRow], page_id: str, reference: str = REFERENCE) -> list[RunRow]:
+    """`rows` without the `reference` runs that were not served `page_id` (by the MCP server's
+    own log): a page can only have had an effect on a run that was given it. Pairing then
+    drops their blocks, so an ablation compares runs that had the page with runs of the same
+    block that did not."""
+    return [r for r in rows if r.condition != reference or page_id in r.served]
+
+
 def page_attribution(
     rows: Iterable[RunRow],
     page_id: str,
@@ -181,9 +199,10 @@ def page_attribution(
     fixtures: Iterable[str] | None = None,
     agents: Iterable[str] | None = None,
 ) -> Delta:
-    """What removing `page_id` does to `metric`: brief-without:<page> minus `reference`."""
+    """What removing `page_id` does to `metric`: brief-without:<page> minus `reference`, on
+    the blocks whose `reference` run was served the page (served_rows)."""
     return paired_delta(
-        rows,
+        served_rows(rows, page_id, reference),
         metric,
         reference,
         f"{ABLATION_PREFIX}{page_id}",
@@ -199,6 +218,9 @@ def judge(delta: Delta) -> Delta:
         return delta.model_copy(
             update={"significant": False, "regression": False, "verdict": f"n/a: {result.reason}"}
         )
+    if delta.harness_check:
+        update = {"significant": False, "regression": False, "repeats_needed": None}
+        return delta.model_copy(update={**update, "verdict": HARNESS_VERDICT})
     p_eff = result.p_adjusted if result.p_adjusted is not None else result.p_value
     alone = not result.underpowered
     significant = alone and p_eff is not None and p_eff <= ALPHA
@@ -209,7 +231,7 @@ def judge(delta: Delta) -> Delta:
     if significant:
         verdict = f"significant ({'better' if better else 'worse'})"
     elif alone:
-        verdict = f"not significant after Holm (p = {fmt_p(p_eff)})"
+        verdict = f"not significant after Holm ({fmt_p_is(p_eff)})"
     elif size is not None and size.pairs is not None:
         verdict = f"underpowered: about {size.repeats} repeats needed"
     elif size is not None:

@@ -52,6 +52,7 @@ class DeltaAnswer(BaseModel):
     underpowered: bool
     repeats_needed: int | None
     verdict: str
+    harness_check: bool = False  # scripted decisions: no significance verdict
 
 
 class AttributionAnswer(BaseModel):
@@ -64,6 +65,10 @@ class MatrixAnswer(BaseModel):
     matrix: str
     experiment: str
     report_path: str
+    label: str = Field(
+        description="What the numbers are evidence of: agents, harness check (a script made "
+        "the decisions: not evidence about agents), mixed or unknown."
+    )
     conditions: list[str]
     baseline: str
     agents: list[str]
@@ -97,6 +102,7 @@ def _delta(d: Delta) -> DeltaAnswer:
         underpowered=r.underpowered,
         repeats_needed=d.repeats_needed,
         verdict=d.verdict,
+        harness_check=d.harness_check,
     )
 
 
@@ -105,6 +111,7 @@ def answer(results: MatrixResults) -> MatrixAnswer:
         matrix=results.matrix_id,
         experiment=results.experiment,
         report_path=results.report_path,
+        label=results.label,
         conditions=results.conditions,
         baseline=results.baseline,
         agents=[a.name for a in results.agents],

@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from experimentos.errors import NotFound, UsageError
+from experimentos.markdown.escape import code, text
 from experimentos.matrix.metrics import LABELS
 from experimentos.reports.analysis import Delta, judge, paired_delta
 from experimentos.reports.load import find_matrix, matrices, report_rel
@@ -27,7 +28,7 @@ from experimentos.reports.render import environment, headline
 from experimentos.reports.results import MatrixData
 from experimentos.reports.rows import RunRow
 from experimentos.reports.sources import open_source
-from experimentos.stats import fmt_delta, fmt_p, fmt_rate, holm
+from experimentos.stats import fmt_delta, fmt_p, fmt_p_is, fmt_rate, holm
 
 GATE_METRICS = ("pass", "clean_pass")
 
@@ -173,9 +174,9 @@ def _cell(cell: tuple) -> str:
 
 def _scope(row: CompareRow) -> str:
     parts = [
-        f"`{row.fixture}`" if row.fixture else "all fixtures",
-        f"`{row.condition}`" if row.condition else "all conditions",
-        row.agent or "all agents",
+        code(row.fixture) if row.fixture else "all fixtures",
+        code(row.condition) if row.condition else "all conditions",
+        text(row.agent) if row.agent else "all agents",
     ]
     return " · ".join(parts)
 
@@ -185,12 +186,12 @@ def render_comparison(c: Comparison) -> str:
     regressions = c.regressions
     if regressions:
         verdict = (
-            f"**{len(regressions)} significant regression(s)** of `{c.b.text}` against "
-            f"`{c.a.text}` (Holm-adjusted over {len(c.rows)} comparisons)."
+            f"**{len(regressions)} significant regression(s)** of {code(c.b.text)} against "
+            f"{code(c.a.text)} (Holm-adjusted over {len(c.rows)} comparisons)."
         )
     else:
         verdict = (
-            f"No significant regression of `{c.b.text}` against `{c.a.text}` "
+            f"No significant regression of {code(c.b.text)} against {code(c.a.text)} "
             f"(Holm-adjusted over {len(c.rows)} comparisons)."
         )
     rows = [
@@ -207,7 +208,7 @@ def render_comparison(c: Comparison) -> str:
         for r in c.rows
     ]
     context = {
-        "title": f"`{c.a.text}` → `{c.b.text}`",
+        "title": f"{code(c.a.text)} → {code(c.b.text)}",
         "verdict": verdict,
         "a": _describe(c.a),
         "b": _describe(c.b),
@@ -217,18 +218,23 @@ def render_comparison(c: Comparison) -> str:
             "rows": rows,
             "empty": "No cell ran in both matrices: nothing to compare.",
         },
-        "only": [f"only in A: `{x}`" for x in c.only_a] + [f"only in B: `{x}`" for x in c.only_b],
+        "only": [f"only in A: {code(x)}" for x in c.only_a]
+        + [f"only in B: {code(x)}" for x in c.only_b],
     }
     text = environment().get_template("compare.md.j2").render(**context)
     return text.rstrip("\n") + "\n"
 
 
 def _describe(ref: MatrixRef) -> str:
-    where = f"at {ref.rev} ({ref.commit[:12]})" if ref.rev and ref.commit else "working tree"
+    where = (
+        f"at {text(ref.rev)} ({text(ref.commit[:12])})"
+        if ref.rev and ref.commit
+        else "working tree"
+    )
     if ref.counted == 0 and ref.excluded == 0:
-        return f"`{ref.matrix_id}` {where}: no runs (the matrix is new on the other side)"
+        return f"{code(ref.matrix_id)} {where}: no runs (the matrix is new on the other side)"
     return (
-        f"`{ref.experiment}/{ref.matrix_id}` {where}: {ref.counted} runs counted, "
+        f"{code(f'{ref.experiment}/{ref.matrix_id}')} {where}: {ref.counted} runs counted, "
         f"{ref.excluded} not counted"
     )
 
@@ -295,23 +301,23 @@ def render_summary(s: Summary) -> str:
         if m.comparison is not None:
             regs = m.comparison.regressions
             lines.append(
-                f"against `{s.base}`: {len(regs)} significant regression(s) "
+                f"against {code(s.base)}: {len(regs)} significant regression(s) "
                 f"over {len(m.comparison.rows)} comparisons"
                 if regs
-                else f"against `{s.base}`: no significant regression"
+                else f"against {code(s.base)}: no significant regression"
             )
             regressions = [
                 f"{_scope(r)}, {LABELS[r.delta.metric]}: {fmt_delta(r.delta.result)} "
-                f"(Holm p = {fmt_p(r.delta.p_adjusted)})"
+                f"({fmt_p_is(r.delta.p_adjusted, 'Holm p')})"
                 for r in regs
             ]
         elif m.new:
-            lines.append(f"new: not at `{s.base}`")
+            lines.append(f"new: not at {code(s.base)}")
         sections.append(
             {
-                "title": f"`{m.experiment}/{m.matrix_id}`",
+                "title": code(f"{m.experiment}/{m.matrix_id}"),
                 "counts": f"{m.counted} runs counted, {m.excluded} not counted; report: "
-                f"`{m.report_path}`",
+                f"{code(m.report_path)}",
                 "lines": lines,
                 "regressions": regressions,
             }

@@ -9,7 +9,7 @@ from experimentos.matrix.cells import expand
 from experimentos.matrix.spec import MatrixSpec, parse_spec, spec_rel
 from experimentos.models.names import check_matrix_id
 from experimentos.reports.results import MatrixData
-from experimentos.reports.rows import RunRow, load_rows
+from experimentos.reports.rows import RunRow, load_rows, without_mixed_fingerprints
 from experimentos.reports.sources import Source, Unreadable
 from experimentos.store.lab_paths import EXPERIMENTS_DIR, experiment_slug
 
@@ -52,12 +52,15 @@ def matrices(source: Source, experiments: Iterable[str] | None = None) -> list[M
     specs = {slug: _spec(source, slug) for slug in sorted({s for s, _ in grouped})}
     out = []
     for (slug, matrix_id), members in sorted(grouped.items()):
-        data = MatrixData(matrix_id=matrix_id, experiment=slug, rows=members)
+        rows = without_mixed_fingerprints(members)
+        data = MatrixData(matrix_id=matrix_id, experiment=slug, rows=rows)
         spec = specs.get(slug)
         if spec is not None and (spec.id or slug) == matrix_id:
             data.conditions = list(spec.conditions)
             data.agents = [a.name for a in spec.agents]
             data.fixtures = list(spec.fixtures)
+            if spec.pass_k:
+                data.pass_k = sorted(set(spec.pass_k))
             try:
                 data.expected = [cell.run_id for cell in expand(spec, matrix_id)]
             except ExperimentosError:

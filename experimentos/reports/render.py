@@ -12,16 +12,19 @@ import functools
 from typing import Any
 
 from experimentos import __version__
+from experimentos.markdown import escape
 from experimentos.matrix.metrics import LABELS, RULES
 from experimentos.reports.analysis import ABLATION_PREFIX, Delta
 from experimentos.reports.charts import PALETTE, Bar, delta_chart, rate_chart
-from experimentos.reports.results import Group, MatrixResults
+from experimentos.reports.results import HARNESS_CHECK, MIXED, Group, MatrixResults
 from experimentos.stats import (
     Rate,
     fmt_delta,
     fmt_fixed,
     fmt_mean,
     fmt_p,
+    fmt_p_is,
+    fmt_p_of,
     fmt_pass_k,
     fmt_rate,
 )
@@ -34,6 +37,7 @@ ALL_FIXTURES = "all fixtures"
 RATE_CHART_METRICS = ("clean_pass", "pass")
 PROTOCOL = ("brief_loaded_before_first_edit", "deps_resolved_before_first_edit")
 SIG_METRICS = {"tokens_in", "tokens_out", "cost_usd", "wall_s", "churn"}
+SIMULATED_METRICS = {"tokens_in", "tokens_out", "cost_usd"}  # made up when a script decided
 
 
 @functools.cache
@@ -49,24 +53,16 @@ def environment():  # noqa: ANN201 - jinja2 is imported lazily
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["cell"] = table_cell
-    env.filters["xml"] = xml_text
+    # Values from records are escaped where they are formatted (escape.text, escape.code);
+    # these filters keep each cell and line one line and defuse anything printed raw.
+    env.filters["cell"] = escape.cell
+    env.filters["line"] = escape.line
+    env.filters["xml"] = escape.xml
     return env
 
 
-def table_cell(value: object) -> str:
-    """A Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(value).split()).replace("|", "\\|")
-
-
-def xml_text(value: object) -> str:
-    return (
-        str(value)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-    )
+table_cell = escape.cell
+xml_text = escape.xml
 
 
 def _table(columns: list[str], rows: list[list[str]], empty: str, numeric: int = 0) -> dict:
@@ -76,11 +72,16 @@ def _table(columns: list[str], rows: list[list[str]], empty: str, numeric: int =
 
 
 def _agent(agent: str | None) -> str:
-    return agent if agent is not None else ALL_AGENTS
+    return escape.text(agent) if agent is not None else ALL_AGENTS
+
+
+def _group_agent(g: Group) -> str:
+    """The agent column of a group's row: marked when a script decided its runs."""
+    return _agent(g.agent) + (" (scripted)" if g.scripted else "")
 
 
 def _code(text: str) -> str:
-    return f"`{text}`"
+    return escape.code(text)
 
 
 def _rate(rate: Rate) -> str:
@@ -93,7 +94,13 @@ def _delta_text(d: Delta) -> str:
 
 
 def _p_holm(d: Delta) -> str:
-    return fmt_p(d.p_adjusted) if d.p_adjusted is not None else "—"
+    return fmt_p(d.p_adjusted) if d.p_adjusted is not None and not d.harness_check else "—"
+
+
+def _p(d: Delta) -> str:
+    """The p-value column: none for a harness check (a script's outcomes do not vary by
+    chance, so a p-value would read as evidence it is not)."""
+    return "—" if d.harness_check else fmt_p_of(d.result)
 
 
 def _frontmatter(r: MatrixResults) -> str:
@@ -112,9 +119,15 @@ def _frontmatter(r: MatrixResults) -> str:
         "knowledge": {c: one_or_many(h) for c, h in r.knowledge_hashes.items() if h},
         "fixtures": {f: one_or_many(h) for f, h in r.fixtures.items()},
         "agents": [
-            {"name": a.name, "adapter": a.adapter, "version": one_or_many(a.versions)}
+            {
+                "name": a.name,
+                "adapter": a.adapter,
+                "version": one_or_many(a.versions),
+                "decisions": one_or_many(a.decisions),
+            }
             for a in r.agents
         ],
+        "label": r.label,
         "conditions": list(r.conditions),
         "baseline": r.baseline,
         "cells": len(r.cells),
@@ -148,36 +161,83 @@ def _summary(r: MatrixResults) -> str:
                 (r.agents, "agent"),
             )
         )
-        + f" × up to {_count(r.repeats, 'repeat')}; baseline `{r.baseline}`.",
+        + f" × up to {_count(r.repeats, 'repeat')}; baseline {_code(r.baseline)}.",
     ]
     return " ".join(parts)
 
 
+HARNESS_BANNER = (
+    "**Harness check**: a script made every decision in these runs (the scripted adapter, or "
+    "an agent CLI driven by the scripted model), so the numbers check the harness, not "
+    "evidence about agents; no significance verdict is given, and tokens and cost are "
+    "simulated."
+)
+MIXED_BANNER = (
+    "**Partly a harness check**: a script made the decisions of the rows marked (scripted); "
+    "those rows and every comparison that pools them are harness checks with no significance "
+    "verdict, not evidence about agents."
+)
+
+
 def headline(r: MatrixResults) -> list[str]:
     """One line per condition against the baseline (all agents) on clean pass and pass, and
-    one per page ablation."""
+    one per page ablation; first, for scripted runs, that they are a harness check."""
     lines = []
+    if r.label == HARNESS_CHECK:
+        lines.append(HARNESS_BANNER)
+    elif r.label == MIXED:
+        lines.append(MIXED_BANNER)
     for d in r.deltas:
         if d.agent is None and d.metric in ("clean_pass", "pass"):
             lines.append(_delta_line(d))
     for a in r.attributions:
         if a.delta.metric == "clean_pass":
-            lines.append(f"{a.sentence} (p = {fmt_p(a.delta.p_value)}; {a.delta.verdict})")
+            p = "" if a.delta.harness_check else f"{fmt_p_is(a.delta.p_value)}; "
+            lines.append(f"{escape.text(a.sentence)} ({p}{a.delta.verdict})")
     return lines
 
 
+def inference_notes(r: MatrixResults) -> list[str]:
+    """What the headline's p-values are adjusted over, and what they generalise to."""
+    if r.holm:
+        family = ", ".join(r.holm_family)  # Markdown, escaped where it was made
+        holm = (
+            "Holm's correction is applied, per metric and per agent scope, over the family of "
+            f"{len(r.holm_family)} comparisons: {family} (per fixture: the comparisons with "
+            f"{_code(r.baseline)} on that fixture)."
+        )
+    elif r.holm_family:
+        holm = (
+            f"No multiplicity adjustment: one comparison ({r.holm_family[0]}) per metric and scope."
+        )
+    else:
+        holm = "No comparison: nothing is adjusted."
+    names = ", ".join(_code(f) for f in r.fixtures)
+    chosen = (
+        f"The fixtures ({names}) were chosen, not sampled: the intervals and p-values cover the "
+        "runs' variation on these fixtures, so the inference holds for these fixtures, not for "
+        "tasks in general."
+    )
+    return [holm, chosen]
+
+
 def _delta_line(d: Delta) -> str:
-    holm = f", Holm p = {fmt_p(d.p_adjusted)}" if d.p_adjusted is not None else ""
+    if d.harness_check:
+        return (
+            f"**{escape.text(d.treatment)}** vs {_code(d.baseline)}, {LABELS[d.metric]}: "
+            f"{_delta_text(d)} over {d.pairs} pairs: {d.verdict}"
+        )
+    holm = f", {fmt_p_is(d.p_adjusted, 'Holm p')}" if d.p_adjusted is not None else ""
     return (
-        f"**{d.treatment}** vs `{d.baseline}`, {LABELS[d.metric]}: {_delta_text(d)} over "
-        f"{d.pairs} pairs, p = {fmt_p(d.p_value)}{holm}: {d.verdict}"
+        f"**{escape.text(d.treatment)}** vs {_code(d.baseline)}, {LABELS[d.metric]}: "
+        f"{_delta_text(d)} over {d.pairs} pairs, {fmt_p_is(d.p_value)}{holm}: {d.verdict}"
     )
 
 
 def _outcomes(groups: list[Group]) -> dict:
     columns = ["condition", "agent", "runs", *(LABELS[m] for m in ("pass", "clean_pass", *RULES))]
     rows = [
-        [_code(g.condition), _agent(g.agent), str(g.runs)]
+        [_code(g.condition), _group_agent(g), str(g.runs)]
         + [_rate(g.rates[m]) for m in ("pass", "clean_pass", *RULES)]
         for g in groups
     ]
@@ -188,16 +248,22 @@ def _costs(groups: list[Group]) -> dict:
     metrics = list(groups[0].means) if groups else []
     columns = ["condition", "agent", *(LABELS[m] for m in metrics)]
     rows = [
-        [_code(g.condition), _agent(g.agent)] + [fmt_mean(g.means[m]) for m in metrics]
+        [_code(g.condition), _group_agent(g)]
+        + [fmt_mean(g.means[m]) + _simulated(g, m) for m in metrics]
         for g in groups
     ]
     return _table(columns, rows, "No counted runs.")
 
 
+def _simulated(g: Group, metric: str) -> str:
+    found = g.means[metric].mean is not None
+    return " (simulated)" if found and g.simulated and metric in SIMULATED_METRICS else ""
+
+
 def _protocol(groups: list[Group]) -> dict:
     columns = ["condition", "agent", *(LABELS[m] for m in PROTOCOL)]
     rows = [
-        [_code(g.condition), _agent(g.agent)] + [_rate(g.rates[m]) for m in PROTOCOL]
+        [_code(g.condition), _group_agent(g)] + [_rate(g.rates[m]) for m in PROTOCOL]
         for g in groups
         if any(g.rates[m].n for m in PROTOCOL)
     ]
@@ -210,7 +276,7 @@ def _delta_row(d: Delta, first: str) -> list[str]:
         _agent(d.agent),
         str(d.pairs),
         _delta_text(d),
-        fmt_p(d.p_value),
+        _p(d),
         _p_holm(d),
         d.verdict,
     ]
@@ -225,7 +291,7 @@ def _delta_sections(r: MatrixResults) -> list[dict]:
         rows = [_delta_row(d, LABELS[d.metric]) for d in r.deltas if d.treatment == treatment]
         sections.append(
             {
-                "title": f"`{treatment}` − `{r.baseline}`",
+                "title": f"{_code(treatment)} − {_code(r.baseline)}",
                 "table": _table(DELTA_COLUMNS, rows, "No pairs."),
             }
         )
@@ -243,7 +309,7 @@ def _fixture_table(r: MatrixResults) -> dict:
         [
             _code(g.fixture or ""),
             _code(g.condition),
-            _agent(g.agent),
+            _group_agent(g),
             str(g.runs),
             _rate(g.rates["pass"]),
             _rate(g.rates["clean_pass"]),
@@ -260,11 +326,11 @@ def _fixture_delta_table(r: MatrixResults) -> dict:
     rows = [
         [
             _code(d.fixture or ""),
-            f"`{d.treatment}` − `{d.baseline}`",
+            f"{_code(d.treatment)} − {_code(d.baseline)}",
             LABELS[d.metric],
             str(d.pairs),
             _delta_text(d),
-            fmt_p(d.p_value),
+            _p(d),
             _p_holm(d),
             d.verdict,
         ]
@@ -274,7 +340,7 @@ def _fixture_delta_table(r: MatrixResults) -> dict:
 
 
 def _attribution(r: MatrixResults) -> tuple[list[str], dict]:
-    lines = [a.sentence for a in r.attributions if a.delta.metric == "clean_pass"]
+    lines = [escape.text(a.sentence) for a in r.attributions if a.delta.metric == "clean_pass"]
     columns = ["page", "metric", "pairs", "delta [95% CI]", "p", "p (Holm)", "verdict"]
     rows = [
         [
@@ -282,7 +348,7 @@ def _attribution(r: MatrixResults) -> tuple[list[str], dict]:
             LABELS[a.delta.metric],
             str(a.delta.pairs),
             _delta_text(a.delta),
-            fmt_p(a.delta.p_value),
+            _p(a.delta),
             _p_holm(a.delta),
             a.delta.verdict,
         ]
@@ -314,8 +380,8 @@ def _pass_k_table(r: MatrixResults) -> dict:
 def _nulls(r: MatrixResults) -> dict:
     columns = ["metric", "condition", "agent", "runs without a value", "why"]
     rows = [
-        [LABELS[m], _code(g.condition), _agent(g.agent), f"{n}/{g.runs}", "; ".join(
-            g.null_reasons.get(m, []))]
+        [LABELS[m], _code(g.condition), _agent(g.agent), f"{n}/{g.runs}", escape.text("; ".join(
+            g.null_reasons.get(m, [])))]
         for g in r.groups
         if g.agent is not None or len(r.agents) == 1
         for m, n in g.nulls.items()
@@ -325,7 +391,8 @@ def _nulls(r: MatrixResults) -> dict:
 
 
 def _excluded(r: MatrixResults) -> dict:
-    rows = [[_code(e.run_id), e.status, e.reason] for e in r.runs.excluded]
+    rows = [[_code(e.run_id), escape.text(e.status), escape.text(e.reason)]
+            for e in r.runs.excluded]  # fmt: skip
     rows += [[_code(run_id), "missing", "the spec expects this run; no record exists"]
              for run_id in r.runs.missing]  # fmt: skip
     return _table(["run", "status", "reason"], rows, "None: every expected run counted.")
@@ -372,7 +439,9 @@ def _delta_charts(r: MatrixResults) -> list[str]:
     ]
     if not bars:
         return []
-    title = f"clean pass − {r.baseline} (95% Newcombe interval; * significant)"
+    harness = all(d.harness_check for d in r.deltas if d.metric == "clean_pass")
+    marks = "harness check: no significance marked" if harness else "* significant"
+    title = f"clean pass − {r.baseline} (95% Newcombe interval; {marks})"
     return [svg(delta_chart(title, bars))]
 
 
@@ -391,14 +460,15 @@ def render_report(r: MatrixResults) -> str:
     )
     context = {
         "frontmatter": _frontmatter(r),
-        "title": f"Matrix `{r.matrix_id}`",
+        "title": f"Matrix {_code(r.matrix_id)}",
         "summary": _summary(r),
         "headline": headline(r) or ["Only one condition: no comparison to report."],
+        "inference": inference_notes(r),
         "outcomes": _outcomes(r.groups),
         "rate_charts": _rate_charts(r),
         "costs": _costs(r.groups),
         "protocol": _protocol(r.groups),
-        "baseline": r.baseline,
+        "baseline": _code(r.baseline),
         "holm_note": holm_note,
         "delta_sections": _delta_sections(r),
         "delta_charts": _delta_charts(r),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from experimentos.markdown import escape
 from experimentos.matrix.metrics import BINARY, LABELS, NUMERIC
 from experimentos.reports.analysis import (
     ABLATION_PREFIX,
@@ -37,7 +38,7 @@ MEAN_METRICS = ("churn", "red_green_cycles", "tokens_in", "tokens_out", "cost_us
 FIXTURE_DELTA_METRICS = ("pass", "clean_pass")
 # pass@k of the outcome that matters; pass@1 is the clean-pass rate itself (outcomes table).
 PASS_K_METRICS = ("clean_pass",)
-PASS_K_VALUES = (2, 5)
+PASS_K_VALUES = (2, 5)  # unless the spec's passK lists others
 
 
 class Group(BaseModel):
@@ -51,6 +52,8 @@ class Group(BaseModel):
     means: dict[str, Mean] = {}
     nulls: dict[str, int] = {}  # runs whose metric is null (its source was missing)
     null_reasons: dict[str, list[str]] = {}  # the distinct reasons, sorted
+    scripted: bool = False  # a script decided some of these runs (a harness check)
+    simulated: bool = False  # some of their tokens and cost were made up by a script
 
 
 class PassKRow(BaseModel):
@@ -65,8 +68,10 @@ class PassKRow(BaseModel):
 class Attribution(BaseModel):
     page: str
     condition: str
-    delta: Delta
+    delta: Delta  # on the blocks whose `brief` run was served the page
     sentence: str
+    served: int = 0  # counted `brief` runs the server's log shows were served the page
+    reference_runs: int = 0  # counted `brief` runs
 
 
 class Excluded(BaseModel):
@@ -80,6 +85,14 @@ class AgentInfo(BaseModel):
     name: str
     adapter: str | None = None
     versions: list[str] = []
+    decisions: list[str] = []  # model, script, unknown: who decided its counted runs
+
+
+# What a matrix's numbers are evidence of (MatrixResults.label; the PR comment shows it too).
+HARNESS_CHECK = "harness check"  # every counted run's decisions came from a script
+AGENTS = "agents"  # every counted run was decided by a model
+MIXED = "mixed"  # both: the scripted rows are labelled harness checks
+UNKNOWN = "unknown"  # some records do not say (made before runs recorded it), none scripted
 
 
 class RunCounts(BaseModel):
@@ -112,6 +125,12 @@ class MatrixResults(BaseModel):
     attributions: list[Attribution]
     pass_k: list[PassKRow]
     holm: bool  # p-values adjusted (more than two conditions)
+    # What the numbers are evidence of: "agents", "harness check" (scripted decisions: they
+    # check the harness, not agents), "mixed" or "unknown" (see HARNESS_CHECK and friends).
+    label: str = UNKNOWN
+    # The comparisons Holm adjusts together, per metric and agent scope ("`t` − `b`"), in the
+    # order the report prints them; the promotion gate adjusts over the same family.
+    holm_family: list[str] = []
 
 
 @dataclass
@@ -125,6 +144,27 @@ class MatrixData:
     agents: list[str] = field(default_factory=list)
     fixtures: list[str] = field(default_factory=list)
     expected: list[str] | None = None  # run ids
+    pass_k: list[int] = field(default_factory=lambda: list(PASS_K_VALUES))  # the spec's passK
+
+
+def comparisons(conditions: Sequence[str], baseline: str) -> list[tuple[str, str, bool]]:
+    """(baseline, treatment, served) of every comparison a report makes, in its order: each
+    condition against the baseline, then each `brief-without:<page>` against `brief` on the
+    blocks where `brief` served the page (served True). With more than two conditions these
+    are Holm's family, per metric and agent scope; the promotion gate adjusts over the same."""
+    out = [(baseline, t, False) for t in conditions if t != baseline]
+    if REFERENCE in conditions:
+        out += [(REFERENCE, c, True) for c in conditions if c.startswith(ABLATION_PREFIX)]
+    return out
+
+
+def comparison_label(baseline: str, treatment: str, served: bool = False) -> str:
+    """The comparison in Markdown (the names come from records: escaped here, once)."""
+    label = f"{escape.code(treatment)} − {escape.code(baseline)}"
+    if served:
+        page = escape.text(treatment[len(ABLATION_PREFIX) :])
+        label += f" (where {escape.code(baseline)} served {page})"
+    return label
 
 
 def _ordered(found: Iterable[str | None], preferred: Sequence[str]) -> list[str]:
@@ -178,6 +218,8 @@ def group_stats(
         means=found,
         nulls=nulls,
         null_reasons=reasons,
+        scripted=any(r.decisions == "script" for r in rows),
+        simulated=any(r.simulated for r in rows),
     )
 
 
@@ -256,18 +298,24 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
         every = with_holm([*deltas, *ablation_deltas])
         deltas, ablation_deltas = every[: len(deltas)], every[len(deltas) :]
         fixture_deltas = with_holm(fixture_deltas)
-    attributions = [
-        Attribution(
-            page=d.treatment[len(ABLATION_PREFIX) :],
-            condition=d.treatment,
-            delta=d,
-            sentence=(
-                f"removing {d.treatment[len(ABLATION_PREFIX) :]} changes "
-                f"{LABELS[d.metric]} by {fmt_delta(d.result)}"
-            ),
+    references = by_condition.get(REFERENCE, [])
+    attributions = []
+    for d in ablation_deltas:
+        page = d.treatment[len(ABLATION_PREFIX) :]
+        served = sum(1 for r in references if page in r.served)
+        attributions.append(
+            Attribution(
+                page=page,
+                condition=d.treatment,
+                delta=d,
+                sentence=(
+                    f"removing {page} changes {LABELS[d.metric]} by {fmt_delta(d.result)}, on "
+                    f"the {served} of {len(references)} `{REFERENCE}` runs the server served it"
+                ),
+                served=served,
+                reference_runs=len(references),
+            )
         )
-        for d in ablation_deltas
-    ]
     repeats = max((r.repeat or 0 for r in counted), default=0)
     return MatrixResults(
         matrix_id=data.matrix_id,
@@ -290,6 +338,7 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
                 versions=sorted(
                     {r.agent_version for r in data.rows if r.agent == a and r.agent_version}
                 ),
+                decisions=sorted({r.decisions or UNKNOWN for r in counted if r.agent == a}),
             )
             for a in agents
         ],
@@ -315,9 +364,19 @@ def analyze(data: MatrixData, report_path: str) -> MatrixResults:
         deltas=deltas,
         fixture_deltas=fixture_deltas,
         attributions=attributions,
-        pass_k=_pass_k(by_cell, conditions, agents, fixtures),
+        pass_k=_pass_k(by_cell, conditions, agents, fixtures, data.pass_k),
         holm=adjust,
+        label=evidence_label(counted),
+        holm_family=[comparison_label(*c) for c in comparisons(conditions, baseline)],
     )
+
+
+def evidence_label(counted: Sequence[RunRow]) -> str:
+    """What the counted runs are evidence of: agents, a harness check, mixed or unknown."""
+    said = {r.decisions for r in counted}
+    if "script" in said:
+        return HARNESS_CHECK if said == {"script"} else MIXED
+    return AGENTS if said == {"model"} else UNKNOWN
 
 
 def _cell_key(fixtures: list[str], conditions: list[str], agents: list[str]):  # noqa: ANN202
@@ -333,6 +392,7 @@ def _pass_k(
     conditions: list[str],
     agents: list[str],
     fixtures: list[str],
+    ks: Sequence[int] = PASS_K_VALUES,
 ) -> list[PassKRow]:
     out = []
     for condition in conditions:
@@ -350,7 +410,7 @@ def _pass_k(
                 if not tasks:
                     continue
                 most = min(n for n, _ in tasks)
-                for k in (k for k in PASS_K_VALUES if k <= most):
+                for k in (k for k in ks if k <= most):
                     out.append(
                         PassKRow(
                             condition=condition,

@@ -28,13 +28,17 @@ from experimentos import __version__
 from experimentos.errors import ExperimentosError, InvalidPage
 from experimentos.lab.runs.events import events_rel, parse_events
 from experimentos.matrix.metrics import METRICS_VERSION, ground_truth
-from experimentos.models.lab import RunRecord, RunStatus
+from experimentos.models.lab import MatrixFingerprint, RunRecord, RunStatus
 from experimentos.models.names import check_matrix_id, name_slug_problem
 from experimentos.reports.sources import Source, Unreadable
+from experimentos.store.files import file_mode
 from experimentos.store.records import parse_record
 from experimentos.store.safe import read_regular, state_path, state_rel
 
-ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/1"
+# The last part changes when what a row holds changes (2: records with unbounded measures are
+# unreadable; 4: fingerprints, decisions, served pages), so rows cached by an older build are
+# read again.
+ROWS_VERSION = f"{__version__}/{METRICS_VERSION}/4"
 FINISHED = RunStatus.finished.value
 CACHE_DIR = ("cache", "report-rows")
 
@@ -67,6 +71,14 @@ class RunRow(BaseModel):
     fixture_hash: str | None = None
     knowledge_commit: str | None = None
     knowledge_hash: str | None = None
+    fingerprint: MatrixFingerprint | None = None  # what the result depends on
+    decisions: str | None = None  # model | script (None: the record does not say)
+    # The pages the MCP server's own log says it served this run (its briefs' pages, pages
+    # read whole): a page's effect is measured only on runs that were served it.
+    served: list[str] = []
+    simulated: bool = False  # its tokens and cost were made up by a script
+    model_reported: str | None = None  # the model id the provider reported
+    ended: str = ""  # ISO time the run ended
     metrics: dict[str, Measure] = {}
 
     # The matrix id names the report file: a row read back from the cache under .experimentos/
@@ -133,10 +145,49 @@ def row_from_bytes(slug: str, rel: str, raw: bytes, events_raw: bytes | None) ->
         fixture_hash=block.fixture_hash,
         knowledge_commit=run.knowledge_commit,
         knowledge_hash=knowledge.content_hash if knowledge else None,
+        fingerprint=block.fingerprint,
+        decisions=block.decisions,
+        served=served_pages(events),
+        simulated=bool(block.usage and block.usage.simulated),
+        model_reported=block.model_reported,
+        ended=run.ended.isoformat() if run.ended else "",
         metrics={
             k: Measure(value=m.value, source=m.source, reason=m.reason) for k, m in truth.items()
         },
     )
+
+
+def served_pages(events: Iterable) -> list[str]:
+    """The pages the server's log says it served: brief_loaded and mcp_tool_called events of
+    source server (never the agent's own account)."""
+    found: set[str] = set()
+    for event in events:
+        if event.source == "server" and event.type in ("brief_loaded", "mcp_tool_called"):
+            ids = event.payload.get("page_ids") or []
+            found.update(i for i in ids if isinstance(i, str))
+    return sorted(found)
+
+
+def without_mixed_fingerprints(rows: list[RunRow]) -> list[RunRow]:
+    """`rows` with every counted run whose fingerprint differs from the others of its agent,
+    fixture or condition marked `excluded`, with the part that differs: a report never pools
+    results of two agent scripts, CLI versions, models, fixtures or knowledge snapshots."""
+    from experimentos.matrix.fingerprint import Stamp, conflicts
+
+    counted = [r for r in rows if r.counted]
+    stamps = [
+        Stamp(r.run_id, r.fixture, r.condition, r.agent, r.fingerprint, r.model_reported, r.ended)
+        for r in counted
+    ]
+    found = conflicts(stamps)
+    if not found:
+        return rows
+    return [
+        r.model_copy(update={"status": "excluded", "reason": f"excluded: {found[r.run_id]}"})
+        if r.run_id in found
+        else r
+        for r in rows
+    ]
 
 
 def unreadable_row(slug: str, rel: str, reason: str) -> RunRow:
@@ -207,9 +258,11 @@ class _Cache:
             return
         data = _CacheFile(version=ROWS_VERSION, rows=self.used).model_dump_json()
         with contextlib.suppress(OSError):
+            mode = file_mode(self.path)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".rows.", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(data)
+                os.fchmod(handle.fileno(), mode)
             os.replace(tmp, self.path)
 
 

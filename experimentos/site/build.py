@@ -51,7 +51,15 @@ MARKER = ".experimentos-site"
 ASSETS = ("site.css", "search.js")
 # Directories the site may never be written into (or over): they hold the truth.
 _PROTECTED = ("wiki", "policies", "experiments", "briefs", "fixtures", "schemas", ".git")
-_BASE_URL_RE = re.compile(r"^(?:https?://[^\s\"'<>]+|/[^\s\"'<>]*)$")
+# A base URL is a path on this origin (one leading `/`: `//host` and `/\\host` are another host
+# to a browser) or an http(s) URL with a host; no credentials, query or fragment.
+_URL_PATH = r"[A-Za-z0-9._~!$&'()*+,;=:@%/-]*"
+_BASE_PATH_RE = re.compile(rf"/(?![/\\]){_URL_PATH}")
+_BASE_URL_RE = re.compile(
+    rf"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,62}}\.)*[A-Za-z0-9-]{{1,63}}|\[[0-9A-Fa-f:.]+\])"
+    rf"(?::[0-9]{{1,5}})?(?:/{_URL_PATH})?",
+    re.IGNORECASE,
+)
 NAV = (
     ("Overview", "index.html", "home"),
     ("Knowledge", "knowledge/index.html", "knowledge"),
@@ -116,9 +124,11 @@ def check_out_dir(root: Path, out: Path) -> Path:
 def _check_base_url(base_url: str | None) -> str | None:
     if base_url is None or base_url == "":
         return None
-    if not _BASE_URL_RE.match(base_url):
+    if not (_BASE_PATH_RE.fullmatch(base_url) or _BASE_URL_RE.fullmatch(base_url)):
         raise UsageError(
-            f"{base_url!r} is neither an http(s) URL nor an absolute path", field="--base-url"
+            f"{base_url[:200]!r} is neither an http(s) URL with a host nor a path starting with "
+            "a single /",
+            field="--base-url",
         )
     return base_url if base_url.endswith("/") else base_url + "/"
 

@@ -6,7 +6,8 @@ The numbers are the report's: the runs come from experimentos.reports.load (only
 runs count; failed, aborted, unreadable and other-fingerprint runs are excluded with their
 reason) and each cell is `group_stats` of its runs, the same function that makes the report's
 per-fixture table. A cell's n counts the runs whose clean pass is known. Runs whose decisions
-came from a script are a harness check: their column and the page say so.
+came from a script are a harness check (reports.results.evidence_label): the page says so, as
+the report does, and so do their agents' columns.
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ from typing import Any
 
 from experimentos.reports.load import matrices
 from experimentos.reports.results import (
+    HARNESS_CHECK,
+    MIXED,
+    UNKNOWN,
     MatrixData,
     _condition_order,
     _ordered,
+    evidence_label,
     group_stats,
 )
 from experimentos.reports.rows import RunRow
@@ -30,10 +35,15 @@ from experimentos.stats.fmt import fmt_fixed, fmt_rate
 
 METRIC = "clean_pass"
 SCRIPTED = "script"  # RunRow.decisions of a run whose decisions came from a script
-HARNESS_NOTE = (
-    "a script made these runs' decisions: they check the harness (fixtures, oracle, rules, "
-    "recording), not how an agent behaves, and are never evidence about agents"
-)
+LABEL_NOTES = {
+    HARNESS_CHECK: "a script made every decision in these runs (the scripted adapter, or an "
+    "agent CLI driven by the scripted model): the grid checks the harness, it is not evidence "
+    "about agents.",
+    MIXED: "a script made the decisions of the runs in the columns marked harness check: those "
+    "columns check the harness, they are not evidence about agents.",
+    UNKNOWN: "some run records do not say whether a model or a script made the decisions "
+    "(they were recorded before runs said so).",
+}
 
 
 @dataclass
@@ -48,8 +58,7 @@ class MatrixView:
 
 
 def _scripted(rows: list[RunRow]) -> bool:
-    # `decisions` is recorded by runs made since the harness-check label (issue 21).
-    return any(getattr(r, "decisions", None) == SCRIPTED for r in rows)
+    return any(r.decisions == SCRIPTED for r in rows)
 
 
 def _cell(rows: list[RunRow], condition: str, agent: str | None, fixture: str | None) -> dict:
@@ -69,7 +78,7 @@ def _cell(rows: list[RunRow], condition: str, agent: str | None, fixture: str | 
         "title": title,
         "runs": len(rows),
         "unknown": unknown,
-        "scripted": _scripted(rows),
+        "scripted": group.scripted,
     }
 
 
@@ -156,20 +165,15 @@ def matrix_view(data: MatrixData, reports: set[tuple[str, str]], experiment: str
     scripted_agents = {a for a in agents if _scripted([r for r in counted if r.agent == a])}
     excluded = [r for r in data.rows if not r.counted]
     missing = sorted(set(data.expected or []) - {r.run_id for r in data.rows})
-    if scripted_agents and scripted_agents == set(agents):
-        label = "harness check"
-    elif scripted_agents:
-        label = "mixed"
-    else:
-        label = None
+    label = evidence_label(counted)
     context = {
         "id": matrix_id,
         "experiment": Link(experiment, experiment_url(slug)),
         "report": Link("the report", report_url(slug, matrix_id))
         if (slug, matrix_id) in reports
         else None,
-        "label": label,
-        "harness_note": HARNESS_NOTE,
+        "label": label if label in LABEL_NOTES else None,
+        "label_note": LABEL_NOTES.get(label, ""),
         "agents": [
             {"name": a, "span": len(conditions), "scripted": a in scripted_agents} for a in agents
         ],

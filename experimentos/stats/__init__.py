@@ -10,7 +10,8 @@ references):
                    exact McNemar p, Newcombe's paired interval           mcnemar_exact
     continuous.py  a numeric metric's mean with its interval; two        mean_interval,
                    conditions: mean paired delta, expanded BCa           paired_continuous
-                   bootstrap interval, sign-flip p-value
+                   bootstrap interval, sign-flip p-value (exact up to 2^20
+                   sign patterns, else 100,000 draws with their error)
     multiple.py    Holm's correction across many comparisons            holm, with_holm
     power.py       pairs/repeats that would detect the observed delta   mcnemar_sample_size,
                    at 80% power (the `underpowered` answer)              paired_t_sample_size
@@ -42,6 +43,8 @@ from experimentos.stats.fmt import (
     fmt_interval,
     fmt_mean,
     fmt_p,
+    fmt_p_is,
+    fmt_p_of,
     fmt_pass_k,
     fmt_rate,
     fmt_sample_size,
@@ -80,6 +83,8 @@ __all__ = [
     "fmt_interval",
     "fmt_mean",
     "fmt_p",
+    "fmt_p_is",
+    "fmt_p_of",
     "fmt_pass_k",
     "fmt_rate",
     "fmt_sample_size",

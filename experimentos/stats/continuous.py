@@ -6,7 +6,8 @@ d_i = treatment_i - baseline_i. The result is the mean paired delta with
 * an expanded BCa bootstrap interval over the pairs (experimentos.stats.resample, with its
   measured coverage; `resamples` draws from random.Random(seed), so the same deltas and seed
   give the same interval on any machine), and
-* the two-sided sign-flip test's p-value (exact up to 14 nonzero deltas, Monte Carlo above),
+* the two-sided sign-flip test's p-value (exact up to 20 nonzero deltas; above, 100,000 draws
+  whose Monte Carlo error the result carries),
   which is the p-value Holm's correction takes when a report compares many conditions.
 
 The pairs are treated as exchangeable: blocks of different fixtures are resampled together.
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 
 from experimentos.stats.models import Mean, PairedContinuous
 from experimentos.stats.power import paired_t_sample_size
-from experimentos.stats.resample import bca_interval, bootstrap_means, sign_flip_p
+from experimentos.stats.resample import bca_interval, bootstrap_means, sign_flip
 
 DEFAULT_RESAMPLES = 2000
 SMALL = 10  # fewer pairs than this: the interval carries a note (see resample.py)
@@ -172,8 +173,9 @@ def paired_continuous(
             note="one pair: no interval or test",
         )
     sd = statistics.stdev(deltas)
-    p_value, exact = sign_flip_p(deltas, resamples, seed)
-    test = "sign-flip-exact" if exact else "sign-flip-monte-carlo"
+    flips = sign_flip(deltas, seed=seed)
+    p_value = flips.p
+    test = "sign-flip-exact" if flips.exact else "sign-flip-monte-carlo"
     low, high, method, note = _interval(deltas, confidence, resamples, seed, "paired deltas")
     if n < SMALL and method != "degenerate":
         note = f"{note}; read the exact p-value"
@@ -189,6 +191,8 @@ def paired_continuous(
         low=low,
         high=high,
         p_value=p_value,
+        p_draws=flips.draws,
+        p_error=flips.error,
         interval_method=method,
         test=test,
         underpowered=underpowered,

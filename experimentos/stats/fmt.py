@@ -96,6 +96,21 @@ def fmt_p(p: float | None) -> str:
     return format(p, ".3f")
 
 
+def fmt_p_is(p: float | None, name: str = "p") -> str:
+    """A p-value in a sentence: 'p = 0.125', 'p < 0.001' (never 'p = <0.001')."""
+    text = fmt_p(p)
+    return f"{name} < {text[1:]}" if text.startswith("<") else f"{name} = {text}"
+
+
+def fmt_p_of(result: PairedBinary | PairedContinuous) -> str:
+    """A result's p-value; a Monte Carlo one with its standard error: '0.012 ±0.0003 (MC)'."""
+    text = fmt_p(result.p_value)
+    error = getattr(result, "p_error", None)
+    if error is None or result.p_value is None:
+        return text
+    return f"{text} ±{format(error, '.4f')} (MC)"
+
+
 def fmt_rate(rate: Rate, digits: int = 2) -> str:
     """'0.67 [0.21, 0.94] (2/3)'; a rate of no runs prints 'n/a (0/0)'."""
     if rate.p is None:

@@ -126,6 +126,8 @@ class PairedContinuous(_Result):
         Literal["expanded-bca-bootstrap", "expanded-percentile-bootstrap", "degenerate", "t"] | None
     )
     test: Literal["sign-flip-exact", "sign-flip-monte-carlo", "paired-t"] | None
+    p_draws: int | None = None  # sign-flip-monte-carlo: random sign assignments drawn
+    p_error: float | None = None  # sign-flip-monte-carlo: Monte Carlo standard error of p
     resamples: int
     seed: int
     underpowered: bool

@@ -7,6 +7,7 @@ import fcntl
 import os
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ __all__ = [
     "STATE_DIR",
     "add_to_file",
     "atomic_write",
+    "file_mode",
     "inside",
     "make_parents",
     "safe_target",
@@ -46,6 +48,30 @@ def _parts(rel: str) -> list[str]:
     if any(part in ("", ".", "..") for part in parts):
         raise UnsafeId("path has an empty, '.' or '..' part; refusing to write", path=shown)
     return parts
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask (reading it means setting it; a lock keeps threads from racing)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def file_mode(target: Path) -> int:
+    """The mode a file written at `target` gets: the mode of the file it replaces, else what
+    open() would give a new file (0o666 minus the umask). A temp file from mkstemp is 0600 and
+    a rename keeps that, so every temp-then-rename writer chmods the temp file to this first."""
+    try:
+        info = os.lstat(target)
+    except OSError:
+        return 0o666 & ~current_umask()
+    if stat.S_ISREG(info.st_mode):
+        return stat.S_IMODE(info.st_mode)
+    return 0o666 & ~current_umask()
 
 
 def safe_target(root: Path, rel: str) -> Path:
@@ -162,11 +188,13 @@ def atomic_write(root: Path, rel: str, data: bytes, *, expected: str | None) -> 
         elif expected is not None:
             raise ConcurrentEdit("file was deleted since it was read", path=rel)
         make_parents(root, rel)
+        mode = file_mode(target)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
+                os.fchmod(handle.fileno(), mode)
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
         except BaseException:

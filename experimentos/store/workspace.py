@@ -6,8 +6,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from experimentos.config import CONFIG_NAME, Config, load_config
-from experimentos.errors import InvalidPage, NotFound, RootNotFound, UnsafeId, UnsafePath
+from experimentos.config import CONFIG_NAME, MAX_CONFIG_BYTES, Config, parse_config
+from experimentos.errors import (
+    InvalidPage,
+    NotFound,
+    RootNotFound,
+    UnsafeId,
+    UnsafePath,
+    UsageError,
+)
 from experimentos.models.knowledge import Page, Problem
 from experimentos.store.documents import MAX_FILE_BYTES, Document, parse_document, render
 from experimentos.store.files import atomic_write
@@ -17,6 +24,19 @@ from experimentos.store.safe import list_files, read_regular, regular_file
 
 ROOT_ENV = "EXPERIMENTOS_ROOT"
 _IGNORED_NAMES = {"README.md", ".gitkeep"}
+
+
+def load_config(root: Path) -> Config:
+    """The root's experimentos.toml (defaults when there is none), read as a regular file
+    inside the root: a link out of it or a FIFO is a UsageError naming the file."""
+    path = Path(root) / CONFIG_NAME
+    try:
+        raw = read_regular(Path(root), CONFIG_NAME, limit=MAX_CONFIG_BYTES)
+    except NotFound:
+        return Config()
+    except UnsafePath as exc:
+        raise UsageError(exc.message, path=path) from None
+    return parse_config(raw, path)
 
 
 def find_root(start: Path | None = None) -> Path:

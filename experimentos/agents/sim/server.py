@@ -23,6 +23,7 @@ from experimentos.agents.sim.messages import MessagesWire
 from experimentos.agents.sim.policy import Policy
 from experimentos.agents.sim.responses import ResponsesWire
 from experimentos.agents.sim.wire import Move, approx_tokens
+from experimentos.store.parse import load_json
 
 MAX_BODY = 64 * 1024 * 1024
 _PATH = re.compile(r"^(?:/r/(?P<tag>[A-Za-z0-9._-]{1,200}))?(?P<rest>/[^?]*)")
@@ -172,7 +173,7 @@ def _handler_for(sim: SimServer) -> type[BaseHTTPRequestHandler]:
                 return
             raw = self.rfile.read(length)
             try:
-                body = json.loads(raw or b"{}")
+                body = load_json(raw or b"{}")
                 if not isinstance(body, dict):
                     raise ValueError("the body is not a JSON object")
             except ValueError as exc:

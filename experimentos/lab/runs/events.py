@@ -34,6 +34,7 @@ from experimentos.store import Workspace
 from experimentos.store.files import safe_target, state_lock
 from experimentos.store.lab_paths import EVENTS_SUFFIX, check_run_id
 from experimentos.store.lab_scan import locate_run
+from experimentos.store.parse import load_json
 from experimentos.store.records import load_record
 from experimentos.store.safe import read_regular
 
@@ -65,7 +66,7 @@ def run_lock(root: Path, run_id: str) -> Iterator[None]:
 def _parse_line(line: bytes) -> RunEvent | str:
     """The event on a line, or why it is not one."""
     try:
-        return RunEvent.model_validate(json.loads(line))
+        return RunEvent.model_validate(load_json(line))
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in err["loc"])
@@ -132,7 +133,7 @@ def read_events(workspace: Workspace, run_id: str) -> EventLog:
 
 def _step_of(line: bytes) -> int | None:
     try:
-        data = json.loads(line)
+        data = load_json(line)
     except ValueError:
         return None
     step = data.get("step") if isinstance(data, dict) else None

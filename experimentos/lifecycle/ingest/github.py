@@ -1,31 +1,35 @@
 """Fetch an issue and its comments from the GitHub REST API.
 
 The token comes from the environment (GITHUB_TOKEN, else GH_TOKEN) and is only ever sent in the
-Authorization header of requests to the API base (EXPERIMENTOS_GITHUB_API overrides it, as for
-proposals): a pagination link that points elsewhere is refused, and no error message holds it.
+Authorization header of requests to the API base's origin (EXPERIMENTOS_GITHUB_API overrides
+it, as for proposals): a pagination link outside the API base and a redirect to another origin
+are refused, and no error message holds the token (experimentos.net.github). The whole fetch,
+the issue and every comment page, runs under one deadline (`deadline` seconds, else
+EXPERIMENTOS_GITHUB_DEADLINE, else 120).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
 from experimentos.errors import UsageError
-from experimentos.lifecycle.ingest.thread import MAX_PAYLOAD_BYTES, Thread, parse_payload
-from experimentos.proposals.push import API_ENV, DEFAULT_API, TOKEN_ENV, GitHubError
+from experimentos.lifecycle.ingest.thread import Thread, parse_payload
+from experimentos.net.github import (
+    TOKEN_ENVS,
+    GitHubApi,
+    GitHubError,
+    deadline_from_env,
+    quote,
+    token_from_env,
+)
 
-TOKEN_ENVS = (TOKEN_ENV, "GH_TOKEN")
 MAX_COMMENT_PAGES = 50  # 5,000 comments; threads longer than that are not advice threads
-_TIMEOUT = 30
 _REF_RE = re.compile(
     r"^(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<repo>[A-Za-z0-9._-]{1,100})#(?P<n>\d{1,9})$"
 )
-_NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+__all__ = ["TOKEN_ENVS", "fetch_issue", "parse_issue_ref", "token_from_env"]
 
 
 def parse_issue_ref(text: str) -> tuple[str, str, int]:
@@ -35,23 +39,17 @@ def parse_issue_ref(text: str) -> tuple[str, str, int]:
     if url:
         text = f"{url.group(1)}/{url.group(2)}#{url.group(3)}"
     match = _REF_RE.match(text)
-    if not match or match["repo"] in (".", ".."):
+    if not match or match["repo"] in (".", "..") or int(match["n"]) < 1:
         raise UsageError(
-            f"{text!r} is not an issue reference (expected OWNER/REPO#N)", field="fetch"
+            f"{text[:200]!r} is not an issue reference (expected OWNER/REPO#N)", field="fetch"
         )
     return match["owner"], match["repo"], int(match["n"])
 
 
-def token_from_env() -> str | None:
-    for name in TOKEN_ENVS:
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value
-    return None
-
-
-def fetch_issue(ref: str, token: str | None = None) -> Thread:
-    """The thread `OWNER/REPO#N` from the GitHub REST API (issue, then every comment page)."""
+def fetch_issue(ref: str, token: str | None = None, deadline: float | None = None) -> Thread:
+    """The thread `OWNER/REPO#N` from the GitHub REST API (issue, then every comment page),
+    all within one deadline of `deadline` seconds (default: EXPERIMENTOS_GITHUB_DEADLINE, else
+    120)."""
     owner, repo, number = parse_issue_ref(ref)
     token = token or token_from_env()
     if not token:
@@ -61,10 +59,10 @@ def fetch_issue(ref: str, token: str | None = None) -> Thread:
             "title,body,comments,url,createdAt,labels,state` and pass the file",
             field="fetch",
         )
-    api = (os.environ.get(API_ENV, "").strip() or DEFAULT_API).rstrip("/")
-    base = f"{api}/repos/{_quote(owner)}/{_quote(repo)}/issues/{number}"
+    api = GitHubApi(token, deadline=deadline_from_env(deadline))
+    base = f"/repos/{quote(owner)}/{quote(repo)}/issues/{number}"
     try:
-        issue, _ = _get(base, token, api)
+        issue, _ = api.get(base)
         comments: list[Any] = []
         url: str | None = f"{base}/comments?per_page=100"
         pages = 0
@@ -75,56 +73,10 @@ def fetch_issue(ref: str, token: str | None = None) -> Thread:
                     f"{owner}/{repo}#{number} has more than "
                     f"{MAX_COMMENT_PAGES * 100} comments; not fetched"
                 )
-            batch, url = _get(url, token, api)
+            batch, url = api.get(url)
             if not isinstance(batch, list):
-                raise GitHubError(f"GitHub API {url}: expected a list of comments")
+                raise GitHubError(f"GitHub API {base}/comments: expected a list of comments")
             comments.extend(batch)
     except GitHubError as exc:
         raise UsageError(str(exc), field="fetch") from None
     return parse_payload({"issue": issue, "comments": comments}, f"{owner}/{repo}#{number}")
-
-
-def _get(url: str, token: str, api: str) -> tuple[Any, str | None]:
-    """GET a JSON document; (data, the next page's URL or None)."""
-    if not url.startswith(api + "/"):
-        raise GitHubError(f"refusing to follow a link outside {api}: {url}")
-    request = urllib.request.Request(
-        url,
-        headers={
-            "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {token}",
-            "User-Agent": "experimentos",
-            "X-GitHub-Api-Version": "2022-11-28",
-        },
-    )
-    path = url[len(api) :]
-    try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
-            raw = response.read(MAX_PAYLOAD_BYTES + 1)
-            link = response.headers.get("Link", "")
-    except urllib.error.HTTPError as exc:
-        message = _error_message(exc)
-        raise GitHubError(f"GitHub API GET {path}: {exc.code} {message}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise GitHubError(f"GitHub API at {api} unreachable: {reason}") from None
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise GitHubError(f"GitHub API GET {path}: answer larger than {MAX_PAYLOAD_BYTES} bytes")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise GitHubError(f"GitHub API GET {path}: the answer is not JSON") from None
-    match = _NEXT_RE.search(link)
-    return data, match.group(1) if match else None
-
-
-def _error_message(exc: urllib.error.HTTPError) -> str:
-    try:
-        data = json.loads(exc.read().decode("utf-8"))
-    except (ValueError, OSError, UnicodeDecodeError):
-        return exc.reason or ""
-    return str(data.get("message", "")) if isinstance(data, dict) else ""
-
-
-def _quote(part: str) -> str:
-    return urllib.parse.quote(part, safe="")

@@ -24,11 +24,12 @@ from experimentos.lifecycle.ingest.pages import (
     merge_source,
     source_id,
 )
-from experimentos.lifecycle.ingest.scope import Alignment, align, thread_scope
+from experimentos.lifecycle.ingest.scope import Alignment, Scope, align, thread_scope
 from experimentos.lifecycle.ingest.thread import Thread
 from experimentos.models.knowledge import Page
 from experimentos.proposals import Proposal, PushResult, propose, push_proposal
 from experimentos.repofacts.facts import LocalFacts, read_local_facts
+from experimentos.repofacts.names import name_problem, range_problem
 from experimentos.store import Document, Workspace
 from experimentos.store.documents import render
 
@@ -133,8 +134,13 @@ def plan_ingest(
 ) -> tuple[IngestResult, list[Page]]:
     """What the thread becomes: the result summary and the pages (source first); no I/O but
     reading the repository's manifests."""
+    library, version_range = check_scope_options(library, version_range)
     facts: LocalFacts | None = read_local_facts(repo) if repo is not None else None
     scope = thread_scope(thread, facts, library, version_range)
+    if scope.library is not None and name_problem(scope.library):
+        # A name read from the thread that no ecosystem allows is not written into a page.
+        scope = Scope(library=None, ecosystem=scope.ecosystem)
+        scope.how = "the library the thread names is not a package name"
     alignment = align(scope, facts)
     advice = find_advice(thread, scope)
     ids = {item.key: claim_id(thread, item) for item in advice}
@@ -156,6 +162,24 @@ def plan_ingest(
         claims=[_claim_info(item, ids, scope.range, alignment) for item in advice],
     )
     return result, pages
+
+
+def check_scope_options(
+    library: str | None, version_range: str | None
+) -> tuple[str | None, str | None]:
+    """`--library` and `--range` as given, when the ecosystems' own rules allow them: a package
+    name (npm, PEP 508) and a range (node-semver, PEP 440). UsageError naming the field."""
+    if library is not None:
+        library = library.strip()
+        problem = name_problem(library)
+        if problem:
+            raise UsageError(problem, field="library")
+    if version_range is not None:
+        version_range = version_range.strip()
+        problem = range_problem(version_range)
+        if problem:
+            raise UsageError(problem, field="range")
+    return library, version_range
 
 
 def ingest_issue(

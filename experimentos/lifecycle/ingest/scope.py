@@ -153,7 +153,7 @@ class Alignment:
 def parse_version(text: str) -> Version | None:
     try:
         return Version(text)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a part int() refuses (4,300+ digits)
         return None
 
 

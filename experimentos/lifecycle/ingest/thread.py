@@ -18,9 +18,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from experimentos.errors import NotFound, UnsafePath, UsageError
+from experimentos.store.parse import JsonError, load_json, parse_int
 from experimentos.store.safe import read_regular
 
 MAX_PAYLOAD_BYTES = 20 * 1024 * 1024
+MAX_ISSUE_DIGITS = 9
 # Who speaks for the project: GitHub's author_association values.
 MAINTAINER_ROLES = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 WONTFIX_LABELS = frozenset({"wontfix", "won't fix", "wont-fix", "not planned", "invalid"})
@@ -98,13 +100,9 @@ def read_payload(raw: bytes, where: str = "<stdin>") -> Thread:
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise UsageError(f"payload is larger than {MAX_PAYLOAD_BYTES} bytes", path=where)
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise UsageError("payload is not UTF-8", path=where) from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"payload is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path=where
-        ) from None
+        data = load_json(raw)
+    except JsonError as exc:
+        raise UsageError(f"payload is not JSON: {exc}", path=where) from None
     return parse_payload(data, where)
 
 
@@ -217,11 +215,11 @@ def _identity(issue: dict, where: str) -> tuple[str, str, int, str]:
         if isinstance(value, str):
             match = _ISSUE_URL_RE.match(value.strip())
             if match and "/repos/" not in value:
-                number = int(match["number"])
+                number = _number(match["number"], where, key)
                 return match["owner"], match["repo"], number, value.strip()
             api = _API_URL_RE.match(value.strip())
             if api:
-                number = int(api["number"])
+                number = _number(api["number"], where, key)
                 html = f"https://github.com/{api['owner']}/{api['repo']}/issues/{number}"
                 return api["owner"], api["repo"], number, html
     raise UsageError(
@@ -229,6 +227,19 @@ def _identity(issue: dict, where: str) -> tuple[str, str, int, str]:
         path=where,
         field="url",
     )
+
+
+def _number(text: str, where: str, key: str) -> int:
+    """An issue number: GitHub's are below 10**9; a longer one is not an issue of GitHub's."""
+    number = parse_int(text, max_digits=MAX_ISSUE_DIGITS)
+    if number is None or number < 1:
+        raise UsageError(
+            f"the issue number in {key} is not a GitHub issue number (1 to {MAX_ISSUE_DIGITS} "
+            "digits)",
+            path=where,
+            field="url",
+        )
+    return number
 
 
 def _mapping(value: Any, where: str, field: str) -> dict:
