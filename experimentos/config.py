@@ -62,12 +62,41 @@ class ServerConfig(BaseModel):
     max_proposals: int = Field(default=20, ge=0)
 
 
+class ImpactTask(BaseModel):
+    """A brief `experimentos impact` compiles at two revisions (as `experimentos brief` would)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=120)
+    task: str = Field(min_length=1, max_length=8000)
+    # A directory (relative to the knowledge root) whose manifests the brief reads.
+    repo: str | None = None
+    libraries: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+    agent: str | None = None
+    model: str | None = None
+    toolchain: str | None = None
+    repo_type: str | None = None
+    budget: int | None = Field(default=None, ge=1)
+
+
+class ImpactConfig(BaseModel):
+    """`[impact]`: the tasks whose briefs a knowledge change is shown against."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Every fixture's task (fixtures/*/fixture.yaml), compiled against that fixture's files.
+    fixtures: bool = True
+    # More tasks: a task text, or a table {task, name, repo, libraries, files, budget, ...}.
+    tasks: list[str | ImpactTask] = Field(default_factory=list, max_length=500)
+    budget: int | None = Field(default=None, ge=1)  # default: the brief's own default
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal[1] = 1
     index: IndexConfig = Field(default_factory=IndexConfig)
     proposals: ProposalsConfig = Field(default_factory=ProposalsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    impact: ImpactConfig = Field(default_factory=ImpactConfig)
 
 
 def parse_config(raw: bytes, path: Path | str) -> Config:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from experimentos.ci.comment import MARKER, upsert_comment
+from experimentos.ci.comment import MARKER
+from experimentos.ci.github import Repository, upsert_comment
 from experimentos.cli import app
 from experimentos.errors import redact
 from experimentos.proposals import propose_new_page, push_proposal
@@ -208,7 +209,7 @@ def test_the_pr_comment_never_sends_the_token_to_another_origin(monkeypatch):
     ):
         monkeypatch.setenv("EXPERIMENTOS_GITHUB_API", api.url)
         with pytest.raises(GitHubError, match="another origin"):
-            upsert_comment("acme", "kb", 3, MARKER + "\nbody", TOKEN)
+            upsert_comment(Repository("acme", "kb"), 3, MARKER + "\nbody", TOKEN, MARKER)
     assert other.requests == [] and api.authorizations == [f"Bearer {TOKEN}"]
 
 

@@ -32,6 +32,7 @@ LAYERS = {
     "experimentos.reports": 6,
     "experimentos.site": 6,  # reads knowledge, lab and briefs; adapters call it
     "experimentos.ci": 6,  # what the workflows call: proposals, lab paths
+    "experimentos.impact": 6,  # briefs at two revisions (fixtures' tasks come from matrix)
     "experimentos.promote": 7,  # the promotion gate reads matrix reports
     "experimentos.__main__": 9,
     "experimentos.cli": 9,

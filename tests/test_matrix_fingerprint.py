@@ -66,7 +66,7 @@ def test_every_part_of_the_fingerprint_is_named_when_it_changes(tmp_path):
         "prompt": {"prompt": 99},
     }
     for words, change in cases.items():
-        said = fingerprint_changes(fp.model_copy(update=change), fp)
+        said = fingerprint_changes(fp, fp.model_copy(update=change))
         assert len(said) == 1 and words in said[0], (words, said)
     assert fingerprint_changes(fp, fp) == []
     assert "before" in fingerprint_changes(None, fp)[0]
@@ -81,7 +81,7 @@ def test_the_fingerprint_holds_the_cli_version_the_model_and_the_normalised_entr
     spec = read_spec(ws.root)
     spec["agents"].append(
         {"name": "cx", "adapter": "codex", "model": "gpt-5.5",
-         "options": {"binary": str(fake), "policy": "p.yaml", "base_url": "http://h:1/v1"}}
+         "options": {"binary": str(fake), "policy": "p.yaml"}}
     )  # fmt: skip
     write_spec(ws.root, spec)
     fp = {
@@ -91,7 +91,7 @@ def test_the_fingerprint_holds_the_cli_version_the_model_and_the_normalised_entr
     codex = fp["cx"]
     assert codex.agent_version == "codex-cli 0.171.0"
     assert codex.agent_files == {"p.yaml": codex.agent_files["p.yaml"]}
-    assert codex.model == {"name": "gpt-5.5", "baseUrl": "http://h:1/v1"}
+    assert codex.model == {"name": "gpt-5.5"}
     assert fp["good"].agent_version is None and fp["good"].model is None
     fake.write_text("#!/bin/sh\necho 'codex-cli 0.172.0'\n", encoding="utf-8")
     later = {c.agent.name: f for c in plan_matrix(ws, EXP).cells
@@ -161,3 +161,32 @@ def test_the_model_the_provider_reported_is_recorded_and_a_report_never_pools_tw
     [excluded] = results.runs.excluded
     assert excluded.run_id == "run.m.tiny.none.good.r2"
     assert "the provider reported model m-2026-06 (the others: m-2026-01)" in excluded.reason
+
+
+def test_the_fingerprint_names_a_model_endpoint_as_the_cli_will_use_it():
+    from experimentos.agents.base import AgentSpec
+    from experimentos.matrix.fingerprint import model_of
+
+    block = {"provider": "openai-chat", "baseUrl": "http://h:1/v1/", "name": "m", "keyEnv": "K"}
+    agent = AgentSpec.model_validate({"name": "a", "adapter": "opencode", "model": block})
+    assert model_of(agent) == {"provider": "openai-chat", "baseUrl": "http://h:1/v1", "name": "m"}
+    hosted = AgentSpec.model_validate(
+        {"name": "a", "adapter": "codex", "model": {"provider": "openai-responses", "name": "m"}}
+    )
+    assert model_of(hosted)["baseUrl"] == "https://api.openai.com/v1"  # the key is never in it
+    assert model_of(AgentSpec(name="a", adapter="shell")) is None
+
+
+def test_a_cli_the_planner_cannot_ask_is_no_change_but_a_new_version_is():
+    # A CI job that only plans (a matrix label) has no agent CLIs installed: the committed
+    # results still count there; the run, which has the CLI, sees a real change.
+    old = MatrixFingerprint.model_validate(
+        {"fixture": "f", "knowledge": None, "agent": "a", "agentVersion": "codex-cli 0.171.0",
+         "timeLimitSeconds": 60.0, "prompt": 1}
+    )  # fmt: skip
+    unknown = old.model_copy(update={"agent_version": None})
+    assert fingerprint_changes(old, unknown) == []
+    newer = old.model_copy(update={"agent_version": "codex-cli 0.172.0"})
+    assert fingerprint_changes(old, newer) == [
+        "the agent CLI's version changed (codex-cli 0.171.0 -> codex-cli 0.172.0)"
+    ]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -13,6 +11,7 @@ from experimentos.proposals import github_repo, list_proposals, propose_new_page
 from experimentos.proposals.push import redact_url
 
 from .conftest import git
+from .github_fake import FakeGitHub
 from .proposal_helpers import add_bare_remote, make_dirty, make_repo, snapshot
 
 TOKEN = "ghp_test_token_never_printed"
@@ -23,82 +22,6 @@ def repo(tmp_path, monkeypatch):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("EXPERIMENTOS_GITHUB_API", raising=False)
     return make_repo(tmp_path / "repo")
-
-
-class FakeGitHub:
-    """A real HTTP server speaking the two pulls endpoints, recording every request."""
-
-    def __init__(
-        self, existing: list[dict] | None = None, fail: int | None = None, echo: bool = False
-    ):
-        self.requests: list[dict] = []
-        self.existing = existing  # an open pull request for the branch: POST answers 422
-        self.fail = fail
-        self.echo = echo  # the failure's text echoes the request headers, token included
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # noqa: ANN002 - keep test output clean
-                pass
-
-            def _answer(self, code: int, data) -> None:  # noqa: ANN001
-                body = json.dumps(data).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _record(self) -> dict:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                entry = {
-                    "method": self.command,
-                    "path": self.path,
-                    "headers": dict(self.headers),
-                    "json": json.loads(raw) if raw else None,
-                }
-                fake.requests.append(entry)
-                return entry
-
-            def do_POST(self):  # noqa: N802 - http.server naming
-                entry = self._record()
-                if fake.fail:
-                    message = "Server Error"
-                    if fake.echo:
-                        auth = entry["headers"]["Authorization"]
-                        message = f"Bad credentials (you sent Authorization: {auth})"
-                    errors = [{"message": f"token {auth.split()[-1]} revoked"}] if fake.echo else []
-                    return self._answer(fake.fail, {"message": message, "errors": errors})
-                if fake.existing is not None:
-                    return self._answer(
-                        422,
-                        {
-                            "message": "Validation Failed",
-                            "errors": [{"message": "A pull request already exists for x."}],
-                        },
-                    )
-                head = entry["json"]["head"]
-                return self._answer(
-                    201, {"number": 7, "html_url": f"https://github.com/acme/kb/pull/7#{head}"}
-                )
-
-            def do_GET(self):  # noqa: N802
-                self._record()
-                return self._answer(200, fake.existing or [])
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v3"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeGitHub:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 def test_push_to_a_bare_remote_without_token(repo, tmp_path):

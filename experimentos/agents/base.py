@@ -25,6 +25,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from experimentos.agents.endpoint import ModelEndpoint, ModelRef, model_name
+
 # Event types an adapter maps a transcript to (the run event contract's names, plus `command`
 # for every shell command the agent ran, which the forbidden-command rule reads).
 TranscriptEventType = Literal[
@@ -48,8 +50,21 @@ class AgentSpec(BaseModel):
 
     name: str = Field(min_length=1, max_length=80, description="Label used in run ids and reports.")
     adapter: str = Field(description="shell | codex | claude-code | opencode")
-    model: str | None = None
+    model: ModelRef | None = Field(
+        default=None,
+        description="The model: a name (for the CLI's default provider), or an endpoint "
+        "{provider: openai-responses|openai-chat|anthropic, baseUrl, name, keyEnv}.",
+    )
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def model_name(self) -> str | None:
+        return model_name(self.model)
+
+    @property
+    def endpoint(self) -> ModelEndpoint | None:
+        """The model's endpoint, when `model:` names one."""
+        return self.model if isinstance(self.model, ModelEndpoint) else None
 
 
 @dataclass(frozen=True)

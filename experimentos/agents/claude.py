@@ -4,7 +4,8 @@ HOME is the run's private directory (Claude Code keeps its settings and session 
 the MCP server goes into a `--mcp-config` file (with `--strict-mcp-config`, so nothing else is
 loaded), and `--allowedTools` names the built-in tools and our MCP tools (`mcp__<server>__<tool>`)
 since `-p` cannot ask for permission. With a policy, ANTHROPIC_BASE_URL points at the scripted
-model; otherwise ANTHROPIC_API_KEY comes from the run's secrets.
+model; a model endpoint (provider anthropic only) sets ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY
+from its keyEnv; otherwise ANTHROPIC_API_KEY comes from the run's secrets.
 
 stream-json lines: system (subtype init: cwd, tools, mcp_servers with status), assistant (message
 with text / tool_use blocks), user (tool_result blocks), result (subtype, is_error, result,
@@ -20,6 +21,7 @@ from typing import Any
 
 from experimentos.agents.base import Invocation, RunSetup, Transcript, register
 from experimentos.agents.cli_base import CliAdapter, CliOptions
+from experimentos.agents.endpoint import ModelEndpoint
 from experimentos.agents.transcripts import Builder, as_int, json_lines
 
 SIM_MODEL = "claude-sonnet-4-5"
@@ -43,6 +45,12 @@ class ClaudeOptions(CliOptions):
 class ClaudeAdapter(CliAdapter):
     name = "claude-code"
     options_model = ClaudeOptions
+    providers = ("anthropic",)
+    refusal = (
+        "Claude Code speaks only the Anthropic Messages API: use provider anthropic with an "
+        "endpoint that serves /v1/messages (Anthropic, or llama.cpp, vLLM and Ollama, which "
+        "serve it too), or run an OpenAI-style endpoint with the codex or opencode adapter"
+    )
 
     def prepare(self, setup: RunSetup) -> Invocation:
         binary = self.require_binary()
@@ -63,16 +71,18 @@ class ClaudeAdapter(CliAdapter):
                 allowed += tools
         argv += ["--allowedTools", ",".join(allowed)]
         env = dict(QUIET_ENV)
-        url = self.model_url(setup)
+        url = self.sim_url(setup)
         if url:
             env["ANTHROPIC_BASE_URL"] = url
-        if self.sim is not None:
             env["ANTHROPIC_API_KEY"] = "sim-not-a-secret"
-        model = self.spec.model or (SIM_MODEL if self.sim is not None else None)
+        model = self.spec.model_name or (SIM_MODEL if self.sim is not None else None)
         if model:
             argv += ["--model", model]
         argv += options.extra_args
-        return Invocation(argv=argv, env=self.env(setup, **env), cwd=setup.workdir, stdin="")
+        env = self.env(setup, **env)
+        if self.spec.endpoint is not None:
+            env.update(endpoint_env(self.spec.endpoint, self.endpoint_key()))
+        return Invocation(argv=argv, env=env, cwd=setup.workdir, stdin="")
 
     def parse(self, lines: Iterable[str], workdir: Path | None = None) -> Transcript:
         return parse_claude(lines, workdir)
@@ -81,6 +91,22 @@ class ClaudeAdapter(CliAdapter):
         # claude-code's own sandbox needs bubblewrap and is off by default; its Bash tool runs
         # commands as they are (an `npm ls` in a run reached the registry).
         return True, "claude-code runs its Bash tool unsandboxed: commands may reach the network"
+
+
+def endpoint_env(endpoint: ModelEndpoint, key: dict[str, str]) -> dict[str, str]:
+    """The variables that point Claude Code at `endpoint`: ANTHROPIC_BASE_URL (without /v1),
+    the key from keyEnv as ANTHROPIC_API_KEY (a placeholder for a server without keys, so the
+    CLI never asks to log in), and the model for its side requests too (they would otherwise
+    name a Haiku model the endpoint does not serve)."""
+    env = {
+        "ANTHROPIC_BASE_URL": endpoint.anthropic_root,
+        "ANTHROPIC_API_KEY": next(iter(key.values()), "no-key"),
+        "ANTHROPIC_SMALL_FAST_MODEL": endpoint.name,
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": endpoint.name,
+    }
+    if endpoint.max_output_tokens:
+        env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(endpoint.max_output_tokens)
+    return env
 
 
 def mcp_config(setup: RunSetup) -> dict[str, Any]:
@@ -115,8 +141,11 @@ def parse_claude(lines: Iterable[str], workdir: Path | None = None) -> Transcrip
                         f"MCP server {server.get('name')}: {server.get('status')}"
                     )
         elif kind == "assistant":
-            if isinstance(message.get("model"), str) and message["model"]:
-                b.transcript.model_id = message["model"][:200]
+            reported = message.get("model")
+            # As the API answered it; Claude Code's own messages (an API error it reports
+            # as the assistant) say "<synthetic>".
+            if isinstance(reported, str) and reported and not reported.startswith("<"):
+                b.transcript.model_id = reported[:200]
             for block in content:
                 if not isinstance(block, dict):
                     continue

@@ -2,8 +2,10 @@
 
 The MCP server goes into `$CODEX_HOME/config.toml` as `[mcp_servers.<name>]`. With a policy the
 model provider is the scripted model (`-c model_provider=sim …`, wire_api "responses", a dummy
-key in an env var); without one codex uses its default provider or `base_url`, with the API key
-(OPENAI_API_KEY / CODEX_API_KEY) from the run's secrets.
+key in an env var). A model endpoint (provider openai-responses: codex 0.171.0 speaks no other
+API) becomes `model_providers.endpoint` with its base_url and `env_key` = the endpoint's keyEnv;
+a plain model name uses codex's default provider, with OPENAI_API_KEY / CODEX_API_KEY from the
+run's secrets.
 
 `codex exec --json` prints JSONL: thread.started, turn.started, item.started/updated/completed
 (items: agent_message, reasoning, command_execution, file_change, mcp_tool_call, web_search,
@@ -18,9 +20,13 @@ from typing import Any, Literal
 
 from experimentos.agents.base import Invocation, RunSetup, Transcript, register
 from experimentos.agents.cli_base import CliAdapter, CliOptions, toml_inline, toml_string
+from experimentos.agents.endpoint import ModelEndpoint
+from experimentos.agents.install import PINS
 from experimentos.agents.transcripts import Builder, add_tokens, json_lines
 
 SIM_KEY_VAR = "EXPERIMENTOS_SIM_KEY"
+ENDPOINT_PROVIDER = "endpoint"  # the model_providers key a matrix's model endpoint gets
+CODEX_VERSION = PINS["codex"].version
 # A model codex has metadata for: with an unknown name it sends no apply_patch tool and no
 # MCP tools at all (checked against 0.171.0).
 SIM_MODEL = "gpt-5.5"
@@ -33,13 +39,18 @@ _QUIET_ITEMS = {"reasoning", "web_search", "todo_list", "plan", "collab_tool_cal
 
 class CodexOptions(CliOptions):
     sandbox: Literal["read-only", "workspace-write", "danger-full-access"] = "workspace-write"
-    env_key: str = "OPENAI_API_KEY"  # the variable holding the key for a custom base_url
 
 
 @register
 class CodexAdapter(CliAdapter):
     name = "codex"
     options_model = CodexOptions
+    providers = ("openai-responses",)
+    refusal = (
+        f'codex {CODEX_VERSION} speaks only the Responses API (its wire_api "chat" was '
+        "removed): use provider openai-responses (llama.cpp, vLLM and Ollama serve "
+        "/v1/responses too), or run this endpoint with the opencode adapter"
+    )
 
     def prepare(self, setup: RunSetup) -> Invocation:
         binary = self.require_binary()
@@ -49,26 +60,18 @@ class CodexAdapter(CliAdapter):
         (codex_home / "config.toml").write_text(config_toml(setup), encoding="utf-8")
         argv = [binary, "exec", "--json", "--skip-git-repo-check", "--sandbox", options.sandbox]
         env_extra = {"CODEX_HOME": str(codex_home)}
-        url = self.model_url(setup)
-        if self.sim is not None:
+        url = self.sim_url(setup)
+        endpoint = self.spec.endpoint
+        if url is not None:
             provider = {"name": "sim", "base_url": f"{url}/v1", "wire_api": "responses"}
             provider["env_key"] = SIM_KEY_VAR
-            argv += [
-                "-c",
-                "model_provider=sim",
-                "-c",
-                f"model_providers.sim={toml_inline(provider)}",
-            ]
-            argv += ["-m", self.spec.model or SIM_MODEL]
+            argv += provider_args("sim", provider)
+            argv += ["-m", self.spec.model_name or SIM_MODEL]
             env_extra[SIM_KEY_VAR] = "sim-not-a-secret"
-        else:
-            if url:
-                provider = {"name": "custom", "base_url": url, "wire_api": "responses"}
-                provider["env_key"] = options.env_key
-                argv += ["-c", "model_provider=custom"]
-                argv += ["-c", f"model_providers.custom={toml_inline(provider)}"]
-            if self.spec.model:
-                argv += ["-m", self.spec.model]
+        elif endpoint is not None:
+            argv += endpoint_args(endpoint)
+        elif self.spec.model_name:
+            argv += ["-m", self.spec.model_name]
         argv += [*options.extra_args, setup.prompt]
         # stdin is closed ("" not None): codex otherwise waits to read more of the prompt.
         return Invocation(argv=argv, env=self.env(setup, **env_extra), cwd=setup.workdir, stdin="")
@@ -81,6 +84,27 @@ class CodexAdapter(CliAdapter):
         if sandbox == "danger-full-access":
             return True, "codex --sandbox danger-full-access: its commands may reach the network"
         return False, f"codex's {sandbox} sandbox: network_access = false (no network)"
+
+
+def provider_args(key: str, provider: dict[str, Any]) -> list[str]:
+    return ["-c", f"model_provider={key}", "-c", f"model_providers.{key}={toml_inline(provider)}"]
+
+
+def endpoint_args(endpoint: ModelEndpoint) -> list[str]:
+    """`-c` overrides that make `endpoint` codex's model provider (key by env var name only)."""
+    provider: dict[str, Any] = {
+        "name": f"experimentos {endpoint.provider}",
+        "base_url": endpoint.endpoint,
+        "wire_api": "responses",
+    }
+    if endpoint.key_env:
+        provider["env_key"] = endpoint.key_env
+    argv = provider_args(ENDPOINT_PROVIDER, provider)
+    if endpoint.context_window:
+        argv += ["-c", f"model_context_window={endpoint.context_window}"]
+    # maxOutputTokens has no codex setting (0.171.0 ignores model_max_output_tokens): the
+    # endpoint's own limit applies.
+    return [*argv, "-m", endpoint.name]
 
 
 def config_toml(setup: RunSetup) -> str:

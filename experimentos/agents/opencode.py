@@ -3,8 +3,10 @@
 The run's config is a file named by OPENCODE_CONFIG (HOME and the XDG directories are the run's
 private ones): the MCP server as a `local` entry of `mcp`, permissions that never ask, and, with
 a policy, a provider `sim` that speaks the Anthropic Messages API (`@ai-sdk/anthropic`) to the
-scripted model. Without a policy, `model` is `<provider>/<model>` as opencode names them and
-the API key comes from the run's secrets.
+scripted model. A model endpoint becomes the provider `endpoint`: `@ai-sdk/openai-compatible`
+(openai-chat), `@ai-sdk/openai` (openai-responses) or `@ai-sdk/anthropic` (anthropic) with its
+baseURL and `apiKey: "{env:<keyEnv>}"`. A plain model name is `<provider>/<model>` as opencode
+names them, with the API key from the run's secrets.
 
 `--format json` prints one JSON object a line: step_start, text (part.text), tool_use (part.tool,
 part.state: status, input, output), step_finish (part.tokens: input, output, reasoning,
@@ -20,9 +22,13 @@ from typing import Any
 
 from experimentos.agents.base import Invocation, RunSetup, Transcript, register
 from experimentos.agents.cli_base import CliAdapter, CliOptions
+from experimentos.agents.endpoint import ModelEndpoint
 from experimentos.agents.transcripts import Builder, as_int, json_lines
 
 SIM_MODEL = "claude-sonnet-4-5"
+ENDPOINT_PROVIDER = "endpoint"  # the provider id a matrix's model endpoint gets
+DEFAULT_CONTEXT = 128_000  # opencode's limit needs both numbers; these fill the one not given
+DEFAULT_OUTPUT = 32_000
 _EDITS = {"edit": "update", "write": "write", "patch": "update", "multiedit": "update"}
 _READS = {"read"}
 _BUILTIN = {"bash", "read", "edit", "write", "patch", "multiedit", "grep", "glob", "list", "ls",
@@ -38,13 +44,21 @@ class OpencodeOptions(CliOptions):
 class OpencodeAdapter(CliAdapter):
     name = "opencode"
     options_model = OpencodeOptions
+    providers = ("openai-chat", "openai-responses", "anthropic")
 
     def prepare(self, setup: RunSetup) -> Invocation:
         binary = self.require_binary()
         setup.home.mkdir(parents=True, exist_ok=True)
         config = setup.home / "opencode.json"
-        model = self.spec.model or (f"sim/{SIM_MODEL}" if self.sim is not None else None)
-        data = opencode_config(setup, self.model_url(setup) if self.sim is not None else None)
+        sim_url = self.sim_url(setup)
+        endpoint = self.spec.endpoint
+        if sim_url is not None:
+            model = self.spec.model_name or f"sim/{SIM_MODEL}"
+        elif endpoint is not None:
+            model = f"{ENDPOINT_PROVIDER}/{endpoint.name}"
+        else:
+            model = self.spec.model_name
+        data = opencode_config(setup, sim_url, endpoint)
         config.write_text(json.dumps(data, indent=2), encoding="utf-8")
         argv = [binary, "run", "--format", "json"]
         if model:
@@ -81,7 +95,9 @@ class OpencodeAdapter(CliAdapter):
         return True, "opencode runs shell commands unsandboxed: they may reach the network"
 
 
-def opencode_config(setup: RunSetup, sim_url: str | None) -> dict[str, Any]:
+def opencode_config(
+    setup: RunSetup, sim_url: str | None, endpoint: ModelEndpoint | None = None
+) -> dict[str, Any]:
     """The run's opencode.json. Keys are referenced as {env:VAR}, never written."""
     data: dict[str, Any] = {
         "$schema": "https://opencode.ai/config.json",
@@ -98,6 +114,8 @@ def opencode_config(setup: RunSetup, sim_url: str | None) -> dict[str, Any]:
                 "models": {SIM_MODEL: {"name": "scripted"}},
             }
         }
+    elif endpoint is not None:
+        data["provider"] = {ENDPOINT_PROVIDER: endpoint_provider(endpoint)}
     if setup.mcp is not None:
         entry: dict[str, Any] = {
             "type": "local",
@@ -108,6 +126,30 @@ def opencode_config(setup: RunSetup, sim_url: str | None) -> dict[str, Any]:
             entry["environment"] = dict(setup.mcp.env)
         data["mcp"] = {setup.mcp.name: entry}
     return data
+
+
+def endpoint_provider(endpoint: ModelEndpoint) -> dict[str, Any]:
+    """opencode's custom provider for a model endpoint: the AI SDK package that speaks its API,
+    the base URL as that package wants it, the key as an {env:VAR} reference."""
+    npm, url = {
+        "openai-chat": ("@ai-sdk/openai-compatible", endpoint.endpoint),
+        "openai-responses": ("@ai-sdk/openai", endpoint.endpoint),
+        "anthropic": ("@ai-sdk/anthropic", f"{endpoint.anthropic_root}/v1"),
+    }[endpoint.provider]
+    options: dict[str, Any] = {"baseURL": url}
+    # A server without keys still gets a placeholder: the SDKs refuse to start without one.
+    options["apiKey"] = f"{{env:{endpoint.key_env}}}" if endpoint.key_env else "no-key"
+    model: dict[str, Any] = {"name": endpoint.name}
+    if endpoint.context_window or endpoint.max_output_tokens:
+        context = endpoint.context_window or DEFAULT_CONTEXT
+        output = endpoint.max_output_tokens or min(DEFAULT_OUTPUT, context // 4)
+        model["limit"] = {"context": context, "output": output}
+    return {
+        "npm": npm,
+        "name": f"experimentos {endpoint.provider}",
+        "options": options,
+        "models": {endpoint.name: model},
+    }
 
 
 def parse_opencode(lines: Iterable[str], workdir: Path | None = None) -> Transcript:

@@ -29,6 +29,7 @@ from typing import Any
 
 from experimentos.agents.base import (
     Adapter,
+    AgentSpec,
     Decisions,
     Invocation,
     RunSetup,
@@ -47,6 +48,15 @@ SHELL_TIMEOUT_S = 60
 @register
 class ScriptedAdapter(Adapter):
     name = "scripted"
+
+    def __init__(self, spec: AgentSpec, root: Path):
+        super().__init__(spec, root)
+        if spec.endpoint is not None:
+            raise UsageError(
+                f"agent {spec.name!r}: the scripted adapter plays a policy script and calls no "
+                "model; give the model endpoint to codex, claude-code or opencode",
+                field="model",
+            )
 
     def _policy(self) -> Path:
         policy = self.spec.options.get("policy")

@@ -14,7 +14,9 @@
 
 The script runs with the run's workdir as its cwd and this environment (on top of the clean
 base the runner gives every agent): EXPERIMENTOS_TASK (the prompt), EXPERIMENTOS_RUN_ID,
-EXPERIMENTOS_WORKDIR, EXPERIMENTOS_TIME_LIMIT, EXPERIMENTOS_MODEL (when the spec names one) and,
+EXPERIMENTOS_WORKDIR, EXPERIMENTOS_TIME_LIMIT, EXPERIMENTOS_MODEL (when the spec names one; with
+a model endpoint also EXPERIMENTOS_MODEL_PROVIDER, EXPERIMENTOS_MODEL_BASE_URL and, with a key,
+EXPERIMENTOS_MODEL_KEY_ENV and that variable) and,
 for conditions that attach the MCP server, EXPERIMENTOS_MCP: a JSON object {name, command, args,
 env} that starts the server over stdio, bound to the run.
 
@@ -53,6 +55,7 @@ from experimentos.agents.base import (
     TranscriptEvent,
     register,
 )
+from experimentos.agents.endpoint import endpoint_key
 from experimentos.errors import UsageError
 from experimentos.store.files import inside
 from experimentos.store.parse import load_json
@@ -169,8 +172,14 @@ def script_env(
         "EXPERIMENTOS_TIME_LIMIT": f"{setup.time_limit_s:g}",
         **setup.secrets,
     }
-    if spec.model:
-        env["EXPERIMENTOS_MODEL"] = spec.model
+    if spec.model_name:
+        env["EXPERIMENTOS_MODEL"] = spec.model_name
+    if spec.endpoint is not None:  # a script that calls the model itself
+        env["EXPERIMENTOS_MODEL_PROVIDER"] = spec.endpoint.provider
+        env["EXPERIMENTOS_MODEL_BASE_URL"] = spec.endpoint.endpoint
+        if spec.endpoint.key_env:
+            env["EXPERIMENTOS_MODEL_KEY_ENV"] = spec.endpoint.key_env
+            env.update(endpoint_key(spec.name, spec.endpoint))
     if setup.mcp is not None:
         env["EXPERIMENTOS_MCP"] = json.dumps(
             {

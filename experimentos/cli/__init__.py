@@ -15,6 +15,7 @@ from experimentos.cli import (
     ci,
     experiments,
     fixtures,
+    impact,
     knowledge,
     lifecycle,
     matrix,
@@ -91,6 +92,7 @@ app.add_typer(site.site_app, name="site")
 app.add_typer(ci.ci_app, name="ci")
 app.command()(promote.promote)
 app.command()(promote.candidates)
+app.command()(impact.impact)
 
 
 @app.command()

@@ -70,6 +70,22 @@ def run(
     resume: Annotated[
         bool, typer.Option("--resume", help="Run only the cells with no result yet.")
     ] = False,
+    repeats: Annotated[
+        int | None,
+        typer.Option(
+            "--repeats",
+            help="Bring every cell up to N finished runs, running only the missing ones "
+            "(raises matrix.yaml's repeats to N when lower; implies --top-up).",
+        ),
+    ] = None,
+    top_up: Annotated[
+        bool,
+        typer.Option(
+            "--top-up",
+            help="Run only what is missing up to the spec's repeats; existing results are kept "
+            "and a shard takes its share of the missing runs.",
+        ),
+    ] = False,
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", help="Runs in parallel (default: the spec's).")
     ] = None,
@@ -96,6 +112,8 @@ def run(
             experiment,
             shard=shard,
             resume=resume,
+            repeats=repeats,
+            top_up=top_up,
             jobs=jobs,
             dry_run=dry_run,
             keep_workdirs=keep_workdirs,
@@ -132,6 +150,20 @@ def _render(summary) -> None:  # noqa: ANN001 - MatrixSummary
         f"{summary.already_done} already done, {summary.to_run} to run"
     )
     typer.echo(head)
+    if summary.spec_raised:
+        old, new = summary.spec_raised
+        typer.echo(f"matrix.yaml: repeats {old} -> {new}")
+    if summary.top_up is not None and not summary.to_run:
+        if summary.shard:
+            typer.echo(
+                f"nothing to run in shard {summary.shard}: its share of the missing runs is empty"
+            )
+        else:
+            typer.echo(
+                f"nothing to run: every cell already has {summary.top_up} finished "
+                "repeat(s); nothing changed"
+            )
+        return
     if summary.dry_run:
         for cell in summary.cells:
             typer.echo(f"  {cell.state:<11}  {cell.run_id}  ({cell.cell})")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from experimentos import __version__
-from experimentos.agents.base import Adapter, McpAttachment, RunSetup, Transcript
+from experimentos.agents.base import Adapter, AgentSpec, McpAttachment, RunSetup, Transcript
 from experimentos.errors import ExperimentosError
 from experimentos.lab.runs.events import append_events
 from experimentos.lab.runs.tokens import MATRIX_RUN_TOOLS, drop_token, issue_token
@@ -110,6 +110,16 @@ def attachment(plan: Plan, variant: Path, token: str) -> McpAttachment:
     )
 
 
+def model_block(agent: AgentSpec) -> dict[str, Any] | None:
+    """The record's `modelEndpoint`: the agent's endpoint, or its model name; None when the
+    entry names no model. (The model id the provider reported is `modelReported`.)"""
+    if agent.endpoint is not None:
+        return agent.endpoint.record()
+    if agent.model_name is None:
+        return None
+    return {"name": agent.model_name}
+
+
 def _tail(text: str, secrets: list[str]) -> str:
     return redact(text[-TAIL_CHARS:], secrets)
 
@@ -129,7 +139,11 @@ def execute_cell(rt: Runtime, cell: Cell) -> CellResult:
         return CellResult(run_id, cell.cell_id, None, skipped="in progress in another runner")
     try:
         existing = existing_runs(root, plan.slug, [run_id]).get(run_id)
-        stale = existing is not None and existing.cell_hash != plan.cell_hashes[run_id]
+        stale = (
+            existing is not None
+            and existing.cell_hash != plan.cell_hashes[run_id]
+            and run_id in rt.stale  # planned stale, and nobody has run it again since
+        )
         if existing is not None and existing.counted and not stale:
             return CellResult(run_id, cell.cell_id, None, skipped="already done")
         if existing is not None and existing.status is RunStatus.running:
@@ -179,13 +193,14 @@ def _run(rt: Runtime, cell: Cell, claim: Claim, existing) -> CellResult:  # noqa
         time_limit_s=plan.spec.time_limit_s,
         knowledge=source.record() if source.content_hash else None,
         runtimes=runtimes(),  # the PATH the agent and the oracle get (procgroup.clean_env)
+        model_endpoint=model_block(cell.agent),
     )
     run = RunRecord(
         id=cell.run_id,
         experiment=plan.experiment_id,
         task=loaded.fixture.task,
         agent=cell.agent.name,
-        model=cell.agent.model,
+        model=cell.agent.model_name,
         condition=cell.condition.text,
         knowledge_commit=source.commit,
         started=_now(),

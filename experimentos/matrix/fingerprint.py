@@ -54,18 +54,15 @@ def entry_digest(agent: AgentSpec) -> str:
 
 
 def model_of(agent: AgentSpec) -> dict[str, Any] | None:
-    """The model an entry names: {provider, baseUrl, name} as far as it says (never a key)."""
-    found: dict[str, Any] = {}
-    model = agent.model
-    if isinstance(model, str):
-        found["name"] = model
-    elif model is not None:  # a model block (provider, baseUrl, name, keyEnv)
-        data = model.model_dump(mode="json", by_alias=True, exclude_none=True)  # type: ignore[union-attr]
-        found.update({k: v for k, v in data.items() if k not in ("keyEnv", "key_env")})
-    base = agent.options.get("base_url")
-    if isinstance(base, str) and base:
-        found.setdefault("baseUrl", base)
-    return found or None
+    """The model an entry names: {provider, baseUrl, name, …} as far as it says (never a key;
+    the base URL as the CLI will use it, the provider's hosted API when the block names none)."""
+    endpoint = agent.endpoint
+    if endpoint is None:
+        return {"name": agent.model_name} if agent.model_name else None
+    data = endpoint.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data.pop("keyEnv", None)
+    data["baseUrl"] = endpoint.endpoint
+    return data
 
 
 @dataclass(frozen=True)
@@ -122,6 +119,10 @@ def fingerprint_changes(old: MatrixFingerprint | None, new: MatrixFingerprint) -
     for part, (phrase, _) in _PARTS.items():
         before, after = getattr(old, part), getattr(new, part)
         if before == after:
+            continue
+        if part == "agent_version" and after is None:
+            # The planner could not ask the CLI (not installed where the plan is made, as in a
+            # CI job that only plans): unknown is not a change. The run itself asks it.
             continue
         if part == "agent_files":
             for name in sorted(set(before) | set(after)):

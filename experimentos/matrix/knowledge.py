@@ -180,6 +180,12 @@ def _at_revision(root: Path, rev: str, where: str) -> tuple[str, dict[str, bytes
     return commit, files
 
 
+def knowledge_at(root: Path, rev: str, where: str = "base") -> tuple[str, dict[str, bytes]]:
+    """(commit, the files of wiki/ and policies/ at `rev`), read with `git archive` (regular
+    files only, within the size limit); UsageError naming `where` when `rev` is no commit."""
+    return _at_revision(Path(root).resolve(), rev, where)
+
+
 def resolve_knowledge(
     root: Path, conditions: list[Condition], search: str | None = None
 ) -> dict[str, KnowledgeSource]:

@@ -2,8 +2,10 @@
 
 Every reference is resolved up front, and a bad one is refused naming the spec file and the
 field: a fixture that does not load (`fixtures.<i>`), an unknown adapter or a bad adapter option
-(`agents.<i>.adapter`, `agents.<i>.options.<name>`), a page that does not exist or a revision
-that does not resolve (`conditions.<i>`), a secret that is not set (`secrets.<i>`).
+(`agents.<i>.adapter`, `agents.<i>.options.<name>`), a model endpoint the CLI cannot speak or
+whose key is not set (`agents.<i>.model.provider`, `agents.<i>.model.keyEnv`), a page that does
+not exist or a revision that does not resolve (`conditions.<i>`), a secret that is not set
+(`secrets.<i>`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from experimentos.agents.base import AgentSpec
+from experimentos.agents.endpoint import endpoint_key
 from experimentos.errors import ExperimentosError, InvalidPage, UsageError, add_secret
 from experimentos.matrix.cells import PROMPT_VERSION, Cell, cell_hash, expand
 from experimentos.matrix.fingerprint import agent_parts
@@ -85,6 +88,7 @@ def check_agents(root: Path, agents: list[AgentSpec], spec_path: str) -> None:
             adapter = cls(agent, root)
             adapter.decisions()  # options it refuses, named by field
             adapter.wants_isolation()
+            endpoint_key(agent.name, agent.endpoint)  # the model's key is set (now masked)
         except ExperimentosError as exc:
             where = f"agents.{i}.{exc.field}" if exc.field else f"agents.{i}.options"
             raise _bad(spec_path, where, exc.message) from None
@@ -122,8 +126,17 @@ def _check_id_free(root: Path, slug: str, matrix_id: str, spec_path: str) -> Non
             raise _bad(spec_path, "id", message)
 
 
-def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
-    """Load and check the matrix of `experiment` (a slug or experiment.<slug>)."""
+def plan_matrix(
+    workspace: Workspace,
+    experiment: str,
+    *,
+    repeats: int | None = None,
+    secrets: bool = True,
+) -> Plan:
+    """Load and check the matrix of `experiment` (a slug or experiment.<slug>).
+
+    `repeats`: at least this many repeats per cell (a top-up raising the spec; matrix.topup).
+    `secrets=False`: do not require the spec's secrets (planning only; nothing will run)."""
     root = workspace.root
     slug = experiment_slug(experiment)
     record = read_experiment(root, slug)
@@ -132,6 +145,9 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
             f"{record.model.id} is archived; it takes no new runs", path=record.path, field="status"
         )
     spec = load_spec(root, slug)
+    if repeats is not None and repeats > spec.repeats:
+        # As matrix.yaml will read once raised (matrix.topup): the same spec hash.
+        spec = spec.model_copy(update={"repeats": repeats})
     spec_path = spec_rel(slug)
     matrix_id = spec.id or slug
     fixtures = _load_fixtures(root, spec, spec_path)
@@ -171,5 +187,5 @@ def plan_matrix(workspace: Workspace, experiment: str) -> Plan:
         cell_hashes=hashes,
         fingerprints=fingerprints,
         agent_versions={name: part.version for name, part in parts.items()},
-        secrets=_secrets(spec, spec_path),
+        secrets=_secrets(spec, spec_path) if secrets else {},
     )

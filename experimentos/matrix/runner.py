@@ -33,6 +33,7 @@ from experimentos.matrix.records import (
     existing_runs,
     finish_record,
 )
+from experimentos.matrix.topup import check_repeats, raise_repeats
 from experimentos.models.lab import RunStatus
 from experimentos.store import Workspace
 
@@ -72,6 +73,12 @@ class MatrixSummary(BaseModel):
     already_done: int
     to_run: int
     dry_run: bool = False
+    top_up: int | None = Field(
+        default=None, description="--repeats N: the repeats per cell this run brought it up to"
+    )
+    spec_raised: list[int] | None = Field(
+        default=None, description="[old, new] repeats when matrix.yaml was raised"
+    )
     cells: list[CellState] = Field(default_factory=list)
     runs: list[RunResult] = Field(default_factory=list)
     counts: dict[str, int] = Field(default_factory=dict)
@@ -113,8 +120,9 @@ def cell_states(plan: Plan, cells: list[Cell]) -> tuple[list[CellState], list[st
             changed = fingerprint_changes(
                 block.fingerprint if block else None, plan.fingerprints[cell.run_id]
             )
-            state = "stale"
-            reason = "; ".join(changed or ["its inputs changed"])
+            if changed:  # else only what the planner could not know (a CLI not installed here)
+                state = "stale"
+                reason = "; ".join(changed)
         states.append(
             CellState(
                 index=cell.index,
@@ -127,6 +135,22 @@ def cell_states(plan: Plan, cells: list[Cell]) -> tuple[list[CellState], list[st
             )
         )
     return states, problems
+
+
+def top_up_cells(
+    plan: Plan, shard: tuple[int, int] | None, repeats: int | None = None
+) -> tuple[list[Cell], list[CellState], list[str]]:
+    """(this shard's cells, their states, problems) of a top-up: of the cells with repeat <=
+    `repeats`, those without a result are pending, and so are those whose result is `stale`
+    (recorded from other inputs: its fingerprint no longer matches, so it is run again); the
+    shard takes every n-th pending one; done cells are listed and never selected."""
+    limit = repeats or plan.spec.repeats
+    cells = [c for c in plan.cells if c.repeat <= limit]
+    states, problems = cell_states(plan, cells)
+    pending = [(c, s) for c, s in zip(cells, states, strict=True) if s.state != "done"]
+    mine = [p for i, p in enumerate(pending) if shard is None or i % shard[1] == shard[0] - 1]
+    done = [s for s in states if s.state == "done"]
+    return [c for c, _ in mine], done + [s for _, s in mine], problems
 
 
 def _refuse_unreadable(plan: Plan, problems: list[str]) -> None:
@@ -147,6 +171,8 @@ def run_matrix(
     *,
     shard: str | None = None,
     resume: bool = False,
+    repeats: int | None = None,
+    top_up: bool = False,
     jobs: int | None = None,
     dry_run: bool = False,
     keep_workdirs: bool = False,
@@ -155,35 +181,49 @@ def run_matrix(
     on_result: Callable[[RunResult], None] | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> MatrixSummary:
-    """Run the cells of `experiment`'s matrix (of one shard) that have no result yet."""
+    """Run the cells of `experiment`'s matrix (of one shard) that have no result yet.
+
+    `top_up` (implied by `repeats`): bring every cell up to `repeats` (default: the spec's)
+    finished runs, running only the missing ones; existing results are never an error, and the
+    shard partitions the pending cells (experimentos.matrix.topup)."""
     began = time.monotonic()
     if jobs is not None and not 1 <= jobs <= 64:
         raise UsageError("--jobs must be between 1 and 64", field="jobs")
     which = parse_shard(shard)
-    plan = plan_matrix(workspace, experiment)
-    selected = [c for c in plan.cells if in_shard(c, which)]
-    states, problems = cell_states(plan, selected)
+    repeats = check_repeats(repeats)
+    top_up = top_up or repeats is not None
+    plan = plan_matrix(workspace, experiment, repeats=repeats)
+    if top_up:
+        pending, states, problems = top_up_cells(plan, which, repeats)
+    else:
+        selected = [c for c in plan.cells if in_shard(c, which)]
+        states, problems = cell_states(plan, selected)
+        pending = [c for c, s in zip(selected, states, strict=True) if s.state != "done"]
     _refuse_unreadable(plan, problems)
     recorded = [s for s in states if s.state != "missing"]
-    if recorded and not resume and not dry_run:
+    if recorded and not resume and not top_up and not dry_run:
         done = sum(1 for s in recorded if s.state == "done")
         raise UsageError(
             f"matrix {plan.matrix_id} already has {len(recorded)} run(s) here ({done} done); "
             "pass --resume to run only the missing ones",
             field="resume",
         )
-    pending = [c for c, s in zip(selected, states, strict=True) if s.state != "done"]
     preflight(plan, pending)  # the dry run refuses exactly what the run would
+    raised = None
+    if repeats is not None and not dry_run:  # the spec says what the records will hold
+        raised = raise_repeats(workspace.root, plan.slug, repeats)
     summary = MatrixSummary(
         experiment=plan.experiment_id,
         matrix=plan.matrix_id,
         spec_hash=plan.spec_hash,
         shard=f"{which[0]}/{which[1]}" if which else None,
         cells_total=len(plan.cells),
-        cells_selected=len(selected),
-        already_done=len(selected) - len(pending),
+        cells_selected=len(states),
+        already_done=len(states) - len(pending),
         to_run=len(pending),
         dry_run=dry_run,
+        top_up=(repeats or plan.spec.repeats) if top_up else None,
+        spec_raised=list(raised) if raised else None,
         cells=states,
     )
     if dry_run or not pending:

@@ -5,6 +5,10 @@
     conditions: [none, brief, "brief-without:policy.keep-pins", "knowledge@v0.3"]
     agents:
       - {name: codex-sim, adapter: codex, model: gpt-5.1-codex, options: {policy: ...}}
+      - name: local                # a model endpoint (agents/endpoint.py): hosted, vLLM, Ollama…
+        adapter: opencode
+        model: {provider: openai-chat, baseUrl: "http://127.0.0.1:8080/v1", name: qwen3-8b,
+                keyEnv: LOCAL_KEY}
     repeats: 3
     timeLimit: 300                 # seconds an agent may run (then its process group is killed)
     jobs: 2                        # runs in parallel unless --jobs says otherwise
@@ -42,6 +46,7 @@ from pydantic import (
 )
 
 from experimentos.agents.base import AgentSpec
+from experimentos.agents.endpoint import MODEL_TAGS
 from experimentos.errors import InvalidPage, NotFound, UnsafePath
 from experimentos.models.knowledge import Problem
 from experimentos.models.names import (  # noqa: F401 - the grammar, re-exported for the matrix
@@ -166,6 +171,16 @@ def _digest(data: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _untag(field: str | None) -> str | None:
+    """agents.0.model.endpoint.keyEnv -> agents.0.model.keyEnv (the union's tags are not fields)."""
+    if field is None:
+        return None
+    parts = field.split(".")
+    tags = [i for i, p in enumerate(parts) if i and parts[i - 1] == "model" and p in MODEL_TAGS]
+    keep = [p for i, p in enumerate(parts) if i not in tags]
+    return ".".join(keep)
+
+
 def spec_rel(experiment_slug: str) -> str:
     return (experiment_dir(experiment_slug) / SPEC_FILE).as_posix()
 
@@ -194,6 +209,7 @@ def parse_spec(raw: bytes, rel: str) -> MatrixSpec:
     except ValidationError as exc:
         problems = validation_problems(rel, exc)
         for problem in problems:  # a nested message may name its own, deeper field
+            problem.field = _untag(problem.field)
             head, sep, rest = problem.message.partition(": ")
             if sep and problem.field and head.startswith(f"{problem.field}."):
                 problem.field, problem.message = head, rest

@@ -412,6 +412,17 @@ class MatrixNetwork(_Record):
     how: Text = ""
 
 
+class MatrixModel(_Record):
+    """The model a matrix run's agent talked to: the spec's model endpoint (provider, base URL
+    without credentials, configured name, the variable that held the key, never the key). The
+    model id the provider reported in the transcript is the run's `modelReported`."""
+
+    provider: Text | None = None  # openai-responses | openai-chat | anthropic; None: CLI default
+    endpoint: Text | None = None  # the base URL; None: the CLI's default provider
+    name: Text | None = None  # the configured model name
+    key_env: Text | None = Field(default=None, alias="keyEnv")
+
+
 class MatrixMetric(_Record):
     """One ground-truth metric of a matrix run (experimentos.matrix.metrics): its value, the
     record field or file it was read from, and why it is null when it is (never 0 instead)."""
@@ -477,6 +488,8 @@ class MatrixRun(_Record):
     time_limit_s: Measure = Field(alias="timeLimitSeconds")
     prompt: Text = ""
     knowledge: MatrixKnowledge | None = None
+    # The model endpoint and the provider-reported model id (None: the agent names no model).
+    model_endpoint: MatrixModel | None = Field(default=None, alias="modelEndpoint")
     agent_process: MatrixProcess | None = Field(default=None, alias="agentProcess")
     agent_network: MatrixNetwork | None = Field(default=None, alias="agentNetwork")
     # python3 and node as the oracle and the agent found them on PATH (resolved, --version)
