@@ -1,0 +1,313 @@
+"""The documentation: every shell block in the README and docs/ is run by a test or marked
+illustrative, the run blocks run, the docs build with `mkdocs build --strict`, and the command
+reference lists every command.
+
+The marker convention (one HTML comment on the line before the fence; it renders as nothing):
+
+    <!-- run -->                  run here, in a fresh git repository after `experimentos init`
+    <!-- run: project -->         run here, in a committed copy of this project's knowledge
+    <!-- run: bare -->            run here, in a fresh git repository without a knowledge base
+    <!-- run by tests/NAME.py --> another test runs it (that file must read this document)
+    <!-- illustrative: WHY -->    shown, never run (WHY says why: network, a token, minutes…)
+
+A run block runs as one bash script (lines ending in `\\` continue; shell variables carry from
+one command to the next), in one sandbox per page and setup: each command must exit 0, or the
+code its line ends with (`# exit 1`), and nothing may print a traceback. Blocks of a page share
+their sandbox's files, so a page reads as one session.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .conftest import PROJECT
+
+DOCS = PROJECT / "docs"
+SHELLS = ("bash", "sh", "shell", "console", "zsh")
+_FENCE_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\n`]*)$")
+_MARKER_RE = re.compile(
+    r"^<!--\s*(?:(?P<run>run)(?::\s*(?P<setup>[a-z-]+))?"
+    r"|run by (?P<by>tests/[\w/]+\.py)"
+    r"|illustrative:\s*(?P<why>\S.*?))\s*-->$"
+)
+SETUPS = ("kb", "project", "bare")
+_EXIT_RE = re.compile(r"\s+# exit (\d+)$")
+TIMEOUT = 600
+
+
+@dataclass
+class Block:
+    path: Path
+    line: int  # 1-based line of the opening fence
+    language: str
+    text: str
+    marker: str | None  # the comment line before the fence, if any
+
+    @property
+    def where(self) -> str:
+        return f"{self.path.relative_to(PROJECT)}:{self.line}"
+
+    def parsed_marker(self) -> re.Match | None:
+        return _MARKER_RE.match(self.marker) if self.marker else None
+
+
+def documents() -> list[Path]:
+    return [PROJECT / "README.md", *sorted(DOCS.rglob("*.md"))]
+
+
+def blocks(path: Path) -> list[Block]:
+    """Every fenced code block of a Markdown file, with the line before it."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    i = 0
+    while i < len(lines):
+        match = _FENCE_RE.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        fence, info = match.group("fence"), match.group("info").strip()
+        language = info.split()[0].lstrip(".{").rstrip("}") if info else ""
+        end = i + 1
+        while end < len(lines) and not lines[end].strip().startswith(fence):
+            end += 1
+        before = next((lines[j].strip() for j in range(i - 1, -1, -1) if lines[j].strip()), None)
+        marker = before if before and before.startswith("<!--") else None
+        out.append(Block(path, i + 1, language, "\n".join(lines[i + 1 : end]), marker))
+        i = end + 1
+    return out
+
+
+def shell_blocks() -> list[Block]:
+    return [b for path in documents() for b in blocks(path) if b.language in SHELLS]
+
+
+def commands(text: str) -> list[str]:
+    """A block's commands: lines joined across `\\` continuations; comments and blanks dropped."""
+    out, current = [], []
+    for line in text.splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        current.append(line)
+        if not line.endswith("\\"):
+            out.append("\n".join(current))
+            current = []
+    assert not current, "a block ends in a line continuation"
+    return out
+
+
+# --- every block is run or marked -------------------------------------------------------------
+
+
+def test_every_shell_block_is_run_or_marked_illustrative():
+    problems = []
+    for block in shell_blocks():
+        match = block.parsed_marker()
+        if match is None:
+            problems.append(
+                f"{block.where}: a {block.language} block with no marker (one line before it: "
+                "<!-- run -->, <!-- run: project -->, <!-- run by tests/x.py --> or "
+                "<!-- illustrative: why -->)"
+            )
+        elif match.group("setup") and match.group("setup") not in SETUPS:
+            problems.append(f"{block.where}: unknown setup {match.group('setup')!r} ({SETUPS})")
+        elif match.group("by"):
+            test = PROJECT / match.group("by")
+            name = block.path.relative_to(PROJECT).as_posix()
+            if not test.is_file():
+                problems.append(f"{block.where}: {match.group('by')} does not exist")
+            elif block.path.name not in test.read_text(encoding="utf-8") and name not in (
+                test.read_text(encoding="utf-8")
+            ):
+                problems.append(f"{block.where}: {match.group('by')} never reads {name}")
+    assert not problems, "\n".join(problems)
+    assert len(shell_blocks()) > 0
+
+
+def test_the_marker_check_can_fail(tmp_path, monkeypatch):
+    doc = tmp_path / "docs" / "x.md"
+    doc.parent.mkdir()
+    doc.write_text(
+        "# X\n\n```bash\necho unmarked\n```\n\n<!-- illustrative:  -->\n```sh\necho no why\n```\n"
+        "\n<!-- run: nowhere -->\n```bash\necho\n```\n\n<!-- illustrative: fine -->\n"
+        "```bash\necho ok\n```\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(sys.modules[__name__], "PROJECT", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "DOCS", tmp_path / "docs")
+    (tmp_path / "README.md").write_text("# R\n", encoding="utf-8")
+    with pytest.raises(AssertionError) as caught:
+        test_every_shell_block_is_run_or_marked_illustrative()
+    text = str(caught.value)
+    assert "docs/x.md:3: a bash block with no marker" in text
+    assert "docs/x.md:8: a sh block with no marker" in text  # a reason is required
+    assert "docs/x.md:13: unknown setup 'nowhere'" in text
+    assert "x.md:18" not in text
+
+
+# --- run blocks run ---------------------------------------------------------------------------
+
+
+def _run_blocks() -> dict[tuple[str, str], list[Block]]:
+    """(document, setup) -> its run blocks, in order."""
+    out: dict[tuple[str, str], list[Block]] = {}
+    for block in shell_blocks():
+        match = block.parsed_marker()
+        if match and match.group("run"):
+            key = (block.path.relative_to(PROJECT).as_posix(), match.group("setup") or "kb")
+            out.setdefault(key, []).append(block)
+    return out
+
+
+def _sandbox(tmp_path: Path, setup: str) -> tuple[Path, dict[str, str]]:
+    repo, home, tmp = tmp_path / "repo", tmp_path / "home", tmp_path / "tmp"
+    for directory in (home, tmp):
+        directory.mkdir()
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "EXPERIMENTOS_"))}
+    env = {
+        **keep,
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "TMPDIR": str(tmp),
+        "LANCEDB_LOG": "error",
+        "GIT_AUTHOR_NAME": "docs",
+        "GIT_AUTHOR_EMAIL": "docs@localhost",
+        "GIT_COMMITTER_NAME": "docs",
+        "GIT_COMMITTER_EMAIL": "docs@localhost",
+    }
+    if setup == "project":
+        repo.mkdir()
+        for name in ("wiki", "policies", "experiments", "fixtures", "schemas"):
+            shutil.copytree(PROJECT / name, repo / name, symlinks=True)
+        shutil.copy(PROJECT / "experimentos.toml", repo / "experimentos.toml")
+    else:
+        repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, env=env, check=True)
+    if setup == "kb":
+        subprocess.run(
+            ["experimentos", "init", "--commit"], cwd=repo, env=env, check=True, capture_output=True
+        )
+    elif setup == "project":
+        subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
+        subprocess.run(["git", "commit", "-qm", "knowledge"], cwd=repo, env=env, check=True)
+    return repo, env
+
+
+def script(block: Block) -> str:
+    """A block as one bash script: its commands in order (shell variables carry from one to the
+    next), each checked against the exit code it expects; the first wrong one stops the script
+    and names itself on stderr."""
+    lines = []
+    for n, command in enumerate(commands(block.text)):
+        found = _EXIT_RE.search(command)
+        expect = int(found.group(1)) if found else 0
+        lines += [
+            command,
+            f'rc=$?; if [ "$rc" -ne {expect} ]; then '
+            f'echo "XOS-DOCS: command {n + 1} exited $rc, expected {expect}" >&2; exit 99; fi',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("document", "setup"), sorted(_run_blocks()), ids=lambda x: str(x).replace("/", ".")
+)
+def test_run_blocks_run(document, setup, tmp_path):
+    repo, env = _sandbox(tmp_path, setup)
+    for block in _run_blocks()[(document, setup)]:
+        result = subprocess.run(
+            ["bash", "-c", script(block)],
+            cwd=repo,
+            env=env,
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        where = (
+            f"{block.where} exited {result.returncode}\n{block.text}\n"
+            f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
+        )
+        assert result.returncode == 0, where
+        assert "Traceback" not in result.stderr, where
+
+
+def test_a_run_block_fails_on_a_wrong_exit_code(tmp_path):
+    block = Block(
+        PROJECT / "README.md",
+        1,
+        "bash",
+        "X=1\ntest $X = 1\nfalse  # exit 1\ntrue  # exit 2\necho never",
+        None,
+    )
+    result = subprocess.run(["bash", "-c", script(block)], capture_output=True, text=True)
+    assert result.returncode == 99
+    assert "command 4 exited 0, expected 2" in result.stderr and "never" not in result.stdout
+
+
+# --- the site builds, the reference is complete -----------------------------------------------
+
+
+def test_mkdocs_build_strict(tmp_path):
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("material")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "d")],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    reference = (tmp_path / "d" / "cli" / "index.html").read_text(encoding="utf-8")
+    assert "experimentos matrix run" in reference and "--shard" in reference
+
+
+def test_the_command_reference_lists_every_command_and_option():
+    import typer
+
+    from experimentos.cli.reference import cli_reference, command_paths, root_command, walk
+
+    text = cli_reference()
+    assert len(command_paths()) > 40
+    for path, command in walk(root_command()):
+        name = " ".join(("experimentos", *path))
+        assert f"`{name}`" in text, name
+        ctx = typer.Context(command, info_name=" ".join(path))
+        for param in command.params:
+            record = param.get_help_record(ctx)
+            if record:
+                assert f"`{record[0]}`" in text, (path, record[0])
+
+
+def test_pages_publishes_the_docs_under_the_site(tmp_path):
+    """pages.yml builds the site, then the docs into its docs/ (the order matters: a site build
+    replaces its whole directory); .ci/run builds the docs with --strict."""
+    pytest.importorskip("mkdocs")
+    import yaml
+
+    flow = yaml.safe_load((PROJECT / ".github/workflows/pages.yml").read_text(encoding="utf-8"))
+    runs = [s.get("run", "") for s in flow["jobs"]["build"]["steps"]]
+    site = next(i for i, r in enumerate(runs) if r.startswith("experimentos site build _site"))
+    docs = next(i for i, r in enumerate(runs) if r.startswith("mkdocs build --strict"))
+    assert runs[docs] == "mkdocs build --strict --site-dir _site/docs" and docs > site
+    assert any("'.[docs]'" in r for r in runs)
+    assert "mkdocs build --strict" in (PROJECT / ".ci/run").read_text(encoding="utf-8")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "LANCEDB_LOG": "error"}
+    out = tmp_path / "_site"
+    for argv in (
+        ["experimentos", "--root", str(PROJECT), "site", "build", str(out)],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out / "docs")],
+    ):
+        done = subprocess.run(argv, cwd=PROJECT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert (out / "index.html").is_file() and (out / "docs" / "index.html").is_file()
+    assert (out / "docs" / "cli" / "index.html").is_file()
