@@ -252,6 +252,118 @@ def test_a_run_block_fails_on_a_wrong_exit_code(tmp_path):
     assert "command 4 exited 0, expected 2" in result.stderr and "never" not in result.stdout
 
 
+# --- the README is the way in; the reference is in docs/ -----------------------------------------
+
+README_MAX_LINES = 400
+# The pitch, the two commands, the tour and where to go next: anything else belongs in docs/.
+README_SECTIONS = ["Two commands", "A short tour", "Where to go next"]
+_LINK_RE = re.compile(r"\[(?:[^\[\]]|\[[^\]]*\])*\]\(([^()\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def _headings(path: Path) -> list[str]:
+    """The Markdown headings of a file, outside code blocks."""
+    out, fence = [], None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = _FENCE_RE.match(line)
+        if match and (fence is None or match.group("fence").startswith(fence)):
+            fence = match.group("fence")[:3] if fence is None else None
+        elif fence is None and re.match(r"^#{1,6} ", line):
+            out.append(line.split(" ", 1)[1].strip())
+    return out
+
+
+def github_anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives a Markdown file's headings (MkDocs gives the same to ours; its
+    --strict build checks them there): markup dropped, lowercase, punctuation out, spaces to -."""
+    out: set[str] = set()
+    for heading in _headings(path):
+        text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading).replace("`", "")
+        slug = re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+        n = 0
+        while (slug if n == 0 else f"{slug}-{n}") in out:
+            n += 1
+        out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
+def local_links(path: Path) -> list[str]:
+    """Relative link targets of a Markdown file, outside code blocks and code spans."""
+    text = "\n".join(b for b in _prose(path.read_text(encoding="utf-8")))
+    return [
+        target
+        for target in _LINK_RE.findall(re.sub(r"`[^`\n]*`", "", text))
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", target)  # http:, https:, mailto:
+    ]
+
+
+def _prose(text: str) -> list[str]:
+    out, fence = [], None
+    for line in text.splitlines():
+        match = _FENCE_RE.match(line)
+        if match and (fence is None or match.group("fence").startswith(fence)):
+            fence = match.group("fence")[:3] if fence is None else None
+        elif fence is None:
+            out.append(line)
+    return out
+
+
+def test_the_readme_is_short_and_keeps_only_the_way_in():
+    text = (PROJECT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) < README_MAX_LINES, "move reference material into docs/"
+    assert _headings(PROJECT / "README.md")[1:] == README_SECTIONS
+
+
+def _nav_pages() -> list[str]:
+    import yaml
+
+    def leaves(node) -> list[str]:
+        if isinstance(node, str):
+            return [node]
+        if isinstance(node, list):
+            return [page for item in node for page in leaves(item)]
+        return [page for value in node.values() for page in leaves(value)]
+
+    config = yaml.safe_load((PROJECT / "mkdocs.yml").read_text(encoding="utf-8"))
+    return leaves(config["nav"])
+
+
+def test_every_docs_page_is_in_the_nav_and_the_readme_leads_to_it():
+    nav = _nav_pages()
+    pages = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
+    assert sorted(nav) == pages, "mkdocs.yml's nav lists every page under docs/, once"
+    linked = {link.split("#")[0] for link in local_links(PROJECT / "README.md")}
+    missing = [page for page in pages if f"docs/{page}" not in linked]
+    assert missing == ["getting-started.md"], f"the README's links leave out {missing}"
+
+
+def test_links_in_the_readme_and_docs_resolve_on_github():
+    """A relative link reaches a file of the repository and, for a Markdown file, one of its
+    headings: the README's links into docs/ work on GitHub as they do on the built site."""
+    problems = []
+    for doc in documents():
+        for target in local_links(doc):
+            file, _, anchor = target.partition("#")
+            goal = (doc.parent / file).resolve() if file else doc
+            if not goal.exists() or PROJECT not in goal.parents:
+                problems.append(f"{doc.relative_to(PROJECT)}: {target}: no such file")
+            elif anchor and goal.suffix == ".md" and anchor not in github_anchors(goal):
+                problems.append(f"{doc.relative_to(PROJECT)}: {target}: no such heading")
+    assert not problems, "\n".join(problems)
+    assert len(local_links(PROJECT / "README.md")) >= 15
+
+
+def test_the_link_check_can_fail(tmp_path):
+    page = tmp_path / "a.md"
+    page.write_text(
+        "# A page\n\n## Health: doctor and `cite`\n\n```md\n[in code](gone.md)\n```\n"
+        "[ok](#health-doctor-and-cite) [bad](#health) `[span](gone.md)` [web](https://x.y/z)\n"
+        "[file](b.md#x)\n",
+        encoding="utf-8",
+    )
+    assert github_anchors(page) == {"a-page", "health-doctor-and-cite"}
+    assert local_links(page) == ["#health-doctor-and-cite", "#health", "b.md#x"]
+
+
 # --- the site builds, the reference is complete -----------------------------------------------
 
 
@@ -269,6 +381,13 @@ def test_mkdocs_build_strict(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     reference = (tmp_path / "d" / "cli" / "index.html").read_text(encoding="utf-8")
     assert "experimentos matrix run" in reference and "--shard" in reference
+    # The getting-started page includes the README's two commands and tour (one source).
+    import html
+
+    page = (tmp_path / "d" / "getting-started" / "index.html").read_text(encoding="utf-8")
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "pip install -e '.[dev,embeddings]' && pytest" in text
+    assert "experimentos init --commit" in text and "--8<--" not in text
 
 
 def test_the_command_reference_lists_every_command_and_option():
