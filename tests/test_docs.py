@@ -364,6 +364,60 @@ def test_the_link_check_can_fail(tmp_path):
     assert local_links(page) == ["#health-doctor-and-cite", "#health", "b.md#x"]
 
 
+# A document and a section title in quotes: `docs/matrices.md, "The spec"` or `README, 'X'`.
+_DOC_REF_RE = re.compile(r"\b(README|docs/[\w-]+\.md)(?:\.md)?,\s*[\"']([^\"'\n]+)[\"']")
+
+
+def doc_references(text: str) -> list[tuple[str, str | None]]:
+    """(document, section or None) for every pointer into the documentation in a text."""
+    found = [(m.group(1), m.group(2)) for m in _DOC_REF_RE.finditer(text)]
+    found += [(m, None) for m in re.findall(r"\bdocs/[\w-]+\.md\b", text)]
+    return [("README.md" if doc == "README" else doc, section) for doc, section in found]
+
+
+def _broken_references(text: str) -> list[str]:
+    problems = []
+    for doc, section in doc_references(text):
+        path = PROJECT / doc
+        if not path.is_file():
+            problems.append(f"{doc}: no such document")
+        elif section and section not in _headings(path):
+            problems.append(f"{doc}: no heading {section!r} (it has {_headings(path)})")
+    return problems
+
+
+def test_the_code_points_at_documentation_that_exists():
+    """Docstrings, help and error messages that send a reader to a section name a document
+    and a heading that are there (the README's reference moved into docs/)."""
+    problems = []
+    for source in sorted((PROJECT / "experimentos").rglob("*.py")):
+        text = source.read_text(encoding="utf-8")
+        problems += [f"{source.relative_to(PROJECT)}: {p}" for p in _broken_references(text)]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_missing_matrix_spec_names_the_page_that_shows_one(tmp_path):
+    from experimentos.errors import NotFound
+    from experimentos.matrix.spec import load_spec
+
+    with pytest.raises(NotFound) as caught:
+        load_spec(tmp_path, "brief-helps")
+    message = str(caught.value)
+    assert doc_references(message) and not _broken_references(message), message
+    assert "README" not in message
+
+
+def test_the_reference_check_can_fail():
+    text = "see README, \"Run a matrix\" and docs/matrices.md, 'No such' or docs/gone.md"
+    assert doc_references(text) == [
+        ("README.md", "Run a matrix"),
+        ("docs/matrices.md", "No such"),
+        ("docs/matrices.md", None),
+        ("docs/gone.md", None),
+    ]
+    assert len(_broken_references(text)) == 3
+
+
 # --- the site builds, the reference is complete -----------------------------------------------
 
 
