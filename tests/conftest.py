@@ -15,6 +15,14 @@ from experimentos.store.scaffold import init_workspace
 
 PROJECT = Path(__file__).resolve().parents[1]
 
+
+def documentation() -> str:
+    """The hand-written documentation: the README and every page under docs/ (the command
+    reference that docs/hooks.py generates into docs/cli.md at build time is not in it)."""
+    paths = [PROJECT / "README.md", *sorted((PROJECT / "docs").rglob("*.md"))]
+    return "\n".join(path.read_text(encoding="utf-8") for path in paths)
+
+
 # Property tests explore new inputs on every local run; CI (.ci/run sets HYPOTHESIS_PROFILE=ci)
 # replays one fixed seed, so a landing is decided by the code, not by the draw. Crashes the
 # exploration finds become @example cases next to the property.

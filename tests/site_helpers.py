@@ -53,6 +53,7 @@ The {REPORT_WORD} note: see [the policy](../../../policies/keep-pins.md) and
 [[policy.keep-pins]]; a [dead link](../../nowhere.md) and <b onclick="x()">raw html</b>.
 """
 CITED = "src/app.py"
+SOURCE_URL = "https://example.org/releases/v0.31.10"
 CITED_TEXT = "def main():\n    return 1\n"
 
 
@@ -92,6 +93,38 @@ def make_site_root(path: Path) -> Workspace:
                 "claim",
                 "Fresh claim",
                 extra=f"cites: [{{path: {CITED}, sha256: {good}}}]\n",
+            ),
+            # Trust, not status: an accepted claim nobody reviewed is evidence only, and a
+            # reviewed accepted policy is a decision rule.
+            "wiki/claims/unreviewed.md": page_text(
+                "claim.unreviewed",
+                "claim",
+                "Unreviewed claim",
+                extra="status: accepted\nsummary: Said in a thread; nobody checked it.\n",
+            ),
+            "policies/reviewed.md": page_text(
+                "policy.reviewed",
+                "policy",
+                "Reviewed rule",
+                extra=(
+                    "status: accepted\nsummary: A reviewed decision rule.\n"
+                    "review: {reviewer: lab, reviewedAt: 2026-01-01, rationale: Checked, "
+                    "evidence: [failure.blind-upgrade]}\n"
+                ),
+                body="## Rule\n\nDo the reviewed thing.\n",
+            ),
+            # A source with bare URLs (and file names a fuzzy linkifier would take for hosts),
+            # whose body opens with its own title as a level-1 heading.
+            "wiki/sources/release-notes.md": page_text(
+                "source.release-notes",
+                "source",
+                "Release notes",
+                extra="status: accepted\n",
+                body=(
+                    f"# Release notes\n\nReleases: {SOURCE_URL}. Guide: <{SOURCE_URL}/guide>.\n"
+                    "See README.md and drizzle.config.ts.\n\n"
+                    "# Another top heading\n\nText.\n"
+                ),
             ),
         },
     )

@@ -12,7 +12,7 @@ import typer
 from experimentos.cli import app
 from experimentos.cli.naming import DEPRECATED, NowPositional, Renamed
 
-from .conftest import PROJECT
+from .conftest import documentation
 
 
 def leaves():
@@ -116,11 +116,11 @@ def test_old_spellings_still_work_with_a_note_on_stderr(empty_kb, cli):
 
 
 @pytest.mark.parametrize("path", sorted(DEPRECATED))
-def test_deprecated_spellings_are_not_in_the_readme(path):
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+def test_deprecated_spellings_are_not_in_the_documentation(path):
+    text = documentation()  # the README and docs/
     for rule in DEPRECATED[path]:
-        assert f"experimentos {path} {rule.old}" not in readme
-        assert not re.search(rf"experimentos {path}\b[^\n`]*\s{re.escape(rule.old)}\b", readme), (
+        assert f"experimentos {path} {rule.old}" not in text
+        assert not re.search(rf"experimentos {path}\b[^\n`]*\s{re.escape(rule.old)}\b", text), (
             path,
             rule.old,
         )

@@ -206,11 +206,11 @@ def test_an_accepted_policy_with_an_empty_rule_fails_check_and_is_no_decision_ru
     problems = json.loads(result.stdout)["problems"]
     found = [p for p in problems if p["code"] == "rule-empty"]
     assert [(p["path"], p["severity"]) for p in found] == [("policies/empty-rule.md", "error")]
-    # a budget with room for evidence too: the page is shown, as evidence only
-    brief = json.loads(
-        cli(kb.root, "brief", "bump drizzle-kit", "--library", "drizzle-kit", "--json",
-            "--budget", "8000").stdout
-    )["agent_work_context"]  # fmt: skip
+    # A budget the whole brief fits in: the budget is a ceiling, and a page it cuts is in no
+    # boundary; this is about which boundary the page is in.
+    ask = ["brief", "bump drizzle-kit", "--library", "drizzle-kit", "--budget", "8000", "--json"]
+    brief = json.loads(cli(kb.root, *ask).stdout)["agent_work_context"]
+    assert not brief["truncated"]
     assert "policy.empty-rule" in brief["knowledge_boundaries"]["evidence_only"]
     assert all(r["id"] != "policy.empty-rule" for r in brief["decision_rules"])
     # once it says what to do, it is a rule again
@@ -218,9 +218,7 @@ def test_an_accepted_policy_with_an_empty_rule_fails_check_and_is_no_decision_ru
     write_files(kb.root, {"policies/empty-rule.md": fixed})
     result = cli(kb.root, "check", "--json")
     assert not [p for p in json.loads(result.stdout)["problems"] if p["code"] == "rule-empty"]
-    brief = json.loads(
-        cli(kb.root, "brief", "bump drizzle-kit", "--library", "drizzle-kit", "--json").stdout
-    )["agent_work_context"]
+    brief = json.loads(cli(kb.root, *ask).stdout)["agent_work_context"]
     assert "policy.empty-rule" in brief["knowledge_boundaries"]["decision_capable"]
 
 

@@ -279,6 +279,10 @@ def test_the_readme_install_is_what_ci_runs_and_says_how_to_get_cpu_torch():
     ci = (PROJECT / ".ci/run").read_text(encoding="utf-8")
     test_command = commands[1].split(" && ", 2)[2]  # after `python3 -m venv .venv && . activate`
     assert test_command == "pip install -e '.[dev,embeddings]' && pytest"
+    # The demo command: the install the tests use minus the dev extra, then the demo, which the
+    # tour runs verbatim (its last line).
+    assert commands[0].split(" && ", 2)[2] == "pip install '.[embeddings]' && experimentos demo"
+    assert "experimentos demo" in [c.split("#")[0].strip() for c in tour_commands()]
     assert f"\n{test_command}\n" in ci, ".ci/run must run the README's test command"
     extras = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
     [torch] = [r for r in extras["project"]["optional-dependencies"]["embeddings"] if "torch" in r]

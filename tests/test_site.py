@@ -46,7 +46,7 @@ def _text(site: Path, rel: str) -> str:
 def test_build_writes_every_page(root, tmp_path):
     result = build_site(root, tmp_path / "site", today=TODAY)
     site = tmp_path / "site"
-    assert (result.knowledge, result.experiments, result.runs, result.reports) == (3, 2, 16, 1)
+    assert (result.knowledge, result.experiments, result.runs, result.reports) == (6, 2, 16, 1)
     for rel in (
         "index.html",
         "search.html",
@@ -56,6 +56,8 @@ def test_build_writes_every_page(root, tmp_path):
         f"experiments/{MATRIX}/index.html",
         f"experiments/{MATRIX}/runs/{RUN}.html",
         f"experiments/{MATRIX}/results/{MATRIX}.html",
+        f"experiments/{MATRIX}/matrices/{MATRIX}.html",
+        "matrices/index.html",
         "reports/index.html",
         "assets/site.css",
         "assets/search.js",

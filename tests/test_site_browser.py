@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -253,3 +254,182 @@ def test_the_checks_can_fail(driver, tmp_path):
     assert (
         "missingFunction" in text and "broken link" in text and "a script from a file ran" in text
     )
+
+
+# --- reading the site (issue 23): layout at two widths, the grid, trust, grouped search -------
+
+M = f"experiments/{MATRIX}"
+MAIN_PAGES = (
+    "index.html",
+    "knowledge/index.html",
+    "knowledge/policy.keep-drizzle-kit-pin-verify-locally.html",
+    "knowledge/intervention.bound-long-running-commands.html",
+    "knowledge/failure.pinned-dependency-upgrade.html",
+    "knowledge/knowledge.drizzle-kit-0-31-release-line.html",
+    "knowledge/claim.upgrade-drizzle-kit-fixes-migration-default.html",
+    "knowledge/source.drizzle-kit-release-notes.html",
+    "experiments/index.html",
+    f"{M}/index.html",
+    f"{M}/runs/run.{MATRIX}.drizzle-pin.brief.codex.r1.html",
+    f"{M}/results/{MATRIX}.html",
+    f"{M}/matrices/{MATRIX}.html",
+    "matrices/index.html",
+    "reports/index.html",
+    "search.html?q=drizzle",
+)
+WIDTHS = (1280, 390)
+GREEN = (26, 127, 55)  # --ok
+
+
+def _rgb(css: str) -> tuple[int, ...]:
+    """(r, g, b) of a computed colour: rgb(), rgba() or color(srgb …) (what color-mix gives)."""
+    values = [float(v) for v in re.findall(r"\d+(?:\.\d+)?", css.partition("(")[2])]
+    if css.startswith("color("):
+        values = [v * 255 for v in values]
+    return tuple(round(v) for v in values[:3])
+
+
+# Numbers in running text (rates, p-values, intervals, versions, k/n), outside code and links.
+BREAKS_JS = r"""
+const bad = [];
+const lines = (range) => new Set(Array.from(range.getClientRects())
+  .filter((r) => r.width > 0).map((r) => Math.round(r.top))).size;
+for (const el of document.querySelectorAll('.status, .badge, .tag, .verdict')) {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  if (lines(range) > 1) bad.push('badge wraps: ' + el.textContent);
+}
+const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+const number = /[+\-\u2212]?\d+(?:\.\d+)+|\d+\/\d+/g;
+while (walker.nextNode()) {
+  const node = walker.currentNode;
+  if (node.parentElement.closest('code, pre, svg, a')) continue;
+  for (const m of node.data.matchAll(number)) {
+    const range = document.createRange();
+    range.setStart(node, m.index);
+    range.setEnd(node, m.index + m[0].length);
+    if (lines(range) > 1) bad.push('number breaks: ' + m[0]);
+  }
+}
+return bad;
+"""
+
+
+def _at_width(browser, width: int) -> None:  # noqa: ANN001
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+    )
+
+
+@pytest.fixture
+def width_reset(driver):
+    yield driver
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_main_pages_fit_the_width_and_never_break_a_number(width_reset, sites, width):
+    """No horizontal scrolling of the page (wide tables scroll in their own box); badges stay on
+    one line ("accept/ed"), numbers too ("0.1/5")."""
+    browser = width_reset
+    _at_width(browser, width)
+    problems = []
+    for rel in MAIN_PAGES:
+        path, mark, query = rel.partition("?")
+        browser.get((sites["project"] / path).as_uri() + mark + query)
+        scroll, client = browser.execute_script(
+            "const e = document.documentElement; return [e.scrollWidth, e.clientWidth];"
+        )
+        if scroll > client:
+            problems.append(f"{rel}: {scroll} px wide in a {client} px window")
+        problems += [f"{rel}: {p}" for p in browser.execute_script(BREAKS_JS)]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_diff_line_is_one_line_high(driver, sites):
+    driver.get((sites["project"] / MAIN_PAGES[10]).as_uri())
+    inner, lines = driver.execute_script(
+        """
+        const pre = document.querySelector('pre.diff');
+        const style = getComputedStyle(pre);
+        const inner = pre.clientHeight - parseFloat(style.paddingTop)
+          - parseFloat(style.paddingBottom);
+        const spans = Array.from(pre.querySelectorAll('span'));
+        return [inner, spans.reduce((sum, s) => sum + s.getBoundingClientRect().height, 0)];
+        """
+    )
+    assert lines > 0 and abs(inner - lines) < 2, (inner, lines)
+
+
+def test_only_a_decision_rule_is_green_in_the_browser(driver, sites):
+    from selenium.webdriver.common.by import By
+
+    site = sites["fixture"]
+    colours = {}
+    for page in ("policy.reviewed", "claim.unreviewed", "claim.fresh", "policy.keep-pins"):
+        driver.get((site / f"knowledge/{page}.html").as_uri())
+        badge = driver.find_element(By.CSS_SELECTOR, ".meta .status")
+        colours[page] = _rgb(badge.value_of_css_property("color"))
+    assert colours.pop("policy.reviewed") == GREEN
+    assert GREEN not in colours.values(), colours
+
+
+def test_search_shows_runs_of_one_task_once(driver, sites):
+    """ "drizzle pin" listed 8 runs with the same snippet before any page; now a task's runs are
+    one result that says how many more there are and opens them on the matrix grid."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    site = sites["project"]
+    driver.get((site / "search.html").as_uri() + "?q=drizzle%20pin")
+    WebDriverWait(driver, 10).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#search-page-results li")
+    )
+    items = driver.find_elements(By.CSS_SELECTOR, "#search-page-results > li")
+    kinds = [i.find_element(By.CSS_SELECTOR, ".tag").text for i in items]
+    snippets = [
+        (k, i.find_element(By.CSS_SELECTOR, "small").text)
+        for k, i in zip(kinds, items, strict=True)
+        if i.find_elements(By.CSS_SELECTOR, "small")
+    ]
+    assert len(snippets) == len(set(snippets)), snippets  # no snippet twice
+    assert kinds.count("run") <= 2 and kinds[0] != "run", kinds
+    more = driver.find_elements(By.CSS_SELECTOR, "#search-page-results a.more")
+    assert more and re.fullmatch(r"and \d+ more runs of this task", more[0].text)
+    assert more[0].get_attribute("href") == (site / f"{M}/matrices/{MATRIX}.html").as_uri()
+
+
+def test_matrix_grid_in_the_browser(driver, sites, tmp_path_factory):
+    from selenium.webdriver.common.by import By
+
+    site = sites["project"]
+    grid = (site / f"{M}/matrices/{MATRIX}.html").as_uri()
+    driver.set_window_size(1280, 1000)
+    driver.get(grid)
+
+    def background(key: str) -> tuple[int, ...]:
+        cell = driver.find_element(By.CSS_SELECTOR, f'td[data-cell="{key}"]')
+        return _rgb(cell.value_of_css_property("background-color"))
+
+    good, bad = background("drizzle-pin/brief/codex"), background("drizzle-pin/none/codex")
+    assert good[1] > good[0] and bad[0] > bad[1], (good, bad)  # green vs red
+    count = driver.find_element(By.CSS_SELECTOR, 'td[data-cell="drizzle-pin/brief/codex"] a.count')
+    count.click()
+    anchor = driver.current_url.partition("#")[2]
+    assert anchor.startswith("cell-")
+    assert driver.find_element(By.ID, anchor).is_displayed()
+    shot = tmp_path_factory.mktemp("artifacts") / "site-matrix-grid.png"
+    driver.find_element(By.CSS_SELECTOR, "table.matrix-grid").screenshot(str(shot))
+    kept = os.environ.get("XOS_ARTIFACTS")
+    if kept:
+        Path(kept).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(kept) / shot.name)
+    driver.get(grid)
+    run = driver.find_element(By.CSS_SELECTOR, 'td[data-cell="drizzle-pin/brief/codex"] a.run')
+    run.click()
+    assert (
+        driver.current_url
+        == (site / f"{M}/runs/run.{MATRIX}.drizzle-pin.brief.codex.r1.html").as_uri()
+    )
+    assert _severe(driver) == []

@@ -1,6 +1,6 @@
 """Generated files (reports, merged runs) onto a branch and a pull request: what CI calls.
 
-Three steps, one per way numbers reach a branch (README, "CI and the site"):
+Three steps, one per way numbers reach a branch (docs/ci-github.md, "The results loop"):
 
 - `sync_reports` (check.yml, a pull request from this repository): `report build`, and when a
   report changed, one commit with exactly the regenerated reports pushed onto the pull

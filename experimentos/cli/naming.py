@@ -1,6 +1,6 @@
 """One meaning per name across the CLI, and the old spellings that still work for a release.
 
-The rules (README, "Names on the command line"; tests/test_cli_names.py walks every command):
+The rules (docs/cli.md, "Names on the command line"; tests/test_cli_names.py walks every command):
 - the thing a command acts on is a positional argument; an experiment is always the
   positional EXPERIMENT (optional where it only narrows a list), never `--experiment`;
 - `--base REV` is a git revision to compare with; `--onto BRANCH` is the branch a proposal or

@@ -228,8 +228,8 @@ def load_spec(root: Path, experiment_slug: str) -> MatrixSpec:
         raw = read_regular(Path(root), rel, limit=MAX_SPEC_BYTES)
     except NotFound:
         raise NotFound(
-            f"experiment {experiment_slug!r} has no {SPEC_FILE} (write one: see README, "
-            "'Run a matrix')",
+            f"experiment {experiment_slug!r} has no {SPEC_FILE} (write one: see "
+            "docs/matrices.md, 'The spec')",
             path=rel,
         ) from None
     except UnsafePath as exc:

@@ -36,8 +36,15 @@ from experimentos.site.lab_pages import (
     report_title,
     run_page,
 )
-from experimentos.site.search import INDEX_PATH, SearchEntry, index_script, searchable
-from experimentos.site.urls import SiteMap
+from experimentos.site.matrix_pages import matrix_index_rows, matrix_views
+from experimentos.site.search import (
+    INDEX_PATH,
+    SearchEntry,
+    group_key,
+    index_script,
+    searchable,
+)
+from experimentos.site.urls import Link, SiteMap, experiment_url, matrix_url
 from experimentos.store import Workspace
 
 MARKER = ".experimentos-site"
@@ -57,6 +64,7 @@ NAV = (
     ("Overview", "index.html", "home"),
     ("Knowledge", "knowledge/index.html", "knowledge"),
     ("Experiments", "experiments/index.html", "experiments"),
+    ("Matrices", "matrices/index.html", "matrices"),
     ("Reports", "reports/index.html", "reports"),
 )
 
@@ -185,7 +193,7 @@ def render_site(
     result = SiteBuild(out="")
 
     for doc in source.documents:
-        path, ctx = knowledge_page(doc, graph, badges.get(doc.id, []), site)
+        path, ctx = knowledge_page(doc, graph, badges.get(doc.id, []), site, today)
         writer.page(path, "knowledge_page.html.j2", doc.page.title, "knowledge", doc=ctx)
         text = " ".join([doc.id, doc.page.summary, " ".join(doc.page.tags), doc.page.body])
         kind = doc.page.type.value
@@ -195,11 +203,31 @@ def render_site(
         "knowledge_index.html.j2",
         "Knowledge",
         "knowledge",
-        groups=knowledge_index(source.documents, badges, site),
+        groups=knowledge_index(source.documents, badges, site, today),
+    )
+
+    views = matrix_views(
+        workspace.root,
+        {exp.slug: exp.model.name for exp in source.experiments},
+        {(exp.slug, r.matrix_id) for exp in source.experiments for r in exp.reports},
+    )
+    grids: dict[str, list[Link]] = {}
+    cell_of_run: dict[str, str] = {}
+    for view in views:
+        title = f"Matrix {view.matrix_id}"
+        writer.page(view.path, "matrix.html.j2", title, "matrices", m=view.context)
+        grids.setdefault(view.slug, []).append(Link(view.matrix_id, view.path))
+        cell_of_run.update(view.cell_of_run)
+    writer.page(
+        "matrices/index.html",
+        "matrices_index.html.j2",
+        "Matrices",
+        "matrices",
+        rows=matrix_index_rows(views),
     )
 
     for exp in source.experiments:
-        path, ctx = experiment_page(exp, site, source.experiments)
+        path, ctx = experiment_page(exp, site, source.experiments, grids.get(exp.slug, []))
         writer.page(path, "experiment.html.j2", exp.model.name, "experiments", exp=ctx)
         text = " ".join([exp.model.id, exp.model.hypothesis, exp.model.body])
         entries.append(SearchEntry(exp.model.name, path, "experiment", exp.model.hypothesis, text))
@@ -209,16 +237,22 @@ def render_site(
             text = " ".join([model.id, model.details, model.body])
             entries.append(SearchEntry(model.name, url, "test", model.details, text))
         for run in exp.runs:
-            path, ctx = run_page(run, site)
+            path, ctx = run_page(run, site, cell_of_run.get(run.record.id))
             writer.page(path, "run.html.j2", run.record.id, "experiments", run=ctx)
             record = run.record
             final = (record.matrix.transcript or {}).get("finalAnswer") if record.matrix else None
             parts = [record.id, record.task, record.agent, record.model, record.condition]
             parts += [record.outcome.value if record.outcome else None, record.body, final]
             text = " ".join(str(p) for p in parts if p)
-            entries.append(SearchEntry(record.id, path, "run", record.task, text))
+            matrix_id = record.matrix.id if record.matrix else ""
+            where = (
+                matrix_url(exp.slug, matrix_id) if matrix_id else experiment_url(exp.slug) + "#runs"
+            )
+            group = group_key(exp.slug, matrix_id, record.task)
+            entries.append(SearchEntry(record.id, path, "run", record.task, text, group, where))
         for report in exp.reports:
-            path, ctx = report_page(report, exp, site)
+            grid = next((g for g in grids.get(exp.slug, []) if g.text == report.matrix_id), None)
+            path, ctx = report_page(report, exp, site, grid)
             name = report_title(report)
             writer.page(path, "report.html.j2", name, "reports", report=ctx)
             text = f"{report.matrix_id} {exp.model.name} {searchable(report.body)}"
@@ -255,6 +289,7 @@ def render_site(
         },
         tree=experiment_tree(source.experiments),
         reports=reports,
+        matrices=matrix_index_rows(views),
         attention=attention,
         problems=[p.model_dump() for p in source.problems],
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from experimentos.knowledge.graph import Graph
-from experimentos.models.knowledge import TYPE_LAYOUT, Page
+from experimentos.knowledge.trust import RETIRED, decision_capable, not_decision_capable_why
+from experimentos.models.knowledge import TYPE_LAYOUT, Page, Status
 from experimentos.site.badges import Badge
 from experimentos.site.markdown import render_markdown
 from experimentos.site.urls import Link, SiteMap, page_url
@@ -40,6 +42,24 @@ TYPE_TITLES = {
 APPLIES_KEYS = ("agent", "model", "toolchain", "repo_type", "library", "versions", "paths")
 
 
+def trust(page: Page, today: dt.date) -> dict[str, str]:
+    """How far a page may be trusted, which the site shows (and colours) instead of its bare
+    status: a decision rule (knowledge/trust.py), evidence, a draft, or retired."""
+    status = page.status.value
+    if decision_capable(page, today):
+        return {
+            "level": "rule",
+            "label": f"{status} · rule",
+            "why": f"a decision rule: an accepted {page.type.value} with a complete review",
+        }
+    if page.status in RETIRED:
+        return {"level": "retired", "label": status, "why": f"retired: it is {status}"}
+    why = "evidence only: " + not_decision_capable_why(page, today)
+    if page.status is Status.accepted:
+        return {"level": "evidence", "label": f"{status} · evidence", "why": why}
+    return {"level": "draft", "label": status, "why": why}
+
+
 def _badges(badges: list[Badge]) -> list[dict[str, str]]:
     return [{"kind": b.kind, "reason": b.reason} for b in badges]
 
@@ -71,7 +91,7 @@ def _applies(page: Page) -> list[dict[str, str]]:
 
 
 def knowledge_page(
-    doc: Document, graph: Graph, badges: list[Badge], site: SiteMap
+    doc: Document, graph: Graph, badges: list[Badge], site: SiteMap, today: dt.date
 ) -> tuple[str, dict[str, Any]]:
     """(site path, context) of one knowledge page."""
     page = doc.page
@@ -89,6 +109,7 @@ def knowledge_page(
         "title": page.title,
         "type": page.type.value,
         "status": page.status.value,
+        "trust": trust(page, today),
         "confidence": page.confidence.value,
         "summary": page.summary,
         "source": doc.path,
@@ -105,13 +126,13 @@ def knowledge_page(
         "edges_out": _grouped(graph.outgoing.get(page.id, []), "target", EDGE_LABELS, site),
         "edges_in": _grouped(graph.incoming.get(page.id, []), "source", INCOMING_LABELS, site),
         "tags": page.tags,
-        "body": render_markdown(page.body, site.resolver(path, doc.path)),
+        "body": render_markdown(page.body, site.resolver(path, doc.path), title=page.title),
     }
     return path, context
 
 
 def knowledge_index(
-    documents: list[Document], badges: dict[str, list[Badge]], site: SiteMap
+    documents: list[Document], badges: dict[str, list[Badge]], site: SiteMap, today: dt.date
 ) -> list[dict[str, Any]]:
     """Pages grouped by type (policies first), each group sorted by id."""
     groups = []
@@ -128,6 +149,7 @@ def knowledge_index(
                         "link": Link(d.page.title, site.by_path[d.path]),
                         "id": d.id,
                         "status": d.page.status.value,
+                        "trust": trust(d.page, today),
                         "confidence": d.page.confidence.value,
                         "badges": _badges(badges.get(d.id, [])),
                         "summary": d.page.summary,

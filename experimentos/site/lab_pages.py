@@ -30,9 +30,17 @@ def _short(value: Any, limit: int = PAYLOAD_SHOWN) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _rows(mapping: dict[str, Any] | None) -> list[dict[str, str]]:
+LONG_TOKEN = 24  # a value with a word this long (a hash, an id, a path) may break anywhere
+
+
+def _rows(mapping: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Key/value rows of a flat mapping; nested values as compact JSON."""
-    return [{"key": str(k), "value": _value(v)} for k, v in (mapping or {}).items()]
+    rows = []
+    for key, value in (mapping or {}).items():
+        text = _value(value)
+        long = any(len(word) >= LONG_TOKEN for word in text.split())
+        rows.append({"key": str(key), "value": text, "long": long})
+    return rows
 
 
 def _value(value: Any) -> str:
@@ -126,8 +134,13 @@ def _duration(run: SourceRun) -> float | None:
     return round((record.ended - record.started).total_seconds(), 3)
 
 
-def experiment_page(exp: SourceExperiment, site: SiteMap, all_exps: list[SourceExperiment]):
-    """(site path, context) of one experiment, its tests, runs and reports."""
+def experiment_page(
+    exp: SourceExperiment,
+    site: SiteMap,
+    all_exps: list[SourceExperiment],
+    grids: list[Link] | None = None,
+):
+    """(site path, context) of one experiment, its tests, runs, matrix grids and reports."""
     path = experiment_url(exp.slug)
     model = exp.model
     parent = site.link(model.parent, site.titles.get(model.parent)) if model.parent else None
@@ -164,10 +177,11 @@ def experiment_page(exp: SourceExperiment, site: SiteMap, all_exps: list[SourceE
             {"from": h.from_.value, "to": h.to.value, "at": h.at, "note": h.note}
             for h in model.status_history
         ],
-        "body": render_markdown(model.body, site.resolver(path, exp.path)),
+        "body": render_markdown(model.body, site.resolver(path, exp.path), title=model.name),
         "tests": tests,
         "runs": [_run_row(r) for r in exp.runs],
         "reports": [_report_link(r) for r in exp.reports],
+        "grids": grids or [],
         "matrix_yaml": exp.matrix_yaml,
         "source": exp.path,
     }
@@ -204,9 +218,10 @@ def timeline(events: list[RunEvent]) -> list[dict[str, Any]]:
 
 
 def diff_lines(diff: str) -> list[dict[str, str]]:
-    """The diff's lines with a class each: file headers, hunks, additions, removals."""
+    """The diff's lines with a class each: file headers, hunks, additions, removals. Each keeps
+    its line end: the page shows each line as a block, and copying the block gives the diff."""
     out = []
-    for line in diff.splitlines():
+    for line in diff.splitlines(keepends=True):
         kind = next((c for prefix, c in _DIFF_CLASSES if line.startswith(prefix)), "")
         if not kind and line.startswith("+"):
             kind = "add"
@@ -231,8 +246,11 @@ def _process(process: Any) -> dict[str, Any] | None:
     }
 
 
-def run_page(run: SourceRun, site: SiteMap) -> tuple[str, dict[str, Any]]:
-    """(site path, context) of one run: what it was, its timeline, diff, oracle, transcript."""
+def run_page(
+    run: SourceRun, site: SiteMap, grid_cell: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """(site path, context) of one run: what it was, its timeline, diff, oracle, transcript;
+    `grid_cell`: the URL of its cell in its matrix's grid."""
     record = run.record
     path = run_url(run.experiment, record.id)
     matrix = record.matrix
@@ -261,6 +279,7 @@ def run_page(run: SourceRun, site: SiteMap) -> tuple[str, dict[str, Any]]:
         "diff_cut": run.diff_cut,
         "body": render_markdown(record.body, site.resolver(path, run.path)),
         "matrix": None,
+        "grid_cell": grid_cell,
     }
     if matrix is not None:
         knowledge = matrix.knowledge.model_dump(by_alias=True) if matrix.knowledge else None
@@ -321,21 +340,28 @@ def run_page(run: SourceRun, site: SiteMap) -> tuple[str, dict[str, Any]]:
 # --- one report -------------------------------------------------------------------------------
 
 
-def report_page(report: SourceReport, exp: SourceExperiment, site: SiteMap):
-    """(site path, context) of a matrix report: its frontmatter, tables and charts, its runs."""
+def report_page(
+    report: SourceReport, exp: SourceExperiment, site: SiteMap, grid: Link | None = None
+):
+    """(site path, context) of a matrix report: its frontmatter, tables and charts, its runs,
+    and its matrix's grid."""
     path = report_url(report.experiment, report.matrix_id)
     runs = [
         Link(r.record.id, run_url(exp.slug, r.record.id))
         for r in exp.runs
         if r.record.matrix is not None and r.record.matrix.id == report.matrix_id
     ]
+    title = report_title(report)
     context = {
-        "title": report_title(report),
+        "title": title,
         "matrix_id": report.matrix_id,
         "experiment": Link(exp.model.name, experiment_url(exp.slug)),
         "meta": _rows(report.meta),
-        "body": render_markdown(report.body, site.resolver(path, report.path), keep_svg=True),
+        "body": render_markdown(
+            report.body, site.resolver(path, report.path), keep_svg=True, title=title
+        ),
         "runs": runs,
+        "grid": grid,
         "source": report.path,
     }
     return path, context

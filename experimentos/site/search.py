@@ -3,10 +3,14 @@
 The index ships as a script (`assets/search-index.js` assigning `XOS_SEARCH_INDEX`) because a
 page opened from file:// may not fetch() a JSON file; a script tag may load it. The browser
 matches every query word as a prefix of some word of an entry (assets/search.js).
+
+Runs of one task say the same thing (the task is their summary): entries of one `group` show as
+one result, the best match, with how many more there are and a link to where they are listed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -26,6 +30,13 @@ class SearchEntry:
     kind: str
     summary: str
     text: str  # everything searchable besides the title
+    group: str = ""  # entries of one group show as one result
+    group_url: str = ""  # where the whole group is listed
+
+
+def group_key(*parts: str) -> str:
+    """A short stable key for a group of entries."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
 
 
 def words(text: str) -> list[str]:
@@ -43,15 +54,17 @@ def searchable(markdown: str) -> str:
 
 def index_script(entries: list[SearchEntry]) -> bytes:
     """The index as a script, entries sorted by URL, bytes stable across runs."""
-    data = [
-        {
+    data = []
+    for e in sorted(entries, key=lambda e: (e.url, e.title)):
+        item = {
             "t": e.title,
             "u": e.url,
             "k": e.kind,
             "s": e.summary if len(e.summary) <= SUMMARY_CHARS else e.summary[:159] + "…",
             "w": " ".join(words(f"{e.title} {e.text}")),
         }
-        for e in sorted(entries, key=lambda e: (e.url, e.title))
-    ]
+        if e.group:
+            item |= {"g": e.group, "gu": e.group_url}
+        data.append(item)
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return f"window.XOS_SEARCH_INDEX = {text};\n".encode()

@@ -33,6 +33,11 @@ def report_url(slug: str, matrix_id: str) -> str:
     return f"experiments/{slug}/results/{matrix_id}.html"
 
 
+def matrix_url(slug: str, matrix_id: str) -> str:
+    """The grid of one matrix's runs (fixture x condition x agent)."""
+    return f"experiments/{slug}/matrices/{matrix_id}.html"
+
+
 def test_anchor(test_slug: str) -> str:
     return f"test-{test_slug}"
 

@@ -1,6 +1,8 @@
 /* Search over the prebuilt index (assets/search-index.js), loaded on first use by a script
    tag so that it also works from file://. Every query word must be the start of some word of
-   a page; title matches rank first. No framework, no network. */
+   a page; title matches rank first, then knowledge before experiments before runs. Runs of one
+   task (one group "g") show as one result with a link to where the rest are listed ("gu").
+   No framework, no network. */
 (function () {
   "use strict";
   var root = document.body.getAttribute("data-root") || "";
@@ -11,6 +13,8 @@
   var index = null;
   var waiting = [];
   var LIMIT = 12;
+  var RANK = { policy: 0, intervention: 1, failure: 2, knowledge_card: 3, claim: 4, source: 5,
+               experiment: 6, report: 7, test: 8, run: 9 };
 
   function load(done) {
     if (index) { done(index); return; }
@@ -45,12 +49,31 @@
       hits.push({ e: e, score: score });
     });
     hits.sort(function (a, b) {
-      return b.score - a.score || (a.e.t < b.e.t ? -1 : a.e.t > b.e.t ? 1 : 0);
+      return b.score - a.score || rank(a.e) - rank(b.e) ||
+        (a.e.t < b.e.t ? -1 : a.e.t > b.e.t ? 1 : 0);
     });
-    return hits.map(function (h) { return h.e; });
+    return grouped(hits.map(function (h) { return h.e; }));
   }
 
-  function item(e) {
+  function rank(e) {
+    return RANK.hasOwnProperty(e.k) ? RANK[e.k] : 10;
+  }
+
+  // The best hit of each group stands for the group; `more` counts the rest.
+  function grouped(entries) {
+    var seen = {};
+    var out = [];
+    entries.forEach(function (e) {
+      if (e.g && seen.hasOwnProperty(e.g)) { seen[e.g].more += 1; return; }
+      var hit = { e: e, more: 0 };
+      if (e.g) { seen[e.g] = hit; }
+      out.push(hit);
+    });
+    return out;
+  }
+
+  function item(hit) {
+    var e = hit.e;
     var li = document.createElement("li");
     var a = document.createElement("a");
     a.href = root + e.u;
@@ -65,6 +88,14 @@
       var small = document.createElement("small");
       small.textContent = e.s;
       li.appendChild(small);
+    }
+    if (hit.more) {
+      var more = document.createElement("a");
+      more.className = "more";
+      more.href = root + e.gu;
+      more.textContent = "and " + hit.more + " more " + (hit.more === 1 ? "run" : "runs") +
+        " of this task";
+      li.appendChild(more);
     }
     return li;
   }
