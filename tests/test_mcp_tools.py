@@ -467,3 +467,35 @@ def test_the_mcp_inspector_cli_lists_and_calls_the_tools(kb):
     )  # fmt: skip
     assert json.loads(brief.stdout)["content"][0]["text"].startswith("# Work brief:")
     assert [e.type for e in read_events(kb, run_id).events if e.source == "agent"] == ["test_run"]
+
+
+def test_a_stdio_server_whose_client_leaves_waits_for_its_warm_up_then_exits_0(kb, tmp_path):
+    """A client that closes stdin while the warm-up is still in native code (ONNX Runtime,
+    LanceDB) must not make the process abort on exit ("terminate called without an active
+    exception", exit -6, seen under load): the server joins the warm-up, then exits 0."""
+    marker = tmp_path / "warm-up-finished"
+    script = f"""
+import sys, threading, time
+import experimentos.mcp.server as server
+def slow(_server):
+    def load():
+        time.sleep(1.5)
+        open({str(marker)!r}, "w").close()
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    return thread
+server.warm_up = slow
+from experimentos.cli import main
+sys.argv = ["experimentos", "--root", {str(kb.root)!r}, "mcp", "serve"]
+main()
+"""
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(hello) + "\n",
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert '"id":1' in done.stdout.replace(" ", "")
+    assert marker.exists()  # the warm-up ran to its end before the process exited

@@ -116,7 +116,7 @@ def serve(
         )
     if not 0 < port < 65536:
         raise UsageError(f"port {port} is out of range", field="port")
-    from experimentos.mcp.server import build_server, warm_up
+    from experimentos.mcp.server import build_server, stop_serving, warm_up
     from experimentos.progress import reporter
 
     reporter().silence()  # the server's stderr is a client's log: no bars in it
@@ -156,8 +156,9 @@ def serve(
     server = build_server(
         workspace, read_only=read_only, knowledge=pages, run_id=run_id, run_token=run_token
     )
-    warm_up(server)
+    warming = warm_up(server)
     server.run("stdio")
+    stop_serving(warming)
 
 
 def _serve_mcp_http(workspace, port: int, read_only: bool) -> None:  # noqa: ANN001 - Workspace

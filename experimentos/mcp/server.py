@@ -8,7 +8,11 @@ to stdout (stdio is the protocol channel).
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+import os
+import sys
+import threading
+from typing import Annotated, NoReturn
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
@@ -360,10 +364,10 @@ def next_actions(brief: Brief) -> list[str]:
     return actions
 
 
-def warm_up(server: MCPServer) -> None:
+def warm_up(server: MCPServer) -> threading.Thread:
     """Load the knowledge, the index and the embedding model in the background, so the first
-    call does not pay for them (a call that arrives earlier waits on the same lock)."""
-    import threading
+    call does not pay for them (a call that arrives earlier waits on the same lock). Returns
+    the thread: a server that stops joins it before the process exits (see `stop_serving`)."""
 
     def load() -> None:
         try:
@@ -373,4 +377,18 @@ def warm_up(server: MCPServer) -> None:
         except Exception:  # noqa: BLE001 - the first real call reports any problem
             pass
 
-    threading.Thread(target=load, name="experimentos-warm-up", daemon=True).start()
+    thread = threading.Thread(target=load, name="experimentos-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_serving(warming: threading.Thread, timeout_s: float = 120.0) -> NoReturn:
+    """End a server process whose client has gone: wait for the warm-up to leave native code
+    (an interpreter that exits while ONNX Runtime or LanceDB threads are mid-call aborts with
+    "terminate called without an active exception", exit -6), flush, and exit at once without
+    running native destructors, which have nothing left to write."""
+    warming.join(timeout_s)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # the client closed its end
+            stream.flush()
+    os._exit(0)
