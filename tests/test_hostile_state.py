@@ -365,3 +365,26 @@ def test_init_never_writes_through_a_link(tmp_path, outside, link, target):
     result = CliRunner().invoke(app, ["--root", str(root), "init"])
     assert "Traceback" not in result.output
     assert _tree(outside) == {"precious.txt": b"precious\n"}
+
+
+def test_a_committed_index_is_never_searched_and_check_names_committed_state(tmp_path):
+    """A clone that ships .experimentos/index (git add -f) hands search and briefs someone
+    else's rows: the index refuses it (exit 2, the fix named), and check reports the state."""
+    from .conftest import git
+
+    root = tmp_path / "kb"
+    assert cli(tmp_path, "init", str(root)).exit_code == 0
+    assert cli(root, "index").exit_code == 0
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "add", "-f", ".experimentos/index")
+    git(root, "commit", "-q", "-m", "ship an index")
+    for args in (["search", "pinned dependency"], ["brief", "bump drizzle-kit"], ["index"]):
+        result = cli(root, *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "committed to git" in result.output and "git rm -r --cached" in result.output
+    checked = json.loads(cli(root, "check", "--json").stdout)["problems"]
+    found = [p for p in checked if p["code"] == "state-committed"]
+    assert [(p["path"], p["severity"]) for p in found] == [(".experimentos", "error")]
+    git(root, "rm", "-r", "-q", "--cached", ".experimentos")
+    assert cli(root, "search", "pinned dependency").exit_code == 0

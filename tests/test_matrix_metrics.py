@@ -122,3 +122,19 @@ def test_the_runner_stores_ground_truth_and_reports_exclude_failed_runs(tmp_path
     text = (ws.root / built.reports[0].path).read_text(encoding="utf-8")
     assert "| `run.m.tiny.none.briefed.r1` | failed | failed: agent exited with 1" in text
     assert "- {run: run.m.tiny.none.briefed.r1, status: failed, reason:" in text
+
+
+def test_a_cli_price_estimate_against_another_endpoint_is_no_cost():
+    """claude-code and opencode price a run from their own list for the model name; against an
+    endpoint of the researcher's (llama.cpp, vLLM, a gateway) that figure is not what was paid."""
+    local = {"provider": "anthropic", "endpoint": "http://127.0.0.1:8080", "name": "claude-x"}
+    rec = record("f1", "brief", "a2", 1, modelEndpoint=local)
+    assert rec.matrix.usage.cost_usd == 0.25  # the record keeps what the CLI said
+    truth = ground_truth(rec, _events(events("f1", "brief", "a2", 1)))
+    assert truth["cost_usd"].value is None
+    assert "http://127.0.0.1:8080" in truth["cost_usd"].reason
+    assert "estimate" in truth["cost_usd"].reason
+    assert truth["tokens_in"].value is not None  # tokens are counted, not priced: they stand
+    # the CLI's own provider: its figure is the cost the metric reports
+    named = record("f1", "brief", "a2", 1, modelEndpoint={"name": "claude-x"})
+    assert ground_truth(named, _events(events("f1", "brief", "a2", 1)))["cost_usd"].value == 0.25

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from experimentos.errors import InvalidPage, NotFound, UnsafePath
+from experimentos.errors import InvalidPage, NotFound, UnsafePath, UsageError
 from experimentos.index.chunks import window_words
 from experimentos.index.embeddings import EmbedderChoice, resolve_embedder
 from experimentos.index.rows import (
@@ -42,6 +42,7 @@ from experimentos.models.knowledge import Page, Problem
 from experimentos.progress import task as progress_task
 from experimentos.store import Workspace, id_for_path, parse_document
 from experimentos.store.files import file_mode, state_lock
+from experimentos.store.git import committed_state, committed_state_message
 from experimentos.store.paths import PAGE_DIRS
 from experimentos.store.safe import list_files, read_regular, state_path, state_rel
 
@@ -97,6 +98,7 @@ class Index:
         self._seen: dict[str, tuple | None] = {}  # meta.json stamp at each table's last checkout
         self._meta_cache: tuple[tuple | None, dict] | None = None  # (stamp, manifest)
         self.warm = False  # a long-lived process: keep vectors in memory (see index.memory)
+        self._vetted = False  # git was asked whether it tracks the index (once per instance)
 
     @property
     def dir(self) -> Path:
@@ -130,6 +132,7 @@ class Index:
             import lancedb
 
             self._check_dir()
+            self._refuse_committed()
             self._db = lancedb.connect(str(self.dir / "lance"))
         return self._db
 
@@ -162,8 +165,19 @@ class Index:
     def _meta_path(self) -> Path:
         return self.dir / "meta.json"
 
+    def _refuse_committed(self) -> None:
+        """An index a repository ships (`git add -f`) is someone else's rows: never read it,
+        never rebuild over tracked files; say how to untrack it (UsageError)."""
+        if self._vetted:
+            return
+        names = committed_state(self.workspace.root, "index")
+        if names:
+            raise UsageError(committed_state_message(names), path=state_rel("index"))
+        self._vetted = True
+
     def _read_meta(self) -> tuple[dict | None, str]:
         """(meta, why it cannot be used) — why is empty when the meta fits this configuration."""
+        self._refuse_committed()
         cached, self._meta_cache = self._meta_cache, None  # a sync may change it: taken, not lent
         if cached is not None and cached[0] is not None and cached[0] == self._meta_stamp():
             return cached[1], ""  # what this process wrote or read last, and nobody changed

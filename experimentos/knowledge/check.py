@@ -7,7 +7,7 @@ Codes (stable; tools match on them):
            symlink-loop, not-a-regular-file, id-path-mismatch, duplicate-id,
            dangling-reference, dependency-cycle, review-missing, review-incomplete (of an
            accepted policy or intervention), rule-empty, supersede-by-evidence, contradiction
-           (two rules)
+           (two rules), state-committed (files under .experimentos/ tracked by git)
   warnings review-expired, unknown-file, review-incomplete (of any other page),
            contradiction (a rule and reviewed background), forged-structure (a single-line
            field holding Markdown structure: a brief shows it as text, but it was written to
@@ -34,7 +34,9 @@ from experimentos.knowledge.trust import (
 from experimentos.markdown.raw import forges_structure
 from experimentos.models.knowledge import DECISION_TYPES, Page, Problem, Status
 from experimentos.store import Workspace, id_for_path
+from experimentos.store.git import committed_state, committed_state_message
 from experimentos.store.lab_scan import lab_record_ids
+from experimentos.store.safe import STATE_DIR
 from experimentos.store.workspace import Scan
 
 
@@ -65,6 +67,15 @@ def check(workspace: Workspace, today: dt.date | None = None) -> CheckReport:
     root = workspace.root
     report = check_scan(workspace.scan(), today, records=lambda: lab_record_ids(root))
     report.problems.extend(check_experiments(workspace))
+    committed = committed_state(root)
+    if committed:  # someone else's index, locks or installs would be read or run here
+        report.problems.append(
+            Problem(
+                path=STATE_DIR,
+                code="state-committed",
+                message=committed_state_message(committed),
+            )
+        )
     return report
 
 

@@ -209,6 +209,15 @@ def _usage(block: Any) -> dict[str, MatrixMetric]:
         source = f"matrix.usage.{key}"
         if usage is not None and usage.simulated:
             source += " (simulated: made up by a script, not billed by a provider)"
+        endpoint = block.model_endpoint.endpoint if block.model_endpoint is not None else None
+        if name == "cost_usd" and value is not None and endpoint:
+            # The CLIs price a run from their own list for the model name; an endpoint the
+            # researcher named (llama.cpp, vLLM, a gateway) charges what it charges, if anything.
+            value = None
+            why = (
+                f"the {agent} agent's figure is its own list-price estimate for the model name, "
+                f"not what the endpoint {endpoint} charged"
+            )
         out[name] = _m(value, source, why)
     return out
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from experimentos.agents.base import adapter_class
-from experimentos.errors import ExperimentosError, GitError, UsageError
+from experimentos.errors import ExperimentosError, UsageError
 from experimentos.matrix.cells import Cell
 from experimentos.matrix.knowledge import VARIANTS, variant_dir
 from experimentos.matrix.plan import Plan
 from experimentos.matrix.records import LOCKS, check_claim_file
-from experimentos.store.git import run_git
+from experimentos.store.git import committed_state, committed_state_message
 from experimentos.store.safe import STATE_DIR, state_path
 
 
@@ -48,21 +48,9 @@ def preflight(plan: Plan, cells: list[Cell]) -> None:
 
 
 def _refuse_committed_state(root: Path) -> None:
-    try:
-        listed = run_git(root, "ls-files", "-z", "--", STATE_DIR, check=False)
-    except GitError:
-        return  # no git here: nothing can be committed
-    if listed.returncode != 0:
-        return  # not a repository
-    names = [n.decode("utf-8", "replace") for n in listed.stdout.split(b"\0") if n]
+    names = committed_state(root)
     if names:
-        more = f" and {len(names) - 1} more" if len(names) > 1 else ""
-        raise UsageError(
-            f"{names[0]}{more} committed to git: {STATE_DIR}/ holds locks, snapshots and "
-            "installs this tool writes, never files a repository ships; remove them from git "
-            f"(git rm -r --cached {STATE_DIR}) and run again",
-            path=STATE_DIR,
-        )
+        raise UsageError(committed_state_message(names), path=STATE_DIR)
 
 
 def _check_agents(plan: Plan, cells: list[Cell]) -> None:

@@ -71,6 +71,31 @@ def run_git(
     return result
 
 
+def committed_state(root: Path, *parts: str) -> list[str]:
+    """Paths under .experimentos/[parts…] that git tracks at `root` ([] when none, or when
+    `root` is not in a repository). The state directory holds what this tool writes — the
+    index, locks, snapshots, installs — never files a repository ships: a clone that carries
+    them (added with `git add -f`) would hand this tool someone else's index or locks."""
+    rel = "/".join((".experimentos", *parts))
+    try:
+        listed = run_git(root, "ls-files", "-z", "--", rel, check=False)
+    except GitError:
+        return []  # no git here: nothing can be committed
+    if listed.returncode != 0:
+        return []  # not a repository
+    return [n.decode("utf-8", "replace") for n in listed.stdout.split(b"\0") if n]
+
+
+def committed_state_message(names: list[str]) -> str:
+    """One sentence for `committed_state`'s answer: what is wrong and the command that fixes it."""
+    more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+    return (
+        f"{names[0]}{more} committed to git: .experimentos/ holds the index, locks, snapshots "
+        "and installs this tool writes, never files a repository ships; remove them from git "
+        "(git rm -r --cached .experimentos) and run again"
+    )
+
+
 class Repo:
     """A git repository with a work tree, addressed by its top-level directory."""
 
