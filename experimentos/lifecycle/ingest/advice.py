@@ -243,6 +243,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)
         ctx.maintainer = comment.maintainer
+        ctx.opening = comment.opening
         negatives: list[tuple[str, str, Line | None]] = []  # (negated piece, sentence, line)
         given: list[str] = []
         by_sentence: dict[str, list[str]] = {}  # sentence -> keys of the advice it gives

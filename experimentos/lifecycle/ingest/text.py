@@ -30,6 +30,8 @@ _ABBREVIATION_RE = re.compile(r"(?:^|\s|\()(?:e\.g|i\.e|etc|vs|cf|approx)\.$", r
 _INTRO_RE = re.compile(r"(?::|\.\.\.|…|\bthe\s+following(?:\s+\S+){0,3})\s*$", re.IGNORECASE)
 MAX_COMMAND_CHARS = 200
 MAX_BLOCK_CHARS = 160
+_MAX_DECLARATIONS = 6  # a longer manifest is someone's environment, not the entries to change
+_ERROR_INTRO_RE = re.compile(r"\b(?:error|errors|fails?|failed|output|log|traceback)\b", re.I)
 # A line of a pasted log or traceback: the rest of its paragraph is log too.
 _LOG_LINE_RE = re.compile(
     r"^\s*(?:`\s*)?(?:npm\s+(?:ERR!|WARN|error|warn)|yarn\s+(?:error|warn)|ERR!|"
@@ -46,6 +48,46 @@ _COMMAND_LINE_RE = re.compile(
     r"^(?:sudo\s+)?(?:!|%)?(?:npm|npx|pnpm|yarn|pip3?|uv(?:\s+pip)?|poetry|bun|conda|"
     r"python3?\s+-m\s+pip)\s+\S"
 )
+# One dependency declaration on a line of a manifest: `"inquirer": "^8.2.6",` (package.json),
+# `httpx<0.28` or `numpy==1.26.4` (requirements), `scipy = "<1.11.0"` (pyproject/Pipfile).
+_VER = r"v?\d+(?:\.(?:\d+|[xX*]))*(?:[.-]?[A-Za-z]+\.?\d*)?"
+DECLARATION_RE = re.compile(
+    r"^\s*(?:[\"'](?P<json>@?[A-Za-z0-9][\w./-]*)[\"']\s*:\s*[\"'](?P<jspec>[~^<>=]*\s*"
+    + _VER
+    + r"(?:\s*[<>=]+\s*"
+    + _VER
+    + r")?)[\"']"
+    r"|(?P<toml>[A-Za-z][\w.-]*)\s*=\s*[\"'](?P<tspec>(?:[<>=!~]=?|\^)?\s*"
+    + _VER
+    + r"(?:\s*,\s*[<>=!]=?\s*"
+    + _VER
+    + r")*)[\"']"
+    r"|(?P<req>[A-Za-z][\w.-]*(?:\[[\w,]+\])?)\s*(?P<rspec>(?:===|==|>=|<=|~=|!=|<|>)\s*"
+    + _VER
+    + r"(?:\s*,\s*(?:>=|<=|!=|<|>)\s*"
+    + _VER
+    + r")*))\s*,?\s*$"
+)
+
+
+_SECTION_RE = re.compile(
+    r"[\"']?(?:dev|peer|optional)?dependencies[\"']?\s*:\s*\{|\[(?:[\w.-]+\.)?(?:dev-)?"
+    r"(?:dependencies|packages|requires)\]",
+    re.IGNORECASE,
+)
+_BRACES = frozenset({"{", "}", "},", "[", "]", "],"})
+
+
+def declarations(lines: list[str]) -> list[str] | None:
+    """The lines of a block, when every one that is not blank, a comment or a brace declares a
+    dependency (a manifest excerpt); else None."""
+    kept = [ln.strip() for ln in lines]
+    kept = [ln for ln in kept if ln and not ln.startswith(("#", "//")) and ln not in _BRACES]
+    # a dependency section's header; any other section ("overrides") is not a list of entries
+    kept = [ln for ln in kept if not _SECTION_RE.fullmatch(ln)]
+    if not kept or not all(DECLARATION_RE.match(ln) for ln in kept):
+        return None
+    return [ln.rstrip(",").strip() for ln in kept]
 
 
 @dataclass
@@ -83,10 +125,19 @@ def read_message(markdown: str) -> Message:
     i = 0
     introduced = -1  # the number of sentences when the last one introduced what follows
 
+    pending: list[str] = []  # declarations shown before the words that say what they are
+
     def flush() -> None:
         if paragraph:
+            before = len(out.sentences)
             out.sentences.extend(split_sentences(" ".join(paragraph)))
             paragraph.clear()
+            if pending and len(out.sentences) > before:
+                # "```"less": "^3"```, then "Lock the versions": the block is what is locked,
+                # read with the words that follow it
+                spans = " ".join(f"`{d}`" for d in pending)
+                out.sentences[before] = f"{spans} {out.sentences[before]}"
+                pending.clear()
 
     def flush_quote() -> None:
         if quote:
@@ -108,7 +159,12 @@ def read_message(markdown: str) -> Message:
             flush()
             for code_line in block:
                 _log_fact(out, code_line)
-            _attach_command(out, block)
+            declared = declarations(block)
+            introduced_here = bool(out.sentences) and _INTRO_RE.search(out.sentences[-1])
+            if declared and not introduced_here and len(declared) <= _MAX_DECLARATIONS:
+                pending[:] = declared
+            else:
+                _attach_command(out, block)
             continue
         stripped = line.strip()
         if stripped.startswith(">"):
@@ -118,10 +174,13 @@ def read_message(markdown: str) -> Message:
             continue
         flush_quote()
         command = _COMMAND_LINE_RE.match(stripped.removeprefix("$ "))
-        if command and not paragraph and introduced == len(out.sentences):
-            # "here is my fix:", a blank line, then the commands: the intro's block
+        declared_line = DECLARATION_RE.match(stripped)
+        if (command or declared_line) and not paragraph and introduced == len(out.sentences):
+            # "here is my fix:", a blank line, then the commands (or the dependency entries
+            # "Add:" introduces): the intro's block
+            pattern = _COMMAND_LINE_RE if command else DECLARATION_RE
             block = []
-            while i < len(lines) and _COMMAND_LINE_RE.match(lines[i].strip().removeprefix("$ ")):
+            while i < len(lines) and pattern.match(lines[i].strip().removeprefix("$ ")):
                 block.append(lines[i])
                 i += 1
             _attach_command(out, block)
@@ -183,6 +242,11 @@ def _attach_command(out: Message, block: list[str]) -> None:
     if not out.sentences or not _INTRO_RE.search(out.sentences[-1]):
         return
     intro = out.sentences[-1]
+    declared = declarations(block)
+    if declared and len(declared) <= _MAX_DECLARATIONS and not _ERROR_INTRO_RE.search(intro):
+        # dependency entries, one code span each: the reader judges whether they are offered
+        out.sentences[-1] += "".join(f" `{d}`" for d in declared)
+        return
     if re.search(
         r"\b(?:error|errors|fails?|failed|output|log|traceback|appears|got|get|verif\w*|"
         r"reproduc\w*|repro|steps)\b",

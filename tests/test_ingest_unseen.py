@@ -1,0 +1,64 @@
+"""Issue 24, second round of generalisation: classes of advice the reading missed on held-out
+threads (heldout5, heldout6), each written here as made-up threads in wider variants than the
+corpus holds. None of these threads is in the corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_ingest_general import PROBLEM, found, ingest
+
+# --- dependency declarations offered as the fix: pins --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "want"),
+    [
+        # a fenced block of requirement lines after a sentence that says it fixed things
+        (
+            "We fixed this locally by doing the same as they suggest:\n\n```\nacme-orm<2.0\n```",
+            ("pin", "acme-orm", "<2.0"),
+        ),
+        # package.json entries in a plain paragraph after "Add:"
+        (
+            'Add:\n\n"acme-orm": "^1.4.2"\n\nto "dependencies" in the package.json file',
+            ("pin", "acme-orm", "^1.4.2"),
+        ),
+        # a block of entries, then the words that say why: lock them
+        (
+            '```json\n"acme-orm": "^1",\n"acme-cli": "^3",\n```\n\n锁定版本，有些有 break change',
+            ("pin", "acme-cli", "^3"),
+        ),
+        (
+            '```\n"acme-orm": "^1",\n```\n\nPin the versions like this and it works again.',
+            ("pin", "acme-orm", "^1"),
+        ),
+        # a TOML entry in an inline span
+        ('add to `pyproject.toml` `acme-orm = "<2.0"`', ("pin", "acme-orm", "<2.0")),
+        ("Setting `acme-orm<2.0` in requirements.txt solved it.", ("pin", "acme-orm", "<2.0")),
+    ],
+)
+def test_dependency_declarations_offered_as_the_fix_are_pins(reply, want):
+    claims = ingest(PROBLEM, reply)
+    assert want in found(claims)
+    claim = next(c for c in claims if (c.kind, c.subject, c.target) == want)
+    assert claim.first_comment == 1
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        'Here is my package.json:\n\n```json\n"acme-orm": "^2.0.3",\n"acme-cli": "^3",\n```',
+        "My requirements:\n\n```\nacme-orm==2.0.3\nacme-cli==3.1\n```\n\nStill broken.",
+        "```\nacme-orm==2.0.3\n```\n\nThis is what I have installed.",
+        # a swap of packages is not a pin of the new one
+        'Replacing acme-orm with `"acme-orm-lite": "^1.3.0",` worked for me.',
+    ],
+)
+def test_a_pasted_manifest_is_not_advice(reply):
+    assert not [c for c in ingest(PROBLEM, reply) if c.kind in ("pin", "downgrade", "upgrade")]
+
+
+def test_a_fixing_declaration_in_the_opening_post_is_advice():
+    body = PROBLEM + "\n\nWe fixed this locally by pinning:\n\n```\nacme-orm<2.0\n```"
+    assert ("pin", "acme-orm", "<2.0") in found(ingest(body))
