@@ -62,3 +62,54 @@ def test_a_pasted_manifest_is_not_advice(reply):
 def test_a_fixing_declaration_in_the_opening_post_is_advice():
     body = PROBLEM + "\n\nWe fixed this locally by pinning:\n\n```\nacme-orm<2.0\n```"
     assert ("pin", "acme-orm", "<2.0") in found(ingest(body))
+
+
+# --- moods and clauses the general reading missed -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "want"),
+    [
+        # CJK clauses joined by an ASCII comma with no space: the failure is in another clause
+        (
+            "一开始一直报错,各种弄都不行,把acme-orm从2.0.3升级到2.1.0后解决问题.请进行更新!",
+            ("upgrade", "acme-orm", "2.1.0"),
+        ),
+        ("之前一直报错,换成acme-orm 1.4.2就可以了", ("downgrade", "acme-orm", "1.4.2")),
+        # "can run" / "runs now" report success
+        (
+            "acme-orm version 1.4.2 can run。The problem is solved。",
+            ("downgrade", "acme-orm", "1.4.2"),
+        ),
+        ("With acme-orm 1.4.2 the app can run again.", ("downgrade", "acme-orm", "1.4.2")),
+        ("Installed acme-orm 2.1.0 and it runs now.", ("upgrade", "acme-orm", "2.1.0")),
+        # "it should be X (rather than Y)": the version it should be
+        (
+            "We forgot the specific version, but it should be 1.4 rather than 2.X.",
+            ("downgrade", "acme-orm", "1.4"),
+        ),
+        ("The acme-orm version should be 2.1.0 or later.", ("upgrade", "acme-orm", "2.1.0")),
+    ],
+)
+def test_general_moods_and_clauses(reply, want):
+    claims = ingest(PROBLEM, reply)
+    assert want in found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "一开始用acme-orm 2.0.3,一直报错,还是不行",
+        "acme-orm 2.0.3 can't run at all.",
+        "The output should be 1.4 but it is 2.0.",
+    ],
+)
+def test_failures_and_expectations_are_not_advice(reply):
+    assert not [c for c in ingest(PROBLEM, reply) if c.kind in ("pin", "downgrade", "upgrade")]
+
+
+def test_the_package_a_clause_without_a_version_names_is_the_next_clauses():
+    body = PROBLEM + " It started when acme-cli 3.2.0 came out."
+    reply = "We forgot the specific acme-cli version, but it should be 3.1 rather than 3.2."
+    claims = [c for c in ingest(body, reply) if c.first_comment == 1]
+    assert {(c.subject, c.target) for c in claims} == {("acme-cli", "3.1")}

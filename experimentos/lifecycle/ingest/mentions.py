@@ -71,7 +71,9 @@ _ALONE_RE = re.compile(rf"^[`\"']?{VERSION_PATTERN}[`\"']?$")
 # Words after a version that say it is past the problem: "1.6.0 is out", "0.31.2 works".
 _AFTER_GOOD = re.compile(
     r"^[`\"']?\s*(?:也|就)?(?:可以|可用|能用|没问题|正常)|"
-    r"^[`\"']?\s*(?:is\s+out|has\s+(?:the\s+fix|them|it|wheels)|works|fixe[sd]\s+it|"
+    r"^[`\"']?\s*(?:(?:can|could)\s+(?:now\s+)?(?:run|work|start|build)|"
+    r"runs\s+(?:fine|ok|now|again)|"
+    r"is\s+out|has\s+(?:the\s+fix|them|it|wheels)|works|fixe[sd]\s+it|"
     r"is\s+fine|is\s+released|resolves\s+it|,?\s*(?:which|that)\s+(?:has|includes|contains|"
     r"fixes)|(?:includes|contains)\s+the\s+fix|is\s+the\s+(?:release|version)\s+(?:with|that\s+has|"
     r"that\s+includes|containing)\s+the\s+fix)\b",
@@ -192,7 +194,11 @@ _SUCCEEDED_THERE = re.compile(
     r"problems?|errors?)\b",
     re.IGNORECASE,
 )
-_SUCCEEDED = re.compile(r"\b(?:solved|fixed|works|worked|resolved)\s+(?:it|this|the)\b", re.I)
+_SUCCEEDED = re.compile(
+    r"\b(?:solved|fixed|works|worked|resolved)\s+(?:it|this|the)\b|"
+    r"\b(?:problem|issue|error|bug)\s+(?:is|was|has\s+been|got)\s+(?:solved|fixed|resolved|gone)\b",
+    re.I,
+)
 _AFTER_UPGRADE = re.compile(r"\b(?:after|since|when|once)\b", re.IGNORECASE)
 
 
