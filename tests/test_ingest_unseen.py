@@ -113,3 +113,39 @@ def test_the_package_a_clause_without_a_version_names_is_the_next_clauses():
     reply = "We forgot the specific acme-cli version, but it should be 3.1 rather than 3.2."
     claims = [c for c in ingest(body, reply) if c.first_comment == 1]
     assert {(c.subject, c.target) for c in claims} == {("acme-cli", "3.1")}
+
+
+# --- release names: dist-tags and calendar versions -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "want"),
+    [
+        ("Please use `next` tag:)", ("upgrade", "acme-orm", "next")),
+        ("You can install the `beta` tag for now.", ("upgrade", "acme-orm", "beta")),
+        ("Try `npm i acme-orm@next`, it has the fix.", ("upgrade", "acme-orm", "next")),
+        ("Use the canary dist-tag until the release.", ("upgrade", "acme-orm", "canary")),
+    ],
+)
+def test_a_dist_tag_to_use_is_an_upgrade_to_it(reply, want):
+    claims = ingest(PROBLEM, reply)
+    assert want in found(claims)
+    assert not [c for c in claims if c.kind == "use"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "want"),
+    [
+        ("new release v20230629 is available at pypi", ("upgrade", "acme-orm", "20230629")),
+        ("Fixed in 2024.03.1, please upgrade.", ("upgrade", "acme-orm", "2024.03.1")),
+        ("Released acme-orm 20240105 with the fix.", ("upgrade", "acme-orm", "20240105")),
+    ],
+)
+def test_calendar_versions_are_versions(reply, want):
+    body = PROBLEM
+    assert want in found(ingest(body, reply))
+
+
+def test_a_long_number_is_not_a_version():
+    reply = "Fixed in #20230629, see commit 12345678 for the details."
+    assert not [c for c in ingest(PROBLEM, reply) if c.kind == "upgrade" and c.target != "latest"]

@@ -9,6 +9,7 @@ import re
 from experimentos.lifecycle.ingest import phrases
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.versions import (
+    DIST_TAGS,
     candidates,
     install_specs,
     line_spec,
@@ -106,7 +107,10 @@ def actions_in(piece: str, sentence: str, ctx: Context) -> list[Action]:
     out += _flags(piece, sentence, ctx)
     versions = version_actions(piece, sentence, ctx)
     out += versions
-    if not _WORK_CUE.search(sentence) or _REPLACE_RE.search(piece) or _INSTEAD_RE.search(piece):
+    tagged = any(a.target in DIST_TAGS for a in versions)  # "use `next` tag" is no API swap
+    if not tagged and (
+        not _WORK_CUE.search(sentence) or _REPLACE_RE.search(piece) or _INSTEAD_RE.search(piece)
+    ):
         out += _uses(piece, sentence, ctx)
     if not out:
         out += _workaround(piece, sentence)

@@ -40,6 +40,7 @@ from experimentos.lifecycle.ingest.vocab import (
     Action,
     Context,
     bad_lib,
+    plausible_release,
     version_of,
 )
 
@@ -429,7 +430,7 @@ def _pick(
             and not re.search(r"(?:\bto|\bv|version|版本|为|到|at)\s*$", clause[: _at(match)], re.I)
         ):
             continue  # a bare number is a version only after "to", "version", "@", …
-        if version_of(ver) is None or (version_of(ver) or _HUGE).release[0] >= 10000:
+        if version_of(ver) is None or not plausible_release(version_of(ver) or _HUGE):
             continue
         if _LEFT_RE.search(clause[max(0, _at(match) - 12) : _at(match)]) and after < 0:
             continue

@@ -32,6 +32,7 @@ from experimentos.lifecycle.ingest.vocab import (
     Kind,
     bad_lib,
     code_spans,
+    plausible_release,
     strip_run,
     version_of,
 )
@@ -120,10 +121,32 @@ def declared(piece: str, sentence: str, ctx: Context) -> list[Action]:
     return out
 
 
+DIST_TAGS = ("next", "beta", "canary", "alpha", "rc", "nightly", "insiders", "experimental")
+# "Please use `next` tag", "install the beta dist-tag", "use the @next release"
+_DIST_TAG_RE = re.compile(
+    r"\b(?:use|using|install|installing|try|trying|switch\s+to|go\s+with|grab|pull)\s+"
+    r"(?:the\s+|a\s+)?(?:(?P<lib>@?[a-z][\w./-]*)(?=@))?`?@?(?P<tag>"
+    + "|".join(DIST_TAGS)
+    + r")`?\s+(?:dist-?\s*)?(?:tag|release|channel|version|build)\b",
+    re.IGNORECASE,
+)
+
+
+def dist_tag(piece: str, sentence: str, ctx: Context) -> list[Action]:
+    """A dist-tag offered to install ("Please use `next` tag"): an upgrade of the thread's
+    package to that tag. Not in the opening post, where it asks the maintainers."""
+    match = _DIST_TAG_RE.search(piece.replace("`", ""))
+    if match is None or ctx.opening or phrases.is_question(sentence):
+        return []
+    lib = resolve(match["lib"], ctx, announce=ctx.maintainer)
+    return [Action("upgrade", lib, match["tag"].lower())] if lib else []
+
+
 def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
     plain = piece.replace("`", "").replace("\u2019", "'")
     bare = strip_run(plain)
     forced = overrides(piece, sentence) or declared(piece, sentence, ctx)
+    forced = forced or dist_tag(piece, sentence, ctx)
     if forced:
         return forced
     announced = _announced(plain, ctx)
@@ -387,7 +410,7 @@ def _plausible(ver: str) -> bool:
     if ver.lower() in ("latest", "next", "beta", "canary", "lts", "rc", "alpha", "cjs"):
         return True
     version = version_of(ver)
-    return version is not None and version.release[0] < 10000
+    return version is not None and plausible_release(version)
 
 
 def pick(

@@ -203,6 +203,15 @@ def version_of(text: str) -> Version | None:
         return None
 
 
+def plausible_release(version: Version) -> bool:
+    """Whether a parsed version's first part can be a release number: small, or a date
+    (calendar versioning: 20230629, 202401); not an issue, commit or line number."""
+    first = version.release[0]
+    if first < 10000:
+        return True
+    return bool(re.fullmatch(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])?", str(first)))
+
+
 def code_spans(text: str) -> list[str]:
     return [m.group(2).strip() for m in CODE_RE.finditer(text)]
 
