@@ -149,3 +149,62 @@ def test_calendar_versions_are_versions(reply, want):
 def test_a_long_number_is_not_a_version():
     reply = "Fixed in #20230629, see commit 12345678 for the details."
     assert not [c for c in ingest(PROBLEM, reply) if c.kind == "upgrade" and c.target != "latest"]
+
+
+# --- API swaps whose replaced name is said elsewhere ----------------------------------------------
+
+REMOVED = "Since acme-orm 2.0.3, `Session.bulk_insert()` has been removed."
+
+
+@pytest.mark.parametrize(
+    ("body", "replies", "want"),
+    [
+        (
+            PROBLEM,
+            ['You can resolve it by using "insert_many" instead of "bulk_insert".'],
+            ("use", "insert_many", "bulk_insert"),
+        ),
+        (
+            REMOVED,
+            ["You need to use `insert_many()` instead."],
+            ("use", "insert_many()", "bulk_insert"),
+        ),
+        (
+            REMOVED + " `insert_many()` should be used instead.",
+            [],
+            ("use", "insert_many()", "bulk_insert"),
+        ),
+        (
+            PROBLEM,
+            ['You can resolve the above issue by using "insert_many" instead of "bulk_insert".'],
+            ("use", "insert_many", "bulk_insert"),
+        ),
+        (
+            REMOVED + "\n\nYou need to use [insert_many](https://x.org/a) instead (mostly):",
+            [],
+            ("use", "insert_many", "bulk_insert"),
+        ),
+        (
+            REMOVED + "\n\nThe suggested replacement is to use [insert_many](https://x.org/a).",
+            [],
+            ("use", "insert_many", "bulk_insert"),
+        ),
+    ],
+)
+def test_use_instead_takes_the_replaced_name_from_the_thread(body, replies, want):
+    claims = ingest(body, *replies)
+    got = {
+        (c.kind, c.subject.removesuffix("()"), (c.target or "").split(".")[-1].removesuffix("()"))
+        for c in claims
+    }
+    assert (want[0], want[1].removesuffix("()"), want[2]) in got
+
+
+@pytest.mark.parametrize("gap", ["\n", "\n\n"])
+def test_replace_one_code_block_with_another_is_a_swap(gap):
+    reply = (
+        f"A quick fix is to replace{gap}```\nimport acme_orm.bulk\n```{gap}with{gap}```\n"
+        f"import acme_orm.many as bulk\n```{gap}Hope it helps."
+    )
+    claims = ingest(PROBLEM, reply)
+    assert any(c.kind == "use" and "acme_orm.many" in c.subject for c in claims)

@@ -53,7 +53,10 @@ _IDENT = (
 
 def _x(name: str) -> str:
     """An identifier in backticks, quotes or bare, captured as `name`, `nameq` or `nameb`."""
-    return rf"(?:`(?P<{name}>[^`]+)`|'(?P<{name}q>[^'\s]+)'|(?-i:(?P<{name}b>{_IDENT})))"
+    return (
+        rf"(?:`(?P<{name}>[^`]+)`|'(?P<{name}q>[^'\s]+)'|\"(?P<{name}d>[A-Za-z_$][\w$.]*(?:\(\))?)\"|"
+        rf"(?-i:(?P<{name}b>{_IDENT})))"
+    )
 
 
 _USE_RE = re.compile(
@@ -298,13 +301,29 @@ def _uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]
                 ):
                     continue
                 return [Action("use", _ident(new), _ident(old))]
+    passive = _USED_INSTEAD_RE.search(plain) or _REPLACEMENT_RE.search(plain)
+    if passive and (not ctx or ctx.removed):
+        # "`concat()` should be used instead", "The suggested replacement is to use importlib":
+        # instead of what the thread says was removed
+        new = _group_of(passive, "new")
+        old = ctx.removed[0] if ctx else None
+        if new and old and _identish(new) and _ident(new) != old:
+            return [Action("use", _ident(new), old)]
     if not phrases.mood(plain, sentence, USE_VERBS):
         return []
     match = _USE_RE.search(plain)
+    instead = bool(ctx and ctx.removed and re.search(r"\binstead\b(?!\s+of)", sentence, re.I))
+    if not match and instead:
+        # "You need to use [concat](…) instead": a bare word is the API here
+        match = re.search(
+            rf"\b{USE_VERBS}\s+(?:the\s+)?(?P<newb>[A-Za-z_][\w.]*(?:\(\))?)\s*$", plain
+        )
     if not match:
         return []
     new = _group_of(match, "new")
     old = _group_of(match, "old")
+    if not old and instead and ctx:
+        old = ctx.removed[0]  # "You need to use concat instead": of what was removed
     if not new or not _identish(new) or is_command(new) or re.match(rf"{NAME}@", new):
         return []
     if re.match(r"replac", match.group(0), re.IGNORECASE) and not old:
@@ -317,8 +336,22 @@ def _uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]
     return [Action("use", _ident(new), _ident(old) if old else None)]
 
 
+# "`concat()` should be used instead"
+_USED_INSTEAD_RE = re.compile(
+    rf"{_x('new')}\s+(?:should|must|can|could|has\s+to|needs\s+to)\s+be\s+used"
+    r"(?:\s+instead)?\b",
+    re.IGNORECASE,
+)
+# "The suggested replacement is to use importlib", "the replacement is `numpy.triu`"
+_REPLACEMENT_RE = re.compile(
+    r"\breplacement\s+(?:is|would\s+be|was)\s+(?:to\s+use\s+|using\s+)?(?:the\s+)?"
+    r"(?:`(?P<new>[^`]+)`|(?P<newb>[A-Za-z_][\w.]*(?:\(\))?))",
+    re.IGNORECASE,
+)
+
+
 def _group_of(match: re.Match[str], name: str) -> str | None:
-    for suffix in ("", "q", "b"):
+    for suffix in ("", "q", "d", "b"):
         for n in (name, f"{name}2", f"{name}3", f"{name}4"):
             key = f"{n}{suffix}"
             if key in match.re.groupindex and match[key]:
@@ -327,7 +360,7 @@ def _group_of(match: re.Match[str], name: str) -> str | None:
 
 
 def _identish(code: str) -> bool:
-    code = code.strip()
+    code = _imported(code).strip()
     if not code or len(code) > 80 or re.search(r"[{};=]|\s{2,}", code):
         return False
     if re.search(r"\s", code) and not re.fullmatch(r"[\w.$#:]+\([^)]*\)", code):
@@ -335,9 +368,24 @@ def _identish(code: str) -> bool:
     return not re.fullmatch(r"--?[\w-]+", code)
 
 
+_IMPORT_RE = re.compile(
+    r"^(?:from\s+(?P<mod>[\w.]+)\s+import\s+(?P<what>\w+)|import\s+(?P<only>[\w.]+))"
+    r"(?:\s+as\s+\w+)?$"
+)
+
+
+def _imported(code: str) -> str:
+    """What an import statement brings in: `import importlib as imp` -> importlib,
+    `from a import b` -> a.b; any other code as it is."""
+    match = _IMPORT_RE.match(code.strip())
+    if not match:
+        return code
+    return match["only"] or f"{match['mod']}.{match['what']}"
+
+
 def _ident(code: str) -> str:
     """An identifier as written, without call arguments: `foo.bar(x=1)` -> `foo.bar()`."""
-    code = code.strip()
+    code = _imported(code).strip()
     return re.sub(r"\(.*\)$", "()", code) if "(" in code else code
 
 
@@ -379,3 +427,58 @@ def _workaround(piece: str, sentence: str) -> list[Action]:
     text = " ".join(phrases.strip_lead(piece).split())
     text = re.sub(r"\s+as\s+an?\s+(?:temporary\s+)?work\s*-?\s*around\s*$", "", text, flags=re.I)
     return [Action("workaround", text if len(text) <= 160 else text[:159].rstrip() + "…")]
+
+
+# "`imp` module is removed", "Dataframe.append has been removed", "append (previously
+# deprecated) was removed", "removed deprecated Series.append()": what "use X instead" replaces.
+_REMOVED_RE = re.compile(
+    r"(?:`(?P<code>[^`\s]+)`|(?P<bare>[A-Za-z_][\w.]*(?:\(\))?))\s+(?:\([^)]{0,40}\)\s+)?"
+    r"(?:module\s+|method\s+|function\s+|class\s+|attribute\s+)?"
+    r"(?:is|was|has\s+been|have\s+been|were|got|gets)\s+(?:now\s+|also\s+)?(?:deprecated\s+and\s+)?"
+    r"(?:removed|deprecated|dropped)\b"
+    r"|\b(?:removed|dropped)\s+(?:the\s+)?(?:deprecated\s+)?(?:`(?P<code2>[^`\s]+)`|"
+    r"(?P<bare2>[A-Za-z_][\w.]*\(\)))",
+    re.IGNORECASE,
+)
+_NOT_REMOVED = frozenset(
+    {
+        "it",
+        "this",
+        "that",
+        "which",
+        "support",
+        "feature",
+        "option",
+        "module",
+        "method",
+        "function",
+        "what",
+        "code",
+        "version",
+        "package",
+        "library",
+        "api",
+        "and",
+        "also",
+        "been",
+        "has",
+    }
+)
+
+
+def removed_in(thread) -> tuple[str, ...]:  # noqa: ANN001
+    """Identifiers the thread (title and comments, outside code blocks) says were removed or
+    deprecated, first named first: the old side of "use X instead"."""
+    from experimentos.lifecycle.ingest.text import read_message
+
+    texts = [thread.title] + [s for c in thread.comments for s in read_message(c.body).sentences]
+    out: list[str] = []
+    for text in texts:
+        for match in _REMOVED_RE.finditer(text):
+            name = next((match[g] for g in ("code", "bare", "code2", "bare2") if match[g]), "")
+            name = _ident(name.strip("_*")).split(".")[-1]
+            if name.lower().removesuffix("()") in _NOT_REMOVED or len(name) < 2:
+                continue
+            if name not in out:
+                out.append(name)
+    return tuple(out)

@@ -239,6 +239,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         fixed=_by_library(scope.mentions, "fixed", scope.library),
         known=general.known_packages(thread, scope.mentions, scope.library),
         idents=_shown_as_code(thread),
+        removed=act.removed_in(thread),
     )
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)

@@ -25,8 +25,9 @@ LEAD_RE = re.compile(
     r"maybe|perhaps|temporarily|for\s+the\s+time\s+being)"
     r"\s*[:,!-]?\s+)*"
     r"(?:please\s+|just\s+|simply\s+|"
-    r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve)\s+(?:the\s+|this\s+|it\s+)?"
-    r"(?:problem\s+|issue\s+)?(?:by\s+)?|"
+    # "you can resolve the above issue by …", "you could fix it by …"
+    r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve|avoid)\s+(?:(?:[\w'-]+\s+){0,4}?by\s+|"
+    r"(?:the\s+|this\s+|it\s+)?(?:problem\s+|issue\s+)?)|"
     r"(?:you|u|users?|people|one)\s+(?:can|could|should|need\s+to|have\s+to|must|"
     r"may\s+want\s+to|might\s+want\s+to|will\s+(?:need|have)\s+to|'ll\s+(?:need|have)\s+to|"
     r"just\s+need\s+to)\s+(?:just\s+|simply\s+|also\s+|probably\s+)*|"
@@ -44,8 +45,9 @@ LEAD_RE = re.compile(
     r"make\s+sure\s+(?:to\s+|you\s+)?|consider\s+|"
     r"(?:(?:it|this|the\s+(?:error|issue|problem|bug))\s+)?can\s+be\s+(?:resolved|fixed|solved|"
     r"worked\s+around|avoided)\s+(?:by\s+)?(?:either\s+)?|"
-    r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve)\s+(?:the\s+|this\s+|it\s+)?"
-    r"(?:problem\s+|issue\s+)?(?:by\s+)?|"
+    # "you can resolve the above issue by …", "you could fix it by …"
+    r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve|avoid)\s+(?:(?:[\w'-]+\s+){0,4}?by\s+|"
+    r"(?:the\s+|this\s+|it\s+)?(?:problem\s+|issue\s+)?)|"
     r"it(?:'s|\s+is)\s+(?:better|safer|best)\s+to\s+|suggestion\s+to\s+)*",
     re.IGNORECASE,
 )

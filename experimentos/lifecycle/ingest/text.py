@@ -75,6 +75,7 @@ _SECTION_RE = re.compile(
     r"(?:dependencies|packages|requires)\]",
     re.IGNORECASE,
 )
+_SWAP_INTRO_RE = re.compile(r"\b(?:replac\w*|chang\w*|swap\w*)\s*:?$", re.IGNORECASE)
 _BRACES = frozenset({"{", "}", "},", "[", "]", "],"})
 
 
@@ -127,8 +128,21 @@ def read_message(markdown: str) -> Message:
 
     pending: list[str] = []  # declarations shown before the words that say what they are
 
+    swap = ""  # "replace", a block, "with", a block: "" | "old" (a block given) | "new"
+
     def flush() -> None:
+        nonlocal swap
+        if (
+            paragraph
+            and swap == "old"
+            and re.fullmatch(r"(?:with|by|to|into)\s*:?", " ".join(paragraph), re.I)
+        ):
+            out.sentences[-1] += " " + " ".join(paragraph).rstrip(": ")
+            paragraph.clear()
+            swap = "new"
+            return
         if paragraph:
+            swap = ""
             before = len(out.sentences)
             out.sentences.extend(split_sentences(" ".join(paragraph)))
             paragraph.clear()
@@ -159,6 +173,17 @@ def read_message(markdown: str) -> Message:
             flush()
             for code_line in block:
                 _log_fact(out, code_line)
+            code = " ".join(b.strip() for b in block if b.strip())
+            if (
+                out.sentences
+                and len(code) <= 80
+                and "`" not in code
+                and (swap == "new" or (not swap and _SWAP_INTRO_RE.search(out.sentences[-1])))
+            ):
+                # "replace ```import imp``` with ```import importlib as imp```": one sentence
+                out.sentences[-1] += f" `{code}`"
+                swap = "old" if swap != "new" else ""
+                continue
             declared = declarations(block)
             introduced_here = bool(out.sentences) and _INTRO_RE.search(out.sentences[-1])
             if declared and not introduced_here and len(declared) <= _MAX_DECLARATIONS:

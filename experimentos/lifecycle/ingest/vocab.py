@@ -149,6 +149,7 @@ class Context:
     idents: frozenset[str] = frozenset()  # identifiers the thread shows as code ("'Switch'")
     previous: str = ""  # the sentence before, in the same comment
     opening: bool = False  # the sentence is in the opening post
+    removed: tuple[str, ...] = ()  # identifiers the thread says were removed or deprecated
 
 
 @dataclass(frozen=True)
