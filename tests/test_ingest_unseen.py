@@ -208,3 +208,29 @@ def test_replace_one_code_block_with_another_is_a_swap(gap):
     )
     claims = ingest(PROBLEM, reply)
     assert any(c.kind == "use" and "acme_orm.many" in c.subject for c in claims)
+
+
+# --- an environment pasted as a table is not versions of the library ------------------------------
+
+
+@pytest.mark.parametrize("bold", ["", "**"])
+def test_a_pasted_package_table_does_not_widen_the_scope(bold):
+    table = "\n".join(
+        [
+            "Package            Version",
+            "------------------ ---------",
+            "certifi            2023.7.22",
+            "executing          2.0.1",
+            f"acme-orm           {bold}2.0.3{bold}",
+            "acme-orm-inline    0.1.6",
+            "packaging          23.2",
+        ]
+    )
+    body = (
+        "With acme-orm 2.0.3, `bulk_insert()` raises.\n\n"
+        "Solution: downgrading to acme-orm 1.4.2 works.\n\n### pip list:\n\n" + table
+    )
+    claims = ingest(body, title="Issue with acme-orm-2.0.3 package")
+    claim = next(c for c in claims if c.kind == "downgrade")
+    assert (claim.subject, claim.target) == ("acme-orm", "1.4.2")
+    assert claim.range == ">=2.0.3,<3.0.0"

@@ -245,6 +245,8 @@ def version_mentions(thread: Thread) -> list[Mention]:
             before = sentence[max(0, match.start() - 80) : match.start()]
             named = _TEMPLATE_RE.search(before) or _NAMED_RE.search(before)
             name = named["name"].strip("`\"'") if named else None
+            if name and name.endswith(("-", "_")):
+                name = name.rstrip("-_") or None  # "matplotlib-3.8.0": a file name's package
             if name and name.endswith((".", ":")):
                 name = None  # the end of the previous sentence or a label, not a package
             if asked:

@@ -199,6 +199,7 @@ def read_message(markdown: str) -> Message:
             continue
         flush_quote()
         command = _COMMAND_LINE_RE.match(stripped.removeprefix("$ "))
+        command = command if not _TABLE_ROW_RE.match(line) else None  # "pip    23.3.1"
         declared_line = DECLARATION_RE.match(stripped)
         if (command or declared_line) and not paragraph and introduced == len(out.sentences):
             # "here is my fix:", a blank line, then the commands (or the dependency entries
@@ -216,6 +217,8 @@ def read_message(markdown: str) -> Message:
             flush()
             if out.sentences and _INTRO_RE.search(out.sentences[-1]):
                 introduced = len(out.sentences)
+        elif not in_log and _table_starts(lines, i):
+            in_log = True  # a pasted `pip list` / `npm ls` table: the environment, not the text
         elif in_log or _LOG_LINE_RE.match(line):
             in_log = True  # a pasted log runs to the end of its paragraph
             _log_fact(out, line)
@@ -238,6 +241,24 @@ def read_message(markdown: str) -> Message:
     flush_quote()
     flush()
     return out
+
+
+# A row of a package table pasted as text ("matplotlib          **3.8.0**", "Package  Version",
+# "------- -------"): a name, two or more spaces, a version.
+_TABLE_ROW_RE = re.compile(
+    r"^\s*(?:[A-Za-z@][\w.@/\[\]-]*\s{2,}[*_`]{0,2}v?\d+(?:\.\w+)*[*_`]{0,2}(?:\s{2,}\S.*)?|"
+    r"Package\s{2,}Version.*|-{3,}\s+-{3,}.*)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _table_starts(lines: list[str], i: int) -> bool:
+    """Whether lines[i] starts a package table: it and the next line are rows."""
+    return (
+        i + 1 < len(lines)
+        and bool(_TABLE_ROW_RE.match(lines[i]))
+        and bool(_TABLE_ROW_RE.match(lines[i + 1]))
+    )
 
 
 _LOG_PACKAGE_RE = re.compile(
