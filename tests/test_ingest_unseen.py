@@ -234,3 +234,48 @@ def test_a_pasted_package_table_does_not_widen_the_scope(bold):
     claim = next(c for c in claims if c.kind == "downgrade")
     assert (claim.subject, claim.target) == ("acme-orm", "1.4.2")
     assert claim.range == ">=2.0.3,<3.0.0"
+
+
+# --- workarounds said in words: a clean reinstall, another package manager ---------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "In case you did not already, you may need to delete an existing lock file and "
+        "`node_modules` and do a fresh install to clear the problem.",
+        "Delete node_modules and package-lock.json, then run npm install again.",
+        "rm -rf node_modules and reinstall fixed it for me.",
+        "Removing the poetry.lock and reinstalling solved it.",
+    ],
+)
+def test_a_clean_reinstall_offered_is_a_workaround(reply):
+    claims = ingest(PROBLEM, reply)
+    assert [c.kind for c in claims if c.first_comment == 1] == ["workaround"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Same, with yarn works fine",
+        "I noticed the error appears when i use yarn, when i switched to npm, it disappeared.",
+        "Installing with pnpm instead of npm works.",
+    ],
+)
+def test_another_package_manager_that_works_is_a_workaround(reply):
+    claims = ingest(PROBLEM, reply)
+    assert [c.kind for c in claims if c.first_comment == 1] == ["workaround"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I deleted node_modules and the lock file and it still fails.",
+        "Same issue with yarn.",
+        "Did you delete node_modules?",
+        "Don't delete the lock file, it pins everything.",
+        "I use yarn 1.22.19 too.",
+    ],
+)
+def test_failed_or_asked_cleanups_are_not_workarounds(reply):
+    assert not [c for c in ingest(PROBLEM, reply) if c.first_comment == 1]

@@ -294,6 +294,10 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                 # no phrasing matched: the general reading (a version, its package, an act)
                 for action in general.read_sentence(plain, ctx, opening=comment.opening):
                     _record(found, given, action, index, comment, sentence)
+            if len(given) == before:
+                # a workaround said in words: a clean reinstall, another package manager
+                for action in act.said_workarounds(plain, comment.opening):
+                    _record(found, given, action, index, comment, sentence)
             by_sentence[sentence] = given[before:]
         _merge_latest(found, given, index)
         if comment.maintainer:
