@@ -279,3 +279,15 @@ def test_another_package_manager_that_works_is_a_workaround(reply):
 )
 def test_failed_or_asked_cleanups_are_not_workarounds(reply):
     assert not [c for c in ingest(PROBLEM, reply) if c.first_comment == 1]
+
+
+@pytest.mark.parametrize("manager", ["yarn", "pnpm", "bun"])
+def test_a_package_managers_version_is_not_the_librarys(manager):
+    body = "With acme-orm 2.0.3, `bulk_insert()` raises."
+    claims = ingest(
+        body,
+        f"i use {manager} in version 1.22.22 and the problem still persists",
+        "Downgrading acme-orm to 1.4.2 fixed it.",
+    )
+    claim = next(c for c in claims if c.kind == "downgrade")
+    assert claim.range.replace(",", " ") == ">=2.0.3 <3.0.0"  # npm's syntax or PEP 440's

@@ -245,6 +245,9 @@ def version_mentions(thread: Thread) -> list[Mention]:
             before = sentence[max(0, match.start() - 80) : match.start()]
             named = _TEMPLATE_RE.search(before) or _NAMED_RE.search(before)
             name = named["name"].strip("`\"'") if named else None
+            spoken = _RUNTIME_VERSION_RE.search(before)
+            if spoken and spoken["rt"].lower() in RUNTIME_WORDS:
+                name = runtime_name(spoken["rt"])  # "i use yarn in version 1.22.22": yarn's
             if name and name.endswith(("-", "_")):
                 name = name.rstrip("-_") or None  # "matplotlib-3.8.0": a file name's package
             if name and name.endswith((".", ":")):
@@ -316,8 +319,14 @@ RUNTIME_WORDS = _words(
 )
 
 
+# "yarn in version 1.22.22", "node at version 18.1": a runtime's version said in words
+_RUNTIME_VERSION_RE = re.compile(
+    r"(?<![\w.-])(?P<rt>[A-Za-z][\w.]*)\s+(?:in|at|on|with)\s+(?:the\s+)?version\s+[vV]?$", re.I
+)
 _RUNTIME_NEAR = re.compile(
-    r"\b(?:node(?:\.?js)?|python\d?|npm|pip|macos|windows|ubuntu|linux|os|typescript)\b", re.I
+    r"\b(?:node(?:\.?js)?|python\d?|npm|pip|yarn|pnpm|bun|deno|macos|windows|ubuntu|linux|os|"
+    r"typescript)\b",
+    re.I,
 )
 
 
