@@ -291,3 +291,39 @@ def test_a_package_managers_version_is_not_the_librarys(manager):
     )
     claim = next(c for c in claims if c.kind == "downgrade")
     assert claim.range.replace(",", " ") == ">=2.0.3 <3.0.0"  # npm's syntax or PEP 440's
+
+
+# --- an opening post by a maintainer gives advice, not requests -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "want"),
+    [
+        ("需要将acme-orm降为1.4.2", ("downgrade", "acme-orm", "1.4.2")),
+        ("Erratum: you need to pin acme-orm to 1.4.2 until 2.1.0.", ("pin", "acme-orm", "1.4.2")),
+        ('Add `"acme-orm": "^1.4.2"` to your package.json.', ("pin", "acme-orm", "^1.4.2")),
+    ],
+)
+def test_an_opening_post_by_the_owner_gives_advice(body, want):
+    claims = ingest(body, owner=True)
+    assert want in found(claims)
+    assert next(c for c in claims if (c.kind, c.subject, c.target) == want).speaker == "maintainer"
+
+
+@pytest.mark.parametrize(
+    "body", ["需要将acme-orm降为1.4.2", 'Add `"acme-orm": "^1.4.2"` to your package.json.']
+)
+def test_the_same_words_from_a_reporter_ask_the_maintainers(body):
+    assert not [c for c in ingest(body) if c.kind in ("pin", "downgrade")]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Additionally when upgrading to `v8` you need to update `webpack` too.",
+        "If you upgrade to 3.0.0 you must migrate the config first.",
+    ],
+)
+def test_a_version_in_a_condition_is_not_the_advice(sentence):
+    claims = ingest(sentence, owner=True)
+    assert not [c for c in claims if c.target in ("8", "3.0.0")]

@@ -244,7 +244,9 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)
         ctx.maintainer = comment.maintainer
-        ctx.opening = comment.opening
+        # the opening post's instructions ask the maintainers, unless a maintainer opened it
+        asking = comment.opening and not comment.maintainer
+        ctx.opening = asking
         negatives: list[tuple[str, str, Line | None]] = []  # (negated piece, sentence, line)
         given: list[str] = []
         by_sentence: dict[str, list[str]] = {}  # sentence -> keys of the advice it gives
@@ -292,11 +294,11 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                     _record(found, given, action, index, comment, sentence)
             if len(given) == before:
                 # no phrasing matched: the general reading (a version, its package, an act)
-                for action in general.read_sentence(plain, ctx, opening=comment.opening):
+                for action in general.read_sentence(plain, ctx, opening=asking):
                     _record(found, given, action, index, comment, sentence)
             if len(given) == before:
                 # a workaround said in words: a clean reinstall, another package manager
-                for action in act.said_workarounds(plain, comment.opening):
+                for action in act.said_workarounds(plain, asking):
                     _record(found, given, action, index, comment, sentence)
             by_sentence[sentence] = given[before:]
         _merge_latest(found, given, index)

@@ -139,6 +139,14 @@ _URL_RE = re.compile(r"<[^>]+>|https?://\S+|\b[\w.-]+\.(?:com|org|io|net)/\S*")
 _LEFT_RE = re.compile(r"\bfrom\s+\S*\s*$|从\s*$|\bon\s+$|\bwith\s+$", re.IGNORECASE)
 
 
+# A version inside a condition: "when upgrading to v8 …", "if you upgrade to 3.0.0 …"
+_CONDITION_RE = re.compile(
+    r"\b(?:when|whenever|if|once|after|before)\s+(?:you|we|i|u|one)?\s*(?:are\s+|were\s+)?"
+    r"[a-z]+\s+(?:\S+\s+){0,3}?(?:to|from)\s*$",
+    re.IGNORECASE,
+)
+
+
 def clauses(sentence: str) -> list[str]:
     """A sentence cut into clauses at punctuation of any script and between CJK runs."""
     return [c.strip() for c in _CLAUSE_RE.split(sentence) if c and c.strip()]
@@ -350,6 +358,8 @@ def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Ac
             continue
         op, ver = picked[0], picked[1]
         before = clause[: picked[2]]
+        if _CONDITION_RE.search(before):
+            continue  # "when upgrading to v8 you need to update webpack": the condition
         lib = (
             _package_before(before, ctx)
             or (_verb_object(clause[after : picked[2]], ctx) if group and after >= 0 else None)
