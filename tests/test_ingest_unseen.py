@@ -327,3 +327,24 @@ def test_the_same_words_from_a_reporter_ask_the_maintainers(body):
 def test_a_version_in_a_condition_is_not_the_advice(sentence):
     claims = ingest(sentence, owner=True)
     assert not [c for c in claims if c.target in ("8", "3.0.0")]
+
+
+# --- triage by closing: the commenter speaks for the project -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("closing", "maintainer"),
+    [
+        ("Close as duplicated with #3772", True),
+        ("Closed as a duplicate of #12.", True),
+        ("closed by 17236b9", True),
+        ("Closed with 1ea4883e (refactoring)", True),
+        ("Closing as not planned.", True),
+        ("Please close this, it works for me now.", False),
+        ("Can this be closed as a duplicate?", False),
+    ],
+)
+def test_who_closes_the_issue_speaks_for_the_project(closing, maintainer):
+    from experimentos.lifecycle.ingest.speakers import speaks_for_project
+
+    assert bool(speaks_for_project(closing)) is maintainer
