@@ -44,8 +44,9 @@ SPLIT_STATUS = {
     "heldout3": "held out, then fixed for after its first run",
     "heldout4": "held out, then fixed for after its first run",
     "heldout5": "held out; labelled before the rework by its author, run before and after it, "
-    "never tuned on",
-    "heldout6": "held out; labelled after the rework, never tuned on",
+    "then fixed for (classes of its misses) in the second round of generalisation",
+    "heldout6": "held out; labelled after the rework, run once, then fixed for (classes of its "
+    "misses) in the second round of generalisation",
 }
 FAMILY = {
     "upgrade": "upgrade",
