@@ -348,3 +348,39 @@ def test_who_closes_the_issue_speaks_for_the_project(closing, maintainer):
     from experimentos.lifecycle.ingest.speakers import speaks_for_project
 
     assert bool(speaks_for_project(closing)) is maintainer
+
+
+# --- announcements, recommendations and fixes introduced without a colon --------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "want"),
+    [
+        ("This has been fixed by acme-orm 2.1.0.", ("upgrade", "acme-orm", "2.1.0")),
+        (
+            "It was fixed by `acme-orm@2.1.0`, versions before fail.",
+            ("upgrade", "acme-orm", "2.1.0"),
+        ),
+        (
+            "I would just upgrade the acme-orm version in your local project.",
+            ("upgrade", "acme-orm", "latest"),
+        ),
+        ("I'd upgrade acme-orm to 2.1.0 in the poetry files.", ("upgrade", "acme-orm", "2.1.0")),
+    ],
+)
+def test_announcements_by_and_recommendations_by_i_would(reply, want):
+    assert want in found(ingest(PROBLEM, reply))
+
+
+@pytest.mark.parametrize(
+    "intro",
+    ["I can fix it by this command", "I fixed it with these commands", "Solved by running"],
+)
+def test_a_fix_block_introduced_without_a_colon(intro):
+    body = PROBLEM + f"\n\n{intro}\n```\npoetry add acme-orm==1.4.2\n```"
+    assert ("downgrade", "acme-orm", "1.4.2") in found(ingest(body))
+
+
+def test_a_block_after_a_plain_sentence_is_still_not_advice():
+    body = PROBLEM + "\n\nI ran this command\n```\npoetry add acme-orm==2.0.3\n```\nand it fails."
+    assert not [c for c in ingest(body) if c.target == "2.0.3"]

@@ -27,7 +27,13 @@ _SENTENCE_END_RE = re.compile(
     r"(?<=[.!?])\s+(?=[A-Z`*_\"'(@\[]|--)|(?<=[A-Za-z]{2}[.!?])\s+(?=\d|v\d+\.\d)"
 )
 _ABBREVIATION_RE = re.compile(r"(?:^|\s|\()(?:e\.g|i\.e|etc|vs|cf|approx)\.$", re.IGNORECASE)
-_INTRO_RE = re.compile(r"(?::|\.\.\.|…|\bthe\s+following(?:\s+\S+){0,3})\s*$", re.IGNORECASE)
+_INTRO_RE = re.compile(
+    r"(?::|\.\.\.|…|\bthe\s+following(?:\s+\S+){0,3}|"
+    # "I can fix by this command", "solved by running" (no colon before the block)
+    r"\b(?:this|these)\s+(?:commands?|lines?|code|snippet|config(?:uration)?|settings?)|"
+    r"\bby\s+running)\s*$",
+    re.IGNORECASE,
+)
 MAX_COMMAND_CHARS = 200
 MAX_BLOCK_CHARS = 160
 _MAX_DECLARATIONS = 6  # a longer manifest is someone's environment, not the entries to change
