@@ -384,3 +384,18 @@ def test_a_fix_block_introduced_without_a_colon(intro):
 def test_a_block_after_a_plain_sentence_is_still_not_advice():
     body = PROBLEM + "\n\nI ran this command\n```\npoetry add acme-orm==2.0.3\n```\nand it fails."
     assert not [c for c in ingest(body) if c.target == "2.0.3"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "This has been fixed by acme-orm 2.1.0. Versions before that won't work with click 8.1.0.",
+        "Upgrade to acme-orm 2.1.0, anything older than that is affected.",
+        "Fixed in 2.1.0; releases prior to it still fail.",
+    ],
+)
+def test_versions_before_the_fix_are_the_line_of_the_upgrade(reply):
+    body = "`bulk_insert()` raises with click 8.1.0."
+    claims = ingest(body, reply)
+    claim = next(c for c in claims if (c.kind, c.target) == ("upgrade", "2.1.0"))
+    assert (claim.library, claim.range) == ("acme-orm", "<2.1.0")

@@ -32,6 +32,7 @@ from experimentos.lifecycle.ingest.vocab import (
     is_command,
     strip_run,
 )
+from experimentos.repofacts.facts import python_key
 
 _CONFIG_RE = re.compile(
     r"\bnpm\s+config\s+set\s+(?P<key>[a-z][\w-]*)(?:\s*=\s*|\s+)(?P<value>\S+)", re.I
@@ -117,7 +118,31 @@ def actions_in(piece: str, sentence: str, ctx: Context) -> list[Action]:
         out += _uses(piece, sentence, ctx)
     if not out:
         out += _workaround(piece, sentence)
-    return [Action(a.kind, a.subject, a.target, line, a.implied) for a in out]
+    return [
+        Action(a.kind, a.subject, a.target, line or _below(a, sentence, ctx), a.implied)
+        for a in out
+    ]
+
+
+# "Fixed by Black 22.3.0. Versions before that won't work": the line is below the fix
+_BEFORE_IT_RE = re.compile(
+    r"\b(?:versions?|releases?|anything|everything|ones)\s+(?:before|older\s+than|prior\s+to|"
+    r"below|earlier\s+than)\s+(?:that|this|it|them)\b",
+    re.IGNORECASE,
+)
+
+
+def _below(action: Action, sentence: str, ctx: Context) -> Line | None:
+    """The line of an upgrade whose sentence (or the next) says the versions before it are
+    the affected ones."""
+    target = action.target or ""
+    if action.kind != "upgrade" or not re.fullmatch(r"v?\d+(?:\.\d+)*", target):
+        return None
+    said = _BEFORE_IT_RE.search(sentence) or _BEFORE_IT_RE.search(ctx.following)
+    if not said:
+        return None
+    own = ctx.library is not None and python_key(action.subject) == python_key(ctx.library)
+    return Line(None if own else action.subject, None, target.lstrip("v"), said.group(0))
 
 
 _LINE_LEAD_RE = re.compile(

@@ -270,7 +270,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                     continue
             following = sentences[n + 1] if n + 1 < len(sentences) else ""
             previous = sentences[n - 1] if n else ""
-            ctx.previous = previous
+            ctx.previous, ctx.following = previous, following
             # a bare command in a reply is offered as a fix (unless it or what follows failed);
             # in the opening post only when the next sentence says it works or the one before
             # offers it as the solution ("解决方案，指定 werkzeug 的版本")

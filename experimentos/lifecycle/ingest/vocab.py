@@ -148,6 +148,7 @@ class Context:
     known: frozenset[str] = frozenset()  # packages the thread names next to versions (lowercase)
     idents: frozenset[str] = frozenset()  # identifiers the thread shows as code ("'Switch'")
     previous: str = ""  # the sentence before, in the same comment
+    following: str = ""  # the sentence after, in the same comment
     opening: bool = False  # in an opening post not by a maintainer: its instructions ask
     removed: tuple[str, ...] = ()  # identifiers the thread says were removed or deprecated
 
