@@ -399,3 +399,35 @@ def test_versions_before_the_fix_are_the_line_of_the_upgrade(reply):
     claims = ingest(body, reply)
     claim = next(c for c in claims if (c.kind, c.target) == ("upgrade", "2.1.0"))
     assert (claim.library, claim.range) == ("acme-orm", "<2.1.0")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It's okay to use acme-orm in 1.4.2. It causes errors in higher versions.",
+        "It works fine to use acme-orm at 1.4.2 here.",
+    ],
+)
+def test_a_version_the_package_works_at(text):
+    assert {(c.subject, c.target) for c in ingest(PROBLEM, text)} == {("acme-orm", "1.4.2")}
+
+
+def test_where_another_package_is_named_the_version_is_still_not_the_target():
+    reply = "Just revert npm included with Node.js v16, it works fine."
+    assert not [c for c in ingest(PROBLEM, reply) if c.target in ("16", "v16")]
+
+
+def test_a_version_said_okay_to_use_is_not_reported_broken():
+    from experimentos.lifecycle.ingest import parse_payload
+    from experimentos.lifecycle.ingest.mentions import version_mentions
+
+    issue = {
+        "html_url": "https://github.com/acme/app/issues/1",
+        "number": 1,
+        "title": "errors with some versions",
+        "user": {"login": "r"},
+        "body": "It's okay to use acme-orm in 1.4.2. Higher versions fail.",
+        "created_at": "2024-05-01T00:00:00Z",
+    }
+    mentions = version_mentions(parse_payload({"issue": issue, "comments": []}, "made-up"))
+    assert [(m.text, m.role) for m in mentions] == [("1.4.2", "good")]

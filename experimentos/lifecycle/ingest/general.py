@@ -445,8 +445,11 @@ def _pick(
         if _LEFT_RE.search(clause[max(0, _at(match) - 12) : _at(match)]) and after < 0:
             continue
         between = clause[after : _at(match)] if 0 <= after <= _at(match) else ""
-        if re.search(r"\b(?:with|on|for|in|under|using|included)\b", between, re.IGNORECASE):
-            continue  # "revert npm included with Node.js v16": where, not what
+        # "revert npm included with Node.js v16": where, not what; but "use gradio in 3.39.0"
+        # puts the version right after the word ("in", "at"): the version itself
+        where = re.search(r"\b(?:with|on|for|in|under|using|included)\b", between, re.IGNORECASE)
+        if where and not re.fullmatch(r"(?:in|at)\s*", between[where.start() :], re.I):
+            continue
         usable.append((op, ver, _at(match)))
     if not usable:
         return None

@@ -68,6 +68,14 @@ _ASKED_RE = re.compile(
 _ALONE_RE = re.compile(rf"^[`\"']?{VERSION_PATTERN}[`\"']?$")
 
 
+# Words before a version that say it works: "It's okay to use Gradio in 3.39.0"
+_GOOD_BEFORE = re.compile(
+    r"\b(?:okay|ok|fine|safe|good)\s+to\s+use\s+(?:[\w@/.-]+\s+){0,2}?(?:in|at|with|version)?\s*"
+    r"[`'\"]?[vV]?$",
+    re.IGNORECASE,
+)
+
+
 # Words after a version that say it is past the problem: "1.6.0 is out", "0.31.2 works".
 _AFTER_GOOD = re.compile(
     r"^[`\"']?\s*(?:也|就)?(?:可以|可用|能用|没问题|正常)|"
@@ -275,6 +283,8 @@ def version_mentions(thread: Thread) -> list[Mention]:
             role = _role(sentence, cue, index)
             if role != "fixed" and _AFTER_GOOD.match(after):
                 role = "good"
+            if _GOOD_BEFORE.search(before):
+                role = "good"  # "It's okay to use Gradio in 3.39.0"
             role = _checked_role(role, version, sentence, before, after)
             role = _advice_role(role, version, sentence)
             if re.search(r"\bfrom\s+[`'\"]?$", before) and re.match(r"^[`'\"]?\s*to\b", after):
