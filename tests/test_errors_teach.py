@@ -206,9 +206,11 @@ def test_an_accepted_policy_with_an_empty_rule_fails_check_and_is_no_decision_ru
     problems = json.loads(result.stdout)["problems"]
     found = [p for p in problems if p["code"] == "rule-empty"]
     assert [(p["path"], p["severity"]) for p in found] == [("policies/empty-rule.md", "error")]
+    # a budget with room for evidence too: the page is shown, as evidence only
     brief = json.loads(
-        cli(kb.root, "brief", "bump drizzle-kit", "--library", "drizzle-kit", "--json").stdout
-    )["agent_work_context"]
+        cli(kb.root, "brief", "bump drizzle-kit", "--library", "drizzle-kit", "--json",
+            "--budget", "8000").stdout
+    )["agent_work_context"]  # fmt: skip
     assert "policy.empty-rule" in brief["knowledge_boundaries"]["evidence_only"]
     assert all(r["id"] != "policy.empty-rule" for r in brief["decision_rules"])
     # once it says what to do, it is a rule again

@@ -215,6 +215,8 @@ def _load(repo: Path, rel: str, parse: Callable[[str], Any]) -> Any:
     except tomllib.TOMLDecodeError as exc:
         raise _Bad(f"invalid TOML: {exc}") from exc
     except yaml.YAMLError as exc:
+        if "nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own depth limit
+            raise _Bad("nested too deeply to read; its versions were not read") from None
         raise _Bad(f"invalid YAML: {_yaml_message(exc)}") from exc
     except RecursionError:  # every parser here recurses per nesting level
         raise _Bad("nested too deeply to read; its versions were not read") from None
