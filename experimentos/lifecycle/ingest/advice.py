@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from experimentos.lifecycle.ingest import actions as act
-from experimentos.lifecycle.ingest import general, phrases, vocab
+from experimentos.lifecycle.ingest import general, phrases, vocab, words
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.mentions import parse_version, runtime_name
 from experimentos.lifecycle.ingest.scope import Scope, write_range
@@ -239,7 +239,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         fixed=_by_library(scope.mentions, "fixed", scope.library),
         known=general.known_packages(thread, scope.mentions, scope.library),
         idents=_shown_as_code(thread),
-        removed=act.removed_in(thread),
+        removed=words.removed_in(thread),
     )
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)
@@ -298,7 +298,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                     _record(found, given, action, index, comment, sentence)
             if len(given) == before:
                 # a workaround said in words: a clean reinstall, another package manager
-                for action in act.said_workarounds(plain, asking):
+                for action in words.said_workarounds(plain, asking):
                     _record(found, given, action, index, comment, sentence)
             by_sentence[sentence] = given[before:]
         _merge_latest(found, given, index)
