@@ -9,7 +9,9 @@ lines     the release line one statement is about ("On 1.x, …")
 phrases   how a clause is said (instruction, report of success, announcement, question)
 vocab     the words of advice: kinds, verbs, versions, commands; the keys of claims
 versions  upgrade, downgrade and pin actions
+offered   dependency entries shown as the fix (pins) and dist-tags offered (upgrades)
 actions   flags, API swaps, avoidance and workarounds
+words     workarounds said in words; identifiers a thread says were removed
 advice    the thread read as a sequence: advice, endorsements, corrections, stance, scope
 pages     the source and claim pages, and how a re-ingest merges them
 github    --fetch: the thread (and, when the token may list them, the collaborators)

@@ -8,6 +8,7 @@ import re
 
 from experimentos.lifecycle.ingest import phrases
 from experimentos.lifecycle.ingest.lines import Line, line_in
+from experimentos.lifecycle.ingest.offered import DIST_TAGS, offered
 from experimentos.lifecycle.ingest.versions import (
     candidates,
     install_specs,
@@ -31,6 +32,7 @@ from experimentos.lifecycle.ingest.vocab import (
     is_command,
     strip_run,
 )
+from experimentos.repofacts.facts import python_key
 
 _CONFIG_RE = re.compile(
     r"\bnpm\s+config\s+set\s+(?P<key>[a-z][\w-]*)(?:\s*=\s*|\s+)(?P<value>\S+)", re.I
@@ -52,7 +54,10 @@ _IDENT = (
 
 def _x(name: str) -> str:
     """An identifier in backticks, quotes or bare, captured as `name`, `nameq` or `nameb`."""
-    return rf"(?:`(?P<{name}>[^`]+)`|'(?P<{name}q>[^'\s]+)'|(?-i:(?P<{name}b>{_IDENT})))"
+    return (
+        rf"(?:`(?P<{name}>[^`]+)`|'(?P<{name}q>[^'\s]+)'|\"(?P<{name}d>[A-Za-z_$][\w$.]*(?:\(\))?)\"|"
+        rf"(?-i:(?P<{name}b>{_IDENT})))"
+    )
 
 
 _USE_RE = re.compile(
@@ -104,13 +109,40 @@ def actions_in(piece: str, sentence: str, ctx: Context) -> list[Action]:
         return out  # a label ("Update: …"), not an instruction
     line = line_of(piece, sentence, ctx)
     out += _flags(piece, sentence, ctx)
-    versions = version_actions(piece, sentence, ctx)
+    versions = offered(piece, sentence, ctx) or version_actions(piece, sentence, ctx)
     out += versions
-    if not _WORK_CUE.search(sentence) or _REPLACE_RE.search(piece) or _INSTEAD_RE.search(piece):
+    tagged = any(a.target in DIST_TAGS for a in versions)  # "use `next` tag" is no API swap
+    if not tagged and (
+        not _WORK_CUE.search(sentence) or _REPLACE_RE.search(piece) or _INSTEAD_RE.search(piece)
+    ):
         out += _uses(piece, sentence, ctx)
     if not out:
         out += _workaround(piece, sentence)
-    return [Action(a.kind, a.subject, a.target, line, a.implied) for a in out]
+    return [
+        Action(a.kind, a.subject, a.target, line or _below(a, sentence, ctx), a.implied)
+        for a in out
+    ]
+
+
+# "Fixed by Black 22.3.0. Versions before that won't work": the line is below the fix
+_BEFORE_IT_RE = re.compile(
+    r"\b(?:versions?|releases?|anything|everything|ones)\s+(?:before|older\s+than|prior\s+to|"
+    r"below|earlier\s+than)\s+(?:that|this|it|them)\b",
+    re.IGNORECASE,
+)
+
+
+def _below(action: Action, sentence: str, ctx: Context) -> Line | None:
+    """The line of an upgrade whose sentence (or the next) says the versions before it are
+    the affected ones."""
+    target = action.target or ""
+    if action.kind != "upgrade" or not re.fullmatch(r"v?\d+(?:\.\d+)*", target):
+        return None
+    said = _BEFORE_IT_RE.search(sentence) or _BEFORE_IT_RE.search(ctx.following)
+    if not said:
+        return None
+    own = ctx.library is not None and python_key(action.subject) == python_key(ctx.library)
+    return Line(None if own else action.subject, None, target.lstrip("v"), said.group(0))
 
 
 _LINE_LEAD_RE = re.compile(
@@ -294,13 +326,29 @@ def _uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]
                 ):
                     continue
                 return [Action("use", _ident(new), _ident(old))]
+    passive = _USED_INSTEAD_RE.search(plain) or _REPLACEMENT_RE.search(plain)
+    if passive and (not ctx or ctx.removed):
+        # "`concat()` should be used instead", "The suggested replacement is to use importlib":
+        # instead of what the thread says was removed
+        new = _group_of(passive, "new")
+        old = ctx.removed[0] if ctx else None
+        if new and old and _identish(new) and _ident(new) != old:
+            return [Action("use", _ident(new), old)]
     if not phrases.mood(plain, sentence, USE_VERBS):
         return []
     match = _USE_RE.search(plain)
+    instead = bool(ctx and ctx.removed and re.search(r"\binstead\b(?!\s+of)", sentence, re.I))
+    if not match and instead:
+        # "You need to use [concat](…) instead": a bare word is the API here
+        match = re.search(
+            rf"\b{USE_VERBS}\s+(?:the\s+)?(?P<newb>[A-Za-z_][\w.]*(?:\(\))?)\s*$", plain
+        )
     if not match:
         return []
     new = _group_of(match, "new")
     old = _group_of(match, "old")
+    if not old and instead and ctx:
+        old = ctx.removed[0]  # "You need to use concat instead": of what was removed
     if not new or not _identish(new) or is_command(new) or re.match(rf"{NAME}@", new):
         return []
     if re.match(r"replac", match.group(0), re.IGNORECASE) and not old:
@@ -313,8 +361,22 @@ def _uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]
     return [Action("use", _ident(new), _ident(old) if old else None)]
 
 
+# "`concat()` should be used instead"
+_USED_INSTEAD_RE = re.compile(
+    rf"{_x('new')}\s+(?:should|must|can|could|has\s+to|needs\s+to)\s+be\s+used"
+    r"(?:\s+instead)?\b",
+    re.IGNORECASE,
+)
+# "The suggested replacement is to use importlib", "the replacement is `numpy.triu`"
+_REPLACEMENT_RE = re.compile(
+    r"\breplacement\s+(?:is|would\s+be|was)\s+(?:to\s+use\s+|using\s+)?(?:the\s+)?"
+    r"(?:`(?P<new>[^`]+)`|(?P<newb>[A-Za-z_][\w.]*(?:\(\))?))",
+    re.IGNORECASE,
+)
+
+
 def _group_of(match: re.Match[str], name: str) -> str | None:
-    for suffix in ("", "q", "b"):
+    for suffix in ("", "q", "d", "b"):
         for n in (name, f"{name}2", f"{name}3", f"{name}4"):
             key = f"{n}{suffix}"
             if key in match.re.groupindex and match[key]:
@@ -323,7 +385,7 @@ def _group_of(match: re.Match[str], name: str) -> str | None:
 
 
 def _identish(code: str) -> bool:
-    code = code.strip()
+    code = _imported(code).strip()
     if not code or len(code) > 80 or re.search(r"[{};=]|\s{2,}", code):
         return False
     if re.search(r"\s", code) and not re.fullmatch(r"[\w.$#:]+\([^)]*\)", code):
@@ -331,9 +393,24 @@ def _identish(code: str) -> bool:
     return not re.fullmatch(r"--?[\w-]+", code)
 
 
+_IMPORT_RE = re.compile(
+    r"^(?:from\s+(?P<mod>[\w.]+)\s+import\s+(?P<what>\w+)|import\s+(?P<only>[\w.]+))"
+    r"(?:\s+as\s+\w+)?$"
+)
+
+
+def _imported(code: str) -> str:
+    """What an import statement brings in: `import importlib as imp` -> importlib,
+    `from a import b` -> a.b; any other code as it is."""
+    match = _IMPORT_RE.match(code.strip())
+    if not match:
+        return code
+    return match["only"] or f"{match['mod']}.{match['what']}"
+
+
 def _ident(code: str) -> str:
     """An identifier as written, without call arguments: `foo.bar(x=1)` -> `foo.bar()`."""
-    code = code.strip()
+    code = _imported(code).strip()
     return re.sub(r"\(.*\)$", "()", code) if "(" in code else code
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from experimentos.lifecycle.ingest import actions as act
-from experimentos.lifecycle.ingest import general, phrases, vocab
+from experimentos.lifecycle.ingest import general, phrases, vocab, words
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.mentions import parse_version, runtime_name
 from experimentos.lifecycle.ingest.scope import Scope, write_range
@@ -239,10 +239,14 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         fixed=_by_library(scope.mentions, "fixed", scope.library),
         known=general.known_packages(thread, scope.mentions, scope.library),
         idents=_shown_as_code(thread),
+        removed=words.removed_in(thread),
     )
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)
         ctx.maintainer = comment.maintainer
+        # the opening post's instructions ask the maintainers, unless a maintainer opened it
+        asking = comment.opening and not comment.maintainer
+        ctx.opening = asking
         negatives: list[tuple[str, str, Line | None]] = []  # (negated piece, sentence, line)
         given: list[str] = []
         by_sentence: dict[str, list[str]] = {}  # sentence -> keys of the advice it gives
@@ -266,7 +270,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                     continue
             following = sentences[n + 1] if n + 1 < len(sentences) else ""
             previous = sentences[n - 1] if n else ""
-            ctx.previous = previous
+            ctx.previous, ctx.following = previous, following
             # a bare command in a reply is offered as a fix (unless it or what follows failed);
             # in the opening post only when the next sentence says it works or the one before
             # offers it as the solution ("解决方案，指定 werkzeug 的版本")
@@ -290,7 +294,11 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                     _record(found, given, action, index, comment, sentence)
             if len(given) == before:
                 # no phrasing matched: the general reading (a version, its package, an act)
-                for action in general.read_sentence(plain, ctx, opening=comment.opening):
+                for action in general.read_sentence(plain, ctx, opening=asking):
+                    _record(found, given, action, index, comment, sentence)
+            if len(given) == before:
+                # a workaround said in words: a clean reinstall, another package manager
+                for action in words.said_workarounds(plain, asking):
                     _record(found, given, action, index, comment, sentence)
             by_sentence[sentence] = given[before:]
         _merge_latest(found, given, index)

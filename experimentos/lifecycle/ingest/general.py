@@ -40,6 +40,7 @@ from experimentos.lifecycle.ingest.vocab import (
     Action,
     Context,
     bad_lib,
+    plausible_release,
     version_of,
 )
 
@@ -57,8 +58,8 @@ _DIRECTIONS: dict[str, str] = {
     "pin": PIN_VERBS
     + r"|锁定|固定|写死|指定|限定|限制|épingl\w*|fixer|fij\w*|fixar|festleg\w*|fixier\w*|"
     r"закреп\w*|зафикс\w*",
-    "neutral": NEUTRAL_VERBS
-    + r"|need(?:s)?|have|安装|使用|改为|改成|换成|替换为|设置为|设为|用|インストール|installer|"
+    "neutral": NEUTRAL_VERBS + r"|need(?:s)?|have|(?:should|must)\s+be(?=\s+v?\d)|"
+    r"安装|使用|改为|改成|换成|替换为|设置为|设为|用|インストール|installer|"
     r"utilis\w*|instal\w*|us(?:ar|ando|ei)|installier\w*|verwend\w*|benutz\w*|установ\w*|использ\w*|ставить",
 }
 _DIRECTION_RES = {
@@ -69,6 +70,8 @@ _SUCCESS_RE = re.compile(
     r"\b(?:works|worked|working|fixe[sd]|solve[sd]|resolve[sd]|helped|did\s+the\s+trick|"
     r"(?:went|goes|go)\s+away|disappeared|runs?\s+(?:just\s+)?(?:fine|ok|normally|again|"
     r"as\s+expected)|problem\s+solved|sorted\s+(?:it\s+)?out|got\s+it\s+working)\b|"
+    r"\b(?:can|could)\s+(?:now\s+)?(?:run|start|build|compile|launch)\b|"
+    r"\b(?:runs|works|starts|builds|compiles)\s+now\b|"
     r"\b(?:is|are|'s)\s+(?:all\s+)?(?:ok|okay|fine|good)(?:\s+(?:again|now))?\b|\bok\s+again\b|"
     r"\bdisappear\w*|disparaît|disparu|réglé|corrigé|geholfen|behoben|\bhilft\b|solucion\w*|"
     r"desaparec\w*|funcionou|resolveu|исчез\w*|пропал\w*|"
@@ -105,15 +108,23 @@ _DIRECTIVE_RE = re.compile(
     r"can|could|may\s+want\s+to)\b|\b(?:need|needs|requires?)\s+(?=\S+\s+v?\d)",
     re.IGNORECASE,
 )
+# "it should be 3.44 rather than 4.X", "the version should be 2.1.0 or later": what the
+# version must be (said of the version, not of some other value: "the output should be 1.4")
+_SHOULD_BE_RE = re.compile(
+    r"\b(?:it|version|versions?\s+of\s+\S+|\S+\s+version)\s+(?:should|must|needs\s+to|has\s+to)"
+    r"\s+be\s+v?\d",
+    re.IGNORECASE,
+)
 _PLAN_RE = re.compile(
     r"\b(?:i|we)(?:'ll|\s+will|\s+plan\s+to|\s+am\s+going\s+to|\s+are\s+going\s+to)\b|"
     r"\bwill\s+(?:be\s+)?(?:release|publish|update|fix)|\bgoing\s+to\b|打算|计划|将会|会在|会(?:更新|发布|修复|升级)|"
     r"本周|下周|明天|予定|prévu|geplant|планир",
     re.IGNORECASE,
 )
-# Where a clause ends: punctuation of any script, " but ", and a space before a CJK run.
+# Where a clause ends: punctuation of any script, " but ", a space before a CJK run, and an
+# ASCII comma or full stop next to CJK text ("一直报错,各种弄都不行,把…升级到3.43.2后解决问题.").
 _CLAUSE_RE = re.compile(
-    rf"\s*[;；，。！？!?]\s*|,\s+|\s+but\s+|\s+however\s+|(?<=[{_CJK}])\s+(?=[{_CJK}])|"
+    rf"\s*[;；，。！？!?]\s*|,\s+|(?<=[{_CJK}])[,.]\s*|,(?=[{_CJK}])|\s+but\s+|\s+however\s+|(?<=[{_CJK}])\s+(?=[{_CJK}])|"
     rf"(?<=[A-Za-z_)\]`'\"])\s+(?=[{_CJK}])",
     re.IGNORECASE,
 )
@@ -126,6 +137,14 @@ _NAME_RE = re.compile(rf"(?<![\w@/.-]){NAME}")
 # Words that put a version out of the act: it is where the problem is, or the one left behind.
 _URL_RE = re.compile(r"<[^>]+>|https?://\S+|\b[\w.-]+\.(?:com|org|io|net)/\S*")
 _LEFT_RE = re.compile(r"\bfrom\s+\S*\s*$|从\s*$|\bon\s+$|\bwith\s+$", re.IGNORECASE)
+
+
+# A version inside a condition: "when upgrading to v8 …", "if you upgrade to 3.0.0 …"
+_CONDITION_RE = re.compile(
+    r"\b(?:when|whenever|if|once|after|before)\s+(?:you|we|i|u|one)?\s*(?:are\s+|were\s+)?"
+    r"[a-z]+\s+(?:\S+\s+){0,3}?(?:to|from)\s*$",
+    re.IGNORECASE,
+)
 
 
 def clauses(sentence: str) -> list[str]:
@@ -201,6 +220,15 @@ def _package_before(text: str, ctx: Context) -> str | None:
     return None
 
 
+def _known_named(text: str, ctx: Context) -> str | None:
+    """The last package the thread knows that `text` names."""
+    for match in reversed(list(_NAME_RE.finditer(text))):
+        low = match.group(0).strip(".-").lower()
+        if low in ctx.known and low not in _NOT_NAMES and low not in _RUNTIMES:
+            return ctx.library if ctx.library and low == ctx.library.lower() else match.group(0)
+    return None
+
+
 def _verb_object(text: str, ctx: Context) -> str | None:
     """The package a word of direction acts on: "pin (the version of) pydantic to <2"."""
     match = re.match(
@@ -246,7 +274,7 @@ def _mood(clause: str, sentence: str, opening: bool) -> str | None:
     if opening:
         return None  # the opening post's instructions are requests to the maintainers
     rest = phrases.strip_lead(_LABEL_RE.sub("", clause))
-    if rest != clause or _DIRECTIVE_RE.search(clause):
+    if rest != clause or _DIRECTIVE_RE.search(clause) or _SHOULD_BE_RE.search(clause):
         return "directive"
     group, _ = _direction(clause[:40])
     first = re.match(r"[\w-]+", rest)
@@ -309,7 +337,10 @@ def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Ac
         for match in versions:
             package_here = _package_before(clause[: _at(match)], ctx) or package_here
         if not versions or _refused(clause):
-            last_package = package_here or last_package
+            # "We forgot the specific gradio version, but it should be 3.44": the package the
+            # sentence named last, in a clause with no version too
+            named = package_here or (_known_named(clause, ctx) if not versions else None)
+            last_package = named or last_package
             continue
         how = _mood(clause, plain, opening)
         group, after = _direction(clause)
@@ -327,6 +358,8 @@ def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Ac
             continue
         op, ver = picked[0], picked[1]
         before = clause[: picked[2]]
+        if _CONDITION_RE.search(before):
+            continue  # "when upgrading to v8 you need to update webpack": the condition
         lib = (
             _package_before(before, ctx)
             or (_verb_object(clause[after : picked[2]], ctx) if group and after >= 0 else None)
@@ -351,6 +384,7 @@ _LINK_RE = re.compile(
 )
 _WORKS_AFTER_RE = re.compile(
     r"^[\s`'\"]*(?:works?|worked|is\s+(?:ok|okay|fine|good|working)|fixes|fixed|solves|"
+    r"(?:can|could)\s+(?:now\s+)?(?:run|work|start|build)|runs\s+(?:fine|ok|now|again)|"
     r"resolves|funciona|fonctionne|marche|funktioniert|работает)\b",
     re.IGNORECASE,
 )
@@ -406,13 +440,16 @@ def _pick(
             and not re.search(r"(?:\bto|\bv|version|版本|为|到|at)\s*$", clause[: _at(match)], re.I)
         ):
             continue  # a bare number is a version only after "to", "version", "@", …
-        if version_of(ver) is None or (version_of(ver) or _HUGE).release[0] >= 10000:
+        if version_of(ver) is None or not plausible_release(version_of(ver) or _HUGE):
             continue
         if _LEFT_RE.search(clause[max(0, _at(match) - 12) : _at(match)]) and after < 0:
             continue
         between = clause[after : _at(match)] if 0 <= after <= _at(match) else ""
-        if re.search(r"\b(?:with|on|for|in|under|using|included)\b", between, re.IGNORECASE):
-            continue  # "revert npm included with Node.js v16": where, not what
+        # "revert npm included with Node.js v16": where, not what; but "use gradio in 3.39.0"
+        # puts the version right after the word ("in", "at"): the version itself
+        where = re.search(r"\b(?:with|on|for|in|under|using|included)\b", between, re.IGNORECASE)
+        if where and not re.fullmatch(r"(?:in|at)\s*", between[where.start() :], re.I):
+            continue
         usable.append((op, ver, _at(match)))
     if not usable:
         return None

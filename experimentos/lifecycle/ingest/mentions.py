@@ -68,10 +68,20 @@ _ASKED_RE = re.compile(
 _ALONE_RE = re.compile(rf"^[`\"']?{VERSION_PATTERN}[`\"']?$")
 
 
+# Words before a version that say it works: "It's okay to use Gradio in 3.39.0"
+_GOOD_BEFORE = re.compile(
+    r"\b(?:okay|ok|fine|safe|good)\s+to\s+use\s+(?:[\w@/.-]+\s+){0,2}?(?:in|at|with|version)?\s*"
+    r"[`'\"]?[vV]?$",
+    re.IGNORECASE,
+)
+
+
 # Words after a version that say it is past the problem: "1.6.0 is out", "0.31.2 works".
 _AFTER_GOOD = re.compile(
     r"^[`\"']?\s*(?:也|就)?(?:可以|可用|能用|没问题|正常)|"
-    r"^[`\"']?\s*(?:is\s+out|has\s+(?:the\s+fix|them|it|wheels)|works|fixe[sd]\s+it|"
+    r"^[`\"']?\s*(?:(?:can|could)\s+(?:now\s+)?(?:run|work|start|build)|"
+    r"runs\s+(?:fine|ok|now|again)|"
+    r"is\s+out|has\s+(?:the\s+fix|them|it|wheels)|works|fixe[sd]\s+it|"
     r"is\s+fine|is\s+released|resolves\s+it|,?\s*(?:which|that)\s+(?:has|includes|contains|"
     r"fixes)|(?:includes|contains)\s+the\s+fix|is\s+the\s+(?:release|version)\s+(?:with|that\s+has|"
     r"that\s+includes|containing)\s+the\s+fix)\b",
@@ -192,7 +202,11 @@ _SUCCEEDED_THERE = re.compile(
     r"problems?|errors?)\b",
     re.IGNORECASE,
 )
-_SUCCEEDED = re.compile(r"\b(?:solved|fixed|works|worked|resolved)\s+(?:it|this|the)\b", re.I)
+_SUCCEEDED = re.compile(
+    r"\b(?:solved|fixed|works|worked|resolved)\s+(?:it|this|the)\b|"
+    r"\b(?:problem|issue|error|bug)\s+(?:is|was|has\s+been|got)\s+(?:solved|fixed|resolved|gone)\b",
+    re.I,
+)
 _AFTER_UPGRADE = re.compile(r"\b(?:after|since|when|once)\b", re.IGNORECASE)
 
 
@@ -239,6 +253,11 @@ def version_mentions(thread: Thread) -> list[Mention]:
             before = sentence[max(0, match.start() - 80) : match.start()]
             named = _TEMPLATE_RE.search(before) or _NAMED_RE.search(before)
             name = named["name"].strip("`\"'") if named else None
+            spoken = _RUNTIME_VERSION_RE.search(before)
+            if spoken and spoken["rt"].lower() in RUNTIME_WORDS:
+                name = runtime_name(spoken["rt"])  # "i use yarn in version 1.22.22": yarn's
+            if name and name.endswith(("-", "_")):
+                name = name.rstrip("-_") or None  # "matplotlib-3.8.0": a file name's package
             if name and name.endswith((".", ":")):
                 name = None  # the end of the previous sentence or a label, not a package
             if asked:
@@ -264,6 +283,8 @@ def version_mentions(thread: Thread) -> list[Mention]:
             role = _role(sentence, cue, index)
             if role != "fixed" and _AFTER_GOOD.match(after):
                 role = "good"
+            if _GOOD_BEFORE.search(before):
+                role = "good"  # "It's okay to use Gradio in 3.39.0"
             role = _checked_role(role, version, sentence, before, after)
             role = _advice_role(role, version, sentence)
             if re.search(r"\bfrom\s+[`'\"]?$", before) and re.match(r"^[`'\"]?\s*to\b", after):
@@ -308,8 +329,14 @@ RUNTIME_WORDS = _words(
 )
 
 
+# "yarn in version 1.22.22", "node at version 18.1": a runtime's version said in words
+_RUNTIME_VERSION_RE = re.compile(
+    r"(?<![\w.-])(?P<rt>[A-Za-z][\w.]*)\s+(?:in|at|on|with)\s+(?:the\s+)?version\s+[vV]?$", re.I
+)
 _RUNTIME_NEAR = re.compile(
-    r"\b(?:node(?:\.?js)?|python\d?|npm|pip|macos|windows|ubuntu|linux|os|typescript)\b", re.I
+    r"\b(?:node(?:\.?js)?|python\d?|npm|pip|yarn|pnpm|bun|deno|macos|windows|ubuntu|linux|os|"
+    r"typescript)\b",
+    re.I,
 )
 
 

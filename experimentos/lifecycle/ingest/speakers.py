@@ -72,6 +72,13 @@ _SPEAKS_FOR_PROJECT = [
     re.compile(
         r"\b(?:closing\s+(?:this|it|as)|i'?ll\s+close\s+this|i\s+will\s+close\s+this)", re.I
     ),
+    # "Close as duplicated with #3772", "Closed as not planned", "closed by 17236b9"
+    re.compile(
+        r"^(?:clos(?:e|ed|ing))\s+(?:this\s+|it\s+)?(?:as\s+(?:a\s+)?(?:duplicat\w*|dup\b|stale|"
+        r"resolved|fixed|completed|not\s+planned|won'?t\s+fix|invalid|answered)|"
+        r"(?:by|with|in|via)\s+(?:#\d+|[0-9a-f]{7,40}\b|(?:pr|pull\s+request|commit)\b))",
+        re.IGNORECASE,
+    ),
     re.compile(r"\bthis\s+is\s+(?:by\s+design|intended|expected\s+behaviou?r)\b", re.IGNORECASE),
     re.compile(r"^thanks?\s+(?:you\s+)?for\s+(?:the|this|your)\s+(?:bug\s+)?report\b", re.I),
     re.compile(

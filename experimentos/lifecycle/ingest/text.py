@@ -27,9 +27,17 @@ _SENTENCE_END_RE = re.compile(
     r"(?<=[.!?])\s+(?=[A-Z`*_\"'(@\[]|--)|(?<=[A-Za-z]{2}[.!?])\s+(?=\d|v\d+\.\d)"
 )
 _ABBREVIATION_RE = re.compile(r"(?:^|\s|\()(?:e\.g|i\.e|etc|vs|cf|approx)\.$", re.IGNORECASE)
-_INTRO_RE = re.compile(r"(?::|\.\.\.|…|\bthe\s+following(?:\s+\S+){0,3})\s*$", re.IGNORECASE)
+_INTRO_RE = re.compile(
+    r"(?::|\.\.\.|…|\bthe\s+following(?:\s+\S+){0,3}|"
+    # "I can fix by this command", "solved by running" (no colon before the block)
+    r"\b(?:this|these)\s+(?:commands?|lines?|code|snippet|config(?:uration)?|settings?)|"
+    r"\bby\s+running)\s*$",
+    re.IGNORECASE,
+)
 MAX_COMMAND_CHARS = 200
 MAX_BLOCK_CHARS = 160
+_MAX_DECLARATIONS = 6  # a longer manifest is someone's environment, not the entries to change
+_ERROR_INTRO_RE = re.compile(r"\b(?:error|errors|fails?|failed|output|log|traceback)\b", re.I)
 # A line of a pasted log or traceback: the rest of its paragraph is log too.
 _LOG_LINE_RE = re.compile(
     r"^\s*(?:`\s*)?(?:npm\s+(?:ERR!|WARN|error|warn)|yarn\s+(?:error|warn)|ERR!|"
@@ -46,6 +54,47 @@ _COMMAND_LINE_RE = re.compile(
     r"^(?:sudo\s+)?(?:!|%)?(?:npm|npx|pnpm|yarn|pip3?|uv(?:\s+pip)?|poetry|bun|conda|"
     r"python3?\s+-m\s+pip)\s+\S"
 )
+# One dependency declaration on a line of a manifest: `"inquirer": "^8.2.6",` (package.json),
+# `httpx<0.28` or `numpy==1.26.4` (requirements), `scipy = "<1.11.0"` (pyproject/Pipfile).
+_VER = r"v?\d+(?:\.(?:\d+|[xX*]))*(?:[.-]?[A-Za-z]+\.?\d*)?"
+DECLARATION_RE = re.compile(
+    r"^\s*(?:[\"'](?P<json>@?[A-Za-z0-9][\w./-]*)[\"']\s*:\s*[\"'](?P<jspec>[~^<>=]*\s*"
+    + _VER
+    + r"(?:\s*[<>=]+\s*"
+    + _VER
+    + r")?)[\"']"
+    r"|(?P<toml>[A-Za-z][\w.-]*)\s*=\s*[\"'](?P<tspec>(?:[<>=!~]=?|\^)?\s*"
+    + _VER
+    + r"(?:\s*,\s*[<>=!]=?\s*"
+    + _VER
+    + r")*)[\"']"
+    r"|(?P<req>[A-Za-z][\w.-]*(?:\[[\w,]+\])?)\s*(?P<rspec>(?:===|==|>=|<=|~=|!=|<|>)\s*"
+    + _VER
+    + r"(?:\s*,\s*(?:>=|<=|!=|<|>)\s*"
+    + _VER
+    + r")*))\s*,?\s*$"
+)
+
+
+_SECTION_RE = re.compile(
+    r"[\"']?(?:dev|peer|optional)?dependencies[\"']?\s*:\s*\{|\[(?:[\w.-]+\.)?(?:dev-)?"
+    r"(?:dependencies|packages|requires)\]",
+    re.IGNORECASE,
+)
+_SWAP_INTRO_RE = re.compile(r"\b(?:replac\w*|chang\w*|swap\w*)\s*:?$", re.IGNORECASE)
+_BRACES = frozenset({"{", "}", "},", "[", "]", "],"})
+
+
+def declarations(lines: list[str]) -> list[str] | None:
+    """The lines of a block, when every one that is not blank, a comment or a brace declares a
+    dependency (a manifest excerpt); else None."""
+    kept = [ln.strip() for ln in lines]
+    kept = [ln for ln in kept if ln and not ln.startswith(("#", "//")) and ln not in _BRACES]
+    # a dependency section's header; any other section ("overrides") is not a list of entries
+    kept = [ln for ln in kept if not _SECTION_RE.fullmatch(ln)]
+    if not kept or not all(DECLARATION_RE.match(ln) for ln in kept):
+        return None
+    return [ln.rstrip(",").strip() for ln in kept]
 
 
 @dataclass
@@ -83,10 +132,32 @@ def read_message(markdown: str) -> Message:
     i = 0
     introduced = -1  # the number of sentences when the last one introduced what follows
 
+    pending: list[str] = []  # declarations shown before the words that say what they are
+
+    swap = ""  # "replace", a block, "with", a block: "" | "old" (a block given) | "new"
+
     def flush() -> None:
+        nonlocal swap
+        if (
+            paragraph
+            and swap == "old"
+            and re.fullmatch(r"(?:with|by|to|into)\s*:?", " ".join(paragraph), re.I)
+        ):
+            out.sentences[-1] += " " + " ".join(paragraph).rstrip(": ")
+            paragraph.clear()
+            swap = "new"
+            return
         if paragraph:
+            swap = ""
+            before = len(out.sentences)
             out.sentences.extend(split_sentences(" ".join(paragraph)))
             paragraph.clear()
+            if pending and len(out.sentences) > before:
+                # "```"less": "^3"```, then "Lock the versions": the block is what is locked,
+                # read with the words that follow it
+                spans = " ".join(f"`{d}`" for d in pending)
+                out.sentences[before] = f"{spans} {out.sentences[before]}"
+                pending.clear()
 
     def flush_quote() -> None:
         if quote:
@@ -108,7 +179,23 @@ def read_message(markdown: str) -> Message:
             flush()
             for code_line in block:
                 _log_fact(out, code_line)
-            _attach_command(out, block)
+            code = " ".join(b.strip() for b in block if b.strip())
+            if (
+                out.sentences
+                and len(code) <= 80
+                and "`" not in code
+                and (swap == "new" or (not swap and _SWAP_INTRO_RE.search(out.sentences[-1])))
+            ):
+                # "replace ```import imp``` with ```import importlib as imp```": one sentence
+                out.sentences[-1] += f" `{code}`"
+                swap = "old" if swap != "new" else ""
+                continue
+            declared = declarations(block)
+            introduced_here = bool(out.sentences) and _INTRO_RE.search(out.sentences[-1])
+            if declared and not introduced_here and len(declared) <= _MAX_DECLARATIONS:
+                pending[:] = declared
+            else:
+                _attach_command(out, block)
             continue
         stripped = line.strip()
         if stripped.startswith(">"):
@@ -118,10 +205,14 @@ def read_message(markdown: str) -> Message:
             continue
         flush_quote()
         command = _COMMAND_LINE_RE.match(stripped.removeprefix("$ "))
-        if command and not paragraph and introduced == len(out.sentences):
-            # "here is my fix:", a blank line, then the commands: the intro's block
+        command = command if not _TABLE_ROW_RE.match(line) else None  # "pip    23.3.1"
+        declared_line = DECLARATION_RE.match(stripped)
+        if (command or declared_line) and not paragraph and introduced == len(out.sentences):
+            # "here is my fix:", a blank line, then the commands (or the dependency entries
+            # "Add:" introduces): the intro's block
+            pattern = _COMMAND_LINE_RE if command else DECLARATION_RE
             block = []
-            while i < len(lines) and _COMMAND_LINE_RE.match(lines[i].strip().removeprefix("$ ")):
+            while i < len(lines) and pattern.match(lines[i].strip().removeprefix("$ ")):
                 block.append(lines[i])
                 i += 1
             _attach_command(out, block)
@@ -132,6 +223,8 @@ def read_message(markdown: str) -> Message:
             flush()
             if out.sentences and _INTRO_RE.search(out.sentences[-1]):
                 introduced = len(out.sentences)
+        elif not in_log and _table_starts(lines, i):
+            in_log = True  # a pasted `pip list` / `npm ls` table: the environment, not the text
         elif in_log or _LOG_LINE_RE.match(line):
             in_log = True  # a pasted log runs to the end of its paragraph
             _log_fact(out, line)
@@ -154,6 +247,24 @@ def read_message(markdown: str) -> Message:
     flush_quote()
     flush()
     return out
+
+
+# A row of a package table pasted as text ("matplotlib          **3.8.0**", "Package  Version",
+# "------- -------"): a name, two or more spaces, a version.
+_TABLE_ROW_RE = re.compile(
+    r"^\s*(?:[A-Za-z@][\w.@/\[\]-]*\s{2,}[*_`]{0,2}v?\d+(?:\.\w+)*[*_`]{0,2}(?:\s{2,}\S.*)?|"
+    r"Package\s{2,}Version.*|-{3,}\s+-{3,}.*)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _table_starts(lines: list[str], i: int) -> bool:
+    """Whether lines[i] starts a package table: it and the next line are rows."""
+    return (
+        i + 1 < len(lines)
+        and bool(_TABLE_ROW_RE.match(lines[i]))
+        and bool(_TABLE_ROW_RE.match(lines[i + 1]))
+    )
 
 
 _LOG_PACKAGE_RE = re.compile(
@@ -183,6 +294,11 @@ def _attach_command(out: Message, block: list[str]) -> None:
     if not out.sentences or not _INTRO_RE.search(out.sentences[-1]):
         return
     intro = out.sentences[-1]
+    declared = declarations(block)
+    if declared and len(declared) <= _MAX_DECLARATIONS and not _ERROR_INTRO_RE.search(intro):
+        # dependency entries, one code span each: the reader judges whether they are offered
+        out.sentences[-1] += "".join(f" `{d}`" for d in declared)
+        return
     if re.search(
         r"\b(?:error|errors|fails?|failed|output|log|traceback|appears|got|get|verif\w*|"
         r"reproduc\w*|repro|steps)\b",

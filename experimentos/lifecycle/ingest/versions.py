@@ -32,6 +32,7 @@ from experimentos.lifecycle.ingest.vocab import (
     Kind,
     bad_lib,
     code_spans,
+    plausible_release,
     strip_run,
     version_of,
 )
@@ -137,7 +138,23 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
     bare = re.search(
         rf"^(?:please\s+)?{UP_VERBS}\b(?!\s+(?!for\b)\w)", strip_for_verb(plain, how), re.IGNORECASE
     )
-    if group == "up" and not found and (to_latest or (bare and (led or ctx.maintainer))):
+    named = re.match(
+        rf"^(?:please\s+)?{UP_VERBS}\s+(?:the\s+|your\s+)?[`'\"]?(?P<obj>{NAME})[`'\"]?"
+        r"(?:\s+(?:version|package|dependency))?(?:\s+(?:in|on|for|of|to\s+the\s+latest)\b.*)?$",
+        strip_for_verb(plain, how),
+        re.IGNORECASE,
+    )
+    if (
+        group == "up"
+        and not found
+        and named
+        and led
+        and (named["obj"].lower() in ctx.known or named["obj"].lower() == (ctx.library or ""))
+    ):
+        # "I would just upgrade the black version in your local project": to the latest
+        found = [(named["obj"], None, "latest")]
+        implied = False
+    elif group == "up" and not found and (to_latest or (bare and (led or ctx.maintainer))):
         found = [(None, None, "latest")]  # "please upgrade", "upgrade to the latest version"
         implied = True
     else:
@@ -349,7 +366,7 @@ def _plausible(ver: str) -> bool:
     if ver.lower() in ("latest", "next", "beta", "canary", "lts", "rc", "alpha", "cjs"):
         return True
     version = version_of(ver)
-    return version is not None and version.release[0] < 10000
+    return version is not None and plausible_release(version)
 
 
 def pick(

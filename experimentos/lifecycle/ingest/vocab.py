@@ -148,6 +148,9 @@ class Context:
     known: frozenset[str] = frozenset()  # packages the thread names next to versions (lowercase)
     idents: frozenset[str] = frozenset()  # identifiers the thread shows as code ("'Switch'")
     previous: str = ""  # the sentence before, in the same comment
+    following: str = ""  # the sentence after, in the same comment
+    opening: bool = False  # in an opening post not by a maintainer: its instructions ask
+    removed: tuple[str, ...] = ()  # identifiers the thread says were removed or deprecated
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,15 @@ def version_of(text: str) -> Version | None:
         return Version(text)
     except (InvalidVersion, ValueError):  # ValueError: a part int() refuses (4,300+ digits)
         return None
+
+
+def plausible_release(version: Version) -> bool:
+    """Whether a parsed version's first part can be a release number: small, or a date
+    (calendar versioning: 20230629, 202401); not an issue, commit or line number."""
+    first = version.release[0]
+    if first < 10000:
+        return True
+    return bool(re.fullmatch(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])?", str(first)))
 
 
 def code_spans(text: str) -> list[str]:

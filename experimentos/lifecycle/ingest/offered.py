@@ -1,0 +1,73 @@
+"""Versions offered without a word of direction: dependency entries shown as the fix (pins of
+what they declare) and dist-tags offered to install (upgrades to them). actions.py reads these
+before the phrasings of versions.py."""
+
+from __future__ import annotations
+
+import re
+
+from experimentos.lifecycle.ingest import phrases
+from experimentos.lifecycle.ingest.text import DECLARATION_RE
+from experimentos.lifecycle.ingest.versions import resolve
+from experimentos.lifecycle.ingest.vocab import Action, Context, bad_lib, code_spans
+
+# What makes dependency entries shown in a sentence the fix: an instruction to put them in a
+# manifest, or a report that they fixed it ("We fixed this locally by …: `httpx<0.28`").
+_DECLARE_SAYS_RE = re.compile(
+    r"\b(?:add(?:ing)?|put|set(?:ting)?|pin(?:ning)?|lock(?:ing)?|specify(?:ing)?|change|use|"
+    r"try|force)\b|锁定|固定|指定|写死|改为|改成|加上|添加",
+    re.IGNORECASE,
+)
+
+
+def declared(piece: str, sentence: str, ctx: Context) -> list[Action]:
+    """Dependency entries (`"inquirer": "^8.2.6"`, `httpx<0.28`, `scipy = "<1.11.0"`) offered as
+    the fix: pins of what they declare. In the opening post only when they are said to have
+    worked (its instructions ask the maintainers); never in a sentence that asks or fails."""
+    entries = [DECLARATION_RE.match(code) for code in code_spans(piece)]
+    entries = [e for e in entries if e is not None]
+    if not entries or phrases.is_question(sentence) or phrases.failed(sentence):
+        return []
+    if re.search(r"\b(?:replac\w*|switch\w*|migrat\w*|instead)\b", sentence, re.I):
+        return []  # "Replacing node-sass with `"sass": "^1.32.12"`": a swap, not a pin
+    words = re.sub(r"`[^`]*`", " ", sentence)
+    worked = phrases.succeeded(words) or bool(
+        re.search(r"\b(?:fixed|solved|resolved)\s+(?:it|this|the)\b|解决|可以了", words, re.I)
+    )
+    if not worked and (ctx.opening or not _DECLARE_SAYS_RE.search(words)):
+        return []
+    out = []
+    for entry in entries:
+        lib = entry["json"] or entry["toml"] or re.sub(r"\[.*\]$", "", entry["req"])
+        spec = re.sub(r"\s+", "", entry["jspec"] or entry["tspec"] or entry["rspec"])
+        if bad_lib(lib):
+            continue
+        target = spec.lstrip("=v") if re.match(r"[=v]*\d", spec) else spec
+        out.append(Action("pin", lib, target))
+    return out
+
+
+DIST_TAGS = ("next", "beta", "canary", "alpha", "rc", "nightly", "insiders", "experimental")
+# "Please use `next` tag", "install the beta dist-tag", "use the @next release"
+_DIST_TAG_RE = re.compile(
+    r"\b(?:use|using|install|installing|try|trying|switch\s+to|go\s+with|grab|pull)\s+"
+    r"(?:the\s+|a\s+)?(?:(?P<lib>@?[a-z][\w./-]*)(?=@))?`?@?(?P<tag>"
+    + "|".join(DIST_TAGS)
+    + r")`?\s+(?:dist-?\s*)?(?:tag|release|channel|version|build)\b",
+    re.IGNORECASE,
+)
+
+
+def dist_tag(piece: str, sentence: str, ctx: Context) -> list[Action]:
+    """A dist-tag offered to install ("Please use `next` tag"): an upgrade of the thread's
+    package to that tag. Not in the opening post, where it asks the maintainers."""
+    match = _DIST_TAG_RE.search(piece.replace("`", ""))
+    if match is None or ctx.opening or phrases.is_question(sentence):
+        return []
+    lib = resolve(match["lib"], ctx, announce=ctx.maintainer)
+    return [Action("upgrade", lib, match["tag"].lower())] if lib else []
+
+
+def offered(piece: str, sentence: str, ctx: Context) -> list[Action]:
+    """Pins of the dependency entries offered, else an upgrade to the dist-tag offered."""
+    return declared(piece, sentence, ctx) or dist_tag(piece, sentence, ctx)

@@ -1,0 +1,118 @@
+"""Advice said in words rather than in versions or code: workarounds (a clean reinstall, another
+package manager that works) and the identifiers a thread says were removed or deprecated (the old
+side of "use X instead", which actions.py reads)."""
+
+from __future__ import annotations
+
+import re
+
+from experimentos.lifecycle.ingest import phrases
+from experimentos.lifecycle.ingest.text import read_message
+from experimentos.lifecycle.ingest.thread import Thread
+from experimentos.lifecycle.ingest.vocab import Action
+
+# "`imp` module is removed", "Dataframe.append has been removed", "append (previously
+# deprecated) was removed", "removed deprecated Series.append()": what "use X instead" replaces.
+_REMOVED_RE = re.compile(
+    r"(?:`(?P<code>[^`\s]+)`|(?P<bare>[A-Za-z_][\w.]*(?:\(\))?))\s+(?:\([^)]{0,40}\)\s+)?"
+    r"(?:module\s+|method\s+|function\s+|class\s+|attribute\s+)?"
+    r"(?:is|was|has\s+been|have\s+been|were|got|gets)\s+(?:now\s+|also\s+)?(?:deprecated\s+and\s+)?"
+    r"(?:removed|deprecated|dropped)\b"
+    r"|\b(?:removed|dropped)\s+(?:the\s+)?(?:deprecated\s+)?(?:`(?P<code2>[^`\s]+)`|"
+    r"(?P<bare2>[A-Za-z_][\w.]*\(\)))",
+    re.IGNORECASE,
+)
+_NOT_REMOVED = frozenset(
+    {
+        "it",
+        "this",
+        "that",
+        "which",
+        "support",
+        "feature",
+        "option",
+        "module",
+        "method",
+        "function",
+        "what",
+        "code",
+        "version",
+        "package",
+        "library",
+        "api",
+        "and",
+        "also",
+        "been",
+        "has",
+    }
+)
+
+
+def removed_in(thread: Thread) -> tuple[str, ...]:
+    """Identifiers the thread (title and comments, outside code blocks) says were removed or
+    deprecated, first named first: the old side of "use X instead"."""
+    texts = [thread.title] + [s for c in thread.comments for s in read_message(c.body).sentences]
+    out: list[str] = []
+    for text in texts:
+        for match in _REMOVED_RE.finditer(text):
+            name = next((match[g] for g in ("code", "bare", "code2", "bare2") if match[g]), "")
+            # "Series.append()" -> "append()": the name an import or a call uses
+            name = re.sub(r"\(.*\)$", "()", name.strip("_*")).split(".")[-1]
+            if name.lower().removesuffix("()") in _NOT_REMOVED or len(name) < 2:
+                continue
+            if name not in out:
+                out.append(name)
+    return tuple(out)
+
+
+# A clean reinstall: remove what the package manager left (node_modules, a lock file, a cache,
+# a virtual environment), then install again.
+_CLEANUP_RE = re.compile(
+    r"\b(?:delet\w*|remov\w*|rm\s+-r?f?|clear\w*|wip\w*|nuk\w*|purg\w*|clean\w*)\b[^.;]{0,60}?"
+    r"(?<![\w.-])`?(?:node_modules|(?:the\s+|an?\s+|existing\s+)*lock\s*-?files?|"
+    r"package-lock(?:\.json)?|yarn\.lock|pnpm-lock\.yaml|poetry\.lock|Pipfile\.lock|"
+    r"(?:npm|yarn|pip|pnpm)\s+cache|\.?venv)\b",
+    re.IGNORECASE,
+)
+# Another package manager that works: "with yarn works fine", "switched to npm, it disappeared"
+_OTHER_MANAGER_RE = re.compile(
+    r"\b(?:with|using|via|switch\w*\s+(?:to|in|over\s+to)|mov\w*\s+to|use)\s+`?(?P<pm>npm|yarn|pnpm|bun)"
+    r"`?(?!\s*(?:v?\d|@|install\b|i\b|add\b|run\b|ci\b))",
+    re.IGNORECASE,
+)
+_MODAL_RE = re.compile(
+    r"^(?:please\s+)?(?:try\s+|just\s+)?(?:delet|remov|rm\b|clear|wip|nuk|purg|clean)|"
+    r"\b(?:you|u|we)\s+(?:may\s+|might\s+|will\s+|'ll\s+)?(?:just\s+)?(?:need|have|want|should|must|can)"
+    r"|\btry\s+(?:to\s+)?(?:delet|remov|clear|clean)",
+    re.IGNORECASE,
+)
+
+
+_IN_CASE_RE = re.compile(
+    r"^(?:in\s+case|if)\s+(?:you|u)\s+(?:did\s+not|didn't|have\s+not|haven't)\s+"
+    r"(?:already|yet)(?:\s+done\s+(?:so|that))?\s*,\s*",
+    re.IGNORECASE,
+)
+
+
+def said_workarounds(sentence: str, opening: bool) -> list[Action]:
+    """Workarounds said in words, read from a whole sentence: a clean reinstall ("delete the
+    lock file and node_modules and do a fresh install") offered or reported to work, and
+    another package manager reported to work ("with yarn works fine"). In the opening post only
+    what is reported to work (its instructions ask the maintainers)."""
+    plain = sentence.replace("`", "").replace("\u2019", "'")
+    # "In case you did not already, you may need to …": the aside negates nothing offered
+    plain = _IN_CASE_RE.sub("", plain)
+    if phrases.is_question(plain) or phrases.negated(plain) and not phrases.succeeded(plain):
+        return []
+    worked = phrases.succeeded(plain)
+    if not worked and phrases.failed(plain):
+        return []
+    cleanup = _CLEANUP_RE.search(plain)
+    if cleanup and (worked or (not opening and _MODAL_RE.search(plain))):
+        text = " ".join(phrases.strip_lead(plain).split()).rstrip(".")
+        return [Action("workaround", text if len(text) <= 160 else text[:159].rstrip() + "…")]
+    manager = _OTHER_MANAGER_RE.search(plain)
+    if manager and worked:
+        return [Action("workaround", f"install with {manager['pm'].lower()}")]
+    return []
