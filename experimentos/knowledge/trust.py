@@ -33,6 +33,7 @@ without one, only the review's shape, dates and self-reference are checked.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -55,13 +56,20 @@ def empty_rule_section(page: Page) -> str | None:
     name = RULE_SECTIONS.get(page.type)
     if name is None:
         return None
-    headings = list(_HEADING.finditer(page.body))
+    return name if _section_empty(page.body, name) else None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _section_empty(body: str, name: str) -> bool:
+    # Memoised on the body text (a str caches its hash): a brief asks this of every candidate
+    # rule, and the answer changes only when the page's text does.
+    headings = list(_HEADING.finditer(body))
     for i, heading in enumerate(headings):
         if heading.group(1) == "##" and heading.group(2).strip().lower() == name.lower():
-            end = headings[i + 1].start() if i + 1 < len(headings) else len(page.body)
-            text = re.sub(r"<!--.*?-->", "", page.body[heading.end() : end], flags=re.DOTALL)
-            return name if not text.strip() else None
-    return None
+            end = headings[i + 1].start() if i + 1 < len(headings) else len(body)
+            text = re.sub(r"<!--.*?-->", "", body[heading.end() : end], flags=re.DOTALL)
+            return not text.strip()
+    return False
 
 
 class Known:
