@@ -188,24 +188,27 @@ def _fit(brief: Brief, snap: Snapshot, trust: Trust, selected: list[Candidate]) 
     """Fill `brief` with entries and optional parts in priority order (see budget.py)."""
     info = {c.page.id: (c.score, c.reasons) for c in selected}
 
-    floors: dict[tuple[str, Form], int] = {}
+    # A floor depends on the page's text, the form and whether it shows as a rule: kept with
+    # the snapshot, so a brief computes only those of pages no brief has weighed before.
+    floors: dict[tuple[str, Form, bool], int] = snap.cache.setdefault(("floors",), {})
 
     def floor(page_id: str, form: Form) -> int:
         """The least the page's block takes in `form`, without rendering it: its heading and
         summary lines, and a token a word for the lists (and rule section) the form shows."""
-        found = floors.get((page_id, form))
+        rule = trust.boundary.get(page_id) == "decision_capable"
+        found = floors.get((page_id, form, rule))
         if found is None:
             page = snap.pages[page_id]
             heading = f"### {page_id}: {render.inline(page.title)}"
             found = count_tokens(heading) + count_tokens(render.inline(page.summary))
-            if trust.boundary.get(page_id) == "decision_capable":
+            if rule:
                 words = [*page.forbidden_actions]
                 if form in ("compact", "full"):
                     words += page.required_checks
                 found += sum(len(w.split()) for w in words)
                 if form == "full":
                     found += len(rule_text(page).split())
-            floors[(page_id, form)] = found
+            floors[(page_id, form, rule)] = found
         return found
 
     packer = Packer(brief, trust.entry, trust.closure, info, floor)
