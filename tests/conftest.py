@@ -100,6 +100,16 @@ def kb(tmp_path: Path) -> Workspace:
 
 
 @pytest.fixture
+def fake_cli(tmp_path: Path) -> Path:
+    """An executable that does nothing: an agent CLI's binary where only its argv matters."""
+    binary = tmp_path / "bin" / "agent"
+    binary.parent.mkdir()
+    binary.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    binary.chmod(0o755)
+    return binary
+
+
+@pytest.fixture
 def empty_kb(tmp_path: Path) -> Workspace:
     root = tmp_path / "empty"
     init_workspace(root)

@@ -22,15 +22,6 @@ RUN_WD = Path("/run/wd")  # the recorded transcripts' workdir
 SECRET = "sk-test-4f9a1c-not-real"
 
 
-@pytest.fixture
-def fake_cli(tmp_path: Path) -> Path:
-    binary = tmp_path / "bin" / "agent"
-    binary.parent.mkdir()
-    binary.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
-    binary.chmod(0o755)
-    return binary
-
-
 def setup_for(tmp_path: Path, *, mcp: bool = True) -> RunSetup:
     (tmp_path / "wd").mkdir(exist_ok=True)
     attachment = McpAttachment(

@@ -24,15 +24,6 @@ REL = "experiments/e/matrix.yaml"
 
 
 @pytest.fixture
-def fake_cli(tmp_path: Path) -> Path:
-    binary = tmp_path / "bin" / "agent"
-    binary.parent.mkdir()
-    binary.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
-    binary.chmod(0o755)
-    return binary
-
-
-@pytest.fixture
 def key(monkeypatch) -> str:
     monkeypatch.setenv("LOCAL_LLM_KEY", KEY)
     return KEY
