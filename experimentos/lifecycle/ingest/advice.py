@@ -325,7 +325,8 @@ _SOLUTION_BEFORE_RE = re.compile(
     re.IGNORECASE,
 )
 _STEPS_RE = re.compile(
-    r"\b(?:steps\s+to\s+reproduce|to\s+reproduce|how\s+to\s+reproduce|reproduction(?:\s+steps)?|"
+    r"\b(?:steps\s+to\s+(?:reproduce|replicate)|to\s+(?:reproduce|replicate)|"
+    r"how\s+to\s+(?:reproduce|replicate)|reproduction(?:\s+steps)?|"
     r"repro(?:\s+steps)?)\b",
     re.IGNORECASE,
 )

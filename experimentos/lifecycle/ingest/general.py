@@ -104,6 +104,7 @@ _DIRECTIVE_RE = re.compile(
     r"需要|请|建议|应该|应当|可以|要|试试|试一下|尝试|把|将|してください|必要|"
     r"\bil\s+faut\b|\bvous\s+devez\b|\bessay\w*|\bhay\s+que\b|\bdebe\w*|\btienes\s+que\b|"
     r"\bvocê\s+deve\b|\bsollte\w*|\bmuss\w*|\bversuch\w*|нужно|надо|попроб\w*|"
+    r"\bplease\s+(?=[a-z]+\s)|"
     r"\b(?:you|u|we|one|users?)\s+(?:just\s+)?(?:need|needs|must|should|have\s+to|has\s+to|"
     r"can|could|may\s+want\s+to)\b|\b(?:need|needs|requires?)\s+(?=\S+\s+v?\d)",
     re.IGNORECASE,

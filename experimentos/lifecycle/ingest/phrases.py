@@ -232,6 +232,29 @@ def future(text: str) -> bool:
     return bool(_FUTURE_RE.search(text))
 
 
+# A label or lead that offers what follows as the fix: "Workaround:", "**Fix**: add",
+# "Solution - pin …", "As a temporary fix, …", "解决方法："
+_FIX_LABEL_RE = re.compile(
+    r"^\W*(?:(?:possible|temporary|quick|simple|my|a|the|current|working)\s+)*"
+    r"(?:work\s*-?\s*around|fix|solution|solved|resolution|hot\s*fix|remedy|解决方法|解决办法|"
+    r"解决方案|方案|办法|solución|lösung|решение)s?\W*(?:[:：\-–]|$)|"
+    r"^\W*as\s+a\s+(?:temporary\s+|quick\s+)?(?:work\s*-?\s*around|fix|solution)\b|"
+    r"\b(?:fixed|solved|resolved|worked\s+around)\s+(?:it|this|the\s+(?:issue|problem|error))?\s*"
+    r"(?:by|with)\b|\bto\s+(?:fix|solve|resolve|work\s*around)\s+(?:it|this|the\s+(?:issue|"
+    r"problem|error))\b",
+    re.IGNORECASE,
+)
+
+
+def offered_as_fix(text: str, previous: str = "") -> bool:
+    """Whether `text` (or the label just before it) offers an act as the fix."""
+    return bool(
+        _FIX_LABEL_RE.search(text)
+        or _FIX_LABEL_RE.match(previous.strip())
+        or re.search(r"\b(?:solution|work\s*-?\s*around|fix)\b|解决|方案", previous, re.I)
+    )
+
+
 def strip_lead(piece: str) -> str:
     return LEAD_RE.sub("", piece, count=1)
 

@@ -114,6 +114,13 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
         how = "success"  # "solved with MarkupSafe==2.0.1", "改为Flask==2.1.0 解决"
     if how is None:
         return []
+    asking = how == "directive" and ctx.opening and not phrases.offered_as_fix(plain, ctx.previous)
+    if asking and re.match(r"\W*(?:(?:so|also|and|then|hi|hello|hey|@[\w-]+)\W+)*please\b", plain, re.I):
+        if not phrases.succeeded(sentence) and not re.search(r"\bif\s+(?:you|u)\b", sentence, re.I):
+            # "Please pin Jinja2 to <= 3.0.3 in requirements.txt": the opening post asks the
+            # maintainers (unless it says the act works, "… and it should work", or speaks to
+            # users: "If you cannot switch to ESM, please use v2")
+            return []
     out: list[Action] = []
     # Package-manager commands quoted in the clause: `pip install 'numpy<2'`, `npm i x@1.2.3`
     codes = [c for c in code_spans(piece) if COMMAND_RE.match(strip_run(c))]
@@ -175,10 +182,21 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
         return []
     if ver.lower() == "lts":
         lib = "node" if lib in (ctx.library, ctx.package) else lib
+    if asking and not led and group == "neutral" and not re.search(r"\b(?:need|must|should)\b", plain, re.I):
+        return []  # "install nanoid v4.0.2 because nodejs is 14.17.6": the reporter's setup
+    if asking and _reported_broken(lib, ver, ctx):
+        return []  # "install nanoid v4.0.2 because …", "just install X 3.1.0 and run": the bug
     kind = _kind(group, op, ver, lib, ctx)
     if kind is None:
         return []
     return [Action(kind, lib, _target(kind, op, ver), implied=implied and picked[0] is None)]
+
+
+def _reported_broken(lib: str, ver: str, ctx: Context) -> bool:
+    """Whether the thread reports `ver` of `lib` broken."""
+    from experimentos.repofacts.facts import python_key
+
+    return ver.lstrip("vV=") in {a.lstrip("vV") for a in ctx.affected.get(python_key(lib), [])}
 
 
 _NOT_PACKAGES = (
@@ -437,9 +455,19 @@ def _kind(group: str | None, op: str | None, ver: str, lib: str, ctx: Context) -
     parsed = version_of(ver)
     if parsed is not None and parsed.is_prerelease:
         return "upgrade"  # nobody goes back to a release candidate
-    if ctx.maintainer and lib == ctx.package:
-        return "upgrade"  # a maintainer pointing at their own release
+    if ctx.maintainer and lib == ctx.package and not _below_affected(ver, lib, ctx):
+        # a maintainer pointing at their own release; but "use nanoid@3 for legacy projects",
+        # below every version the thread reports broken, sends the user back
+        return "upgrade"
     return _compare(ver, lib, ctx)
+
+
+def _below_affected(ver: str, lib: str, ctx: Context) -> bool:
+    from experimentos.repofacts.facts import python_key
+
+    target = version_of(ver)
+    affected = [v for v in (version_of(a) for a in ctx.affected.get(python_key(lib), [])) if v]
+    return target is not None and bool(affected) and target < min(affected)
 
 
 def _compare(ver: str, lib: str, ctx: Context) -> Kind:
