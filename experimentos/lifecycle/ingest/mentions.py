@@ -286,7 +286,7 @@ def version_mentions(thread: Thread) -> list[Mention]:
             if _GOOD_BEFORE.search(before):
                 role = "good"  # "It's okay to use Gradio in 3.39.0"
             role = _checked_role(role, version, sentence, before, after)
-            role = _advice_role(role, version, sentence)
+            role = _advice_role(role, version, sentence, opening=index == 0)
             if re.search(r"\bfrom\s+[`'\"]?$", before) and re.match(r"^[`'\"]?\s*to\b", after):
                 # "upgrading from 0.27.2 to 1.0.0"; "downgrade react-scripts from v5 to v4.0.3"
                 # names the broken version it leaves
@@ -384,9 +384,12 @@ _COMMAND_PIECE = re.compile(
 )
 
 
-def _advice_role(role: Role | None, version: str, sentence: str) -> Role | None:
+def _advice_role(
+    role: Role | None, version: str, sentence: str, opening: bool = False
+) -> Role | None:
     """A version an instruction names is not one the thread reports broken ("Use
-    Pillow==9.5.0 instead"); one a clause says worked is a good version."""
+    Pillow==9.5.0 instead"); one a clause says worked is a good version. In the opening post a
+    bare "install X 4.0.2 because …" is the reporter's setup: the version they report."""
     if role not in ("affected", None):
         return role
     from experimentos.lifecycle.ingest import phrases
@@ -410,7 +413,8 @@ def _advice_role(role: Role | None, version: str, sentence: str) -> Role | None:
         ):
             return "good"
         if how == "directive" or piece.startswith("run "):
-            return None
+            setup = opening and re.match(r"(?:install|use|using|installed)\b", plain.strip(), re.I)
+            return role if setup and not phrases.offered_as_fix(sentence) else None
     return role
 
 
