@@ -241,6 +241,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         idents=_shown_as_code(thread),
         removed=words.removed_in(thread),
     )
+    spelled = words.library_in_words(ctx.library)
     for index, comment in enumerate(thread.comments):
         message = read_message(comment.body)
         ctx.maintainer = comment.maintainer
@@ -256,7 +257,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         steps = False  # inside the opening post's "steps to reproduce"
         releases = comment.maintainer and bool(_RELEASES_RE.search(comment.body))
         for n, sentence in enumerate(sentences):
-            plain = sentence.replace("\u2019", "'")
+            plain = words.name_library(sentence.replace("\u2019", "'"), spelled, ctx.library)
             if comment.opening and _STEPS_RE.search(plain):
                 steps = True
             elif comment.opening and _AFTER_STEPS_RE.match(plain):

@@ -141,7 +141,10 @@ NOT_LIBRARIES = _words(
     python.pillow openssl libressl glibc musl chromium electron lts project projects app apps
     older newer earlier later previous fixed broken working buggy their his her dependency
     install installing uninstall add seems chooses migrate download downloaded downloading
-    dependencies deps dep"""
+    dependencies deps dep support supports keep keeps need needs want wants require prefer
+    recommend suggest move moved switch remove drop release publish ship deprecate break breaks
+    change changes happen happens stick revert restore branch branches line series mode api esm
+    cjs commonjs module modules build builds option options config"""
 )
 
 
@@ -349,8 +352,24 @@ _TITLE_MAJOR_RE = re.compile(
 _JS_PY_RUNTIMES = frozenset({"node", "python"})
 
 
+# "v4 can't be imported in node": a bare major the title reports broken, of the library
+_TITLE_BARE_MAJOR_RE = re.compile(r"(?<![\w@/.-])[vV](?P<major>\d{1,2})(?![\w.])")
+_TITLE_TROUBLE_RE = re.compile(
+    r"\b(?:can'?t|cannot|not\s+work\w*|doesn'?t|broken|breaks?|fails?|error|err_\w+|crash\w*|"
+    r"unable)\b",
+    re.IGNORECASE,
+)
+
+
 def _title_majors(title: str) -> list[Mention]:
     out = []
+    named = {m.start("major") for m in _TITLE_MAJOR_RE.finditer(title)}
+    if _TITLE_TROUBLE_RE.search(title):
+        for match in _TITLE_BARE_MAJOR_RE.finditer(title):
+            before = title[: match.start()].rstrip()
+            if match.start("major") in named or re.search(r"[\w@/.-]$", before):
+                continue
+            out.append(Mention(match["major"], None, "affected", 0, False))
     for match in _TITLE_MAJOR_RE.finditer(title):
         name = match["name"]
         if runtime_name(name) in _JS_PY_RUNTIMES and not name.isdigit():

@@ -59,6 +59,12 @@ _PASSIVE_USE_RE = re.compile(
 
 
 # Versions named as a purpose, not a target: "update peer deps to support React 18".
+# "you need to use a pure ESM app (…) to use Nano ID 4": the act, then what it is for
+_SO_AS_TO_USE_RE = re.compile(
+    r"\b(?:use|install|set|switch|move|migrate|convert)\b.+\b(?:in\s+order\s+)?to\s+"
+    r"(?:use|get|run|import|load)\s+(?:\S+\s+){0,2}$",
+    re.IGNORECASE,
+)
 _PURPOSE_RE = re.compile(r"(?:\bsupport(?:s|ing)?|\bfor|\bwith|\bon)\s+(?:\S+\s+){0,1}$", re.I)
 
 
@@ -298,7 +304,7 @@ def candidates(text: str, ctx: Context) -> list[tuple[str | None, str | None, st
             return
         if re.search(r"\brequires?\s+$", text[: span[0]]):
             return  # "markdown 3.4.1 requires importlib-metadata>=4.4": a constraint
-        if _PURPOSE_RE.search(text[: span[0]]) and not op:
+        if (_PURPOSE_RE.search(text[: span[0]]) or _SO_AS_TO_USE_RE.search(text[: span[0]])) and not op:
             taken.append(span)
             return
         if (

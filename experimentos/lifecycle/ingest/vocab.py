@@ -51,7 +51,8 @@ UP_VERBS = (
 
 
 BACK_VERBS = (
-    r"(?:downgrad(?:e|es|ed|ing)|roll(?:s|ed|ing)?\s+back|revert(?:s|ed|ing)?|"
+    r"(?:downgrad(?:e|es|ed|ing)|roll(?:s|ed|ing)?\s+(?:(?:the|my|our|it|this|that|[\w.-]+)\s+){0,2}back|"
+    r"revert(?:s|ed|ing)?|restor(?:e|es|ed|ing)|"
     r"go(?:es|ing)?\s+back|went\s+back|return(?:s|ed|ing)?\s+(?:chalk\s+)?to|"
     r"fall(?:s|ing)?\s+back|fell\s+back|reduc(?:e|es|ed|ing))"
 )

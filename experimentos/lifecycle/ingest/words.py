@@ -116,3 +116,21 @@ def said_workarounds(sentence: str, opening: bool) -> list[Action]:
     if manager and worked:
         return [Action("workaround", f"install with {manager['pm'].lower()}")]
     return []
+
+
+def library_in_words(library: str | None) -> re.Pattern[str] | None:
+    """The library's name written as words: "Nano ID" or "NanoID" for nanoid, "Acme ORM" for
+    acme-orm (its letters in order, a space, "-", "_" or "." allowed between any two), so
+    that advice naming the product reads as advice on the package."""
+    letters = re.sub(r"[^a-z0-9]", "", (library or "").lower())
+    if len(letters) < 5:
+        return None  # "pg", "ws": too short to tell a product name from a word
+    body = r"[\s_.-]?".join(re.escape(ch) for ch in letters)
+    return re.compile(rf"(?<![\w.@/-]){body}(?![\w@/-]|\.\w)", re.IGNORECASE)
+
+
+def name_library(text: str, pattern: re.Pattern[str] | None, library: str | None) -> str:
+    """`text` with the library's name in words written as the package name."""
+    if pattern is None or not library:
+        return text
+    return pattern.sub(lambda m: library if re.search(r"[\s_.-]", m.group(0)) else m.group(0), text)
