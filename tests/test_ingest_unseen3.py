@@ -135,7 +135,8 @@ def test_the_library_named_in_words_is_the_library(reply):
 )
 def test_going_back_in_words_is_a_downgrade(reply, target):
     claims = thread(("reporter", None, ESM + "\n\n" + reply))
-    assert ("downgrade", "acme-orm", target) in found(claims)
+    # going back below a bound: a downgrade or a pin, the same family of advice
+    assert {("downgrade", "acme-orm", target), ("pin", "acme-orm", target)} & found(claims)
 
 
 # --- a fix labelled in the opening post -----------------------------------------------------------

@@ -233,7 +233,10 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
     """Advice in the thread, in order of first mention, with what later comments did to it."""
     found: dict[str, Advice] = {}
     ctx = Context(
-        library=scope.library or _tracker_package(thread) or _logged_package(thread),
+        library=scope.library
+        or _tracker_package(thread)
+        or _logged_package(thread)
+        or _imported_package(thread),
         package=thread.repo,
         affected=_by_library(scope.mentions, "affected", scope.library),
         fixed=_by_library(scope.mentions, "fixed", scope.library),
@@ -258,6 +261,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         releases = comment.maintainer and bool(_RELEASES_RE.search(comment.body))
         for n, sentence in enumerate(sentences):
             plain = words.name_library(sentence.replace("\u2019", "'"), spelled, ctx.library)
+            plain = words.bounds_in_words(plain)
             if comment.opening and _STEPS_RE.search(plain):
                 steps = True
             elif comment.opening and _AFTER_STEPS_RE.match(plain):
@@ -381,6 +385,27 @@ def _logged_package(thread: Thread) -> str | None:
         return None
     counts = {n: names.count(n) for n in names}
     return max(counts, key=lambda n: (counts[n], -names.index(n)))
+
+
+# "cannot import name 'cached_download' from 'huggingface_hub'", "No module named 'yaml'",
+# "require() of ES Module …/node_modules/nanoid/index.js": the package the error is about
+_IMPORT_ERROR_RE = re.compile(
+    r"cannot\s+import\s+name\s+[`'\"]?[\w.]+[`'\"]?\s+from\s+[`'\"](?P<py>[A-Za-z_][\w]*)|"
+    r"no\s+module\s+named\s+[`'\"](?P<mod>[A-Za-z_][\w]*)|"
+    r"(?:require\(\)\s+of\s+ES\s+Module|Cannot\s+find\s+module)\s+[`'\"]?\S*?node_modules/"
+    r"(?P<npm>(?:@[\w.-]+/)?[\w.-]+)/",
+    re.IGNORECASE,
+)
+
+
+def _imported_package(thread: Thread) -> str | None:
+    """The package an import error in the title or the opening post names, when the thread
+    names none next to a version ("downgrading to a version previous to 0.26" is about it)."""
+    text = " ".join([thread.title, thread.comments[0].body if thread.comments else ""])
+    match = _IMPORT_ERROR_RE.search(text)
+    if match is None:
+        return None
+    return (match["py"] or match["mod"] or match["npm"]).lower()
 
 
 def _by_library(mentions: list, role: str, library: str | None = None) -> dict[str, list[str]]:

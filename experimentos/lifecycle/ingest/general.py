@@ -79,7 +79,7 @@ _SUCCESS_RE = re.compile(
     r"\bfunciona|resuelto|resolvido|funktioniert|klappt|gelöst|läuft\s+wieder|работает|помогло|"
     r"решено|заработал|"
     r"\bno\s+(?:more\s+|longer\s+(?:an?\s+)?)?(?:errors?|issues?|problems?)\b|"
-    r"\b(?:is|was)\s+fine\b|\bfine\s+(?:with|on|using|after)\b",
+    r"\b(?:is|was)\s+fine\b|\bfine\s+(?:with|on|using|after)\b|" + phrases.AVOIDED,
     re.IGNORECASE,
 )
 _FAILURE_RE = re.compile(

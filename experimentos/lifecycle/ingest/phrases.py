@@ -67,13 +67,19 @@ RETRACT_RE = re.compile(
 _NARRATIVE_LEAD = re.compile(
     r"^(?:after|since|when|before|while|because|without|despite|once|until|even)\b", re.I
 )
+# "… to not have the issue", "avoids the problem", "the error is gone": the act worked
+AVOIDED = (
+    r"\b(?:to\s+)?(?:not\s+(?:have|get|see|hit)|avoids?|avoided|avoiding|get\s+rid\s+of|"
+    r"got\s+rid\s+of)\s+(?:the|this|that|any|my)\s+(?:issue|problem|error|bug|crash)s?\b|"
+    r"\b(?:error|issue|problem|bug|crash)s?\s+(?:is|are|was|were|has\s+been|have\s+been)\s+gone\b"
+)
 SUCCESS_RE = re.compile(
     r"(?:\b(?:fix(?:es|ed)?\s+(?:it|this|that|the|my|our|a|for)|fixed|solve[sd]?|"
     r"works?(?!\s+around)|worked|working|resolve[sd]|helped|helps|did\s+the\s+trick|"
     r"made\s+it\s+work|got\s+it\s+working|is\s+the\s+fix|runs?\s+(?:just\s+)?(?:fine|normally|as\s+expected|"
     r"successfully|ok|again)|compiles|problem\s+solved|sorted\s+out|no\s+more\s+errors?|"
     r"to\s+fix\s+(?:it|this|the)|seems?\s+to\s+fix|(?:went|goes|go)\s+away|disappeared|(?:has|have|includes?|contains?)\s+the\s+fix)\b|"
-    r"解决|好了)",
+    r"解决|好了)|" + AVOIDED,
     re.IGNORECASE,
 )
 _FAILED_RE = re.compile(

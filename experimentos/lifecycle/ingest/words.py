@@ -134,3 +134,18 @@ def name_library(text: str, pattern: re.Pattern[str] | None, library: str | None
     if pattern is None or not library:
         return text
     return pattern.sub(lambda m: library if re.search(r"[\s_.-]", m.group(0)) else m.group(0), text)
+
+
+# "a version previous to 0.26", "any release older than 2.0.2", "versions prior to 2.0": a bound
+_BOUND_IN_WORDS_RE = re.compile(
+    r"\b(?:(?:a|an|any|some|the)\s+)?(?:(?:older|earlier|lower|previous)\s+)?"
+    r"(?:version|release)s?\s+(?:(?:previous|prior)\s+to|before|older\s+than|earlier\s+than|"
+    r"lower\s+than|below|under|less\s+than)\s+(?:the\s+)?(?:version\s+)?[`'\"]?(?=v?\d)",
+    re.IGNORECASE,
+)
+
+
+def bounds_in_words(text: str) -> str:
+    """`text` with a bound said in words written as one: "downgrading to a version previous to
+    0.26" reads as "downgrading to <0.26"."""
+    return _BOUND_IN_WORDS_RE.sub("<", text)
