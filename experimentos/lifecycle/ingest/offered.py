@@ -34,7 +34,10 @@ def declared(piece: str, sentence: str, ctx: Context) -> list[Action]:
     worked = phrases.succeeded(words) or bool(
         re.search(r"\b(?:fixed|solved|resolved)\s+(?:it|this|the)\b|解决|可以了", words, re.I)
     )
-    if not worked and (ctx.opening or not _DECLARE_SAYS_RE.search(words)):
+    # "Workaround: `x<2`", "FIX: … by adding: `x<2`", "**Fix**: add" + "`x<2` to requirements.txt"
+    labelled = phrases.offered_as_fix(words, ctx.previous)
+    says = _DECLARE_SAYS_RE.search(words) or (labelled and _DECLARE_SAYS_RE.search(ctx.previous))
+    if not worked and not labelled and (ctx.opening or not says):
         return []
     out = []
     for entry in entries:

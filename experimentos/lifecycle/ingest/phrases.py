@@ -257,7 +257,7 @@ def offered_as_fix(text: str, previous: str = "") -> bool:
     return bool(
         _FIX_LABEL_RE.search(text)
         or _FIX_LABEL_RE.match(previous.strip())
-        or re.search(r"\b(?:solution|work\s*-?\s*around|fix)\b|解决|方案", previous, re.I)
+        or re.search(r"\b(?:solution|work\s*-?\s*around)\b|解决|方案", previous, re.I)
     )
 
 
