@@ -100,6 +100,22 @@ _SPEAKS_FOR_PROJECT = [
         re.IGNORECASE,
     ),
     re.compile(r"\b(?:myself|we)\s+(?:or|and)\s+other\s+(?:project\s+)?maintainers\b", re.I),
+    # the project's release lines in the first person plural: "We still support 3.x branch",
+    # "we could continue updating a v4 branch", "we will still be supporting 4.x", "in 4.0 we
+    # moved to ESM" (a user's "we moved our app to ESM" names no release of the project)
+    re.compile(
+        rf"\bwe(?:'re|'ll|\s+are|\s+will|\s+could|\s+can|\s+would|\s+need\s+to)?\s+(?:still\s+)?"
+        rf"(?:be\s+)?(?:continue\s+)?(?:to\s+)?(?:support(?:ing)?|maintain(?:ing)?|updating|keep(?:ing)?|"
+        rf"backport(?:ing)?)\s+(?:(?:a|the|our)\s+)?{_V}(?:\.x)?`?(?:\s+(?:branch|line|series|"
+        rf"around|releases?))?\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"\b(?:in|since|with|as\s+of|starting\s+(?:with|from))\s+{_V}(?:\.x)?`?,?\s+we(?:'ve|\s+have)?\s+"
+        r"(?:moved|switched|migrated|dropped|removed|changed|deprecated|renamed|added|made|"
+        r"introduced|stopped)\b",
+        re.IGNORECASE,
+    ),
 ]
 
 
