@@ -337,7 +337,7 @@ def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Ac
         package_here = None
         for match in versions:
             package_here = _package_before(clause[: _at(match)], ctx) or package_here
-        if not versions or _refused(clause):
+        if not versions or _refused(clause) or (ctx.maintainer and phrases.project_plan(clause)):
             # "We forgot the specific gradio version, but it should be 3.44": the package the
             # sentence named last, in a clause with no version too
             named = package_here or (_known_named(clause, ctx) if not versions else None)

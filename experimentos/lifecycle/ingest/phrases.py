@@ -252,6 +252,22 @@ _FIX_LABEL_RE = re.compile(
 )
 
 
+# A maintainer's "we could continue updating a v4 branch", "we need to keep 4.x around": the
+# project's own plans, not advice to the reader ("we recommend …" is advice)
+_PROJECT_PLAN_RE = re.compile(
+    r"\bwe(?:'ll|'d|\s+(?:\w+\s+)?(?:could|can|need\s+to|must|should|have\s+to|will|would|"
+    r"might|may)\b)",
+    re.IGNORECASE,
+)
+
+
+def project_plan(text: str) -> bool:
+    """Whether `text`, said by a maintainer, speaks of what the project might do."""
+    if re.search(r"\bwe(?:'d|\s+\w+)?\s+(?:\w+\s+)?(?:recommend|suggest|advise|encourage)", text, re.I):
+        return False  # "For now we'd recommend downgrading to v2.8": advice
+    return bool(_PROJECT_PLAN_RE.search(text))
+
+
 def offered_as_fix(text: str, previous: str = "") -> bool:
     """Whether `text` (or the label just before it) offers an act as the fix."""
     return bool(

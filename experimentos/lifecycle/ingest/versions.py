@@ -107,6 +107,8 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
         if lib is not None:
             kind = _kind(None, None, right["ver"], lib, ctx)
             return [Action(kind, lib, _target(kind, None, right["ver"]))] if kind else []
+    if ctx.maintainer and phrases.project_plan(plain):
+        return []  # "we need to keep 4.x around": the project's plans
     command = COMMAND_RE.match(bare)
     how = phrases.mood(plain, sentence, ANY_VERB)
     if (
