@@ -321,7 +321,7 @@ def _read_title(
     ("… downgrading resolves", "降级为0.27.0就会解决"); an instruction only when a maintainer
     opened the issue (anyone else's "Upgrade X to 2.1.0" asks the maintainers for it)."""
     ctx.maintainer = comment.maintainer
-    for action in general.read_sentence(title, ctx, opening=not comment.maintainer):
+    for action in general.read_sentence(title, ctx, opening=not comment.maintainer, title=True):
         _record(found, given, action, 0, comment, title)
 
 

@@ -318,8 +318,11 @@ def _failure(text: str) -> bool:
     return bool(_TROUBLE_RE.search(cleared)) and not _SUCCESS_RE.search(text)
 
 
-def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Action]:
-    """The version advice in one sentence, read clause by clause."""
+def read_sentence(
+    sentence: str, ctx: Context, opening: bool = False, title: bool = False
+) -> list[Action]:
+    """The version advice in one sentence, read clause by clause. In a title a bare major after
+    a package names a task ("Upgrade to ESLint 9"), not a version to act on."""
     plain = _URL_RE.sub(" ", sentence).replace("`", "").replace("\u2019", "'")
     if phrases.is_question(plain):
         return []
@@ -353,7 +356,7 @@ def read_sentence(sentence: str, ctx: Context, opening: bool = False) -> list[Ac
         if how is None or (group is None and after < 0):
             last_package = package_here or last_package
             continue
-        picked = _pick(versions, clause, after)
+        picked = _pick(versions, clause, after, frozenset() if title else ctx.known)
         if picked is None:
             last_package = package_here or last_package
             continue
@@ -424,7 +427,7 @@ def _reported_broken(lib: str | None, ver: str, ctx: Context) -> bool:
 
 
 def _pick(
-    versions: list[re.Match[str]], clause: str, after: int
+    versions: list[re.Match[str]], clause: str, after: int, known: frozenset[str] = frozenset()
 ) -> tuple[str | None, str, int] | None:
     """The version the act is on: the first after the word of direction that is not left
     behind ("from 0.28 to 0.27"), else the last before it."""
@@ -435,17 +438,21 @@ def _pick(
             continue
         ver, op = match["ver"], match["op"]
         bare = re.fullmatch(r"\d+", ver) is not None
+        named = re.search(r"([\w.@/-]+)\s+$", clause[: _at(match)])
         if (
             bare
             and not op
             and not re.search(r"(?:\bto|\bv|version|版本|为|到|at)\s*$", clause[: _at(match)], re.I)
+            and not (named and named.group(1).lower() in known)
         ):
-            continue  # a bare number is a version only after "to", "version", "@", …
+            continue  # a bare number is a version only after "to", "version", "@", a package
         if version_of(ver) is None or not plausible_release(version_of(ver) or _HUGE):
             continue
         if _LEFT_RE.search(clause[max(0, _at(match) - 12) : _at(match)]) and after < 0:
             continue
         between = clause[after : _at(match)] if 0 <= after <= _at(match) else ""
+        # "stay on acme-orm 1", "stick with chai 4": the verb's own preposition
+        between = re.sub(r"^\s*(?:on|with)\b", "", between, flags=re.I)
         # "revert npm included with Node.js v16": where, not what; but "use gradio in 3.39.0"
         # puts the version right after the word ("in", "at"): the version itself
         where = re.search(r"\b(?:with|on|for|in|under|using|included)\b", between, re.IGNORECASE)

@@ -110,6 +110,14 @@ def line_in(text: str, library: str | None = None) -> Line | None:
     match = next((m for m in (r.search(plain) for r in _ON_LINE_RES) if m), None)
     if not match:
         return None
+    if re.search(
+        r"\b(?:stay|stays|stayed|staying|stick|sticks|sticking|stuck|remain|remains|keep|hold|"
+        r"go|going|went|switch|switched|move|moved|revert|reverted|downgrade|downgraded|roll\s+back)"
+        r"(?:\s+\w+)?\s*$",
+        plain[: match.start()],
+        re.IGNORECASE,
+    ) and re.match(r"(?:on|with|to|in)\b", match.group(0), re.I):
+        return None  # "stay on 1.x", "stick with 4.x": the target of the act, not its line
     lib = match["lib"]
     if lib and lib.lower() in ("last", "latest", "final", "previous", "newest"):
         return None  # "pin vite to 4.5.3 (the last 4.x release)" names a target, not a line
