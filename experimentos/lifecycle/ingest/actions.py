@@ -91,7 +91,9 @@ _DEPRECATED_USE_RE = re.compile(
 
 
 _AVOID_RE = re.compile(
-    rf"^(?:please\s+)?(?:(?:you\s+)?(?:don'?t|do\s+not|should\s+not|shouldn'?t|never)\s+|avoid\s+)"
+    rf"^(?:please\s+)?(?:(?:you\s+)?(?:don'?t|do\s+not|should\s+not|shouldn'?t|never)\s+"
+    # "You do not need to update to 4.0 if you have CJS app", "there is no need to upgrade"
+    rf"(?:(?:need|have)\s+to\s+)?|(?:there(?:'s|\s+is)\s+)?no\s+need\s+to\s+|avoid\s+)"
     rf"(?P<verb>{UP_VERBS}|(?:re)?install(?:ing)?|us(?:e|ing)|call(?:ing)?|import(?:ing)?)?\b",
     re.IGNORECASE,
 )
