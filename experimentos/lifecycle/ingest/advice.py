@@ -429,6 +429,7 @@ def _record(
     key = key_of(action.kind, action.subject, action.target)
     if not key:
         return
+    key = _said_before(found, action) or key
     advice = found.get(key)
     if advice is None:
         advice = found[key] = Advice(
@@ -439,6 +440,27 @@ def _record(
     if not advice.said or advice.said[-1].comment != index:
         advice.said.append(_said(index, comment, sentence))
     given.append(key)
+
+
+def _said_before(found: dict[str, Advice], action: Action) -> str | None:
+    """The key of advice already found that `action` repeats with another operator
+    ("downgraded to `nanoid@^3.3.4`", then "downgrading to 3.3.4 fixed it")."""
+    if action.kind not in ("upgrade", "downgrade", "pin") or not action.target:
+        return None
+    family = "upgrade" if action.kind == "upgrade" else "back"
+
+    def bare(target: str | None) -> str:
+        return (target or "").strip().lstrip("^~=vV").removesuffix(".x")
+
+    for key, advice in found.items():
+        if (
+            ("upgrade" if advice.kind == "upgrade" else "back") == family
+            and advice.kind in ("upgrade", "downgrade", "pin")
+            and python_key(advice.subject) == python_key(action.subject)
+            and bare(advice.target) == bare(action.target)
+        ):
+            return key
+    return None
 
 
 def _merge_latest(found: dict[str, Advice], given: list[str], index: int) -> None:

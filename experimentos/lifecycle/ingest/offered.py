@@ -9,7 +9,14 @@ import re
 from experimentos.lifecycle.ingest import phrases
 from experimentos.lifecycle.ingest.text import DECLARATION_RE
 from experimentos.lifecycle.ingest.versions import resolve
-from experimentos.lifecycle.ingest.vocab import Action, Context, bad_lib, code_spans
+from experimentos.lifecycle.ingest.vocab import (
+    BACK_VERBS,
+    UP_VERBS,
+    Action,
+    Context,
+    bad_lib,
+    code_spans,
+)
 
 # What makes dependency entries shown in a sentence the fix: an instruction to put them in a
 # manifest, or a report that they fixed it ("We fixed this locally by …: `httpx<0.28`").
@@ -46,8 +53,18 @@ def declared(piece: str, sentence: str, ctx: Context) -> list[Action]:
         if bad_lib(lib):
             continue
         target = spec.lstrip("=v") if re.match(r"[=v]*\d", spec) else spec
-        out.append(Action("pin", lib, target))
+        out.append(Action(_moved(words), lib, target))
     return out
+
+
+def _moved(words: str) -> str:
+    """A declaration the sentence says it went back or up to ("downgraded this package to
+    version `nanoid@^3.3.4`") is that move; else it holds the version: a pin."""
+    if re.search(rf"\b{BACK_VERBS}\b", words, re.IGNORECASE):
+        return "downgrade"
+    if re.search(rf"\b{UP_VERBS}\b", words, re.IGNORECASE):
+        return "upgrade"
+    return "pin"
 
 
 DIST_TAGS = ("next", "beta", "canary", "alpha", "rc", "nightly", "insiders", "experimental")

@@ -448,8 +448,8 @@ def resolve(lib: str | None, ctx: Context, announce: bool) -> str | None:
 def _kind(group: str | None, op: str | None, ver: str, lib: str, ctx: Context) -> Kind | None:
     if op == "range":  # bounded on both sides: going back when said so, else holding
         return {"up": "upgrade", "back": "downgrade"}.get(group or "", "pin")  # type: ignore[return-value]
-    if group == "back" and op == "<":
-        return "downgrade"  # "downgrade to the version before v5"
+    if group == "back" and op in ("<", "<=", "=<", "^", "~", "~="):
+        return "downgrade"  # "downgrade to the version before v5", "downgraded to `x@^3.3.4`"
     if op in ("<", "<=", "~=", "^", "~", "=<", "!="):
         return "pin"
     if group == "pin":
