@@ -32,6 +32,7 @@ from experimentos.lifecycle.ingest.text import CJK, spaced
 from experimentos.lifecycle.ingest.versions import _kind, _target, resolve
 from experimentos.lifecycle.ingest.vocab import (
     BACK_VERBS,
+    MANIFEST,
     NAME,
     NEUTRAL_VERBS,
     PIN_VERBS,
@@ -234,6 +235,8 @@ def _verb_object(text: str, ctx: Context) -> str | None:
     """The package a word of direction acts on: "pin (the version of) pydantic to <2"."""
     match = re.match(
         rf"\s*(?:(?:the|your|my|our)\s+)?(?:version\s+of\s+)?[`'\"]?(?P<name>{NAME})[`'\"]?\s+"
+        # "Updating Flask in _requirements.txt_ to version 2.1.x": the file it is written in
+        rf"(?:(?:in|inside|within)\s+(?:the\s+|your\s+|my\s+|our\s+)?[_*`'\"]*{MANIFEST}[_*`'\"]*\s+)?"
         r"(?:to|from|at|version|dependency|package)\b",
         text,
         re.IGNORECASE,

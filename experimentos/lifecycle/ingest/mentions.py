@@ -18,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from experimentos.lifecycle.ingest.text import CJK, read_message, spaced
 from experimentos.lifecycle.ingest.thread import Thread
+from experimentos.lifecycle.ingest.vocab import MANIFEST
 
 VERSION_PATTERN = (
     r"[vV]?(?P<version>\d+\.(?:\d+|[xX*]{1,2})(?:\.(?:\d+|[xX*]{1,2}))?"
@@ -387,6 +388,8 @@ def _title_majors(title: str) -> list[Mention]:
 def plausible_name(name: str) -> bool:
     """Whether a word next to a version can be a package name ("getting 1.0.2" cannot)."""
     low = name.lower().rstrip(":")
+    if re.fullmatch(MANIFEST, low.strip("_*`'\""), re.IGNORECASE):
+        return False  # "in my package.json to 2.1.x": the file the version is written in
     if re.fullmatch(r"v?\d[\w.]*", low):
         return False  # "v5 4.0.3": a version, not a package
     if re.search(r"(?:update|upgrade|downgrade|bump|install)$", low):

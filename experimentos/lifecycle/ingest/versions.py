@@ -17,6 +17,7 @@ import re
 from experimentos.lifecycle.ingest import phrases
 from experimentos.lifecycle.ingest.vocab import (
     ANY_VERB,
+    MANIFEST,
     BACK_VERBS,
     COMMAND_RE,
     LATEST,
@@ -270,6 +271,7 @@ def _verb_object(text: str, verb: str) -> str | None:
     """The package a verb names without a version: "downgrade your react-scripts to …"."""
     match = re.match(
         rf"{re.escape(verb)}\s+(?:(?:your|the|my|our)\s+)?(?P<lib>{NAME})\s+"
+        rf"(?:(?:in|inside|within)\s+(?:the\s+|your\s+|my\s+|our\s+)?[_*`'\"]*{MANIFEST}[_*`'\"]*\s+)?"
         r"(?:dependenc(?:y|ies)\s+|package\s+)?(?:to|from)\b",
         text,
         re.IGNORECASE,

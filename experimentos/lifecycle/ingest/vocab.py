@@ -232,8 +232,18 @@ def is_versioned(target: str | None) -> bool:
     return bool(target and re.match(r"^[<>=~^!]*\d", target))
 
 
+# Manifest and lock files: where a version is written, never the package it is of
+MANIFEST = (
+    r"(?:requirements[\w.-]*\.(?:txt|in)|package(?:-lock)?\.json|pyproject\.toml|setup\.(?:py|cfg)|"
+    r"environment\.ya?ml|Pipfile(?:\.lock)?|poetry\.lock|yarn\.lock|pnpm-lock\.yaml|"
+    r"constraints\.txt|tox\.ini|Dockerfile)"
+)
+
+
 def bad_lib(name: str) -> bool:
-    low = name.lower().strip("'\"")
+    low = name.lower().strip("'\"_*")
+    if re.fullmatch(MANIFEST, low, re.IGNORECASE):
+        return True
     if low in NOT_LIBS or low.endswith(("ing", "ed")) and "-" not in low and "." not in low:
         return True
     return bool(re.fullmatch(r"v?\d[\w.]*", low))
