@@ -135,8 +135,10 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
     codes = [c for c in code_spans(piece) if COMMAND_RE.match(strip_run(c))]
     if command and not codes:
         codes = [bare]
+    # "I'm downgrade version : npm install nanoid@^3.0.0": the words say which way it goes
+    back = bool(re.search(rf"\b{BACK_VERBS}", re.sub(r"`[^`]*`", " ", sentence), re.I))
     for code in codes:
-        out += _command_actions(code, ctx)
+        out += _command_actions(code, ctx, back)
     if out:
         return out
     verb = _first_verb(strip_for_verb(plain, how))
@@ -541,7 +543,7 @@ def install_specs(code: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def _command_actions(code: str, ctx: Context) -> list[Action]:
+def _command_actions(code: str, ctx: Context, back: bool = False) -> list[Action]:
     command = COMMAND_RE.match(strip_run(code.strip()))
     if not command:
         return []
@@ -553,13 +555,16 @@ def _command_actions(code: str, ctx: Context) -> list[Action]:
     if "@npm:" in command["args"]:
         return [Action("workaround", f"run `{' '.join(code.split())}`")]  # an alias install
     for lib, op, spec in specs:
+        ranged = re.match(r"(\^|~|>=|<=|<|>)(?=v?\d)", spec) if op == "@" else None
+        if ranged:  # "npm install nanoid@^3.0.0": the range npm resolves
+            op, spec = ranged.group(1), spec[ranged.end() :]
         if op == "@" and spec.lower() in ("latest", "next", "canary", "beta"):
             out.append(Action("upgrade", lib, spec.lower()))
             continue
         if op == "@" and not re.match(r"v?\d", spec):
             continue  # a dist-tag such as `cjs`
         op = "==" if op in ("@", "===") else op
-        kind = _kind(None, op, spec, lib, ctx)
+        kind = _kind("back" if back and op != ">=" else None, op, spec, lib, ctx)
         if kind is not None:
             out.append(Action(kind, lib, _target(kind, op, spec)))
     if not specs and upgrading:
