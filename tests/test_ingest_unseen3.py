@@ -305,3 +305,17 @@ def test_a_command_after_a_colon_with_a_downgrade_is_a_downgrade():
         "acme-orm@^1.0.0 library work well. Please fix it."
     )
     assert ("downgrade", "acme-orm", "^1.0.0") in found(thread(("reporter", None, body)))
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I tried\n\n```sh\nrm -rf node_modules\nnpm cache clean --force\nnpm install\n```\n\n"
+        "but it still fails.",
+        "See https://www.npmjs.com/package/acme-orm for the changelog.",
+        "Does https://www.npmjs.com/package/nope-id have the same bug?",
+    ],
+)
+def test_commands_that_failed_and_links_not_offered_are_not_workarounds(reply):
+    claims = thread(("reporter", None, ESM), ("u", None, reply))
+    assert not [c for c in claims if c.kind == "workaround"]

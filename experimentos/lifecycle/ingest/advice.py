@@ -305,7 +305,13 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                 # a workaround said in words: a clean reinstall, another package manager
                 for action in words.said_workarounds(plain, asking):
                     _record(found, given, action, index, comment, sentence)
+            if len(given) == before:
+                for action in words.package_links(plain, ctx.library, asking):
+                    _record(found, given, action, index, comment, sentence)
             by_sentence[sentence] = given[before:]
+        if not any(found[k].kind == "workaround" for k in given):
+            for action in words.cleanup_commands(comment.body, asking):
+                _record(found, given, action, index, comment, action.subject)
         _merge_latest(found, given, index)
         if comment.maintainer:
             _endorse(found, index, comment, thread, given)

@@ -149,3 +149,53 @@ def bounds_in_words(text: str) -> str:
     """`text` with a bound said in words written as one: "downgrading to a version previous to
     0.26" reads as "downgrading to <0.26"."""
     return _BOUND_IN_WORDS_RE.sub("<", text)
+
+
+# A clean reinstall given as commands: remove node_modules or a lock file, clean a cache
+_CLEANUP_COMMAND_RE = re.compile(
+    r"^\s*(?:\$\s*)?(?:sudo\s+)?(?:rm\s+(?:-\w+\s+)*\S*(?:node_modules|package-lock\.json|"
+    r"yarn\.lock|pnpm-lock\.yaml|poetry\.lock|Pipfile\.lock|\.?venv)\b|"
+    r"(?:npm|yarn|pnpm)\s+cache\s+(?:clean|verify|prune)|pip3?\s+cache\s+(?:purge|remove))",
+    re.IGNORECASE | re.MULTILINE,
+)
+_FENCE_RE = re.compile(r"```[^\n]*\n(?P<body>.*?)```", re.DOTALL)
+
+
+def cleanup_commands(markdown: str, opening: bool) -> list[Action]:
+    """A clean reinstall given as command blocks ("```rm -rf node_modules … npm cache clean```
+    … ```npm install``` fixed the issue") that the comment says worked, or offers outside the
+    opening post: a workaround."""
+    blocks = [m["body"] for m in _FENCE_RE.finditer(markdown)]
+    if not any(_CLEANUP_COMMAND_RE.search(b) for b in blocks):
+        return []
+    prose = _FENCE_RE.sub(" ", markdown)
+    if phrases.failed(prose) or (not phrases.succeeded(prose) and opening):
+        return []
+    if not phrases.succeeded(prose) and not re.search(r"\b(?:try|run|do)\b", prose, re.I):
+        return []
+    return [Action("workaround", "clean reinstall: remove node_modules and the lock files, clean the cache, install again")]
+
+
+# "Use; https://www.npmjs.com/package/nope-id", "try https://pypi.org/project/x/ instead"
+_PACKAGE_LINK_RE = re.compile(
+    r"https?://(?:www\.)?(?:npmjs\.com/package|pypi\.org/project)/(?P<name>(?:@[\w.-]+/)?[\w.-]+)",
+    re.IGNORECASE,
+)
+_OFFER_RE = re.compile(
+    r"^\W*(?:@[\w-]+\s+)?(?:please\s+|just\s+|maybe\s+|you\s+(?:can|could|should|may)\s+)?"
+    r"(?:use|try|switch\s+to|check\s+out|consider|go\s+with|install)\b",
+    re.IGNORECASE,
+)
+
+
+def package_links(sentence: str, library: str | None, opening: bool) -> list[Action]:
+    """Another package offered by a link to its registry page: a workaround, using it instead
+    of the thread's library. Not in the opening post (it asks) and never a question."""
+    match = _PACKAGE_LINK_RE.search(sentence)
+    if match is None or opening or phrases.is_question(sentence):
+        return []
+    name = match["name"].rstrip(".")
+    if not _OFFER_RE.search(sentence[: match.start()]) or (library and name.lower() == library.lower()):
+        return []
+    instead = f" instead of {library}" if library else ""
+    return [Action("workaround", f"use {name}{instead}")]
