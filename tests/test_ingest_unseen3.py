@@ -319,3 +319,15 @@ def test_a_command_after_a_colon_with_a_downgrade_is_a_downgrade():
 def test_commands_that_failed_and_links_not_offered_are_not_workarounds(reply):
     claims = thread(("reporter", None, ESM), ("u", None, reply))
     assert not [c for c in claims if c.kind == "workaround"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "What I did:\n\n- use node 18\n- run the build\n\nStill the same error.",
+        "Steps:\n- install acme-orm\n- import it\n- call bulk_insert",
+    ],
+)
+def test_a_list_of_steps_is_not_a_list_of_alternatives(reply):
+    claims = thread(("reporter", None, ESM), ("u", None, reply))
+    assert not [c for c in claims if c.kind == "workaround"]

@@ -309,6 +309,10 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                 for action in words.package_links(plain, ctx.library, asking):
                     _record(found, given, action, index, comment, sentence)
             by_sentence[sentence] = given[before:]
+        for item in words.listed_alternatives(comment.body, asking):
+            # an item the readings above gave no advice for ("move to esm"): a workaround
+            if not any(by_sentence.get(s) for s in by_sentence if item in s):
+                _record(found, given, Action("workaround", item), index, comment, item)
         if not any(found[k].kind == "workaround" for k in given):
             for action in words.cleanup_commands(comment.body, asking):
                 _record(found, given, action, index, comment, action.subject)

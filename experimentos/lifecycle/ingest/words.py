@@ -199,3 +199,46 @@ def package_links(sentence: str, library: str | None, opening: bool) -> list[Act
         return []
     instead = f" instead of {library}" if library else ""
     return [Action("workaround", f"use {name}{instead}")]
+
+
+# A list of alternatives: "As mentioned …:\n- stick with chai 4\n- move to esm\n- use a dynamic
+# import\n\nOne of the above is the solution"
+_ITEM_RE = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,2}[.)])\s+(?P<text>\S.*?)\s*$")
+_ITEM_VERB_RE = re.compile(
+    r"^(?:use|move|switch|migrate|convert|set|add|remove|enable|disable|import|call|wrap|stick|"
+    r"stay|keep|pin|lock|downgrade|upgrade|update|install|uninstall|reinstall|replace|rename|"
+    r"change|run|delete|clear|pass|configure|load|require)\b",
+    re.IGNORECASE,
+)
+_ALTERNATIVES_CUE_RE = re.compile(
+    r"\b(?:solutions?|work\s*-?\s*arounds?|fix(?:es)?|options?|alternatives?|one\s+of|either|"
+    r"you\s+(?:can|could|may|have\s+to|need\s+to)|ways?\s+to)\b",
+    re.IGNORECASE,
+)
+
+
+def listed_alternatives(markdown: str, opening: bool) -> list[str]:
+    """The items of a list a reply offers as ways out (an introduction ending in ":" and a cue:
+    "solutions", "one of the above", "you can"), each an instruction; none in the opening post
+    (its lists are steps or requests)."""
+    if opening:
+        return []
+    lines = _FENCE_RE.sub("\n", markdown).splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if not _ITEM_RE.match(lines[i]):
+            i += 1
+            continue
+        start = i
+        while i < len(lines) and _ITEM_RE.match(lines[i]):
+            i += 1
+        items = [_ITEM_RE.match(line)["text"] for line in lines[start:i]]  # type: ignore[index]
+        intro = next((x for x in reversed(lines[:start]) if x.strip()), "")
+        after = next((x for x in lines[i:] if x.strip()), "")
+        offered = intro.rstrip().endswith(":") and (
+            _ALTERNATIVES_CUE_RE.search(intro) or _ALTERNATIVES_CUE_RE.search(after)
+        )
+        if offered and 2 <= len(items) <= 6 and all(_ITEM_VERB_RE.match(t) for t in items):
+            out += [t.rstrip(".;,") for t in items if len(t) <= 120]
+    return out
