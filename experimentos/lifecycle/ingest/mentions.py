@@ -364,12 +364,11 @@ _TITLE_TROUBLE_RE = re.compile(
 
 def _title_majors(title: str) -> list[Mention]:
     out = []
-    named = {m.start("major") for m in _TITLE_MAJOR_RE.finditer(title)}
     if _TITLE_TROUBLE_RE.search(title):
         for match in _TITLE_BARE_MAJOR_RE.finditer(title):
-            before = title[: match.start()].rstrip()
-            if match.start("major") in named or re.search(r"[\w@/.-]$", before):
-                continue
+            word = re.search(r"([\w@/.-]+)\s*$", title[: match.start()])
+            if word and plausible_name(word.group(1)) and not word.group(1).isupper():
+                continue  # "node v4", "chai v5": the named reading below has it
             out.append(Mention(match["major"], None, "affected", 0, False))
     for match in _TITLE_MAJOR_RE.finditer(title):
         name = match["name"]
