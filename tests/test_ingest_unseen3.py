@@ -182,7 +182,11 @@ def test_a_version_named_before_its_package_scopes_the_swap():
         "Since v2.0.0 acme-orm, `bulk_insert` has been deprecated.\n\n"
         "You can use `insert_many` now."
     )
-    claims = thread(("reporter", None, "bulk_insert is gone after updating acme-orm"), ("u", None, reply))
+    claims = thread(
+        ("reporter", None, "I updated acme-orm and now this fails."),
+        ("u", None, reply),
+        title="ImportError: cannot import name 'bulk_insert' from 'acme_orm'",
+    )
     use = [c for c in claims if c.kind == "use"]
     assert use and use[0].subject.startswith("insert_many") and use[0].range == ">=2.0.0"
 

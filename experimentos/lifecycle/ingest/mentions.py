@@ -279,6 +279,16 @@ def version_mentions(thread: Thread) -> list[Mention]:
             ):
                 name = out[-1].name  # "Python 3.7 and 3.8": the list goes on
             after = sentence[match.end() :].strip()
+            if name is None:
+                # "Since v0.26.0 huggingface_hub, `cached_download` has been deprecated": the
+                # package named right after its version
+                follows = re.match(rf"[`'\"]?(?P<name>{_NAME})[`'\"]?\s*(?:,|\s(?:has|have|is|was)\b)", after)
+                if (
+                    follows
+                    and plausible_name(follows["name"])
+                    and (re.search(r"[_.-]", follows["name"]) or follows["name"].lower() in thread.title.lower())
+                ):
+                    name = follows["name"]
             # "works fine with `11.1.0`": the cues read past the quote
             # and past the package glued to it: "I've just published uuid@11"
             cue = re.sub(r"[`'\"]+$", "", before)
@@ -291,6 +301,8 @@ def version_mentions(thread: Thread) -> list[Mention]:
                 role = "good"  # "It's okay to use Gradio in 3.39.0"
             role = _checked_role(role, version, sentence, before, after)
             role = _advice_role(role, version, sentence, opening=index == 0)
+            if role is None and _gone_since(sentence, before, thread):
+                role = "affected"
             if re.search(r"\bfrom\s+[`'\"]?$", before) and re.match(r"^[`'\"]?\s*to\b", after):
                 # "upgrading from 0.27.2 to 1.0.0"; "downgrade react-scripts from v5 to v4.0.3"
                 # names the broken version it leaves
@@ -473,9 +485,28 @@ _YOUR_VERSION_CUE = re.compile(
 )
 
 
+def _gone_since(sentence: str, before: str, thread: Thread) -> bool:
+    """ "Since v0.26.0 huggingface_hub, `cached_download` has been deprecated" in a thread whose
+    title cannot import `cached_download`: the version it went away in."""
+    if not re.search(r"(?:^|\b(?:since|as\s+of|starting\s+(?:with|from|in)))\s+$", before, re.I):
+        return False
+    gone = re.search(r"`?(?P<name>[A-Za-z_][\w.]*)`?\s+(?:has|have|was|were|is)\s+(?:been\s+)?"
+                     r"(?:deprecated|removed)\b", sentence)
+    if not gone:
+        return False
+    title = thread.title.lower()
+    return "import" in title and gone["name"].split(".")[-1].lower() in title
+
+
 def _role(sentence: str, before: str, comment: int) -> Role | None:
     if re.search(r"\bdeprecated\s+(?:in|since|as\s+of|from)\s+(?:\S+\s+)?$", before, re.I):
         return None  # deprecated is not broken: it still works there, with a warning
+    if re.search(r"(?:^|\b(?:since|as\s+of|starting\s+(?:with|from|in)))\s+$", before, re.I) and re.search(
+        r"\b(?:has|have|was|were|is|are|been)\s+(?:now\s+)?removed\b|\bno\s+longer\s+(?:exists?|available)\b",
+        sentence,
+        re.I,
+    ):
+        return "affected"  # "Since v0.26.0 huggingface_hub, `cached_download` has been removed"
     if re.search(
         r"\b(?:requires?|declares?|depends\s+on)\s+\S*$|(?:<=?|\^|~)\s*$|"
         r"\bcompiled\s+(?:using|with|against)\s+\S*\s*$",
