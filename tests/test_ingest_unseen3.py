@@ -51,7 +51,7 @@ def versions(claims) -> list:
     return [c for c in claims if c.kind in ("upgrade", "downgrade", "pin")]
 
 
-# --- the direction of a version a maintainer names: below what broke is going back -------------
+# --- the direction of a version a maintainer names: below what broke is going back ----------------
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_the_opening_posts_narration_and_requests_are_not_advice(body):
     assert not versions(thread(("reporter", None, body)))
 
 
-# --- the library under another name: "the package", a product name in words -------------------
+# --- the library under another name: "the package", a product name in words -----------------------
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ def test_the_library_named_in_words_is_the_library(reply):
     assert all(s[2] == "1" for s in subjects)
 
 
-# --- going back in other words -------------------------------------------------------------------
+# --- going back in other words --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,8 @@ def test_going_back_in_words_is_a_downgrade(reply, target):
 @pytest.mark.parametrize(
     "tail",
     [
-        "FIX:\n\nforce requirements by adding:\n\n```\nacme-orm<2.0\n```\n\nto the requirements file.",
+        "FIX:\n\nforce requirements by adding:\n\n```\nacme-orm<2.0\n```\n\n"
+        "to the requirements file.",
         "Workaround:\n\n```\nacme-orm<2.0\n```",
         "**Fix**: add\n\n```\nacme-orm<2.0\n```\n\nto requirements.txt",
     ],
@@ -168,8 +169,9 @@ def test_a_fix_the_opening_post_labels_is_advice(tail):
 )
 def test_the_package_an_act_names_keeps_its_version_across_words(sentence):
     body = (
-        "```\nFile \"venv/lib/site-packages/acme_web/__init__.py\", line 14\n"
-        "    from acme_orm import escape\nImportError: cannot import name 'escape'\n```\n\n" + sentence
+        '```\nFile "venv/lib/site-packages/acme_web/__init__.py", line 14\n'
+        "    from acme_orm import escape\nImportError: cannot import name 'escape'\n```\n\n"
+        + sentence
     )
     claims = thread(("reporter", None, body))
     got = {(c.kind, python_key(c.subject), c.target) for c in versions(claims)}
@@ -252,7 +254,7 @@ def test_the_same_version_with_a_caret_is_the_same_advice():
     assert len(back) == 1 and back[0].kind == "downgrade" and back[0].first_comment == 1
 
 
-# --- who speaks for the project ---------------------------------------------------------------------
+# --- who speaks for the project -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -278,7 +280,7 @@ def test_a_user_speaking_of_their_own_app_is_not_a_maintainer():
     assert claims and all(c.speaker == "user" for c in versions(claims))
 
 
-# --- workarounds given as commands or links ---------------------------------------------------------
+# --- workarounds given as commands or links -------------------------------------------------------
 
 
 def test_a_clean_reinstall_given_as_command_blocks_is_a_workaround():

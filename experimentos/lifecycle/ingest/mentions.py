@@ -282,11 +282,16 @@ def version_mentions(thread: Thread) -> list[Mention]:
             if name is None:
                 # "Since v0.26.0 huggingface_hub, `cached_download` has been deprecated": the
                 # package named right after its version
-                follows = re.match(rf"[`'\"]?(?P<name>{_NAME})[`'\"]?\s*(?:,|\s(?:has|have|is|was)\b)", after)
+                follows = re.match(
+                    rf"[`'\"]?(?P<name>{_NAME})[`'\"]?\s*(?:,|\s(?:has|have|is|was)\b)", after
+                )
                 if (
                     follows
                     and plausible_name(follows["name"])
-                    and (re.search(r"[_.-]", follows["name"]) or follows["name"].lower() in thread.title.lower())
+                    and (
+                        re.search(r"[_.-]", follows["name"])
+                        or follows["name"].lower() in thread.title.lower()
+                    )
                 ):
                     name = follows["name"]
             # "works fine with `11.1.0`": the cues read past the quote
@@ -490,8 +495,11 @@ def _gone_since(sentence: str, before: str, thread: Thread) -> bool:
     title cannot import `cached_download`: the version it went away in."""
     if not re.search(r"(?:^|\b(?:since|as\s+of|starting\s+(?:with|from|in)))\s+$", before, re.I):
         return False
-    gone = re.search(r"`?(?P<name>[A-Za-z_][\w.]*)`?\s+(?:has|have|was|were|is)\s+(?:been\s+)?"
-                     r"(?:deprecated|removed)\b", sentence)
+    gone = re.search(
+        r"`?(?P<name>[A-Za-z_][\w.]*)`?\s+(?:has|have|was|were|is)\s+(?:been\s+)?"
+        r"(?:deprecated|removed)\b",
+        sentence,
+    )
     if not gone:
         return False
     title = thread.title.lower()
@@ -501,7 +509,9 @@ def _gone_since(sentence: str, before: str, thread: Thread) -> bool:
 def _role(sentence: str, before: str, comment: int) -> Role | None:
     if re.search(r"\bdeprecated\s+(?:in|since|as\s+of|from)\s+(?:\S+\s+)?$", before, re.I):
         return None  # deprecated is not broken: it still works there, with a warning
-    if re.search(r"(?:^|\b(?:since|as\s+of|starting\s+(?:with|from|in)))\s+$", before, re.I) and re.search(
+    if re.search(
+        r"(?:^|\b(?:since|as\s+of|starting\s+(?:with|from|in)))\s+$", before, re.I
+    ) and re.search(
         r"\b(?:has|have|was|were|is|are|been)\s+(?:now\s+)?removed\b|\bno\s+longer\s+(?:exists?|available)\b",
         sentence,
         re.I,

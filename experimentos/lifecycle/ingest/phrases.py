@@ -263,7 +263,9 @@ _PROJECT_PLAN_RE = re.compile(
 
 def project_plan(text: str) -> bool:
     """Whether `text`, said by a maintainer, speaks of what the project might do."""
-    if re.search(r"\bwe(?:'d|\s+\w+)?\s+(?:\w+\s+)?(?:recommend|suggest|advise|encourage)", text, re.I):
+    if re.search(
+        r"\bwe(?:'d|\s+\w+)?\s+(?:\w+\s+)?(?:recommend|suggest|advise|encourage)", text, re.I
+    ):
         return False  # "For now we'd recommend downgrading to v2.8": advice
     return bool(_PROJECT_PLAN_RE.search(text))
 

@@ -17,10 +17,10 @@ import re
 from experimentos.lifecycle.ingest import phrases
 from experimentos.lifecycle.ingest.vocab import (
     ANY_VERB,
-    MANIFEST,
     BACK_VERBS,
     COMMAND_RE,
     LATEST,
+    MANIFEST,
     NAME,
     OLD,
     OP,
@@ -124,12 +124,18 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
     if how is None:
         return []
     asking = how == "directive" and ctx.opening and not phrases.offered_as_fix(plain, ctx.previous)
-    if asking and re.match(r"\W*(?:(?:so|also|and|then|hi|hello|hey|@[\w-]+)\W+)*please\b", plain, re.I):
-        if not phrases.succeeded(sentence) and not re.search(r"\bif\s+(?:you|u)\b", sentence, re.I):
-            # "Please pin Jinja2 to <= 3.0.3 in requirements.txt": the opening post asks the
-            # maintainers (unless it says the act works, "… and it should work", or speaks to
-            # users: "If you cannot switch to ESM, please use v2")
-            return []
+    request = asking and re.match(
+        r"\W*(?:(?:so|also|and|then|hi|hello|hey|@[\w-]+)\W+)*please\b", plain, re.I
+    )
+    if (
+        request
+        and not phrases.succeeded(sentence)
+        and not re.search(r"\bif\s+(?:you|u)\b", sentence, re.I)
+    ):
+        # "Please pin Jinja2 to <= 3.0.3 in requirements.txt": the opening post asks the
+        # maintainers (unless it says the act works, "… and it should work", or speaks to
+        # users: "If you cannot switch to ESM, please use v2")
+        return []
     out: list[Action] = []
     # Package-manager commands quoted in the clause: `pip install 'numpy<2'`, `npm i x@1.2.3`
     codes = [c for c in code_spans(piece) if COMMAND_RE.match(strip_run(c))]
@@ -193,7 +199,12 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
         return []
     if ver.lower() == "lts":
         lib = "node" if lib in (ctx.library, ctx.package) else lib
-    if asking and not led and group == "neutral" and not re.search(r"\b(?:need|must|should)\b", plain, re.I):
+    if (
+        asking
+        and not led
+        and group == "neutral"
+        and not re.search(r"\b(?:need|must|should)\b", plain, re.I)
+    ):
         return []  # "install nanoid v4.0.2 because nodejs is 14.17.6": the reporter's setup
     if asking and _reported_broken(lib, ver, ctx):
         return []  # "install nanoid v4.0.2 because …", "just install X 3.1.0 and run": the bug
@@ -310,7 +321,9 @@ def candidates(text: str, ctx: Context) -> list[tuple[str | None, str | None, st
             return
         if re.search(r"\brequires?\s+$", text[: span[0]]):
             return  # "markdown 3.4.1 requires importlib-metadata>=4.4": a constraint
-        if (_PURPOSE_RE.search(text[: span[0]]) or _SO_AS_TO_USE_RE.search(text[: span[0]])) and not op:
+        if (
+            _PURPOSE_RE.search(text[: span[0]]) or _SO_AS_TO_USE_RE.search(text[: span[0]])
+        ) and not op:
             taken.append(span)
             return
         if (

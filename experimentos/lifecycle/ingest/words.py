@@ -173,7 +173,13 @@ def cleanup_commands(markdown: str, opening: bool) -> list[Action]:
         return []
     if not phrases.succeeded(prose) and not re.search(r"\b(?:try|run|do)\b", prose, re.I):
         return []
-    return [Action("workaround", "clean reinstall: remove node_modules and the lock files, clean the cache, install again")]
+    return [
+        Action(
+            "workaround",
+            "clean reinstall: remove node_modules and the lock files, clean the cache, "
+            "install again",
+        )
+    ]
 
 
 # "Use; https://www.npmjs.com/package/nope-id", "try https://pypi.org/project/x/ instead"
@@ -195,7 +201,9 @@ def package_links(sentence: str, library: str | None, opening: bool) -> list[Act
     if match is None or opening or phrases.is_question(sentence):
         return []
     name = match["name"].rstrip(".")
-    if not _OFFER_RE.search(sentence[: match.start()]) or (library and name.lower() == library.lower()):
+    if not _OFFER_RE.search(sentence[: match.start()]) or (
+        library and name.lower() == library.lower()
+    ):
         return []
     instead = f" instead of {library}" if library else ""
     return [Action("workaround", f"use {name}{instead}")]
