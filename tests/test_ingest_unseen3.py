@@ -17,9 +17,9 @@ ESM = (
 )
 
 
-def thread(*comments: tuple[str, str | None, str], title: str = "require error"):
+def thread(*comments: tuple[str, str | None, str], title: str = "require error", repo: str = REPO):
     """A thread from (login, authorAssociation or None, body); the first is the opening post."""
-    url = f"https://github.com/{REPO}/issues/9"
+    url = f"https://github.com/{repo}/issues/9"
     (login, association, body), *replies = comments
     issue = {
         "html_url": url,
@@ -337,3 +337,25 @@ def test_commands_that_failed_and_links_not_offered_are_not_workarounds(reply):
 def test_a_list_of_steps_is_not_a_list_of_alternatives(reply):
     claims = thread(("reporter", None, ESM), ("u", None, reply))
     assert not [c for c in claims if c.kind == "workaround"]
+
+
+# --- "fixed in the latest version", and the package a repository publishes ------------------------
+
+
+@pytest.mark.parametrize(
+    ("repo", "package"),
+    [
+        ("acme/acme-sdk-python", "acme"),
+        ("acme/node-acme", "acme"),
+        ("acme/acme-js", "acme"),
+    ],
+)
+def test_fixed_in_the_latest_version_is_an_upgrade_of_the_trackers_package(repo, package):
+    body = "Since httpx 0.28 the client fails.\n\nWe fixed this locally by pinning `httpx<0.28`"
+    claims = thread(
+        ("reporter", None, body),
+        ("helper", None, "This is already fixed in the latest version!"),
+        repo=repo,
+    )
+    up = [c for c in claims if c.kind == "upgrade"]
+    assert [(c.subject, c.target, c.speaker) for c in up] == [(package, "latest", "maintainer")]

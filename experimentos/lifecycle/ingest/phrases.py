@@ -127,7 +127,11 @@ ANNOUNCE_RE = re.compile(
     rf"|\b(?:i|we)(?:'ve|\s+have)?\s+(?:just\s+|already\s+)?(?:released|published|pushed)\s+"
     rf"(?:a\s+new|the\s+new|a|the)\s+(?:version|release)\b"
     rf"|^(?:already\s+)?(?:released|published|shipped)\s+(?:a|the)\s+(?:new\s+)?(?:version|release)"
-    rf"\s+with\s+the\s+fix\b",
+    rf"\s+with\s+the\s+fix\b"
+    # "This is already fixed in the latest version!": an upgrade to the latest
+    r"|\b(?:this|it|that|(?:the|this)\s+(?:issue|bug|problem|error))\s+(?:is|was|has\s+been|should\s+be)"
+    r"\s+(?:already\s+|now\s+)?(?:fixed|resolved|solved|addressed)\s+(?:in|with|on|by)\s+(?:the\s+)?"
+    r"(?:latest|newest|most\s+recent|current)\s+(?:version|release|build)\b",
     re.IGNORECASE,
 )
 # Interrogative openings: a question even without its "?" ("Or is it safe to use …").

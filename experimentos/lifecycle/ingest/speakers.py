@@ -47,6 +47,12 @@ _SPEAKS_FOR_PROJECT = [
         re.IGNORECASE,
     ),
     re.compile(r"\b(?:issue|bug|problem)\s+is\s+(?:solved|fixed|resolved)\s+in\s+", re.I),
+    # "This is already fixed in the latest version!"
+    re.compile(
+        r"^(?:this|it|that)\s+(?:is|was|has\s+been)\s+(?:already\s+|now\s+)?(?:fixed|resolved)\s+"
+        r"in\s+(?:the\s+)?(?:latest|newest|most\s+recent)\s+(?:version|release)\b",
+        re.I,
+    ),
     # a change to the project's own files: "This has been changed in the requirements.txt"
     re.compile(
         r"\b(?:this|it)\s+has\s+(?:now\s+)?been\s+(?:changed|updated|fixed|pinned|corrected)\s+"

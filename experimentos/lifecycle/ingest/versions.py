@@ -440,11 +440,14 @@ def _same_package(repo: str, library: str | None) -> bool:
     if library is None:
         return False
 
-    def bare(name: str) -> str:
-        name = re.sub(r"^(?:node|py|python|js)[-_.]", "", name.lower())
-        return re.sub(r"[-_.](?:js|py|python|node)$", "", name)
+    return repo_package(repo) == repo_package(library)
 
-    return bare(repo) == bare(library)
+
+def repo_package(repo: str) -> str:
+    """The package a repository publishes, by its name without the ecosystem's affixes:
+    node-redis -> redis, anthropic-sdk-python -> anthropic, pyyaml stays pyyaml."""
+    name = re.sub(r"^(?:node|py|python|js)[-_.]", "", repo.lower())
+    return re.sub(r"(?:[-_.](?:sdk|client|lib))?[-_.](?:js|py|python|node|sdk)$", "", name)
 
 
 def resolve(lib: str | None, ctx: Context, announce: bool) -> str | None:
@@ -455,8 +458,10 @@ def resolve(lib: str | None, ctx: Context, announce: bool) -> str | None:
     if lib is None:
         if announce and ctx.maintainer:
             # the repository's package, under the name the thread uses for it when they are
-            # one package (node-pg-types publishes pg-types)
-            return ctx.library if _same_package(ctx.package, ctx.library) else ctx.package
+            # one package (node-pg-types publishes pg-types, anthropic-sdk-python anthropic)
+            if _same_package(ctx.package, ctx.library):
+                return ctx.library
+            return repo_package(ctx.package)
         # a maintainer's version with no package named, in a thread that names none: theirs
         return ctx.library or (ctx.package if announce or ctx.maintainer else None)
     return lib
