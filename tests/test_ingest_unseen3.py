@@ -359,3 +359,15 @@ def test_fixed_in_the_latest_version_is_an_upgrade_of_the_trackers_package(repo,
     )
     up = [c for c in claims if c.kind == "upgrade"]
     assert [(c.subject, c.target, c.speaker) for c in up] == [(package, "latest", "maintainer")]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'It\'s not a problem when I add `"acme-orm": "1"` to my package.json.',
+        "It is not an issue once I add `acme-orm<2` to requirements.txt.",
+    ],
+)
+def test_not_a_problem_when_i_add_is_a_report_that_it_worked(line):
+    claims = thread(("reporter", None, ESM + "\n\n" + line))
+    assert [c for c in versions(claims) if c.target in ("1", "<2")]

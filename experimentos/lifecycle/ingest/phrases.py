@@ -69,6 +69,8 @@ _NARRATIVE_LEAD = re.compile(
 )
 # "… to not have the issue", "avoids the problem", "the error is gone": the act worked
 AVOIDED = (
+    # "It's not a problem when I add `"inquirer": "8"`": the act took the problem away
+    r"\b(?:it'?s|it\s+is|it\s+was|that'?s)\s+not\s+an?\s+(?:problem|issue)\s+(?:when|if|after|once|with)\b|"
     r"\b(?:to\s+)?(?:not\s+(?:have|get|see|hit)|avoids?|avoided|avoiding|get\s+rid\s+of|"
     r"got\s+rid\s+of)\s+(?:the|this|that|any|my)\s+(?:issue|problem|error|bug|crash)s?\b|"
     r"\b(?:error|issue|problem|bug|crash)s?\s+(?:is|are|was|were|has\s+been|have\s+been)\s+gone\b"
@@ -215,6 +217,7 @@ def pieces(sentence: str) -> Iterator[str]:
 def negated(piece: str) -> bool:
     plain = re.sub(r"https?://\S+", "", piece)  # "…/importerror-cannot-import-name…" is a link
     plain = re.sub(r"\bwithout\s+(?:any\s+)?(?:errors?|issues?|problems?)\b", "", plain, flags=re.I)
+    plain = re.sub(AVOIDED, "", plain, flags=re.I)  # "it's not a problem when …" is a success
     return bool(NEGATION_RE.search(plain) or RETRACT_RE.search(plain))
 
 
