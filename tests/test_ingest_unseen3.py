@@ -371,3 +371,9 @@ def test_fixed_in_the_latest_version_is_an_upgrade_of_the_trackers_package(repo,
 def test_not_a_problem_when_i_add_is_a_report_that_it_worked(line):
     claims = thread(("reporter", None, ESM + "\n\n" + line))
     assert [c for c in versions(claims) if c.target in ("1", "<2")]
+
+
+def test_two_acts_joined_by_or_are_two_pieces_of_advice():
+    reply = "acme-orm v2 dropped support for node 14. So please either use acme-orm v1 or upgrade to node 18"
+    got = found(thread(("reporter", None, ESM), ("u", None, reply)))
+    assert ("downgrade", "acme-orm", "1") in got and ("upgrade", "node", "18") in got

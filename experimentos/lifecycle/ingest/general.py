@@ -126,6 +126,9 @@ _PLAN_RE = re.compile(
 # Where a clause ends: punctuation of any script, " but ", a space before a CJK run, and an
 # ASCII comma or full stop next to CJK text ("一直报错,各种弄都不行,把…升级到3.43.2后解决问题.").
 _CLAUSE_RE = re.compile(
+    # "either use sass-loader v10 or upgrade to Vue CLI v5": two acts, two clauses
+    r"\s+(?:or|and(?:\s+then)?)\s+(?=(?:use|upgrade|update|downgrade|install|pin|switch|try|"
+    r"revert|roll|go|stick|stay|lock|move)\b)|"
     rf"\s*[;；，。！？!?]\s*|,\s+|(?<=[{_CJK}])[,.]\s*|,(?=[{_CJK}])|\s+but\s+|\s+however\s+|(?<=[{_CJK}])\s+(?=[{_CJK}])|"
     rf"(?<=[A-Za-z_)\]`'\"])\s+(?=[{_CJK}])",
     re.IGNORECASE,
