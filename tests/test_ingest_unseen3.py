@@ -374,6 +374,9 @@ def test_not_a_problem_when_i_add_is_a_report_that_it_worked(line):
 
 
 def test_two_acts_joined_by_or_are_two_pieces_of_advice():
-    reply = "acme-orm v2 dropped support for node 14. So please either use acme-orm v1 or upgrade to node 18"
+    reply = (
+        "acme-orm v2 dropped support for node 14. "
+        "So please either use acme-orm v1 or upgrade to node 18"
+    )
     got = found(thread(("reporter", None, ESM), ("u", None, reply)))
     assert ("downgrade", "acme-orm", "1") in got and ("upgrade", "node", "18") in got
