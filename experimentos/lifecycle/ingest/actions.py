@@ -79,7 +79,7 @@ _REPLACE_RE = re.compile(
     rf"occurrences?|instances?)(?:\s+(?:to|of)\s+{_x('old4')})?\s+(?:with|by)\s+{_x('new4')}"
     rf"|{_x('old2')}\s+(?:has\s+to\s+be|must\s+be|should\s+be|needs\s+to\s+be|was|"
     rf"has\s+been|is|got|were|have\s+been)\s+(?:now\s+)?(?:renamed|moved|replaced|changed)\s+"
-    rf"(?:to|by|with|into)\s+{_x('new2')}"
+    rf"(?:to|by|with|into)\s+(?:the\s+)?{_x('new2')}"
     rf"|\bchang(?:e|es|ed|ing)\s+{_x('old3')}\s+to\s+(?:use\s+)?{_x('new3')}",
     re.IGNORECASE,
 )
@@ -265,8 +265,15 @@ _REPLACE_PACKAGE_RE = re.compile(
 
 _JSX_RE = re.compile(r"`?<\s*(?P<name>[A-Z][\w.]*)\s*/?>`?")
 _PRONOUN_SWAP_RE = re.compile(
-    r"^(?:it|this|that|they)\s+(?:got|was|were|has\s+been|have\s+been|is|are)\s+"
-    r"(?:now\s+)?(?=replaced|renamed|moved|changed)",
+    r"^(?:it|this|that|they|the\s+(?:method|function|class|module|package|api|call|option|"
+    r"attribute|property|hook|component|setting|resource))\s+(?:got|was|were|has\s+been|"
+    r"have\s+been|is|are)\s+(?:now\s+)?(?=replaced|renamed|moved|changed)",
+    re.IGNORECASE,
+)
+# "`to_x` and `from_x` were replaced with `to_y` and `from_y` respectively": two swaps
+_RESPECTIVELY_RE = re.compile(
+    rf"{_x('old')}\s+and\s+{_x('old2')}[^.]*?\b(?:replaced|renamed|changed)\s+(?:with|by|to|into)\s+"
+    rf"{_x('new')}\s+and\s+{_x('new2')}\s*,?\s+respectively\b",
     re.IGNORECASE,
 )
 
@@ -286,7 +293,13 @@ def marked(piece: str, ctx: Context | None) -> str:
         r"(\breplac\w*\s+`[^`]+`\s+(?:with|by|to)\s+)([A-Z][A-Za-z0-9_]{2,40})\b", r"\1`\2`", text
     )
     if _PRONOUN_SWAP_RE.match(text):
-        before = code_spans(_JSX_RE.sub(lambda m: f"`{m['name']}`", ctx.previous))
+        previous = _JSX_RE.sub(lambda m: f"`{m['name']}`", ctx.previous)
+        # what the sentence before named: in backticks, in double quotes, or an identifier
+        before = (
+            code_spans(previous)
+            or re.findall(r"\"([A-Za-z_$][\w$.]*(?:\(\))?)\"", previous)
+            or re.findall(rf"(?-i:{_IDENT})", previous)
+        )
         if before:
             text = _PRONOUN_SWAP_RE.sub(f"`{before[-1]}` was ", text, count=1)
     return text
@@ -309,6 +322,12 @@ def _uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]
         )
         if new and _identish(new) and olds:
             return [Action("use", _ident(new), _ident(olds[0]))]
+    pairs = _RESPECTIVELY_RE.search(plain)
+    if pairs:
+        olds = [_group_of(pairs, "old"), _group_of(pairs, "old2")]
+        news = [_group_of(pairs, "new"), _group_of(pairs, "new2")]
+        if all(olds) and all(news):
+            return [Action("use", _ident(n), _ident(o)) for n, o in zip(news, olds)]  # type: ignore[arg-type]
     for pattern in (_REPLACE_RE, _INSTEAD_RE):
         match = pattern.search(plain)
         if match:
@@ -325,6 +344,11 @@ def _uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]
                     phrases.succeeded(sentence)
                     or phrases.mood(plain, sentence, USE_VERBS)
                     or re.search(r"\bwould\s+be\b", plain, re.I)
+                    # "using React 18, we should start using createRoot() instead of render()"
+                    or (
+                        re.search(r"\b(?:should|need\s+to|must|have\s+to)\s+(?:start\s+)?using\b", plain, re.I)
+                        and not (ctx and ctx.maintainer and phrases.project_plan(plain))
+                    )
                 ):
                     continue
                 return [Action("use", _ident(new), _ident(old))]

@@ -1,0 +1,70 @@
+"""Issue 24, fourth round of generalisation: classes of advice the reading missed on heldout8's
+one blind run (mostly API swaps said in prose), each written here as made-up threads (no thread
+of the corpus, no library name from it). heldout8's own figures stay those of its first run."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_ingest_unseen3 import ESM, found, thread
+
+MISSING = "AttributeError: module 'acme_orm' has no attribute 'bulk_insert'"
+
+
+def uses(claims) -> set[tuple[str, str | None]]:
+    return {
+        (c.subject.removesuffix("()"), (c.target or "").removesuffix("()") or None)
+        for c in claims
+        if c.kind == "use"
+    }
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # the replaced name said in the sentence before, in quotes
+        'The "bulk" package is unsafe, so it is deprecated in acme-orm 2.0. It is replaced by '
+        '"bulk_tab".',
+        # "the method" for the identifier the sentence before named
+        "The [bulk()](https://x.org/a) method of the acme-orm package is legacy starting "
+        "acme-orm version 2.\n\nThe method is replaced with the [bulk_tab()](https://x.org/b) "
+        "method.",
+        "In acme-orm 2 `bulk` is gone. The function was renamed to `bulk_tab`.",
+    ],
+)
+def test_a_replacement_said_of_the_name_the_sentence_before_gave(reply):
+    claims = thread(("reporter", None, MISSING), ("u", None, reply))
+    assert ("bulk_tab", "bulk") in uses(claims)
+
+
+def test_pairs_replaced_respectively_are_two_swaps():
+    reply = (
+        "`to_bulk` and `from_bulk` were removed in 2.0. All internal usages of `to_bulk` and "
+        "`from_bulk` were replaced with `to_many` and `from_many` respectively."
+    )
+    got = uses(thread(("reporter", None, MISSING), ("u", None, reply)))
+    assert {("to_many", "to_bulk"), ("from_many", "from_bulk")} <= got
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "using acme-orm 2, we should start using insert_many() instead of bulk_insert()",
+        "We need to use `insert_many()` instead of `bulk_insert()` now.",
+    ],
+)
+def test_we_should_start_using_x_instead_of_y(reply):
+    got = uses(thread(("reporter", None, MISSING), ("u", None, reply)))
+    assert ("insert_many", "bulk_insert") in got
+
+
+def test_a_maintainers_we_should_use_is_the_projects_plan():
+    reply = "We should use `insert_many()` instead of `bulk_insert()` in our own tests."
+    claims = thread(("reporter", None, MISSING), ("acme", "OWNER", reply))
+    assert not [c for c in claims if c.kind == "use"]
+
+
+def test_a_swap_named_as_the_ident_that_went_away_is_not_a_version():
+    claims = thread(("reporter", None, ESM), ("u", None, "It is replaced by 2.1.0."))
+    assert not [c for c in claims if c.kind == "use"]
+    assert found(claims) <= {("upgrade", "acme-orm", "2.1.0")}
