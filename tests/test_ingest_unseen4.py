@@ -68,3 +68,28 @@ def test_a_swap_named_as_the_ident_that_went_away_is_not_a_version():
     claims = thread(("reporter", None, ESM), ("u", None, "It is replaced by 2.1.0."))
     assert not [c for c in claims if c.kind == "use"]
     assert found(claims) <= {("upgrade", "acme-orm", "2.1.0")}
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I've tried to use it but I have had to revert back to 1.4.2 because I've gotten multiple "
+        "CORS errors on my chat application.",
+        "I have the same issue with version 2.0.2, I have to do the downgrade to version 1.4.2.",
+        "If I just downgrade it to 1.4.2, everything is fine.",
+        "I'm having the same issue, 1.4.2 also works for server and client",
+    ],
+)
+def test_what_the_speaker_had_to_do_and_what_also_works(reply):
+    claims = thread(("reporter", None, ESM), ("u", None, reply))
+    assert ("downgrade", "acme-orm", "1.4.2") in found(claims)
+    assert {c.subject for c in claims} == {"acme-orm"}  # "why" is no package
+
+
+def test_a_question_word_before_a_version_is_no_package():
+    body = (
+        "There are CORS issues when using the current version. I have had to revert back to "
+        "1.4.2. I don't really know why 1.4.2 works and this one doesn't."
+    )
+    claims = thread(("reporter", None, body), title="CORS issue")
+    assert {c.subject for c in claims} <= {"acme-orm"}

@@ -273,10 +273,20 @@ _UNDONE_RE = re.compile(
 )
 
 
+# "I have had to revert back to 1.2.0 because …", "I have to do the downgrade to 2.3.0": what
+# the speaker had to do to get out of the bug, said as the way out
+_HAD_TO_RE = re.compile(
+    r"\b(?:i|we)(?:'ve|\s+have|\s+had|'d)?\s+(?:had\s+|have\s+|needed\s+|got\s+)?to\s+"
+    r"(?:do\s+(?:the|a)\s+|go\s+back\s+and\s+)?(?:revert|downgrad|roll\s*back|go\s+back|pin|"
+    r"lock|stay|stick)\w*",
+    re.IGNORECASE,
+)
+
+
 def _mood(clause: str, sentence: str, opening: bool) -> str | None:
     """success, directive or None."""
     clause, sentence = _UNDONE_RE.sub(" ", clause), _UNDONE_RE.sub(" ", sentence)
-    if _SUCCESS_RE.search(clause):
+    if _SUCCESS_RE.search(clause) or _HAD_TO_RE.search(clause):
         return "success"
     if opening:
         return None  # the opening post's instructions are requests to the maintainers
@@ -301,11 +311,12 @@ def _refused(clause: str) -> bool:
     """A clause that asks, denies, reports a failure or plans: no advice in it."""
     cleared = _SUCCESS_RE.sub(" ", clause)  # "no more errors" is a success
     cleared = re.sub(r"\bwithout\s+(?:any\s+)?(?:errors?|issues?|problems?)\b", " ", cleared)
+    had_to = _HAD_TO_RE.search(clause)  # "… had to revert to 1.2.0 because of CORS errors"
     return bool(
         phrases.is_question(clause)
         or clause.rstrip().endswith(("吗", "么", "？"))
         or _NEGATION_RE.search(cleared)
-        or _failure(clause)
+        or (_failure(clause) and not had_to)
         or _PLAN_RE.search(clause)
         or phrases.future(clause)
     )
@@ -334,7 +345,11 @@ def read_sentence(
         return []
     # a sentence that narrates a failure ("When I … install markupsafe 2.0.1, I get another
     # error") gives no advice in its other clauses
-    if _failure(plain) and not _SUCCESS_RE.search(_UNDONE_RE.sub(" ", plain)):
+    if (
+        _failure(plain)
+        and not _SUCCESS_RE.search(_UNDONE_RE.sub(" ", plain))
+        and not _HAD_TO_RE.search(plain)
+    ):
         return []
     if _NO_REPRO_RE.search(plain):
         return []  # "works fine with 2.0.0 here, I can't reproduce": no advice, a reply
@@ -393,7 +408,7 @@ _LINK_RE = re.compile(
     re.IGNORECASE,
 )
 _WORKS_AFTER_RE = re.compile(
-    r"^[\s`'\"]*(?:works?|worked|is\s+(?:ok|okay|fine|good|working)|fixes|fixed|solves|"
+    r"^[\s`'\"]*(?:(?:also|still|too|as\s+well)\s+)?(?:works?|worked|is\s+(?:ok|okay|fine|good|working)|fixes|fixed|solves|"
     r"(?:can|could)\s+(?:now\s+)?(?:run|work|start|build)|runs\s+(?:fine|ok|now|again)|"
     r"resolves|funciona|fonctionne|marche|funktioniert|работает)\b",
     re.IGNORECASE,

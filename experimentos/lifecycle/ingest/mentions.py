@@ -80,7 +80,7 @@ _GOOD_BEFORE = re.compile(
 # Words after a version that say it is past the problem: "1.6.0 is out", "0.31.2 works".
 _AFTER_GOOD = re.compile(
     r"^[`\"']?\s*(?:也|就)?(?:可以|可用|能用|没问题|正常)|"
-    r"^[`\"']?\s*(?:(?:can|could)\s+(?:now\s+)?(?:run|work|start|build)|"
+    r"^[`\"']?\s*(?:(?:also|still|too)\s+)?(?:(?:can|could)\s+(?:now\s+)?(?:run|work|start|build)|"
     r"runs\s+(?:fine|ok|now|again)|"
     r"is\s+out|has\s+(?:the\s+fix|them|it|wheels)|works|fixe[sd]\s+it|"
     r"is\s+fine|is\s+released|resolves\s+it|,?\s*(?:which|that)\s+(?:has|includes|contains|"
@@ -142,7 +142,8 @@ NOT_LIBRARIES = _words(
     python.pillow openssl libressl glibc musl chromium electron lts project projects app apps
     older newer earlier later previous fixed broken working buggy their his her dependency
     install installing uninstall add seems chooses migrate download downloaded downloading
-    dependencies deps dep support supports keep keeps need needs want wants require prefer
+    dependencies deps dep why what how which who whom whose where whether because though
+    although support supports keep keeps need needs want wants require prefer
     recommend suggest move moved switch remove drop release publish ship deprecate break breaks
     change changes happen happens stick revert restore branch branches line series mode api esm
     cjs commonjs module modules build builds option options config"""

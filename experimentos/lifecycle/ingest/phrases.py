@@ -81,7 +81,9 @@ SUCCESS_RE = re.compile(
     r"made\s+it\s+work|got\s+it\s+working|is\s+the\s+fix|runs?\s+(?:just\s+)?(?:fine|normally|as\s+expected|"
     r"successfully|ok|again)|compiles|problem\s+solved|sorted\s+out|no\s+more\s+errors?|"
     r"to\s+fix\s+(?:it|this|the)|seems?\s+to\s+fix|(?:went|goes|go)\s+away|disappeared|(?:has|have|includes?|contains?)\s+the\s+fix)\b|"
-    r"解决|好了)|" + AVOIDED,
+    r"解决|好了)|"
+    r"\b(?:everything|all|it)\s+(?:is|was|works?|worked|runs?|ran)\s+(?:just\s+)?(?:fine|ok|okay|"
+    r"good|well)\b|" + AVOIDED,
     re.IGNORECASE,
 )
 _FAILED_RE = re.compile(
