@@ -93,3 +93,39 @@ def test_a_question_word_before_a_version_is_no_package():
     )
     claims = thread(("reporter", None, body), title="CORS issue")
     assert {c.subject for c in claims} <= {"acme-orm"}
+
+
+def test_solutions_the_opening_post_lists_are_advice():
+    body = (
+        "acme-orm has removed support for anything other than xls files.\n\nSolutions:\n"
+        "1. Set requirements.txt to install acme-orm version 1.2 (may expose risks)\n"
+        "2. Use openxl-lite"
+    )
+    claims = thread(("reporter", None, body), title="acme-orm 2.0 removed xlsx")
+    got = {(c.kind, c.subject, c.target) for c in claims}
+    assert ("use", "openxl-lite", "acme-orm") in got
+    assert {("downgrade", "acme-orm", "1.2"), ("pin", "acme-orm", "1.2")} & got
+
+
+def test_steps_the_opening_post_lists_are_not_advice():
+    body = "To reproduce:\n\n1. Use acme-orm 2.0.2\n2. Use node 18\n\nThen it fails."
+    assert not thread(("reporter", None, body))
+
+
+def test_confirming_a_fix_in_parts_endorses_every_part():
+    reply = (
+        "`to_bulk` and `from_bulk` were removed. Internal usages were replaced with `to_many` "
+        "and `from_many` respectively: `to_bulk` and `from_bulk` were replaced with `to_many` "
+        "and `from_many` respectively."
+    )
+    claims = thread(
+        ("reporter", None, MISSING),
+        ("u", None, reply),
+        (
+            "acme",
+            "OWNER",
+            "Thanks! I will close this as resolved as this is indeed the correct solution.",
+        ),
+    )
+    swaps = [c for c in claims if c.kind == "use"]
+    assert len(swaps) == 2 and all(c.stance == "endorsed" for c in swaps)

@@ -327,7 +327,8 @@ def _uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]
         olds = [_group_of(pairs, "old"), _group_of(pairs, "old2")]
         news = [_group_of(pairs, "new"), _group_of(pairs, "new2")]
         if all(olds) and all(news):
-            return [Action("use", _ident(n), _ident(o)) for n, o in zip(news, olds)]  # type: ignore[arg-type]
+            pairs_of = zip(news, olds, strict=True)
+            return [Action("use", _ident(n), _ident(o)) for n, o in pairs_of]  # type: ignore[arg-type]
     for pattern in (_REPLACE_RE, _INSTEAD_RE):
         match = pattern.search(plain)
         if match:
@@ -346,7 +347,11 @@ def _uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]
                     or re.search(r"\bwould\s+be\b", plain, re.I)
                     # "using React 18, we should start using createRoot() instead of render()"
                     or (
-                        re.search(r"\b(?:should|need\s+to|must|have\s+to)\s+(?:start\s+)?using\b", plain, re.I)
+                        re.search(
+                            r"\b(?:should|need\s+to|must|have\s+to)\s+(?:start\s+)?using\b",
+                            plain,
+                            re.I,
+                        )
                         and not (ctx and ctx.maintainer and phrases.project_plan(plain))
                     )
                 ):

@@ -310,9 +310,17 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                     _record(found, given, action, index, comment, sentence)
             by_sentence[sentence] = given[before:]
         for item in words.listed_alternatives(comment.body, asking):
-            # an item the readings above gave no advice for ("move to esm"): a workaround
+            # an item the readings above gave no advice for: another package to use instead
+            # ("Use openpyxl"), else a workaround ("move to esm")
             if not any(by_sentence.get(s) for s in by_sentence if item in s):
-                _record(found, given, Action("workaround", item), index, comment, item)
+                other = re.fullmatch(r"use\s+[`'\"]?([A-Za-z][\w.-]*)[`'\"]?", item, re.I)
+                swap = other and ctx.library and other.group(1).lower() != ctx.library.lower()
+                action = (
+                    Action("use", other.group(1), ctx.library)
+                    if swap and other
+                    else Action("workaround", item)
+                )
+                _record(found, given, action, index, comment, item)
         if not any(found[k].kind == "workaround" for k in given):
             for action in words.cleanup_commands(comment.body, asking):
                 _record(found, given, action, index, comment, action.subject)
@@ -607,12 +615,19 @@ def _answered(earlier: list[Advice], index: int, comment: Comment, thread: Threa
         theirs = [a for a in earlier if any(s.author in mentioned for s in a.said)]
         if theirs:
             last = max(s.comment for a in theirs for s in a.said if s.author in mentioned)
-            return [a for a in theirs if any(s.comment == last for s in a.said)][:1]
+            return _one_fix([a for a in theirs if any(s.comment == last for s in a.said)])
     # the latest advice before it (the comments between, if any, gave none)
     previous = max((s.comment for a in earlier for s in a.said if s.comment < index), default=-1)
     if previous < 0 or index - previous > 3:
         return []
-    return [a for a in earlier if any(s.comment == previous for s in a.said)][:1]
+    return _one_fix([a for a in earlier if any(s.comment == previous for s in a.said)])
+
+
+def _one_fix(advice: list[Advice]) -> list[Advice]:
+    """What an affirmation of a comment confirms: all its advice when it is one fix in parts
+    (two API swaps), the first when they are alternatives of different kinds ("replace
+    ANTIALIAS by LANCZOS, or use Pillow==9.5.0")."""
+    return advice if len({a.kind for a in advice}) <= 1 else advice[:1]
 
 
 def _correct(

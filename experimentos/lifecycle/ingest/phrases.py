@@ -154,7 +154,8 @@ _QUESTION_RE = re.compile(
 ENDORSE_RE = re.compile(
     r"(?:\b(?:thanks?|thank\s+you)\b[^.!?]{0,40}\b(?:added|applied|merged|updated|changed|did\s+"
     r"(?:that|this|it)|done|pinned|locked|the\s+tip)\b|\b(?:that'?s|that\s+is|this\s+is)\s+"
-    r"(?:right|correct|the\s+(?:right|proper|correct|recommended)\s+(?:fix|way|workaround))\b|"
+    r"(?:indeed\s+)?(?:right|correct|the\s+(?:right|proper|correct|recommended)\s+(?:fix|way|workaround|"
+    r"solution|answer))\b|\bclose\s+this\s+as\s+(?:resolved|answered|solved)\b|"
     r"^(?:yes|yep|yeah|correct|exactly|confirmed|indeed)\b|^\+1\b|^(?:ok|okay)[.!]?$|\bi\s+did\s+that\b|"
     r"\bglad\s+you\s+(?:worked|got|figured|sorted)\b|\bupdated\s+(?:the\s+)?(?:main|master)\s+"
     r"branch\s+to\s+have\s+this\b|\bright\s+fix\b|已经修改|已修改|已更新|可以了)",

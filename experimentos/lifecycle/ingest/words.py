@@ -227,10 +227,8 @@ _ALTERNATIVES_CUE_RE = re.compile(
 
 def listed_alternatives(markdown: str, opening: bool) -> list[str]:
     """The items of a list a reply offers as ways out (an introduction ending in ":" and a cue:
-    "solutions", "one of the above", "you can"), each an instruction; none in the opening post
-    (its lists are steps or requests)."""
-    if opening:
-        return []
+    "solutions", "one of the above", "you can"), each an instruction. In the opening post (its
+    lists are steps or requests) only a list a label offers as the fix ("Solutions:")."""
     lines = _FENCE_RE.sub("\n", markdown).splitlines()
     out: list[str] = []
     i = 0
@@ -247,6 +245,14 @@ def listed_alternatives(markdown: str, opening: bool) -> list[str]:
         offered = intro.rstrip().endswith(":") and (
             _ALTERNATIVES_CUE_RE.search(intro) or _ALTERNATIVES_CUE_RE.search(after)
         )
+        if opening:
+            offered = offered and bool(
+                re.match(
+                    r"\W*(?:possible\s+)?(?:solutions?|work\s*-?\s*arounds?|fix(?:es)?)\W*:\W*$",
+                    intro,
+                    re.I,
+                )
+            )
         if offered and 2 <= len(items) <= 6 and all(_ITEM_VERB_RE.match(t) for t in items):
             out += [t.rstrip(".;,") for t in items if len(t) <= 120]
     return out
