@@ -129,3 +129,26 @@ def test_confirming_a_fix_in_parts_endorses_every_part():
     )
     swaps = [c for c in claims if c.kind == "use"]
     assert len(swaps) == 2 and all(c.stance == "endorsed" for c in swaps)
+
+
+def test_code_a_workaround_label_offers_is_a_workaround():
+    reply = (
+        "Temporary workaround:\n\n```js\nconst { promisify } = require('util');\n"
+        "const orm = promisify(require('acme-orm'));\n```"
+    )
+    claims = thread(("reporter", None, ESM), ("u", None, reply))
+    assert [c for c in claims if c.kind == "workaround" and "promisify" in c.subject]
+
+
+def test_code_before_a_solution_label_is_not_the_workaround():
+    body = "After installing, it shows `No module named 'acme_orm.editor'`, Solution: reinstall it"
+    claims = thread(("reporter", None, body))
+    assert not [c for c in claims if "No module" in c.subject]
+
+
+@pytest.mark.parametrize(
+    "reply", ["Just don't update to acme-orm@2.", "So just never upgrade to acme-orm 2."]
+)
+def test_just_dont_update_is_avoidance(reply):
+    claims = thread(("reporter", None, ESM), ("u", None, reply))
+    assert [c for c in claims if c.kind == "avoid" and c.subject == "acme-orm"]

@@ -168,7 +168,9 @@ def _leading_line(sentence: str, ctx: Context) -> Line | None:
 
 def avoid_in(piece: str, ctx: Context, sentence: str = "") -> list[Action]:
     """ "Don't upgrade a 1.x project to 2.x", "don't use `df.append`": what not to do."""
-    rest = re.sub(r"^(?:so|and|but|also|please)[,\s]+", "", piece.strip(), flags=re.I)
+    rest = re.sub(
+        r"^(?:(?:so|and|but|also|please|just|simply|then)[,\s]+)+", "", piece.strip(), flags=re.I
+    )
     match = _AVOID_RE.match(rest)
     if not match or not match["verb"]:
         return []
@@ -474,7 +476,15 @@ def _workaround(piece: str, sentence: str) -> list[Action]:
         return []
     plain = piece.replace("`", "")
     how = phrases.mood(plain, sentence, WORK_VERBS)
-    cue = labelled and re.search(r"\b(?:is|to|:)\b", piece)
+    # "… is to …", "Temporary workaround: `code`" (the label offers the code as the fix)
+    cue = (
+        labelled
+        and (
+            re.search(r"\b(?:is|to|:)\b", piece)
+            # "Temporary workaround: `code`": a label at the start offers what follows
+            or (phrases.offered_as_fix(sentence) and not _FIX_LABEL_RE.search(sentence[1:]))
+        )
+    )
     if how is None and not cue:
         return []
     if commands and _FIX_LABEL_RE.search(sentence):  # "here is my fix: `npm uninstall x` …"
