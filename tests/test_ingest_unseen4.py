@@ -152,3 +152,29 @@ def test_code_before_a_solution_label_is_not_the_workaround():
 def test_just_dont_update_is_avoidance(reply):
     claims = thread(("reporter", None, ESM), ("u", None, reply))
     assert [c for c in claims if c.kind == "avoid" and c.subject == "acme-orm"]
+
+
+# --- sentences written one per line, without a full stop ------------------------------------------
+
+
+def test_a_line_break_before_a_capital_ends_a_sentence():
+    reply = (
+        "use acme-orm==1.4.2 version\nAcme-orm>=2.0 does not support this package\n"
+        "On Mon, Jan 3, 2022 at 5:50 AM someone wrote:"
+    )
+    assert ("downgrade", "acme-orm", "1.4.2") in found(
+        thread(("reporter", None, ESM), ("u", None, reply))
+    )
+
+
+def test_a_soft_wrapped_line_goes_on():
+    from experimentos.lifecycle.ingest.text import read_message
+
+    text = (
+        "Downgrading to 1.4.2 and\nThen reinstalling fixed it.\nI use the\nFlask app, with\n"
+        "No errors."
+    )
+    assert read_message(text).sentences == [
+        "Downgrading to 1.4.2 and Then reinstalling fixed it.",
+        "I use the Flask app, with No errors.",
+    ]

@@ -150,7 +150,7 @@ def read_message(markdown: str) -> Message:
         if paragraph:
             swap = ""
             before = len(out.sentences)
-            out.sentences.extend(split_sentences(" ".join(paragraph)))
+            out.sentences.extend(split_sentences("\n".join(paragraph)))
             paragraph.clear()
             if pending and len(out.sentences) > before:
                 # "```"less": "^3"```, then "Lock the versions": the block is what is locked,
@@ -364,9 +364,24 @@ def _without_reply_tail(lines: list[str]) -> list[str]:
     return lines
 
 
+# A line break that ends a sentence written without its full stop ("use django==3.2.9 version"
+# then "Django>=4.0 does not support this package"): the next line starts a sentence (a capital,
+# a digit, code) and the line before does not run on (a comma, a colon, a conjunction).
+_LINE_END_RE = re.compile(
+    r"(?<![,;:(\-/&+])(?<!\band)(?<!\bor)(?<!\bbut)(?<!\bthe)(?<!\bto)(?<!\bof)(?<!\bwith)"
+    r"[ \t]*\n[ \t]*(?=[A-Z0-9`])"
+)
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences of one paragraph (markdown emphasis kept; whitespace collapsed)."""
-    text = re.sub(r"\s+", " ", text.replace("**", "").replace("__", " ")).strip()
+    """Sentences of one paragraph (markdown emphasis kept; whitespace collapsed; a line break
+    before a capital ends a sentence the writer left without its full stop)."""
+    text = _LINE_END_RE.sub(" \x00 ", text.replace("**", "").replace("__", " "))
+    return [s for part in text.split("\x00") for s in _split_line(part)]
+
+
+def _split_line(text: str) -> list[str]:
+    text = re.sub(r"\s+", " ", text).strip()
     if not text:
         return []
     out: list[str] = []
