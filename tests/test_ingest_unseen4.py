@@ -178,3 +178,12 @@ def test_a_soft_wrapped_line_goes_on():
         "Downgrading to 1.4.2 and Then reinstalling fixed it.",
         "I use the Flask app, with No errors.",
     ]
+
+
+def test_a_maintainers_bare_published_version_is_an_upgrade():
+    claims = thread(
+        ("reporter", None, ESM),
+        ("acme", "OWNER", "thank you for pr"),
+        ("acme", "OWNER", "published `2.0.3`"),
+    )
+    assert ("upgrade", "acme-orm", "2.0.3") in found(claims)

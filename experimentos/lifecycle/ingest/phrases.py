@@ -114,7 +114,7 @@ ANNOUNCE_RE = re.compile(
     rf"(?:the|this|it)(?:\s+(?:issue|bug|problem|error))?\s+(?:with|in)\s+{_V}"
     rf"|\band\s+(?:released|published|issued|uploaded|pushed|tagged)\s+(?:a\s+new\s+|the\s+new\s+)?"
     rf"(?:version\s+|release\s+)?{_V}"
-    rf"|^(?:bumped|released|published)\s+(?:to|as|in)\s+{_V}"
+    rf"|^(?:bumped|released|published)\s+(?:(?:to|as|in)\s+)?{_V}"
     rf"|^(?:i(?:'ve|\s+have)?\s+)?(?:just\s+)?cut\s+(?:a\s+new\s+release\s+|release\s+)?{_V}"
     rf"|^(?:starting|beginning)\s+(?:with|from|in)\s+{_V}`?,?\s+(?:we|it)(?:'re|\s+are|\s+is|'s)?\s+"
     r"(?:now\s+)?(?:support|supporting|supports|compatible|works|working)"
