@@ -172,3 +172,24 @@ def test_an_edit_between_briefs_is_seen_by_the_next_one(kb):
     warm = _text(compile_brief(live, request, today=TODAY))
     assert warm == _cold(workspace, request)
     assert "Step three, edited:" in warm
+
+
+def test_cited_code_changed_between_briefs_is_seen_by_the_next_one(kb):
+    """Staleness that reads cited code is never kept: the code lives outside the knowledge
+    base, so the same snapshot gives another brief once the cited file changed. A rule that
+    rests on the rule citing it is no rule any more (it was kept as one: failed before)."""
+    workspace, repo = kb
+    live = Live(workspace, watch=False, index=False)
+    request = BriefRequest(task="regenerate the widget migrations", repo=str(repo))
+
+    def rules(brief) -> list[str]:  # noqa: ANN001 - Brief
+        return brief.agent_work_context()["knowledge_boundaries"]["decision_capable"]
+
+    first = compile_brief(live, request, today=TODAY)
+    assert "policy.rests" in rules(first) and not first.stale_warnings
+    (repo / "src" / "db" / "schema.ts").write_text("export const users = 3;\n", encoding="utf-8")
+    for task in ("edit the widget schema default", "regenerate the widget migrations"):
+        request = BriefRequest(task=task, repo=str(repo))
+        warm = compile_brief(live, request, today=TODAY)
+        assert "policy.rests" not in rules(warm)
+        assert _text(warm) == _cold(workspace, request)

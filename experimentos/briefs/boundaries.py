@@ -109,8 +109,10 @@ class Trust:
             return found
         page = self.snap.pages[page_id]
         found = boundary_of(page, bool(self.stale.reasons(page)), self.today, self.known)
-        if not (self._lab(page) or any(cite.sha256 for cite in page.cites)):
-            self._memo[key] = found  # cited code and lab records are checked on every brief
+        # Cited code (the page's, or that of a page it rests on) and lab records are checked
+        # on every brief.
+        if not (self._lab(page) or self.stale.reads_code(page)):
+            self._memo[key] = found
         return found
 
     def review_note(self, page_id: str) -> str:
