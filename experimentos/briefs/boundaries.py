@@ -60,7 +60,9 @@ class Trust:
         # The conflicts among the rules this brief may hold (two rules; reviewed background
         # that disputes one of them: then the rule applies, with a warning).
         graph = self.snap.graph
-        pairs = conflicts(self.snap.pages, self.today, among=sorted(capable), known=self.known)
+        pairs = conflicts(  # a page whose boundary says rule is decision-capable
+            self.snap.pages, self.today, among=sorted(capable), known=self.known, checked=True
+        )
         for c in pairs:
             self.conflicts.append(Conflict(pages=[c.first, c.second], via=c.via, reason=c.message))
             self.conflict_with.setdefault(c.first, []).append(c.second)

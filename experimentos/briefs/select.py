@@ -236,22 +236,16 @@ def _maybe_rule(page: Page) -> bool:
 
 def _library_keys(snap: Snapshot, page: Page) -> frozenset[str]:
     """The libraries (normalised) whose naming in a request can change `page`'s verdict: its
-    own, and those of the pages that supersede it (kept with the snapshot)."""
-    memo = snap.cache.setdefault(("library-keys",), {})
-    found = memo.get(page.id)
-    if found is None:
-        pages = [page] + [
-            snap.pages[e.source]
-            for e in snap.graph.incoming.get(page.id, [])
-            if e.kind == "supersedes"
-        ]
-        found = memo[page.id] = frozenset(
-            python_key(name)
-            for p in pages
-            if p.applies_to is not None
-            for name in p.applies_to.values("library")
-        )
-    return found
+    own, and those of the pages that supersede it."""
+    pages = [page] + [
+        snap.pages[e.source] for e in snap.graph.incoming.get(page.id, []) if e.kind == "supersedes"
+    ]
+    return frozenset(
+        python_key(name)
+        for p in pages
+        if p.applies_to is not None
+        for name in p.applies_to.values("library")
+    )
 
 
 def _lab_evidence(snap: Snapshot, page: Page) -> bool:
@@ -288,10 +282,15 @@ def select(
         ("verdicts", json.dumps(scope), bool(context.libraries), id(context.local), today), {}
     )
     named = frozenset(python_key(name) for name in context.libraries)
+    keys = snap.cache.setdefault(("library-keys",), {})
     verdicts: dict[str, Verdict] = {}
     for cand in found.values():
         page = cand.page
-        key = (page.id, named & _library_keys(snap, page))
+        reads = keys.get(page.id)
+        if reads is None:
+            reads = keys[page.id] = _library_keys(snap, page)
+        reads = named & reads
+        key = (page.id, reads) if reads else page.id
         found_verdict = memo.get(key)
         if found_verdict is None:
             found_verdict = verdict(snap, page, context, today, known)
