@@ -60,7 +60,9 @@ class Trust:
         # The conflicts among the rules this brief may hold (two rules; reviewed background
         # that disputes one of them: then the rule applies, with a warning).
         graph = self.snap.graph
-        pairs = conflicts(self.snap.pages, self.today, among=sorted(capable), known=self.known)
+        pairs = conflicts(  # a page whose boundary says rule is decision-capable
+            self.snap.pages, self.today, among=sorted(capable), known=self.known, checked=True
+        )
         for c in pairs:
             self.conflicts.append(Conflict(pages=[c.first, c.second], via=c.via, reason=c.message))
             self.conflict_with.setdefault(c.first, []).append(c.second)
@@ -109,8 +111,10 @@ class Trust:
             return found
         page = self.snap.pages[page_id]
         found = boundary_of(page, bool(self.stale.reasons(page)), self.today, self.known)
-        if not (self._lab(page) or any(cite.sha256 for cite in page.cites)):
-            self._memo[key] = found  # cited code and lab records are checked on every brief
+        # Cited code (the page's, or that of a page it rests on) and lab records are checked
+        # on every brief.
+        if not (self._lab(page) or self.stale.reads_code(page)):
+            self._memo[key] = found
         return found
 
     def review_note(self, page_id: str) -> str:

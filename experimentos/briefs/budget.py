@@ -46,9 +46,12 @@ class Packer(Ledger):
     def rules(self, items: list[Pending], forms: tuple[Form, ...]) -> None:
         """Each rule in the first of `forms` that fits, else cut (listed by id). The rules are
         the next of those given to set_pending, in the same order."""
+        # The floor of every rule in every form, weighed once (most rules of a large knowledge
+        # base are cut by their floors alone, without rendering).
+        floors = [[self.floor(item.page_id, form) for item in items] for form in forms]
         # The least any rule from here on takes: once even that does not fit, the rest are
         # cut at once.
-        least = [self.floor(item.page_id, forms[-1]) for item in items] + [0]
+        least = [*floors[-1], 0]
         for k in range(len(items) - 2, -1, -1):
             least[k] = min(least[k], least[k + 1])
         # Cutting a rule moves its id from pending to left out: the worst case the reserve
@@ -60,7 +63,7 @@ class Packer(Ledger):
                 raise ValueError(f"rules out of order: {item.page_id}")  # a caller's mistake
             present = self.entries.get(item.page_id)
             if present is None and room < max(least[k], MIN_RULE_TOKENS):
-                self._cut_rules(items[k:], forms[-1])
+                self._cut_rules(items[k:], forms[-1], floors[-1][k:])
                 break
             self._next += 1  # placed or cut from here on
             if present is not None:  # already in as a dependency: chosen in its own right
@@ -69,8 +72,8 @@ class Packer(Ledger):
                 if form_rank(present.form) >= form_rank(forms[-1]):
                     continue
             placed = False
-            for form in forms:
-                need = self.floor(item.page_id, form)
+            for n, form in enumerate(forms):
+                need = floors[n][k]
                 if present is None and need > room:
                     self.needed = need
                     continue  # cannot fit: not worth rendering
@@ -161,15 +164,15 @@ class Packer(Ledger):
                 self.cut(item, f"did not fit: needs {self.needed} tokens")
         self.others_pending = 0
 
-    def _cut_rules(self, items: list[Pending], form: Form) -> None:
+    def _cut_rules(self, items: list[Pending], form: Form, floors: list[int]) -> None:
         """Once no rule can fit any more: the rules already in (as dependencies) stay, the
-        others are left out, all at once."""
-        for item in items:
+        others are left out, all at once (`floors`: theirs in `form`)."""
+        for item, floor in zip(items, floors, strict=True):
             self._next += 1
             if item.page_id in self.entries:
                 self.place(item.page_id, self.entries[item.page_id].form, None)
                 continue
-            need = max(self.floor(item.page_id, form), MIN_RULE_TOKENS)
+            need = max(floor, MIN_RULE_TOKENS)
             reason = f"did not fit even in its {form} form: needs {need} tokens"
             self._add_cut_rule(item, reason, need)
 

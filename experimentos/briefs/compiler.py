@@ -99,7 +99,9 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
     for page_id in retrieve_rules(snap, " ".join([req.task, *req.libraries])):
         found.setdefault(page_id, Candidate(snap.pages[page_id]))  # rules a crowd hid
     selected, excluded, warnings = select(snap, found, context, today, known)
-    stale = StaleCheck(repo or _git_root(root), today, snap.pages)
+    # Staleness that reads no cited code depends on the pages and the day: kept with them.
+    stale_memo = snap.cache.setdefault(("stale", today), {})
+    stale = StaleCheck(repo or _git_root(root), today, snap.pages, stale_memo)
     trust = Trust(snap, req.depth, stale, today, known)
     shaped = reviewed_rules(snap)
     selected, dropped = rank_rules(

@@ -154,23 +154,51 @@ def make_entry(
 class StaleCheck:
     """Why a page is stale, as `experimentos doctor` sees it: its review expired, the code it
     cites changed or is gone, a page it rests on (along dependsOn, at any depth) is stale or
-    retired, or — for a claim — its source is gone or retired."""
+    retired, or — for a claim — its source is gone or retired.
 
-    def __init__(self, repo: Path, today: dt.date, pages: Mapping[str, Page] | None = None):
+    `memo` (kept with the snapshot and the day by the caller) holds the reasons of pages that
+    read no cited code, themselves or along their dependencies: those depend only on the pages
+    and the day. Cited code lives outside the knowledge base and is looked at on every brief."""
+
+    def __init__(
+        self,
+        repo: Path,
+        today: dt.date,
+        pages: Mapping[str, Page] | None = None,
+        memo: dict[str, list[str]] | None = None,
+    ):
         self.repo, self.today = repo, today
         self.pages: Mapping[str, Page] = pages or {}
         self.checked: list[tuple[Path, tuple | None]] = []  # cited files and their stat
         self._seen: dict[str, list[str]] = {}
         self._own_seen: dict[str, list[str]] = {}
+        self._memo = memo
+        self._cites = False  # whether the reasons being found looked at cited code
+        self._code: set[str] = set()  # pages whose reasons looked at cited code
 
     def reasons(self, page: Page) -> list[str]:
         found = self._seen.get(page.id)
+        if found is None and self._memo is not None:
+            found = self._memo.get(page.id)
         if found is None:
+            self._cites = False
             found = [*self._own(page), *self._rests_on(page), *self._source(page)]
-            self._seen[page.id] = found
+            if self._cites:
+                self._code.add(page.id)
+            elif self._memo is not None:
+                self._memo[page.id] = found
+        self._seen[page.id] = found
         return found
 
+    def reads_code(self, page: Page) -> bool:
+        """Whether the page's staleness looks at cited code (its own, or that of a page it
+        rests on): what follows from it must be decided again on every brief."""
+        self.reasons(page)
+        return page.id in self._code
+
     def _own(self, page: Page) -> list[str]:
+        if page.cites and any(cite.sha256 for cite in page.cites):
+            self._cites = True
         found = self._own_seen.get(page.id)
         if found is not None:
             return found

@@ -234,6 +234,20 @@ def _maybe_rule(page: Page) -> bool:
     )
 
 
+def _library_keys(snap: Snapshot, page: Page) -> frozenset[str]:
+    """The libraries (normalised) whose naming in a request can change `page`'s verdict: its
+    own, and those of the pages that supersede it."""
+    pages = [page] + [
+        snap.pages[e.source] for e in snap.graph.incoming.get(page.id, []) if e.kind == "supersedes"
+    ]
+    return frozenset(
+        python_key(name)
+        for p in pages
+        if p.applies_to is not None
+        for name in p.applies_to.values("library")
+    )
+
+
 def _lab_evidence(snap: Snapshot, page: Page) -> bool:
     """Whether deciding about `page` may ask which lab records exist (its review, or that of a
     page that supersedes it, names an experiment, test or run): such verdicts are not kept."""
@@ -258,17 +272,30 @@ def select(
     excluded: list[Excluded] = []
     warnings: list[KnowledgeWarning] = []
     # Verdicts per context: an agent's session asks about one repository many times, and only
-    # the search part of a candidate's score changes with the task.
-    scope = context.model_dump(exclude={"local"})
-    memo = snap.cache.setdefault(("verdicts", json.dumps(scope), id(context.local), today), {})
+    # the search part of a candidate's score changes with the task. The libraries a request
+    # names vary with its text (a task that mentions numpy names numpy), and a page's verdict
+    # reads them only through its own libraries and those of the pages that supersede it: the
+    # verdict is kept per page and that part of the named set, so a task naming one more
+    # library does not weigh every page in scope again.
+    scope = context.model_dump(exclude={"local", "libraries"})
+    memo = snap.cache.setdefault(
+        ("verdicts", json.dumps(scope), bool(context.libraries), id(context.local), today), {}
+    )
+    named = frozenset(python_key(name) for name in context.libraries)
+    keys = snap.cache.setdefault(("library-keys",), {})
     verdicts: dict[str, Verdict] = {}
     for cand in found.values():
         page = cand.page
-        found_verdict = memo.get(page.id)
+        reads = keys.get(page.id)
+        if reads is None:
+            reads = keys[page.id] = _library_keys(snap, page)
+        reads = named & reads
+        key = (page.id, reads) if reads else page.id
+        found_verdict = memo.get(key)
         if found_verdict is None:
             found_verdict = verdict(snap, page, context, today, known)
             if not _lab_evidence(snap, page):
-                memo[page.id] = found_verdict
+                memo[key] = found_verdict
         verdicts[page.id] = found_verdict
     # The cut for search-only pages is relative to the best hit that can appear.
     best = max(

@@ -265,12 +265,17 @@ def conflicts(
     today: dt.date | None = None,
     among: Iterable[str] | None = None,
     known: Known | None = None,
+    *,
+    checked: bool = False,
 ) -> list[Conflict]:
     """Pairs of decision-capable pages that contradict each other (each pair once, sorted).
 
-    `among` limits the pairs to those pages (a brief's), which must then be decision-capable."""
+    `among` limits the pairs to those pages (a brief's), which must then be decision-capable
+    (`checked`: the caller knows they are, so they are not weighed again)."""
     if among is None:
         capable = {pid for pid, page in pages.items() if decision_capable(page, today, known)}
+    elif checked:
+        capable = {pid for pid in among if pid in pages}
     else:
         capable = {
             pid for pid in among if pid in pages and decision_capable(pages[pid], today, known)
