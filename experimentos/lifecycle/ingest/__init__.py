@@ -12,7 +12,9 @@ versions  upgrade, downgrade and pin actions
 offered   dependency entries shown as the fix (pins) and dist-tags offered (upgrades)
 actions   flags, API swaps, avoidance and workarounds
 words     workarounds said in words; identifiers a thread says were removed
-advice    the thread read as a sequence: advice, endorsements, corrections, stance, scope
+said      the records: who said a piece of advice where, what later comments did to it
+stance    what later comments do to earlier advice: endorse, correct, withdraw
+advice    the thread read as a sequence: advice, its stance, the line it is for
 pages     the source and claim pages, and how a re-ingest merges them
 github    --fetch: the thread (and, when the token may list them, the collaborators)
 run       plan and propose

@@ -23,126 +23,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
 from experimentos.lifecycle.ingest import actions as act
-from experimentos.lifecycle.ingest import general, phrases, vocab, words
+from experimentos.lifecycle.ingest import general, phrases, stance, vocab, words
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.mentions import parse_version, runtime_name
+from experimentos.lifecycle.ingest.said import Advice, Correction, Said, Stance, said_at
 from experimentos.lifecycle.ingest.scope import Scope, write_range
-from experimentos.lifecycle.ingest.text import normalise, read_message
+from experimentos.lifecycle.ingest.text import read_message
 from experimentos.lifecycle.ingest.thread import Comment, Thread
-from experimentos.lifecycle.ingest.vocab import Action, Context, Kind, key_of
+from experimentos.lifecycle.ingest.vocab import Action, Context, key_of
 from experimentos.repofacts.facts import python_key
 
-Stance = Literal["endorsed", "corrected", "withdrawn", "none"]
-
-
-@dataclass
-class Said:
-    """One place in the thread where advice was given."""
-
-    comment: int
-    author: str
-    role: str
-    maintainer: bool
-    date: str
-    url: str
-    text: str
-    how: str = ""  # why the speaker has that role
-    body: str = ""  # the whole comment
-
-
-@dataclass
-class Correction:
-    """A later comment acting on the advice: endorsed, contradicted or withdrawn."""
-
-    kind: Literal["contradicted", "withdrawn", "endorsed"]
-    comment: int
-    author: str
-    role: str
-    date: str
-    url: str
-    text: str
-
-
-@dataclass
-class Advice:
-    """One actionable piece of advice and everywhere the thread gives or acts on it."""
-
-    kind: Kind
-    key: str  # stable: names the claim
-    subject: str  # library, flag, identifier or workaround code
-    target: str | None = None  # version/spec, the tool a flag goes to, or the old identifier
-    line: Line | None = None  # the release line the advice itself names
-    said: list[Said] = field(default_factory=list)
-    corrections: list[Correction] = field(default_factory=list)  # contradicted, withdrawn
-    endorsements: list[Correction] = field(default_factory=list)
-    contradicts: list[str] = field(default_factory=list)  # keys of advice this corrects
-
-    @property
-    def first(self) -> Said:
-        return self.said[0]
-
-    @property
-    def by_maintainer(self) -> bool:
-        return any(s.maintainer for s in self.said)
-
-    @property
-    def prerelease(self) -> bool:
-        """The advice points at a pre-release: a version such as 2.1.0rc2, or `--pre`."""
-        if self.kind == "flag":
-            return self.subject in ("--pre", "--prerelease", "--allow-prereleases")
-        version = parse_version((self.target or "").lstrip("<>=~^!v"))
-        return bool(version is not None and version.is_prerelease) or (
-            self.target or ""
-        ).lower() in ("next", "beta", "canary", "rc", "alpha")
-
-    @property
-    def speaker(self) -> str:
-        """Who gave it first: maintainer, reporter or user."""
-        return self.first.role
-
-    @property
-    def stance(self) -> Stance:
-        events = [(s.comment, 0, "endorsed") for s in self.said if s.maintainer]
-        events += [(e.comment, 1, "endorsed") for e in self.endorsements]
-        events += [(c.comment, 2, c.kind) for c in self.corrections]
-        if not events:
-            return "none"
-        last = max(events)[2]
-        return "corrected" if last == "contradicted" else last  # type: ignore[return-value]
-
-    def action(self) -> str:
-        """The advice as one imperative phrase."""
-        target = self.target or ""
-        if self.kind == "upgrade":
-            if target == "latest":
-                return f"upgrade {self.subject} to the latest version"
-            if target.startswith(">="):
-                return f"upgrade {self.subject} to {target[2:]} or later"
-            return f"upgrade {self.subject} to {target}"
-        if self.kind == "downgrade":
-            return f"downgrade {self.subject} to {target}"
-        if self.kind == "pin":
-            return (
-                f"pin {self.subject} to {target}"
-                if target[:1].isdigit()
-                else (f"pin {self.subject}{target}")
-            )
-        if self.kind == "flag":
-            return f"pass {self.subject} to {target}" if target else f"pass {self.subject}"
-        if self.kind == "avoid":
-            if vocab.is_versioned(target):
-                where = f" on {self.line.text}" if self.line else ""
-                return f"do not upgrade {self.subject} to {_spec_words(target)}{where}"
-            return f"avoid {self.subject}"
-        if self.kind == "workaround":
-            return self.subject  # the instruction itself: "call `session.flush()` before …"
-        if target:
-            return f"use {self.subject} instead of {target}"
-        return f"use {self.subject}"
+__all__ = ["Advice", "ClaimScope", "Correction", "Said", "Stance", "advice_targets", "find_advice"]
 
 
 @dataclass(frozen=True)
@@ -222,11 +116,6 @@ def _line_after(version: str) -> str | None:
         return None
     major, minor = (list(parsed.release) + [0, 0])[:2]
     return f"{major + 1}.0.0" if major >= 1 else f"0.{minor + 1}.0"
-
-
-def _spec_words(spec: str) -> str:
-    match = re.fullmatch(r">=(\d+)(?:\.0)*", spec)
-    return f"{match.group(1)}.x" if match else spec
 
 
 def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
@@ -326,9 +215,9 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                 _record(found, given, action, index, comment, action.subject)
         _merge_latest(found, given, index)
         if comment.maintainer:
-            _endorse(found, index, comment, thread, given)
+            stance.endorse(found, index, comment, thread, given)
         if negatives or phrases.retracts(comment.body):
-            _correct(found, index, comment, negatives, message.quotes, given, by_sentence)
+            stance.correct(found, index, comment, negatives, message.quotes, given, by_sentence)
     return list(found.values())
 
 
@@ -456,7 +345,7 @@ def _record(
     elif advice.line is None and action.line is not None:
         advice.line = action.line
     if not advice.said or advice.said[-1].comment != index:
-        advice.said.append(_said(index, comment, sentence))
+        advice.said.append(said_at(index, comment, sentence))
     given.append(key)
 
 
@@ -492,228 +381,3 @@ def _merge_latest(found: dict[str, Advice], given: list[str], index: int) -> Non
         ):
             del found[advice.key]
             given[:] = [k for k in given if k != advice.key]
-
-
-def _said(index: int, comment: Comment, sentence: str) -> Said:
-    return Said(
-        index,
-        comment.author,
-        comment.role,
-        comment.maintainer,
-        comment.created_at,
-        comment.url,
-        sentence,
-        comment.speaker_how,
-        comment.body,
-    )
-
-
-def _event(kind: str, index: int, comment: Comment, text: str) -> Correction:
-    return Correction(
-        kind,  # type: ignore[arg-type]
-        index,
-        comment.author,
-        comment.role,
-        comment.created_at,
-        comment.url,
-        text,
-    )
-
-
-def refers_to(advice: Advice, text: str) -> bool:
-    """Whether `text` names this advice: its version, flag, identifier or verb."""
-    low = text.lower().replace("`", "")
-    if advice.kind == "flag":
-        return advice.subject.lstrip("-") in low
-    if advice.kind in ("use", "avoid") and not vocab.is_versioned(advice.target):
-        return advice.subject.lower().removesuffix("()").split(".")[-1] in low
-    if advice.kind == "workaround":
-        ident = vocab.ident_in(advice.subject)
-        return bool(ident) and ident.lower() in low
-    version = (advice.target or "").lower().lstrip("<>=~^!")
-    if (
-        version
-        and version not in ("latest", "lts")
-        and re.search(rf"(?<![\w.]){re.escape(version)}(?![\w])", low)
-    ):
-        return True
-    verbs = (
-        vocab.UP_VERBS
-        if advice.kind in ("upgrade", "avoid")
-        else rf"(?:{vocab.PIN_VERBS}|{vocab.BACK_VERBS})"
-    )
-    return bool(re.search(rf"\b{verbs}", low, re.IGNORECASE))
-
-
-def _endorse(
-    found: dict[str, Advice], index: int, comment: Comment, thread: Thread, given: list[str]
-) -> None:
-    _endorse_admitted(found, index, comment, given)
-    message = read_message(comment.body)
-    cues = [s for s in message.sentences if phrases.endorses(s) or _thanks_for_fix(s)]
-    if not cues:
-        return
-    earlier = [a for a in found.values() if a.said and a.first.comment < index]
-    earlier = [a for a in earlier if a.key not in given]
-    if not earlier:
-        return
-    named = [a for a in earlier if refers_to(a, comment.body) and _subject_in(a, comment.body)]
-    if not named:
-        named = _answered(earlier, index, comment, thread)
-    for advice in named:
-        if advice.endorsements and advice.endorsements[-1].comment == index:
-            continue
-        advice.endorsements.append(_event("endorsed", index, comment, cues[0]))
-
-
-def _endorse_admitted(
-    found: dict[str, Advice], index: int, comment: Comment, given: list[str]
-) -> None:
-    """A maintainer's "upgrade to 2.1.0" endorses an earlier "install 'acme-orm>=2.1'": the
-    version they name is one the earlier advice admits."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    for key in dict.fromkeys(given):
-        mine = found.get(key)
-        version = parse_version((mine.target or "").lstrip("v")) if mine else None
-        if mine is None or mine.kind != "upgrade" or version is None:
-            continue
-        for other in found.values():
-            if other is mine or other.kind != "upgrade" or other.first.comment >= index:
-                continue
-            if python_key(other.subject) != python_key(mine.subject) or not other.target:
-                continue
-            try:
-                admitted = SpecifierSet(other.target).contains(version, prereleases=True)
-            except InvalidSpecifier:
-                admitted = False
-            if admitted and not (other.endorsements and other.endorsements[-1].comment == index):
-                other.endorsements.append(_event("endorsed", index, comment, mine.said[-1].text))
-
-
-def _thanks_for_fix(sentence: str) -> bool:
-    return bool(
-        re.search(
-            r"\bthanks?\s+(?:you\s+)?for\s+(?:the\s+|this\s+|your\s+)?(?:post\s+and\s+)?"
-            r"(?:solution|fix|workaround|tip)\b",
-            sentence,
-            re.IGNORECASE,
-        )
-    )
-
-
-def _subject_in(advice: Advice, text: str) -> bool:
-    if advice.kind in ("flag", "use", "workaround"):
-        return True
-    return python_key(advice.subject).split("/")[-1] in python_key(text.replace("`", " "))
-
-
-def _answered(earlier: list[Advice], index: int, comment: Comment, thread: Thread) -> list[Advice]:
-    """The advice an affirmation answers: the @-mentioned user's, else the comment before."""
-    mentioned = set(re.findall(r"@([\w-]+)", comment.body))
-    if mentioned:
-        theirs = [a for a in earlier if any(s.author in mentioned for s in a.said)]
-        if theirs:
-            last = max(s.comment for a in theirs for s in a.said if s.author in mentioned)
-            return _one_fix([a for a in theirs if any(s.comment == last for s in a.said)])
-    # the latest advice before it (the comments between, if any, gave none)
-    previous = max((s.comment for a in earlier for s in a.said if s.comment < index), default=-1)
-    if previous < 0 or index - previous > 3:
-        return []
-    return _one_fix([a for a in earlier if any(s.comment == previous for s in a.said)])
-
-
-def _one_fix(advice: list[Advice]) -> list[Advice]:
-    """What an affirmation of a comment confirms: all its advice when it is one fix in parts
-    (two API swaps), the first when they are alternatives of different kinds ("replace
-    ANTIALIAS by LANCZOS, or use Pillow==9.5.0")."""
-    return advice if len({a.kind for a in advice}) <= 1 else advice[:1]
-
-
-def _correct(
-    found: dict[str, Advice],
-    index: int,
-    comment: Comment,
-    negatives: list[tuple[str, str, Line | None]],
-    quotes: list[str],
-    given: list[str],
-    by_sentence: dict[str, list[str]],
-) -> None:
-    quoted = [normalise(q) for q in quotes if len(normalise(q)) >= 12]
-    retracted = phrases.retracts(comment.body)
-    for advice in list(found.values()):
-        earlier = [s for s in advice.said if s.comment < index]
-        if not earlier or advice.key in given:
-            continue
-        own = any(s.author == comment.author for s in earlier)
-        if not (comment.maintainer or own):
-            continue  # a user's disagreement is not a correction
-        hits = [
-            sentence
-            for piece, sentence, line in negatives
-            if refers_to(advice, piece) and _same_line(advice, line)
-        ]
-        quotes_it = any(
-            q in normalise(s.text) or normalise(s.text) in q for q in quoted for s in earlier
-        )
-        if not hits and not (quotes_it and (negatives or retracted)) and not (own and retracted):
-            continue
-        text = hits[0] if hits else (negatives[0][1] if negatives else _retraction(comment))
-        kind = "withdrawn" if own and not comment.maintainer else "contradicted"
-        if own and comment.maintainer and all(s.author == comment.author for s in earlier):
-            kind = "withdrawn"
-        advice.corrections.append(_event(kind, index, comment, text))
-        for key in _alternatives(text, by_sentence, given):
-            if key != advice.key and key in found and advice.key not in found[key].contradicts:
-                found[key].contradicts.append(advice.key)
-
-
-def _alternatives(text: str, by_sentence: dict[str, list[str]], given: list[str]) -> list[str]:
-    """The advice a correction offers instead: given in its sentence, else in the next one
-    ("Please don't use --force. Upgrade to 16.1.0, …")."""
-    sentences = list(by_sentence)
-    if text not in by_sentence:
-        return list(dict.fromkeys(given))
-    at = sentences.index(text)
-    here = [k for k in by_sentence[text] if k in given]
-    if here or at + 1 >= len(sentences):
-        return list(dict.fromkeys(here))
-    return list(dict.fromkeys(k for k in by_sentence[sentences[at + 1]] if k in given))
-
-
-def _retraction(comment: Comment) -> str:
-    for sentence in read_message(comment.body).sentences:
-        if phrases.retracts(sentence):
-            return sentence
-    return comment.body.strip()[:300]
-
-
-def _same_line(advice: Advice, line: Line | None) -> bool:
-    """Whether a negated clause can be about the advice's release line: "don't upgrade a 1.x
-    project to 2.x" says nothing about advice given for 2.0.x."""
-    if line is None or line.library is not None:
-        return True
-    own = advice.line
-    if own is not None:
-        return _overlap(line.low, line.high, own.low, own.high)
-    if advice.kind == "upgrade" and advice.target:
-        target = parse_version(advice.target.lstrip(">=v"))
-        low = parse_version(line.low) if line.low else None
-        high = parse_version(line.high) if line.high else None
-        if target is None:
-            return True
-        # an upgrade to 2.1.0 is advice for versions below it, on its own major line or near
-        if high is not None and high <= parse_version(f"{target.major}.0"):  # type: ignore[operator]
-            return False
-        return low is None or low < target
-    return True
-
-
-def _overlap(a_low: str | None, a_high: str | None, b_low: str | None, b_high: str | None) -> bool:
-    def v(text: str | None):  # noqa: ANN202
-        return parse_version(text) if text else None
-
-    al, ah, bl, bh = v(a_low), v(a_high), v(b_low), v(b_high)
-    if ah is not None and bl is not None and ah <= bl:
-        return False
-    return not (bh is not None and al is not None and bh <= al)

@@ -1,0 +1,153 @@
+"""The records of a thread's advice: who said it where (Said), what later comments did to it
+(Correction), and the advice itself with its stance at the end of the thread (Advice)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from experimentos.lifecycle.ingest import vocab
+from experimentos.lifecycle.ingest.lines import Line
+from experimentos.lifecycle.ingest.mentions import parse_version
+from experimentos.lifecycle.ingest.thread import Comment
+from experimentos.lifecycle.ingest.vocab import Kind
+
+Stance = Literal["endorsed", "corrected", "withdrawn", "none"]
+
+
+@dataclass
+class Said:
+    """One place in the thread where advice was given."""
+
+    comment: int
+    author: str
+    role: str
+    maintainer: bool
+    date: str
+    url: str
+    text: str
+    how: str = ""  # why the speaker has that role
+    body: str = ""  # the whole comment
+
+
+@dataclass
+class Correction:
+    """A later comment acting on the advice: endorsed, contradicted or withdrawn."""
+
+    kind: Literal["contradicted", "withdrawn", "endorsed"]
+    comment: int
+    author: str
+    role: str
+    date: str
+    url: str
+    text: str
+
+
+@dataclass
+class Advice:
+    """One actionable piece of advice and everywhere the thread gives or acts on it."""
+
+    kind: Kind
+    key: str  # stable: names the claim
+    subject: str  # library, flag, identifier or workaround code
+    target: str | None = None  # version/spec, the tool a flag goes to, or the old identifier
+    line: Line | None = None  # the release line the advice itself names
+    said: list[Said] = field(default_factory=list)
+    corrections: list[Correction] = field(default_factory=list)  # contradicted, withdrawn
+    endorsements: list[Correction] = field(default_factory=list)
+    contradicts: list[str] = field(default_factory=list)  # keys of advice this corrects
+
+    @property
+    def first(self) -> Said:
+        return self.said[0]
+
+    @property
+    def by_maintainer(self) -> bool:
+        return any(s.maintainer for s in self.said)
+
+    @property
+    def prerelease(self) -> bool:
+        """The advice points at a pre-release: a version such as 2.1.0rc2, or `--pre`."""
+        if self.kind == "flag":
+            return self.subject in ("--pre", "--prerelease", "--allow-prereleases")
+        version = parse_version((self.target or "").lstrip("<>=~^!v"))
+        return bool(version is not None and version.is_prerelease) or (
+            self.target or ""
+        ).lower() in ("next", "beta", "canary", "rc", "alpha")
+
+    @property
+    def speaker(self) -> str:
+        """Who gave it first: maintainer, reporter or user."""
+        return self.first.role
+
+    @property
+    def stance(self) -> Stance:
+        events = [(s.comment, 0, "endorsed") for s in self.said if s.maintainer]
+        events += [(e.comment, 1, "endorsed") for e in self.endorsements]
+        events += [(c.comment, 2, c.kind) for c in self.corrections]
+        if not events:
+            return "none"
+        last = max(events)[2]
+        return "corrected" if last == "contradicted" else last  # type: ignore[return-value]
+
+    def action(self) -> str:
+        """The advice as one imperative phrase."""
+        target = self.target or ""
+        if self.kind == "upgrade":
+            if target == "latest":
+                return f"upgrade {self.subject} to the latest version"
+            if target.startswith(">="):
+                return f"upgrade {self.subject} to {target[2:]} or later"
+            return f"upgrade {self.subject} to {target}"
+        if self.kind == "downgrade":
+            return f"downgrade {self.subject} to {target}"
+        if self.kind == "pin":
+            return (
+                f"pin {self.subject} to {target}"
+                if target[:1].isdigit()
+                else (f"pin {self.subject}{target}")
+            )
+        if self.kind == "flag":
+            return f"pass {self.subject} to {target}" if target else f"pass {self.subject}"
+        if self.kind == "avoid":
+            if vocab.is_versioned(target):
+                where = f" on {self.line.text}" if self.line else ""
+                return f"do not upgrade {self.subject} to {_spec_words(target)}{where}"
+            return f"avoid {self.subject}"
+        if self.kind == "workaround":
+            return self.subject  # the instruction itself: "call `session.flush()` before …"
+        if target:
+            return f"use {self.subject} instead of {target}"
+        return f"use {self.subject}"
+
+
+def _spec_words(spec: str) -> str:
+    match = re.fullmatch(r">=(\d+)(?:\.0)*", spec)
+    return f"{match.group(1)}.x" if match else spec
+
+
+def said_at(index: int, comment: Comment, sentence: str) -> Said:
+    return Said(
+        index,
+        comment.author,
+        comment.role,
+        comment.maintainer,
+        comment.created_at,
+        comment.url,
+        sentence,
+        comment.speaker_how,
+        comment.body,
+    )
+
+
+def event_at(kind: str, index: int, comment: Comment, text: str) -> Correction:
+    return Correction(
+        kind,  # type: ignore[arg-type]
+        index,
+        comment.author,
+        comment.role,
+        comment.created_at,
+        comment.url,
+        text,
+    )
