@@ -3,7 +3,8 @@
 thread    the payload (REST or `gh issue view --json`) parsed into a Thread
 speakers  who speaks for the project: maintainers, the reporter, users
 text      comment Markdown -> sentences, clauses (code, logs and quotes kept apart)
-mentions  the versions the thread names and what each is to it (broken, fixed, working)
+mentions  the versions the thread names, and the thread's library
+roles     what each version is to the thread (broken, fixed, working), from the words around it
 scope     the library and version range the thread is about; alignment with a repository
 lines     the release line one statement is about ("On 1.x, …")
 phrases   how a clause is said (instruction, report of success, announcement, question)

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from experimentos.lifecycle.ingest import actions as act
 from experimentos.lifecycle.ingest import general, phrases, stance, vocab, words
 from experimentos.lifecycle.ingest.lines import Line, line_in
-from experimentos.lifecycle.ingest.mentions import parse_version, runtime_name
+from experimentos.lifecycle.ingest.mentions import runtime_name
+from experimentos.lifecycle.ingest.roles import parse_version
 from experimentos.lifecycle.ingest.said import Advice, Correction, Said, Stance, said_at
 from experimentos.lifecycle.ingest.scope import Scope, write_range
 from experimentos.lifecycle.ingest.text import read_message

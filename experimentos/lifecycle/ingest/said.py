@@ -9,7 +9,7 @@ from typing import Literal
 
 from experimentos.lifecycle.ingest import vocab
 from experimentos.lifecycle.ingest.lines import Line
-from experimentos.lifecycle.ingest.mentions import parse_version
+from experimentos.lifecycle.ingest.roles import parse_version
 from experimentos.lifecycle.ingest.thread import Comment
 from experimentos.lifecycle.ingest.vocab import Kind
 

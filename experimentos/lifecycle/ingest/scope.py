@@ -24,10 +24,10 @@ from experimentos.lifecycle.ingest.mentions import (
     RUNTIME_WORDS,
     Mention,
     line_start,
-    parse_version,
     thread_library,
     version_mentions,
 )
+from experimentos.lifecycle.ingest.roles import parse_version
 from experimentos.lifecycle.ingest.thread import Thread
 from experimentos.repofacts.facts import LocalFacts, python_key
 from experimentos.repofacts.versions import exact_version, matches

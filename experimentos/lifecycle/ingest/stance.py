@@ -9,7 +9,7 @@ import re
 
 from experimentos.lifecycle.ingest import phrases, vocab
 from experimentos.lifecycle.ingest.lines import Line
-from experimentos.lifecycle.ingest.mentions import parse_version
+from experimentos.lifecycle.ingest.roles import parse_version
 from experimentos.lifecycle.ingest.said import Advice, event_at
 from experimentos.lifecycle.ingest.text import normalise, read_message
 from experimentos.lifecycle.ingest.thread import Comment, Thread
