@@ -9,6 +9,8 @@ scope     the library and version range the thread is about; alignment with a re
 lines     the release line one statement is about ("On 1.x, …")
 phrases   how a clause is said (instruction, report of success, announcement, question)
 vocab     the words of advice: kinds, verbs, versions, commands; the keys of claims
+kinds     which way a version goes (upgrade, downgrade, pin) and whose it is
+commands  package-manager commands given as advice
 versions  upgrade, downgrade and pin actions
 offered   dependency entries shown as the fix (pins) and dist-tags offered (upgrades)
 actions   flags, API swaps, avoidance and workarounds

@@ -27,9 +27,9 @@ from __future__ import annotations
 import re
 
 from experimentos.lifecycle.ingest import phrases
+from experimentos.lifecycle.ingest.kinds import kind_of, resolve, target_of
 from experimentos.lifecycle.ingest.mentions import plausible_name
 from experimentos.lifecycle.ingest.text import CJK, spaced
-from experimentos.lifecycle.ingest.versions import _kind, _target, resolve
 from experimentos.lifecycle.ingest.vocab import (
     BACK_VERBS,
     MANIFEST,
@@ -498,10 +498,10 @@ def _action(lib: str | None, op: str | None, ver: str, group: str | None, ctx: C
     if op == "range":  # ">= 1.0.3 and < 3.0.0" is the target ">=1.0.3,<3.0.0"
         parts = re.findall(rf"(?:>=|>|~=|<=|<)\s*{VER}", ver)
         spec = ",".join(re.sub(r"\s+", "", part) for part in parts)
-        return Action(_kind(group, "range", spec, lib, ctx) or "pin", lib, spec)
+        return Action(kind_of(group, "range", spec, lib, ctx) or "pin", lib, spec)
     if op == "@":
         op = None
-    kind = _kind(group if group != "neutral" else None, op, ver, lib, ctx)
+    kind = kind_of(group if group != "neutral" else None, op, ver, lib, ctx)
     if kind is None:
         return None
-    return Action(kind, lib, _target(kind, op, ver))
+    return Action(kind, lib, target_of(kind, op, ver))

@@ -12,9 +12,30 @@ version 1.6.6", "Released in 1.15.1", "please upgrade") it is the repository's o
 
 from __future__ import annotations
 
+__all__ = [
+    "candidates",
+    "install_specs",
+    "line_spec",
+    "overrides",
+    "pick",
+    "repo_package",
+    "resolve",
+    "strip_for_verb",
+    "version_actions",
+]
+
 import re
 
 from experimentos.lifecycle.ingest import phrases
+from experimentos.lifecycle.ingest.commands import command_actions, install_specs
+from experimentos.lifecycle.ingest.kinds import (
+    kind_of,
+    line_spec,
+    repo_package,
+    reported_broken,
+    resolve,
+    target_of,
+)
 from experimentos.lifecycle.ingest.vocab import (
     ANY_VERB,
     BACK_VERBS,
@@ -30,7 +51,6 @@ from experimentos.lifecycle.ingest.vocab import (
     VER,
     Action,
     Context,
-    Kind,
     bad_lib,
     code_spans,
     plausible_release,
@@ -106,8 +126,8 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
     if right:
         lib = resolve(right["lib"], ctx, announce=False)
         if lib is not None:
-            kind = _kind(None, None, right["ver"], lib, ctx)
-            return [Action(kind, lib, _target(kind, None, right["ver"]))] if kind else []
+            kind = kind_of(None, None, right["ver"], lib, ctx)
+            return [Action(kind, lib, target_of(kind, None, right["ver"]))] if kind else []
     if ctx.maintainer and phrases.project_plan(plain):
         return []  # "we need to keep 4.x around": the project's plans
     command = COMMAND_RE.match(bare)
@@ -144,7 +164,7 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
     # "I'm downgrade version : npm install nanoid@^3.0.0": the words say which way it goes
     back = bool(re.search(rf"\b{BACK_VERBS}", re.sub(r"`[^`]*`", " ", sentence), re.I))
     for code in codes:
-        out += _command_actions(code, ctx, back)
+        out += command_actions(code, ctx, back)
     if out:
         return out
     verb = _first_verb(strip_for_verb(plain, how))
@@ -206,19 +226,12 @@ def version_actions(piece: str, sentence: str, ctx: Context) -> list[Action]:
         and not re.search(r"\b(?:need|must|should)\b", plain, re.I)
     ):
         return []  # "install nanoid v4.0.2 because nodejs is 14.17.6": the reporter's setup
-    if asking and _reported_broken(lib, ver, ctx):
+    if asking and reported_broken(lib, ver, ctx):
         return []  # "install nanoid v4.0.2 because …", "just install X 3.1.0 and run": the bug
-    kind = _kind(group, op, ver, lib, ctx)
+    kind = kind_of(group, op, ver, lib, ctx)
     if kind is None:
         return []
-    return [Action(kind, lib, _target(kind, op, ver), implied=implied and picked[0] is None)]
-
-
-def _reported_broken(lib: str, ver: str, ctx: Context) -> bool:
-    """Whether the thread reports `ver` of `lib` broken."""
-    from experimentos.repofacts.facts import python_key
-
-    return ver.lstrip("vV=") in {a.lstrip("vV") for a in ctx.affected.get(python_key(lib), [])}
+    return [Action(kind, lib, target_of(kind, op, ver), implied=implied and picked[0] is None)]
 
 
 _NOT_PACKAGES = (
@@ -277,7 +290,7 @@ def _announced(plain: str, ctx: Context) -> Action | None:
     lib = resolve(lib, ctx, announce=True)
     if lib is None:
         return None
-    return Action("upgrade", lib, _target("upgrade", None, ver))
+    return Action("upgrade", lib, target_of("upgrade", None, ver))
 
 
 def _verb_object(text: str, verb: str) -> str | None:
@@ -434,158 +447,3 @@ def pick(
     if lib is None:
         lib = next((f[0] for f in found if f[0]), None)
     return lib, op, ver
-
-
-def _same_package(repo: str, library: str | None) -> bool:
-    if library is None:
-        return False
-
-    return repo_package(repo) == repo_package(library)
-
-
-def repo_package(repo: str) -> str:
-    """The package a repository publishes, by its name without the ecosystem's affixes:
-    node-redis -> redis, anthropic-sdk-python -> anthropic, pyyaml stays pyyaml."""
-    name = re.sub(r"^(?:node|py|python|js)[-_.]", "", repo.lower())
-    return re.sub(r"(?:[-_.](?:sdk|client|lib))?[-_.](?:js|py|python|node|sdk)$", "", name)
-
-
-def resolve(lib: str | None, ctx: Context, announce: bool) -> str | None:
-    if lib is not None:
-        lib = lib.strip("'\"")
-        if lib.lower() in ("it", "this", "them"):
-            lib = None
-    if lib is None:
-        if announce and ctx.maintainer:
-            # the repository's package, under the name the thread uses for it when they are
-            # one package (node-pg-types publishes pg-types, anthropic-sdk-python anthropic)
-            if _same_package(ctx.package, ctx.library):
-                return ctx.library
-            return repo_package(ctx.package)
-        # a maintainer's version with no package named, in a thread that names none: theirs
-        return ctx.library or (ctx.package if announce or ctx.maintainer else None)
-    return lib
-
-
-def _kind(group: str | None, op: str | None, ver: str, lib: str, ctx: Context) -> Kind | None:
-    if op == "range":  # bounded on both sides: going back when said so, else holding
-        return {"up": "upgrade", "back": "downgrade"}.get(group or "", "pin")  # type: ignore[return-value]
-    if group == "back" and op in ("<", "<=", "=<", "^", "~", "~="):
-        return "downgrade"  # "downgrade to the version before v5", "downgraded to `x@^3.3.4`"
-    if op in ("<", "<=", "~=", "^", "~", "=<", "!="):
-        return "pin"
-    if group == "pin":
-        return "pin"
-    if group == "back":
-        return "downgrade"
-    if ver.lower() in ("latest", "next", "canary", "beta", "rc", "alpha"):
-        return "upgrade"
-    if group == "up" or op in (">=", "=>", ">"):
-        return "upgrade"
-    parsed = version_of(ver)
-    if parsed is not None and parsed.is_prerelease:
-        return "upgrade"  # nobody goes back to a release candidate
-    if ctx.maintainer and lib == ctx.package and not _below_affected(ver, lib, ctx):
-        # a maintainer pointing at their own release; but "use nanoid@3 for legacy projects",
-        # below every version the thread reports broken, sends the user back
-        return "upgrade"
-    return _compare(ver, lib, ctx)
-
-
-def _below_affected(ver: str, lib: str, ctx: Context) -> bool:
-    from experimentos.repofacts.facts import python_key
-
-    target = version_of(ver)
-    affected = [v for v in (version_of(a) for a in ctx.affected.get(python_key(lib), [])) if v]
-    return target is not None and bool(affected) and target < min(affected)
-
-
-def _compare(ver: str, lib: str, ctx: Context) -> Kind:
-    """Neither verb nor operator says which way: compare with what the thread reports."""
-    from experimentos.repofacts.facts import python_key
-
-    target = version_of(ver)
-    key = python_key(lib)
-    fixed = [v for v in (version_of(f) for f in ctx.fixed.get(key, [])) if v is not None]
-    affected = [v for v in (version_of(a) for a in ctx.affected.get(key, [])) if v is not None]
-    if target is None:
-        return "downgrade"
-    if any(target == f or target.release[: len(f.release)] == f.release for f in fixed):
-        return "upgrade"
-    if affected and target < min(affected):
-        return "downgrade"
-    if affected and target >= max(affected):
-        return "upgrade"
-    if lib == ctx.package and lib != ctx.library:
-        return "upgrade"
-    return "downgrade"
-
-
-def _target(kind: Kind, op: str | None, ver: str) -> str:
-    ver = ver.strip()
-    if op == "range":
-        return ver
-    if ver.lower() in ("latest", "lts", "next", "canary", "beta", "cjs"):
-        return ver.lower()
-    clean = ver.lstrip("vV")
-    clean = re.sub(r"(?i)(\.x{1,2}|\.\*)+$", "", clean)
-    if op in ("<", "<=", "~=", "^", "~", "!=", "=<", ">=", "=>", ">"):
-        op = {"=<": "<=", "=>": ">="}.get(op, op)
-        return f"{op}{clean}"
-    return clean
-
-
-def line_spec(ver: str) -> str:
-    clean = ver.lstrip("vV")
-    if re.search(r"\.[xX*]", clean) or re.fullmatch(r"\d+", clean):
-        return ">=" + re.sub(r"(\.[xX*]{1,2})+$", "", clean)
-    return clean
-
-
-_REQ_RE = re.compile(rf"^(?P<lib>{NAME}?)(?P<op>===|==|@|<=|>=|<|>|~=|!=|\^|~)(?P<spec>\S+)$")
-
-
-def install_specs(code: str) -> list[tuple[str, str, str]]:
-    """(library, operator, version) of each versioned requirement in an install command."""
-    command = COMMAND_RE.match(strip_run(code.strip()))
-    if not command:
-        return []
-    out = []
-    for token in command["args"].split():
-        token = token.strip("'\"")
-        if token.startswith("-"):
-            continue
-        req = _REQ_RE.match(token)
-        if req and req["lib"] and not req["lib"].startswith("-"):
-            out.append((req["lib"], req["op"], req["spec"].strip("'\"")))
-    return out
-
-
-def _command_actions(code: str, ctx: Context, back: bool = False) -> list[Action]:
-    command = COMMAND_RE.match(strip_run(code.strip()))
-    if not command:
-        return []
-    out: list[Action] = []
-    upgrading = command["verb"].lower() in ("update", "upgrade", "up") or bool(
-        re.search(r"(?:^|\s)(?:-U|--upgrade)\b", command["args"])
-    )
-    specs = install_specs(code)
-    if "@npm:" in command["args"]:
-        return [Action("workaround", f"run `{' '.join(code.split())}`")]  # an alias install
-    for lib, op, spec in specs:
-        ranged = re.match(r"(\^|~|>=|<=|<|>)(?=v?\d)", spec) if op == "@" else None
-        if ranged:  # "npm install nanoid@^3.0.0": the range npm resolves
-            op, spec = ranged.group(1), spec[ranged.end() :]
-        if op == "@" and spec.lower() in ("latest", "next", "canary", "beta"):
-            out.append(Action("upgrade", lib, spec.lower()))
-            continue
-        if op == "@" and not re.match(r"v?\d", spec):
-            continue  # a dist-tag such as `cjs`
-        op = "==" if op in ("@", "===") else op
-        kind = _kind("back" if back and op != ">=" else None, op, spec, lib, ctx)
-        if kind is not None:
-            out.append(Action(kind, lib, _target(kind, op, spec)))
-    if not specs and upgrading:
-        names = [t for t in command["args"].split() if not t.startswith("-")]
-        out += [Action("upgrade", n.strip("'\""), "latest") for n in names[:3] if not bad_lib(n)]
-    return out
