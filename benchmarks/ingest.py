@@ -279,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--maintainers-known", action="store_true")
     parser.add_argument("--details", action="store_true", help="list what was missed or wrong")
+    parser.add_argument(
+        "--hostile",
+        action="store_true",
+        help="also time a GitHub-sized comment (65,536 characters) of versions on one line",
+    )
     args = parser.parse_args(argv)
     splits = (args.split,) if args.split else SPLITS
     report = {
@@ -288,9 +293,45 @@ def main(argv: list[str] | None = None) -> int:
     }
     for split in splits:
         report[split] = score(load(split), args.maintainers_known, args.details)
+    if args.hostile:
+        report["hostile_comment"] = hostile()
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
+
+
+def hostile() -> dict:
+    """Seconds to ingest a thread whose one comment is as long as GitHub allows and holds
+    nothing but package versions on one line (the reading is linear in a thread's length)."""
+    import time
+
+    from experimentos.lifecycle.ingest import parse_payload
+
+    body = ""
+    n = 0
+    while len(body) < 65_536 - 40:
+        body += f"acme-orm {n // 100}.{n % 100}.1, "
+        n += 1
+    url = "https://github.com/acme/acme-orm/issues/1"
+    payload = {
+        "issue": {
+            "html_url": url,
+            "number": 1,
+            "title": "fails",
+            "state": "open",
+            "user": {"login": "a"},
+            "body": "Since acme-orm 2.0.2 it fails.",
+        },
+        "comments": [{"html_url": url, "user": {"login": "b"}, "body": body[:65_536]}],
+    }
+    start = time.perf_counter()
+    result, _ = plan_ingest(parse_payload(payload, "hostile"))
+    return {
+        "chars": len(body[:65_536]),
+        "versions": n,
+        "seconds": round(time.perf_counter() - start, 2),
+        "claims": len(result.claims),
+    }
 
 
 if __name__ == "__main__":

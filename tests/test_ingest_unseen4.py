@@ -187,3 +187,25 @@ def test_a_maintainers_bare_published_version_is_an_upgrade():
         ("acme", "OWNER", "published `2.0.3`"),
     )
     assert ("upgrade", "acme-orm", "2.0.3") in found(claims)
+
+
+# --- a hostile comment: thousands of versions on one line ----------------------------------------
+
+
+def test_a_sentence_without_a_full_stop_is_read_in_bounded_pieces():
+    from experimentos.lifecycle.ingest.text import MAX_SENTENCE, read_message
+
+    line = " ".join(f"acme-orm {n}.0.1," for n in range(3000))
+    sentences = read_message(line).sentences
+    assert max(len(s) for s in sentences) <= MAX_SENTENCE
+    assert " ".join(sentences).split() == line.split()  # cut at spaces, nothing lost
+
+
+def test_prose_advice_is_not_cut():
+    from experimentos.lifecycle.ingest.text import read_message
+
+    reply = "Downgrading acme-orm to 1.4.2 " + "really " * 60 + "fixed it for me."
+    assert read_message(reply).sentences == [" ".join(reply.split())]
+    assert ("downgrade", "acme-orm", "1.4.2") in found(
+        thread(("reporter", None, ESM), ("u", None, reply))
+    )

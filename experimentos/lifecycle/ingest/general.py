@@ -205,9 +205,15 @@ def known_packages(thread, mentions, library: str | None) -> frozenset[str]:  # 
     return frozenset(names)
 
 
+# How far back from a version its package is looked for: a clause of prose is far shorter, and
+# a bound keeps a hostile comment (thousands of numbers on one line) linear.
+_PACKAGE_WINDOW = 300
+
+
 def _package_before(text: str, ctx: Context) -> str | None:
     """The package a version belongs to, from the text before it: the name glued to it
     ("urllib3==", "prettier version", "werkzeug 的版本为"), else the last known package named."""
+    text = text[-_PACKAGE_WINDOW:]
     glued = _GLUE_RE.search(text)
     if glued:
         name = glued["name"].strip(".-'\"")

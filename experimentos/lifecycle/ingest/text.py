@@ -392,7 +392,24 @@ def _split_line(text: str) -> list[str]:
             out[-1] = f"{out[-1]} {part}"  # "e.g. `pip install …`" goes on
         else:
             out.append(part)
-    return out
+    return [piece for sentence in out for piece in _bounded(sentence)]
+
+
+# The longest sentence the readers take whole. Prose advice is far shorter (the corpus's longest
+# sentence is 573 characters); a longer run of words without a full stop (a pasted list of
+# thousands of versions, a hostile comment) is read in pieces of at most this length, so that
+# reading a thread stays linear in its length.
+MAX_SENTENCE = 600
+
+
+def _bounded(sentence: str) -> list[str]:
+    out: list[str] = []
+    while len(sentence) > MAX_SENTENCE:
+        cut = sentence.rfind(" ", MAX_SENTENCE // 2, MAX_SENTENCE)
+        cut = cut if cut > 0 else MAX_SENTENCE
+        out.append(sentence[:cut].strip())
+        sentence = sentence[cut:].strip()
+    return [*out, sentence] if sentence else out
 
 
 # Clause boundaries: "Don't pin it; upgrade instead." / "…, but upgrading works" / "instead,".
