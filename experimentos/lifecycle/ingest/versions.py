@@ -79,13 +79,13 @@ _PASSIVE_USE_RE = re.compile(
 )
 
 
-# Versions named as a purpose, not a target: "update peer deps to support React 18".
 # "you need to use a pure ESM app (…) to use Nano ID 4": the act, then what it is for
 _SO_AS_TO_USE_RE = re.compile(
     r"\b(?:use|install|set|switch|move|migrate|convert)\b.+\b(?:in\s+order\s+)?to\s+"
     r"(?:use|get|run|import|load)\s+(?:\S+\s+){0,2}$",
     re.IGNORECASE,
 )
+# Versions named as a purpose, not a target: "update peer deps to support React 18".
 _PURPOSE_RE = re.compile(r"(?:\bsupport(?:s|ing)?|\bfor|\bwith|\bon)\s+(?:\S+\s+){0,1}$", re.I)
 
 
