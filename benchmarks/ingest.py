@@ -58,9 +58,12 @@ SPLIT_STATUS = {
     "then fixed for (classes of its misses) in the second round of generalisation",
     "heldout6": "held out; labelled after the rework, run once, then fixed for (classes of its "
     "misses) in the second round of generalisation",
-    "heldout7": "held out; found and labelled after the second round, run once, never tuned on",
-    "heldout8": "held out; found and labelled after the third round, run once, never tuned on",
-    "heldout9": "held out; found and labelled after the fourth round, run once, never tuned on",
+    "heldout7": "held out; labelled before its one blind run after the second round, then "
+    "fixed for (classes of its misses) in the third round",
+    "heldout8": "held out; labelled by someone who never ran the extractor, run once blind "
+    "after the third round, then fixed for (classes of its misses) in the fourth round",
+    "heldout9": "held out; labelled by someone who never ran the extractor, run once blind "
+    "after the fourth round; one class it showed fixed since (line breaks that end sentences)",
 }
 FAMILY = {
     "upgrade": "upgrade",

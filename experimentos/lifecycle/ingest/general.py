@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from experimentos.lifecycle.ingest import phrases
-from experimentos.lifecycle.ingest.kinds import kind_of, resolve, target_of
+from experimentos.lifecycle.ingest.kinds import kind_of, reported_broken, resolve, target_of
 from experimentos.lifecycle.ingest.mentions import plausible_name
 from experimentos.lifecycle.ingest.text import CJK, spaced
 from experimentos.lifecycle.ingest.vocab import (
@@ -447,10 +447,7 @@ _NO_REPRO_RE = re.compile(
 
 
 def _reported_broken(lib: str | None, ver: str, ctx: Context) -> bool:
-    from experimentos.repofacts.facts import python_key
-
-    key = python_key(resolve(lib, ctx, announce=ctx.maintainer) or "")
-    return ver.lstrip("vV") in {a.lstrip("vV") for a in ctx.affected.get(key, [])}
+    return reported_broken(resolve(lib, ctx, announce=ctx.maintainer) or "", ver, ctx)
 
 
 def _pick(
