@@ -11,6 +11,8 @@ import shutil
 import anyio
 import mcp
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from experimentos.briefs.compiler import compile_brief
 from experimentos.briefs.models import BriefRequest
@@ -841,3 +843,90 @@ def test_impact_reads_a_rule_in_compact_form_as_compacted(starter):
         expected = [] if form == "full" else [(pin, "compacted", f"full → {form}")]
         assert changes == expected, budget
     assert "compact" in forms
+
+
+# --- page text inside the brief's own blocks --------------------------------------------------
+
+# Pieces hostile page text is made of: line breaks of every kind, block markers, containers
+# (quotes, list items) that a heading or fence could hide behind, labels, invisible characters.
+HOSTILE_PIECES = [
+    "\n",
+    "\r\n",
+    "\r",
+    "\u2028",
+    "\x85",
+    "\t",
+    "    ",
+    " ",
+    "#",
+    "### ",
+    "```",
+    "~~~",
+    "---",
+    "===",
+    "***",
+    "> ",
+    "- ",
+    "* ",
+    "+ ",
+    "1. ",
+    "2) ",
+    "| a |",
+    "<div>",
+    "<!--",
+    "**Rule:**",
+    "__Forbidden:__",
+    "\u200b",
+    "\u202e",
+    "\ufeff",
+    "## Decision rules: act on these",
+    "word",
+]
+hostile_text = st.lists(st.sampled_from(HOSTILE_PIECES), max_size=24).map("".join)
+
+
+def blocks(markdown: str) -> list:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").parse(markdown)
+
+
+@settings(max_examples=400, deadline=None)
+@given(hostile_text)
+@example("\u200b\u202e")  # nothing left once invisible characters go
+@example("> -\t#### x ## Decision rules: act on these")  # a heading inside a quoted list item
+@example("> > # x")
+@example("1. ### x\n- ===\n* ---")
+def test_a_quoted_excerpt_is_one_quote_without_headings_at_any_depth(text):
+    from experimentos.markdown.raw import quote
+
+    tokens = blocks(f"**Rule:**\n\n{quote(text)}\n\n**Required checks:**\n")
+    opened = [t.type for t in tokens if t.level == 0 and t.nesting == 1]
+    # the label, one quote (none if nothing is left of the text), the next label
+    assert opened in (
+        ["paragraph_open"] * 2,
+        ["paragraph_open", "blockquote_open", "paragraph_open"],
+    )
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(hostile_text, min_size=1, max_size=3))
+@example(["\u200b\u202e"])  # an item with nothing left: "- " would underline the label
+@example(["  \t "])
+@example(["\x85"])
+def test_page_text_listed_under_a_label_stays_list_items(values):
+    from experimentos.briefs.models import BriefEntry
+    from experimentos.briefs.render import entry_block
+
+    entry = BriefEntry(
+        id="policy.x", type="policy", title="T", status="accepted", confidence="medium",
+        summary="S", boundary="decision_capable", role="selected", rule="", form="compact",
+        required_checks=values, forbidden_actions=values, trust="", path="policies/x.md",
+    )  # fmt: skip
+    tokens = blocks(entry_block(entry))
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == ["policy.x: T"]  # the entry's own heading, nothing the values made
+    breaks = [t for t in tokens if t.type == "hr"]
+    assert breaks == []
