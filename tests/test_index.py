@@ -497,3 +497,23 @@ def test_ranked_ids_without_vectors_are_full_text_and_say_so(fts_kb):
 
     with pytest.raises(UsageError):
         rank_pages(index, "  ", limit=3)
+
+
+def test_pages_with_equal_scores_come_in_one_order_whatever_the_index_holds(tmp_path):
+    """Full-text scores tie for pages with the same words; LanceDB returns ties in any order
+    (it varies from run to run), so a brief's candidates could vary for one request."""
+    body = "The migration generator re-adds the default on every run.\n"
+    pages = {  # files in the opposite order of their ids, so rows are not in id order
+        f"wiki/failures/{chr(ord('a') + i)}.md": page_text(
+            f"failure.tie-{25 - i:02d}", "failure", title="Migration default", body=body
+        )
+        for i in range(26)
+    }
+    ws = make_kb(tmp_path, embedder="none", pages=pages)
+    index = Index(ws)
+    index.sync()
+    want = [f"failure.tie-{i:02d}" for i in range(26)]
+    for limit in (26, 5, 1):
+        for _ in range(5):
+            response = search(index, "migration default", mode="fts", limit=limit)
+            assert ids(response) == want[:limit]

@@ -24,6 +24,7 @@ from experimentos.store import parse_status, parse_type
 
 MODES = ("hybrid", "vector", "fts")
 RRF_K = 60
+TIE_MARGIN = 8  # full-text rows asked for beyond those kept, to settle equal scores
 _PAGE_COLUMNS = ["page_id", "type", "title", "status", "doc"]
 _CHUNK_COLUMNS = ["page_id", "type", "title", "status", "heading", "text"]
 _ID_COLUMNS = ["page_id"]  # the score and distance come with every row
@@ -187,14 +188,24 @@ def _run_ids(
 def _fts(
     index: Index, query: str, where: str | None, limit: int, columns: list[str] = _PAGE_COLUMNS
 ) -> list[dict]:
-    """Pages ranked by BM25 over their whole text."""
+    """Pages ranked by BM25 over their whole text, equal scores in the order of their ids.
+
+    LanceDB returns pages with equal scores in any order, and at its limit any of them: a few
+    more rows are asked for than kept, and more again while the last of them still ties with
+    the last one kept, so that the same query gives the same pages in the same order."""
     table = index.table(PAGES)
     if table is None:
         return []
-    builder = table.search(query, query_type="fts", fts_columns="doc")
-    if where:
-        builder = builder.where(where, prefilter=True)
-    return builder.select(columns).limit(limit).to_list()
+    ask = limit + TIE_MARGIN
+    while True:
+        builder = table.search(query, query_type="fts", fts_columns="doc")
+        if where:
+            builder = builder.where(where, prefilter=True)
+        rows = builder.select(columns).limit(ask).to_list()
+        rows.sort(key=lambda row: (-row["_score"], row["page_id"]))
+        if len(rows) < ask or rows[limit - 1]["_score"] > rows[-1]["_score"]:
+            return rows[:limit]
+        ask *= 4
 
 
 def _vector(
