@@ -359,6 +359,57 @@ def test_forty_unreviewed_policies_do_not_push_the_reviewed_rule_out(empty_kb, w
     assert len([w for w in result.warnings if w.code == "review-missing"]) == 40  # all in JSON
 
 
+CROWD_TASK = "fix the flaky checkout total rounding in the invoice service"
+
+
+def echoing_crowd(kind: str) -> dict[str, str]:
+    """40 accepted policies whose statements are the task itself, none of which can be a rule
+    here: (`incomplete`) reviews citing a page that does not exist, the page itself or a date to
+    come; (`elsewhere`) complete reviews, scoped to a library the repository does not use."""
+    pages = {}
+    for i in range(40):
+        pid = f"policy.echo-{i:02d}"
+        if kind == "incomplete":
+            evidence = ["policy.no-such-page", pid, "failure.widget-breaks"][i % 3]
+            date = "2099-01-01" if i % 3 == 2 else "2026-01-01"
+            review = (
+                f"review:\n  reviewer: me\n  reviewedAt: {date}\n  rationale: r\n"
+                f"  evidence: [{evidence}]\n"
+            )
+            scope = ""
+        else:
+            review, scope = REVIEW, "appliesTo:\n  library: otherlib\n"
+        pages[f"policies/echo-{i:02d}.md"] = page_text(
+            pid,
+            "policy",
+            title=f"{CROWD_TASK} ({i})",
+            extra=f"status: accepted\nsummary: {yaml_text(CROWD_TASK)}\n{scope}{review}",
+            body=f"## Rule\n\n{CROWD_TASK}.\n",
+        )
+    return pages
+
+
+@pytest.mark.parametrize("kind", ["incomplete", "elsewhere"])
+def test_a_crowd_that_cannot_be_rules_here_does_not_hide_the_rule(empty_kb, widget_repo, kind):
+    pages = {
+        **echoing_crowd(kind),
+        "policies/rounding.md": rule_page(
+            "policy.round-money-in-one-place",
+            "Round invoice totals in one place",
+            scope="",
+            summary="When a checkout total rounds wrong, fix the rounding in the invoice "
+            "service's money helper, never in the test.",
+        ),
+    }
+    live = kb_with(empty_kb, pages, index=True)
+    for budget in (400, 800, 2000):
+        result = brief(live, CROWD_TASK, repo=str(widget_repo), budget=budget)
+        rules = [r["id"] for r in result.agent_work_context()["decision_rules"]]
+        assert rules == ["policy.round-money-in-one-place"], (budget, rules)
+        assert count_tokens(render_brief(result)) <= budget
+    live.close()
+
+
 # --- 4. rules degrade to a compact form, ranked by how well they apply ------------------------
 
 

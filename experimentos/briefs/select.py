@@ -187,6 +187,14 @@ class Verdict:
     warnings: list[KnowledgeWarning] = field(default_factory=list)
 
 
+def applies_here(
+    snap: Snapshot, page: Page, context: MatchContext, today: dt.date, known: Known | None = None
+) -> bool:
+    """Whether `page` can appear in a brief for this context: not retired, not superseded here,
+    its scope not contradicted."""
+    return verdict(snap, page, context, today, known).excluded is None
+
+
 def verdict(
     snap: Snapshot, page: Page, context: MatchContext, today: dt.date, known: Known | None = None
 ) -> Verdict:
