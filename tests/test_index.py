@@ -452,3 +452,68 @@ def test_a_sync_reads_only_files_whose_stat_changed(fts_kb, monkeypatch):
     Index(fts_kb).sync()
     Index(fts_kb).sync()
     assert reads == ["wiki/claims/bump.md", "wiki/claims/bump.md"]
+
+
+QUERIES = [
+    "should I upgrade drizzle-kit for the migration bug",
+    "apostrophe escaping in bash",
+    "tests fail at midnight",
+    "pinned library issue says so",
+]
+
+
+@needs_model
+@pytest.mark.parametrize("fusion", ["convex", "rrf"])
+def test_ranked_ids_are_what_search_returns_in_every_mode(hybrid_kb, fusion):
+    from experimentos.index.search import rank_pages
+
+    (hybrid_kb.root / "experimentos.toml").write_text(f'[index]\nfusion = "{fusion}"\n')
+    index = Index(Workspace(hybrid_kb.root))
+    index.sync()
+    for warm in (False, True):  # LanceDB's vector search, then the in-memory scan
+        index.warm = warm
+        for mode in ("hybrid", "vector", "fts"):
+            for query in QUERIES:
+                for limit in (1, 3, 10):
+                    for filters in (None, Filters(library="drizzle-kit")):
+                        want = search(index, query, mode=mode, limit=limit, filters=filters)
+                        got = rank_pages(index, query, mode=mode, limit=limit, filters=filters)
+                        assert got.mode == want.mode and got.notice == want.notice
+                        assert got.scores == [(h.id, h.score) for h in want.results], (
+                            mode, query, limit, warm,
+                        )  # fmt: skip
+
+
+def test_ranked_ids_without_vectors_are_full_text_and_say_so(fts_kb):
+    from experimentos.index.search import rank_pages
+
+    index = Index(fts_kb)
+    index.sync()  # the first sync's own notice aside
+    want = search(index, "drizzle-kit migration default", limit=3)
+    got = rank_pages(index, "drizzle-kit migration default", limit=3)
+    assert got.mode == want.mode == "fts" and got.notice == want.notice != ""
+    assert got.scores == [(h.id, h.score) for h in want.results] and got.scores
+    from experimentos.errors import UsageError
+
+    with pytest.raises(UsageError):
+        rank_pages(index, "  ", limit=3)
+
+
+def test_pages_with_equal_scores_come_in_one_order_whatever_the_index_holds(tmp_path):
+    """Full-text scores tie for pages with the same words; LanceDB returns ties in any order
+    (it varies from run to run), so a brief's candidates could vary for one request."""
+    body = "The migration generator re-adds the default on every run.\n"
+    pages = {  # files in the opposite order of their ids, so rows are not in id order
+        f"wiki/failures/{chr(ord('a') + i)}.md": page_text(
+            f"failure.tie-{25 - i:02d}", "failure", title="Migration default", body=body
+        )
+        for i in range(26)
+    }
+    ws = make_kb(tmp_path, embedder="none", pages=pages)
+    index = Index(ws)
+    index.sync()
+    want = [f"failure.tie-{i:02d}" for i in range(26)]
+    for limit in (26, 5, 1):
+        for _ in range(5):
+            response = search(index, "migration default", mode="fts", limit=limit)
+            assert ids(response) == want[:limit]

@@ -45,7 +45,13 @@ from experimentos.briefs.models import (
     StaleWarning,
 )
 from experimentos.briefs.rank import rank_rules, retrieve_rules, reviewed_rules
-from experimentos.briefs.select import Candidate, candidates, named_libraries, select
+from experimentos.briefs.select import (
+    Candidate,
+    applies_here,
+    candidates,
+    named_libraries,
+    select,
+)
 from experimentos.errors import UsageError
 from experimentos.index.tokens import count_markdown, count_tokens, tokenizer_name
 from experimentos.knowledge.graph import DEPENDS_ON
@@ -95,14 +101,21 @@ def compile_brief(live: Live, request: BriefRequest, today: dt.date | None = Non
         local=local,
     )
     known = Known(snap.pages, lambda: lab_record_ids(root))
-    found, mode, notice = candidates(live, snap, req, context)
-    for page_id in retrieve_rules(snap, " ".join([req.task, *req.libraries])):
-        found.setdefault(page_id, Candidate(snap.pages[page_id]))  # rules a crowd hid
-    selected, excluded, warnings = select(snap, found, context, today, known)
     # Staleness that reads no cited code depends on the pages and the day: kept with them.
     stale_memo = snap.cache.setdefault(("stale", today), {})
     stale = StaleCheck(repo or _git_root(root), today, snap.pages, stale_memo)
     trust = Trust(snap, req.depth, stale, today, known)
+    found, mode, notice = candidates(live, snap, req, context)
+
+    def rule_here(page_id: str) -> bool:  # what can be a rule of this brief
+        page = snap.pages[page_id]
+        return trust.boundary_of(page_id) == "decision_capable" and applies_here(
+            snap, page, context, today, known
+        )
+
+    for page_id in retrieve_rules(snap, " ".join([req.task, *req.libraries]), rule_here):
+        found.setdefault(page_id, Candidate(snap.pages[page_id]))  # rules a crowd hid
+    selected, excluded, warnings = select(snap, found, context, today, known)
     shaped = reviewed_rules(snap)
     selected, dropped = rank_rules(
         " ".join([req.task, *req.libraries]),

@@ -46,6 +46,7 @@ RULE_SHARE = 0.5  # of the best rule's relevance, for a rule whose scope matches
 RETRIEVE_LIMIT = 4  # rules found by their statements alone, at most
 RETRIEVE_TERMS = 3  # words a statement shares with the task, at least, to be found that way
 RETRIEVE_SHARE = 0.5  # of the best statement match, for a rule found that way
+RETRIEVE_CHECKS = 1000  # statements looked at past those that cannot be rules here, at most
 _K1, _B = 1.2, 0.75
 
 
@@ -135,9 +136,14 @@ def reviewed_rules(snap: Snapshot) -> frozenset[str]:
     return rule_index(snap.pages, snap.cache).rules
 
 
-def retrieve_rules(snap: Snapshot, task: str) -> list[str]:
+def retrieve_rules(
+    snap: Snapshot, task: str, eligible: Callable[[str], bool] | None = None
+) -> list[str]:
     """Reviewed rules whose statement shares RETRIEVE_TERMS or more of the task's words, best
-    first (up to RETRIEVE_LIMIT, within RETRIEVE_SHARE of the best)."""
+    first (up to RETRIEVE_LIMIT, within RETRIEVE_SHARE of the best). With `eligible`, only
+    rules it accepts (those that can be rules of this brief) count, and the best is the best of
+    them: pages that echo the task but cannot be a rule here (an incomplete review, a scope
+    elsewhere) take no place (up to RETRIEVE_CHECKS statements are looked at)."""
     index = rule_index(snap.pages, snap.cache)
     scores: Counter[str] = Counter()
     matched: Counter[str] = Counter()
@@ -155,7 +161,14 @@ def retrieve_rules(snap: Snapshot, task: str) -> list[str]:
         (pid for pid in scores if matched[pid] >= RETRIEVE_TERMS),
         key=lambda pid: (-scores[pid], pid),
     )
-    if not ranked:
-        return []
-    best = scores[ranked[0]]
-    return [pid for pid in ranked[:RETRIEVE_LIMIT] if scores[pid] >= RETRIEVE_SHARE * best]
+    found: list[str] = []
+    best = None
+    for pid in ranked[:RETRIEVE_CHECKS]:
+        if len(found) == RETRIEVE_LIMIT or (
+            best is not None and scores[pid] < RETRIEVE_SHARE * best
+        ):
+            break
+        if eligible is None or eligible(pid):
+            best = scores[pid] if best is None else best
+            found.append(pid)
+    return found

@@ -82,7 +82,14 @@ def environment():  # noqa: ANN201 - jinja2.Environment, imported lazily
     )
     env.filters["inline"] = inline
     env.filters["quote"] = quote
+    env.filters["items"] = items
     return env
+
+
+def items(values: list[str]) -> list[str]:
+    """List values of a page as lines of data, those with nothing left to show dropped: an
+    empty item ("- ") under a label would underline it into a heading."""
+    return [text for text in map(inline, values) if text]
 
 
 def entry_block(entry: BriefEntry, explain: bool = False) -> str:

@@ -93,14 +93,14 @@ def candidates(
     mode, notice = "none", ""
     index = live.index()
     if index is not None:
-        from experimentos.index.search import search
+        from experimentos.index.search import rank_pages
 
         query = " ".join([req.task, *req.libraries])
-        response = search(index, query, mode="hybrid", limit=SEARCH_LIMIT, sync=False)
-        mode, notice = response.mode, response.notice or live.notice
-        hits = [h for h in response.results if h.id in snap.pages]
-        for rank, hit in enumerate(hits, 1):  # relative scores: once exclusions are known
-            out[hit.id] = Candidate(snap.pages[hit.id], rank=rank, raw=hit.score)
+        ranking = rank_pages(index, query, mode="hybrid", limit=SEARCH_LIMIT, sync=False)
+        mode, notice = ranking.mode, ranking.notice or live.notice
+        hits = [(pid, score) for pid, score in ranking.scores if pid in snap.pages]
+        for rank, (pid, score) in enumerate(hits, 1):  # relative scores: once exclusions known
+            out[pid] = Candidate(snap.pages[pid], rank=rank, raw=score)
     for page_id in sorted(structural(snap, context)):
         out.setdefault(page_id, Candidate(snap.pages[page_id]))
     return out, mode, notice
@@ -185,6 +185,14 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)  # besides the search rank
     notes: list[str] = field(default_factory=list)
     warnings: list[KnowledgeWarning] = field(default_factory=list)
+
+
+def applies_here(
+    snap: Snapshot, page: Page, context: MatchContext, today: dt.date, known: Known | None = None
+) -> bool:
+    """Whether `page` can appear in a brief for this context: not retired, not superseded here,
+    its scope not contradicted."""
+    return verdict(snap, page, context, today, known).excluded is None
 
 
 def verdict(

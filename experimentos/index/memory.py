@@ -48,8 +48,11 @@ def load(index: Index, table: Any) -> Vectors | None:
     return index._memory
 
 
-def scan(vectors: Vectors, query: np.ndarray, depth: int) -> list[dict[str, Any]]:
-    """The `depth` nearest windows by cosine distance, as LanceDB would return them."""
+def scan(
+    vectors: Vectors, query: np.ndarray, depth: int, columns: list[str] = _COLUMNS
+) -> list[dict[str, Any]]:
+    """The `depth` nearest windows by cosine distance, as LanceDB would return them (`columns`
+    of each, and its `_distance`)."""
     import numpy as np
 
     if not vectors.rows:
@@ -58,4 +61,7 @@ def scan(vectors: Vectors, query: np.ndarray, depth: int) -> list[dict[str, Any]
     depth = min(depth, len(scores))
     top = np.argpartition(-scores, depth - 1)[:depth]
     top = top[np.argsort(-scores[top], kind="stable")]
-    return [{**vectors.rows[i], "_distance": float(1.0 - scores[i])} for i in top]
+    if columns == _COLUMNS:
+        return [{**vectors.rows[i], "_distance": float(1.0 - scores[i])} for i in top]
+    rows = vectors.rows
+    return [{**{c: rows[i][c] for c in columns}, "_distance": float(1.0 - scores[i])} for i in top]

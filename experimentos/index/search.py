@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +24,10 @@ from experimentos.store import parse_status, parse_type
 
 MODES = ("hybrid", "vector", "fts")
 RRF_K = 60
+TIE_MARGIN = 8  # full-text rows asked for beyond those kept, to settle equal scores
 _PAGE_COLUMNS = ["page_id", "type", "title", "status", "doc"]
 _CHUNK_COLUMNS = ["page_id", "type", "title", "status", "heading", "text"]
+_ID_COLUMNS = ["page_id"]  # the score and distance come with every row
 _VALUE_RE = re.compile(r"^[\w.@/+:-]{1,100}$")
 
 
@@ -78,6 +81,43 @@ def search(
     sync: bool = True,
 ) -> SearchResponse:
     """Search pages. Syncs changed files first unless told the caller just did."""
+    mode, hits, notice = _answer(index, query, mode, limit, filters, sync, _run)
+    return SearchResponse(mode=mode, results=hits, notice=notice)
+
+
+@dataclass
+class Ranking:
+    mode: str
+    scores: list[tuple[str, float]]  # (page id, score), best first, as `search` scores them
+    notice: str = ""
+
+
+def rank_pages(
+    index: Index,
+    query: str,
+    mode: str = "hybrid",
+    limit: int = 10,
+    filters: Filters | None = None,
+    sync: bool = True,
+) -> Ranking:
+    """The pages `search` returns, in its order and with its scores, without their text: a
+    brief needs only which pages and how well, and reading each page's text from the table and
+    cutting snippets from it was a third of a warm brief's search."""
+    mode, scores, notice = _answer(index, query, mode, limit, filters, sync, _run_ids)
+    return Ranking(mode=mode, scores=scores, notice=notice)
+
+
+def _answer(
+    index: Index,
+    query: str,
+    mode: str,
+    limit: int,
+    filters: Filters | None,
+    sync: bool,
+    run: Callable[[Index, str, str, int, str | None], list],
+) -> tuple[str, list, str]:
+    """(the mode that answered, `run`'s answer, a notice): the request checked, the index
+    synced, vectors' absence and an unreadable index said in the notice."""
     if not query or not query.strip():
         raise UsageError("the search query is empty", field="query")
     if mode not in MODES:
@@ -95,15 +135,15 @@ def search(
         notice = f"{notice}; {why}" if notice else why
         mode = "fts"
     try:
-        hits = _run(index, query, mode, limit, where)
+        found = run(index, query, mode, limit, where)
     except (OSError, ValueError, RuntimeError) as exc:  # LanceDB's errors: rebuild and retry
         summary = index.sync(rebuild=True)
         why = f"rebuilt the index: it was unreadable ({type(exc).__name__})"
         notice = f"{why}; {notice}" if notice else why
         if summary.notice and summary.mode == "fts":
             notice += f"; {summary.notice}"
-        hits = _run(index, query, mode, limit, where)
-    return SearchResponse(mode=mode, results=hits, notice=notice)
+        found = run(index, query, mode, limit, where)
+    return mode, found, notice
 
 
 def _run(index: Index, query: str, mode: str, limit: int, where: str | None) -> list[SearchHit]:
@@ -114,21 +154,63 @@ def _run(index: Index, query: str, mode: str, limit: int, where: str | None) -> 
         vector = index.embedder.embed_query(query)
         ranked = _group(_vector(index, vector, where, depth))
         return [_chunk_hit(rows[0], 1.0 - rows[0]["_distance"], query) for rows in ranked[:limit]]
-    return _hybrid(index, query, where, depth, limit)
+    fts_rows, vec_pages = _both(index, query, where, depth, _PAGE_COLUMNS, _CHUNK_COLUMNS)
+    by_fts = {row["page_id"]: row for row in fts_rows}
+    by_vec = {row["page_id"]: row for row in vec_pages}
+    hits = []
+    for pid, score in _fused(index, fts_rows, vec_pages)[:limit]:
+        # The full-text row places the snippet where the query's words are; else the window.
+        if pid in by_fts:
+            hits.append(_page_hit(by_fts[pid], score, query))
+        else:
+            hits.append(_chunk_hit(by_vec[pid], score, query))
+    return hits
 
 
-def _fts(index: Index, query: str, where: str | None, limit: int) -> list[dict]:
-    """Pages ranked by BM25 over their whole text."""
+def _run_ids(
+    index: Index, query: str, mode: str, limit: int, where: str | None
+) -> list[tuple[str, float]]:
+    """`_run`'s pages and scores (rounded as a SearchHit rounds them), reading only ids."""
+    depth = max(limit * 5, 50)
+    if mode == "fts":
+        rows = _fts(index, query, where, limit, _ID_COLUMNS)
+        scored = [(row["page_id"], row["_score"]) for row in rows]
+    elif mode == "vector":
+        vector = index.embedder.embed_query(query)
+        ranked = _group(_vector(index, vector, where, depth, _ID_COLUMNS))
+        scored = [(rows[0]["page_id"], 1.0 - rows[0]["_distance"]) for rows in ranked[:limit]]
+    else:
+        fts_rows, vec_pages = _both(index, query, where, depth, _ID_COLUMNS, _ID_COLUMNS)
+        scored = _fused(index, fts_rows, vec_pages)[:limit]
+    return [(pid, round(float(score), 6)) for pid, score in scored]
+
+
+def _fts(
+    index: Index, query: str, where: str | None, limit: int, columns: list[str] = _PAGE_COLUMNS
+) -> list[dict]:
+    """Pages ranked by BM25 over their whole text, equal scores in the order of their ids.
+
+    LanceDB returns pages with equal scores in any order, and at its limit any of them: a few
+    more rows are asked for than kept, and more again while the last of them still ties with
+    the last one kept, so that the same query gives the same pages in the same order."""
     table = index.table(PAGES)
     if table is None:
         return []
-    builder = table.search(query, query_type="fts", fts_columns="doc")
-    if where:
-        builder = builder.where(where, prefilter=True)
-    return builder.select(_PAGE_COLUMNS).limit(limit).to_list()
+    ask = limit + TIE_MARGIN
+    while True:
+        builder = table.search(query, query_type="fts", fts_columns="doc")
+        if where:
+            builder = builder.where(where, prefilter=True)
+        rows = builder.select(columns).limit(ask).to_list()
+        rows.sort(key=lambda row: (-row["_score"], row["page_id"]))
+        if len(rows) < ask or rows[limit - 1]["_score"] > rows[-1]["_score"]:
+            return rows[:limit]
+        ask *= 4
 
 
-def _vector(index: Index, vector: Any, where: str | None, depth: int) -> list[dict]:
+def _vector(
+    index: Index, vector: Any, where: str | None, depth: int, columns: list[str] = _CHUNK_COLUMNS
+) -> list[dict]:
     """Windows ranked by cosine similarity to the query."""
     table = index.table(CHUNKS)
     if table is None:
@@ -138,7 +220,7 @@ def _vector(index: Index, vector: Any, where: str | None, depth: int) -> list[di
 
         vectors = memory.load(index, table)
         if vectors is not None:
-            return memory.scan(vectors, vector, depth)
+            return memory.scan(vectors, vector, depth, columns)
     builder = (
         table.search(vector, query_type="vector", vector_column_name="vector")
         .distance_type("cosine")
@@ -146,31 +228,34 @@ def _vector(index: Index, vector: Any, where: str | None, depth: int) -> list[di
     )
     if where:
         builder = builder.where(where, prefilter=True)
-    return builder.select(_CHUNK_COLUMNS).limit(depth).to_list()
+    return builder.select(columns).limit(depth).to_list()
 
 
-def _hybrid(index: Index, query: str, where: str | None, depth: int, limit: int) -> list[SearchHit]:
-    # Full-text search runs while the query is embedded; the two page rankings are fused.
-    pending = _workers().submit(_fts, index, query, where, depth)
+def _both(
+    index: Index,
+    query: str,
+    where: str | None,
+    depth: int,
+    fts_columns: list[str],
+    vector_columns: list[str],
+) -> tuple[list[dict], list[dict]]:
+    """(full-text rows, each page's best window): the full-text search runs while the query is
+    embedded."""
+    pending = _workers().submit(_fts, index, query, where, depth, fts_columns)
     vector = index.embedder.embed_query(query)
-    vec_pages = [rows[0] for rows in _group(_vector(index, vector, where, depth))]
-    fts_rows = pending.result()  # re-raises the full-text search's error here
+    vec_pages = [rows[0] for rows in _group(_vector(index, vector, where, depth, vector_columns))]
+    return pending.result(), vec_pages  # re-raises the full-text search's error here
+
+
+def _fused(index: Index, fts_rows: list[dict], vec_pages: list[dict]) -> list[tuple[str, float]]:
+    """The two page rankings fused, best first (ties by id)."""
     fts_scores = [(row["page_id"], row["_score"]) for row in fts_rows]
     vec_scores = [(row["page_id"], 1.0 - row["_distance"]) for row in vec_pages]
     if index.workspace.config.index.fusion == "rrf":
         fused = reciprocal_rank_fusion(fts_scores, vec_scores)
     else:
         fused = convex_fusion(fts_scores, vec_scores)
-    by_fts = {row["page_id"]: row for row in fts_rows}
-    by_vec = {row["page_id"]: row for row in vec_pages}
-    hits = []
-    for pid in sorted(fused, key=lambda p: (-fused[p], p))[:limit]:
-        # The full-text row places the snippet where the query's words are; else the window.
-        if pid in by_fts:
-            hits.append(_page_hit(by_fts[pid], fused[pid], query))
-        else:
-            hits.append(_chunk_hit(by_vec[pid], fused[pid], query))
-    return hits
+    return [(pid, fused[pid]) for pid in sorted(fused, key=lambda p: (-fused[p], p))]
 
 
 _WORKERS: ThreadPoolExecutor | None = None

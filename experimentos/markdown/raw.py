@@ -10,7 +10,8 @@ of two functions before it reaches the Markdown:
   labels: `## Decision rules`, `**Rule:**`);
 - `quote` for body excerpts (a rule's `## Rule` section): every line is quoted (`> `), so the
   excerpt stays inside one block quote, and heading markers and setext underlines inside it are
-  escaped; lists and code keep their shape inside the quote.
+  escaped, also behind further quote markers and list items (`> - # x`); lists and code keep
+  their shape inside the quote.
 `forges_structure` says whether a single-line field would have forged structure without this,
 for `experimentos check`.
 
@@ -40,6 +41,9 @@ _BLOCK_START = re.compile(
 # Whole lines that are a thematic break or a setext underline (which turns the line above
 # into a heading).
 _RULE_LINE = re.compile(r"^\s{0,3}(?:(?:[-*_]\s*){3,}|=+\s*|-+\s*)$")
+# What opens a line inside the quote before its text: more quote markers and list items, behind
+# which a heading or a setext underline is as much a heading as at the start.
+_CONTAINERS = re.compile(r"^(?:[ \t]*(?:>|[-+*](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*")
 _HASHES = re.compile(r"(?<!\S)#+")  # heading markers after whitespace (or at the start)
 _EMPHASIS = re.compile(r"\*\*+|__+")  # bold runs: `**Rule:**` is the brief's own label
 # The brief's own labels, which page text must not be able to fake at a line start.
@@ -79,11 +83,12 @@ def quote(text: str) -> str:
     out = []
     for line in lines:
         line = line.rstrip()
-        stripped = line.lstrip()
-        if _LABELS.match(line):  # `**Rule:**` and its kin are the brief's, not the page's
-            line = _EMPHASIS.sub(lambda m: "".join("\\" + c for c in m.group(0)), line)
-        elif stripped.startswith("#") or _RULE_LINE.match(line):
-            line = line[: len(line) - len(stripped)] + "\\" + stripped
+        opening = _CONTAINERS.match(line).group(0)  # "> - ", "1. ", indentation
+        text = line[len(opening) :]
+        if _LABELS.match(text):  # `**Rule:**` and its kin are the brief's, not the page's
+            line = opening + _EMPHASIS.sub(lambda m: "".join("\\" + c for c in m.group(0)), text)
+        elif text.startswith("#") or _RULE_LINE.match(text) or _RULE_LINE.match(line):
+            line = opening + "\\" + text if text else line[:-1] + "\\" + line[-1]
         out.append(f"> {line}" if line else ">")
     while out and out[-1] == ">":
         out.pop()
