@@ -80,7 +80,10 @@ _SUCCESS_RE = re.compile(
     r"\bfunciona|resuelto|resolvido|funktioniert|klappt|gelöst|läuft\s+wieder|работает|помогло|"
     r"решено|заработал|"
     r"\bno\s+(?:more\s+|longer\s+(?:an?\s+)?)?(?:errors?|issues?|problems?)\b|"
-    r"\b(?:is|was)\s+fine\b|\bfine\s+(?:with|on|using|after)\b|" + phrases.AVOIDED,
+    r"\b(?:is|was)\s+fine\b|\bfine\s+(?:with|on|using|after)\b|"
+    + phrases.AVOIDED
+    + "|"
+    + phrases.WENT_WELL,
     re.IGNORECASE,
 )
 _FAILURE_RE = re.compile(
@@ -389,6 +392,8 @@ def read_sentence(
             continue
         op, ver = picked[0], picked[1]
         before = clause[: picked[2]]
+        if opening and phrases.in_setup(before):
+            continue  # "another machine is running 2.4 and it works": the report's setup
         if _CONDITION_RE.search(before):
             continue  # "when upgrading to v8 you need to update webpack": the condition
         lib = (
@@ -434,6 +439,8 @@ def _linked(clause: str, versions: list[re.Match[str]]) -> int:
     ("with 1.9.3", "avec foo 1.9.3") or one followed by it ("1.9.3 works")."""
     for match in versions:
         start = _at(match)
+        if phrases.where_fixed(clause[:start]):
+            continue  # "… fixes the issue on 3.0.0": where it was broken
         if _LINK_RE.search(clause[:start]) or _WORKS_AFTER_RE.match(clause[match.end() :]):
             return start
     return -1
