@@ -13,7 +13,8 @@ kinds     which way a version goes (upgrade, downgrade, pin) and whose it is
 commands  package-manager commands given as advice
 versions  upgrade, downgrade and pin actions
 offered   dependency entries shown as the fix (pins) and dist-tags offered (upgrades)
-actions   flags, API swaps, avoidance and workarounds
+actions   flags, avoidance and workarounds
+swaps     API swaps: one identifier (or package) instead of another
 words     workarounds said in words; identifiers a thread says were removed
 said      the records: who said a piece of advice where, what later comments did to it
 stance    what later comments do to earlier advice: endorse, correct, withdraw
