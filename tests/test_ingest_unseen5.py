@@ -70,3 +70,101 @@ def test_an_act_the_opening_post_says_worked_stays_advice(body):
 def test_the_opening_posts_setup_is_no_workaround_nor_version(body):
     claims = thread(("reporter", None, body), ("u", None, "Same here."))
     assert not claims, found(claims)
+
+
+# --- API swaps said in prose: renamed, merged, replaced with a path between --------------------
+
+
+def uses(claims) -> set[tuple[str, str | None]]:
+    return {
+        (c.subject.removesuffix("()"), (c.target or "").removesuffix("()") or None)
+        for c in claims
+        if c.kind == "use"
+    }
+
+
+NO_MODULE = "ModuleNotFoundError: No module named 'acme_orm.pool.legacy_pool'"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'In acme-orm 3.1 the name of the module "acme_orm.pool.legacy_pool" has been modified to '
+        '"acme_orm.pool._legacy_pool", which breaks the import. Editing the name fixes it.',
+        "In acme-orm 3.1 `acme_orm.pool.legacy_pool` was changed to `acme_orm.pool._legacy_pool`, "
+        "so renaming the import solves this issue.",
+        "In acme-orm 3.1 the module `acme_orm.pool.legacy_pool` got renamed into "
+        "`acme_orm.pool._legacy_pool`.",
+    ],
+)
+def test_a_module_renamed_in_words_is_a_swap(body):
+    claims = thread(("reporter", None, f"{NO_MODULE}\n\n{body}"), ("u", None, "Same here."))
+    assert ("acme_orm.pool._legacy_pool", "acme_orm.pool.legacy_pool") in uses(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Replacing the import line `acme_orm.pool.legacy_pool` in this file, with "
+        "`acme_orm.pool.modern_pool` should solve the problem.",
+        "Replace the import of `acme_orm.pool.legacy_pool` in utils/db.py with "
+        "`acme_orm.pool.modern_pool`.",
+        "I fixed it by replacing the line `acme_orm.pool.legacy_pool` in my code, with "
+        "`acme_orm.pool.modern_pool`.",
+    ],
+)
+def test_a_replacement_with_words_between_its_two_names(reply):
+    claims = thread(("reporter", None, NO_MODULE), ("u", None, reply))
+    assert ("acme_orm.pool.modern_pool", "acme_orm.pool.legacy_pool") in uses(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "`Listener` has been merged into `Client`, so you can simply subclass `Client` instead.",
+        "`Listener` is gone in 4.0; extend `Client` instead.",
+        "Listener was folded into Client in the 4.0 branch, so inherit from `Client` instead.",
+    ],
+)
+def test_subclass_or_extend_the_new_class_instead(reply):
+    opening = "AttributeError: module 'acme_orm' has no attribute 'Listener'"
+    claims = thread(("reporter", None, opening), ("acme", "OWNER", reply))
+    assert ("Client", "Listener") in uses(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "it was replaced by \"insert_one\" or \"insert_many\", the same occurs with remove",
+        "This happens if you upgrade acme-orm, `insert` was replaced by `insert_one`.",
+    ],
+)
+def test_replaced_by_one_of_two_names(reply):
+    opening = (
+        "After updating acme-orm to 4.1.2 this fails:\n\n    coll.insert(doc)\n\n"
+        "TypeError: 'Collection' object is not callable. If you meant to call the 'insert' "
+        "method on a 'Collection' object it is failing because no such method exists."
+    )
+    claims = thread(("reporter", None, opening), ("u", None, reply))
+    assert ("insert_one", "insert") in uses(claims), found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "You can use `await import()` to import it from CommonJS: https://x.org/esm",
+        "You can call `createPool()` to get the same pool.",
+        "Just use `Pool.open()` to create the pool now.",
+    ],
+)
+def test_use_a_call_to_do_something_is_an_api_swap(reply):
+    claims = thread(("reporter", None, ESM_TITLE_BODY), ("acme", "OWNER", reply))
+    got = {c.subject.removesuffix("()") for c in claims if c.kind == "use"}
+    assert got & {"await import", "createPool", "Pool.open"}, found(claims)
+    assert not [c for c in claims if c.kind == "workaround"]
+
+
+ESM_TITLE_BODY = (
+    "I can't require acme-orm >= 3 in a CommonJS project:\n\n"
+    "```\nError [ERR_REQUIRE_ESM]: require() of ES Module acme-orm/index.js not supported.\n```"
+)

@@ -44,20 +44,24 @@ INSTEAD_RE = re.compile(rf"{quoted('new')}\s+instead\s+of\s+{quoted('old')}", re
 
 
 REPLACE_RE = re.compile(
-    rf"\breplac(?:e|ed|ing)\s+{quoted('old')}(?:\s+in\s+(?:your\s+|the\s+|my\s+)?\S+(?:\s+file)?)?"
+    # "Replacing the import line `a` in this file, with `b`", "replace the import of `a` in x.py"
+    rf"\breplac(?:e|ed|ing)\s+(?:the\s+(?:import\s+|call\s+)?(?:lines?|imports?|calls?|"
+    rf"statements?|usages?)\s+(?:of\s+)?)?{quoted('old')}"
+    rf"(?:\s+in\s+(?:your\s+|the\s+|my\s+|this\s+)?[^\s,`]+(?:\s+(?:file|code))?)?,?"
     rf"\s+(?:with|by|to)\s+{quoted('new')}"
     rf"|\breplac(?:e|ed|ing)\s+(?:all\s+|every\s+|each\s+)?(?:the\s+)?(?:calls?|uses?|usages?|"
     rf"occurrences?|instances?)(?:\s+(?:to|of)\s+{quoted('old4')})?\s+(?:with|by)\s+{quoted('new4')}"
     rf"|{quoted('old2')}\s+(?:has\s+to\s+be|must\s+be|should\s+be|needs\s+to\s+be|was|"
-    rf"has\s+been|is|got|were|have\s+been)\s+(?:now\s+)?(?:renamed|moved|replaced|changed)\s+"
-    rf"(?:to|by|with|into)\s+(?:the\s+)?{quoted('new2')}"
+    rf"has\s+been|is|got|were|have\s+been)\s+(?:now\s+)?(?:renamed|moved|replaced|changed|"
+    # "`Listener` has been merged into `Client`", "… has been modified to …"
+    rf"modified|merged|folded)\s+(?:to|by|with|into)\s+(?:the\s+)?{quoted('new2')}"
     rf"|\bchang(?:e|es|ed|ing)\s+{quoted('old3')}\s+to\s+(?:use\s+)?{quoted('new3')}",
     re.IGNORECASE,
 )
 
 
 _DEPRECATED_USE_RE = re.compile(
-    rf"{quoted('old')}\s+(?:is|was|has\s+been)\s+(?:deprecated|removed)", re.IGNORECASE
+    rf"{quoted('old')}\s+(?:is|was|has\s+been)\s+(?:deprecated|removed|gone)", re.IGNORECASE
 )
 
 
@@ -126,6 +130,8 @@ def marked(piece: str, ctx: Context | None) -> str:
             or re.findall(r"\"([A-Za-z_$][\w$.]*(?:\(\))?)\"", previous)
             or re.findall(rf"(?-i:{_IDENT})", previous)
         )
+        # else what the thread says is missing ("has no attribute 'insert'")
+        before = before or list(ctx.removed[:1])
         if before:
             text = _PRONOUN_SWAP_RE.sub(f"`{before[-1]}` was ", text, count=1)
     return text
@@ -157,6 +163,13 @@ def uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]:
             return [Action("use", ident(n), ident(o)) for n, o in pairs_of]  # type: ignore[arg-type]
     for pattern in (REPLACE_RE, INSTEAD_RE):
         match = pattern.search(plain)
+        if (
+            not match
+            and pattern is REPLACE_RE
+            and re.match(r"\W*(?:\w+\s+){0,4}replac", plain, re.I)
+        ):
+            # "Replacing `a` in this file, with `b`": the comma cut the piece, not the act
+            match = pattern.search(marked(sentence, ctx).replace("\u2019", "'"))
         if match:
             new = _group_of(match, "new")
             old = _group_of(match, "old")
@@ -245,7 +258,8 @@ def _identish(code: str) -> bool:
     code = _imported(code).strip()
     if not code or len(code) > 80 or re.search(r"[{};=]|\s{2,}", code):
         return False
-    if re.search(r"\s", code) and not re.fullmatch(r"[\w.$#:]+\([^)]*\)", code):
+    # "await import()", "new Pool()": a call with its keyword
+    if re.search(r"\s", code) and not re.fullmatch(r"(?:await\s+|new\s+)?[\w.$#:]+\([^)]*\)", code):
         return False
     return not re.fullmatch(r"--?[\w-]+", code)
 
