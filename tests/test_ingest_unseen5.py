@@ -135,7 +135,7 @@ def test_subclass_or_extend_the_new_class_instead(reply):
 @pytest.mark.parametrize(
     "reply",
     [
-        "it was replaced by \"insert_one\" or \"insert_many\", the same occurs with remove",
+        'it was replaced by "insert_one" or "insert_many", the same occurs with remove',
         "This happens if you upgrade acme-orm, `insert` was replaced by `insert_one`.",
     ],
 )
@@ -168,3 +168,73 @@ ESM_TITLE_BODY = (
     "I can't require acme-orm >= 3 in a CommonJS project:\n\n"
     "```\nError [ERR_REQUIRE_ESM]: require() of ES Module acme-orm/index.js not supported.\n```"
 )
+
+
+# --- an upgrade said in words: a more recent version, "X and later", "had to update" -------------
+
+OLD_POOL = (
+    "Importing acme-orm fails under version 3.0.1 of the library:\n\n```\nAttributeError: x\n```"
+)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "You'll need to use a more recent acme-orm version, or pin to an older pool-lib version.",
+        "Please try a newer version of acme-orm.",
+        "You should install a more recent release of acme-orm.",
+    ],
+)
+def test_a_more_recent_version_is_an_upgrade_to_the_latest(reply):
+    claims = thread(("reporter", None, OLD_POOL), ("acme", "OWNER", reply))
+    assert ("upgrade", "acme-orm", "latest") in found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Users of acme-orm versions older than 3.2 will need to upgrade.",
+        "Everyone on acme-orm older than 3.2 needs to upgrade.",
+        "Did you read the changelog?\n\n> Removed legacy symbols. Users of acme-orm versions older "
+        "than 3.2 will need to upgrade.",
+    ],
+)
+def test_users_of_versions_older_than_x_need_to_upgrade(reply):
+    claims = thread(("reporter", None, OLD_POOL), ("acme", "OWNER", reply))
+    assert ("upgrade", "acme-orm", "3.2") in found(claims)
+    claim = next(c for c in claims if c.kind == "upgrade")
+    assert claim.range == "<3.2" and claim.speaker == "maintainer"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Which version are you using? Version 3.2.0 and later should work well with Node 14.",
+        "acme-orm 3.2.0 and later work fine with Node 14.",
+        "Versions 3.2.0 and above should work on Node 14.",
+    ],
+)
+def test_a_version_and_later_said_to_work_is_an_upgrade(reply):
+    opening = "The pool hangs on Node 14.1.0."
+    claims = thread(("reporter", None, opening), ("acme", "OWNER", reply))
+    assert ("upgrade", "acme-orm", "3.2.0") in found(claims)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I ran `npm update` and the build broke. I had to manually update acme-orm and then all "
+        "was well.",
+        "The build broke after `npm update`. I had to update acme-orm by hand, then everything "
+        "worked.",
+    ],
+)
+def test_i_had_to_update_x_and_then_all_was_well(body):
+    claims = thread(("reporter", None, body), ("u", None, "Thanks."))
+    assert ("upgrade", "acme-orm", "latest") in found(claims)
+
+
+def test_a_quote_from_nowhere_the_reply_names_is_not_its_advice():
+    reply = "> Users of acme-orm versions older than 3.2 will need to upgrade.\n\nNot in my case."
+    claims = thread(("reporter", None, OLD_POOL), ("u", None, reply))
+    assert not versions(claims)

@@ -12,6 +12,7 @@ vocab     the words of advice: kinds, verbs, versions, commands; the keys of cla
 kinds     which way a version goes (upgrade, downgrade, pin) and whose it is
 commands  package-manager commands given as advice
 versions  upgrade, downgrade and pin actions
+newer     upgrades said in words (a more recent version, "X and later work")
 offered   dependency entries shown as the fix (pins) and dist-tags offered (upgrades)
 actions   flags, avoidance and workarounds
 swaps     API swaps: one identifier (or package) instead of another

@@ -9,6 +9,7 @@ import re
 
 from experimentos.lifecycle.ingest import phrases
 from experimentos.lifecycle.ingest.lines import Line, line_in
+from experimentos.lifecycle.ingest.newer import newer
 from experimentos.lifecycle.ingest.offered import DIST_TAGS, offered
 from experimentos.lifecycle.ingest.swaps import INSTEAD_RE, REPLACE_RE, quoted, uses
 from experimentos.lifecycle.ingest.versions import (
@@ -66,7 +67,11 @@ def actions_in(piece: str, sentence: str, ctx: Context) -> list[Action]:
         return out  # a label ("Update: …"), not an instruction
     line = line_of(piece, sentence, ctx)
     out += _flags(piece, sentence, ctx)
-    versions = offered(piece, sentence, ctx) or version_actions(piece, sentence, ctx)
+    versions = (
+        offered(piece, sentence, ctx)
+        or version_actions(piece, sentence, ctx)
+        or newer(piece, sentence, ctx)
+    )
     out += versions
     tagged = any(a.target in DIST_TAGS for a in versions)  # "use `next` tag" is no API swap
     if not tagged and (
@@ -76,7 +81,7 @@ def actions_in(piece: str, sentence: str, ctx: Context) -> list[Action]:
     if not out:
         out += _workaround(piece, sentence)
     return [
-        Action(a.kind, a.subject, a.target, line or _below(a, sentence, ctx), a.implied)
+        Action(a.kind, a.subject, a.target, line or a.line or _below(a, sentence, ctx), a.implied)
         for a in out
     ]
 
