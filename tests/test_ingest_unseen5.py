@@ -238,3 +238,52 @@ def test_a_quote_from_nowhere_the_reply_names_is_not_its_advice():
     reply = "> Users of acme-orm versions older than 3.2 will need to upgrade.\n\nNot in my case."
     claims = thread(("reporter", None, OLD_POOL), ("u", None, reply))
     assert not versions(claims)
+
+
+# --- settings said as environment variables and named options ------------------------------------
+
+BANNER = "Every time the server starts acme-orm 2.4.0 prints a deprecation banner."
+
+
+def flags(claims) -> set[str]:
+    return {c.subject.lstrip("-").split("=")[0].lower() for c in claims if c.kind == "flag"}
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "You can suppress this message by setting this env variable before running your app: "
+        "`ACME_SILENCE_BANNER=1 node app.js`",
+        "Set the environment variable `ACME_SILENCE_BANNER=true` to silence it.",
+        "Running with `ACME_SILENCE_BANNER=1` in the environment silences the banner for me.",
+    ],
+)
+def test_an_environment_variable_set_as_the_fix_is_a_setting(reply):
+    claims = thread(("reporter", None, BANNER), ("acme", "OWNER", reply))
+    assert "acme_silence_banner" in flags(claims), found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Please read the readme:\n\n> On version 10 or later, you need to enable the keepAlive "
+        "option to be able to use it directly.",
+        "You have to turn on the `keepAlive` setting for this to work.",
+        "Enable the keepAlive option and it works.",
+    ],
+)
+def test_enable_the_named_option_is_a_setting(reply):
+    claims = thread(("reporter", None, BANNER), ("acme", "OWNER", reply))
+    assert "keepalive" in flags(claims), found(claims)
+
+
+def test_a_variable_in_a_log_or_a_question_is_no_setting():
+    reply = "Did you try `ACME_SILENCE_BANNER=1 node app.js`?"
+    claims = thread(("reporter", None, BANNER), ("u", None, reply))
+    assert not flags(claims)
+
+
+def test_a_variable_asked_for_to_see_more_is_no_setting():
+    reply = 'Thanks, we are looking into it. A log with `DEBUG="acme:*"` would help.'
+    claims = thread(("reporter", None, BANNER), ("acme", "MEMBER", reply))
+    assert not flags(claims)

@@ -155,10 +155,46 @@ def avoid_in(piece: str, ctx: Context, sentence: str = "") -> list[Action]:
     return []
 
 
+# An environment variable set for a command: `AWS_X_SUPPRESS=1 node app.js`, `DEBUG=acme`
+_ENV_SET_RE = re.compile(r"^(?:export\s+|set\s+)?(?P<var>[A-Z][A-Z0-9_]{2,}=\S+)")
+_ENV_WORDS_RE = re.compile(r"\benv(?:ironment)?(?:\s*var(?:iable)?s?)?\b", re.IGNORECASE)
+# "you need to enable the enableRemoteModule option", "turn on the `keepAlive` setting"
+_OPTION_RE = re.compile(
+    r"\b(?i:enabl(?:e|ing)|turn(?:ing)?\s+on|activat(?:e|ing)|switch(?:ing)?\s+on)\s+(?i:the\s+)?"
+    r"(?:`(?P<code>[A-Za-z_][\w.]*)`|(?P<name>[a-z]+[A-Z]\w*|[A-Za-z]+_\w+))\s+"
+    r"(?i:option|setting|flag|preference)\b",
+)
+
+
+def _settings(piece: str, sentence: str, how: str | None, ctx: Context) -> list[Action]:
+    """Environment variables set for a command and named options turned on, given as the fix."""
+    out: list[Action] = []
+    # set as the fix ("by setting this env variable", "… silences it"), not asked for as a
+    # way to see more ("A log with `DEBUG="*"` would help")
+    said = (
+        _ENV_WORDS_RE.search(sentence)
+        or phrases.succeeded(sentence)
+        or re.search(
+            r"\b(?:set|setting|export\w*|suppress\w*|silenc\w*|disabl\w*)\b", sentence, re.I
+        )
+    ) and not re.search(r"\blogs?\b|\boutput\b|\bverbose\b", sentence, re.I)
+    for code in code_spans(piece):
+        env = _ENV_SET_RE.match(code.strip())
+        if env and said and not phrases.failed(sentence):
+            out.append(Action("flag", env["var"], None))
+    option = _OPTION_RE.search(piece)
+    if option and how is not None:
+        out.append(Action("flag", option["code"] or option["name"], None))
+    return out
+
+
 def _flags(piece: str, sentence: str, ctx: Context) -> list[Action]:
     out: list[Action] = []
     plain = piece.replace("`", "")
     how = phrases.mood(plain, sentence, FLAG_VERBS)
+    settings = _settings(piece, sentence, how, ctx)
+    if settings:
+        return settings
     command_piece = bool(COMMAND_RE.match(strip_run(plain)))
     if how is None and not (command_piece and (ctx.standalone or phrases.succeeded(sentence))):
         return out
