@@ -287,3 +287,14 @@ def test_a_variable_asked_for_to_see_more_is_no_setting():
     reply = 'Thanks, we are looking into it. A log with `DEBUG="acme:*"` would help.'
     claims = thread(("reporter", None, BANNER), ("acme", "MEMBER", reply))
     assert not flags(claims)
+
+
+def test_an_environment_variable_is_not_the_threads_library():
+    opening = "Every time the server starts I get a banner. SDK version used: 2.1383.0"
+    reply = (
+        "This is intentional. You can suppress this message by setting this env variable: "
+        "`ACME_SILENCE_BANNER=1 node app.js`"
+    )
+    claims = thread(("reporter", None, opening), ("acme", None, reply), repo="acme/acme-sdk-js")
+    assert "acme_silence_banner" in flags(claims), found(claims)
+    assert all(c.library != "acme_silence_banner" for c in claims)
