@@ -7,6 +7,7 @@ mentions  the versions the thread names, and the thread's library
 roles     what each version is to the thread (broken, fixed, working), from the words around it
 scope     the library and version range the thread is about; alignment with a repository
 lines     the release line one statement is about ("On 1.x, …")
+picked    which version of a clause the general reading acts on
 phrases   how a clause is said (instruction, report of success, announcement, question)
 vocab     the words of advice: kinds, verbs, versions, commands; the keys of claims
 kinds     which way a version goes (upgrade, downgrade, pin) and whose it is
