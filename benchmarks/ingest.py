@@ -64,7 +64,8 @@ SPLIT_STATUS = {
     "heldout8": "held out; labelled by someone who never ran the extractor, run once blind "
     "after the third round, then fixed for (classes of its misses) in the fourth round",
     "heldout9": "held out; labelled by someone who never ran the extractor, run once blind "
-    "after the fourth round; one class it showed fixed since (line breaks that end sentences)",
+    "after the fourth round; one class it showed fixed since (line breaks that end sentences), "
+    "then fixed for (classes of its misses) in the fifth round",
     "heldout10": "held out; labelled in full by someone who never ran nor read the extractor, "
     "committed before its one blind run",
 }

@@ -7,13 +7,16 @@ mentions  the versions the thread names, and the thread's library
 roles     what each version is to the thread (broken, fixed, working), from the words around it
 scope     the library and version range the thread is about; alignment with a repository
 lines     the release line one statement is about ("On 1.x, …")
+picked    which version of a clause the general reading acts on
 phrases   how a clause is said (instruction, report of success, announcement, question)
 vocab     the words of advice: kinds, verbs, versions, commands; the keys of claims
 kinds     which way a version goes (upgrade, downgrade, pin) and whose it is
 commands  package-manager commands given as advice
 versions  upgrade, downgrade and pin actions
+newer     upgrades said in words (a more recent version, "X and later work")
 offered   dependency entries shown as the fix (pins) and dist-tags offered (upgrades)
-actions   flags, API swaps, avoidance and workarounds
+actions   flags, avoidance and workarounds
+swaps     API swaps: one identifier (or package) instead of another
 words     workarounds said in words; identifiers a thread says were removed
 said      the records: who said a piece of advice where, what later comments did to it
 stance    what later comments do to earlier advice: endorse, correct, withdraw

@@ -32,7 +32,7 @@ from experimentos.lifecycle.ingest.mentions import runtime_name
 from experimentos.lifecycle.ingest.roles import parse_version
 from experimentos.lifecycle.ingest.said import Advice, Correction, Said, Stance, said_at
 from experimentos.lifecycle.ingest.scope import Scope, write_range
-from experimentos.lifecycle.ingest.text import read_message
+from experimentos.lifecycle.ingest.text import normalise, read_message, split_sentences
 from experimentos.lifecycle.ingest.thread import Comment, Thread
 from experimentos.lifecycle.ingest.vocab import Action, Context, key_of
 from experimentos.repofacts.facts import python_key
@@ -144,7 +144,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         negatives: list[tuple[str, str, Line | None]] = []  # (negated piece, sentence, line)
         given: list[str] = []
         by_sentence: dict[str, list[str]] = {}  # sentence -> keys of the advice it gives
-        sentences = message.sentences
+        sentences = message.sentences + _outside_quotes(message.quotes, thread, index)
         if comment.opening:
             _read_title(thread.title, found, given, comment, ctx)
         steps = False  # inside the opening post's "steps to reproduce"
@@ -220,6 +220,34 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         if negatives or phrases.retracts(comment.body):
             stance.correct(found, index, comment, negatives, message.quotes, given, by_sentence)
     return list(found.values())
+
+
+# A reply that points to the project's documents ("Please read the readme:", "did you read
+# the changelog?"): what it quotes from them is its answer.
+_QUOTED_LINE_RE = re.compile(r"^\s*>.*$", re.MULTILINE)
+_DOCUMENTS_RE = re.compile(
+    r"\b(?:readme|changelog|change\s+log|release\s+notes|docs|documentation|migration\s+guide|"
+    r"upgrade\s+guide|faq)\b",
+    re.IGNORECASE,
+)
+
+
+def _outside_quotes(quotes: list[str], thread: Thread, index: int) -> list[str]:
+    """The sentences of a reply's quotes from the project's documents (a README, a changelog
+    it names, quoting no earlier comment): the speaker's own words; any other quote only points
+    at what the reply answers."""
+    if index == 0 or not quotes:
+        return []
+    own = _QUOTED_LINE_RE.sub("", thread.comments[index].body)
+    if not _DOCUMENTS_RE.search(own):
+        return []
+    earlier = [normalise(c.body) for c in thread.comments[:index]] + [normalise(thread.title)]
+    out: list[str] = []
+    for quote in quotes:
+        said = normalise(quote)
+        if len(said) >= 12 and not any(said[:60] in text for text in earlier):
+            out += split_sentences(quote)
+    return out
 
 
 def _read_title(

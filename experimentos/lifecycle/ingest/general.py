@@ -27,8 +27,11 @@ from __future__ import annotations
 import re
 
 from experimentos.lifecycle.ingest import phrases
-from experimentos.lifecycle.ingest.kinds import kind_of, reported_broken, resolve, target_of
 from experimentos.lifecycle.ingest.mentions import plausible_name
+from experimentos.lifecycle.ingest.picked import at as _at
+from experimentos.lifecycle.ingest.picked import make_action as _action
+from experimentos.lifecycle.ingest.picked import pick as _pick
+from experimentos.lifecycle.ingest.picked import reported_broken_here as _reported_broken
 from experimentos.lifecycle.ingest.text import CJK, spaced
 from experimentos.lifecycle.ingest.vocab import (
     BACK_VERBS,
@@ -41,8 +44,6 @@ from experimentos.lifecycle.ingest.vocab import (
     Action,
     Context,
     bad_lib,
-    plausible_release,
-    version_of,
 )
 
 _CJK = CJK
@@ -80,7 +81,10 @@ _SUCCESS_RE = re.compile(
     r"\bfunciona|resuelto|resolvido|funktioniert|klappt|gelöst|läuft\s+wieder|работает|помогло|"
     r"решено|заработал|"
     r"\bno\s+(?:more\s+|longer\s+(?:an?\s+)?)?(?:errors?|issues?|problems?)\b|"
-    r"\b(?:is|was)\s+fine\b|\bfine\s+(?:with|on|using|after)\b|" + phrases.AVOIDED,
+    r"\b(?:is|was)\s+fine\b|\bfine\s+(?:with|on|using|after)\b|"
+    + phrases.AVOIDED
+    + "|"
+    + phrases.WENT_WELL,
     re.IGNORECASE,
 )
 _FAILURE_RE = re.compile(
@@ -139,9 +143,7 @@ _VERSION_RE = re.compile(
     re.IGNORECASE,
 )
 _NAME_RE = re.compile(rf"(?<![\w@/.-]){NAME}")
-# Words that put a version out of the act: it is where the problem is, or the one left behind.
 _URL_RE = re.compile(r"<[^>]+>|https?://\S+|\b[\w.-]+\.(?:com|org|io|net)/\S*")
-_LEFT_RE = re.compile(r"\bfrom\s+\S*\s*$|从\s*$|\bon\s+$|\bwith\s+$", re.IGNORECASE)
 
 
 # A version inside a condition: "when upgrading to v8 …", "if you upgrade to 3.0.0 …"
@@ -389,6 +391,8 @@ def read_sentence(
             continue
         op, ver = picked[0], picked[1]
         before = clause[: picked[2]]
+        if opening and phrases.in_setup(before):
+            continue  # "another machine is running 2.4 and it works": the report's setup
         if _CONDITION_RE.search(before):
             continue  # "when upgrading to v8 you need to update webpack": the condition
         lib = (
@@ -421,19 +425,13 @@ _WORKS_AFTER_RE = re.compile(
 )
 
 
-def _at(match: re.Match[str]) -> int:
-    """Where a version match starts: its operator or its digits, not the space before."""
-    for group in ("range", "op", "ver"):
-        if match[group]:
-            return match.start(group)
-    return match.start()
-
-
 def _linked(clause: str, versions: list[re.Match[str]]) -> int:
     """Where the version a success is about starts (-1: none): one the clause links to it
     ("with 1.9.3", "avec foo 1.9.3") or one followed by it ("1.9.3 works")."""
     for match in versions:
         start = _at(match)
+        if phrases.where_fixed(clause[:start]):
+            continue  # "… fixes the issue on 3.0.0": where it was broken
         if _LINK_RE.search(clause[:start]) or _WORKS_AFTER_RE.match(clause[match.end() :]):
             return start
     return -1
@@ -444,67 +442,3 @@ _NO_REPRO_RE = re.compile(
     r"reproduce\b|无法复现|不能复现",
     re.IGNORECASE,
 )
-
-
-def _reported_broken(lib: str | None, ver: str, ctx: Context) -> bool:
-    return reported_broken(resolve(lib, ctx, announce=ctx.maintainer) or "", ver, ctx)
-
-
-def _pick(
-    versions: list[re.Match[str]], clause: str, after: int, known: frozenset[str] = frozenset()
-) -> tuple[str | None, str, int] | None:
-    """The version the act is on: the first after the word of direction that is not left
-    behind ("from 0.28 to 0.27"), else the last before it."""
-    usable = []
-    for match in versions:
-        if match["range"]:
-            usable.append(("range", re.sub(r"\s+", " ", match["range"]), _at(match)))
-            continue
-        ver, op = match["ver"], match["op"]
-        bare = re.fullmatch(r"\d+", ver) is not None
-        named = re.search(r"([\w.@/-]+)\s+$", clause[: _at(match)])
-        if (
-            bare
-            and not op
-            and not re.search(r"(?:\bto|\bv|version|版本|为|到|at)\s*$", clause[: _at(match)], re.I)
-            and not (named and named.group(1).lower() in known)
-        ):
-            continue  # a bare number is a version only after "to", "version", "@", a package
-        if version_of(ver) is None or not plausible_release(version_of(ver) or _HUGE):
-            continue
-        if _LEFT_RE.search(clause[max(0, _at(match) - 12) : _at(match)]) and after < 0:
-            continue
-        between = clause[after : _at(match)] if 0 <= after <= _at(match) else ""
-        # "stay on acme-orm 1", "stick with chai 4": the verb's own preposition
-        between = re.sub(r"^\s*(?:on|with)\b", "", between, flags=re.I)
-        # "revert npm included with Node.js v16": where, not what; but "use gradio in 3.39.0"
-        # puts the version right after the word ("in", "at"): the version itself
-        where = re.search(r"\b(?:with|on|for|in|under|using|included)\b", between, re.IGNORECASE)
-        if where and not re.fullmatch(r"(?:in|at)\s*", between[where.start() :], re.I):
-            continue
-        usable.append((op, ver, _at(match)))
-    if not usable:
-        return None
-    later = [u for u in usable if u[2] >= after] if after >= 0 else []
-    later = [u for u in later if not _LEFT_RE.search(clause[max(0, u[2] - 8) : u[2]])] or later
-    return (later or usable)[0] if later else usable[-1]
-
-
-_HUGE = version_of("99999")
-
-
-def _action(lib: str | None, op: str | None, ver: str, group: str | None, ctx: Context):
-    """The Action for a version the clause acts on, or None."""
-    lib = resolve(lib, ctx, announce=ctx.maintainer)
-    if lib is None:
-        return None
-    if op == "range":  # ">= 1.0.3 and < 3.0.0" is the target ">=1.0.3,<3.0.0"
-        parts = re.findall(rf"(?:>=|>|~=|<=|<)\s*{VER}", ver)
-        spec = ",".join(re.sub(r"\s+", "", part) for part in parts)
-        return Action(kind_of(group, "range", spec, lib, ctx) or "pin", lib, spec)
-    if op == "@":
-        op = None
-    kind = kind_of(group if group != "neutral" else None, op, ver, lib, ctx)
-    if kind is None:
-        return None
-    return Action(kind, lib, target_of(kind, op, ver))

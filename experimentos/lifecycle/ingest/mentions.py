@@ -285,6 +285,8 @@ def _title_majors(title: str) -> list[Mention]:
 
 def plausible_name(name: str) -> bool:
     """Whether a word next to a version can be a package name ("getting 1.0.2" cannot)."""
+    if re.fullmatch(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+", name.strip("`'\"")):
+        return False  # "AWS_X_SUPPRESS=1 node app.js": an environment variable, not a package
     low = name.lower().rstrip(":")
     if re.fullmatch(MANIFEST, low.strip("_*`'\""), re.IGNORECASE):
         return False  # "in my package.json to 2.1.x": the file the version is written in

@@ -65,7 +65,8 @@ RETRACT_RE = re.compile(
     re.IGNORECASE,
 )
 _NARRATIVE_LEAD = re.compile(
-    r"^(?:after|since|when|before|while|because|without|despite|once|until|even)\b", re.I
+    r"^(?:after|since|when|before|while|because|without|despite|once|until|even|(?:al)?though)\b",
+    re.I,
 )
 # "… to not have the issue", "avoids the problem", "the error is gone": the act worked
 AVOIDED = (
@@ -75,7 +76,14 @@ AVOIDED = (
     r"got\s+rid\s+of)\s+(?:the|this|that|any|my)\s+(?:issue|problem|error|bug|crash)s?\b|"
     r"\b(?:error|issue|problem|bug|crash)s?\s+(?:is|are|was|were|has\s+been|have\s+been)\s+gone\b"
 )
+# "If I downgrade to 3.11 it installs fine", "it connects without errors": the act went well
+WENT_WELL = (
+    r"\b(?:installs?|installed|connects?|connected|builds?|built|compiles?|compiled|starts?|"
+    r"started|loads?|loaded|imports?|imported)\s+(?:just\s+)?(?:fine|ok|okay|correctly|"
+    r"successfully|normally|without\s+(?:any\s+)?(?:errors?|issues?|problems?))\b"
+)
 SUCCESS_RE = re.compile(
+    WENT_WELL + r"|"
     r"(?:\b(?:fix(?:es|ed)?\s+(?:it|this|that|the|my|our|a|for)|fixed|solve[sd]?|"
     r"works?(?!\s+around)|worked|working|resolve[sd]|helped|helps|did\s+the\s+trick|"
     r"made\s+it\s+work|got\s+it\s+working|is\s+the\s+fix|runs?\s+(?:just\s+)?(?:fine|normally|as\s+expected|"
@@ -215,6 +223,40 @@ def pieces(sentence: str) -> Iterator[str]:
                 piece = f"run {piece}"
             labelled = False
             yield piece
+
+
+# "disabling the check fixes the issue on electron@14": the version is where the problem was
+# (a present-tense fix, or one "for me"; "We fixed it in 2.1.0" stays an announcement)
+_WHERE_FIXED_RE = re.compile(
+    r"\b(?:(?:fixes|solves|resolves)\s+(?:(?:the|this|that|my|our|an?)\s+(?:issue|problem|error|"
+    r"bug|crash)|it|this|that)(?:\s+for\s+(?:me|us))?|(?:fix(?:es|ed)?|solved|resolved)\s+"
+    r"(?:(?:the|this|that|my|our)\s+(?:issue|problem|error|bug|crash)|it|this|that)\s+for\s+"
+    r"(?:me|us))\s+(?:on|with|under|in|for)\s+(?:[\w@/.-]+\s*)?$",
+    re.IGNORECASE,
+)
+
+
+def where_fixed(before: str) -> bool:
+    """Whether the version right after `before` is where an act fixed the problem ("…
+    fixes the issue on acme 3", "fixed it for me with acme 3.0.0"), not a version to move to."""
+    return bool(_WHERE_FIXED_RE.search(before))
+
+
+# Where a version is the one a setup is in (read in the opening post): "works well with",
+# "is running", "am on".
+_SETUP_RE = re.compile(
+    r"(?:\b(?:works?|worked|working|fine|ok|okay|well)\s+(?:\w+\s+){0,2}(?:with|on|under|using|in)|"
+    r"\b(?:running|runs|(?:is|am|are|was|were)\s+(?:still\s+)?on))\s+"
+    # "running node v12 and acme 2.4": every version of the list
+    r"(?:[\w@/.-]+\s+v?\d[\w.]*\s+(?:and\s+|,\s*)){0,3}(?:[\w@/.-]+\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def in_setup(before: str) -> bool:
+    """Whether the version right after `before` is one a setup runs ("it works well with
+    acme@2", "another machine is running acme 2.4"): in the opening post, the report."""
+    return bool(_SETUP_RE.search(before))
 
 
 def negated(piece: str) -> bool:

@@ -339,6 +339,13 @@ def candidates(text: str, ctx: Context) -> list[tuple[str | None, str | None, st
         ) and not op:
             taken.append(span)
             return
+        if phrases.where_fixed(text[: span[0]]) or (
+            ctx.opening and phrases.in_setup(text[: span[0]])
+        ):
+            # "… fixes the issue on acme 3" (where it was broken); the opening post's "it works
+            # well with acme@2", "another machine is running acme 2.4": the report, not advice
+            taken.append(span)
+            return
         if (
             lib
             and _RUNTIME_RE.fullmatch(lib)

@@ -81,7 +81,9 @@ FLAG_VERBS = (
 
 USE_VERBS = (
     r"(?:us(?:e|es|ed|ing)|call(?:s|ed|ing)?|switch(?:es|ed|ing)?\s+to|migrat(?:e|ed|ing)\s+to|"
-    r"import(?:ing)?|replac(?:e|ed|ing)|mov(?:e|ed|ing)\s+to|chang(?:e|es|ed|ing))"
+    r"import(?:ing)?|replac(?:e|ed|ing)|mov(?:e|ed|ing)\s+to|chang(?:e|es|ed|ing)|"
+    # "subclass `Client` instead", "inherit from `Client`": a class to build on instead
+    r"subclass(?:es|ed|ing)?|extend(?:s|ed|ing)?|inherit(?:s|ed|ing)?\s+from)"
 )
 
 

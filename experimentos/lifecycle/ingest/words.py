@@ -62,7 +62,22 @@ def removed_in(thread: Thread) -> tuple[str, ...]:
                 continue
             if name not in out:
                 out.append(name)
+    for comment in thread.comments:  # "has no attribute 'Listener'": what the code misses
+        for match in _MISSING_RE.finditer(comment.body):
+            name = next(g for g in match.groups() if g)
+            if name not in out and name.lower() not in _NOT_REMOVED:
+                out.append(name)
     return tuple(out)
+
+
+# An error that names what the code can no longer find (the old side of a swap): "has no
+# attribute 'X'", "cannot import name 'X'", "No module named 'a.b'", "call the 'X' method … no
+# such method exists".
+_MISSING_RE = re.compile(
+    r"\bhas\s+no\s+attribute\s+'(\w+)'|\bcannot\s+import\s+name\s+'(\w+)'|"
+    r"\bNo\s+module\s+named\s+'([\w.]+)'|\bcall\s+the\s+'(\w+)'\s+method\b[^\n]{0,80}?\bno\s+such\s+"
+    r"method\b"
+)
 
 
 # A clean reinstall: remove what the package manager left (node_modules, a lock file, a cache,
