@@ -362,6 +362,14 @@ def _record(
     comment: Comment,
     sentence: str,
 ) -> None:
+    if (
+        action.kind in ("upgrade", "downgrade", "pin")
+        and action.subject.lower() in _RUNTIME_SPELLINGS
+    ):
+        # "moved back to nodejs 12": one name per runtime (node), as the thread's versions have it
+        action = Action(
+            action.kind, runtime_name(action.subject), action.target, action.line, action.implied
+        )
     key = key_of(action.kind, action.subject, action.target)
     if not key:
         return
@@ -376,6 +384,9 @@ def _record(
     if not advice.said or advice.said[-1].comment != index:
         advice.said.append(said_at(index, comment, sentence))
     given.append(key)
+
+
+_RUNTIME_SPELLINGS = frozenset({"nodejs", "node.js"})
 
 
 def _said_before(found: dict[str, Advice], action: Action) -> str | None:

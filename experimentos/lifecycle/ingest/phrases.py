@@ -25,6 +25,8 @@ LEAD_RE = re.compile(
     r"maybe|perhaps|temporarily|for\s+the\s+time\s+being)"
     r"\s*[:,!-]?\s+)*"
     r"(?:please\s+|just\s+|simply\s+|i\s+would\s+(?:just\s+)?|i'd\s+(?:just\s+)?|"
+    # an adverb before the verb: "we need to temporarily point …", "manually set …"
+    r"(?:temporarily|manually|explicitly|quickly|directly|locally|first)\s+|"
     # "you can resolve the above issue by …", "you could fix it by …"
     r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve|avoid)\s+(?:(?:[\w'-]+\s+){0,4}?by\s+|"
     r"(?:the\s+|this\s+|it\s+)?(?:problem\s+|issue\s+)?)|"
@@ -43,8 +45,9 @@ LEAD_RE = re.compile(
     r"(?:is|was|would\s+be)\s+"
     r"(?:just\s+|simply\s+)?(?:to\s+)?|"
     r"make\s+sure\s+(?:to\s+|you\s+)?|consider\s+|"
-    r"(?:(?:it|this|the\s+(?:error|issue|problem|bug))\s+)?can\s+be\s+(?:resolved|fixed|solved|"
-    r"worked\s+around|avoided)\s+(?:by\s+)?(?:either\s+)?|"
+    r"(?:(?:it|this|that|the\s+(?:error|issue|problem|bug))\s+)?can\s+be\s+(?:resolved|fixed|solved|"
+    # "This can be done by adding `x==1.2` to requirements.txt": how the fix is done
+    r"worked\s+around|avoided|done|achieved)\s+(?:by\s+)?(?:either\s+)?|"
     # "you can resolve the above issue by …", "you could fix it by …"
     r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve|avoid)\s+(?:(?:[\w'-]+\s+){0,4}?by\s+|"
     r"(?:the\s+|this\s+|it\s+)?(?:problem\s+|issue\s+)?)|"
@@ -80,7 +83,7 @@ AVOIDED = (
 WENT_WELL = (
     r"\b(?:installs?|installed|connects?|connected|builds?|built|compiles?|compiled|starts?|"
     r"started|loads?|loaded|imports?|imported)\s+(?:just\s+)?(?:fine|ok|okay|correctly|"
-    r"successfully|normally|without\s+(?:any\s+)?(?:errors?|issues?|problems?))\b"
+    r"successfully|normally|again|without\s+(?:any\s+)?(?:errors?|issues?|problems?))\b"
 )
 SUCCESS_RE = re.compile(
     WENT_WELL + r"|"
@@ -294,7 +297,8 @@ def future(text: str) -> bool:
 # "Solution - pin …", "As a temporary fix, …", "解决方法："
 _FIX_LABEL_RE = re.compile(
     r"^\W*(?:(?:possible|temporary|quick|simple|my|a|the|current|working)\s+)*"
-    r"(?:work\s*-?\s*around|fix|solution|solved|resolution|hot\s*fix|remedy|解决方法|解决办法|"
+    r"(?:work\s*-?\s*around|fix|solution|solved|resolution|hot\s*fix|remedy|way\s+out|mitigation|"
+    r"how\s+to\s+fix(?:\s+it)?|解决方法|解决办法|"
     r"解决方案|方案|办法|solución|lösung|решение)s?\W*(?:[:：\-–]|$)|"
     r"^\W*as\s+a\s+(?:temporary\s+|quick\s+)?(?:work\s*-?\s*around|fix|solution)\b|"
     r"\b(?:fixed|solved|resolved|worked\s+around)\s+(?:it|this|the\s+(?:issue|problem|error))?\s*"
@@ -357,7 +361,8 @@ def mood(piece: str, sentence: str, verbs: str) -> Mood | None:
         ):
             return "directive"
     if re.search(
-        rf"\b(?:can|could)\s+be\s+(?:fixed|solved|resolved|avoided|worked\s+around)\s+(?:by\s+)?"
+        rf"\b(?:can|could)\s+be\s+(?:fixed|solved|resolved|avoided|worked\s+around|done|achieved)"
+        rf"\s+(?:by\s+)?"
         rf"(?:either\s+)?{verbs}",
         piece,
         re.I,

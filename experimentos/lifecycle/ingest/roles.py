@@ -87,8 +87,9 @@ _BACK_CUE = re.compile(
 
 
 _UP_CUE = re.compile(
-    r"\b(?:upgrad\w*|updat\w*|bump\w*|mov\w*|switch\w*)\s+(?:\S+\s+){0,2}?(?:to|@)\s*"
-    r"(?:\S+\s+)?$",
+    # "move to 2.1" goes forward; "switched x to 2.9.1" says nothing of the way (the versions do)
+    r"\b(?:(?:upgrad\w*|updat\w*|bump\w*)\s+(?:\S+\s+){0,2}?|(?:mov\w*|switch\w*)\s+(?:up\s+)?)"
+    r"(?:to|@)\s*(?:\S+\s+)?$",
     re.IGNORECASE,
 )
 

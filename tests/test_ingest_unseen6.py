@@ -1,0 +1,102 @@
+"""Issue 24, sixth round of generalisation: FAMILIES of reading failure heldout10's one blind run
+showed, each written here as made-up threads in several phrasings deliberately unlike the
+corpus's wording (no thread of the corpus, no library or project name from it), with negatives
+that look alike but are no advice. heldout10's own figures stay those of its first run; whether
+the families transfer is measured by the next held-out set."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_ingest_unseen3 import found, thread, versions
+
+BROKEN = "Since zeta-cache 3.0.0 the pool never connects:\n\n```\nError: pool closed\n```"
+
+
+def back(claims) -> set[tuple[str, str | None]]:
+    """(package, target) of the claims that go back to or hold a version."""
+    return {(c.subject.lower(), c.target) for c in claims if c.kind in ("downgrade", "pin")}
+
+
+# --- family: an act on a package "to (version) N", whatever the verb ----------------------------
+# "point the x library to version N", "switched x to N", "move x to release N", "degrade x to
+# its previous version N", "bring x back to N": the verb says little, the construction says
+# all (a package, a few filler words, "to", a version).
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "For now, point the zeta-cache dependency to release 2.9.1 and it connects.",
+        "Please move zeta-cache to version 2.9.1 until this is fixed.",
+        "You can simply bring the zeta-cache package back to v2.9.1.",
+        "degrade zeta-cache to its previous version 2.9.1",
+        "I switched zeta-cache to 2.9.1 and the pool connects again.",
+    ],
+)
+def test_an_act_on_a_package_to_a_version_under_any_verb(reply):
+    claims = thread(("reporter", None, BROKEN), ("u", None, reply))
+    assert ("zeta-cache", "2.9.1") in back(claims), found(claims)
+    assert not [c for c in claims if c.kind == "upgrade"], found(claims)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Since zeta-cache 3.0.0 the pool never connects.\n\n"
+        "### Temporary Fix: Point Zeta-Cache Library to Release 2.9.1\n\n"
+        "Until this is fixed, we need to temporarily point the zeta-cache library to version "
+        "2.9.1.",
+        "Since zeta-cache 3.0.0 the pool never connects. I switched zeta-cache to 2.9.1 and it "
+        "runs normally.",
+        "Since zeta-cache 3.0.0 the pool never connects. Moving the zeta-cache package to release "
+        "2.9.1 made it work again.",
+        # the fix as a heading, then how it is done: the version is the fix, not the report
+        "Since zeta-cache 3.0.0 the pool never connects.\n\n## Way out: Hold Zeta-Cache at 2.9.1"
+        "\n\nThat can be achieved by adding `zeta-cache==2.9.1` to your constraints file.",
+    ],
+)
+def test_the_opening_posts_fix_to_a_version_under_any_verb(body):
+    claims = thread(("reporter", None, body), ("u", None, "Same here."))
+    assert ("zeta-cache", "2.9.1") in back(claims), found(claims)
+    claim = next(c for c in claims if c.target == "2.9.1")
+    assert claim.range and claim.range.startswith(">=3.0.0"), claim.range
+
+
+def test_the_owners_note_degrades_to_a_quoted_entry():
+    body = "degrade to its previous version \u201czeta-cache\u201d: \u201c^2.9.1\u201d"
+    claims = thread(("owner", "OWNER", body), title="TypeError: pool.open is not a function")
+    assert ("zeta-cache", "^2.9.1") in back(claims), found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["once I moved back to nodejs 12 it worked fine.", "Setting Node.js back to 12 fixed it."],
+)
+def test_a_runtime_moved_back_to_has_one_name(reply):
+    claims = thread(
+        ("reporter", None, f"On node 14 with zeta-cache 3.0.0: {BROKEN}"), ("u", None, reply)
+    )
+    assert ("node", "12") in back(claims), found(claims)
+
+
+@pytest.mark.parametrize(
+    "body,reply",
+    [
+        # a question
+        (BROKEN, "Should I point zeta-cache to version 2.9.1?"),
+        # the reporter's narration of the act that broke it
+        ("I switched zeta-cache to 3.0.0 and now the pool never connects.", "Same here."),
+        # a request to the maintainers in the opening post
+        (
+            "Since zeta-cache 3.0.0 the pool never connects. Please point the zeta-cache "
+            "dependency to version 2.9.1 in your setup.py.",
+            "Same here.",
+        ),
+        # an error message's own words
+        (BROKEN, "```\nhint: move zeta-cache to version 2.9.1 or later\n```"),
+    ],
+)
+def test_acts_to_a_version_that_are_no_advice(body, reply):
+    claims = thread(("reporter", None, body), ("u", None, reply))
+    assert not versions(claims), found(claims)
