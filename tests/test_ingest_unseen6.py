@@ -100,3 +100,76 @@ def test_a_runtime_moved_back_to_has_one_name(reply):
 def test_acts_to_a_version_that_are_no_advice(body, reply):
     claims = thread(("reporter", None, body), ("u", None, reply))
     assert not versions(claims), found(claims)
+
+
+# --- family: success said in any language the threads are written in -----------------------------
+# A report that an act worked makes it advice (and its version a good one, not the report's),
+# whatever the language: "即可正常运行", "잘 됩니다", "funciona correctamente", "e funcionou",
+# "動きました", "ya no da error"; and one act in its own spelling ("x=2.9.1", "x-2.9.1").
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "发现是`zeta-cache`包版本的问题。默认安装`zeta-cache-3.0.0`。"
+        "换成`zeta-cache-2.9.1`就能正常使用",
+        "zeta-cache 3.0.0 에서 오류가 납니다. zeta-cache 2.9.1 로 바꾸니까 잘 됩니다.",
+        "Con zeta-cache 3.0.0 falla la conexión. Volviendo a zeta-cache 2.9.1 funciona "
+        "correctamente.",
+        "Com zeta-cache 3.0.0 a conexão falha. Voltei para a zeta-cache 2.9.1 e funcionou.",
+        "zeta-cache 3.0.0でエラーになります。zeta-cache 2.9.1に戻したら動きました。",
+    ],
+)
+def test_the_opening_posts_act_said_to_work_in_any_language(body):
+    claims = thread(("reporter", None, body), ("u", None, "+1"))
+    assert ("zeta-cache", "2.9.1") in back(claims), found(claims)
+    claim = next(c for c in claims if c.target == "2.9.1")
+    assert claim.range and claim.range.startswith(">=3.0.0"), claim.range
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "试试 zeta-cache=2.9.1",
+        "zeta-cache 2.9.1 로 바꾸면 해결됩니다.",
+        "Con zeta-cache 2.9.1 ya no da error.",
+        "Mit zeta-cache 2.9.1 läuft es wieder.",
+    ],
+)
+def test_a_reply_in_any_language_gives_the_version(reply):
+    claims = thread(("reporter", None, BROKEN), ("u", None, reply))
+    assert ("zeta-cache", "2.9.1") in back(claims), found(claims)
+
+
+@pytest.mark.parametrize(
+    "body,reply",
+    [
+        # the act still fails
+        ("发现是`zeta-cache`包版本的问题。改为`zeta-cache-2.9.1`还是报错", "+1"),
+        ("zeta-cache 3.0.0 에서 오류가 납니다. 2.9.1 로 바꿔도 안 됩니다.", "+1"),
+        # a question
+        (BROKEN, "改为 zeta-cache 2.9.1 可以吗"),
+        (BROKEN, "¿Con zeta-cache 2.9.1 funciona?"),
+        # the setup that works elsewhere is the report, not advice
+        ("zeta-cache 3.0.0 falla aquí, pero en otra máquina con zeta-cache 2.9.1 funciona.", "+1"),
+    ],
+)
+def test_acts_in_other_languages_that_are_no_advice(body, reply):
+    claims = thread(("reporter", None, body), ("u", None, reply))
+    assert not versions(claims), found(claims)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "在安装`web-kit==1.1.2`的时候, 默认装上了`zeta-cache-3.0.0`。"
+        "改为`zeta-cache-2.9.1`就正常了",
+        "When installing `web-kit==1.1.2`, pip pulls `zeta-cache==3.0.0`. Changing it to "
+        "`zeta-cache==2.9.1` makes it run fine.",
+    ],
+)
+def test_only_the_clause_said_to_work_is_advice(body):
+    """The success is said of one clause; the entries of the others are the report."""
+    claims = thread(("reporter", None, body), ("u", None, "+1"))
+    assert ("zeta-cache", "2.9.1") in back(claims), found(claims)
+    assert not [c for c in claims if c.subject.lower() == "web-kit"], found(claims)

@@ -47,21 +47,24 @@ from experimentos.lifecycle.ingest.vocab import (
 )
 
 _CJK = CJK
+_HAN = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"  # CJK without Hangul
 
 # Words of direction, by language: English (vocab), Chinese, Japanese, French, German, Spanish,
 # Portuguese, Russian. Stems, so that inflections match.
 _DIRECTIONS: dict[str, str] = {
     "up": UP_VERBS
     + r"|升级|升到|更新到|更新为|升至|アップグレード|アップデート|mettre\s+à\s+jour|mis\s+à\s+jour|"
-    r"actualiz\w*|atualiz\w*|aktualisier\w*|обнов\w*",
+    r"actualiz\w*|atualiz\w*|aktualisier\w*|обнов\w*|업그레이드|업데이트",
     "back": BACK_VERBS
     + r"|降级|降为|降到|降至|降低|回退|退回|回滚|换回|改回|ダウングレード|下げ|rétrograd\w*|"
-    r"revenir\s+à|volver\s+a|voltar\s+(?:para|a)|zurück\w*|откат\w*|пониз\w*",
+    r"revenir\s+à|volv\w*\s+a|volt\w*\s+(?:para|a|ao)|zurück\w*|откат\w*|пониз\w*|戻|다운그레이드|"
+    r"되돌",
     "pin": PIN_VERBS
     + r"|锁定|固定|写死|指定|限定|限制|épingl\w*|fixer|fij\w*|fixar|festleg\w*|fixier\w*|"
     r"закреп\w*|зафикс\w*",
     "neutral": NEUTRAL_VERBS + r"|need(?:s)?|have|(?:should|must)\s+be(?=\s+v?\d)|"
-    r"安装|使用|改为|改成|换成|替换为|设置为|设为|用|インストール|installer|"
+    r"安装|使用|改为|改成|换成|替换为|设置为|设为|用|试试|试一下|尝试|インストール|変更|installer|"
+    r"바꾸|바꿔|변경|설치|사용|"
     r"utilis\w*|instal\w*|us(?:ar|ando|ei)|installier\w*|verwend\w*|benutz\w*|установ\w*|использ\w*|ставить",
 }
 _DIRECTION_RES = {
@@ -76,10 +79,7 @@ _SUCCESS_RE = re.compile(
     r"\b(?:runs|works|starts|builds|compiles)\s+now\b|"
     r"\b(?:is|are|'s)\s+(?:all\s+)?(?:ok|okay|fine|good)(?:\s+(?:again|now))?\b|\bok\s+again\b|"
     r"\bdisappear\w*|disparaît|disparu|réglé|corrigé|geholfen|behoben|\bhilft\b|solucion\w*|"
-    r"desaparec\w*|funcionou|resolveu|исчез\w*|пропал\w*|"
-    r"解决|好了|可以了|正常|成功|就行|就好|没问题|搞定|解決|直り|動き|\bmarche\b|fonctionne|résolu|"
-    r"\bfunciona|resuelto|resolvido|funktioniert|klappt|gelöst|läuft\s+wieder|работает|помогло|"
-    r"решено|заработал|"
+    r"desaparec\w*|исчез\w*|пропал\w*|" + phrases.OTHER_SUCCESS + r"|"
     r"\bno\s+(?:more\s+|longer\s+(?:an?\s+)?)?(?:errors?|issues?|problems?)\b|"
     r"\b(?:is|was)\s+fine\b|\bfine\s+(?:with|on|using|after)\b|"
     + phrases.AVOIDED
@@ -89,13 +89,14 @@ _SUCCESS_RE = re.compile(
 )
 _FAILURE_RE = re.compile(
     r"没有解决|未解决|还是|仍然|依然|不行|失败|ne\s+(?:marche|fonctionne)\s+pas|no\s+funciona|"
+    r"안\s*(?:됩니다|돼|되네|됨)|실패|"
     r"funktioniert\s+nicht|не\s+работает|\bbroken\b|\bcrash\w*|\bthrows?\b|\bunable\b|"
     r"\bcannot\b|\bcan'?t\b|\bremain\w*|\bpersist\w*",
     re.IGNORECASE,
 )
 # Words that name the problem: a failure unless the clause says it went away.
 _TROUBLE_RE = re.compile(
-    r"报错|错误|异常|出现|エラー|\berr(?:eur|or)s?\b|\bexception\b|fehler|ошибк|problème|"
+    r"报错|错误|异常|出现|エラー|오류|에러|\berr(?:eur|or)s?\b|\bexception\b|fehler|ошибк|problème|"
     r"\bproblema\b|\bissues?\s+(?:with|on|in)\b|\bknown\s+issues?\b",
     re.IGNORECASE,
 )
@@ -133,13 +134,14 @@ _CLAUSE_RE = re.compile(
     # "either use sass-loader v10 or upgrade to Vue CLI v5": two acts, two clauses
     r"\s+(?:or|and(?:\s+then)?)\s+(?=(?:use|upgrade|update|downgrade|install|pin|switch|try|"
     r"revert|roll|go|stick|stay|lock|move)\b)|"
-    rf"\s*[;；，。！？!?]\s*|,\s+|(?<=[{_CJK}])[,.]\s*|,(?=[{_CJK}])|\s+but\s+|\s+however\s+|(?<=[{_CJK}])\s+(?=[{_CJK}])|"
-    rf"(?<=[A-Za-z_)\]`'\"])\s+(?=[{_CJK}])",
+    rf"\s*[;；，。！？!?]\s*|,\s+|(?<=[{_CJK}])[,.]\s*|,(?=[{_CJK}])|\s+but\s+|\s+however\s+|"
+    # a space between runs of Chinese or Japanese (Korean spaces its words: no clause ends there)
+    rf"(?<=[{_HAN}])\s+(?=[{_HAN}])|(?<=[A-Za-z_)\]`'\"])\s+(?=[{_HAN}])",
     re.IGNORECASE,
 )
 _VERSION_RE = re.compile(
     rf"(?P<range>(?:>=|>|~=)\s*{VER}\s*(?:,|\s+and\s+|\s+)\s*(?:<=|<)\s*{VER})"
-    rf"|(?P<op>===|==|>=|<=|~=|!=|=>|=<|<|>|\^|~|@)?\s*(?P<ver>{VER})(?!\w|\.\w)",
+    rf"|(?P<op>===|==|>=|<=|~=|!=|=>|=<|<|>|\^|~|@|=)?\s*(?P<ver>{VER})(?!\w|\.\w)",
     re.IGNORECASE,
 )
 _NAME_RE = re.compile(rf"(?<![\w@/.-]){NAME}")
@@ -178,7 +180,7 @@ _RUNTIMES = frozenset({"node", "nodejs", "node.js", "python", "python3", "npm", 
 # "react-router-dom@v5", "prettier version 3.0.0", "werkzeug to 2.2.2", "werkzeug 的版本为 2.2.2",
 # "\"vite\": \"^4\"".
 _GLUE_RE = re.compile(
-    rf"(?P<name>{NAME})[\"']?\s*(?::\s*[\"']?|(?:===?|@)\s*|\s+(?:(?:version|to|v|at)\s+)?|"
+    rf"(?P<name>{NAME})[\"']?\s*(?::\s*[\"']?|(?:={1, 3}|@)\s*|\s+(?:(?:version|to|v|at)\s+)?|"
     rf"\s*(?:[{_CJK}]\s*){{1,8}})$",
     re.IGNORECASE,
 )
@@ -313,6 +315,28 @@ def _mood(clause: str, sentence: str, opening: bool) -> str | None:
     ):
         return "success"  # "Downgraded to 1.9.3, now it works": the act, then its outcome
     return None
+
+
+def said_to_work(version: str, sentence: str, opening: bool = False) -> bool:
+    """Whether a clause of `sentence` acts on `version` (a word of direction in it, before the
+    version or, in verb-final languages, after it) and says, in any language, that the act
+    worked ("改为`x-2.0.1`即可正常运行", "Voltei para a x 2.9.1 e funcionou", "x 2.9.1 로 바꾸니까
+    잘 됩니다"): a good version, not the one reported. Outside the opening post a version the
+    success is linked to ("con x 2.9.1 ya no da error") counts too."""
+    plain = sentence.replace("`", "").replace("\u2019", "'")
+    if phrases.is_question(plain):
+        return False
+    for clause in clauses(plain):
+        clause = _spaced(clause)
+        at = clause.find(version)
+        if at < 0 or _refused(clause) or (opening and phrases.in_setup(clause[:at])):
+            continue
+        if _mood(clause, plain, True) != "success":
+            continue
+        versions = [m for m in _VERSION_RE.finditer(clause) if m["ver"] == version]
+        if _direction(clause)[0] is not None or (not opening and _linked(clause, versions) >= 0):
+            return True
+    return False
 
 
 def _refused(clause: str) -> bool:

@@ -85,6 +85,20 @@ WENT_WELL = (
     r"started|loads?|loaded|imports?|imported)\s+(?:just\s+)?(?:fine|ok|okay|correctly|"
     r"successfully|normally|again|without\s+(?:any\s+)?(?:errors?|issues?|problems?))\b"
 )
+# Success in the other languages threads are written in (general.py reads with them too).
+OTHER_SUCCESS = (
+    r"解决|好了|可以了|正常|成功|就行|就好|即可|没问题|搞定|解決|直り|直った|動き|動いた|\bmarche\b|"
+    r"fonctionne|résolu|\bfunciona|resuelto|resolvido|funcionou|resolveu|funktioniert|klappt|"
+    r"gelöst|läuft(?:\s+\w+)?\s+wieder|работает|помогло|решено|заработал|"
+    r"잘\s*(?:됩니다|돼요|되네요|되었|됐|작동|동작)|해결|정상|"
+    r"\bya\s+no\s+(?:me\s+)?(?:da|hay|sale|aparece|tira)\b"
+)
+# ... and failure in them: "还是报错", "안 됩니다", "no funciona"
+OTHER_FAILURE = (
+    r"没有解决|未解决|不正常|不行|失败|(?:还是|仍然|依然)(?:报错|不)|안\s*(?:됩니다|돼|되네|됨)|실패|"
+    r"no\s+funciona|não\s+funciona|funktioniert\s+nicht|ne\s+(?:marche|fonctionne)\s+pas|"
+    r"не\s+работает"
+)
 SUCCESS_RE = re.compile(
     WENT_WELL + r"|"
     r"(?:\b(?:fix(?:es|ed)?\s+(?:it|this|that|the|my|our|a|for)|fixed|solve[sd]?|"
@@ -92,7 +106,8 @@ SUCCESS_RE = re.compile(
     r"made\s+it\s+work|got\s+it\s+working|is\s+the\s+fix|runs?\s+(?:just\s+)?(?:fine|normally|as\s+expected|"
     r"successfully|ok|again)|compiles|problem\s+solved|sorted\s+out|no\s+more\s+errors?|"
     r"to\s+fix\s+(?:it|this|the)|seems?\s+to\s+fix|(?:went|goes|go)\s+away|disappeared|(?:has|have|includes?|contains?)\s+the\s+fix)\b|"
-    r"解决|好了)|"
+    + OTHER_SUCCESS
+    + r")|"
     r"\b(?:everything|all|it)\s+(?:is|was|works?|worked|runs?|ran)\s+(?:just\s+)?(?:fine|ok|okay|"
     r"good|well)\b|" + AVOIDED,
     re.IGNORECASE,
@@ -101,7 +116,7 @@ _FAILED_RE = re.compile(
     r"\b(?:still\s+(?:fails?|failing|broken|happens|occurs|get|see|have)|"
     r"(?:does|did|do|is|was)\s*n[o']t\s+(?:work|help|fix|solve)|not\s+(?:working|helping)|"
     r"(?:it\s+)?(?:broke|breaks)\b|fails?\b|failed\b|reproduces\b|(?:can|could)\s+reproduce\b|"
-    r"nothing\s+works|no\s+longer\s+works?|stopped\s+working|won'?t\s+work)",
+    r"nothing\s+works|no\s+longer\s+works?|stopped\s+working|won'?t\s+work)|" + OTHER_FAILURE,
     re.IGNORECASE,
 )
 _FUTURE_RE = re.compile(
