@@ -173,3 +173,44 @@ def test_only_the_clause_said_to_work_is_advice(body):
     claims = thread(("reporter", None, body), ("u", None, "+1"))
     assert ("zeta-cache", "2.9.1") in back(claims), found(claims)
     assert not [c for c in claims if c.subject.lower() == "web-kit"], found(claims)
+
+
+# --- family: a commenter who answers as the project ---------------------------------------------
+# Without `authorAssociation`, someone who merges the fix, ships an update, says when a change
+# will be released, or triages by the project's template speaks for the project.
+
+
+def _speaker_of(claims, kind: str) -> str:
+    return next(c for c in claims if c.kind == kind).speaker
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The PR for this has been merged. Please upgrade zeta-cache to 3.0.1.",
+        "对应的PR已合并, please upgrade zeta-cache to 3.0.1",
+        "We just pushed an update to fix that, please upgrade zeta-cache to 3.0.1.",
+        "Pool support has already been added and will be released in 3.0.1; upgrade zeta-cache "
+        "to 3.0.1 then.",
+        "Please follow the issue template next time. You need to upgrade zeta-cache to 3.0.1.",
+    ],
+)
+def test_a_commenter_who_answers_as_the_project_is_a_maintainer(reply):
+    claims = thread(("reporter", None, BROKEN), ("dev1", None, reply))
+    assert _speaker_of(claims, "upgrade") == "maintainer", found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # a question about the project's PR
+        "Has the PR been merged yet? Upgrading zeta-cache to 3.0.1 fixed it for me.",
+        # a user's own PR, fork or app
+        "I opened a PR for this. Meanwhile, upgrading zeta-cache to 3.0.1 fixed it for me.",
+        "I pushed an update to my fork that upgrades zeta-cache to 3.0.1 and it works.",
+        "My PR was merged into our app; upgrading zeta-cache to 3.0.1 fixed it for me.",
+    ],
+)
+def test_a_user_speaking_of_prs_and_updates_stays_a_user(reply):
+    claims = thread(("reporter", None, BROKEN), ("someone", None, reply))
+    assert _speaker_of(claims, "upgrade") == "user", found(claims)
