@@ -214,3 +214,59 @@ def test_a_commenter_who_answers_as_the_project_is_a_maintainer(reply):
 def test_a_user_speaking_of_prs_and_updates_stays_a_user(reply):
     claims = thread(("reporter", None, BROKEN), ("someone", None, reply))
     assert _speaker_of(claims, "upgrade") == "user", found(claims)
+
+
+# --- family: a version named, then acted on by reference -----------------------------------------
+# "Supported till 2.9.1, you can install this version", "The last version that supports CommonJS
+# is 2.9.1, install that one", "2.9.1 is the last release with require support; pin that": the
+# act's object points back at the version the sentence named.
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Supported till 2.9.1, you can install this version if you want the old pool.",
+        "The last version that supports CommonJS is 2.9.1, install that one.",
+        "CommonJS works up to 2.9.1, so use that version.",
+        "2.9.1 is the last release with the old pool; pin that.",
+    ],
+)
+def test_an_act_on_the_version_the_sentence_named(reply):
+    claims = thread(("reporter", None, BROKEN), ("u", None, reply))
+    assert ("zeta-cache", "2.9.1") in back(claims), found(claims)
+
+
+@pytest.mark.parametrize(
+    "body,reply",
+    [
+        # a question
+        (BROKEN, "Supported till 2.9.1, should I install that version?"),
+        # the act on the named version failed
+        (
+            BROKEN,
+            "The last version with the old pool is 2.9.1, I installed that one and it still fails.",
+        ),
+        # the opening post's setup
+        (
+            "Supported till 3.0.0 says the README, so I installed that version and now it hangs.",
+            "+1",
+        ),
+    ],
+)
+def test_acts_by_reference_that_are_no_advice(body, reply):
+    claims = thread(("reporter", None, body), ("u", None, reply))
+    assert not versions(claims), found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Supported till 2.9.1, you can install this version if you want to use require.",
+        "The last release that still loads with require is 2.9.1; use that one.",
+    ],
+)
+def test_a_thread_that_names_no_package_is_about_its_trackers_package(reply):
+    """No package named anywhere: "this version" is one of the tracker's own package."""
+    opening = "Error [ERR_REQUIRE_ESM]: require() of ES Module index.js is not supported"
+    claims = thread(("reporter", None, opening), ("u", None, reply), repo="acme/zeta-cache")
+    assert ("zeta-cache", "2.9.1") in back(claims), found(claims)

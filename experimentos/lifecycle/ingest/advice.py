@@ -126,7 +126,8 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         library=scope.library
         or _tracker_package(thread)
         or _logged_package(thread)
-        or _imported_package(thread),
+        or _imported_package(thread)
+        or _own_tracker(thread),
         package=thread.repo,
         affected=_by_library(scope.mentions, "affected", scope.library),
         fixed=_by_library(scope.mentions, "fixed", scope.library),
@@ -309,6 +310,15 @@ def _tracker_package(thread: Thread) -> str | None:
     text = " ".join([thread.title, *(c.body for c in thread.comments)])
     named = re.search(rf"(?<![\w-]){re.escape(thread.repo)}(?![\w-])", text, re.IGNORECASE)
     return thread.repo.lower() if named else None
+
+
+def _own_tracker(thread: Thread) -> str | None:
+    """The repository's package, when the thread names no package at all and its replies speak
+    of the versions of "it" ("Supported till 3.2.0, you can install this version") in the
+    tracker of a package (its repository named like one: lowercase with a dash)."""
+    return (
+        thread.repo.lower() if re.fullmatch(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+", thread.repo) else None
+    )
 
 
 def _logged_package(thread: Thread) -> str | None:

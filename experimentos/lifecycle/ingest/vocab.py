@@ -131,7 +131,7 @@ def _words(text: str) -> frozenset[str]:
 
 
 NOT_LIBS = _words(
-    """for by into onto than until via per about like
+    """for by into onto than until till thru through upto via per about like
     a an the it its this that these those them they to on in at from of and or with version
     versions v is was be are were been being use using used install installing installed pip
     pip3 npm npx yarn pnpm bun poetry uv python python3 py run running rerun try trying tried
