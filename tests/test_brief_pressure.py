@@ -410,6 +410,38 @@ def test_a_crowd_that_cannot_be_rules_here_does_not_hide_the_rule(empty_kb, widg
     live.close()
 
 
+# Rules whose ids tokenise to different lengths: the plan once reserved room for listing the
+# id of one rule it might cut, then cut another whose id was longer (found by random bases).
+UNEVEN_IDS = {
+    "policy.keep-widget-0": ("Keep migration lockfile widget zq migration widget",
+                             "verify widget pin widget locally keep widget", "bump"),
+    "policy.p45-1": ("Keep pin pin migration pin widget pin migration",
+                     "the widget verify pin verify pin widget pin locally verify verify locally "
+                     "keep widget locally verify the verify verify", "bump bump"),
+    "policy.zzqxj-vvkw-ppq-2": ("Keep zq", "verify verify the verify widget widget pin widget "
+                                "pin keep verify verify verify", "bump bump bump bump bump"),
+    "policy.p26-3": ("Keep migration widget pin pin migration migration pin widget",
+                     "pin keep locally keep keep keep widget keep pin the pin keep verify the pin "
+                     "pin keep the the", "bump bump bump"),
+}  # fmt: skip
+
+
+def test_the_plan_counts_what_renders_at_every_budget_from_the_minimum(empty_kb, widget_repo):
+    from experimentos.briefs.models import MIN_BUDGET
+
+    pages = {
+        f"policies/{pid}.md": rule_page(
+            pid, title, summary=summary, extra=f"forbiddenActions: [{yaml_text(action)}]\n"
+        )
+        for pid, (title, summary, action) in UNEVEN_IDS.items()
+    }
+    live = kb_with(empty_kb, pages)
+    for budget in range(MIN_BUDGET, MIN_BUDGET + 120):
+        result = brief(live, repo=str(widget_repo), budget=budget)
+        # the plan never goes over, so the safety net that drops pages never has to act
+        assert result._planned == result.token_estimate <= budget, budget
+
+
 # --- 4. rules degrade to a compact form, ranked by how well they apply ------------------------
 
 

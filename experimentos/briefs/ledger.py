@@ -488,6 +488,13 @@ class Ledger:
         listed = min(max(capped, self.layout.rules_listed), len(self.cut_rules))
         self.layout.rules_listed = listed
         self._set_cut()
+        # The reserve weighed the ids of the rules pending then, in their order; the rule cut
+        # may have a longer id than the one it weighed: name fewer ids (the others counted)
+        # rather than go over the budget.
+        while listed and self.used() + self.reserve() > self.budget:
+            listed -= 1
+            self.layout.rules_listed = listed
+            self._set_cut()
 
     def finish(self) -> None:
         """Write the plan into the brief."""
