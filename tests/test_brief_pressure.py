@@ -426,17 +426,37 @@ UNEVEN_IDS = {
 }  # fmt: skip
 
 
-def test_the_plan_counts_what_renders_at_every_budget_from_the_minimum(empty_kb, widget_repo):
-    from experimentos.briefs.models import MIN_BUDGET
-
-    pages = {
+def plan_cases() -> dict[str, dict[str, str]]:
+    uneven = {
         f"policies/{pid}.md": rule_page(
             pid, title, summary=summary, extra=f"forbiddenActions: [{yaml_text(action)}]\n"
         )
         for pid, (title, summary, action) in UNEVEN_IDS.items()
     }
-    live = kb_with(empty_kb, pages)
-    for budget in range(MIN_BUDGET, MIN_BUDGET + 120):
+    # Two reviewed rules that contradict each other: the first is left out of the conflicts'
+    # pass, and the second was placed after it as if its id needed no room.
+    conflicting = {
+        "policies/keep.md": rule_page(
+            "policy.keep-conflicting",
+            "Keep the widget pinned",
+            summary="keep the widget pinned and verify it locally",
+        ),
+        "policies/bump.md": rule_page(
+            "policy.bump-conflicting",
+            "Bump the widget",
+            summary="Bump it.",
+            extra="contradicts: [policy.keep-conflicting]\n",
+        ),
+    }
+    return {"uneven-ids": uneven, "conflicting": conflicting}
+
+
+@pytest.mark.parametrize("case", ["uneven-ids", "conflicting"])
+def test_the_plan_counts_what_renders_at_every_budget_from_the_minimum(empty_kb, widget_repo, case):
+    from experimentos.briefs.models import MIN_BUDGET
+
+    live = kb_with(empty_kb, plan_cases()[case])
+    for budget in range(MIN_BUDGET, MIN_BUDGET + 200):
         result = brief(live, repo=str(widget_repo), budget=budget)
         # the plan never goes over, so the safety net that drops pages never has to act
         assert result._planned == result.token_estimate <= budget, budget

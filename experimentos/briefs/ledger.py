@@ -272,7 +272,10 @@ class Ledger:
         pending were cut: the ids of pending rules (within RULE_IDS_SHARE of the budget, the
         rest counted), and a line counting other pages."""
         pending = self._pending_count()
-        if not pending and not self.others_pending:
+        # Nothing left to place and nothing left out: nothing to keep room for. A rule left out
+        # during a pass is named after it (the section counted once), so until then its line
+        # needs room too.
+        if not pending and not self.others_pending and not self.cut_rules and not self.cut_others:
             return 0
         key = (
             self.cut_rules, len(self.cut_rules), self.cut_others, len(self.cut_others),
