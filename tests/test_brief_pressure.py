@@ -410,6 +410,58 @@ def test_a_crowd_that_cannot_be_rules_here_does_not_hide_the_rule(empty_kb, widg
     live.close()
 
 
+# Rules whose ids tokenise to different lengths: the plan once reserved room for listing the
+# id of one rule it might cut, then cut another whose id was longer (found by random bases).
+UNEVEN_IDS = {
+    "policy.keep-widget-0": ("Keep migration lockfile widget zq migration widget",
+                             "verify widget pin widget locally keep widget", "bump"),
+    "policy.p45-1": ("Keep pin pin migration pin widget pin migration",
+                     "the widget verify pin verify pin widget pin locally verify verify locally "
+                     "keep widget locally verify the verify verify", "bump bump"),
+    "policy.zzqxj-vvkw-ppq-2": ("Keep zq", "verify verify the verify widget widget pin widget "
+                                "pin keep verify verify verify", "bump bump bump bump bump"),
+    "policy.p26-3": ("Keep migration widget pin pin migration migration pin widget",
+                     "pin keep locally keep keep keep widget keep pin the pin keep verify the pin "
+                     "pin keep the the", "bump bump bump"),
+}  # fmt: skip
+
+
+def plan_cases() -> dict[str, dict[str, str]]:
+    uneven = {
+        f"policies/{pid}.md": rule_page(
+            pid, title, summary=summary, extra=f"forbiddenActions: [{yaml_text(action)}]\n"
+        )
+        for pid, (title, summary, action) in UNEVEN_IDS.items()
+    }
+    # Two reviewed rules that contradict each other: the first is left out of the conflicts'
+    # pass, and the second was placed after it as if its id needed no room.
+    conflicting = {
+        "policies/keep.md": rule_page(
+            "policy.keep-conflicting",
+            "Keep the widget pinned",
+            summary="keep the widget pinned and verify it locally",
+        ),
+        "policies/bump.md": rule_page(
+            "policy.bump-conflicting",
+            "Bump the widget",
+            summary="Bump it.",
+            extra="contradicts: [policy.keep-conflicting]\n",
+        ),
+    }
+    return {"uneven-ids": uneven, "conflicting": conflicting}
+
+
+@pytest.mark.parametrize("case", ["uneven-ids", "conflicting"])
+def test_the_plan_counts_what_renders_at_every_budget_from_the_minimum(empty_kb, widget_repo, case):
+    from experimentos.briefs.models import MIN_BUDGET
+
+    live = kb_with(empty_kb, plan_cases()[case])
+    for budget in range(MIN_BUDGET, MIN_BUDGET + 200):
+        result = brief(live, repo=str(widget_repo), budget=budget)
+        # the plan never goes over, so the safety net that drops pages never has to act
+        assert result._planned == result.token_estimate <= budget, budget
+
+
 # --- 4. rules degrade to a compact form, ranked by how well they apply ------------------------
 
 

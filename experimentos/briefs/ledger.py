@@ -272,7 +272,10 @@ class Ledger:
         pending were cut: the ids of pending rules (within RULE_IDS_SHARE of the budget, the
         rest counted), and a line counting other pages."""
         pending = self._pending_count()
-        if not pending and not self.others_pending:
+        # Nothing left to place and nothing left out: nothing to keep room for. A rule left out
+        # during a pass is named after it (the section counted once), so until then its line
+        # needs room too.
+        if not pending and not self.others_pending and not self.cut_rules and not self.cut_others:
             return 0
         key = (
             self.cut_rules, len(self.cut_rules), self.cut_others, len(self.cut_others),
@@ -488,6 +491,13 @@ class Ledger:
         listed = min(max(capped, self.layout.rules_listed), len(self.cut_rules))
         self.layout.rules_listed = listed
         self._set_cut()
+        # The reserve weighed the ids of the rules pending then, in their order; the rule cut
+        # may have a longer id than the one it weighed: name fewer ids (the others counted)
+        # rather than go over the budget.
+        while listed and self.used() + self.reserve() > self.budget:
+            listed -= 1
+            self.layout.rules_listed = listed
+            self._set_cut()
 
     def finish(self) -> None:
         """Write the plan into the brief."""
