@@ -270,3 +270,10 @@ def test_a_thread_that_names_no_package_is_about_its_trackers_package(reply):
     opening = "Error [ERR_REQUIRE_ESM]: require() of ES Module index.js is not supported"
     claims = thread(("reporter", None, opening), ("u", None, reply), repo="acme/zeta-cache")
     assert ("zeta-cache", "2.9.1") in back(claims), found(claims)
+
+
+def test_a_version_thousands_of_digits_long_is_no_report():
+    """Found by tests/test_properties.py: "1.999…" (3,000 digits) made a range no check accepts."""
+    body = "Downgrading zeta-cache to 0.30.6 fixed it for me. 1." + "9" * 3000
+    claims = thread(("reporter", None, body))
+    assert all(len(c.range or "") <= 200 for c in claims), [c.range for c in claims]

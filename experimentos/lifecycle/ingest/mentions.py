@@ -79,6 +79,11 @@ PRONOUNS = _words(
 )
 
 
+# No release number is longer (the longest in the corpus has 17 characters); a version range
+# holds at most 200 (repofacts.names.MAX_RANGE).
+_LONGEST_VERSION = 64
+
+
 @dataclass(frozen=True)
 class Mention:
     """A version named in the thread, with the package named next to it (if any)."""
@@ -109,6 +114,8 @@ def version_mentions(thread: Thread) -> list[Mention]:
         asked = _ALONE_RE.match(sentence) and _ASKED_RE.search(previous)
         for match in VERSION_RE.finditer(sentence):
             version = match["version"] or match["major"] or match["major2"] or match["major3"]
+            if len(version) > _LONGEST_VERSION:
+                continue  # "1.999…" with thousands of digits is no release: no range can hold it
             before = sentence[max(0, match.start() - 80) : match.start()]
             named = _TEMPLATE_RE.search(before) or _NAMED_RE.search(before)
             name = named["name"].strip("`\"'") if named else None
