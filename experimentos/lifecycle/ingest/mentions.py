@@ -114,8 +114,10 @@ def version_mentions(thread: Thread) -> list[Mention]:
         asked = _ALONE_RE.match(sentence) and _ASKED_RE.search(previous)
         for match in VERSION_RE.finditer(sentence):
             version = match["version"] or match["major"] or match["major2"] or match["major3"]
-            if len(version) > _LONGEST_VERSION:
-                continue  # "1.999…" with thousands of digits is no release: no range can hold it
+            if len(version) > _LONGEST_VERSION or re.search(r"\d{16}", version):
+                # "1.999…" with thousands of digits is no release: no range can hold it (npm's
+                # ranges take at most 15 digits a part)
+                continue
             before = sentence[max(0, match.start() - 80) : match.start()]
             named = _TEMPLATE_RE.search(before) or _NAMED_RE.search(before)
             name = named["name"].strip("`\"'") if named else None
