@@ -1033,3 +1033,10 @@ def test_page_text_listed_under_a_label_stays_list_items(values):
     assert headings == ["policy.x: T"]  # the entry's own heading, nothing the values made
     breaks = [t for t in tokens if t.type == "hr"]
     assert breaks == []
+
+
+def test_a_repo_path_holding_a_nul_is_a_usage_error_naming_it(empty_kb):
+    live = kb_with(empty_kb, {})
+    with pytest.raises(UsageError) as raised:
+        brief(live, repo="fixtures/\x00drizzle")
+    assert raised.value.field == "repo"

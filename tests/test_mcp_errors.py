@@ -102,3 +102,40 @@ def test_a_known_page_resource_is_read(server):
 
     result = run(server, script)
     assert "id: policy.keep-pins" in result.contents[0].text
+
+
+def _filler(schema: dict):  # a plausible value of a tool argument's JSON schema
+    kinds = [schema.get("type")] + [s.get("type") for s in schema.get("anyOf", [])]
+    if "integer" in kinds or "number" in kinds:
+        return 1
+    if "boolean" in kinds:
+        return False
+    if "array" in kinds:
+        return ["x"]
+    if "object" in kinds:
+        return {}
+    return "x"
+
+
+def test_a_nul_character_in_any_argument_of_any_tool_is_a_tool_error_naming_it(server):
+    """A NUL cannot be part of a path (the system refuses it with ValueError, not OSError):
+    every string argument of every tool, alone or in a list, is refused by name."""
+
+    async def script(c):
+        problems = []
+        for tool in (await c.list_tools()).tools:
+            props = tool.input_schema.get("properties", {})
+            required = tool.input_schema.get("required", [])
+            for name, schema in props.items():
+                kinds = [schema.get("type")] + [s.get("type") for s in schema.get("anyOf", [])]
+                if "string" not in kinds and "array" not in kinds:
+                    continue
+                args = {r: _filler(props[r]) for r in required}
+                args[name] = ["a\x00b"] if "string" not in kinds else "a\x00b"
+                result = await c.call_tool(tool.name, args)
+                message = text(result)
+                if "unexpectedly" in message or not result.is_error and "\x00" in message:
+                    problems.append((tool.name, name, message[:200]))
+        return problems
+
+    assert run(server, script) == []

@@ -67,6 +67,9 @@ class BriefRequest(BaseModel):
                 f"depth must be between 0 and {MAX_DEPTH}, not {self.depth}", field="depth"
             )
 
+        if self.repo is not None and "\x00" in self.repo:
+            raise UsageError("repo holds a NUL character, which no path can", field="repo")
+
         def clean(values: list[str], name: str) -> list[str]:
             out = []
             for value in values:

@@ -111,6 +111,7 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
             try:
                 if write and state.read_only:
                     raise UsageError(f"{name} is refused: the server runs with --read-only")
+                _refuse_nul(kwargs)
                 result = fn(**kwargs)
                 return state.blind(result)
             except ExperimentosError as exc:
@@ -143,6 +144,15 @@ def logged(state: Server, name: str, write: bool = False) -> Callable:
         return wrapper
 
     return decorate
+
+
+def _refuse_nul(kwargs: dict[str, Any]) -> None:
+    """A NUL character in an argument: a UsageError naming it. No name or path can hold one, and
+    the system refuses it with ValueError (not OSError) wherever it reaches a path."""
+    for key, value in kwargs.items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise UsageError(f"{key} holds a NUL character, which no name or path can", field=key)
 
 
 def _dump(record: Any) -> dict[str, Any]:
