@@ -67,7 +67,8 @@ SPLIT_STATUS = {
     "after the fourth round; one class it showed fixed since (line breaks that end sentences), "
     "then fixed for (classes of its misses) in the fifth round",
     "heldout10": "held out; labelled in full by someone who never ran nor read the extractor, "
-    "committed before its one blind run (after the fifth round); not fixed for since",
+    "committed before its one blind run (after the fifth round), then fixed for (families of "
+    "its misses) in the sixth round",
 }
 FAMILY = {
     "upgrade": "upgrade",

@@ -9,6 +9,8 @@ scope     the library and version range the thread is about; alignment with a re
 lines     the release line one statement is about ("On 1.x, …")
 picked    which version of a clause the general reading acts on
 phrases   how a clause is said (instruction, report of success, announcement, question)
+tongues   the words of direction and of mood (success, failure, instruction) in every language
+names     which words next to a version can name a package
 vocab     the words of advice: kinds, verbs, versions, commands; the keys of claims
 kinds     which way a version goes (upgrade, downgrade, pin) and whose it is
 commands  package-manager commands given as advice

@@ -126,7 +126,8 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         library=scope.library
         or _tracker_package(thread)
         or _logged_package(thread)
-        or _imported_package(thread),
+        or _imported_package(thread)
+        or _own_tracker(thread),
         package=thread.repo,
         affected=_by_library(scope.mentions, "affected", scope.library),
         fixed=_by_library(scope.mentions, "fixed", scope.library),
@@ -311,6 +312,15 @@ def _tracker_package(thread: Thread) -> str | None:
     return thread.repo.lower() if named else None
 
 
+def _own_tracker(thread: Thread) -> str | None:
+    """The repository's package, when the thread names no package at all and its replies speak
+    of the versions of "it" ("Supported till 3.2.0, you can install this version") in the
+    tracker of a package (its repository named like one: lowercase with a dash)."""
+    return (
+        thread.repo.lower() if re.fullmatch(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+", thread.repo) else None
+    )
+
+
 def _logged_package(thread: Thread) -> str | None:
     """The package the pasted logs are about ("Downgrade the protobuf package to 3.20.x",
     ".../site-packages/pillow/..."), when the thread names none next to a version."""
@@ -362,6 +372,14 @@ def _record(
     comment: Comment,
     sentence: str,
 ) -> None:
+    if (
+        action.kind in ("upgrade", "downgrade", "pin")
+        and action.subject.lower() in _RUNTIME_SPELLINGS
+    ):
+        # "moved back to nodejs 12": one name per runtime (node), as the thread's versions have it
+        action = Action(
+            action.kind, runtime_name(action.subject), action.target, action.line, action.implied
+        )
     key = key_of(action.kind, action.subject, action.target)
     if not key:
         return
@@ -376,6 +394,9 @@ def _record(
     if not advice.said or advice.said[-1].comment != index:
         advice.said.append(said_at(index, comment, sentence))
     given.append(key)
+
+
+_RUNTIME_SPELLINGS = frozenset({"nodejs", "node.js"})
 
 
 def _said_before(found: dict[str, Advice], action: Action) -> str | None:

@@ -27,19 +27,39 @@ from __future__ import annotations
 import re
 
 from experimentos.lifecycle.ingest import phrases
-from experimentos.lifecycle.ingest.mentions import plausible_name
+from experimentos.lifecycle.ingest.names import plausible_name
 from experimentos.lifecycle.ingest.picked import at as _at
 from experimentos.lifecycle.ingest.picked import make_action as _action
 from experimentos.lifecycle.ingest.picked import pick as _pick
 from experimentos.lifecycle.ingest.picked import reported_broken_here as _reported_broken
 from experimentos.lifecycle.ingest.text import CJK, spaced
+from experimentos.lifecycle.ingest.tongues import (
+    DIRECTION_RES as _DIRECTION_RES,
+)
+from experimentos.lifecycle.ingest.tongues import (
+    DIRECTIVE_RE as _DIRECTIVE_RE,
+)
+from experimentos.lifecycle.ingest.tongues import (
+    FAILURE_RE as _FAILURE_RE,
+)
+from experimentos.lifecycle.ingest.tongues import (
+    NEGATION_RE as _NEGATION_RE,
+)
+from experimentos.lifecycle.ingest.tongues import (
+    PLAN_RE as _PLAN_RE,
+)
+from experimentos.lifecycle.ingest.tongues import (
+    SHOULD_BE_RE as _SHOULD_BE_RE,
+)
+from experimentos.lifecycle.ingest.tongues import (
+    SUCCESS_RE as _SUCCESS_RE,
+)
+from experimentos.lifecycle.ingest.tongues import (
+    TROUBLE_RE as _TROUBLE_RE,
+)
 from experimentos.lifecycle.ingest.vocab import (
-    BACK_VERBS,
     MANIFEST,
     NAME,
-    NEUTRAL_VERBS,
-    PIN_VERBS,
-    UP_VERBS,
     VER,
     Action,
     Context,
@@ -47,99 +67,22 @@ from experimentos.lifecycle.ingest.vocab import (
 )
 
 _CJK = CJK
+_HAN = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"  # CJK without Hangul
 
-# Words of direction, by language: English (vocab), Chinese, Japanese, French, German, Spanish,
-# Portuguese, Russian. Stems, so that inflections match.
-_DIRECTIONS: dict[str, str] = {
-    "up": UP_VERBS
-    + r"|升级|升到|更新到|更新为|升至|アップグレード|アップデート|mettre\s+à\s+jour|mis\s+à\s+jour|"
-    r"actualiz\w*|atualiz\w*|aktualisier\w*|обнов\w*",
-    "back": BACK_VERBS
-    + r"|降级|降为|降到|降至|降低|回退|退回|回滚|换回|改回|ダウングレード|下げ|rétrograd\w*|"
-    r"revenir\s+à|volver\s+a|voltar\s+(?:para|a)|zurück\w*|откат\w*|пониз\w*",
-    "pin": PIN_VERBS
-    + r"|锁定|固定|写死|指定|限定|限制|épingl\w*|fixer|fij\w*|fixar|festleg\w*|fixier\w*|"
-    r"закреп\w*|зафикс\w*",
-    "neutral": NEUTRAL_VERBS + r"|need(?:s)?|have|(?:should|must)\s+be(?=\s+v?\d)|"
-    r"安装|使用|改为|改成|换成|替换为|设置为|设为|用|インストール|installer|"
-    r"utilis\w*|instal\w*|us(?:ar|ando|ei)|installier\w*|verwend\w*|benutz\w*|установ\w*|использ\w*|ставить",
-}
-_DIRECTION_RES = {
-    group: re.compile(rf"(?<![A-Za-z0-9_-])(?:{words})(?![a-z])", re.IGNORECASE)
-    for group, words in _DIRECTIONS.items()
-}
-_SUCCESS_RE = re.compile(
-    r"\b(?:works|worked|working|fixe[sd]|solve[sd]|resolve[sd]|helped|did\s+the\s+trick|"
-    r"(?:went|goes|go)\s+away|disappeared|runs?\s+(?:just\s+)?(?:fine|ok|normally|again|"
-    r"as\s+expected)|problem\s+solved|sorted\s+(?:it\s+)?out|got\s+it\s+working)\b|"
-    r"\b(?:can|could)\s+(?:now\s+)?(?:run|start|build|compile|launch)\b|"
-    r"\b(?:runs|works|starts|builds|compiles)\s+now\b|"
-    r"\b(?:is|are|'s)\s+(?:all\s+)?(?:ok|okay|fine|good)(?:\s+(?:again|now))?\b|\bok\s+again\b|"
-    r"\bdisappear\w*|disparaît|disparu|réglé|corrigé|geholfen|behoben|\bhilft\b|solucion\w*|"
-    r"desaparec\w*|funcionou|resolveu|исчез\w*|пропал\w*|"
-    r"解决|好了|可以了|正常|成功|就行|就好|没问题|搞定|解決|直り|動き|\bmarche\b|fonctionne|résolu|"
-    r"\bfunciona|resuelto|resolvido|funktioniert|klappt|gelöst|läuft\s+wieder|работает|помогло|"
-    r"решено|заработал|"
-    r"\bno\s+(?:more\s+|longer\s+(?:an?\s+)?)?(?:errors?|issues?|problems?)\b|"
-    r"\b(?:is|was)\s+fine\b|\bfine\s+(?:with|on|using|after)\b|"
-    + phrases.AVOIDED
-    + "|"
-    + phrases.WENT_WELL,
-    re.IGNORECASE,
-)
-_FAILURE_RE = re.compile(
-    r"没有解决|未解决|还是|仍然|依然|不行|失败|ne\s+(?:marche|fonctionne)\s+pas|no\s+funciona|"
-    r"funktioniert\s+nicht|не\s+работает|\bbroken\b|\bcrash\w*|\bthrows?\b|\bunable\b|"
-    r"\bcannot\b|\bcan'?t\b|\bremain\w*|\bpersist\w*",
-    re.IGNORECASE,
-)
-# Words that name the problem: a failure unless the clause says it went away.
-_TROUBLE_RE = re.compile(
-    r"报错|错误|异常|出现|エラー|\berr(?:eur|or)s?\b|\bexception\b|fehler|ошибк|problème|"
-    r"\bproblema\b|\bissues?\s+(?:with|on|in)\b|\bknown\s+issues?\b",
-    re.IGNORECASE,
-)
-_NEGATION_RE = re.compile(
-    r"不要|别|不能|不可以|无需|不需要|没必要|没有|并非|\bne\s+\w+\s+pas\b|\bnicht\b|\bkein\w*|\bне\b|"
-    r"\b(?:don'?t|do\s+not|does\s+not|doesn'?t|didn'?t|did\s+not|never|shouldn'?t|should\s+not|"
-    r"avoid|no\s+need|not|won'?t|isn'?t|wasn'?t)\b",
-    re.IGNORECASE,
-)
-_DIRECTIVE_RE = re.compile(
-    r"需要|请|建议|应该|应当|可以|要|试试|试一下|尝试|把|将|してください|必要|"
-    r"\bil\s+faut\b|\bvous\s+devez\b|\bessay\w*|\bhay\s+que\b|\bdebe\w*|\btienes\s+que\b|"
-    r"\bvocê\s+deve\b|\bsollte\w*|\bmuss\w*|\bversuch\w*|нужно|надо|попроб\w*|"
-    r"\bplease\s+(?=[a-z]+\s)|"
-    r"\b(?:you|u|we|one|users?)\s+(?:just\s+)?(?:need|needs|must|should|have\s+to|has\s+to|"
-    r"can|could|may\s+want\s+to)\b|\b(?:need|needs|requires?)\s+(?=\S+\s+v?\d)",
-    re.IGNORECASE,
-)
-# "it should be 3.44 rather than 4.X", "the version should be 2.1.0 or later": what the
-# version must be (said of the version, not of some other value: "the output should be 1.4")
-_SHOULD_BE_RE = re.compile(
-    r"\b(?:it|version|versions?\s+of\s+\S+|\S+\s+version)\s+(?:should|must|needs\s+to|has\s+to)"
-    r"\s+be\s+v?\d",
-    re.IGNORECASE,
-)
-_PLAN_RE = re.compile(
-    r"\b(?:i|we)(?:'ll|\s+will|\s+plan\s+to|\s+am\s+going\s+to|\s+are\s+going\s+to)\b|"
-    r"\bwill\s+(?:be\s+)?(?:release|publish|update|fix)|\bgoing\s+to\b|打算|计划|将会|会在|会(?:更新|发布|修复|升级)|"
-    r"本周|下周|明天|予定|prévu|geplant|планир",
-    re.IGNORECASE,
-)
 # Where a clause ends: punctuation of any script, " but ", a space before a CJK run, and an
 # ASCII comma or full stop next to CJK text ("一直报错,各种弄都不行,把…升级到3.43.2后解决问题.").
 _CLAUSE_RE = re.compile(
     # "either use sass-loader v10 or upgrade to Vue CLI v5": two acts, two clauses
     r"\s+(?:or|and(?:\s+then)?)\s+(?=(?:use|upgrade|update|downgrade|install|pin|switch|try|"
     r"revert|roll|go|stick|stay|lock|move)\b)|"
-    rf"\s*[;；，。！？!?]\s*|,\s+|(?<=[{_CJK}])[,.]\s*|,(?=[{_CJK}])|\s+but\s+|\s+however\s+|(?<=[{_CJK}])\s+(?=[{_CJK}])|"
-    rf"(?<=[A-Za-z_)\]`'\"])\s+(?=[{_CJK}])",
+    rf"\s*[;；，。！？!?]\s*|,\s+|(?<=[{_CJK}])[,.]\s*|,(?=[{_CJK}])|\s+but\s+|\s+however\s+|"
+    # a space between runs of Chinese or Japanese (Korean spaces its words: no clause ends there)
+    rf"(?<=[{_HAN}])\s+(?=[{_HAN}])|(?<=[A-Za-z_)\]`'\"])\s+(?=[{_HAN}])",
     re.IGNORECASE,
 )
 _VERSION_RE = re.compile(
     rf"(?P<range>(?:>=|>|~=)\s*{VER}\s*(?:,|\s+and\s+|\s+)\s*(?:<=|<)\s*{VER})"
-    rf"|(?P<op>===|==|>=|<=|~=|!=|=>|=<|<|>|\^|~|@)?\s*(?P<ver>{VER})(?!\w|\.\w)",
+    rf"|(?P<op>===|==|>=|<=|~=|!=|=>|=<|<|>|\^|~|@|=)?\s*(?P<ver>{VER})(?!\w|\.\w)",
     re.IGNORECASE,
 )
 _NAME_RE = re.compile(rf"(?<![\w@/.-]){NAME}")
@@ -178,7 +121,7 @@ _RUNTIMES = frozenset({"node", "nodejs", "node.js", "python", "python3", "npm", 
 # "react-router-dom@v5", "prettier version 3.0.0", "werkzeug to 2.2.2", "werkzeug 的版本为 2.2.2",
 # "\"vite\": \"^4\"".
 _GLUE_RE = re.compile(
-    rf"(?P<name>{NAME})[\"']?\s*(?::\s*[\"']?|(?:===?|@)\s*|\s+(?:(?:version|to|v|at)\s+)?|"
+    rf"(?P<name>{NAME})[\"']?\s*(?::\s*[\"']?|(?:={1, 3}|@)\s*|\s+(?:(?:version|to|v|at)\s+)?|"
     rf"\s*(?:[{_CJK}]\s*){{1,8}})$",
     re.IGNORECASE,
 )
@@ -315,6 +258,28 @@ def _mood(clause: str, sentence: str, opening: bool) -> str | None:
     return None
 
 
+def said_to_work(version: str, sentence: str, opening: bool = False) -> bool:
+    """Whether a clause of `sentence` acts on `version` (a word of direction in it, before the
+    version or, in verb-final languages, after it) and says, in any language, that the act
+    worked ("改为`x-2.0.1`即可正常运行", "Voltei para a x 2.9.1 e funcionou", "x 2.9.1 로 바꾸니까
+    잘 됩니다"): a good version, not the one reported. Outside the opening post a version the
+    success is linked to ("con x 2.9.1 ya no da error") counts too."""
+    plain = sentence.replace("`", "").replace("\u2019", "'")
+    if phrases.is_question(plain):
+        return False
+    for clause in clauses(plain):
+        clause = _spaced(clause)
+        at = clause.find(version)
+        if at < 0 or _refused(clause) or (opening and phrases.in_setup(clause[:at])):
+            continue
+        if _mood(clause, plain, True) != "success":
+            continue
+        versions = [m for m in _VERSION_RE.finditer(clause) if m["ver"] == version]
+        if _direction(clause)[0] is not None or (not opening and _linked(clause, versions) >= 0):
+            return True
+    return False
+
+
 def _refused(clause: str) -> bool:
     """A clause that asks, denies, reports a failure or plans: no advice in it."""
     cleared = _SUCCESS_RE.sub(" ", clause)  # "no more errors" is a success
@@ -363,12 +328,23 @@ def read_sentence(
         return []  # "works fine with 2.0.0 here, I can't reproduce": no advice, a reply
     out: list[Action] = []
     last_package: str | None = None
+    named: tuple[str | None, str, str | None] | None = None  # the last version named: op, ver, pkg
     for clause in clauses(plain):
         clause = _spaced(clause)
         versions = list(_VERSION_RE.finditer(clause))
         package_here = None
         for match in versions:
             package_here = _package_before(clause[: _at(match)], ctx) or package_here
+        if not versions and named is not None and _REFERENCE_RE.search(clause):
+            # "Supported till 2.9.1, you can install this version": the act is on that version
+            action = _referred(clause, plain, named, last_package, ctx, opening)
+            if action is not None and action not in out:
+                out.append(action)
+            continue
+        plain_versions = [m for m in versions if m["ver"] and not m["range"]]
+        if plain_versions and not _refused(clause):
+            last = plain_versions[-1]
+            named = (last["op"], last["ver"], package_here)
         if not versions or _refused(clause) or (ctx.maintainer and phrases.project_plan(clause)):
             # "We forgot the specific gradio version, but it should be 3.44": the package the
             # sentence named last, in a clause with no version too
@@ -412,7 +388,37 @@ def read_sentence(
     return out
 
 
-# Where a version is the one something works with, in the languages of _DIRECTIONS.
+# An act's object that points back at the version the sentence named: "install this version",
+# "use that one", "pin that", "go with that release".
+_REFERENCE_RE = re.compile(
+    r"\b(?:this|that|the\s+same)\s+(?:version|release|one)\b|"
+    r"\b(?:pin|install|use|lock|keep|take)\s+(?:that|it)\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _referred(
+    clause: str,
+    sentence: str,
+    named: tuple[str | None, str, str | None],
+    last_package: str | None,
+    ctx: Context,
+    opening: bool,
+) -> Action | None:
+    """The act a clause takes on the version named before it in the sentence, if it gives one."""
+    if _refused(clause) or (ctx.maintainer and phrases.project_plan(clause)):
+        return None
+    group, _ = _direction(clause)
+    if group is None or _mood(clause, sentence, opening) is None:
+        return None
+    op, ver, package = named
+    lib = package or last_package
+    if group == "neutral" and _reported_broken(lib, ver, ctx):
+        return None  # "I'm on 3.0.0 and use that version": the one reported
+    return _action(lib, op, ver, group, ctx)
+
+
+# Where a version is the one something works with, in the languages of tongues.DIRECTIONS.
 _LINK_RE = re.compile(
     r"(?:\b(?:with|on|using|in|avec|sur|mit|con|com|на)|\bс|用|在)\s+(?:[\w@/.-]+\s*)?$",
     re.IGNORECASE,

@@ -14,10 +14,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from experimentos.lifecycle.ingest import roles
+from experimentos.lifecycle.ingest.names import plausible_name
 from experimentos.lifecycle.ingest.roles import Role
 from experimentos.lifecycle.ingest.text import CJK, read_message, spaced
 from experimentos.lifecycle.ingest.thread import Thread
-from experimentos.lifecycle.ingest.vocab import MANIFEST
 
 VERSION_PATTERN = (
     r"[vV]?(?P<version>\d+\.(?:\d+|[xX*]{1,2})(?:\.(?:\d+|[xX*]{1,2}))?"
@@ -72,38 +72,16 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Words that precede versions but are not packages, and runtimes and tools named next to their
-# own version in bug templates ("Node 20.11.1", "macOS 14.2", "Python 3.11").
-NOT_LIBRARIES = _words(
-    """to on in at from of and or with version versions v is was be the a an release releases
-    since after before until than via using use upgrade upgrading upgraded downgrade downgrading
-    pin pinning pinned bump bumping update updating fixed fix latest back stay still also same
-    here tried try works worked broken broke node nodejs node.js python py python3 npm npx pnpm
-    yarn pip pip3 bun deno os macos mac windows win ubuntu linux debian fedora alpine chrome
-    firefox safari edge ios android typescript tsc ts go golang rust rustc java jdk docker
-    kubernetes postgres postgresql mysql sqlite redis cuda cudnn gcc clang xcode vscode vs code
-    ide cpu gpu arm64 x64 x86_64 amd64 browser engine runtime environment env and/or no not
-    has have had for but so we i you they he she our my your its are were been being do does did
-    just only even like as by new old any all some every each both first last next previous
-    current installed running run used got get see saw then now stable beta alpha rc pre dev
-    wheel wheels here there it this that these those them library lib package am im i'm about
-    around approximately than error errors issue bug problem tag version: currently right
-    python.pillow openssl libressl glibc musl chromium electron lts project projects app apps
-    older newer earlier later previous fixed broken working buggy their his her dependency
-    install installing uninstall add seems chooses migrate download downloaded downloading
-    dependencies deps dep why what how which who whom whose where whether because though
-    although support supports keep keeps need needs want wants require prefer
-    recommend suggest move moved switch remove drop release publish ship deprecate break breaks
-    change changes happen happens stick revert restore branch branches line series mode api esm
-    cjs commonjs module modules build builds option options config"""
-)
-
-
 # Words that stand for "the package this thread is about" in advice ("pin it to 0.30.6").
 PRONOUNS = _words(
     """it this that them these those your our my the dependency dependencies dep deps package
     packages lib library everything back version versions to on at from with and or"""
 )
+
+
+# No release number is longer (the longest in the corpus has 17 characters); a version range
+# holds at most 200 (repofacts.names.MAX_RANGE).
+_LONGEST_VERSION = 64
 
 
 @dataclass(frozen=True)
@@ -136,6 +114,10 @@ def version_mentions(thread: Thread) -> list[Mention]:
         asked = _ALONE_RE.match(sentence) and _ASKED_RE.search(previous)
         for match in VERSION_RE.finditer(sentence):
             version = match["version"] or match["major"] or match["major2"] or match["major3"]
+            if len(version) > _LONGEST_VERSION or re.search(r"\d{16}", version):
+                # "1.999…" with thousands of digits is no release: no range can hold it (npm's
+                # ranges take at most 15 digits a part)
+                continue
             before = sentence[max(0, match.start() - 80) : match.start()]
             named = _TEMPLATE_RE.search(before) or _NAMED_RE.search(before)
             name = named["name"].strip("`\"'") if named else None
@@ -281,22 +263,6 @@ def _title_majors(title: str) -> list[Mention]:
             continue  # "Support 2 formats": a plain word and a number
         out.append(Mention(match["major"], name, "affected", 0, bool(match["plus"])))
     return out
-
-
-def plausible_name(name: str) -> bool:
-    """Whether a word next to a version can be a package name ("getting 1.0.2" cannot)."""
-    if re.fullmatch(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+", name.strip("`'\"")):
-        return False  # "AWS_X_SUPPRESS=1 node app.js": an environment variable, not a package
-    low = name.lower().rstrip(":")
-    if re.fullmatch(MANIFEST, low.strip("_*`'\""), re.IGNORECASE):
-        return False  # "in my package.json to 2.1.x": the file the version is written in
-    if re.fullmatch(r"v?\d[\w.]*", low):
-        return False  # "v5 4.0.3": a version, not a package
-    if re.search(r"(?:update|upgrade|downgrade|bump|install)$", low):
-        return False  # "The auto-update to 1.1.1 broke …"
-    if low in NOT_LIBRARIES or re.search(r"(?:error|exception|warning)$", low):
-        return False  # "ModuleNotFoundError version 0.2.0" names an error, not a package
-    return not (re.fullmatch(r"[a-z]+", low) and low.endswith(("ing", "ed", "ly")) and len(low) > 4)
 
 
 def thread_library(thread: Thread, mentions: list[Mention]) -> str | None:

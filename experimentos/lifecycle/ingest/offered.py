@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from experimentos.lifecycle.ingest import phrases
-from experimentos.lifecycle.ingest.text import DECLARATION_RE
+from experimentos.lifecycle.ingest.text import DECLARATION_RE, split_outside_code
 from experimentos.lifecycle.ingest.versions import resolve
 from experimentos.lifecycle.ingest.vocab import (
     BACK_VERBS,
@@ -38,16 +38,14 @@ def declared(piece: str, sentence: str, ctx: Context) -> list[Action]:
     if re.search(r"\b(?:replac\w*|switch\w*|migrat\w*|instead)\b", sentence, re.I):
         return []  # "Replacing node-sass with `"sass": "^1.32.12"`": a swap, not a pin
     words = re.sub(r"`[^`]*`", " ", sentence)
-    worked = phrases.succeeded(words) or bool(
-        re.search(r"\b(?:fixed|solved|resolved)\s+(?:it|this|the)\b|解决|可以了", words, re.I)
-    )
+    worked = [e for e in entries if _worked(e.group(0), sentence)]
     # "Workaround: `x<2`", "FIX: … by adding: `x<2`", "**Fix**: add" + "`x<2` to requirements.txt"
     labelled = phrases.offered_as_fix(words, ctx.previous)
     says = _DECLARE_SAYS_RE.search(words) or (labelled and _DECLARE_SAYS_RE.search(ctx.previous))
     if not worked and not labelled and (ctx.opening or not says):
         return []
     out = []
-    for entry in entries:
+    for entry in entries if labelled or (says and not ctx.opening) else worked:
         lib = entry["json"] or entry["toml"] or re.sub(r"\[.*\]$", "", entry["req"])
         spec = re.sub(r"\s+", "", entry["jspec"] or entry["tspec"] or entry["rspec"])
         if bad_lib(lib):
@@ -55,6 +53,26 @@ def declared(piece: str, sentence: str, ctx: Context) -> list[Action]:
         target = spec.lstrip("=v") if re.match(r"[=v]*\d", spec) else spec
         out.append(Action(_moved(words), lib, target))
     return out
+
+
+# Where one clause of a sentence ends: "在安装`x==1.1.2`的时候, 就默认安装`y-2.1.2`。改为
+# `y-2.0.1`即可正常运行" holds three acts; only the last is said to work.
+_CLAUSE_END_RE = re.compile(r"[。；;！!]\s*|[,，]\s*|\.\s+")
+
+
+def _worked(entry: str, sentence: str) -> bool:
+    """Whether the sentence says the act on `entry` worked: in the entry's own clause, or in a
+    clause that names no version of its own ("… to requirements.txt, now it works")."""
+
+    def says(text: str) -> bool:
+        words = re.sub(r"`[^`]*`", " ", text)
+        return phrases.succeeded(words) or bool(
+            re.search(r"\b(?:fixed|solved|resolved)\s+(?:it|this|the)\b|解决|可以了", words, re.I)
+        )
+
+    parts = [p for p in split_outside_code(_CLAUSE_END_RE, sentence) if p.strip()]
+    own = next((p for p in parts if entry in p), sentence)
+    return says(own) or any(says(p) and not re.search(r"\d\.\d", p) for p in parts if p != own)
 
 
 def _moved(words: str) -> str:

@@ -25,6 +25,8 @@ LEAD_RE = re.compile(
     r"maybe|perhaps|temporarily|for\s+the\s+time\s+being)"
     r"\s*[:,!-]?\s+)*"
     r"(?:please\s+|just\s+|simply\s+|i\s+would\s+(?:just\s+)?|i'd\s+(?:just\s+)?|"
+    # an adverb before the verb: "we need to temporarily point …", "manually set …"
+    r"(?:temporarily|manually|explicitly|quickly|directly|locally|first)\s+|"
     # "you can resolve the above issue by …", "you could fix it by …"
     r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve|avoid)\s+(?:(?:[\w'-]+\s+){0,4}?by\s+|"
     r"(?:the\s+|this\s+|it\s+)?(?:problem\s+|issue\s+)?)|"
@@ -43,8 +45,9 @@ LEAD_RE = re.compile(
     r"(?:is|was|would\s+be)\s+"
     r"(?:just\s+|simply\s+)?(?:to\s+)?|"
     r"make\s+sure\s+(?:to\s+|you\s+)?|consider\s+|"
-    r"(?:(?:it|this|the\s+(?:error|issue|problem|bug))\s+)?can\s+be\s+(?:resolved|fixed|solved|"
-    r"worked\s+around|avoided)\s+(?:by\s+)?(?:either\s+)?|"
+    r"(?:(?:it|this|that|the\s+(?:error|issue|problem|bug))\s+)?can\s+be\s+(?:resolved|fixed|solved|"
+    # "This can be done by adding `x==1.2` to requirements.txt": how the fix is done
+    r"worked\s+around|avoided|done|achieved)\s+(?:by\s+)?(?:either\s+)?|"
     # "you can resolve the above issue by …", "you could fix it by …"
     r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve|avoid)\s+(?:(?:[\w'-]+\s+){0,4}?by\s+|"
     r"(?:the\s+|this\s+|it\s+)?(?:problem\s+|issue\s+)?)|"
@@ -80,7 +83,21 @@ AVOIDED = (
 WENT_WELL = (
     r"\b(?:installs?|installed|connects?|connected|builds?|built|compiles?|compiled|starts?|"
     r"started|loads?|loaded|imports?|imported)\s+(?:just\s+)?(?:fine|ok|okay|correctly|"
-    r"successfully|normally|without\s+(?:any\s+)?(?:errors?|issues?|problems?))\b"
+    r"successfully|normally|again|without\s+(?:any\s+)?(?:errors?|issues?|problems?))\b"
+)
+# Success in the other languages threads are written in (general.py reads with them too).
+OTHER_SUCCESS = (
+    r"解决|好了|可以了|正常|成功|就行|就好|即可|没问题|搞定|解決|直り|直った|動き|動いた|\bmarche\b|"
+    r"fonctionne|résolu|\bfunciona|resuelto|resolvido|funcionou|resolveu|funktioniert|klappt|"
+    r"gelöst|läuft(?:\s+\w+)?\s+wieder|работает|помогло|решено|заработал|"
+    r"잘\s*(?:됩니다|돼요|되네요|되었|됐|작동|동작)|해결|정상|"
+    r"\bya\s+no\s+(?:me\s+)?(?:da|hay|sale|aparece|tira)\b"
+)
+# ... and failure in them: "还是报错", "안 됩니다", "no funciona"
+OTHER_FAILURE = (
+    r"没有解决|未解决|不正常|不行|失败|(?:还是|仍然|依然)(?:报错|不)|안\s*(?:됩니다|돼|되네|됨)|실패|"
+    r"no\s+funciona|não\s+funciona|funktioniert\s+nicht|ne\s+(?:marche|fonctionne)\s+pas|"
+    r"не\s+работает"
 )
 SUCCESS_RE = re.compile(
     WENT_WELL + r"|"
@@ -89,7 +106,8 @@ SUCCESS_RE = re.compile(
     r"made\s+it\s+work|got\s+it\s+working|is\s+the\s+fix|runs?\s+(?:just\s+)?(?:fine|normally|as\s+expected|"
     r"successfully|ok|again)|compiles|problem\s+solved|sorted\s+out|no\s+more\s+errors?|"
     r"to\s+fix\s+(?:it|this|the)|seems?\s+to\s+fix|(?:went|goes|go)\s+away|disappeared|(?:has|have|includes?|contains?)\s+the\s+fix)\b|"
-    r"解决|好了)|"
+    + OTHER_SUCCESS
+    + r")|"
     r"\b(?:everything|all|it)\s+(?:is|was|works?|worked|runs?|ran)\s+(?:just\s+)?(?:fine|ok|okay|"
     r"good|well)\b|" + AVOIDED,
     re.IGNORECASE,
@@ -98,7 +116,7 @@ _FAILED_RE = re.compile(
     r"\b(?:still\s+(?:fails?|failing|broken|happens|occurs|get|see|have)|"
     r"(?:does|did|do|is|was)\s*n[o']t\s+(?:work|help|fix|solve)|not\s+(?:working|helping)|"
     r"(?:it\s+)?(?:broke|breaks)\b|fails?\b|failed\b|reproduces\b|(?:can|could)\s+reproduce\b|"
-    r"nothing\s+works|no\s+longer\s+works?|stopped\s+working|won'?t\s+work)",
+    r"nothing\s+works|no\s+longer\s+works?|stopped\s+working|won'?t\s+work)|" + OTHER_FAILURE,
     re.IGNORECASE,
 )
 _FUTURE_RE = re.compile(
@@ -294,7 +312,8 @@ def future(text: str) -> bool:
 # "Solution - pin …", "As a temporary fix, …", "解决方法："
 _FIX_LABEL_RE = re.compile(
     r"^\W*(?:(?:possible|temporary|quick|simple|my|a|the|current|working)\s+)*"
-    r"(?:work\s*-?\s*around|fix|solution|solved|resolution|hot\s*fix|remedy|解决方法|解决办法|"
+    r"(?:work\s*-?\s*around|fix|solution|solved|resolution|hot\s*fix|remedy|way\s+out|mitigation|"
+    r"how\s+to\s+fix(?:\s+it)?|解决方法|解决办法|"
     r"解决方案|方案|办法|solución|lösung|решение)s?\W*(?:[:：\-–]|$)|"
     r"^\W*as\s+a\s+(?:temporary\s+|quick\s+)?(?:work\s*-?\s*around|fix|solution)\b|"
     r"\b(?:fixed|solved|resolved|worked\s+around)\s+(?:it|this|the\s+(?:issue|problem|error))?\s*"
@@ -357,7 +376,8 @@ def mood(piece: str, sentence: str, verbs: str) -> Mood | None:
         ):
             return "directive"
     if re.search(
-        rf"\b(?:can|could)\s+be\s+(?:fixed|solved|resolved|avoided|worked\s+around)\s+(?:by\s+)?"
+        rf"\b(?:can|could)\s+be\s+(?:fixed|solved|resolved|avoided|worked\s+around|done|achieved)"
+        rf"\s+(?:by\s+)?"
         rf"(?:either\s+)?{verbs}",
         piece,
         re.I,

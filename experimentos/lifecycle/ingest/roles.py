@@ -87,8 +87,9 @@ _BACK_CUE = re.compile(
 
 
 _UP_CUE = re.compile(
-    r"\b(?:upgrad\w*|updat\w*|bump\w*|mov\w*|switch\w*)\s+(?:\S+\s+){0,2}?(?:to|@)\s*"
-    r"(?:\S+\s+)?$",
+    # "move to 2.1" goes forward; "switched x to 2.9.1" says nothing of the way (the versions do)
+    r"\b(?:(?:upgrad\w*|updat\w*|bump\w*)\s+(?:\S+\s+){0,2}?|(?:mov\w*|switch\w*)\s+(?:up\s+)?)"
+    r"(?:to|@)\s*(?:\S+\s+)?$",
     re.IGNORECASE,
 )
 
@@ -151,8 +152,13 @@ def advice_role(
     bare "install X 4.0.2 because …" is the reporter's setup: the version they report."""
     if role not in ("affected", None):
         return role
-    from experimentos.lifecycle.ingest import phrases
+    from experimentos.lifecycle.ingest import general, phrases
     from experimentos.lifecycle.ingest.vocab import ANY_VERB
+
+    if general.said_to_work(version, sentence, opening):
+        return (
+            "good"  # "改为`x-2.0.1`即可正常运行", "Volviendo a x 2.9.1 funciona": in any language
+        )
 
     for piece in phrases.pieces(sentence):
         if version not in piece:

@@ -106,6 +106,32 @@ _SPEAKS_FOR_PROJECT = [
         re.IGNORECASE,
     ),
     re.compile(r"\b(?:myself|we)\s+(?:or|and)\s+other\s+(?:project\s+)?maintainers\b", re.I),
+    # the project's own fix merged: "The PR for this has been merged", "对应的PR已merge" (a user's
+    # "My PR was merged into our app" names their own work)
+    re.compile(
+        r"^(?:the|this|that|a|its|the\s+related|the\s+linked)\s+(?:pr|pull\s+request|fix)\b"
+        r"(?:\s+(?:for|to\s+fix)\s+(?:this|it|the\s+issue))?\s+(?:has\s+been|was|is|got)\s+"
+        r"(?:now\s+)?merged\b(?!\s+into\s+(?:my|our)\b)|"
+        r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:just\s+)?merged\s+(?:the|this|your|a)\s+(?:pr|pull\s+request|"
+        r"fix)\b|(?:pr|pull\s+request|修复)\s*(?:已|已经)\s*(?:merge|合并|合入)",
+        re.IGNORECASE,
+    ),
+    # an update shipped to fix it: "we just pushed an update to remove that"
+    re.compile(
+        r"\b(?:i|we)(?:'ve|\s+have)?\s+(?:just\s+)?pushed\s+(?:an?\s+)?(?:update|fix|patch|change)s?"
+        r"\s+(?:to\s+(?:remove|fix|resolve|address)|that\s+(?:removes|fixes|resolves|addresses))\b",
+        re.IGNORECASE,
+    ),
+    # when a change ships: "… has already been added and will be released in 1.0.0"
+    re.compile(
+        rf"\b(?:has\s+(?:already\s+)?been\s+(?:added|merged|fixed)\s+and\s+)?will\s+be\s+"
+        rf"(?:released|shipped|published)\s+(?:in|with|as)\s+{_V}",
+        re.IGNORECASE,
+    ),
+    # triage by the project's template
+    re.compile(
+        r"\bplease\s+(?:follow|fill\s+(?:in|out)|use)\s+the\s+(?:issue\s+|bug\s+)?template\b", re.I
+    ),
     # the project's release lines in the first person plural: "We still support 3.x branch",
     # "we could continue updating a v4 branch", "we will still be supporting 4.x", "in 4.0 we
     # moved to ESM" (a user's "we moved our app to ESM" names no release of the project)

@@ -110,7 +110,14 @@ class Message:
     log_packages: list[str] = field(default_factory=list)
 
 
-_FULLWIDTH = str.maketrans({"：": ": ", "，": ", ", "；": "; ", "（": " (", "）": ") "})
+_FULLWIDTH = str.maketrans(
+    {
+        **{"：": ": ", "，": ", ", "；": "; ", "（": " (", "）": ") "},
+        # every quote style reads as the ASCII one: “x”: “^2.9.1”, ‘x’, «x», 「x」
+        **dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb\u300c\u300d\u300e\u300f", '"'),
+        **dict.fromkeys("\u2018\u2019\u201a\u201b", "'"),
+    }
+)
 _LINK_RE = re.compile(r"\[([^\]]{1,200})\]\((?:https?://|/)[^)\s]*\)")
 _ERROR_MESSAGE_RE = re.compile(
     r"^\s*(?:[A-Z]\w*(?:Error|Exception|Warning)):\s+(?P<message>.{8,300})$"

@@ -294,7 +294,20 @@ def _announced(plain: str, ctx: Context) -> Action | None:
 
 
 def _verb_object(text: str, verb: str) -> str | None:
-    """The package a verb names without a version: "downgrade your react-scripts to …"."""
+    """The package a verb names without a version: "downgrade your react-scripts to …", "set
+    the x package back to …" (inside the verb)."""
+    inside = re.fullmatch(
+        rf"[\w-]+\s+(?:(?:your|the|my|our)\s+)?(?P<lib>{NAME})(?:\s+(?:dependency|package|library))?"
+        r"\s+back",
+        verb,
+        re.IGNORECASE,
+    )
+    if (
+        inside
+        and not bad_lib(inside["lib"])
+        and inside["lib"].lower() not in ("it", "this", "that")
+    ):
+        return inside["lib"]
     match = re.match(
         rf"{re.escape(verb)}\s+(?:(?:your|the|my|our)\s+)?(?P<lib>{NAME})\s+"
         rf"(?:(?:in|inside|within)\s+(?:the\s+|your\s+|my\s+|our\s+)?[_*`'\"]*{MANIFEST}[_*`'\"]*\s+)?"

@@ -50,17 +50,28 @@ UP_VERBS = (
 )
 
 
+# Verbs that move a package to a version without saying which way ("point the x library to
+# version 2.9.1", "switched x to 2.9.1", "move x to release 2.9.1"): the construction (a package,
+# a few filler words, "to", a version) carries the act; the direction comes from the versions.
+_ACT_VERBS = (
+    r"point(?:s|ed|ing)?|switch(?:es|ed|ing)?|mov(?:e|es|ed|ing)|bring(?:s|ing)?|brought|"
+    r"put(?:s|ting)?|set(?:s|ting)?|chang(?:e|es|ed|ing)|forc(?:e|es|ed|ing)|peg(?:s|ged|ging)?"
+)
+
+
 BACK_VERBS = (
     r"(?:downgrad(?:e|es|ed|ing)|roll(?:s|ed|ing)?\s+(?:(?:the|my|our|it|this|that|[\w.-]+)\s+){0,2}back|"
     r"revert(?:s|ed|ing)?|restor(?:e|es|ed|ing)|"
     r"go(?:es|ing)?\s+back|went\s+back|return(?:s|ed|ing)?\s+(?:chalk\s+)?to|"
-    r"fall(?:s|ing)?\s+back|fell\s+back|reduc(?:e|es|ed|ing))"
+    r"fall(?:s|ing)?\s+back|fell\s+back|reduc(?:e|es|ed|ing)|degrad(?:e|es|ed|ing)|"
+    # any act that takes a package "back" ("bring the x package back to 2.9.1", "set it back to")
+    rf"(?:{_ACT_VERBS})\s+(?:(?:the|my|our|your|it|this|that|[\w.-]+)\s+){{0,3}}back\b)"
 )
 
 
 PIN_VERBS = (
-    r"(?:pin(?:s|ned|ning)?|lock(?:s|ed|ing)?|freez(?:e|es|ing)|froze|hold(?:s|ing)?\s+back|"
-    r"held\s+back|stay(?:s|ed|ing)?|stick(?:s|ing)?|keep(?:s|ing)?|kept|constrain(?:s|ed|ing)?|"
+    r"(?:pin(?:s|ned|ning)?|lock(?:s|ed|ing)?|freez(?:e|es|ing)|froze|hold(?:s|ing)?(?:\s+back)?|"
+    r"held(?:\s+back)?|stay(?:s|ed|ing)?|stick(?:s|ing)?|keep(?:s|ing)?|kept|constrain(?:s|ed|ing)?|"
     r"limit(?:s|ed|ing)?|cap(?:s|ped|ping)?)"
 )
 
@@ -68,7 +79,8 @@ PIN_VERBS = (
 NEUTRAL_VERBS = (
     r"(?:(?:re)?install(?:s|ed|ing)?|add(?:s|ed|ing)?|us(?:e|es|ed|ing)|set(?:s|ting)?|"
     r"chang(?:e|es|ed|ing)|tr(?:y|ies|ied|ying)|put(?:s|ting)?|specify(?:ing)?|"
-    r"requir(?:e|ing)|run(?:s|ning)?|rerun|execut(?:e|ing)|get(?:ting)?)"
+    r"requir(?:e|ing)|run(?:s|ning)?|rerun|execut(?:e|ing)|get(?:ting)?|"
+    rf"{_ACT_VERBS})"
 )
 
 
@@ -119,7 +131,7 @@ def _words(text: str) -> frozenset[str]:
 
 
 NOT_LIBS = _words(
-    """for by into onto than until via per about like
+    """for by into onto than until till thru through upto via per about like
     a an the it its this that these those them they to on in at from of and or with version
     versions v is was be are were been being use using used install installing installed pip
     pip3 npm npx yarn pnpm bun poetry uv python python3 py run running rerun try trying tried
