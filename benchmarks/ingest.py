@@ -71,7 +71,7 @@ SPLIT_STATUS = {
     "committed before its one blind run (after the fifth round), then fixed for (families of "
     "its misses) in the sixth round",
     "heldout11": "held out; labelled in full by someone who never ran nor read the extractor, "
-    "committed before its one blind run (after heldout10's run); not run yet",
+    "committed before its one blind run (after the sixth round); not fixed for since",
 }
 FAMILY = {
     "upgrade": "upgrade",
