@@ -380,6 +380,14 @@ def _record(
         action = Action(
             action.kind, runtime_name(action.subject), action.target, action.line, action.implied
         )
+    if (
+        action.kind == "upgrade"
+        and _OLD_MODULES_RE.search(sentence)
+        and re.match(r"v?\d", action.target or "")
+    ):
+        # "you can also use version 5 if you need CommonJS": the version offered for the module
+        # system a newer release left is the older one
+        action = Action("downgrade", action.subject, action.target, action.line)
     key = key_of(action.kind, action.subject, action.target)
     if not key:
         return
@@ -397,6 +405,7 @@ def _record(
 
 
 _RUNTIME_SPELLINGS = frozenset({"nodejs", "node.js"})
+_OLD_MODULES_RE = re.compile(r"\b(?:common\s?js|cjs)\b|\brequire\(\)", re.IGNORECASE)
 
 
 def _said_before(found: dict[str, Advice], action: Action) -> str | None:

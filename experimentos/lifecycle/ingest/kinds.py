@@ -54,8 +54,12 @@ def kind_of(group: str | None, op: str | None, ver: str, lib: str, ctx: Context)
         return "downgrade"
     if ver.lower() in ("latest", "next", "canary", "beta", "rc", "alpha"):
         return "upgrade"
-    if group == "up" or op in (">=", "=>", ">"):
+    if op in (">=", "=>", ">"):
         return "upgrade"
+    if group == "up":
+        # "upgrade to 4.1.9" when 4.2.0 is the version the thread reports broken: whatever the
+        # verb says, the versions say it goes back
+        return "downgrade" if _below_affected(ver, lib, ctx) else "upgrade"
     parsed = version_of(ver)
     if parsed is not None and parsed.is_prerelease:
         return "upgrade"  # nobody goes back to a release candidate

@@ -107,9 +107,11 @@ def version_mentions(thread: Thread) -> list[Mention]:
         texts += [(i, q) for q in message.quotes]  # a quoted README or changelog states facts
     out += _title_majors(thread.title)
     previous = ""
-    for index, sentence in texts:
-        if _NPM_RUN_HEADER.match(sentence):
-            continue  # "> my-app@1.0.0 start": npm names the project being run, not a dependency
+    for n, (index, sentence) in enumerate(texts):
+        if n and _NPM_RUN_HEADER.match(sentence):
+            # "> my-app@1.0.0 start": npm names the project being run, not a dependency (a
+            # title is no log: "x@1.6.2 package broken" reports the version)
+            continue
         sentence = spaced(re.sub(r"\b([vV])\s(?=\d)", r"\1", sentence))  # "uuid v 9.0.0"
         asked = _ALONE_RE.match(sentence) and _ASKED_RE.search(previous)
         for match in VERSION_RE.finditer(sentence):

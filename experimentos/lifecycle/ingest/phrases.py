@@ -30,7 +30,7 @@ LEAD_RE = re.compile(
     # "you can resolve the above issue by …", "you could fix it by …"
     r"(?:you|u)\s+(?:can|could)\s+(?:solve|fix|resolve|avoid)\s+(?:(?:[\w'-]+\s+){0,4}?by\s+|"
     r"(?:the\s+|this\s+|it\s+)?(?:problem\s+|issue\s+)?)|"
-    r"(?:you|u|users?|people|one)\s+(?:can|could|should|need\s+to|have\s+to|must|"
+    r"(?:you|u|users?|people|one)\s+(?:can|could|should|need\s+to|have\s+to|must|may|"
     r"may\s+want\s+to|might\s+want\s+to|will\s+(?:need|have)\s+to|'ll\s+(?:need|have)\s+to|"
     r"just\s+need\s+to)\s+(?:just\s+|simply\s+|also\s+|probably\s+)*|"
     r"(?:you'll|you\s+will)\s+(?:need|have)\s+to\s+|"

@@ -80,6 +80,8 @@ NEUTRAL_VERBS = (
     r"(?:(?:re)?install(?:s|ed|ing)?|add(?:s|ed|ing)?|us(?:e|es|ed|ing)|set(?:s|ting)?|"
     r"chang(?:e|es|ed|ing)|tr(?:y|ies|ied|ying)|put(?:s|ting)?|specify(?:ing)?|"
     r"requir(?:e|ing)|run(?:s|ning)?|rerun|execut(?:e|ing)|get(?:ting)?|"
+    # "go to version 4.1.9": the verb says no way, the versions do
+    r"go(?:es|ing)?(?=\s+to\s+(?:v|version|release|\d))|went(?=\s+to\s+(?:v|version|release|\d))|"
     rf"{_ACT_VERBS})"
 )
 

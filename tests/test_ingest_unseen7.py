@@ -1,0 +1,127 @@
+"""Issue 24, seventh round of generalisation: FAMILIES of reading failure heldout11's one blind run
+showed, each written as rules that follow from structure the thread already gives (the versions
+it reports, the repository it is filed in, a bound's words, the command a reply offers), tested
+here on made-up threads in phrasings deliberately unlike the corpus's (no thread of the corpus,
+no library or project name from it), with negatives that look alike but are no advice.
+heldout11's own figures stay those of its first run; whether the families transfer is measured
+by the next held-out set."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_ingest_unseen3 import found, thread
+
+
+def moves(claims) -> set[tuple[str, str, str | None]]:
+    """(kind, package, target) of the claims that move a package to a version."""
+    return {
+        (c.kind, c.subject.lower(), c.target)
+        for c in claims
+        if c.kind in ("upgrade", "downgrade", "pin")
+    }
+
+
+# --- family: the direction of "to N" comes from the versions the thread reports -----------------
+# Whatever the verb ("upgrade", "use", "go to", "install"), a version below the one the thread
+# reports broken is going back, one above it going forward; a major alone counts as its line.
+
+KESTREL_BROKEN = (
+    "After `npm i kestrel-forms@4.2.0` every submit throws:\n\n"
+    "```\nTypeError: form.bind is not a function\n```"
+)
+
+
+@pytest.mark.parametrize(
+    "title,reply",
+    [
+        ("kestrel-forms@4.2.0 release is broken", "Until I sort it out, use v4.1.9 instead."),
+        ("Submitting throws on 4.2.0", "Sorry about that: upgrade kestrel-forms to 4.1.9 for now."),
+        ("Submitting throws on 4.2.0", "Go to version 4.1.9 of kestrel-forms meanwhile."),
+        ("Submitting throws on 4.2.0", "You may install kestrel-forms@4.1.9 till a patch lands."),
+        ("Submitting throws on 4.2.0", "Please move to kestrel-forms version 3 while I look."),
+    ],
+)
+def test_a_version_below_the_broken_one_is_going_back(title, reply):
+    claims = thread(
+        ("reporter", None, KESTREL_BROKEN),
+        ("kes", "OWNER", reply),
+        title=title,
+        repo="kes/kestrel-forms",
+    )
+    kinds = {(pkg, target): kind for kind, pkg, target in moves(claims)}
+    assert kinds, found(claims)
+    assert set(kinds.values()) == {"downgrade"}, found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Downgrade is not the answer here: bump kestrel-forms to 4.2.3, it has the fix.",
+        "Use kestrel-forms version 5, where submit was rewritten.",
+    ],
+)
+def test_a_version_above_the_broken_one_is_going_forward(reply):
+    claims = thread(
+        ("reporter", None, KESTREL_BROKEN),
+        ("kes", "OWNER", reply),
+        title="Submitting throws on 4.2.0",
+        repo="kes/kestrel-forms",
+    )
+    assert {k for k, _, _ in moves(claims)} == {"upgrade"}, found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "If you need CommonJS, you can also use version 3.",
+        "If you still load it with require(), stay on release 3.",
+        "For CJS builds: install release 3 of it.",
+    ],
+)
+def test_a_version_offered_for_the_old_module_system_is_going_back(reply):
+    body = (
+        "Build passes but at runtime:\n\n```\nError [ERR_REQUIRE_ESM]: require() of ES Module "
+        "/srv/app/node_modules/wren-spinner/index.js not supported.\n```"
+    )
+    claims = thread(("reporter", None, body), ("wren", "OWNER", reply), repo="wren/wren-spinner")
+    got = moves(claims)
+    assert got and {k for k, _, _ in got} <= {"downgrade", "pin"}, found(claims)
+    assert {t for _, _, t in got} == {"3"}, found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Should I use v4.1.9 until then?",  # a question
+        "I use version 4.2.0 and it throws too.",  # the version reported
+        "Please publish 4.2.1 with a fix.",  # a request to the maintainers
+        "```\nnpm WARN deprecated kestrel-forms@4.1.9: use 4.2.0\n```",  # a log's words
+    ],
+)
+def test_versions_near_the_broken_one_that_are_no_advice(reply):
+    claims = thread(
+        ("reporter", None, KESTREL_BROKEN),
+        ("u", None, reply),
+        title="Submitting throws on 4.2.0",
+        repo="kes/kestrel-forms",
+    )
+    assert not moves(claims), found(claims)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "wren-spinner@2.1.0 package broken",
+        "wren-spinner@2.1.0 tarball has no dist folder",
+        "wren-spinner@2.1.0 ships without its build",
+    ],
+)
+def test_a_title_naming_the_package_at_its_version_reports_it(title):
+    claims = thread(
+        ("reporter", None, "After installing, the module cannot be loaded: dist/ is missing."),
+        ("wren", "OWNER", "Not sure what happened. In the meantime you can use v2.0.4."),
+        title=title,
+        repo="wren/wren-spinner",
+    )
+    assert ("downgrade", "wren-spinner", "2.0.4") in moves(claims), found(claims)
