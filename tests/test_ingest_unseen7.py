@@ -125,3 +125,59 @@ def test_a_title_naming_the_package_at_its_version_reports_it(title):
         repo="wren/wren-spinner",
     )
     assert ("downgrade", "wren-spinner", "2.0.4") in moves(claims), found(claims)
+
+
+# --- family: bounds said in words are targets -------------------------------------------------
+# "versions smaller than 3.0", "lower than", "older than", "below", "at least 2.5", "2.5 or newer":
+# a bound, written as the operator it means.
+
+QUILL_BROKEN = "Since quillpy 2.4.0 the codec is gone:\n\n```\nAttributeError: no codec 'x'\n```"
+
+
+@pytest.mark.parametrize(
+    "reply,target",
+    [
+        ("Our fix for now is to hold quillpy to versions lower than 2.4.0.", "<2.4.0"),
+        ("Cap quillpy below 2.4 in your constraints until the codec is back.", "<2.4"),
+        ("You should keep quillpy to releases older than 2.4.0, those still have it.", "<2.4.0"),
+        ("Pin quillpy to a version smaller than 2.4.0 and it imports.", "<2.4.0"),
+        ("Restrict quillpy to anything under 2.4.0.", "<2.4.0"),
+    ],
+)
+def test_an_upper_bound_in_words_is_a_pin(reply, target):
+    claims = thread(("reporter", None, QUILL_BROKEN), ("u", None, reply), repo="q/quillpy")
+    assert ("pin", "quillpy", target) in moves(claims), found(claims)
+    assert not [c for c in claims if c.kind == "workaround"], found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Install quillpy at least 2.5.1, the codec came back there.",
+        "Use quillpy 2.5.1 or newer.",
+        "Upgrade quillpy to 2.5.1 or later and it is fine.",
+    ],
+)
+def test_a_lower_bound_in_words_is_an_upgrade_to_it(reply):
+    # (the corpus's convention: an upgrade's target is the bound's version)
+    claims = thread(("reporter", None, QUILL_BROKEN), ("u", None, reply), repo="q/quillpy")
+    assert ("upgrade", "quillpy", "2.5.1") in moves(claims), found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Does it work with versions lower than 2.4.0?",
+        "I tried versions lower than 2.4.0 and it still fails.",
+        "```\nERROR: app 1.0 requires quillpy at least 2.5.1\n```",
+    ],
+)
+def test_bounds_in_words_that_are_no_advice(reply):
+    claims = thread(("reporter", None, QUILL_BROKEN), ("u", None, reply), repo="q/quillpy")
+    assert not moves(claims), found(claims)
+
+
+def test_the_opening_posts_request_for_a_bound_is_no_advice():
+    body = QUILL_BROKEN + "\n\nPlease restrict quillpy to versions lower than 2.4.0 in setup.py."
+    claims = thread(("reporter", None, body), ("u", None, "Same here."), repo="q/quillpy")
+    assert not moves(claims), found(claims)
