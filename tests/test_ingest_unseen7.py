@@ -181,3 +181,61 @@ def test_the_opening_posts_request_for_a_bound_is_no_advice():
     body = QUILL_BROKEN + "\n\nPlease restrict quillpy to versions lower than 2.4.0 in setup.py."
     claims = thread(("reporter", None, body), ("u", None, "Same here."), repo="q/quillpy")
     assert not moves(claims), found(claims)
+
+
+# --- family: the repository's name and the package it publishes ---------------------------------
+# A repository named as its package plus an ecosystem affix (".js", "-js", "js-", ".py") publishes
+# the package without it; a repository named in prose ("…-for-…", "…-with-…") is a course or an
+# app, never a package to move.
+
+
+@pytest.mark.parametrize(
+    "repo", ["ferrous/pebblekit.js", "ferrous/pebblekit-js", "ferrous/js-pebblekit"]
+)
+def test_a_repository_named_with_an_affix_publishes_the_bare_package(repo):
+    body = (
+        "Releases 1.4.1 and 1.4.2 went out by mistake with the new wire format. They are pulled "
+        "now. If you have one of them, please roll back to 1.4.0."
+    )
+    claims = thread(("ferrous", "OWNER", body), title="Pulled two releases", repo=repo)
+    assert ("downgrade", "pebblekit", "1.4.0") in moves(claims), found(claims)
+    # the releases that went out by mistake are the line, and no others
+    claim = next(c for c in claims if c.target == "1.4.0")
+    assert (claim.library, (claim.range or "").replace(",", " ")) == (
+        "pebblekit",
+        ">=1.4.1 <=1.4.2",
+    )
+
+
+def test_a_repository_whose_full_name_is_the_package_keeps_it():
+    body = "Since `npm i pebblekit.js@1.4.1` the wire format is wrong."
+    reply = "Please roll back to 1.4.0 while I look."
+    claims = thread(("r", None, body), ("ferrous", "OWNER", reply), repo="ferrous/pebblekit.js")
+    assert ("downgrade", "pebblekit.js", "1.4.0") in moves(claims), found(claims)
+
+
+@pytest.mark.parametrize(
+    "repo,reply",
+    [
+        (
+            "teach/graphql-with-node-workshop",
+            "Thanks! I just updated the samples to the newest version.",
+        ),
+        (
+            "teach/python-for-data-people",
+            "Good catch, I have upgraded the notebooks to the latest release.",
+        ),
+        ("teach/learn-the-web-in-ten-days", "Updated the code here to use the newer version :)"),
+    ],
+)
+def test_a_repository_named_in_prose_is_never_a_package(repo, reply):
+    body = (
+        "Running lesson 5 prints a warning:\n\n```\n/home/me/"
+        + repo.split("/")[1]
+        + "/lesson5/app.py: DeprecationWarning: fetch() is deprecated\n```"
+    )
+    claims = thread(
+        ("learner", None, body), ("teach", "OWNER", reply), title="Deprecated call", repo=repo
+    )
+    name = repo.split("/")[1]
+    assert not [c for c in claims if c.subject.lower() == name], found(claims)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from experimentos.lifecycle.ingest import actions as act
-from experimentos.lifecycle.ingest import general, phrases, stance, vocab, words
+from experimentos.lifecycle.ingest import general, kinds, phrases, stance, vocab, words
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.mentions import runtime_name
 from experimentos.lifecycle.ingest.roles import parse_version
@@ -128,7 +128,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         or _logged_package(thread)
         or _imported_package(thread)
         or _own_tracker(thread),
-        package=thread.repo,
+        package=kinds.published_name(thread.repo, _all_text(thread)) or thread.repo,
         affected=_by_library(scope.mentions, "affected", scope.library),
         fixed=_by_library(scope.mentions, "fixed", scope.library),
         known=general.known_packages(thread, scope.mentions, scope.library),
@@ -307,18 +307,27 @@ def _shown_as_code(thread: Thread) -> frozenset[str]:
 def _tracker_package(thread: Thread) -> str | None:
     """The repository's own package, when the thread names it and no other library: what "it"
     means in "install the last version of it" in chalk's tracker."""
-    text = " ".join([thread.title, *(c.body for c in thread.comments)])
-    named = re.search(rf"(?<![\w-]){re.escape(thread.repo)}(?![\w-])", text, re.IGNORECASE)
+    if kinds.prose_name(thread.repo):
+        return None  # "mongo-for-beginners/lesson5/app.py" names a course, not a package
+    named = re.search(
+        rf"(?<![\w-]){re.escape(thread.repo)}(?![\w-])", _all_text(thread), re.IGNORECASE
+    )
     return thread.repo.lower() if named else None
+
+
+def _all_text(thread: Thread) -> str:
+    return " ".join([thread.title, *(c.body for c in thread.comments)])
 
 
 def _own_tracker(thread: Thread) -> str | None:
     """The repository's package, when the thread names no package at all and its replies speak
     of the versions of "it" ("Supported till 3.2.0, you can install this version") in the
     tracker of a package (its repository named like one: lowercase with a dash)."""
-    return (
-        thread.repo.lower() if re.fullmatch(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+", thread.repo) else None
-    )
+    if kinds.prose_name(thread.repo):
+        return None
+    if not re.fullmatch(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+", thread.repo):
+        return None
+    return kinds.published_name(thread.repo, _all_text(thread))
 
 
 def _logged_package(thread: Thread) -> str | None:
