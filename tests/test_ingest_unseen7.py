@@ -239,3 +239,53 @@ def test_a_repository_named_in_prose_is_never_a_package(repo, reply):
     )
     name = repo.split("/")[1]
     assert not [c for c in claims if c.subject.lower() == name], found(claims)
+
+
+# --- family: a command or a dependency offered as the workaround --------------------------------
+# "`npm i x` is a better workaround", "the fix that worked: `pip install x`", "you can depend on
+# `x` directly": install advice, one claim per package, however often it is repeated.
+
+SPLIT = (
+    "Since tarn-parse 7.0.0 importing fails:\n\n```\nImportError: tarn_parse.html_strip is now a "
+    "separate project tarn_html_strip\n```"
+)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "`pip install tarn_html_strip` is the simplest workaround right now, though the import "
+        "should move eventually.",
+        "A cleaner fix than pinning: `python -m pip install tarn_html_strip`.",
+        "Workaround that does it for us: `uv pip install tarn_html_strip`",
+    ],
+)
+def test_an_install_command_offered_as_the_workaround_is_install_advice(reply):
+    claims = thread(("reporter", None, SPLIT), ("u", None, reply), repo="t/tarn-parse")
+    work = [c for c in claims if c.kind == "workaround"]
+    assert [c.subject for c in work] == ["install tarn_html_strip"], found(claims)
+
+
+def test_a_dependency_offered_then_repeated_as_a_command_is_one_claim():
+    first = (
+        "The notes of 7.0.0 say so:\n\n> The stripper now lives in its own distribution. "
+        "Projects can depend on `tarn_html_strip` directly."
+    )
+    again = "`pip install tarn_html_strip` is what I did and it works."
+    claims = thread(
+        ("reporter", None, SPLIT), ("a", None, first), ("b", None, again), repo="t/tarn-parse"
+    )
+    work = [c for c in claims if c.kind == "workaround"]
+    assert len(work) == 1 and work[0].first_comment == 1, found(claims)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Is `pip install tarn_html_strip` a safe workaround?",  # a question
+        "I tried `pip install tarn_html_strip` as a workaround and it still fails.",  # a failure
+    ],
+)
+def test_install_commands_that_are_no_workaround(reply):
+    claims = thread(("reporter", None, SPLIT), ("u", None, reply), repo="t/tarn-parse")
+    assert not [c for c in claims if c.kind == "workaround"], found(claims)

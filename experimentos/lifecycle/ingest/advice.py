@@ -228,7 +228,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
 _QUOTED_LINE_RE = re.compile(r"^\s*>.*$", re.MULTILINE)
 _DOCUMENTS_RE = re.compile(
     r"\b(?:readme|changelog|change\s+log|release\s+notes|docs|documentation|migration\s+guide|"
-    r"upgrade\s+guide|faq)\b",
+    r"upgrade\s+guide|faq|notes|work\s*-?\s*around|solution)\b",
     re.IGNORECASE,
 )
 
@@ -400,7 +400,7 @@ def _record(
     key = key_of(action.kind, action.subject, action.target)
     if not key:
         return
-    key = _said_before(found, action) or key
+    key = _said_before(found, action) or _installed_before(found, action) or key
     advice = found.get(key)
     if advice is None:
         advice = found[key] = Advice(
@@ -433,6 +433,26 @@ def _said_before(found: dict[str, Advice], action: Action) -> str | None:
             and advice.kind in ("upgrade", "downgrade", "pin")
             and python_key(advice.subject) == python_key(action.subject)
             and bare(advice.target) == bare(action.target)
+        ):
+            return key
+    return None
+
+
+def _installed_before(found: dict[str, Advice], action: Action) -> str | None:
+    """The key of an install already offered that `action` repeats ("depend on `x` directly",
+    then "`pip install x` is a better workaround"): one claim per package installed."""
+    if action.kind != "workaround" or not action.subject.startswith("install "):
+        return None
+
+    def names_in(subject: str) -> set[str]:
+        return {python_key(n.split("[")[0]) for n in subject.split()[1:] if n != "or"}
+
+    names = names_in(action.subject)
+    for key, advice in found.items():
+        if (
+            advice.kind == "workaround"
+            and advice.subject.startswith("install ")
+            and names & names_in(advice.subject)
         ):
             return key
     return None
