@@ -72,9 +72,10 @@ SPLIT_STATUS = {
     "committed before its one blind run (after the fifth round), then fixed for (families of "
     "its misses) in the sixth round",
     "heldout11": "held out; labelled in full by someone who never ran nor read the extractor, "
-    "committed before its one blind run (after the sixth round); not fixed for since",
+    "committed before its one blind run (after the sixth round), then fixed for (families of "
+    "its misses) in the seventh round",
     "heldout12": "held out; labelled in full by someone who never ran nor read the extractor, "
-    "committed before its one blind run (after heldout11's run); not run yet",
+    "committed before its blind runs (the code before and after the seventh round); not fixed for",
 }
 FAMILY = {
     "upgrade": "upgrade",

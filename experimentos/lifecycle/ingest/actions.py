@@ -250,8 +250,59 @@ _FIX_LABEL_RE = re.compile(
 )
 
 
+# "Projects can depend on `x` directly", "add `x` as an explicit dependency": install it
+_DEPEND_RE = re.compile(
+    r"\b(?:depend(?:s|ing)?\s+(?:directly\s+)?on|add(?:ing)?)\s+`(?P<pkg>[A-Za-z][\w.\[\],-]*)`"
+    # "depend on `x[extra]` or on `x_extra` directly": alternatives of one install
+    r"(?P<alt>(?:\s+or\s+(?:on\s+)?`[A-Za-z][\w.\[\],-]*`)*)"
+    r"(?:\s+(?:directly|explicitly|instead)|\s+as\s+an?\s+(?:explicit\s+|direct\s+)?dependency)",
+    re.IGNORECASE,
+)
+_FIX_NOUN_RE = re.compile(r"\b(?:fix|solution|work\s*-?\s*around|remedy)\b", re.IGNORECASE)
+
+
+def _installed(codes: list[str]) -> list[str]:
+    """The packages install commands name without a version (`pip install x y`), or []."""
+    names: list[str] = []
+    for code in codes:
+        match = COMMAND_RE.match(strip_run(code))
+        if not match or match["verb"].lower() not in ("install", "add", "i"):
+            return []
+        args = [a for a in match["args"].split() if not a.startswith("-")]
+        if not args or any(re.search(r"[<>=@~^]|\d", a.lstrip("@")) for a in args):
+            return []  # a version moves a package: versions.py reads it
+        names += args
+    return names
+
+
+def _install_workaround(piece: str, sentence: str, codes: list[str]) -> list[Action]:
+    """An install offered as the fix ("`pip install x` is a better workaround", "Projects can
+    depend on `x` directly"): install advice, whatever the sentence around it says."""
+    if phrases.failed(sentence) or phrases.is_question(sentence):
+        return []
+    names = _installed(codes) if codes and _FIX_NOUN_RE.search(sentence) else []
+    if not names:
+        depend = _DEPEND_RE.search(piece.replace("\u2019", "'"))
+        if (
+            depend is None
+            or phrases.mood(piece, sentence, WORK_VERBS) is None
+            and not re.search(
+                r"\b(?:can|could|should|need\s+to|must)\s+(?:(?:either|also|just)\s+)?depend",
+                piece,
+                re.I,
+            )
+        ):
+            return []
+        alternatives = [depend["pkg"], *re.findall(r"`([^`]+)`", depend["alt"])]
+        return [Action("workaround", "install " + " or ".join(alternatives))]
+    return [Action("workaround", "install " + " ".join(names))]
+
+
 def _workaround(piece: str, sentence: str) -> list[Action]:
     codes = code_spans(piece)
+    offered = _install_workaround(piece, sentence, codes)
+    if offered:
+        return offered
     said = _SOLUTION_RE.match(piece.strip())
     if not codes and said and not COMMAND_RE.match(said["rest"]):
         text = " ".join(said["rest"].split())

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from experimentos.lifecycle.ingest import actions as act
-from experimentos.lifecycle.ingest import general, phrases, stance, vocab, words
+from experimentos.lifecycle.ingest import general, kinds, phrases, stance, vocab, words
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.mentions import runtime_name
 from experimentos.lifecycle.ingest.roles import parse_version
@@ -128,7 +128,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         or _logged_package(thread)
         or _imported_package(thread)
         or _own_tracker(thread),
-        package=thread.repo,
+        package=kinds.published_name(thread.repo, _all_text(thread)) or thread.repo,
         affected=_by_library(scope.mentions, "affected", scope.library),
         fixed=_by_library(scope.mentions, "fixed", scope.library),
         known=general.known_packages(thread, scope.mentions, scope.library),
@@ -228,7 +228,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
 _QUOTED_LINE_RE = re.compile(r"^\s*>.*$", re.MULTILINE)
 _DOCUMENTS_RE = re.compile(
     r"\b(?:readme|changelog|change\s+log|release\s+notes|docs|documentation|migration\s+guide|"
-    r"upgrade\s+guide|faq)\b",
+    r"upgrade\s+guide|faq|notes|work\s*-?\s*around|solution)\b",
     re.IGNORECASE,
 )
 
@@ -307,18 +307,27 @@ def _shown_as_code(thread: Thread) -> frozenset[str]:
 def _tracker_package(thread: Thread) -> str | None:
     """The repository's own package, when the thread names it and no other library: what "it"
     means in "install the last version of it" in chalk's tracker."""
-    text = " ".join([thread.title, *(c.body for c in thread.comments)])
-    named = re.search(rf"(?<![\w-]){re.escape(thread.repo)}(?![\w-])", text, re.IGNORECASE)
+    if kinds.prose_name(thread.repo):
+        return None  # "mongo-for-beginners/lesson5/app.py" names a course, not a package
+    named = re.search(
+        rf"(?<![\w-]){re.escape(thread.repo)}(?![\w-])", _all_text(thread), re.IGNORECASE
+    )
     return thread.repo.lower() if named else None
+
+
+def _all_text(thread: Thread) -> str:
+    return " ".join([thread.title, *(c.body for c in thread.comments)])
 
 
 def _own_tracker(thread: Thread) -> str | None:
     """The repository's package, when the thread names no package at all and its replies speak
     of the versions of "it" ("Supported till 3.2.0, you can install this version") in the
     tracker of a package (its repository named like one: lowercase with a dash)."""
-    return (
-        thread.repo.lower() if re.fullmatch(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+", thread.repo) else None
-    )
+    if kinds.prose_name(thread.repo):
+        return None
+    if not re.fullmatch(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+", thread.repo):
+        return None
+    return kinds.published_name(thread.repo, _all_text(thread))
 
 
 def _logged_package(thread: Thread) -> str | None:
@@ -380,10 +389,18 @@ def _record(
         action = Action(
             action.kind, runtime_name(action.subject), action.target, action.line, action.implied
         )
+    if (
+        action.kind == "upgrade"
+        and _OLD_MODULES_RE.search(sentence)
+        and re.match(r"v?\d", action.target or "")
+    ):
+        # "you can also use version 5 if you need CommonJS": the version offered for the module
+        # system a newer release left is the older one
+        action = Action("downgrade", action.subject, action.target, action.line)
     key = key_of(action.kind, action.subject, action.target)
     if not key:
         return
-    key = _said_before(found, action) or key
+    key = _said_before(found, action) or _installed_before(found, action) or key
     advice = found.get(key)
     if advice is None:
         advice = found[key] = Advice(
@@ -397,6 +414,7 @@ def _record(
 
 
 _RUNTIME_SPELLINGS = frozenset({"nodejs", "node.js"})
+_OLD_MODULES_RE = re.compile(r"\b(?:common\s?js|cjs)\b|\brequire\(\)", re.IGNORECASE)
 
 
 def _said_before(found: dict[str, Advice], action: Action) -> str | None:
@@ -415,6 +433,26 @@ def _said_before(found: dict[str, Advice], action: Action) -> str | None:
             and advice.kind in ("upgrade", "downgrade", "pin")
             and python_key(advice.subject) == python_key(action.subject)
             and bare(advice.target) == bare(action.target)
+        ):
+            return key
+    return None
+
+
+def _installed_before(found: dict[str, Advice], action: Action) -> str | None:
+    """The key of an install already offered that `action` repeats ("depend on `x` directly",
+    then "`pip install x` is a better workaround"): one claim per package installed."""
+    if action.kind != "workaround" or not action.subject.startswith("install "):
+        return None
+
+    def names_in(subject: str) -> set[str]:
+        return {python_key(n.split("[")[0]) for n in subject.split()[1:] if n != "or"}
+
+    names = names_in(action.subject)
+    for key, advice in found.items():
+        if (
+            advice.kind == "workaround"
+            and advice.subject.startswith("install ")
+            and names & names_in(advice.subject)
         ):
             return key
     return None

@@ -24,6 +24,32 @@ def repo_package(repo: str) -> str:
     return re.sub(r"(?:[-_.](?:sdk|client|lib))?[-_.](?:js|py|python|node|sdk)$", "", name)
 
 
+# Words that make a repository's name a phrase (a course, an app, a book's code), not a package:
+# "mongo-for-beginners", "graphql-with-node-workshop", "learn-the-web-in-ten-days".
+_PROSE_PART_RE = re.compile(
+    r"(?:^|[-_.])(?:for|with|and|the|to|of|in|from|into|learn|learning|tutorials?|course|"
+    r"examples?|samples?|demos?|workshop|book|starter|boilerplate)(?=$|[-_.])",
+    re.IGNORECASE,
+)
+
+
+def prose_name(repo: str) -> bool:
+    """Whether a repository's name is a phrase, never a package to install."""
+    # four words at least: "p-wait-for", "html-to-text" are packages
+    return len(re.split(r"[-_.]", repo)) >= 4 and bool(_PROSE_PART_RE.search(repo))
+
+
+def published_name(repo: str, text: str) -> str | None:
+    """The package a repository publishes, as the thread would name it: the repository's name
+    when the thread writes it, else without an ecosystem affix ("lzutf8.js", "x-js", "js-x",
+    "x.py" publish x); None for a repository named in prose."""
+    if re.search(rf"(?<![\w.-]){re.escape(repo)}(?![\w-])", text, re.IGNORECASE):
+        return repo.lower()
+    if prose_name(repo):
+        return None
+    return re.sub(r"^js[-_]|[-_.](?:js|py)$", "", repo.lower()) or repo.lower()
+
+
 def resolve(lib: str | None, ctx: Context, announce: bool) -> str | None:
     if lib is not None:
         lib = lib.strip("'\"")
@@ -35,8 +61,10 @@ def resolve(lib: str | None, ctx: Context, announce: bool) -> str | None:
             # one package (node-pg-types publishes pg-types, anthropic-sdk-python anthropic)
             if _same_package(ctx.package, ctx.library):
                 return ctx.library
-            return repo_package(ctx.package)
+            return repo_package(ctx.package) if not prose_name(ctx.package) else ctx.library
         # a maintainer's version with no package named, in a thread that names none: theirs
+        if prose_name(ctx.package):
+            return ctx.library  # a course's or an app's repository publishes nothing
         return ctx.library or (ctx.package if announce or ctx.maintainer else None)
     return lib
 
@@ -54,8 +82,12 @@ def kind_of(group: str | None, op: str | None, ver: str, lib: str, ctx: Context)
         return "downgrade"
     if ver.lower() in ("latest", "next", "canary", "beta", "rc", "alpha"):
         return "upgrade"
-    if group == "up" or op in (">=", "=>", ">"):
+    if op in (">=", "=>", ">"):
         return "upgrade"
+    if group == "up":
+        # "upgrade to 4.1.9" when 4.2.0 is the version the thread reports broken: whatever the
+        # verb says, the versions say it goes back
+        return "downgrade" if _below_affected(ver, lib, ctx) else "upgrade"
     parsed = version_of(ver)
     if parsed is not None and parsed.is_prerelease:
         return "upgrade"  # nobody goes back to a release candidate

@@ -107,9 +107,11 @@ def version_mentions(thread: Thread) -> list[Mention]:
         texts += [(i, q) for q in message.quotes]  # a quoted README or changelog states facts
     out += _title_majors(thread.title)
     previous = ""
-    for index, sentence in texts:
-        if _NPM_RUN_HEADER.match(sentence):
-            continue  # "> my-app@1.0.0 start": npm names the project being run, not a dependency
+    for n, (index, sentence) in enumerate(texts):
+        if n and _NPM_RUN_HEADER.match(sentence):
+            # "> my-app@1.0.0 start": npm names the project being run, not a dependency (a
+            # title is no log: "x@1.6.2 package broken" reports the version)
+            continue
         sentence = spaced(re.sub(r"\b([vV])\s(?=\d)", r"\1", sentence))  # "uuid v 9.0.0"
         asked = _ALONE_RE.match(sentence) and _ASKED_RE.search(previous)
         for match in VERSION_RE.finditer(sentence):
@@ -184,7 +186,8 @@ def version_mentions(thread: Thread) -> list[Mention]:
             opened = opened or bool(re.search(r"\b(?:was|were|got|been)\s+removed\b", sentence))
             if (match["major"] or match["major2"] or match["major3"]) and name is None:
                 continue  # "v2" alone is too vague to be a version of the thread's library
-            near = bool(_RUNTIME_NEAR.search(sentence))
+            # "published to NPM" names the registry, not a runtime's version
+            near = bool(_RUNTIME_NEAR.search(_REGISTRY_RE.sub(" ", sentence)))
             failing = sentence.startswith("from ") and sentence.endswith(f"@{version}")
             out.append(
                 Mention(version, name, role, index, opened and role == "affected", near, failing)
@@ -218,6 +221,7 @@ RUNTIME_WORDS = _words(
 _RUNTIME_VERSION_RE = re.compile(
     r"(?<![\w.-])(?P<rt>[A-Za-z][\w.]*)\s+(?:in|at|on|with)\s+(?:the\s+)?version\s+[vV]?$", re.I
 )
+_REGISTRY_RE = re.compile(r"\b(?:to|on|from|in|at)\s+(?:npm|pypi)\b", re.IGNORECASE)
 _RUNTIME_NEAR = re.compile(
     r"\b(?:node(?:\.?js)?|python\d?|npm|pip|yarn|pnpm|bun|deno|macos|windows|ubuntu|linux|os|"
     r"typescript)\b",
@@ -288,6 +292,13 @@ def thread_library(thread: Thread, mentions: list[Mention]) -> str | None:
         named = re.search(rf"(?<![\w-]){re.escape(repo)}(?![\w-])", text)
         if named and any(m.name is None for m in mentions):
             return repo
+        opener = thread.comments[0] if thread.comments else None
+        if opener is not None and opener.maintainer and any(m.name is None for m in mentions):
+            # the project's own announcement ("Versions 0.2.4 and 0.2.5 were unpublished"):
+            # its package, as the repository publishes it ("x.js" publishes x)
+            from experimentos.lifecycle.ingest.kinds import published_name
+
+            return published_name(thread.repo, text)
         # no package named next to a version, but the opening post reports its runtime's:
         # "Running Node.js 20.3.1" (what fails is the runtime's line)
         runtimes = [

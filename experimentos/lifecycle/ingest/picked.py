@@ -41,7 +41,9 @@ def pick(
         if (
             bare
             and not op
-            and not re.search(r"(?:\bto|\bv|version|版本|为|到|at)\s*$", clause[: at(match)], re.I)
+            and not re.search(
+                r"(?:\bto|\bv|version|release|版本|为|到|at)\s*$", clause[: at(match)], re.I
+            )
             and not (named and named.group(1).lower() in known)
         ):
             continue  # a bare number is a version only after "to", "version", "@", a package

@@ -20,6 +20,7 @@ from typing import Literal
 
 from packaging.version import Version
 
+from experimentos.lifecycle.ingest.kinds import repo_package
 from experimentos.lifecycle.ingest.mentions import (
     RUNTIME_WORDS,
     Mention,
@@ -124,7 +125,7 @@ def thread_scope(
         if m.name is None or m.name not in RUNTIME_WORDS or python_key(m.name) == key
     ]
     known_majors = {_major(m.text) for m in libs if m.name is not None}
-    if not known_majors and python_key(thread.repo) == key:
+    if not known_majors and key in (python_key(thread.repo), python_key(repo_package(thread.repo))):
         known_majors = {_major(m.text) for m in libs}  # the tracker's own, unnamed versions
     # A version named without its package belongs to the library only on a line it is named on
     # ("same on 0.31.1" in a drizzle-kit thread, not "Node 20.11").
@@ -151,6 +152,15 @@ def thread_scope(
     if version_range:
         scope.range, scope.how = version_range.strip(), "given on the command line"
         scope.fixed = later
+        return scope
+    pulled = _published_by_mistake(thread)
+    if pulled:
+        # "Versions 0.2.4 and 0.2.5 were published by mistake": those releases, and no others
+        low_v, high_v = pulled[0], pulled[-1]
+        sep = "," if ecosystem == "python" else " "
+        scope.range = f">={low_v}{sep}<={high_v}"
+        scope.low, scope.high = low_v, None
+        scope.how = f"the releases published by mistake: {', '.join(pulled)}"
         return scope
     # "0.22.x" and "V1.X.X" name a whole line: from its first version to the next line.
     parsed = [(t, parse_version(line_start(t))) for t in affected]
@@ -195,6 +205,30 @@ def thread_scope(
     scope.low, scope.high = low_text, upper_text
     scope.how = "; ".join(words)
     return scope
+
+
+# "Versions 0.2.4 and 0.2.5 were accidentally published", "1.4.1 and 1.4.2 went out by
+# mistake", "release 3.0.1 was published unintentionally": releases the project pulled
+_BY_MISTAKE_RE = re.compile(
+    r"(?P<vers>(?:v?\d+(?:\.\d+)+[`'\"\s]*(?:,|and|&)?\s*[`'\"]?)+)\s*(?:were|was|went|got|have\s+been|"
+    r"has\s+been)\s+(?:\w+\s+){0,2}?(?:(?:accidentally|unintentionally|mistakenly|erroneously)\s+"
+    r"(?:published|released|pushed|out)|(?:published|released|pushed|out)\s+(?:\w+\s+){0,4}?"
+    r"(?:by\s+(?:mistake|accident)|accidentally|unintentionally|mistakenly|in\s+error))",
+    re.IGNORECASE,
+)
+
+
+def _published_by_mistake(thread: Thread) -> list[str]:
+    """The releases a maintainer's opening post (or title) says went out by mistake, in order."""
+    opener = thread.comments[0] if thread.comments else None
+    if opener is None or not opener.maintainer:
+        return []
+    text = thread.title + "\n" + opener.body
+    found: set[str] = set()
+    for match in _BY_MISTAKE_RE.finditer(text):
+        found |= set(re.findall(r"\d+(?:\.\d+)+", match["vers"]))
+    ordered = [(v, parse_version(v)) for v in found]
+    return [v for v, p in sorted((x for x in ordered if x[1]), key=lambda x: x[1])]
 
 
 def _is_line(text: str) -> bool:

@@ -72,7 +72,7 @@ BACK_VERBS = (
 PIN_VERBS = (
     r"(?:pin(?:s|ned|ning)?|lock(?:s|ed|ing)?|freez(?:e|es|ing)|froze|hold(?:s|ing)?(?:\s+back)?|"
     r"held(?:\s+back)?|stay(?:s|ed|ing)?|stick(?:s|ing)?|keep(?:s|ing)?|kept|constrain(?:s|ed|ing)?|"
-    r"limit(?:s|ed|ing)?|cap(?:s|ped|ping)?)"
+    r"limit(?:s|ed|ing)?|restrict(?:s|ed|ing)?|cap(?:s|ped|ping)?)"
 )
 
 
@@ -80,6 +80,8 @@ NEUTRAL_VERBS = (
     r"(?:(?:re)?install(?:s|ed|ing)?|add(?:s|ed|ing)?|us(?:e|es|ed|ing)|set(?:s|ting)?|"
     r"chang(?:e|es|ed|ing)|tr(?:y|ies|ied|ying)|put(?:s|ting)?|specify(?:ing)?|"
     r"requir(?:e|ing)|run(?:s|ning)?|rerun|execut(?:e|ing)|get(?:ting)?|"
+    # "go to version 4.1.9": the verb says no way, the versions do
+    r"go(?:es|ing)?(?=\s+to\s+(?:v|version|release|\d))|went(?=\s+to\s+(?:v|version|release|\d))|"
     rf"{_ACT_VERBS})"
 )
 

@@ -151,18 +151,25 @@ def name_library(text: str, pattern: re.Pattern[str] | None, library: str | None
     return pattern.sub(lambda m: library if re.search(r"[\s_.-]", m.group(0)) else m.group(0), text)
 
 
-# "a version previous to 0.26", "any release older than 2.0.2", "versions prior to 2.0": a bound
+# Bounds said in words: "a version previous to 0.26", "versions smaller than 3.4.3", "anything
+# under 2.4" ("at least 2.5.1" and "2.5.1 or newer" are upgrades to 2.5.1, read elsewhere). A
+# comparative alone ("lower than 2.4") needs a version after it; "before" and "under" need the
+# word version before them ("before 2.0 it worked" dates the report).
+_WHICH = r"(?:(?:a|an|any|some|the|anything|all)\s+)?"
+_VERSION_WORD = r"(?:(?:older|earlier|lower|previous|smaller)\s+)?(?:version|release)s?\s+"
+_BELOW_WORDS = r"(?:older|earlier|lower|smaller|less)\s+than|(?:previous|prior)\s+to|below"
 _BOUND_IN_WORDS_RE = re.compile(
-    r"\b(?:(?:a|an|any|some|the)\s+)?(?:(?:older|earlier|lower|previous)\s+)?"
-    r"(?:version|release)s?\s+(?:(?:previous|prior)\s+to|before|older\s+than|earlier\s+than|"
-    r"lower\s+than|below|under|less\s+than)\s+(?:the\s+)?(?:version\s+)?[`'\"]?(?=v?\d)",
+    rf"\b{_WHICH}(?:{_VERSION_WORD}(?:{_BELOW_WORDS}|before|under)|(?:anything\s+)?"
+    rf"(?:{_BELOW_WORDS}|under)(?=\s+(?:the\s+)?(?:version\s+)?[`'\"]?v?\d+\.\d))"
+    r"\s+(?:the\s+)?(?:version\s+)?[`'\"]?(?=v?\d)",
     re.IGNORECASE,
 )
 
 
 def bounds_in_words(text: str) -> str:
     """`text` with a bound said in words written as one: "downgrading to a version previous to
-    0.26" reads as "downgrading to <0.26"."""
+    0.26" reads as "downgrading to <0.26", "pin x to versions smaller than 3.4.3" as "pin x to
+    <3.4.3"."""
     return _BOUND_IN_WORDS_RE.sub("<", text)
 
 
