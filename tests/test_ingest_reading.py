@@ -313,6 +313,44 @@ def test_with_member_set_the_upgrade_claims_are_endorsed_not_contradicted():
     assert avoid.range == ">=1.0,<2.0" and avoid.speaker == "maintainer"
 
 
+@pytest.mark.parametrize("association", [None, "MEMBER", "OWNER"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "`pip install -U acme-orm` solved it here too.",
+        "Upgrading to the latest acme-orm solved it here too.",
+        "`pip install --upgrade acme-orm` and it works, thanks.",
+    ],
+)
+def test_an_upgrade_to_the_latest_release_is_not_contradicted_by_advice_for_another_line(
+    body, association
+):
+    """ "Don't upgrade a 1.x project to 2.x" is about the 1.x line: an upgrade to the latest
+    release, given in a thread about 2.0.x, is advice for 2.0.x and stays uncorrected."""
+    payload = acme_payload()
+    payload["comments"][2]["body"] = body
+    if association:
+        payload["comments"][3]["author_association"] = association
+    result, _ = plan(payload)
+    latest = next(c for c in result.claims if c.kind == "upgrade" and c.target == "latest")
+    assert latest.said_by == ["pat-o"]
+    assert not [c for c in latest.corrections if c.kind == "contradicted"]
+    assert latest.stance != "corrected"
+    # the warning itself is still read, for the 1.x line
+    avoid = next(c for c in result.claims if c.kind == "avoid")
+    assert avoid.range == ">=1.0,<2.0"
+
+
+def test_a_maintainer_against_the_latest_release_on_the_threads_own_line_contradicts_it():
+    payload = acme_payload()
+    payload["comments"][2]["body"] = "`pip install -U acme-orm` solved it here too."
+    payload["comments"][3]["author_association"] = "MEMBER"
+    payload["comments"][3]["body"] = "On 2.0.x, please don't upgrade to the latest acme-orm yet."
+    result, _ = plan(payload)
+    latest = next(c for c in result.claims if c.kind == "upgrade" and c.target == "latest")
+    assert [c.kind for c in latest.corrections] == ["contradicted"]
+
+
 def test_a_maintainer_correcting_the_same_line_still_contradicts():
     payload = acme_payload()
     payload["comments"][3]["author_association"] = "MEMBER"

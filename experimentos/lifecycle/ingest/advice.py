@@ -219,7 +219,9 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         if comment.maintainer:
             stance.endorse(found, index, comment, thread, given)
         if negatives or phrases.retracts(comment.body):
-            stance.correct(found, index, comment, negatives, message.quotes, given, by_sentence)
+            stance.correct(
+                found, index, comment, negatives, message.quotes, given, by_sentence, scope.affected
+            )
     return list(found.values())
 
 

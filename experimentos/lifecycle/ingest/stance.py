@@ -6,6 +6,7 @@ thread; the rules are in its docstring."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from experimentos.lifecycle.ingest import phrases, vocab
 from experimentos.lifecycle.ingest.lines import Line
@@ -134,7 +135,11 @@ def correct(
     quotes: list[str],
     given: list[str],
     by_sentence: dict[str, list[str]],
+    reported: Collection[str] = (),
 ) -> None:
+    """Mark the advice a maintainer (or its own author) contradicts or withdraws here.
+    `reported`: the versions the thread reports broken, the line advice without a version of
+    its own ("upgrade to the latest") was given for."""
     quoted = [normalise(q) for q in quotes if len(normalise(q)) >= 12]
     retracted = phrases.retracts(comment.body)
     for advice in list(found.values()):
@@ -147,7 +152,7 @@ def correct(
         hits = [
             sentence
             for piece, sentence, line in negatives
-            if refers_to(advice, piece) and _same_line(advice, line)
+            if refers_to(advice, piece) and _same_line(advice, line, reported)
         ]
         quotes_it = any(
             q in normalise(s.text) or normalise(s.text) in q for q in quoted for s in earlier
@@ -184,7 +189,7 @@ def _retraction(comment: Comment) -> str:
     return comment.body.strip()[:300]
 
 
-def _same_line(advice: Advice, line: Line | None) -> bool:
+def _same_line(advice: Advice, line: Line | None, reported: Collection[str] = ()) -> bool:
     """Whether a negated clause can be about the advice's release line: "don't upgrade a 1.x
     project to 2.x" says nothing about advice given for 2.0.x."""
     if line is None or line.library is not None:
@@ -197,12 +202,20 @@ def _same_line(advice: Advice, line: Line | None) -> bool:
         low = parse_version(line.low) if line.low else None
         high = parse_version(line.high) if line.high else None
         if target is None:
-            return True
+            # "upgrade to the latest": advice for the versions the thread reports broken
+            return not reported or any(_within(v, low, high) for v in reported)
         # an upgrade to 2.1.0 is advice for versions below it, on its own major line or near
         if high is not None and high <= parse_version(f"{target.major}.0"):  # type: ignore[operator]
             return False
         return low is None or low < target
     return True
+
+
+def _within(version: str, low: object, high: object) -> bool:
+    parsed = parse_version(version)
+    if parsed is None:
+        return True  # a version not read cannot rule the line out
+    return (low is None or low <= parsed) and (high is None or parsed < high)  # type: ignore[operator]
 
 
 def _overlap(a_low: str | None, a_high: str | None, b_low: str | None, b_high: str | None) -> bool:
