@@ -397,6 +397,36 @@ def test_a_pre_release_is_reported_only_when_said_broken(body, affected):
     assert bool(versions) is affected
 
 
+@pytest.mark.parametrize(
+    "written", ["2.1.0.dev3", "2.1.0.rc2", "2.1.0.b1", "2.1.0RC2", "2.1.0-RC.1"]
+)
+@pytest.mark.parametrize(
+    "body,affected",
+    [
+        ("{v} has the fix.", False),
+        ("Can confirm {v} solves it.", False),
+        ("Still broken on {v}.", True),
+        ("Same on {v}, it still fails.", True),
+    ],
+)
+def test_a_pre_release_written_with_a_dot_or_in_capitals_is_not_its_release(
+    written, body, affected
+):
+    """PEP 440 spells pre-releases many ways ("2.1.0.dev3", "2.1.0.rc2", "2.1.0RC2"): each is a
+    pre-release of 2.1.0, never 2.1.0 itself, which would put the release with the fix among
+    the broken versions and widen the range to the next major."""
+    payload = acme_payload()
+    payload["issue"]["body"] = payload["issue"]["body"].replace(
+        " I see 2.1.0rc2 on PyPI, does it fix this?", ""
+    )
+    payload["comments"] = [payload["comments"][0] | {"body": body.format(v=written)}]
+    payload["comments"] += acme_payload()["comments"][1:3]
+    scope = thread_scope(parse_payload(payload))
+    assert "2.1.0" not in scope.affected
+    assert scope.range in (">=2.0.3,<2.1", ">=2.0.3,<2.1.0")  # not up to the next major
+    assert any(v.lower() == written.lower() for v in scope.affected) is affected
+
+
 # --- sequence: withdrawn, endorsed by affirmation -----------------------------------------------
 
 

@@ -21,7 +21,8 @@ from experimentos.lifecycle.ingest.thread import Thread
 
 VERSION_PATTERN = (
     r"[vV]?(?P<version>\d+\.(?:\d+|[xX*]{1,2})(?:\.(?:\d+|[xX*]{1,2}))?"
-    r"(?:-?(?:alpha|beta|rc|pre|next|canary|dev|a|b)\.?\d*)?)"
+    # a pre-release as PEP 440 and semver write it: "rc2", "-rc.2", ".dev3", ".rc1", "RC2"
+    r"(?:[-.]?(?i:alpha|beta|rc|pre|next|canary|dev|a|b)\.?\d*)?)"
 )
 
 
