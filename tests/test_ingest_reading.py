@@ -287,6 +287,42 @@ def test_who_speaks_for_the_project(body, maintainer):
     assert issue.comments[1].maintainer is maintainer
 
 
+@pytest.mark.parametrize(
+    "body,maintainer",
+    [
+        # a release with the fix, announced by the project in other words
+        ("The fix shipped in 2.1.0, please upgrade.", True),
+        ("The fix landed in v2.1.0.", True),
+        ("This was fixed in #412 and released in 2.1.0.", True),
+        ("Closing: fixed in 2.1.0.", True),
+        ("2.1.0 is now on PyPI with the fix.", True),
+        ("2.1.0 is now available on npm.", True),
+        ("Released 2.1.0 with a fix for this.", True),
+        ("Published v2.1.0, which fixes it.", True),
+        ("The fix will be part of 2.1.0, which we release next week.", True),
+        ("Thanks! Merged the fix, it will go out in 2.1.0.", True),
+        ("This is fixed on main and will ship in 2.1.0.", True),
+        # users saying what a release did for them, or asking about it
+        ("Fixed it for me in 2.1.0 too.", False),
+        ("2.1.0 fixed it for me as well.", False),
+        ("Is this released in 2.1.0?", False),
+        ("I hope the fix goes out in 2.1.0.", False),
+        ("When will the fix ship in 2.1.0?", False),
+        ("Works on 2.1.0 for me, thanks!", False),
+        ("I see 2.1.0 is now on PyPI, does it have the fix?", False),
+        ("Merged the fix into my fork and it works.", False),
+        ("Still broken on main.", False),
+    ],
+)
+def test_a_release_announced_in_other_words_speaks_for_the_project(body, maintainer):
+    """Issue 24's maintainer was read as a user when the payload had no authorAssociation; the
+    heuristic (rule 5 of speakers.py) knows a release announced in more than one wording."""
+    payload = acme_payload()
+    payload["comments"] = [{**payload["comments"][0], "user": {"login": "x"}, "body": body}]
+    issue = identify_speakers(parse_payload(payload))
+    assert issue.comments[1].maintainer is maintainer
+
+
 # --- 3b. MEMBER set and the comments reworded: endorsed, not contradicted ----------------------
 
 

@@ -8,7 +8,8 @@ A commenter speaks for the project (a maintainer) when, in this order:
 4. `--fetch` could list the repository's collaborators and they are among them;
 5. the payload does not give their `authorAssociation` (a hand-made or abridged payload) and a
    comment of theirs, other than the opening post, speaks for the project: it announces a
-   release ("I've released 1.0.0", "Released in 1.15.1", "Fixed in v0.10.1"), triages
+   release ("I've released 1.0.0", "Released in 1.15.1", "Fixed in v0.10.1", "The fix shipped
+   in 2.1.0", "2.1.0 is now on PyPI"; never in a question), triages
    ("Duplicate of #549", "I'll close this issue", "This is by design"), speaks of the
    project's next release or branch ("will be included in our next release"), or of a change
    to the project's own files ("This has been changed in the requirements.txt").
@@ -151,6 +152,42 @@ _SPEAKS_FOR_PROJECT = [
 ]
 
 
+# A release with the fix announced in other words (rule 5, never read in a question): "The fix
+# shipped in 2.1.0", "2.1.0 is now on PyPI", "Released 2.1.0 with a fix", "Closing: fixed in
+# 2.1.0", "Merged the fix, it will go out in 2.1.0", "fixed on main and will ship in 2.1.0". A
+# user's own words ("2.1.0 fixed it for me", "merged the fix into my fork") say none of these.
+_ANNOUNCES_RELEASE = [
+    re.compile(
+        rf"^(?:the|this)\s+fix\s+(?:has\s+)?(?:shipped|landed|went\s+out|is\s+out|was\s+released|"
+        rf"will\s+(?:ship|land|go\s+out|be\s+(?:part\s+of|out\s+in|in)))\s+(?:in|with|as)?\s*{_V}",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"\b(?:fixed|resolved)\s+(?:in|by|via)\s+#\d+\s+and\s+(?:released|published|shipped)\s+"
+        rf"(?:in|as)\s+{_V}",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"^clos(?:e|ed|ing)\s*[:,-]\s*(?:fixed|resolved|released)\s+(?:in|as)\s+{_V}", re.I
+    ),
+    re.compile(
+        rf"^{_V}`?\s+is\s+(?:now\s+)?(?:(?:out|available|live|up)\s+)?on\s+(?:pypi|npm|conda-forge)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(rf"^(?:released|published|shipped|tagged)\s+{_V}", re.IGNORECASE),
+    re.compile(
+        r"^(?:thanks!?\s+)?(?:merged|landed)\s+(?:the|this|a)\s+(?:fix|pr|pull\s+request|patch)\b"
+        r"(?!\s+(?:into|to|in)\s+(?:my|our)\b)",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"\b(?:fixed|resolved)\s+(?:on|in)\s+(?:the\s+)?(?:main|master|develop)\b(?:\s+branch)?"
+        rf"\s+and\s+will\s+(?:ship|go\s+out|be\s+released|land)\s+in\s+{_V}",
+        re.IGNORECASE,
+    ),
+]
+
+
 @dataclass(frozen=True)
 class Speaker:
     login: str
@@ -219,6 +256,7 @@ def speaks_for_project(markdown: str) -> str | None:
     """The first sentence of a comment by which its author speaks for the project, if any."""
     for sentence in read_message(markdown).sentences:
         text = sentence.replace("\u2019", "'").strip()
-        if any(p.search(text) for p in _SPEAKS_FOR_PROJECT):
+        announces = not text.endswith("?") and any(p.search(text) for p in _ANNOUNCES_RELEASE)
+        if announces or any(p.search(text) for p in _SPEAKS_FOR_PROJECT):
             return text if len(text) <= 120 else text[:119].rstrip() + "…"
     return None
