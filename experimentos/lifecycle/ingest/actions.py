@@ -108,7 +108,9 @@ def _below(action: Action, sentence: str, ctx: Context) -> Line | None:
 
 
 _LINE_LEAD_RE = re.compile(
-    r"^(?:(?:so|and|but|also|then)[,\s]+)?(?:on|for|with|in|if\s+you(?:'re|\s+are)\s+(?:still\s+)?on|"
+    # a label may name the line: "Workaround on 5.x: call …", "Fix for the 1.x line: …"
+    r"^(?:(?:so|and|but|also|then)[,\s]+)?(?:(?:(?:a|the|my)\s+)?(?:temporary\s+|quick\s+)?"
+    r"(?:work\s*-?\s*around|fix|solution|advice|tip|note)s?\s+(?=on\b|for\b|in\b))?(?:on|for|with|in|if\s+you(?:'re|\s+are)\s+(?:still\s+)?on|"
     r"(?:the\s+)?[vV]?\d+(?:\.[xX*\d]+)*\s+users?)\b[^,:;]{0,40}[,:;]",
     re.IGNORECASE,
 )

@@ -1,0 +1,130 @@
+"""Issue 24, the acme-orm thread read "wider": the maintainer's word for the old release line in
+other wordings (a workaround after a semicolon or under a label that names the line, an
+avoidance said as "is not recommended" or "we advise against", "call X instead" with nothing
+replaced), `--pre` offered by "by passing …" or "Try `--pre`", and the avoidance's action text
+whatever the wording of its line. Each class on variants of the issue's own thread and on a
+made-up thread, with look-alike negatives."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from experimentos.lifecycle.ingest import plan_ingest
+from experimentos.lifecycle.ingest.thread import parse_payload
+
+from .test_ingest_reading import acme_payload
+
+TODAY = dt.date(2026, 1, 5)
+
+
+def acme_with(maintainer: str, *, member: bool = False, **bodies: str):
+    """The acme thread with the maintainer's comment (and any other, by index) reworded."""
+    payload = acme_payload()
+    payload["comments"][3]["body"] = maintainer
+    if member:
+        payload["comments"][3]["author_association"] = "MEMBER"
+    for index, body in bodies.items():
+        payload["comments"][int(index.lstrip("c"))]["body"] = body
+    result, _ = plan_ingest(parse_payload(payload, "acme.json"), today=TODAY)
+    return result.claims
+
+
+def pebble(reply: str, first: str = "Same on 8.1.9.") -> list:
+    """A made-up thread: pebble-store 8.1.x loses rows, a user's reply, then the owner's."""
+    url = "https://github.com/pebble/pebble-store/issues/77"
+    issue = {
+        "html_url": url,
+        "number": 77,
+        "title": "`put_many` loses rows that have a default",
+        "state": "open",
+        "user": {"login": "ana"},
+        "created_at": "2025-06-01T00:00:00Z",
+        "body": "On pebble-store 8.1.8, `store.put_many(rows)` loses every row with a default "
+        "value. Python 3.12.",
+    }
+    rows = [
+        {"html_url": url, "user": {"login": "bo"}, "created_at": "2025-06-02", "body": first},
+        {
+            "html_url": url,
+            "user": {"login": "pebble"},
+            "author_association": "OWNER",
+            "created_at": "2025-06-03",
+            "body": reply,
+        },
+    ]
+    result, _ = plan_ingest(parse_payload({"issue": issue, "comments": rows}, "made-up"))
+    return result.claims
+
+
+def of_kind(claims, kind: str) -> list:
+    return [c for c in claims if c.kind == kind]
+
+
+def summary(claims) -> list:
+    return [(c.kind, c.subject, c.target, c.range, c.speaker) for c in claims]
+
+
+# --- 1. the workaround for the old line: after a semicolon, under a label naming the line --------
+
+OLD_LINE_WORKAROUNDS = [
+    "2.1.0 is out with the fix, please upgrade.\n\nIf you're on {o}.x, please don't upgrade to "
+    "{n}.x for this; on {o}.x call `session.flush()` before `bulk_insert` as a workaround.",
+    "Fixed in 2.1.0.\n\n{o}.x users: do not upgrade to {n}.x just for this fix (the session API "
+    "changed). Workaround on {o}.x: call `session.flush()` before `bulk_insert`.",
+    "Workaround for {o}.x: call `session.flush()` before `bulk_insert`.",
+    "Please don't upgrade a {o}.x project to {n}.x; for {o}.x users call `session.flush()` "
+    "before `bulk_insert` as a workaround.",
+    "Workaround on the {o}.x line: call `session.flush()` before `bulk_insert`.",
+    "Thanks for the report. On {o}.x you can call `session.flush()` before `bulk_insert` as a "
+    "workaround.",
+]
+
+
+@pytest.mark.parametrize("body", OLD_LINE_WORKAROUNDS)
+def test_the_old_lines_workaround_is_read_and_scoped_to_its_line(body):
+    claims = acme_with(body.format(o=1, n=2), member=True)
+    workarounds = of_kind(claims, "workaround")
+    assert len(workarounds) == 1, summary(claims)
+    assert workarounds[0].range == ">=1.0,<2.0", summary(claims)
+    assert workarounds[0].speaker == "maintainer"
+    assert workarounds[0].action.startswith("call `session.flush()` before `bulk_insert`")
+
+
+@pytest.mark.parametrize("body", OLD_LINE_WORKAROUNDS)
+def test_the_old_lines_workaround_on_a_made_up_thread(body):
+    text = body.format(o=7, n=8).replace("session.flush()", "store.sync()")
+    claims = pebble(text.replace("bulk_insert", "put_many").replace("2.1.0", "8.2.0"))
+    workarounds = of_kind(claims, "workaround")
+    assert [w.range for w in workarounds] == [">=7.0,<8.0"], summary(claims)
+    assert "store.sync()" in workarounds[0].action
+
+
+def test_a_label_naming_the_2_0_line_scopes_to_it():
+    claims = acme_with("Workaround on the 2.0.x line: call `session.flush()` first.", member=True)
+    assert [w.range for w in of_kind(claims, "workaround")] == [">=2.0,<2.1"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # no line named: the thread's range
+        "Workaround: call `session.flush()` before `bulk_insert`.",
+        "As a workaround, call `session.flush()` before `bulk_insert`.",
+    ],
+)
+def test_a_workaround_naming_no_line_keeps_the_threads_range(body):
+    claims = acme_with(body, member=True)
+    assert [w.range for w in of_kind(claims, "workaround")] == [">=2.0.3,<2.1.0"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I'm on 1.x; calling `session.flush()` before `bulk_insert` did not help.",
+        "On 1.x, calling `session.flush()` before `bulk_insert` still fails.",
+    ],
+)
+def test_a_failed_try_on_the_old_line_is_no_workaround(body):
+    assert not of_kind(acme_with(body), "workaround")
