@@ -128,3 +128,34 @@ def test_a_workaround_naming_no_line_keeps_the_threads_range(body):
 )
 def test_a_failed_try_on_the_old_line_is_no_workaround(body):
     assert not of_kind(acme_with(body), "workaround")
+
+
+# --- 4. the avoidance's action text, whatever the wording of its line ---------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "If you're on 1.x, please don't upgrade to 2.x for this.",
+        "1.x users: do not upgrade to 2.x just for this fix.",
+        "For projects on 1.x, don't upgrade to 2.x.",
+        "On 1.x, do not upgrade to 2.x.",
+        "Don't upgrade a 1.x project to 2.x just for this.",
+        "On the 1.x line don't upgrade to 2.x.",
+        "For 1.x users: don't upgrade to 2.x.",
+    ],
+)
+def test_the_avoid_action_reads_on_a_line_project(body):
+    claims = acme_with(body, member=True)
+    avoids = of_kind(claims, "avoid")
+    assert [a.action for a in avoids] == ["do not upgrade acme-orm to 2.x on a 1.x project"], (
+        summary(claims)
+    )
+    assert avoids[0].range == ">=1.0,<2.0"
+
+
+def test_the_avoid_action_on_a_minor_line():
+    claims = pebble("On the 8.1.x line, do not upgrade to 9.x for this.")
+    assert [a.action for a in of_kind(claims, "avoid")] == [
+        "do not upgrade pebble-store to 9.x on an 8.1.x project"
+    ], summary(claims)

@@ -133,10 +133,12 @@ def avoid_in(piece: str, ctx: Context, sentence: str = "") -> list[Action]:
     rest = re.sub(
         r"^(?:(?:so|and|but|also|please|just|simply|then)[,\s]+)+", "", piece.strip(), flags=re.I
     )
+    line = line_in(rest, ctx.library) or _leading_line(sentence, ctx)
+    # "On the 1.x line don't upgrade to 2.x": the line set before the verb scopes it
+    rest = re.sub(rf"^(?:{phrases.LINE_LEAD})\s*[,:]?\s*", "", rest, flags=re.I)
     match = _AVOID_RE.match(rest)
     if not match or not match["verb"]:
         return []
-    line = line_in(rest, ctx.library) or _leading_line(sentence, ctx)
     after = rest[match.end() :]
     if re.match(UP_VERBS, match["verb"], re.IGNORECASE) or re.search(rf"\b{VER}\b", after):
         found = [c for c in candidates(after, ctx) if c[2] != "latest"]
