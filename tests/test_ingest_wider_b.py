@@ -130,6 +130,54 @@ def test_a_failed_try_on_the_old_line_is_no_workaround(body):
     assert not of_kind(acme_with(body), "workaround")
 
 
+# --- 3. `--pre` given "by passing" it, or as "Try `--pre`" -------------------------------------
+
+PRE = [
+    "You can get 2.1.0rc2 with the fix by passing `--pre` to pip until 2.1.0 is out.",
+    "Try `--pre`: 2.1.0rc2 fixes it.",
+    "Try `--pre`, 2.1.0rc2 has the fix.",
+    "You get the fix by adding `--pre` to pip.",
+    "You can get 2.1.0rc2 by using the `--pre` flag with pip.",
+    "Try adding `--pre`, 2.1.0rc2 fixes it.",
+]
+
+
+@pytest.mark.parametrize("body", PRE)
+def test_the_pre_flag_given_by_passing_it_or_as_try(body):
+    claims = acme_with(acme_payload()["comments"][3]["body"], c0=body)
+    flags = of_kind(claims, "flag")
+    assert [(f.subject, f.said_by, f.prerelease) for f in flags] == [("--pre", ["sam-r"], True)]
+    # the thread's range (2.1 and 2.1.0 are one version: how the range is written is not read here)
+    assert flags[0].range in (">=2.0.3,<2.1.0", ">=2.0.3,<2.1")
+
+
+@pytest.mark.parametrize("body", PRE)
+def test_the_pre_flag_on_a_made_up_thread(body):
+    claims = pebble("Thanks, looking into it.", first=body.replace("2.1.0", "8.2.0"))
+    assert [f.subject for f in of_kind(claims, "flag")] == ["--pre"], summary(claims)
+
+
+def test_the_upgrade_to_the_release_candidate_is_kept():
+    claims = acme_with(
+        acme_payload()["comments"][3]["body"],
+        c0="You can get 2.1.0rc2 with the fix by passing `--pre` to pip until 2.1.0 is out.",
+    )
+    assert [c.target for c in of_kind(claims, "upgrade") if c.said_by == ["sam-r"]] == ["2.1.0rc2"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I tried `--pre` but 2.1.0rc2 still fails.",
+        "Does passing `--pre` to pip get 2.1.0rc2?",
+        "Passing `--pre` to pip did not help.",
+    ],
+)
+def test_a_pre_flag_that_failed_or_is_asked_about_is_no_advice(body):
+    claims = acme_with(acme_payload()["comments"][3]["body"], c0=body)
+    assert not of_kind(claims, "flag"), summary(claims)
+
+
 # --- 4. the avoidance's action text, whatever the wording of its line ---------------------------
 
 

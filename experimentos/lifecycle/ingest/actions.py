@@ -200,6 +200,8 @@ def _flags(piece: str, sentence: str, ctx: Context) -> list[Action]:
     if settings:
         return settings
     command_piece = bool(COMMAND_RE.match(strip_run(plain)))
+    if how is None and _offers_flag(piece, sentence):
+        how = "directive"
     if how is None and not (command_piece and (ctx.standalone or phrases.succeeded(sentence))):
         return out
     if re.match(r"(?:\w+\s+)?don", plain, re.IGNORECASE):
@@ -219,6 +221,27 @@ def _flags(piece: str, sentence: str, ctx: Context) -> list[Action]:
             if pattern.search(plain):
                 out.append(Action("flag", flag, None))
     return out
+
+
+# A flag offered as the way to get something, whatever the verb of the sentence: "You can get
+# 2.1.0rc2 by passing `--pre` to pip", "You get the fix by adding `--pre`", "Try `--pre`: …"
+_OFFERED_FLAG_RE = re.compile(
+    r"\bby\s+(?:passing|adding|using|setting|appending|specifying|including|"
+    r"running\s+(?:it\s+|pip\s+|npm\s+)?with)\s+(?:the\s+)?`?--[a-z]|"
+    r"^\W*(?:(?:you\s+(?:can|could|should|may|might)\s+)?(?:also\s+|just\s+)?try|maybe\s+try)\s+"
+    r"(?:(?:with|using|adding|passing)\s+)?(?:the\s+)?`?--[a-z]",
+    re.IGNORECASE,
+)
+_NARRATED_RE = re.compile(r"^\W*(?:when|after|while|since|before|once|because)\b", re.IGNORECASE)
+
+
+def _offers_flag(piece: str, sentence: str) -> bool:
+    """Whether `piece` offers a flag (not a narration of one that failed)."""
+    return (
+        bool(_OFFERED_FLAG_RE.search(piece))
+        and not phrases.failed(sentence)
+        and not _NARRATED_RE.match(sentence)
+    )
 
 
 def _tool_of(piece: str, flag: str) -> str | None:
