@@ -130,6 +130,78 @@ def test_a_failed_try_on_the_old_line_is_no_workaround(body):
     assert not of_kind(acme_with(body), "workaround")
 
 
+# --- 2. "upgrading to 2.x is not recommended"; "call X instead" with nothing replaced -----------
+
+AVOIDS = [
+    "For projects on {o}.x, upgrading to {n}.x is not recommended; call `session.flush()` before "
+    "`bulk_insert` instead.",
+    "On {o}.x we advise against upgrading to {n}.x; call `session.flush()` before `bulk_insert` "
+    "instead.",
+    "If you're on {o}.x, better not upgrade to {n}.x for this; call `session.flush()` before "
+    "`bulk_insert` instead.",
+    "{o}.x users: moving to {n}.x is discouraged; call `session.flush()` before `bulk_insert` "
+    "instead.",
+    "For {o}.x projects we recommend against upgrading to {n}.x; call `session.flush()` before "
+    "`bulk_insert` instead.",
+]
+
+
+@pytest.mark.parametrize("body", AVOIDS)
+def test_an_avoid_said_as_not_recommended_and_a_call_instead(body):
+    claims = acme_with("The fix shipped in 2.1.0.\n\n" + body.format(o=1, n=2), member=True)
+    avoids = of_kind(claims, "avoid")
+    assert [(a.target, a.range, a.speaker) for a in avoids] == [
+        (">=2", ">=1.0,<2.0", "maintainer")
+    ], summary(claims)
+    assert avoids[0].action == "do not upgrade acme-orm to 2.x on a 1.x project"
+    workarounds = of_kind(claims, "workaround")
+    assert [w.range for w in workarounds] == [">=1.0,<2.0"], summary(claims)
+    assert workarounds[0].action == "call `session.flush()` before `bulk_insert`"
+    assert not of_kind(claims, "use"), summary(claims)
+    # the 2.0.x upgrades are not contradicted by advice for another line
+    upgrade = next(c for c in claims if c.kind == "upgrade" and c.target == "2.1.0")
+    assert not [c for c in upgrade.corrections if c.kind == "contradicted"]
+
+
+@pytest.mark.parametrize("body", AVOIDS)
+def test_an_avoid_said_as_not_recommended_on_a_made_up_thread(body):
+    text = body.format(o=7, n=8).replace("session.flush()", "store.sync()")
+    claims = pebble(text.replace("bulk_insert", "put_many"))
+    assert [(a.subject, a.target, a.range) for a in of_kind(claims, "avoid")] == [
+        ("pebble-store", ">=8", ">=7.0,<8.0")
+    ], summary(claims)
+    assert [w.range for w in of_kind(claims, "workaround")] == [">=7.0,<8.0"], summary(claims)
+
+
+@pytest.mark.parametrize(
+    "body,kind,target",
+    [
+        # a replaced API named: a swap still
+        ("Call `session.save_all()` instead of `bulk_insert()`.", "use", "bulk_insert()"),
+        ("Use `session.save_all()` instead.", "use", None),
+    ],
+)
+def test_a_call_that_replaces_an_api_is_still_a_swap(body, kind, target):
+    claims = acme_with(body, member=True)
+    assert [(c.subject, c.target) for c in of_kind(claims, kind)] == [
+        ("session.save_all()", target)
+    ], summary(claims)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Upgrading to 2.1.0 is recommended.",
+        "Is upgrading to 2.x not recommended for 1.x projects?",
+        "We recommend upgrading to 2.1.0.",
+        "Nobody advised against upgrading to 2.1.0, it is fine.",
+    ],
+)
+def test_what_is_no_avoidance(body):
+    claims = acme_with(body, member=True)
+    assert not of_kind(claims, "avoid"), summary(claims)
+
+
 # --- 3. `--pre` given "by passing" it, or as "Try `--pre`" -------------------------------------
 
 PRE = [

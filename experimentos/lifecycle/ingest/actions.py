@@ -49,8 +49,19 @@ _WORD_FLAGS = [(re.compile(r"\blegacy[- ]peer(?:[- ]deps)?\b", re.I), "--legacy-
 _AVOID_RE = re.compile(
     rf"^(?:please\s+)?(?:(?:you\s+)?(?:don'?t|do\s+not|should\s+not|shouldn'?t|never)\s+"
     # "You do not need to update to 4.0 if you have CJS app", "there is no need to upgrade"
-    rf"(?:(?:need|have)\s+to\s+)?|(?:there(?:'s|\s+is)\s+)?no\s+need\s+to\s+|avoid\s+)"
+    rf"(?:(?:need|have)\s+to\s+)?|(?:there(?:'s|\s+is)\s+)?no\s+need\s+to\s+|avoid\s+|"
+    # "we advise against upgrading", "I'd recommend against", "better not upgrade", "I wouldn't"
+    rf"(?:(?:i|we)(?:'d|\s+would)?\s+)?(?:(?:strongly|really)\s+)?(?:advise|recommend|suggest|"
+    rf"caution|warn)\s+against\s+|(?:(?:you|you'd|it'?s|it\s+is|it\s+would\s+be)\s+)?(?:had\s+)?"
+    rf"better\s+not\s+(?:to\s+)?|(?:i|we)\s+(?:wouldn'?t|would\s+not)\s+)"
     rf"(?P<verb>{UP_VERBS}|(?:re)?install(?:ing)?|us(?:e|ing)|call(?:ing)?|import(?:ing)?)?\b",
+    re.IGNORECASE,
+)
+# "upgrading to 2.x is not recommended", "moving to 8.x is discouraged": the act, then the verdict
+_AVOID_AFTER_RE = re.compile(
+    rf"^(?P<verb>{UP_VERBS}|installing|using)\b(?P<what>.+?)\s+(?:is|are|would\s+be)\s+"
+    rf"(?:(?:really|strongly|generally)\s+)?(?:not\s+(?:recommended|advised|advisable|"
+    rf"a\s+good\s+idea|safe)|discouraged|a\s+bad\s+idea|risky|unsafe)\b",
     re.IGNORECASE,
 )
 
@@ -124,7 +135,12 @@ def line_of(piece: str, sentence: str, ctx: Context) -> Line | None:
 def _leading_line(sentence: str, ctx: Context) -> Line | None:
     """A line set up front for the whole sentence: "On 1.x, call …", "If you are on the 1.x
     line, don't …"."""
-    lead = _LINE_LEAD_RE.match(sentence.strip())
+    lead = _LINE_LEAD_RE.match(sentence.strip()) or re.match(
+        # … or by its first words, with no comma after them: "For 1.x projects we advise …"
+        rf"(?:(?:so|and|but|also|then)[,\s]+)?(?:{phrases.LINE_LEAD})(?![\w.])",
+        sentence.strip(),
+        re.IGNORECASE,
+    )
     return line_in(lead.group(0), ctx.library) if lead else None
 
 
@@ -136,10 +152,10 @@ def avoid_in(piece: str, ctx: Context, sentence: str = "") -> list[Action]:
     line = line_in(rest, ctx.library) or _leading_line(sentence, ctx)
     # "On the 1.x line don't upgrade to 2.x": the line set before the verb scopes it
     rest = re.sub(rf"^(?:{phrases.LINE_LEAD})\s*[,:]?\s*", "", rest, flags=re.I)
-    match = _AVOID_RE.match(rest)
+    match = _AVOID_RE.match(rest) or _AVOID_AFTER_RE.match(rest)
     if not match or not match["verb"]:
         return []
-    after = rest[match.end() :]
+    after = match.groupdict().get("what") or rest[match.end() :]
     if re.match(UP_VERBS, match["verb"], re.IGNORECASE) or re.search(rf"\b{VER}\b", after):
         found = [c for c in candidates(after, ctx) if c[2] != "latest"]
         target = pick(found, after, "up")

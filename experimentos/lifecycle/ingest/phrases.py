@@ -69,7 +69,7 @@ NEGATION_RE = re.compile(
     r"\b(?:don'?t|do\s+not|doesn'?t|does\s+not|didn'?t|did\s+not|never|shouldn'?t|should\s+not|"
     r"avoid|stop|no\s+need|no\s+longer|not|isn'?t|aren'?t|wasn'?t|won'?t|can'?t|cannot|"
     r"unnecessary|wrong|incorrect|bad\s+idea|discouraged|harmful|dangerous|hides?|masks?|"
-    r"breaks?)\b",
+    r"breaks?|wouldn'?t|(?:advis|recommend|suggest|caution|warn)\w*\s+against)\b",
     re.IGNORECASE,
 )
 RETRACT_RE = re.compile(
