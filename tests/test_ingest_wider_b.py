@@ -202,6 +202,47 @@ def test_what_is_no_avoidance(body):
     assert not of_kind(claims, "avoid"), summary(claims)
 
 
+# --- 1-2. the line a clause, a label or the sentence before sets, wherever the advice sits ------
+
+LINE_CARRIED = [
+    "It's better not to upgrade a {o}.x project to {n}.x for this; for {o}.x, call "
+    "`session.flush()` before `bulk_insert`.",
+    "On {o}.x: don't upgrade to {n}.x. Workaround: call `session.flush()` before `bulk_insert`.",
+    "Workaround for {o}.x users: call `session.flush()` before `bulk_insert`. Please don't upgrade "
+    "them to {n}.x for this.",
+    "Projects on {o}.x should not upgrade to {n}.x for this; on {o}.x, call `session.flush()` "
+    "before `bulk_insert` as a workaround.",
+    "For the {o}.x line, I wouldn't upgrade to {n}.x just for this. Call `session.flush()` before "
+    "`bulk_insert` as a workaround on {o}.x.",
+]
+
+
+@pytest.mark.parametrize("body", LINE_CARRIED)
+def test_the_line_set_before_the_advice_scopes_it(body):
+    claims = acme_with(body.format(o=1, n=2), member=True)
+    got = sorted((c.kind, c.range, c.action) for c in claims if c.kind in ("avoid", "workaround"))
+    assert got == [
+        ("avoid", ">=1.0,<2.0", "do not upgrade acme-orm to 2.x on a 1.x project"),
+        ("workaround", ">=1.0,<2.0", got[1][2]),
+    ], summary(claims)
+    assert got[1][2].lower() == "call `session.flush()` before `bulk_insert`"
+    made_up = pebble(body.format(o=7, n=8).replace("session.flush()", "store.sync()"))
+    assert sorted((c.kind, c.range) for c in made_up if c.kind in ("avoid", "workaround")) == [
+        ("avoid", ">=7.0,<8.0"),
+        ("workaround", ">=7.0,<8.0"),
+    ], summary(made_up)
+
+
+def test_a_line_does_not_carry_over_to_a_version_move():
+    claims = acme_with(
+        "Workaround for 1.x users: call `session.flush()` before `bulk_insert`. "
+        "Everyone else, upgrade to 2.1.0.",
+        member=True,
+    )
+    upgrade = next(c for c in claims if c.kind == "upgrade" and c.target == "2.1.0")
+    assert upgrade.range == ">=2.0.3,<2.1.0"
+
+
 # --- 3. `--pre` given "by passing" it, or as "Try `--pre`" -------------------------------------
 
 PRE = [

@@ -129,7 +129,21 @@ _LINE_LEAD_RE = re.compile(
 
 def line_of(piece: str, sentence: str, ctx: Context) -> Line | None:
     """The release line a piece of a sentence is about: its own, or the sentence's lead."""
-    return line_in(piece, ctx.library) or _leading_line(sentence, ctx)
+    return line_in(piece, ctx.library) or _clause_line(piece, sentence, ctx)
+
+
+def _clause_line(piece: str, sentence: str, ctx: Context) -> Line | None:
+    """The line set just before `piece`, at the head of its clause ("…; for 1.x, call …"),
+    else at the head of the sentence."""
+    at = sentence.find(piece)
+    head = re.search(
+        rf"(?:^|[;:]\s*)(?P<lead>{phrases.LINE_LEAD})\s*[,:]?\s*$",
+        sentence[:at] if at > 0 else "",
+        re.IGNORECASE,
+    )
+    if head:
+        return line_in(head["lead"], ctx.library)
+    return _leading_line(sentence, ctx)
 
 
 def _leading_line(sentence: str, ctx: Context) -> Line | None:
@@ -142,6 +156,27 @@ def _leading_line(sentence: str, ctx: Context) -> Line | None:
         re.IGNORECASE,
     )
     return line_in(lead.group(0), ctx.library) if lead else None
+
+
+_CARRIED = ("avoid", "workaround")
+
+
+def carried_line(given: list) -> Line | None:
+    """The line a sentence's advice was given for, when all of it is a workaround or an
+    avoidance for one line ("Workaround for 1.x users: call …"): the next sentence's
+    workaround or avoidance naming no line of its own ("Please don't upgrade them to 2.x")
+    is for the same users."""
+    lines = {a.line for a in given if a.kind in _CARRIED}
+    if len(lines) != 1 or any(a.kind not in _CARRIED for a in given):
+        return None
+    return next(iter(lines))
+
+
+def carry(action: Action, line: Line | None) -> Action:
+    """`action` with the line carried from the sentence before, if it names none."""
+    if line is None or action.line is not None or action.kind not in _CARRIED:
+        return action
+    return Action(action.kind, action.subject, action.target, line, action.implied)
 
 
 def avoid_in(piece: str, ctx: Context, sentence: str = "") -> list[Action]:
@@ -371,5 +406,11 @@ def _workaround(piece: str, sentence: str) -> list[Action]:
         return [Action("workaround", "run " + ", ".join(f"`{c}`" for c in codes[:3]))]
     # the instruction itself ("call `session.flush()` before `bulk_insert`"), in short
     text = " ".join(phrases.strip_lead(piece).split())
-    text = re.sub(r"\s+as\s+an?\s+(?:temporary\s+)?work\s*-?\s*around\s*$", "", text, flags=re.I)
+    text = re.sub(
+        # "… as a workaround (on 1.x)": the line is the claim's scope, not part of the step
+        rf"\s+as\s+an?\s+(?:temporary\s+)?work\s*-?\s*around(?:\s+(?:{phrases.LINE_LEAD}))?\s*$",
+        "",
+        text,
+        flags=re.I,
+    )
     return [Action("workaround", text if len(text) <= 160 else text[:159].rstrip() + "…")]

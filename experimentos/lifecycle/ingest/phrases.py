@@ -22,7 +22,7 @@ LINE_LEAD = (
     rf"(?:(?:on|for|in)\s+(?:the\s+)?(?:(?:projects?|apps?|users?)\s+on\s+(?:the\s+)?)?{_X}"
     r"(?:\s+(?:line|branch|series|users?|projects?|apps?))?|"
     rf"if\s+you(?:'re|\s+are)\s+(?:still\s+)?on\s+(?:the\s+)?(?:{_X}|[vV]\d+)(?:\s+line)?|"
-    rf"(?:the\s+)?{_X}\s+(?:users|projects|apps))"
+    rf"(?:the\s+)?{_X}\s+(?:users|projects|apps)|(?:projects?|apps?|users?)\s+on\s+(?:the\s+)?{_X})"
 )
 # Lead-ins that keep a clause imperative: "Workaround: …", "For now, …", "You should …".
 LEAD_RE = re.compile(
