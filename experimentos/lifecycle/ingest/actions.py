@@ -49,8 +49,19 @@ _WORD_FLAGS = [(re.compile(r"\blegacy[- ]peer(?:[- ]deps)?\b", re.I), "--legacy-
 _AVOID_RE = re.compile(
     rf"^(?:please\s+)?(?:(?:you\s+)?(?:don'?t|do\s+not|should\s+not|shouldn'?t|never)\s+"
     # "You do not need to update to 4.0 if you have CJS app", "there is no need to upgrade"
-    rf"(?:(?:need|have)\s+to\s+)?|(?:there(?:'s|\s+is)\s+)?no\s+need\s+to\s+|avoid\s+)"
+    rf"(?:(?:need|have)\s+to\s+)?|(?:there(?:'s|\s+is)\s+)?no\s+need\s+to\s+|avoid\s+|"
+    # "we advise against upgrading", "I'd recommend against", "better not upgrade", "I wouldn't"
+    rf"(?:(?:i|we)(?:'d|\s+would)?\s+)?(?:(?:strongly|really)\s+)?(?:advise|recommend|suggest|"
+    rf"caution|warn)\s+against\s+|(?:(?:you|you'd|it'?s|it\s+is|it\s+would\s+be)\s+)?(?:had\s+)?"
+    rf"better\s+not\s+(?:to\s+)?|(?:i|we)\s+(?:wouldn'?t|would\s+not)\s+)"
     rf"(?P<verb>{UP_VERBS}|(?:re)?install(?:ing)?|us(?:e|ing)|call(?:ing)?|import(?:ing)?)?\b",
+    re.IGNORECASE,
+)
+# "upgrading to 2.x is not recommended", "moving to 8.x is discouraged": the act, then the verdict
+_AVOID_AFTER_RE = re.compile(
+    rf"^(?P<verb>{UP_VERBS}|installing|using)\b(?P<what>.+?)\s+(?:is|are|would\s+be)\s+"
+    rf"(?:(?:really|strongly|generally)\s+)?(?:not\s+(?:recommended|advised|advisable|"
+    rf"a\s+good\s+idea|safe)|discouraged|a\s+bad\s+idea|risky|unsafe)\b",
     re.IGNORECASE,
 )
 
@@ -108,7 +119,9 @@ def _below(action: Action, sentence: str, ctx: Context) -> Line | None:
 
 
 _LINE_LEAD_RE = re.compile(
-    r"^(?:(?:so|and|but|also|then)[,\s]+)?(?:on|for|with|in|if\s+you(?:'re|\s+are)\s+(?:still\s+)?on|"
+    # a label may name the line: "Workaround on 5.x: call …", "Fix for the 1.x line: …"
+    r"^(?:(?:so|and|but|also|then)[,\s]+)?(?:(?:(?:a|the|my)\s+)?(?:temporary\s+|quick\s+)?"
+    r"(?:work\s*-?\s*around|fix|solution|advice|tip|note)s?\s+(?=on\b|for\b|in\b))?(?:on|for|with|in|if\s+you(?:'re|\s+are)\s+(?:still\s+)?on|"
     r"(?:the\s+)?[vV]?\d+(?:\.[xX*\d]+)*\s+users?)\b[^,:;]{0,40}[,:;]",
     re.IGNORECASE,
 )
@@ -116,14 +129,54 @@ _LINE_LEAD_RE = re.compile(
 
 def line_of(piece: str, sentence: str, ctx: Context) -> Line | None:
     """The release line a piece of a sentence is about: its own, or the sentence's lead."""
-    return line_in(piece, ctx.library) or _leading_line(sentence, ctx)
+    return line_in(piece, ctx.library) or _clause_line(piece, sentence, ctx)
+
+
+def _clause_line(piece: str, sentence: str, ctx: Context) -> Line | None:
+    """The line set just before `piece`, at the head of its clause ("…; for 1.x, call …"),
+    else at the head of the sentence."""
+    at = sentence.find(piece)
+    head = re.search(
+        rf"(?:^|[;:]\s*)(?P<lead>{phrases.LINE_LEAD})\s*[,:]?\s*$",
+        sentence[:at] if at > 0 else "",
+        re.IGNORECASE,
+    )
+    if head:
+        return line_in(head["lead"], ctx.library)
+    return _leading_line(sentence, ctx)
 
 
 def _leading_line(sentence: str, ctx: Context) -> Line | None:
     """A line set up front for the whole sentence: "On 1.x, call …", "If you are on the 1.x
     line, don't …"."""
-    lead = _LINE_LEAD_RE.match(sentence.strip())
+    lead = _LINE_LEAD_RE.match(sentence.strip()) or re.match(
+        # … or by its first words, with no comma after them: "For 1.x projects we advise …"
+        rf"(?:(?:so|and|but|also|then)[,\s]+)?(?:{phrases.LINE_LEAD})(?![\w.])",
+        sentence.strip(),
+        re.IGNORECASE,
+    )
     return line_in(lead.group(0), ctx.library) if lead else None
+
+
+_CARRIED = ("avoid", "workaround")
+
+
+def carried_line(given: list) -> Line | None:
+    """The line a sentence's advice was given for, when all of it is a workaround or an
+    avoidance for one line ("Workaround for 1.x users: call …"): the next sentence's
+    workaround or avoidance naming no line of its own ("Please don't upgrade them to 2.x")
+    is for the same users."""
+    lines = {a.line for a in given if a.kind in _CARRIED}
+    if len(lines) != 1 or any(a.kind not in _CARRIED for a in given):
+        return None
+    return next(iter(lines))
+
+
+def carry(action: Action, line: Line | None) -> Action:
+    """`action` with the line carried from the sentence before, if it names none."""
+    if line is None or action.line is not None or action.kind not in _CARRIED:
+        return action
+    return Action(action.kind, action.subject, action.target, line, action.implied)
 
 
 def avoid_in(piece: str, ctx: Context, sentence: str = "") -> list[Action]:
@@ -131,11 +184,13 @@ def avoid_in(piece: str, ctx: Context, sentence: str = "") -> list[Action]:
     rest = re.sub(
         r"^(?:(?:so|and|but|also|please|just|simply|then)[,\s]+)+", "", piece.strip(), flags=re.I
     )
-    match = _AVOID_RE.match(rest)
+    line = line_in(rest, ctx.library) or _leading_line(sentence, ctx)
+    # "On the 1.x line don't upgrade to 2.x": the line set before the verb scopes it
+    rest = re.sub(rf"^(?:{phrases.LINE_LEAD})\s*[,:]?\s*", "", rest, flags=re.I)
+    match = _AVOID_RE.match(rest) or _AVOID_AFTER_RE.match(rest)
     if not match or not match["verb"]:
         return []
-    line = line_in(rest, ctx.library) or _leading_line(sentence, ctx)
-    after = rest[match.end() :]
+    after = match.groupdict().get("what") or rest[match.end() :]
     if re.match(UP_VERBS, match["verb"], re.IGNORECASE) or re.search(rf"\b{VER}\b", after):
         found = [c for c in candidates(after, ctx) if c[2] != "latest"]
         target = pick(found, after, "up")
@@ -196,6 +251,8 @@ def _flags(piece: str, sentence: str, ctx: Context) -> list[Action]:
     if settings:
         return settings
     command_piece = bool(COMMAND_RE.match(strip_run(plain)))
+    if how is None and _offers_flag(piece, sentence):
+        how = "directive"
     if how is None and not (command_piece and (ctx.standalone or phrases.succeeded(sentence))):
         return out
     if re.match(r"(?:\w+\s+)?don", plain, re.IGNORECASE):
@@ -215,6 +272,27 @@ def _flags(piece: str, sentence: str, ctx: Context) -> list[Action]:
             if pattern.search(plain):
                 out.append(Action("flag", flag, None))
     return out
+
+
+# A flag offered as the way to get something, whatever the verb of the sentence: "You can get
+# 2.1.0rc2 by passing `--pre` to pip", "You get the fix by adding `--pre`", "Try `--pre`: …"
+_OFFERED_FLAG_RE = re.compile(
+    r"\bby\s+(?:passing|adding|using|setting|appending|specifying|including|"
+    r"running\s+(?:it\s+|pip\s+|npm\s+)?with)\s+(?:the\s+)?`?--[a-z]|"
+    r"^\W*(?:(?:you\s+(?:can|could|should|may|might)\s+)?(?:also\s+|just\s+)?try|maybe\s+try)\s+"
+    r"(?:(?:with|using|adding|passing)\s+)?(?:the\s+)?`?--[a-z]",
+    re.IGNORECASE,
+)
+_NARRATED_RE = re.compile(r"^\W*(?:when|after|while|since|before|once|because)\b", re.IGNORECASE)
+
+
+def _offers_flag(piece: str, sentence: str) -> bool:
+    """Whether `piece` offers a flag (not a narration of one that failed)."""
+    return (
+        bool(_OFFERED_FLAG_RE.search(piece))
+        and not phrases.failed(sentence)
+        and not _NARRATED_RE.match(sentence)
+    )
 
 
 def _tool_of(piece: str, flag: str) -> str | None:
@@ -328,5 +406,11 @@ def _workaround(piece: str, sentence: str) -> list[Action]:
         return [Action("workaround", "run " + ", ".join(f"`{c}`" for c in codes[:3]))]
     # the instruction itself ("call `session.flush()` before `bulk_insert`"), in short
     text = " ".join(phrases.strip_lead(piece).split())
-    text = re.sub(r"\s+as\s+an?\s+(?:temporary\s+)?work\s*-?\s*around\s*$", "", text, flags=re.I)
+    text = re.sub(
+        # "… as a workaround (on 1.x)": the line is the claim's scope, not part of the step
+        rf"\s+as\s+an?\s+(?:temporary\s+)?work\s*-?\s*around(?:\s+(?:{phrases.LINE_LEAD}))?\s*$",
+        "",
+        text,
+        flags=re.I,
+    )
     return [Action("workaround", text if len(text) <= 160 else text[:159].rstrip() + "…")]

@@ -149,6 +149,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         if comment.opening:
             _read_title(thread.title, found, given, comment, ctx)
         steps = False  # inside the opening post's "steps to reproduce"
+        carried: Line | None = None  # the line the comment's last advice was given for
         releases = comment.maintainer and bool(_RELEASES_RE.search(comment.body))
         for n, sentence in enumerate(sentences):
             plain = words.name_library(sentence.replace("\u2019", "'"), spelled, ctx.library)
@@ -181,13 +182,13 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                 if phrases.negated(piece):
                     negatives.append((piece, sentence, act.line_of(piece, sentence, ctx)))
                     for action in act.avoid_in(piece, ctx, sentence):
-                        _record(found, given, action, index, comment, sentence)
+                        _record(found, given, act.carry(action, carried), index, comment, sentence)
                     continue
                 for action in act.actions_in(piece, sentence, ctx):
                     if action.implied and upgraded:
                         continue  # "This is fixed in openai 1.55.3, please upgrade": one advice
                     upgraded = upgraded or action.kind == "upgrade"
-                    _record(found, given, action, index, comment, sentence)
+                    _record(found, given, act.carry(action, carried), index, comment, sentence)
             if len(given) == before:
                 # no phrasing matched: the general reading (a version, its package, an act)
                 for action in general.read_sentence(plain, ctx, opening=asking):
@@ -200,6 +201,8 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                 for action in words.package_links(plain, ctx.library, asking):
                     _record(found, given, action, index, comment, sentence)
             by_sentence[sentence] = given[before:]
+            if len(given) > before:
+                carried = act.carried_line([found[k] for k in given[before:]])
         for item in words.listed_alternatives(comment.body, asking):
             # an item the readings above gave no advice for: another package to use instead
             # ("Use openpyxl"), else a workaround ("move to esm")

@@ -15,6 +15,15 @@ from experimentos.lifecycle.ingest.text import clauses, split_outside_code
 
 Mood = Literal["directive", "success", "announce"]
 
+# The release line a clause is for, set before its verb: "on 1.x call …", "for 1.x users
+# call …", "if you're on v1, call …", "5.x users: …" (lines.py reads which line it is).
+_X = r"[vV]?\d+(?:\.\d+)?\.[xX*](?:\.[xX*])?"
+LINE_LEAD = (
+    rf"(?:(?:on|for|in)\s+(?:the\s+)?(?:(?:projects?|apps?|users?)\s+on\s+(?:the\s+)?)?{_X}"
+    r"(?:\s+(?:line|branch|series|users?|projects?|apps?))?|"
+    rf"if\s+you(?:'re|\s+are)\s+(?:still\s+)?on\s+(?:the\s+)?(?:{_X}|[vV]\d+)(?:\s+line)?|"
+    rf"(?:the\s+)?{_X}\s+(?:users|projects|apps)|(?:projects?|apps?|users?)\s+on\s+(?:the\s+)?{_X})"
+)
 # Lead-ins that keep a clause imperative: "Workaround: …", "For now, …", "You should …".
 LEAD_RE = re.compile(
     r"^(?:(?:so|ok|okay|yes|yeah|yep|also|and|or|then|alternatively|otherwise|meanwhile|"
@@ -22,7 +31,7 @@ LEAD_RE = re.compile(
     r"quick\s+)?(?:workaround|fix|solution)|workaround|solution|fix|simple\s+fix|quick\s+fix|tl;?dr|"
     r"update|edit|fwiw|imo|note|hey|hi|hello|thanks|thank\s+you|@[\w-]+|to\s+(?:fix|solve|"
     r"resolve)\s+(?:this|it|the\s+(?:issue|problem|error))|eventually|similarly|now|probably|"
-    r"maybe|perhaps|temporarily|for\s+the\s+time\s+being)"
+    r"maybe|perhaps|temporarily|for\s+the\s+time\s+being|" + LINE_LEAD + r")"
     r"\s*[:,!-]?\s+)*"
     r"(?:please\s+|just\s+|simply\s+|i\s+would\s+(?:just\s+)?|i'd\s+(?:just\s+)?|"
     # an adverb before the verb: "we need to temporarily point …", "manually set …"
@@ -60,7 +69,7 @@ NEGATION_RE = re.compile(
     r"\b(?:don'?t|do\s+not|doesn'?t|does\s+not|didn'?t|did\s+not|never|shouldn'?t|should\s+not|"
     r"avoid|stop|no\s+need|no\s+longer|not|isn'?t|aren'?t|wasn'?t|won'?t|can'?t|cannot|"
     r"unnecessary|wrong|incorrect|bad\s+idea|discouraged|harmful|dangerous|hides?|masks?|"
-    r"breaks?)\b",
+    r"breaks?|wouldn'?t|(?:advis|recommend|suggest|caution|warn)\w*\s+against)\b",
     re.IGNORECASE,
 )
 RETRACT_RE = re.compile(

@@ -112,7 +112,7 @@ class Advice:
             return f"pass {self.subject} to {target}" if target else f"pass {self.subject}"
         if self.kind == "avoid":
             if vocab.is_versioned(target):
-                where = f" on {self.line.text}" if self.line else ""
+                where = f" on {_line_words(self.line)}" if self.line else ""
                 return f"do not upgrade {self.subject} to {_spec_words(target)}{where}"
             return f"avoid {self.subject}"
         if self.kind == "workaround":
@@ -120,6 +120,30 @@ class Advice:
         if target:
             return f"use {self.subject} instead of {target}"
         return f"use {self.subject}"
+
+
+def _line_words(line: Line) -> str:
+    """The line an avoidance is for, in the same words however the thread put it ("If you're
+    on 1.x", "1.x users:", "For projects on 1.x"): "a 1.x project", "an 8.1.x project"; a
+    line that is no whole release line as the thread wrote it ("numpy < 2")."""
+    low = (line.low or "").split(".")
+    high = (line.high or "").split(".")
+    whole = (
+        len(low) == len(high) == 2
+        and all(part.isdigit() for part in low + high)
+        and (
+            (low[1] == high[1] == "0" and int(high[0]) == int(low[0]) + 1)
+            or (low[0] == high[0] and int(high[1]) == int(low[1]) + 1)
+        )
+    )
+    if not whole:
+        return re.sub(r"^(?:on|for|in|with)\s+", "", line.text, flags=re.I)
+    name = f"{low[0]}.x" if high[1] == "0" and low[1] == "0" else f"{low[0]}.{low[1]}.x"
+    if line.library:
+        name = f"{line.library} {name}"
+    # "an 8.x", "an 11.x", "an 18.x": the article as the number is said
+    article = "an" if re.match(r"8|1[18](?!\d)", name) else "a"
+    return f"{article} {name} project"
 
 
 def _spec_words(spec: str) -> str:

@@ -223,6 +223,14 @@ def uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]:
         return []
     if re.match(r"replac", match.group(0), re.IGNORECASE) and not old:
         return []  # "replace X" names what goes, not what to use
+    if (
+        not old
+        and re.match(r"call", match.group(0), re.IGNORECASE)
+        and (_STEP_RE.match(plain[match.end() :]) or re.search(r"\binstead\b", sentence, re.I))
+    ):
+        # "call `session.flush()` before `bulk_insert` (instead)": a call to make, nothing
+        # replaced; a workaround ("call `createPool()` to get the pool" names an API to use)
+        return []
     if re.fullmatch(rf"(?:{NAME})?\s*(?:{OP}|@)\s*{VER}", new.strip()):
         return []
     if not old:
@@ -231,6 +239,7 @@ def uses(piece: str, sentence: str, ctx: Context | None = None) -> list[Action]:
     return [Action("use", ident(new), ident(old) if old else None)]
 
 
+_STEP_RE = re.compile(r"\s*(?:first|beforehand|before|after|prior\s+to|then)\b", re.IGNORECASE)
 # "`concat()` should be used instead"
 _USED_INSTEAD_RE = re.compile(
     rf"{quoted('new')}\s+(?:should|must|can|could|has\s+to|needs\s+to)\s+be\s+used"
