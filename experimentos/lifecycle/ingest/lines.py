@@ -17,7 +17,10 @@ from experimentos.repofacts.facts import python_key
 _NAME = r"@?[A-Za-z][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)?"
 # "1.x", "V1.X.X", "0.22.x", "1.x.x"
 _X_LINE = r"[vV]?(?P<major>\d+)(?:\.(?P<minor>\d+))?\.[xX*](?:\.[xX*])?"
-_WORDS = r"(?:line|branch|series|releases?|versions?|projects?|apps?|users?|installs?)"
+_WORDS = (
+    r"(?:line|branch|series|releases?|versions?|projects?|apps?|applications?|users?|installs?|"
+    r"codebases?|code\s*bases?|services?|repos?|repositories|deployments?|setups?)"
+)
 # "on 1.x", "for the 1.x line", "a 1.x project", "1.x users", "if you're (still) on v1",
 # "(1.x only)", "in 2.x" — with an optional library: "on acme-orm 1.x", "Flask V1.X.X users".
 _ON_LINE_RES = [
@@ -31,7 +34,8 @@ _ON_LINE_RES = [
         re.IGNORECASE,
     ),
     re.compile(
-        rf"(?:^|[\s(])(?:(?P<lib>{_NAME})\s+)?{_X_LINE}\s+(?:users|projects|only|line|branch)\b",
+        rf"(?:^|[\s(])(?:(?P<lib>{_NAME})\s+)?{_X_LINE}\s+(?:users|projects|only|line|branch|apps|applications|"
+        rf"installs|codebases|services|repos|deployments|setups)\b",
         re.IGNORECASE,
     ),
     re.compile(
@@ -70,6 +74,15 @@ _NOT_LIBS = frozenset(
         "final",
         "stable",
     }
+)
+
+
+# Verbs whose object a line can be ("upgrade 1.x projects", "make 1.x apps upgrade"): never the
+# library the line is of.
+_VERB_RE = re.compile(
+    r"(?:upgrade|update|bump|move|switch|migrate|port|jump|keep|leave|make|let|force|get|run|"
+    r"use|install|test|build|deploy|ship|support|drop|have|help|tell|ask|want)",
+    re.IGNORECASE,
 )
 
 
@@ -119,6 +132,8 @@ def line_in(text: str, library: str | None = None) -> Line | None:
     ) and re.match(r"(?:on|with|to|in)\b", match.group(0), re.I):
         return None  # "stay on 1.x", "stick with 4.x": the target of the act, not its line
     lib = match["lib"]
+    if lib and _VERB_RE.fullmatch(lib):
+        lib = None  # "don't upgrade 1.x projects", "move 1.x apps": the verb, not a package
     if lib and lib.lower() in ("last", "latest", "final", "previous", "newest"):
         return None  # "pin vite to 4.5.3 (the last 4.x release)" names a target, not a line
     if lib and (lib.lower() in _NOT_LIBS or lib.lower() in ("on", "for", "with", "in")):

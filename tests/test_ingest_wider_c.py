@@ -1,0 +1,85 @@
+"""Issue 24, the acme-orm thread read "wider" (third set): the maintainer's "don't upgrade a 1.x
+project to 2.x" said with the line as the verb's object ("Don't upgrade 1.x projects to 2.x"),
+with other verbs and nouns ("do not move a 1.x app to 2.x", "don't jump to 2.x", "don't migrate
+your 1.x service"), as "stay on 1.x" beside the fix for the thread's own line, and right after a
+version's full stop ("Fixed in 2.1.0. 1.x users should not upgrade …"); the 1.x workaround as a
+gerund ("calling X works around it"). Each: an avoidance (or a pin) scoped to the old line that
+contradicts none of the 2.0.x upgrades the maintainer endorsed, on variants of the issue's own
+thread and on a made-up thread, with look-alike negatives (questions, narration, requests)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_ingest_wider_b import acme_with, of_kind, pebble, summary
+
+USERS = {
+    "c1": "Upgrade acme-orm to 2.1.0, it fixed it for me.",
+    "c2": "Run `pip install 'acme-orm>=2.1'`, that solved it here.",
+}
+HEADS = ["Fixed in 2.1.0.", "2.1.0 is the release with the fix, please upgrade."]
+AVOID_ACTION = "do not upgrade acme-orm to 2.x on a 1.x project"
+
+
+def on_acme(body: str, head: str = "Fixed in 2.1.0.") -> list:
+    """The acme thread, the users' upgrades reworded, a MEMBER's fix release then `body`."""
+    return acme_with(f"{head} {body.format(o=1, n=2)}", member=True, **USERS)
+
+
+def on_pebble(body: str) -> list:
+    """The made-up pebble-store thread (8.1.x broken, 8.2.0 fixes it, 7.x the old line)."""
+    text = body.format(o=7, n=8).replace("session.flush()", "store.sync()")
+    return pebble("Fixed in 8.2.0. " + text.replace("bulk_insert", "put_many"))
+
+
+def assert_upgrades_kept(claims) -> None:
+    """The users' 2.0.x upgrades: endorsed by the maintainer, contradicted by nobody."""
+    for target in ("2.1.0", ">=2.1"):
+        upgrade = next(c for c in claims if c.kind == "upgrade" and c.target == target)
+        assert not [c for c in upgrade.corrections if c.kind == "contradicted"], summary(claims)
+    upgrade = next(c for c in claims if c.kind == "upgrade" and c.target == "2.1.0")
+    assert upgrade.stance == "endorsed", summary(claims)
+
+
+def by_maintainer(claims, *kinds: str) -> list:
+    return [c for c in claims if c.kind in kinds and c.said_by[0] in ("acme-dev", "pebble")]
+
+
+# --- 1. the line as the verb's object: "Don't upgrade 1.x projects to 2.x" ---------------------
+
+LINE_AS_OBJECT = [
+    "Don't upgrade {o}.x projects to {n}.x for this. On {o}.x call `session.flush()` before "
+    "`bulk_insert`.",
+    "Do not upgrade your {o}.x app to {n}.x.",
+    "Please don't upgrade {o}.x apps to {n}.x just for this fix.",
+    "Don't update any {o}.x project to {n}.x for this.",
+    "Don't upgrade {o}.x installs to {n}.x for this; call `session.flush()` first on {o}.x.",
+]
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("body", LINE_AS_OBJECT)
+def test_the_line_as_the_object_scopes_the_avoidance(body, head):
+    claims = on_acme(body, head)
+    avoids = of_kind(claims, "avoid")
+    assert [(a.target, a.range, a.speaker, a.action) for a in avoids] == [
+        (">=2", ">=1.0,<2.0", "maintainer", AVOID_ACTION)
+    ], summary(claims)
+    assert [w.range for w in of_kind(claims, "workaround")] in ([], [">=1.0,<2.0"])
+    assert_upgrades_kept(claims)
+
+
+@pytest.mark.parametrize("body", LINE_AS_OBJECT)
+def test_the_line_as_the_object_on_a_made_up_thread(body):
+    claims = on_pebble(body)
+    assert [(a.subject, a.target, a.range) for a in of_kind(claims, "avoid")] == [
+        ("pebble-store", ">=8", ">=7.0,<8.0")
+    ], summary(claims)
+    assert (
+        of_kind(claims, "avoid")[0].action == "do not upgrade pebble-store to 8.x on a 7.x project"
+    )
+
+
+def test_a_request_by_the_maintainer_contradicts_no_2_0_upgrade():
+    claims = on_acme("Please don't make {o}.x projects upgrade to {n}.x, we will backport it.")
+    assert_upgrades_kept(claims)
