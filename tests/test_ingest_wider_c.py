@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from .test_ingest_reading import acme_payload
 from .test_ingest_wider_b import acme_with, of_kind, pebble, summary
 
 USERS = {
@@ -78,6 +79,59 @@ def test_the_line_as_the_object_on_a_made_up_thread(body):
     assert (
         of_kind(claims, "avoid")[0].action == "do not upgrade pebble-store to 8.x on a 7.x project"
     )
+
+
+# --- 2. other verbs and nouns of the same avoidance ----------------------------------------------
+
+OTHER_VERBS = [
+    "Please do not move a {o}.x app to {n}.x just for this; on {o}.x, call `session.flush()` "
+    "before `bulk_insert` as a workaround.",
+    "For {o}.x: don't jump to {n}.x, use `session.flush()` before `bulk_insert` as a workaround.",
+    "Don't switch a {o}.x codebase to {n}.x for this.",
+    "Don't migrate your {o}.x service to {n}.x just for this fix.",
+    "Don't bump a {o}.x project to {n}.x for this.",
+    "On {o}.x, don't move to {n}.x for this.",
+    "If you're on {o}.x, do not migrate to {n}.x yet.",
+    "Please don't port your {o}.x application to {n}.x only for this.",
+]
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("body", OTHER_VERBS)
+def test_other_verbs_of_the_avoidance(body, head):
+    claims = on_acme(body, head)
+    avoids = of_kind(claims, "avoid")
+    assert [(a.target, a.range, a.speaker, a.action) for a in avoids] == [
+        (">=2", ">=1.0,<2.0", "maintainer", AVOID_ACTION)
+    ], summary(claims)
+    assert [w.range for w in of_kind(claims, "workaround")] in ([], [">=1.0,<2.0"])
+    assert_upgrades_kept(claims)
+
+
+@pytest.mark.parametrize("body", OTHER_VERBS)
+def test_other_verbs_of_the_avoidance_on_a_made_up_thread(body):
+    claims = on_pebble(body)
+    assert [(a.subject, a.target, a.range) for a in of_kind(claims, "avoid")] == [
+        ("pebble-store", ">=8", ">=7.0,<8.0")
+    ], summary(claims)
+
+
+LOOK_ALIKES = [
+    "Did you move your 1.x app to 2.x?",  # a question
+    "Should I migrate my 1.x service to 2.x for this?",
+    "I moved my 1.x app to 2.x and it still fails.",  # narration
+    "I didn't migrate my 1.x service to 2.x yet, so I can't tell.",
+    "We did not switch our 1.x codebase to 2.x, we call `session.flush()` there.",
+    "Please don't make 1.x projects upgrade to 2.x, backport the fix instead.",  # a request
+    "Don't move back to 1.x, 2.1.0 fixes it.",  # going back is no upgrade
+]
+
+
+@pytest.mark.parametrize("body", LOOK_ALIKES)
+def test_look_alikes_of_the_avoidance_are_none(body):
+    claims = acme_with(acme_payload()["comments"][3]["body"], c2=body)
+    assert not [a for a in of_kind(claims, "avoid") if "pat-o" in a.said_by], summary(claims)
+    assert not [a for a in of_kind(claims, "avoid") if a.target == ">=1"], summary(claims)
 
 
 def test_a_request_by_the_maintainer_contradicts_no_2_0_upgrade():

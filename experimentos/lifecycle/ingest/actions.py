@@ -46,6 +46,12 @@ _FLAG_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?:=(\S+))?", re.IGNORECASE
 _WORD_FLAGS = [(re.compile(r"\blegacy[- ]peer(?:[- ]deps)?\b", re.I), "--legacy-peer-deps")]
 
 
+# "do not move a 1.x app to 2.x", "don't jump to 2.x", "don't migrate your 1.x service to 2.x":
+# a verb that takes something (a few words) to a version; never back ("don't move back to 1.x")
+_MOVE_VERBS = (
+    r"(?:mov(?:e|ing)|switch(?:ing)?|migrat(?:e|ing)|jump(?:ing)?|port(?:ing)?|bump(?:ing)?|"
+    r"go(?:ing)?)(?=\s+(?!back\b|down\b)(?:[\w.'-]+\s+){0,4}?(?:up\s+|over\s+)?to\s)"
+)
 _AVOID_RE = re.compile(
     rf"^(?:please\s+)?(?:(?:you\s+)?(?:don'?t|do\s+not|should\s+not|shouldn'?t|never)\s+"
     # "You do not need to update to 4.0 if you have CJS app", "there is no need to upgrade"
@@ -54,7 +60,8 @@ _AVOID_RE = re.compile(
     rf"(?:(?:i|we)(?:'d|\s+would)?\s+)?(?:(?:strongly|really)\s+)?(?:advise|recommend|suggest|"
     rf"caution|warn)\s+against\s+|(?:(?:you|you'd|it'?s|it\s+is|it\s+would\s+be)\s+)?(?:had\s+)?"
     rf"better\s+not\s+(?:to\s+)?|(?:i|we)\s+(?:wouldn'?t|would\s+not)\s+)"
-    rf"(?P<verb>{UP_VERBS}|(?:re)?install(?:ing)?|us(?:e|ing)|call(?:ing)?|import(?:ing)?)?\b",
+    rf"(?P<verb>{UP_VERBS}|{_MOVE_VERBS}|(?:re)?install(?:ing)?|us(?:e|ing)|call(?:ing)?|"
+    rf"import(?:ing)?)?\b",
     re.IGNORECASE,
 )
 # "upgrading to 2.x is not recommended", "moving to 8.x is discouraged": the act, then the verdict
