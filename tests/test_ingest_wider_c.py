@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from experimentos.lifecycle.ingest.text import split_sentences
+
 from .test_ingest_reading import acme_payload
 from .test_ingest_wider_b import acme_with, of_kind, pebble, summary
 
@@ -137,3 +139,49 @@ def test_look_alikes_of_the_avoidance_are_none(body):
 def test_a_request_by_the_maintainer_contradicts_no_2_0_upgrade():
     claims = on_acme("Please don't make {o}.x projects upgrade to {n}.x, we will backport it.")
     assert_upgrades_kept(claims)
+
+
+# --- 4. right after a version's full stop: "Fixed in 2.1.0. 1.x users should not …" -------------
+
+AFTER_A_VERSION = [
+    "1.x users should not upgrade to 2.x for this fix. Call `session.flush()` before "
+    "`bulk_insert` on 1.x.",
+    "1.x projects shouldn't move to 2.x for it.",
+    "1.x users: don't upgrade to 2.x for this.",
+]
+
+
+@pytest.mark.parametrize(
+    "head", ["Fixed in 2.1.0.", "Please upgrade to 2.1.0.", "Yes, this is fixed in v2.1.0."]
+)
+@pytest.mark.parametrize("body", AFTER_A_VERSION)
+def test_a_line_after_a_versions_full_stop_starts_a_sentence(body, head):
+    claims = acme_with(f"{head} {body}", member=True, **USERS)
+    avoids = of_kind(claims, "avoid")
+    assert [(a.target, a.range, a.action) for a in avoids] == [
+        (">=2", ">=1.0,<2.0", AVOID_ACTION)
+    ], summary(claims)
+    assert_upgrades_kept(claims)
+
+
+@pytest.mark.parametrize("body", AFTER_A_VERSION)
+def test_a_line_after_a_versions_full_stop_on_a_made_up_thread(body):
+    text = body.replace("1.x", "7.x").replace("2.x", "8.x").replace("session.flush()", "s()")
+    claims = pebble("Fixed in 8.2.0. " + text)
+    assert [(a.target, a.range) for a in of_kind(claims, "avoid")] == [(">=8", ">=7.0,<8.0")], (
+        summary(claims)
+    )
+
+
+@pytest.mark.parametrize(
+    "text,sentences",
+    [
+        ("Fixed in 2.1.0. 1.x users should wait.", ["Fixed in 2.1.0.", "1.x users should wait."]),
+        ("See 2.1.0. 2.0.x users: upgrade.", ["See 2.1.0.", "2.0.x users: upgrade."]),
+        # a version after a version's full stop is no line: kept as it was
+        ("Broken on 2.0.3. 2.0.4 too.", ["Broken on 2.0.3. 2.0.4 too."]),
+        ("Use 2.1.0. x is fine.", ["Use 2.1.0. x is fine."]),
+    ],
+)
+def test_a_release_line_after_a_version_starts_a_sentence(text, sentences):
+    assert split_sentences(text) == sentences
