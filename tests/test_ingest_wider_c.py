@@ -141,6 +141,67 @@ def test_a_request_by_the_maintainer_contradicts_no_2_0_upgrade():
     assert_upgrades_kept(claims)
 
 
+# --- 3. "stay on 1.x" beside the fix for the thread's own line -----------------------------------
+
+STAYS = [
+    "Stay on {o}.x if you depend on the old session API, and call `session.flush()` before "
+    "`bulk_insert` there.",
+    "If you rely on the old session API, stay on {o}.x and call `session.flush()` before "
+    "`bulk_insert` there.",
+    "Stay on {o}.x for now if you need the old session API; call `session.flush()` before "
+    "`bulk_insert` there as a workaround.",
+    "Projects that need the old session API should stay on {o}.x.",
+    "Remain on {o}.x if you depend on the old session API.",
+]
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("body", STAYS)
+def test_staying_on_the_old_line_is_held_for_that_line(body, head):
+    claims = on_acme(body, head)
+    held = by_maintainer(claims, "pin", "avoid")
+    assert [(c.kind, c.range) for c in held] == [("pin", ">=1.0,<2.0")], summary(claims)
+    assert held[0].target in ("1", "1.x")
+    workarounds = of_kind(claims, "workaround")
+    assert [w.range for w in workarounds] == ([">=1.0,<2.0"] if "there" in body else [])
+    if workarounds:
+        assert workarounds[0].action == "call `session.flush()` before `bulk_insert`"
+    assert_upgrades_kept(claims)
+
+
+@pytest.mark.parametrize("body", STAYS)
+def test_staying_on_the_old_line_on_a_made_up_thread(body):
+    claims = on_pebble(body)
+    held = by_maintainer(claims, "pin", "avoid")
+    assert [(c.kind, c.range) for c in held] == [("pin", ">=7.0,<8.0")], summary(claims)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # no fix named for the thread's line: "stick to 1.x" is the way back for its readers
+        "I would stay on 1.x for now.",
+        "Stay on 1.x until the fix is out.",
+    ],
+)
+def test_staying_with_no_fix_beside_it_keeps_the_threads_line(body):
+    claims = acme_with(body, member=True)
+    held = by_maintainer(claims, "pin", "avoid")
+    assert [(c.kind, c.range) for c in held] == [("pin", ">=2.0.3,<2.1.0")], summary(claims)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Should I stay on 1.x until 2.1.0 is out?",  # a question
+        "I stayed on 1.x and it still fails there.",  # narration
+    ],
+)
+def test_look_alikes_of_staying_give_no_pin_for_the_old_line(body):
+    claims = acme_with(acme_payload()["comments"][3]["body"], c2=body)
+    assert not [c for c in of_kind(claims, "pin") if "pat-o" in c.said_by], summary(claims)
+
+
 # --- 4. right after a version's full stop: "Fixed in 2.1.0. 1.x users should not …" -------------
 
 AFTER_A_VERSION = [

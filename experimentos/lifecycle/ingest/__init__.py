@@ -20,6 +20,7 @@ offered   dependency entries shown as the fix (pins) and dist-tags offered (upgr
 actions   flags, avoidance and workarounds
 swaps     API swaps: one identifier (or package) instead of another
 words     workarounds said in words; identifiers a thread says were removed
+held      "stay on 1.x": the line a pin keeps, and whose advice it is beside a fix
 said      the records: who said a piece of advice where, what later comments did to it
 stance    what later comments do to earlier advice: endorse, correct, withdraw
 advice    the thread read as a sequence: advice, its stance, the line it is for

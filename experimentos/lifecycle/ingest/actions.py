@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from experimentos.lifecycle.ingest import phrases
+from experimentos.lifecycle.ingest.held import there_line
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.newer import newer
 from experimentos.lifecycle.ingest.offered import DIST_TAGS, offered
@@ -98,6 +99,12 @@ def actions_in(piece: str, sentence: str, ctx: Context) -> list[Action]:
         out += uses(piece, sentence, ctx)
     if not out:
         out += _workaround(piece, sentence)
+    elif versions:
+        # "stay on 1.x and call `x()` there": a step joined to the version's act by "and"
+        joined = re.search(rf"\s+and\s+(?:then\s+)?(?={WORK_VERBS}\b.*`)", piece, re.I)
+        step = piece[joined.end() :] if joined else ""
+        there = there_line(step, sentence, ctx.library) if step else None
+        out += [Action(a.kind, a.subject, a.target, there) for a in _workaround(step, sentence)]
     return [
         Action(a.kind, a.subject, a.target, line or a.line or _below(a, sentence, ctx), a.implied)
         for a in out
@@ -135,8 +142,13 @@ _LINE_LEAD_RE = re.compile(
 
 
 def line_of(piece: str, sentence: str, ctx: Context) -> Line | None:
-    """The release line a piece of a sentence is about: its own, or the sentence's lead."""
-    return line_in(piece, ctx.library) or _clause_line(piece, sentence, ctx)
+    """The release line a piece of a sentence is about: its own, the line "there" points back
+    to, or the sentence's lead."""
+    return (
+        line_in(piece, ctx.library)
+        or there_line(piece, sentence, ctx.library)
+        or _clause_line(piece, sentence, ctx)
+    )
 
 
 def _clause_line(piece: str, sentence: str, ctx: Context) -> Line | None:
@@ -414,8 +426,9 @@ def _workaround(piece: str, sentence: str) -> list[Action]:
     # the instruction itself ("call `session.flush()` before `bulk_insert`"), in short
     text = " ".join(phrases.strip_lead(piece).split())
     text = re.sub(
-        # "… as a workaround (on 1.x)": the line is the claim's scope, not part of the step
-        rf"\s+as\s+an?\s+(?:temporary\s+)?work\s*-?\s*around(?:\s+(?:{phrases.LINE_LEAD}))?\s*$",
+        # "… as a workaround (on 1.x)", "… there": the line is the claim's scope, not the step
+        rf"(?:\s+(?:as\s+an?\s+(?:temporary\s+)?work\s*-?\s*around|there|{phrases.LINE_LEAD}))+"
+        rf"\s*$",
         "",
         text,
         flags=re.I,

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from experimentos.lifecycle.ingest import actions as act
-from experimentos.lifecycle.ingest import general, kinds, phrases, stance, vocab, words
+from experimentos.lifecycle.ingest import general, held, kinds, phrases, stance, vocab, words
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.mentions import runtime_name
 from experimentos.lifecycle.ingest.roles import parse_version
@@ -218,6 +218,7 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
         if not any(found[k].kind == "workaround" for k in given):
             for action in words.cleanup_commands(comment.body, asking):
                 _record(found, given, action, index, comment, action.subject)
+        held.held_lines([found[k] for k in dict.fromkeys(given)], index, ctx.library)
         _merge_latest(found, given, index)
         if comment.maintainer:
             stance.endorse(found, index, comment, thread, given)

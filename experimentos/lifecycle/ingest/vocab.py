@@ -71,7 +71,7 @@ BACK_VERBS = (
 
 PIN_VERBS = (
     r"(?:pin(?:s|ned|ning)?|lock(?:s|ed|ing)?|freez(?:e|es|ing)|froze|hold(?:s|ing)?(?:\s+back)?|"
-    r"held(?:\s+back)?|stay(?:s|ed|ing)?|stick(?:s|ing)?|keep(?:s|ing)?|kept|constrain(?:s|ed|ing)?|"
+    r"held(?:\s+back)?|stay(?:s|ed|ing)?|remain(?:s|ed|ing)?|stick(?:s|ing)?|keep(?:s|ing)?|kept|constrain(?:s|ed|ing)?|"
     r"limit(?:s|ed|ing)?|restrict(?:s|ed|ing)?|cap(?:s|ped|ping)?)"
 )
 
