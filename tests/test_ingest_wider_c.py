@@ -246,3 +246,44 @@ def test_a_line_after_a_versions_full_stop_on_a_made_up_thread(body):
 )
 def test_a_release_line_after_a_version_starts_a_sentence(text, sentences):
     assert split_sentences(text) == sentences
+
+
+# --- 5. the workaround as a gerund: "calling X works around it" -----------------------------------
+
+GERUNDS = [
+    "On {o}.x, calling `session.flush()` before `bulk_insert` works around it.",
+    "For {o}.x, calling `session.flush()` before `bulk_insert` is a workaround.",
+    "On {o}.x, calling `session.flush()` before `bulk_insert` avoids the bug.",
+    "If you're on {o}.x, calling `session.flush()` before `bulk_insert` gets around it.",
+]
+
+
+@pytest.mark.parametrize("body", GERUNDS)
+def test_a_workaround_said_as_a_gerund(body):
+    claims = on_acme(body)
+    workarounds = of_kind(claims, "workaround")
+    assert [(w.range, w.action) for w in workarounds] == [
+        (">=1.0,<2.0", "call `session.flush()` before `bulk_insert`")
+    ], summary(claims)
+    assert workarounds[0].speaker == "maintainer"
+    assert_upgrades_kept(claims)
+
+
+@pytest.mark.parametrize("body", GERUNDS)
+def test_a_workaround_said_as_a_gerund_on_a_made_up_thread(body):
+    claims = on_pebble(body)
+    assert [(w.range, w.action) for w in of_kind(claims, "workaround")] == [
+        (">=7.0,<8.0", "call `store.sync()` before `put_many`")
+    ], summary(claims)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "On 1.x, calling `session.flush()` before `bulk_insert` still fails.",
+        "Is calling `session.flush()` before `bulk_insert` a workaround on 1.x?",
+        "Calling `session.flush()` before `bulk_insert` did not work around it for me.",
+    ],
+)
+def test_a_gerund_that_failed_or_is_asked_about_is_no_workaround(body):
+    assert not of_kind(acme_with(body), "workaround")

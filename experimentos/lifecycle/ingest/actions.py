@@ -395,11 +395,36 @@ def _install_workaround(piece: str, sentence: str, codes: list[str]) -> list[Act
     return [Action("workaround", "install " + " ".join(names))]
 
 
+# "calling `x()` before `y` works around it", "setting `z` is a workaround": the step as a
+# gerund, then what it does for the bug
+_GERUND_FIX_RE = re.compile(
+    r"^(?P<verb>[a-z]+ing)\s+(?P<step>.*`.*?)\s+(?:works?\s+around|gets?\s+around|"
+    r"is\s+(?:a|the|one|an)\s+(?:[\w-]+\s+)?(?:work\s*-?\s*around|fix|solution)|avoids|"
+    r"prevents|fixes|solves|resolves)\b",
+    re.IGNORECASE,
+)
+
+
+def _gerund_step(piece: str, sentence: str) -> str | None:
+    """The step of "calling `x()` before `y` works around it", as an instruction."""
+    said = _GERUND_FIX_RE.match(phrases.strip_lead(piece).strip())
+    if not said or phrases.failed(sentence) or phrases.negated(piece):
+        return None
+    stem = said["verb"][:-3].lower()
+    for base in (stem, stem + "e", stem[:-1]):  # call, use, set
+        if re.fullmatch(WORK_VERBS, base, re.IGNORECASE):
+            return " ".join(f"{base} {said['step']}".split())
+    return None
+
+
 def _workaround(piece: str, sentence: str) -> list[Action]:
     codes = code_spans(piece)
     offered = _install_workaround(piece, sentence, codes)
     if offered:
         return offered
+    step = _gerund_step(piece, sentence)
+    if step:
+        return [Action("workaround", step if len(step) <= 160 else step[:159].rstrip() + "…")]
     said = _SOLUTION_RE.match(piece.strip())
     if not codes and said and not COMMAND_RE.match(said["rest"]):
         text = " ".join(said["rest"].split())
