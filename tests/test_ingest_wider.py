@@ -1,0 +1,161 @@
+"""Issue 24, read wider: the acme-orm thread of the issue re-run with other names, versions and
+phrasings (as the outside trial does), and made-up threads in the same shapes, with look-alike
+negatives. Each family is a rule, not a listed sentence:
+
+- a version a sentence reports broken ("Same on N") stays reported broken when a later sentence
+  of the same comment says something else fixed it: "fixed it" belongs to the version its own
+  sentence names;
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from experimentos.lifecycle.ingest import plan_ingest
+from experimentos.lifecycle.ingest.scope import thread_scope
+from experimentos.lifecycle.ingest.speakers import identify_speakers
+from experimentos.lifecycle.ingest.thread import parse_payload
+
+TODAY = dt.date(2026, 1, 5)
+
+# (package, broken, broken too, fixed, the fix's minor as `>=` names it)
+LINES = [
+    ("acme-orm", "2.0.3", "2.0.4", "2.1.0", "2.1"),
+    ("sqlrite2", "6.23.11", "6.23.12", "6.24.0", "6.24"),
+    ("fennec.db", "11.4.0", "11.4.1", "11.5.0", "11.5"),
+    ("Pebble-Store", "3.9.19", "3.9.20", "3.10.0", "3.10"),
+]
+
+
+def acme_like(
+    package: str,
+    broken: str,
+    broken_too: str,
+    fixed: str,
+    *,
+    same: str = "Same on {b2}. Upgrading to {p} {f} fixed it for me.",
+    pip: str = "`pip install '{p}>={fm}'` solved it here too.",
+    maintainer: str = "Thanks for the report. {f} is the release with the fix, please upgrade.",
+    association: str | None = None,
+    login: str = "acme-dev",
+) -> dict:
+    """The issue's acme-orm thread with another package, other versions and other words."""
+    minor = ".".join(fixed.split(".")[:2])
+    words = {"p": package, "b": broken, "b2": broken_too, "f": fixed, "fm": minor}
+    words["rc"] = f"{fixed}rc2"
+
+    def comment(who: str, text: str, assoc: str | None = None) -> dict:
+        row = {"user": {"login": who}, "body": text.format(**words)}
+        return row | ({"author_association": assoc} if assoc else {})
+
+    opening = (
+        "After upgrading to {p} {b}, `session.bulk_insert(rows)` drops every row whose columns "
+        "have a server default.\n\n```python\nsession.bulk_insert([User(name='a')])\n"
+        "assert session.query(User).count() == 1  # 0 on {p} {b}\n```\n\n"
+        "{p} {b}, Python 3.12, PostgreSQL 16. I see {rc} on PyPI, does it fix this?"
+    )
+    return {
+        "issue": {
+            "title": "`bulk_insert` silently drops rows whose columns have a server default",
+            "html_url": f"https://github.com/org7/{package.lower()}/issues/812",
+            "user": {"login": "dana-k"},
+            "created_at": "2025-12-01T00:00:00Z",
+            "body": opening.format(**words),
+        },
+        "comments": [
+            comment("sam-r", "{rc} has the fix if you pass `--pre` to pip, until {f} is out."),
+            comment("lee-w", same),
+            comment("pat-o", pip),
+            comment(login, maintainer, association),
+        ],
+    }
+
+
+def plan(payload: dict):
+    result, _ = plan_ingest(parse_payload(payload, "wider.json"), today=TODAY)
+    return result
+
+
+def upgrades_to(result, fixed: str) -> list:
+    """The upgrade claims whose target is `fixed` or its minor line and later."""
+    minor = ".".join(fixed.split(".")[:2])
+    return [c for c in result.claims if c.kind == "upgrade" and c.target in (fixed, f">={minor}")]
+
+
+def made_up(*bodies: str, title: str = "Nested routes render twice", repo: str = "kes/tiny-router"):
+    """A made-up thread's scope: the first body is the opening post."""
+    issue = {
+        "title": title,
+        "html_url": f"https://github.com/{repo}/issues/3",
+        "user": {"login": "reporter"},
+        "body": bodies[0],
+    }
+    rows = [{"user": {"login": f"user{n}"}, "body": b} for n, b in enumerate(bodies[1:])]
+    thread = identify_speakers(parse_payload({"issue": issue, "comments": rows}, "made-up"))
+    return thread_scope(thread)
+
+
+# --- family 1: "Same on N. <something> fixed it": N stays broken -----------------------------
+
+SAME_THEN_FIXED = [
+    "Same on {b2}. {p} {f} fixed it for me.",
+    "Same on {b2}. I upgraded to {f} and it works now.",
+    "Same on {b2}. Just upgraded to {p} {f}, problem gone.",
+    "Same on {b2}. {f} fixed it.",
+    "Same on {b2}; {p} {f} fixed it for me.",
+    "Same here on {b2}, but {f} fixed it.",
+    "Same on {b2}, {p} {f} fixed it for me.",
+    "Also broken on {b2}. upgrading to {f} solved it.",
+]
+
+
+@pytest.mark.parametrize("line", LINES, ids=[line[0] for line in LINES])
+@pytest.mark.parametrize("same", SAME_THEN_FIXED)
+def test_a_version_said_broken_stays_broken_when_the_next_sentence_names_the_fix(line, same):
+    package, broken, broken_too, fixed, minor = line
+    result = plan(acme_like(package, broken, broken_too, fixed, same=same))
+    assert result.range_how.startswith(
+        f"reported on {broken}, {broken_too}; fixed or working in {fixed}"
+    ), result.range_how
+    ups = upgrades_to(result, fixed)
+    assert ups and {c.range for c in ups} == {f">={broken},<{fixed}"}, [
+        (c.target, c.range) for c in result.claims
+    ]
+
+
+OPENING = "After `npm i tiny-router@4.2.0` nested routes render twice."
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Same on 4.2.1. tiny-router 4.3.0 fixed it for me.",
+        "Same on 4.2.1. 4.3.0 fixed it.",
+        "Still broken on 4.2.1. Just upgraded to tiny-router 4.3.0, problem gone.",
+        "Same with 4.2.1, 4.3.0 fixed it for me.",
+        "Same on 4.2.1. bumping tiny-router to 4.3.0 solved it.",
+    ],
+)
+def test_made_up_threads_keep_the_broken_version_and_the_fix(reply):
+    scope = made_up(OPENING, reply)
+    assert scope.affected == ["4.2.0", "4.2.1"], scope.how
+    assert scope.range == ">=4.2.0 <4.3.0", scope.how
+
+
+@pytest.mark.parametrize(
+    "reply,affected,high",
+    [
+        # the version the fixing sentence names is the fix
+        ("4.2.1 fixed it for me.", ["4.2.0"], "4.2.1"),
+        ("Works on 4.2.1. 4.3.0 is out too.", ["4.2.0"], "4.2.1"),
+        # nothing fixed: both stay broken
+        ("Same on 4.2.1. 4.3.0 did not fix it either.", ["4.2.0", "4.2.1", "4.3.0"], "5.0.0"),
+        ("Same on 4.2.1 and 4.3.0, nothing fixed it.", ["4.2.0", "4.2.1", "4.3.0"], "5.0.0"),
+    ],
+)
+def test_look_alikes_keep_their_reading(reply, affected, high):
+    scope = made_up(OPENING, reply)
+    assert scope.affected == affected, scope.how
+    assert scope.range == f">=4.2.0 <{high}", scope.how
