@@ -159,3 +159,71 @@ def test_look_alikes_keep_their_reading(reply, affected, high):
     scope = made_up(OPENING, reply)
     assert scope.affected == affected, scope.how
     assert scope.range == f">=4.2.0 <{high}", scope.how
+
+
+# --- family 2: a lower bound given as what fixed it is an upgrade to it or later -----------------
+
+LOWER_BOUND_FIXED = [
+    "`pip install '{p}>={fm}'` solved it here too.",
+    "Installing `{p}>={fm}` solved it here too.",
+    "`pip install --upgrade '{p}>={fm}'` fixed it.",
+    "`pip install {p}>={fm}` worked for me too.",
+    "Adding `{p}>={fm}` to requirements.txt fixed it.",
+    "Setting `{p}>={fm}` in requirements.txt solved it for us.",
+    "`{p}>={fm}` in requirements.txt fixed it.",
+    'Ran `python -m pip install -U "{p}>={fm}"` and that solved it.',
+]
+
+
+@pytest.mark.parametrize("line", LINES, ids=[line[0] for line in LINES])
+@pytest.mark.parametrize("pip", LOWER_BOUND_FIXED)
+def test_a_lower_bound_that_fixed_it_is_an_upgrade_not_a_pin(line, pip):
+    package, broken, broken_too, fixed, minor = line
+    result = plan(acme_like(package, broken, broken_too, fixed, pip=pip))
+    bound = [c for c in result.claims if c.said_by == ["pat-o"]]
+    assert [(c.kind, c.target) for c in bound] == [("upgrade", f">={minor}")], [
+        (c.kind, c.target, c.said_by) for c in result.claims
+    ]
+    assert bound[0].action.lower() == f"upgrade {package.lower()} to {minor} or later"
+    assert bound[0].range == f">={broken},<{fixed}" and bound[0].speaker == "user"
+
+
+@pytest.mark.parametrize(
+    "reply,kind,target",
+    [
+        ("Installing `tiny-router>=4.3` solved it.", "upgrade", ">=4.3"),
+        ("Adding `tiny-router>4.2.0` to requirements.txt fixed it.", "upgrade", ">4.2.0"),
+        # look-alikes: an upper bound or a bounded range holds the package back
+        ("Adding `tiny-router<4.2` to requirements.txt fixed it.", "pin", "<4.2"),
+        ("Installing `tiny-router>=4.1,<4.2` solved it.", "pin", ">=4.1,<4.2"),
+        ("Adding `tiny-router==4.1.9` to requirements.txt fixed it.", "pin", "4.1.9"),
+    ],
+)
+def test_made_up_bounds_offered_as_the_fix(reply, kind, target):
+    claims = made_up_claims("After `pip install tiny-router==4.2.0` routes render twice.", reply)
+    assert [(c.kind, c.target) for c in claims] == [(kind, target)], claims
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Installing `tiny-router>=4.3` did not help.",
+        "Would adding `tiny-router>=4.3` to requirements.txt fix it?",
+        "I added `tiny-router>=4.3` to requirements.txt and it still fails.",
+    ],
+)
+def test_a_lower_bound_that_did_not_fix_it_is_no_advice(reply):
+    claims = made_up_claims("After `pip install tiny-router==4.2.0` routes render twice.", reply)
+    assert not [c for c in claims if c.kind in ("upgrade", "pin", "downgrade")], claims
+
+
+def made_up_claims(*bodies: str, repo: str = "kes/tiny-router") -> list:
+    """The claims of a made-up thread: the first body is the opening post."""
+    issue = {
+        "title": "Nested routes render twice",
+        "html_url": f"https://github.com/{repo}/issues/3",
+        "user": {"login": "reporter"},
+        "body": bodies[0],
+    }
+    rows = [{"user": {"login": f"user{n}"}, "body": b} for n, b in enumerate(bodies[1:])]
+    return plan({"issue": issue, "comments": rows}).claims
