@@ -5,6 +5,11 @@ negatives. Each family is a rule, not a listed sentence:
 - a version a sentence reports broken ("Same on N") stays reported broken when a later sentence
   of the same comment says something else fixed it: "fixed it" belongs to the version its own
   sentence names;
+- a lower bound given as what fixed it (`pip install x>=N`, "Installing `x>=N` solved it") is an
+  upgrade to N or later, not a pin;
+- an unnamed "please upgrade" next to the release with the fix ("The fix shipped in N, please
+  upgrade") is an upgrade to N, not to the latest version; the users' upgrade claims stay theirs,
+  endorsed by the maintainer, whatever authorAssociation says.
 """
 
 from __future__ import annotations
@@ -227,3 +232,64 @@ def made_up_claims(*bodies: str, repo: str = "kes/tiny-router") -> list:
     }
     rows = [{"user": {"login": f"user{n}"}, "body": b} for n, b in enumerate(bodies[1:])]
     return plan({"issue": issue, "comments": rows}).claims
+
+
+# --- family 3: "The fix shipped in N, please upgrade" is an upgrade to N --------------------------
+
+SHIPPED_PLEASE_UPGRADE = [
+    "The fix shipped in {f}, please upgrade.",
+    "{f} is out with the fix, please upgrade.",
+    "The fix is in {f}, please upgrade.",
+    "The fix landed in {f}. Please upgrade.",
+    "Please upgrade: {f} has the fix.",
+    "Please upgrade, the fix went out in {f}.",
+]
+ASSOCIATIONS = [None, "MEMBER", "OWNER", "COLLABORATOR"]
+
+
+@pytest.mark.parametrize("association", ASSOCIATIONS)
+@pytest.mark.parametrize("line", LINES[:3], ids=[line[0] for line in LINES[:3]])
+@pytest.mark.parametrize("words", SHIPPED_PLEASE_UPGRADE)
+def test_please_upgrade_after_the_release_with_the_fix_is_an_upgrade_to_it(
+    words, line, association
+):
+    package, broken, broken_too, fixed, minor = line
+    # without authorAssociation the maintainer is read from "Thanks for the report."
+    said = words if association else f"Thanks for the report. {words}"
+    payload = acme_like(
+        package, broken, broken_too, fixed, maintainer=said, association=association
+    )
+    result = plan(payload)
+    seen = [(c.kind, c.target, c.said_by) for c in result.claims]
+    assert not [c for c in result.claims if c.target == "latest"], seen
+    upgrade = next(c for c in result.claims if c.kind == "upgrade" and c.target == fixed)
+    # the users' claim, which the maintainer repeats: endorsed, never contradicted
+    assert upgrade.said_by == ["lee-w", "acme-dev"] and upgrade.speaker == "user", seen
+    assert upgrade.stance == "endorsed"
+    bound = next(c for c in result.claims if c.target == f">={minor}")
+    assert (bound.kind, bound.speaker, bound.stance) == ("upgrade", "user", "endorsed")
+    assert [e.by for e in bound.endorsements] == ["acme-dev"]
+    for claim in (upgrade, bound):
+        assert not [x for x in claim.corrections if x.kind == "contradicted"]
+        assert claim.range == f">={broken},<{fixed}"
+
+
+@pytest.mark.parametrize(
+    "reply,target",
+    [
+        ("The fix shipped in 4.3.0, please upgrade.", "4.3.0"),
+        ("tiny-router 4.3.0 is out with the fix, please upgrade.", "4.3.0"),
+        ("The fix is in v4.3.0 - please update.", "4.3.0"),
+        # look-alikes: the version named is the broken one, or none is named
+        ("The bug came with 4.2.0, please upgrade.", "latest"),
+        ("Please upgrade to the latest version.", "latest"),
+        ("It looks like you're using v4.2.x, which is old. Please upgrade.", "latest"),
+    ],
+)
+def test_made_up_maintainers_please_upgrade(reply, target):
+    claims = made_up_claims(
+        "After `npm i tiny-router@4.2.0` nested routes render twice.", f"Thanks! {reply}"
+    )
+    assert [(c.kind, c.target) for c in claims if c.kind == "upgrade"] == [("upgrade", target)], [
+        (c.kind, c.target) for c in claims
+    ]
