@@ -23,8 +23,11 @@ _HEADING_RE = re.compile(r"^\s*#{1,6}\s+")
 _BOLD_HEADING_RE = re.compile(r"^(?:\*\*|__)[^*_]{1,80}(?:\*\*|__):?$")  # "**Additional context**"
 # A sentence ends at . ! ? followed by space and something that starts a sentence (a digit only
 # after a word: "no wheels. 1.6.0rc1 has them"); the dots inside 0.31.2 never end one.
+# A version's own full stop ends one too ("Same on 6.23.12. sqlrite2 6.24.0 fixed it"): a version
+# never ends with a dot, and package names are often written in lower case.
 _SENTENCE_END_RE = re.compile(
-    r"(?<=[.!?])\s+(?=[A-Z`*_\"'(@\[]|--)|(?<=[A-Za-z]{2}[.!?])\s+(?=\d|v\d+\.\d)"
+    r"(?<=[.!?])\s+(?=[A-Z`*_\"'(@\[]|--)|(?<=[A-Za-z]{2}[.!?])\s+(?=\d|v\d+\.\d)|"
+    r"(?:(?<=\d\.\d[.!?])|(?<=\d\.\d\d[.!?])|(?<=\d\.\d\d\d[.!?]))\s+(?=[a-z\d])"
 )
 _ABBREVIATION_RE = re.compile(r"(?:^|\s|\()(?:e\.g|i\.e|etc|vs|cf|approx)\.$", re.IGNORECASE)
 _INTRO_RE = re.compile(
