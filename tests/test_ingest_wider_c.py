@@ -239,9 +239,9 @@ def test_a_line_after_a_versions_full_stop_on_a_made_up_thread(body):
     [
         ("Fixed in 2.1.0. 1.x users should wait.", ["Fixed in 2.1.0.", "1.x users should wait."]),
         ("See 2.1.0. 2.0.x users: upgrade.", ["See 2.1.0.", "2.0.x users: upgrade."]),
-        # a version after a version's full stop is no line: kept as it was
-        ("Broken on 2.0.3. 2.0.4 too.", ["Broken on 2.0.3. 2.0.4 too."]),
-        ("Use 2.1.0. x is fine.", ["Use 2.1.0. x is fine."]),
+        ("Released v3. 1.x users should wait.", ["Released v3.", "1.x users should wait."]),
+        # an abbreviation's full stop ends nothing
+        ("See e.g. 1.x users here.", ["See e.g. 1.x users here."]),
     ],
 )
 def test_a_release_line_after_a_version_starts_a_sentence(text, sentences):

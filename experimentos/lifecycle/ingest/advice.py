@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from experimentos.lifecycle.ingest import actions as act
-from experimentos.lifecycle.ingest import general, held, kinds, phrases, stance, vocab, words
+from experimentos.lifecycle.ingest import general, held, kinds, newer, phrases, stance, vocab, words
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.mentions import runtime_name
 from experimentos.lifecycle.ingest.roles import parse_version
@@ -187,6 +187,10 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
                 for action in act.actions_in(piece, sentence, ctx):
                     if action.implied and upgraded:
                         continue  # "This is fixed in openai 1.55.3, please upgrade": one advice
+                    if action.implied and action.target == "latest":
+                        # "The fix shipped in 2.1.0, please upgrade": to 2.1.0
+                        named = newer.release_named(plain, previous, ctx)
+                        action = replace(action, target=named) if named else action
                     upgraded = upgraded or action.kind == "upgrade"
                     _record(found, given, act.carry(action, carried), index, comment, sentence)
             if len(given) == before:

@@ -166,7 +166,7 @@ def version_mentions(thread: Thread) -> list[Mention]:
             cue = re.sub(r"[`'\"]+$", "", before)
             if not re.search(r"(?:<=?|\^|~)\s*$", cue):
                 cue = re.sub(r"[\w./-]+@$", "", cue)
-            role = roles.role_of(sentence, cue, index)
+            role = roles.role_of(sentence, cue, index, _own_stretch(sentence, match))
             if role != "fixed" and roles.AFTER_GOOD.match(after):
                 role = "good"
             if roles.GOOD_BEFORE.search(before):
@@ -198,6 +198,19 @@ def version_mentions(thread: Thread) -> list[Mention]:
     # what it is ("compiled using NumPy 1.x" is no report of 1.x, however the echo reads)
     named = {(m.text, m.comment) for m in out if m.name is not None}
     return [m for m in out if m.name is not None or (m.text, m.comment) not in named]
+
+
+def _own_stretch(sentence: str, match: re.Match[str]) -> str:
+    """The words of `sentence` from the version before `match` to the one after it: what is
+    said there is said of this version ("Same on 2.0.4, 2.1.0 fixed it": not 2.0.4's fix)."""
+    start, end = 0, len(sentence)
+    for other in VERSION_RE.finditer(sentence):
+        if other.end() <= match.start():
+            start = other.end()
+        elif other.start() >= match.end():
+            end = other.start()
+            break
+    return sentence[start:end]
 
 
 _RUNTIME_ALIASES = {"nodejs": "node", "node.js": "node", "python3": "python", "py": "python"}

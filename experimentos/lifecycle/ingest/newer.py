@@ -9,7 +9,10 @@ import re
 from experimentos.lifecycle.ingest import phrases
 from experimentos.lifecycle.ingest.kinds import resolve
 from experimentos.lifecycle.ingest.lines import Line
+from experimentos.lifecycle.ingest.mentions import RUNTIME_WORDS, line_start
+from experimentos.lifecycle.ingest.roles import parse_version
 from experimentos.lifecycle.ingest.vocab import NAME, VER, Action, Context, bad_lib
+from experimentos.repofacts.facts import python_key
 
 # "You'll need to use a more recent pyfoo version", "try a newer version of pyfoo"
 _MORE_RECENT_RE = re.compile(
@@ -76,3 +79,42 @@ def _had_to(plain: str, sentence: str, ctx: Context) -> list[Action]:
     if lib.lower() not in ctx.known and lib.lower() != (ctx.library or "").lower():
         return []  # "I had to update the code": a package the thread names, or nothing
     return [Action("upgrade", lib, "latest")]
+
+
+# A version in a sentence, with the word before it ("sqlrite2 6.24.0", "Python 3.12", "in v2.1.0")
+_VERSION_NAMED_RE = re.compile(
+    rf"(?:(?P<lib>{NAME})(?:@|==|\s+))?[vV]?(?P<ver>\d+(?:\.\d+)+"
+    r"(?:[.-]?(?:a|b|rc|alpha|beta|pre|dev)\.?\d*)?)(?![\w-]|\.[\dxX*])"
+)
+
+
+def release_named(sentence: str, previous: str, ctx: Context) -> str | None:
+    """The release an unnamed "please upgrade" goes to: the one version of the thread's library
+    its sentence (else the sentence before it) names that the thread does not report broken and
+    that is past every version it does ("The fix shipped in 2.1.0, please upgrade", "The fix
+    landed in 2.1.0. Please upgrade."). None when there is no such version, or more than one."""
+    library = python_key(ctx.library or ctx.package)
+    reported = ctx.affected.get(library, [])
+    broken = [parse_version(line_start(v.lstrip("vV"))) for v in reported]
+    broken = [v for v in broken if v is not None]
+    # "0.22.x" reports its whole line broken
+    lines = tuple(
+        re.sub(r"[xX*].*$", "", v.lstrip("vV")) for v in reported if re.search(r"\.[xX*]", v)
+    )
+    for text in (sentence, previous):
+        found = set()
+        for match in _VERSION_NAMED_RE.finditer(text.replace("`", "")):
+            lib = (match["lib"] or "").lower()
+            other = lib in RUNTIME_WORDS or (lib in ctx.known and python_key(lib) != library)
+            version = parse_version(match["ver"])
+            if (
+                other
+                or version is None
+                or any(version <= b for b in broken)
+                or (lines and match["ver"].startswith(lines))
+            ):
+                continue
+            found.add(match["ver"])
+        if found:
+            return found.pop() if len(found) == 1 else None
+    return None

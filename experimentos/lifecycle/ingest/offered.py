@@ -51,7 +51,7 @@ def declared(piece: str, sentence: str, ctx: Context) -> list[Action]:
         if bad_lib(lib):
             continue
         target = spec.lstrip("=v") if re.match(r"[=v]*\d", spec) else spec
-        out.append(Action(_moved(words), lib, target))
+        out.append(Action(_moved(words, target), lib, target))
     return out
 
 
@@ -75,12 +75,15 @@ def _worked(entry: str, sentence: str) -> bool:
     return says(own) or any(says(p) and not re.search(r"\d\.\d", p) for p in parts if p != own)
 
 
-def _moved(words: str) -> str:
+def _moved(words: str, target: str) -> str:
     """A declaration the sentence says it went back or up to ("downgraded this package to
-    version `nanoid@^3.3.4`") is that move; else it holds the version: a pin."""
+    version `nanoid@^3.3.4`") is that move; a lower bound alone (`acme-orm>=2.1`) moves up to it
+    or later, as `pip install 'acme-orm>=2.1'` does; else it holds the version: a pin."""
     if re.search(rf"\b{BACK_VERBS}\b", words, re.IGNORECASE):
         return "downgrade"
-    if re.search(rf"\b{UP_VERBS}\b", words, re.IGNORECASE):
+    if re.search(rf"\b{UP_VERBS}\b", words, re.IGNORECASE) or re.fullmatch(
+        r">=?\s*v?\d[\w.+!-]*", target
+    ):
         return "upgrade"
     return "pin"
 

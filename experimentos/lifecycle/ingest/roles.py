@@ -119,9 +119,23 @@ _SUCCEEDED_THERE = re.compile(
 
 _SUCCEEDED = re.compile(
     r"\b(?:solved|fixed|works|worked|resolved)\s+(?:it|this|the)\b|"
-    r"\b(?:problem|issue|error|bug)\s+(?:is|was|has\s+been|got)\s+(?:solved|fixed|resolved|gone)\b",
+    r"\b(?:problem|issue|error|bug)s?\s+(?:(?:is|was|has\s+been|got)\s+)?(?:now\s+)?"
+    r"(?:solved|fixed|resolved|gone)\b",
     re.I,
 )
+
+
+# "nothing fixed it", "2.1.0 didn't fix it either": no success
+_UNDONE = re.compile(
+    r"\b(?:nothing|never|not|no|didn'?t|doesn'?t|hasn'?t|haven'?t|won'?t)\s+(?:\w+\s+)?"
+    r"(?:solved|fixed|fix|works?|worked|resolved?|solve|helped|help)\b",
+    re.I,
+)
+
+
+def _succeeded(text: str) -> bool:
+    """Whether `text` says something worked ("solved it", "problem gone"), not undone."""
+    return bool(_SUCCEEDED.search(text)) and not _UNDONE.search(text)
 
 
 _AFTER_UPGRADE = re.compile(r"\b(?:after|since|when|once)\b", re.IGNORECASE)
@@ -233,7 +247,12 @@ def gone_since(sentence: str, before: str, thread: Thread) -> bool:
     return "import" in title and gone["name"].split(".")[-1].lower() in title
 
 
-def role_of(sentence: str, before: str, comment: int) -> Role | None:
+def role_of(sentence: str, before: str, comment: int, own: str | None = None) -> Role | None:
+    """The role of a version from the words `before` it in `sentence`. `own` is the version's
+    stretch of the sentence (from the version before it to the one after it): a success said
+    there is the version's, one said of another version is not ("Same on 2.0.4, 2.1.0 fixed
+    it": 2.0.4 stays broken)."""
+    own = sentence if own is None else own
     if re.search(r"\bdeprecated\s+(?:in|since|as\s+of|from)\s+(?:\S+\s+)?$", before, re.I):
         return None  # deprecated is not broken: it still works there, with a warning
     if re.search(
@@ -268,10 +287,13 @@ def role_of(sentence: str, before: str, comment: int) -> Role | None:
     if _UP_CUE.search(before):
         # "After upgrading to 0.31.0, generate breaks" and "I upgraded to 8.0.1 and it still
         # fails" report affected versions; "upgrade to 0.31.2" names a way out.
-        if comment == 0 or _AFTER_UPGRADE.search(before) or _AFFECTED_CUE.search(sentence):
-            return "affected"
-        return "fixed"
+        # "Just upgraded to 2.1.0, problem gone" names the problem only to say it went away
+        gone = _succeeded(own) and not _FAILURE_CUE.search(_SUCCEEDED.sub(" ", own))
+        if comment == 0 or _AFTER_UPGRADE.search(before) or _UNDONE.search(own):
+            return "affected"  # "Upgrading to 2.1.0 did not help"
+        return "affected" if _AFFECTED_CUE.search(sentence) and not gone else "fixed"
     told = _CAN_BE_FIXED_RE.sub("", sentence)
-    if comment == 0 or (_AFFECTED_CUE.search(told) and not _SUCCEEDED.search(told)):
+    failed = _AFFECTED_CUE.search(told) or _UNDONE.search(own)  # "2.1.0 didn't fix it either"
+    if comment == 0 or (failed and not _succeeded(own)):
         return "affected"  # "solved it here too" is no report of a broken version
     return None

@@ -22,11 +22,14 @@ _BULLET_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?")
 _HEADING_RE = re.compile(r"^\s*#{1,6}\s+")
 _BOLD_HEADING_RE = re.compile(r"^(?:\*\*|__)[^*_]{1,80}(?:\*\*|__):?$")  # "**Additional context**"
 # A sentence ends at . ! ? followed by space and something that starts a sentence (a digit only
-# after a word: "no wheels. 1.6.0rc1 has them", or a release line after anything: "Fixed in
-# 2.1.0. 1.x users should not …"); the dots inside 0.31.2 never end one.
+# after a word: "no wheels. 1.6.0rc1 has them"); the dots inside 0.31.2 never end one.
+# A version's own full stop ends one too ("Same on 6.23.12. sqlrite2 6.24.0 fixed it"): a version
+# never ends with a dot, and package names are often written in lower case. A release line
+# starts one after any full stop ("Fixed in 2.1.0. 1.x users should not …").
 _SENTENCE_END_RE = re.compile(
     r"(?<=[.!?])\s+(?=[A-Z`*_\"'(@\[]|--|[vV]?\d+(?:\.\d+)?\.[xX*]\s)"
-    r"|(?<=[A-Za-z]{2}[.!?])\s+(?=\d|v\d+\.\d)"
+    r"|(?<=[A-Za-z]{2}[.!?])\s+(?=\d|v\d+\.\d)|"
+    r"(?:(?<=\d\.\d[.!?])|(?<=\d\.\d\d[.!?])|(?<=\d\.\d\d\d[.!?]))\s+(?=[a-z\d])"
 )
 _ABBREVIATION_RE = re.compile(r"(?:^|\s|\()(?:e\.g|i\.e|etc|vs|cf|approx)\.$", re.IGNORECASE)
 _INTRO_RE = re.compile(
