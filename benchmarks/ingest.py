@@ -297,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--hostile",
         action="store_true",
-        help="also time a GitHub-sized comment (65,536 characters) of versions on one line",
+        help="also time a GitHub-sized comment (65,536 characters) of versions on one line, and "
+        "threads of 20 and 40 comments full of advice",
     )
     args = parser.parse_args(argv)
     splits = (args.split,) if args.split else SPLITS
@@ -310,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         report[split] = score(load(split), args.maintainers_known, args.details)
     if args.hostile:
         report["hostile_comment"] = hostile()
+        report["hostile_thread"] = hostile_thread()
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
@@ -347,6 +349,44 @@ def hostile() -> dict:
         "seconds": round(time.perf_counter() - start, 2),
         "claims": len(result.claims),
     }
+
+
+def hostile_thread() -> dict:
+    """Seconds to ingest threads of 20 and 40 comments, each giving 100 distinct version moves
+    (2,000 and 4,000 pieces of advice): twice the thread should take about twice the time."""
+    import time
+
+    from experimentos.lifecycle.ingest import parse_payload
+
+    url = "https://github.com/acme/acme-orm/issues/1"
+    out: dict = {"comments": [], "advice": [], "seconds": []}
+    for comments in (20, 40):
+        payload = {
+            "issue": {
+                "html_url": url,
+                "number": 1,
+                "title": "fails",
+                "state": "open",
+                "user": {"login": "a"},
+                "body": "Since acme-orm 2.0.2 it fails.",
+            },
+            "comments": [
+                {
+                    "html_url": url,
+                    "user": {"login": f"u{c}"},
+                    "body": "".join(
+                        f"Upgrading to acme-orm {c}.{i}.1 fixed it. " for i in range(100)
+                    ),
+                }
+                for c in range(comments)
+            ],
+        }
+        start = time.perf_counter()
+        result, _ = plan_ingest(parse_payload(payload, "hostile"))
+        out["seconds"].append(round(time.perf_counter() - start, 2))
+        out["comments"].append(comments)
+        out["advice"].append(len(result.claims))
+    return out
 
 
 if __name__ == "__main__":

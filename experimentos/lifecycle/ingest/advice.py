@@ -30,7 +30,7 @@ from experimentos.lifecycle.ingest import general, held, kinds, newer, phrases, 
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.mentions import runtime_name
 from experimentos.lifecycle.ingest.roles import parse_version
-from experimentos.lifecycle.ingest.said import Advice, Correction, Said, Stance, said_at
+from experimentos.lifecycle.ingest.said import Advice, Correction, Found, Said, Stance, said_at
 from experimentos.lifecycle.ingest.scope import Scope, write_range
 from experimentos.lifecycle.ingest.text import normalise, read_message, split_sentences
 from experimentos.lifecycle.ingest.thread import Comment, Thread
@@ -121,7 +121,7 @@ def _line_after(version: str) -> str | None:
 
 def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
     """Advice in the thread, in order of first mention, with what later comments did to it."""
-    found: dict[str, Advice] = {}
+    found = Found()
     ctx = Context(
         library=scope.library
         or _tracker_package(thread)
@@ -261,9 +261,7 @@ def _outside_quotes(quotes: list[str], thread: Thread, index: int) -> list[str]:
     return out
 
 
-def _read_title(
-    title: str, found: dict[str, Advice], given: list[str], comment: Comment, ctx: Context
-) -> None:
+def _read_title(title: str, found: Found, given: list[str], comment: Comment, ctx: Context) -> None:
     """The title is the opening post's first sentence: advice when it reports what worked
     ("… downgrading resolves", "降级为0.27.0就会解决"); an instruction only when a maintainer
     opened the issue (anyone else's "Upgrade X to 2.1.0" asks the maintainers for it)."""
@@ -384,7 +382,7 @@ def _by_library(mentions: list, role: str, library: str | None = None) -> dict[s
 
 
 def _record(
-    found: dict[str, Advice],
+    found: Found,
     given: list[str],
     action: Action,
     index: int,
@@ -410,7 +408,7 @@ def _record(
     key = key_of(action.kind, action.subject, action.target)
     if not key:
         return
-    key = _said_before(found, action) or _installed_before(found, action) or key
+    key = found.repeated(action.kind, action.subject, action.target) or key
     advice = found.get(key)
     if advice is None:
         advice = found[key] = Advice(
@@ -425,47 +423,6 @@ def _record(
 
 _RUNTIME_SPELLINGS = frozenset({"nodejs", "node.js"})
 _OLD_MODULES_RE = re.compile(r"\b(?:common\s?js|cjs)\b|\brequire\(\)", re.IGNORECASE)
-
-
-def _said_before(found: dict[str, Advice], action: Action) -> str | None:
-    """The key of advice already found that `action` repeats with another operator
-    ("downgraded to `nanoid@^3.3.4`", then "downgrading to 3.3.4 fixed it")."""
-    if action.kind not in ("upgrade", "downgrade", "pin") or not action.target:
-        return None
-    family = "upgrade" if action.kind == "upgrade" else "back"
-
-    def bare(target: str | None) -> str:
-        return (target or "").strip().lstrip("^~=vV").removesuffix(".x")
-
-    for key, advice in found.items():
-        if (
-            ("upgrade" if advice.kind == "upgrade" else "back") == family
-            and advice.kind in ("upgrade", "downgrade", "pin")
-            and python_key(advice.subject) == python_key(action.subject)
-            and bare(advice.target) == bare(action.target)
-        ):
-            return key
-    return None
-
-
-def _installed_before(found: dict[str, Advice], action: Action) -> str | None:
-    """The key of an install already offered that `action` repeats ("depend on `x` directly",
-    then "`pip install x` is a better workaround"): one claim per package installed."""
-    if action.kind != "workaround" or not action.subject.startswith("install "):
-        return None
-
-    def names_in(subject: str) -> set[str]:
-        return {python_key(n.split("[")[0]) for n in subject.split()[1:] if n != "or"}
-
-    names = names_in(action.subject)
-    for key, advice in found.items():
-        if (
-            advice.kind == "workaround"
-            and advice.subject.startswith("install ")
-            and names & names_in(advice.subject)
-        ):
-            return key
-    return None
 
 
 def _merge_latest(found: dict[str, Advice], given: list[str], index: int) -> None:

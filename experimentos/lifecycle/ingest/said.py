@@ -12,6 +12,7 @@ from experimentos.lifecycle.ingest.lines import Line
 from experimentos.lifecycle.ingest.roles import parse_version
 from experimentos.lifecycle.ingest.thread import Comment
 from experimentos.lifecycle.ingest.vocab import Kind
+from experimentos.repofacts.facts import python_key
 
 Stance = Literal["endorsed", "corrected", "withdrawn", "none"]
 
@@ -175,3 +176,65 @@ def event_at(kind: str, index: int, comment: Comment, text: str) -> Correction:
         comment.url,
         text,
     )
+
+
+_VERSION_KINDS = ("upgrade", "downgrade", "pin")
+
+
+def _bare(target: str | None) -> str:
+    return (target or "").strip().lstrip("^~=vV").removesuffix(".x")
+
+
+def _same_move(kind: str, subject: str, target: str | None) -> tuple[str, str, str] | None:
+    """What makes two version moves one advice: their direction, package and version, whatever
+    the operator ("downgraded to `nanoid@^3.3.4`", then "downgrading to 3.3.4 fixed it")."""
+    if kind not in _VERSION_KINDS or not target:
+        return None
+    return ("upgrade" if kind == "upgrade" else "back", python_key(subject), _bare(target))
+
+
+def _installs(kind: str, subject: str) -> set[str]:
+    """The packages a workaround installs ("install x or x_extra"), or none."""
+    if kind != "workaround" or not subject.startswith("install "):
+        return set()
+    return {python_key(n.split("[")[0]) for n in subject.split()[1:] if n != "or"}
+
+
+class Found(dict[str, Advice]):
+    """The advice found so far, by key, indexed by what makes a new mention repeat an earlier
+    one, so that a thread's reading stays linear in its advice (a hostile thread of thousands
+    of version moves was read in time growing with their square)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._moves: dict[tuple[str, str, str], str] = {}
+        self._installs: dict[str, str] = {}
+        self._order: dict[str, int] = {}
+
+    def __setitem__(self, key: str, advice: Advice) -> None:
+        super().__setitem__(key, advice)
+        self._order.setdefault(key, len(self._order))
+        move = _same_move(advice.kind, advice.subject, advice.target)
+        if move is not None:
+            self._moves.setdefault(move, key)
+        for name in _installs(advice.kind, advice.subject):
+            self._installs.setdefault(name, key)
+
+    def __delitem__(self, key: str) -> None:
+        advice = self[key]
+        super().__delitem__(key)
+        move = _same_move(advice.kind, advice.subject, advice.target)
+        if move is not None and self._moves.get(move) == key:
+            del self._moves[move]
+        for name in _installs(advice.kind, advice.subject):
+            if self._installs.get(name) == key:
+                del self._installs[name]
+
+    def repeated(self, kind: str, subject: str, target: str | None) -> str | None:
+        """The key of the advice a new mention repeats: the same version move with another
+        operator, or an install already offered (one claim per package installed)."""
+        move = _same_move(kind, subject, target)
+        if move is not None:
+            return self._moves.get(move)
+        offered = [self._installs[n] for n in _installs(kind, subject) if n in self._installs]
+        return min(offered, key=self._order.__getitem__) if offered else None  # the first given
