@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 from experimentos.lifecycle.ingest import vocab
 from experimentos.lifecycle.ingest.lines import Line
 from experimentos.lifecycle.ingest.roles import parse_version
@@ -210,6 +212,7 @@ class Found(dict[str, Advice]):
         self._moves: dict[tuple[str, str, str], str] = {}
         self._installs: dict[str, str] = {}
         self._order: dict[str, int] = {}
+        self._ranges: dict[str, list[tuple[Advice, SpecifierSet]]] = {}
 
     def __setitem__(self, key: str, advice: Advice) -> None:
         super().__setitem__(key, advice)
@@ -219,6 +222,9 @@ class Found(dict[str, Advice]):
             self._moves.setdefault(move, key)
         for name in _installs(advice.kind, advice.subject):
             self._installs.setdefault(name, key)
+        spec = _range_of(advice)
+        if spec is not None:
+            self._ranges.setdefault(python_key(advice.subject), []).append((advice, spec))
 
     def __delitem__(self, key: str) -> None:
         advice = self[key]
@@ -229,6 +235,8 @@ class Found(dict[str, Advice]):
         for name in _installs(advice.kind, advice.subject):
             if self._installs.get(name) == key:
                 del self._installs[name]
+        ranges = self._ranges.get(python_key(advice.subject), [])
+        ranges[:] = [(a, spec) for a, spec in ranges if a is not advice]
 
     def repeated(self, kind: str, subject: str, target: str | None) -> str | None:
         """The key of the advice a new mention repeats: the same version move with another
@@ -238,3 +246,18 @@ class Found(dict[str, Advice]):
             return self._moves.get(move)
         offered = [self._installs[n] for n in _installs(kind, subject) if n in self._installs]
         return min(offered, key=self._order.__getitem__) if offered else None  # the first given
+
+    def upgrade_ranges(self, subject: str) -> list[tuple[Advice, SpecifierSet]]:
+        """The upgrades of a package given as a range ("install 'x>=2.1'"), in order, each with
+        its range read once: what a later version named may be admitted by."""
+        return self._ranges.get(python_key(subject), [])
+
+
+def _range_of(advice: Advice) -> SpecifierSet | None:
+    target = (advice.target or "").strip()
+    if advice.kind != "upgrade" or target[:1] not in ("<", ">", "=", "~", "!"):
+        return None  # a bare version ("2.1.0") admits nothing but itself
+    try:
+        return SpecifierSet(target)
+    except InvalidSpecifier:
+        return None

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from experimentos.lifecycle.ingest import phrases, vocab
 from experimentos.lifecycle.ingest.lines import Line
 from experimentos.lifecycle.ingest.roles import parse_version
-from experimentos.lifecycle.ingest.said import Advice, event_at
+from experimentos.lifecycle.ingest.said import Advice, Found, event_at
 from experimentos.lifecycle.ingest.text import normalise, read_message
 from experimentos.lifecycle.ingest.thread import Comment, Thread
 from experimentos.repofacts.facts import python_key
@@ -42,9 +42,7 @@ def refers_to(advice: Advice, text: str) -> bool:
     return bool(re.search(rf"\b{verbs}", low, re.IGNORECASE))
 
 
-def endorse(
-    found: dict[str, Advice], index: int, comment: Comment, thread: Thread, given: list[str]
-) -> None:
+def endorse(found: Found, index: int, comment: Comment, thread: Thread, given: list[str]) -> None:
     _endorse_admitted(found, index, comment, given)
     message = read_message(comment.body)
     cues = [s for s in message.sentences if phrases.endorses(s) or _thanks_for_fix(s)]
@@ -63,27 +61,18 @@ def endorse(
         advice.endorsements.append(event_at("endorsed", index, comment, cues[0]))
 
 
-def _endorse_admitted(
-    found: dict[str, Advice], index: int, comment: Comment, given: list[str]
-) -> None:
+def _endorse_admitted(found: Found, index: int, comment: Comment, given: list[str]) -> None:
     """A maintainer's "upgrade to 2.1.0" endorses an earlier "install 'acme-orm>=2.1'": the
     version they name is one the earlier advice admits."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
     for key in dict.fromkeys(given):
         mine = found.get(key)
         version = parse_version((mine.target or "").lstrip("v")) if mine else None
         if mine is None or mine.kind != "upgrade" or version is None:
             continue
-        for other in found.values():
-            if other is mine or other.kind != "upgrade" or other.first.comment >= index:
+        for other, admits in found.upgrade_ranges(mine.subject):
+            if other is mine or other.first.comment >= index:
                 continue
-            if python_key(other.subject) != python_key(mine.subject) or not other.target:
-                continue
-            try:
-                admitted = SpecifierSet(other.target).contains(version, prereleases=True)
-            except InvalidSpecifier:
-                admitted = False
+            admitted = admits.contains(version, prereleases=True)
             if admitted and not (other.endorsements and other.endorsements[-1].comment == index):
                 other.endorsements.append(event_at("endorsed", index, comment, mine.said[-1].text))
 
