@@ -12,7 +12,7 @@ from experimentos.lifecycle.ingest.held import there_line
 from experimentos.lifecycle.ingest.lines import Line, line_in
 from experimentos.lifecycle.ingest.newer import newer
 from experimentos.lifecycle.ingest.offered import DIST_TAGS, offered
-from experimentos.lifecycle.ingest.swaps import INSTEAD_RE, REPLACE_RE, quoted, uses
+from experimentos.lifecycle.ingest.swaps import INSTEAD_RE, REPLACE_RE, ident, quoted, uses
 from experimentos.lifecycle.ingest.versions import (
     candidates,
     install_specs,
@@ -221,9 +221,9 @@ def avoid_in(piece: str, ctx: Context, sentence: str = "") -> list[Action]:
             return []
         spec = line_spec(ver) if op in (None, "", "@", "=", "==") else f"{op}{ver}"
         return [Action("avoid", lib, spec, line)]
-    ident = re.match(rf"\s*(?:the\s+)?{quoted('new')}", after)
-    if ident:
-        name = ident["new"] or ident["newq"] or ident["newb"]
+    named = re.match(rf"\s*(?:the\s+)?{quoted('new')}", after)
+    if named:
+        name = named["new"] or named["newq"] or named["newb"]
         if name and not is_command(name) and not name.startswith("-"):
             return [Action("avoid", ident(name), None, line)]
     return []

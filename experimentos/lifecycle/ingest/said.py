@@ -195,11 +195,54 @@ def _same_move(kind: str, subject: str, target: str | None) -> tuple[str, str, s
     return ("upgrade" if kind == "upgrade" else "back", python_key(subject), _bare(target))
 
 
+_PACKAGE_TOKEN_RE = re.compile(r"[A-Za-z0-9][\w.\[\],-]*")
+# Words of a workaround said in prose ("install the package from source and call ..."), never
+# a package list: two such workarounds are not one claim because both "install" something.
+_PROSE_WORDS = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "it",
+        "them",
+        "this",
+        "that",
+        "from",
+        "source",
+        "by",
+        "with",
+        "and",
+        "then",
+        "to",
+        "via",
+        "using",
+        "manually",
+        "hand",
+        "again",
+        "first",
+        "package",
+        "packages",
+        "wheel",
+        "extras",
+        "dependencies",
+        "dependency",
+        "latest",
+        "version",
+    }
+)
+
+
 def _installs(kind: str, subject: str) -> set[str]:
-    """The packages a workaround installs ("install x or x_extra"), or none."""
+    """The packages a workaround installs ("install x or x_extra"), or none: only for a list of
+    package names, as an install command or an offered dependency gives it."""
     if kind != "workaround" or not subject.startswith("install "):
         return set()
-    return {python_key(n.split("[")[0]) for n in subject.split()[1:] if n != "or"}
+    names = [n for n in subject.split()[1:] if n != "or"]
+    if not names or any(
+        not _PACKAGE_TOKEN_RE.fullmatch(n) or n.lower() in _PROSE_WORDS for n in names
+    ):
+        return set()
+    return {python_key(n.split("[")[0]) for n in names}
 
 
 class Found(dict[str, Advice]):

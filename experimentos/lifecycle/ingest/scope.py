@@ -209,13 +209,21 @@ def thread_scope(
 
 # "Versions 0.2.4 and 0.2.5 were accidentally published", "1.4.1 and 1.4.2 went out by
 # mistake", "release 3.0.1 was published unintentionally": releases the project pulled
+_LISTED_VERSION = r"[`'\"]?v?\d+(?:\.\d+)+[`'\"]?"
+_VERSION_LIST_END_RE = re.compile(
+    rf"{_LISTED_VERSION}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_LISTED_VERSION})*\s*$"
+)
+# What is said of the releases, after their list; the list is read backwards from here, in a
+# bounded window (a list matched forwards from every position took time growing with the
+# square of a long list of versions, and with overlapping separators doubling with each one).
 _BY_MISTAKE_RE = re.compile(
-    r"(?P<vers>(?:v?\d+(?:\.\d+)+[`'\"\s]*(?:,|and|&)?\s*[`'\"]?)+)\s*(?:were|was|went|got|have\s+been|"
-    r"has\s+been)\s+(?:\w+\s+){0,2}?(?:(?:accidentally|unintentionally|mistakenly|erroneously)\s+"
-    r"(?:published|released|pushed|out)|(?:published|released|pushed|out)\s+(?:\w+\s+){0,4}?"
+    r"(?<![\w.])(?:were|was|went|got|have\s+been|has\s+been)\s+(?:\w+\s+){0,2}?"
+    r"(?:(?:accidentally|unintentionally|mistakenly|erroneously)\s+(?:published|released|pushed|out)|"
+    r"(?:published|released|pushed|out)\s+(?:\w+\s+){0,4}?"
     r"(?:by\s+(?:mistake|accident)|accidentally|unintentionally|mistakenly|in\s+error))",
     re.IGNORECASE,
 )
+_LIST_WINDOW = 300  # characters before the verb a list of pulled releases may take
 
 
 def _published_by_mistake(thread: Thread) -> list[str]:
@@ -226,7 +234,11 @@ def _published_by_mistake(thread: Thread) -> list[str]:
     text = thread.title + "\n" + opener.body
     found: set[str] = set()
     for match in _BY_MISTAKE_RE.finditer(text):
-        found |= set(re.findall(r"\d+(?:\.\d+)+", match["vers"]))
+        listed = _VERSION_LIST_END_RE.search(
+            text[max(0, match.start() - _LIST_WINDOW) : match.start()]
+        )
+        if listed is not None:
+            found |= set(re.findall(r"\d+(?:\.\d+)+", listed.group()))
     ordered = [(v, parse_version(v)) for v in found]
     return [v for v, p in sorted((x for x in ordered if x[1]), key=lambda x: x[1])]
 

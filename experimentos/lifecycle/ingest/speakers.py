@@ -187,6 +187,16 @@ _ANNOUNCES_RELEASE = [
     ),
 ]
 
+# What makes a release sentence a user's report rather than the project's announcement: it
+# failed, it is theirs ("my fork", "our internal registry", "to production", "locally"), or it
+# goes on with a "but"/"still" ("2.1.0 is now on PyPI but it still fails").
+_OWN_USE_RE = re.compile(
+    r"\b(?:for\s+me|for\s+us|my|mine|fork(?:ed)?|internal(?:ly)?|locally|production|prod|staging|"
+    r"but|still|though|however|doesn'?t|does\s+not|didn'?t|did\s+not|isn'?t|not\s+work\w*|"
+    r"fail\w*|broke\w*|break\w*|crash\w*|bug\w*|error\w*|regress\w*)\b",
+    re.IGNORECASE,
+)
+
 
 @dataclass(frozen=True)
 class Speaker:
@@ -256,7 +266,11 @@ def speaks_for_project(markdown: str) -> str | None:
     """The first sentence of a comment by which its author speaks for the project, if any."""
     for sentence in read_message(markdown).sentences:
         text = sentence.replace("\u2019", "'").strip()
-        announces = not text.endswith("?") and any(p.search(text) for p in _ANNOUNCES_RELEASE)
+        announces = (
+            not text.endswith("?")
+            and not _OWN_USE_RE.search(text)
+            and any(p.search(text) for p in _ANNOUNCES_RELEASE)
+        )
         if announces or any(p.search(text) for p in _SPEAKS_FOR_PROJECT):
             return text if len(text) <= 120 else text[:119].rstrip() + "…"
     return None
