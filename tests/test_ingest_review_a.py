@@ -113,3 +113,18 @@ def _opened_by_maintainer(body: str):
 )
 def test_releases_pulled_by_mistake_are_read_from_their_list(body, pulled):
     assert _published_by_mistake(_opened_by_maintainer(body)) == pulled
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "> Just pin acme-orm==1.9.0 and it works.\n\n"
+        "Please don't use that solution, upgrade to 2.1.0.",
+        "> Downgrading to acme-orm 1.9.0 solves it.\n\nThis workaround doesn't work for me.",
+    ],
+)
+def test_a_quote_the_reply_turns_down_is_not_its_advice(reply):
+    payload = acme_payload()
+    payload["comments"][3] |= {"body": reply, "author_association": "MEMBER"}
+    result, _ = plan(payload)
+    assert not [c for c in result.claims if c.target and c.target.startswith("1.9")]

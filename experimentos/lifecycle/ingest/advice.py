@@ -238,7 +238,16 @@ def find_advice(thread: Thread, scope: Scope) -> list[Advice]:
 _QUOTED_LINE_RE = re.compile(r"^\s*>.*$", re.MULTILINE)
 _DOCUMENTS_RE = re.compile(
     r"\b(?:readme|changelog|change\s+log|release\s+notes|docs|documentation|migration\s+guide|"
-    r"upgrade\s+guide|faq|notes|work\s*-?\s*around|solution)\b",
+    r"upgrade\s+guide|faq)\b",
+    re.IGNORECASE,
+)
+# A quote a reply offers as a workaround, solution or notes is its own words too, unless the
+# reply turns it down ("Please don't use that solution", "This workaround doesn't work for me").
+_OFFERED_RE = re.compile(r"\b(?:notes|work\s*-?\s*arounds?|solutions?)\b", re.IGNORECASE)
+_TURNED_DOWN_RE = re.compile(
+    r"\b(?:don'?t|do\s+not|never|not|no)\b[^.!?\n]{0,40}\b(?:work\s*-?\s*arounds?|solutions?)\b|"
+    r"\b(?:work\s*-?\s*arounds?|solutions?)\b[^.!?\n]{0,40}\b(?:doesn'?t|does\s+not|didn'?t|did\s+not|"
+    r"isn'?t|is\s+not|won'?t|fail\w*|broke\w*)",
     re.IGNORECASE,
 )
 
@@ -250,7 +259,8 @@ def _outside_quotes(quotes: list[str], thread: Thread, index: int) -> list[str]:
     if index == 0 or not quotes:
         return []
     own = _QUOTED_LINE_RE.sub("", thread.comments[index].body)
-    if not _DOCUMENTS_RE.search(own):
+    offered = _OFFERED_RE.search(own) and not _TURNED_DOWN_RE.search(own)
+    if not (_DOCUMENTS_RE.search(own) or offered):
         return []
     earlier = [normalise(c.body) for c in thread.comments[:index]] + [normalise(thread.title)]
     out: list[str] = []
