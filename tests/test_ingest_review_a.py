@@ -128,3 +128,14 @@ def test_a_quote_the_reply_turns_down_is_not_its_advice(reply):
     payload["comments"][3] |= {"body": reply, "author_association": "MEMBER"}
     result, _ = plan(payload)
     assert not [c for c in result.claims if c.target and c.target.startswith("1.9")]
+
+
+@pytest.mark.parametrize("size", ["1.5B", "1.5b", "0.5B"])
+def test_a_model_size_is_not_a_pre_release_of_the_library(size):
+    from experimentos.lifecycle.ingest.scope import thread_scope
+
+    payload = acme_payload()
+    payload["issue"]["body"] = f"After upgrading to acme-orm 2.0.3 the {size} model fails."
+    payload["comments"] = payload["comments"][1:3]
+    scope = thread_scope(parse_payload(payload))
+    assert scope.range is not None and scope.range.startswith(">=2.0.3")

@@ -21,8 +21,9 @@ from experimentos.lifecycle.ingest.thread import Thread
 
 VERSION_PATTERN = (
     r"[vV]?(?P<version>\d+\.(?:\d+|[xX*]{1,2})(?:\.(?:\d+|[xX*]{1,2}))?"
-    # a pre-release as PEP 440 and semver write it: "rc2", "-rc.2", ".dev3", ".rc1", "RC2"
-    r"(?:[-.]?(?i:alpha|beta|rc|pre|next|canary|dev|a|b)\.?\d*)?)"
+    # a pre-release as PEP 440 and semver write it: "rc2", "-rc.2", ".dev3", ".rc1", "RC2"; a
+    # lone a or b only before its number, and only in lower case ("1.5B model", "1.5b" are sizes)
+    r"(?:[-.]?(?:(?i:alpha|beta|rc|pre|next|canary|dev)\.?\d*|[ab]\.?\d+))?)"
 )
 
 
