@@ -48,10 +48,13 @@ _WORD_FLAGS = [(re.compile(r"\blegacy[- ]peer(?:[- ]deps)?\b", re.I), "--legacy-
 
 
 # "do not move a 1.x app to 2.x", "don't jump to 2.x", "don't migrate your 1.x service to 2.x":
-# a verb that takes something (a few words) to a version; never back ("don't move back to 1.x")
+# a verb that takes something (a few words) to a version; never back ("don't move back to 1.x").
+# "go" takes nothing: "to" comes right after it or after one particle ("go up to 2.x"), else
+# "I wouldn't go so far as to call 2.1.0 a fix" would be a move
 _MOVE_VERBS = (
-    r"(?:mov(?:e|ing)|switch(?:ing)?|migrat(?:e|ing)|jump(?:ing)?|port(?:ing)?|bump(?:ing)?|"
-    r"go(?:ing)?)(?=\s+(?!back\b|down\b)(?:[\w.'-]+\s+){0,4}?(?:up\s+|over\s+)?to\s)"
+    r"(?:(?:mov(?:e|ing)|switch(?:ing)?|migrat(?:e|ing)|jump(?:ing)?|port(?:ing)?|bump(?:ing)?)"
+    r"(?=\s+(?!back\b|down\b)(?:[\w.'-]+\s+){0,4}?(?:up\s+|over\s+)?to\s)|"
+    r"go(?:ing)?(?=\s+(?:(?:up|over|on|straight|right|directly|forward|ahead)\s+)?to\s))"
 )
 _AVOID_RE = re.compile(
     rf"^(?:please\s+)?(?:(?:you\s+)?(?:don'?t|do\s+not|should\s+not|shouldn'?t|never)\s+"
@@ -65,9 +68,12 @@ _AVOID_RE = re.compile(
     rf"import(?:ing)?)?\b",
     re.IGNORECASE,
 )
-# "upgrading to 2.x is not recommended", "moving to 8.x is discouraged": the act, then the verdict
+# "upgrading to 2.x is not recommended", "moving to 8.x is discouraged": the act, then the verdict,
+# in one clause ("upgrading to 2.1.0 fixed it and the old workaround is not recommended" judges
+# the workaround)
 _AVOID_AFTER_RE = re.compile(
-    rf"^(?P<verb>{UP_VERBS}|installing|using)\b(?P<what>.+?)\s+(?:is|are|would\s+be)\s+"
+    rf"^(?P<verb>{UP_VERBS}|installing|using)\b(?P<what>(?:(?![,;]|\s(?:and|but)\s).)+?)\s+"
+    rf"(?:is|are|would\s+be)\s+"
     rf"(?:(?:really|strongly|generally)\s+)?(?:not\s+(?:recommended|advised|advisable|"
     rf"a\s+good\s+idea|safe)|discouraged|a\s+bad\s+idea|risky|unsafe)\b",
     re.IGNORECASE,

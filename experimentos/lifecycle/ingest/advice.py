@@ -432,7 +432,14 @@ def _record(
 
 
 _RUNTIME_SPELLINGS = frozenset({"nodejs", "node.js"})
-_OLD_MODULES_RE = re.compile(r"\b(?:common\s?js|cjs)\b|\brequire\(\)", re.IGNORECASE)
+# the version is offered FOR the old module system ("use version 5 if you need CommonJS", "for
+# CommonJS users", "if you still use require()", "v2 remains compatible with CommonJS"); a
+# require() error an upgrade fixes ("it fixes the require() error") offers nothing for it
+_OLD_MODULES_RE = re.compile(
+    r"(?:\bfor|\bif\s+you\b[^.,;:]{0,30}?|\b(?:compatible|works?)\s+with|\bsupports?)\s+"
+    r"(?:(?:a|an|the|your|their)\s+)?`?(?:\b(?:common\s?js|cjs)\b|\brequire\(\))",
+    re.IGNORECASE,
+)
 
 
 def _merge_latest(found: dict[str, Advice], given: list[str], index: int) -> None:

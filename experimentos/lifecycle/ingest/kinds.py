@@ -86,8 +86,10 @@ def kind_of(group: str | None, op: str | None, ver: str, lib: str, ctx: Context)
         return "upgrade"
     if group == "up":
         # "upgrade to 4.1.9" when 4.2.0 is the version the thread reports broken: whatever the
-        # verb says, the versions say it goes back
-        return "downgrade" if _below_affected(ver, lib, ctx) else "upgrade"
+        # verb says, the versions say it goes back; but "upgrade to 1.9.8" with 2.0.2 broken
+        # names the backport on an older line, an upgrade for those on it
+        below = _below_affected(ver, lib, ctx) and not _older_line(ver, lib, ctx)
+        return "downgrade" if below else "upgrade"
     parsed = version_of(ver)
     if parsed is not None and parsed.is_prerelease:
         return "upgrade"  # nobody goes back to a release candidate
@@ -104,6 +106,22 @@ def _below_affected(ver: str, lib: str, ctx: Context) -> bool:
     target = version_of(ver)
     affected = [v for v in (version_of(a) for a in ctx.affected.get(python_key(lib), [])) if v]
     return target is not None and bool(affected) and target < min(affected)
+
+
+def _older_line(ver: str, lib: str, ctx: Context) -> bool:
+    """Whether `ver` is a release on an older line than every version reported broken (another
+    major, or for 0.x another minor): a backport."""
+    from experimentos.repofacts.facts import python_key
+
+    def line(v) -> tuple[int, ...]:
+        release = tuple(v.release) + (0, 0)
+        return release[:2] if release[0] == 0 else release[:1]
+
+    target = version_of(ver)
+    affected = [v for v in (version_of(a) for a in ctx.affected.get(python_key(lib), [])) if v]
+    if target is None or len(target.release) < 2 or "." not in ver:
+        return False  # "move to version 3" names a line to go back to, not a backport release
+    return bool(affected) and line(target) < line(min(affected))
 
 
 def _compare(ver: str, lib: str, ctx: Context) -> Kind:

@@ -10,6 +10,7 @@ from experimentos.lifecycle.ingest import phrases
 from experimentos.lifecycle.ingest.kinds import resolve
 from experimentos.lifecycle.ingest.lines import Line
 from experimentos.lifecycle.ingest.mentions import RUNTIME_WORDS, line_start
+from experimentos.lifecycle.ingest.names import plausible_name
 from experimentos.lifecycle.ingest.roles import parse_version
 from experimentos.lifecycle.ingest.vocab import NAME, VER, Action, Context, bad_lib
 from experimentos.repofacts.facts import python_key
@@ -105,7 +106,11 @@ def release_named(sentence: str, previous: str, ctx: Context) -> str | None:
         found = set()
         for match in _VERSION_NAMED_RE.finditer(text.replace("`", "")):
             lib = (match["lib"] or "").lower()
-            other = lib in RUNTIME_WORDS or (lib in ctx.known and python_key(lib) != library)
+            # "Works here with sqlalchemy 2.0.30": a version a package name precedes is that
+            # package's, known to the thread or not
+            named = bool(lib) and plausible_name(lib) and not bad_lib(lib)
+            own = {library, python_key(ctx.package or ""), python_key(ctx.library or "")}
+            other = lib in RUNTIME_WORDS or (named and python_key(lib) not in own)
             version = parse_version(match["ver"])
             if (
                 other

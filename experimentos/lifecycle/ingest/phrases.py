@@ -67,11 +67,13 @@ LEAD_RE = re.compile(
     r"it(?:'s|\s+is)\s+(?:better|safer|best)\s+to\s+|suggestion\s+to\s+)*",
     re.IGNORECASE,
 )
+# "I wouldn't go so far as to call 2.1.0 a fix for everyone": a hedge on a claim, not a negation
+_HEDGE = r"(?!\s+go\s+(?:so|as|that)\s+far\b)"
 NEGATION_RE = re.compile(
     r"\b(?:don'?t|do\s+not|doesn'?t|does\s+not|didn'?t|did\s+not|never|shouldn'?t|should\s+not|"
-    r"avoid|stop|no\s+need|no\s+longer|not|isn'?t|aren'?t|wasn'?t|won'?t|can'?t|cannot|"
+    rf"avoid|stop|no\s+need|no\s+longer|not{_HEDGE}|isn'?t|aren'?t|wasn'?t|won'?t|can'?t|cannot|"
     r"unnecessary|wrong|incorrect|bad\s+idea|discouraged|harmful|dangerous|hides?|masks?|"
-    r"breaks?|wouldn'?t|(?:advis|recommend|suggest|caution|warn)\w*\s+against)\b",
+    rf"breaks?|wouldn'?t{_HEDGE}|(?:advis|recommend|suggest|caution|warn)\w*\s+against)\b",
     re.IGNORECASE,
 )
 RETRACT_RE = re.compile(
