@@ -318,75 +318,61 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def hostile() -> dict:
-    """Seconds to ingest a thread whose one comment is as long as GitHub allows and holds
-    nothing but package versions on one line (the reading is linear in a thread's length)."""
+_HOSTILE_URL = "https://github.com/acme/acme-orm/issues/1"
+
+
+def _timed_ingest(opening: str, comments: list[str], association: str | None = None) -> tuple:
+    """Seconds to read a thread (its opening post and comments), and the claims it gave."""
     import time
 
     from experimentos.lifecycle.ingest import parse_payload
 
+    issue = {
+        "html_url": _HOSTILE_URL,
+        "number": 1,
+        "title": "fails",
+        "state": "open",
+        "user": {"login": "a"},
+        "body": opening,
+        **({"author_association": association} if association else {}),
+    }
+    payload = {
+        "issue": issue,
+        "comments": [
+            {"html_url": _HOSTILE_URL, "user": {"login": f"u{i}"}, "body": body}
+            for i, body in enumerate(comments)
+        ],
+    }
+    start = time.perf_counter()
+    result, _ = plan_ingest(parse_payload(payload, "hostile"))
+    return round(time.perf_counter() - start, 2), result.claims
+
+
+def hostile() -> dict:
+    """Seconds to ingest a thread whose one comment is as long as GitHub allows and holds
+    nothing but package versions on one line (the reading is linear in a thread's length)."""
     body = ""
     n = 0
     while len(body) < 65_536 - 40:
         body += f"acme-orm {n // 100}.{n % 100}.1, "
         n += 1
-    url = "https://github.com/acme/acme-orm/issues/1"
-    payload = {
-        "issue": {
-            "html_url": url,
-            "number": 1,
-            "title": "fails",
-            "state": "open",
-            "user": {"login": "a"},
-            "body": "Since acme-orm 2.0.2 it fails.",
-        },
-        "comments": [{"html_url": url, "user": {"login": "b"}, "body": body[:65_536]}],
-    }
-    start = time.perf_counter()
-    result, _ = plan_ingest(parse_payload(payload, "hostile"))
-    return {
-        "chars": len(body[:65_536]),
-        "versions": n,
-        "seconds": round(time.perf_counter() - start, 2),
-        "claims": len(result.claims),
-    }
+    seconds, claims = _timed_ingest("Since acme-orm 2.0.2 it fails.", [body[:65_536]])
+    return {"chars": len(body[:65_536]), "versions": n, "seconds": seconds, "claims": len(claims)}
 
 
 def hostile_thread() -> dict:
     """Seconds to ingest threads of 20 and 40 comments, each giving 100 distinct version moves
     (2,000 and 4,000 pieces of advice): twice the thread should take about twice the time."""
-    import time
-
-    from experimentos.lifecycle.ingest import parse_payload
-
-    url = "https://github.com/acme/acme-orm/issues/1"
     out: dict = {"comments": [], "advice": [], "seconds": []}
-    for comments in (20, 40):
-        payload = {
-            "issue": {
-                "html_url": url,
-                "number": 1,
-                "title": "fails",
-                "state": "open",
-                "user": {"login": "a"},
-                "body": "Since acme-orm 2.0.2 it fails.",
-            },
-            "comments": [
-                {
-                    "html_url": url,
-                    "user": {"login": f"u{c}"},
-                    "body": "".join(
-                        f"Upgrading to acme-orm {c}.{i}.1 fixed it. " for i in range(100)
-                    ),
-                }
-                for c in range(comments)
-            ],
-        }
-        start = time.perf_counter()
-        result, _ = plan_ingest(parse_payload(payload, "hostile"))
-        out["seconds"].append(round(time.perf_counter() - start, 2))
-        out["comments"].append(comments)
-        out["advice"].append(len(result.claims))
+    for count in (20, 40):
+        comments = [
+            "".join(f"Upgrading to acme-orm {c}.{i}.1 fixed it. " for i in range(100))
+            for c in range(count)
+        ]
+        seconds, claims = _timed_ingest("Since acme-orm 2.0.2 it fails.", comments)
+        out["comments"].append(count)
+        out["advice"].append(len(claims))
+        out["seconds"].append(seconds)
     return out
 
 
@@ -394,28 +380,10 @@ def hostile_list() -> dict:
     """Seconds to read a maintainer's opening post that lists versions one per line, then
     thousands separated by commas (a list of releases is read backwards from what is said of
     them, in a bounded window: matched forwards, 22 versions one per line took 16 s)."""
-    import time
-
-    from experimentos.lifecycle.ingest import parse_payload
-
-    url = "https://github.com/acme/acme-orm/issues/1"
     body = "Versions tested:\n" + "\n".join(f"2.0.{i}" for i in range(40)) + "\n"
     body += ", ".join(f"2.{i // 100}.{i % 100}" for i in range(4000)) + " all fail."
-    payload = {
-        "issue": {
-            "html_url": url,
-            "number": 1,
-            "title": "fails",
-            "state": "open",
-            "user": {"login": "dev"},
-            "author_association": "MEMBER",
-            "body": body[:65_536],
-        },
-        "comments": [],
-    }
-    start = time.perf_counter()
-    plan_ingest(parse_payload(payload, "hostile"))
-    return {"chars": len(body[:65_536]), "seconds": round(time.perf_counter() - start, 2)}
+    seconds, _ = _timed_ingest(body[:65_536], [], association="MEMBER")
+    return {"chars": len(body[:65_536]), "seconds": seconds}
 
 
 if __name__ == "__main__":

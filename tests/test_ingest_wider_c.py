@@ -60,18 +60,6 @@ LINE_AS_OBJECT = [
 ]
 
 
-@pytest.mark.parametrize("head", HEADS)
-@pytest.mark.parametrize("body", LINE_AS_OBJECT)
-def test_the_line_as_the_object_scopes_the_avoidance(body, head):
-    claims = on_acme(body, head)
-    avoids = of_kind(claims, "avoid")
-    assert [(a.target, a.range, a.speaker, a.action) for a in avoids] == [
-        (">=2", ">=1.0,<2.0", "maintainer", AVOID_ACTION)
-    ], summary(claims)
-    assert [w.range for w in of_kind(claims, "workaround")] in ([], [">=1.0,<2.0"])
-    assert_upgrades_kept(claims)
-
-
 @pytest.mark.parametrize("body", LINE_AS_OBJECT)
 def test_the_line_as_the_object_on_a_made_up_thread(body):
     claims = on_pebble(body)
@@ -99,8 +87,8 @@ OTHER_VERBS = [
 
 
 @pytest.mark.parametrize("head", HEADS)
-@pytest.mark.parametrize("body", OTHER_VERBS)
-def test_other_verbs_of_the_avoidance(body, head):
+@pytest.mark.parametrize("body", LINE_AS_OBJECT + OTHER_VERBS)
+def test_the_line_as_the_object_and_other_verbs_scope_the_avoidance(body, head):
     claims = on_acme(body, head)
     avoids = of_kind(claims, "avoid")
     assert [(a.target, a.range, a.speaker, a.action) for a in avoids] == [
