@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from experimentos.lifecycle.ingest import roles
+from experimentos.lifecycle.ingest.kinds import published_name
 from experimentos.lifecycle.ingest.names import plausible_name
 from experimentos.lifecycle.ingest.roles import Role
 from experimentos.lifecycle.ingest.text import CJK, read_message, spaced
@@ -311,8 +312,6 @@ def thread_library(thread: Thread, mentions: list[Mention]) -> str | None:
         if opener is not None and opener.maintainer and any(m.name is None for m in mentions):
             # the project's own announcement ("Versions 0.2.4 and 0.2.5 were unpublished"):
             # its package, as the repository publishes it ("x.js" publishes x)
-            from experimentos.lifecycle.ingest.kinds import published_name
-
             return published_name(thread.repo, text)
         # no package named next to a version, but the opening post reports its runtime's:
         # "Running Node.js 20.3.1" (what fails is the runtime's line)
